@@ -1,0 +1,37 @@
+# The two commands: `make run` and `make test`. Everything else is set up by them.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test bench venv translations demo clean lint
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+translations: venv
+	@$(VENV)/bin/pybabel --quiet compile -f -d app/translations
+
+# Serve the demo region on http://127.0.0.1:5000 (SQLite under instance/).
+run: venv translations
+	APP_ENV=development $(FLASK) db upgrade
+	APP_ENV=development $(FLASK) demo load $(if $(DEMO_PASSWORD),--password $(DEMO_PASSWORD),)
+	APP_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+
+# The whole suite. PostgreSQL tests run when TEST_DATABASE_URL (default
+# postgresql://postgres@127.0.0.1:5432/postgres) is reachable, and are skipped with a
+# clear reason otherwise; REQUIRE_POSTGRES=1 turns that skip into a failure (CI).
+test: venv translations
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv translations
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,142 @@
+"""Regions, users, roles and API tokens."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Optional
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Index, Integer, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import UTCDateTime, str_enum, utcnow
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.labs.models import Venue
+    from app.schools.models import School
+
+
+class HolidayRegion(str, enum.Enum):
+    NOORD = "noord"
+    MIDDEN = "midden"
+    ZUID = "zuid"
+
+
+class Role(str, enum.Enum):
+    TEACHER = "teacher"
+    COORDINATOR = "coordinator"
+    PROGRAMME_LEADER = "programme_leader"
+    ADMIN = "admin"
+
+
+class Region(db.Model):
+    """A regional technology-education network (STO-regio)."""
+
+    __tablename__ = "regions"
+    __table_args__ = (
+        CheckConstraint("bus_threshold_km > 0", name="bus_threshold_positive"),
+        CheckConstraint("road_factor >= 1", name="road_factor_at_least_one"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    holiday_region: Mapped[HolidayRegion] = mapped_column(str_enum(HolidayRegion, "holiday_region"))
+    bus_threshold_km: Mapped[float] = mapped_column(Float, default=6.0)
+    road_factor: Mapped[float] = mapped_column(Float, default=1.3)
+    # ask teachers for optional aggregate counts of girls and boys per booking
+    collect_gender_counts: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Region {self.code}>"
+
+
+coordinator_venues = Table(
+    "coordinator_venues",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("venue_id", ForeignKey("venues.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role = 'admin' OR region_id IS NOT NULL", name="region_unless_admin"),
+        CheckConstraint("role != 'teacher' OR school_id IS NOT NULL", name="teacher_has_school"),
+        CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    region_id: Mapped[Optional[int]] = mapped_column(ForeignKey("regions.id"), index=True)
+    school_id: Mapped[Optional[int]] = mapped_column(ForeignKey("schools.id"), index=True)
+    locale: Mapped[str] = mapped_column(String(5), default="nl")
+    active: Mapped[bool] = mapped_column(default=True)
+    # secret of the private calendar feed URL; regenerate to revoke
+    calendar_token: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    region: Mapped[Optional[Region]] = relationship()
+    school: Mapped[Optional["School"]] = relationship()
+    venues: Mapped[list["Venue"]] = relationship(secondary=coordinator_venues)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role.value}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API. Only its SHA-256 is stored; it is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(db.Model):
+    """Failed sign-in attempts, per account and per client address, for throttling."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300))  # "email:…" or "ip:…"
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PasswordResetToken(db.Model):
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

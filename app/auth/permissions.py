@@ -1,0 +1,125 @@
+"""Who may do what: pure functions used by handlers, templates and services alike.
+
+Region isolation lives in ``same_region``: everyone but the administrator sees and
+changes only objects of their own region.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from app.auth.models import Role, User
+
+
+def region_id_of(obj: Any) -> int | None:
+    """The region an object belongs to."""
+    from app.booking.models import Booking, RequestRound, SeriesBooking
+    from app.labs.models import Offer, Session
+
+    if isinstance(obj, Session):
+        return obj.offer.region_id
+    if isinstance(obj, (Booking,)):
+        return obj.session.offer.region_id
+    if isinstance(obj, SeriesBooking):
+        return obj.offer.region_id
+    if isinstance(obj, (Offer, RequestRound)):
+        return obj.region_id
+    if hasattr(obj, "region_id"):
+        return obj.region_id
+    raise TypeError(f"no region for {type(obj).__name__}")
+
+
+def _authenticated(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def same_region(user: User | None, obj: Any) -> bool:
+    if not _authenticated(user):
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    return user.region_id is not None and region_id_of(obj) == user.region_id
+
+
+def can_view(user: User | None, obj: Any) -> bool:
+    return same_region(user, obj)
+
+
+def is_teacher(user: User | None) -> bool:
+    return _authenticated(user) and user.role == Role.TEACHER
+
+
+def is_coordinator(user: User | None) -> bool:
+    return _authenticated(user) and user.role == Role.COORDINATOR
+
+
+def is_programme_leader(user: User | None) -> bool:
+    return _authenticated(user) and user.role == Role.PROGRAMME_LEADER
+
+
+def is_admin(user: User | None) -> bool:
+    return _authenticated(user) and user.role == Role.ADMIN
+
+
+def can_manage_venue(user: User | None, venue: Any) -> bool:
+    """Coordinators manage the venues they are linked to; administrators all."""
+    if is_admin(user):
+        return True
+    if is_coordinator(user) and same_region(user, venue):
+        return any(v.id == venue.id for v in user.venues)
+    return False
+
+
+def can_manage_offer(user: User | None, offer: Any) -> bool:
+    if is_admin(user):
+        return True
+    if not is_coordinator(user) or not same_region(user, offer):
+        return False
+    venue_ids = {v.id for v in user.venues}
+    if offer.venue_id is not None:
+        return offer.venue_id in venue_ids
+    part_venues = {p.venue_id for p in offer.parts if p.venue_id}
+    return bool(part_venues & venue_ids) or not part_venues
+
+
+def can_create_offer(user: User | None) -> bool:
+    return is_admin(user) or is_coordinator(user)
+
+
+def can_manage_session(user: User | None, session: Any) -> bool:
+    if is_admin(user):
+        return True
+    if session.venue_id is not None and is_coordinator(user) and same_region(user, session):
+        return any(v.id == session.venue_id for v in user.venues)
+    return can_manage_offer(user, session.offer)
+
+
+def can_book(user: User | None, session: Any) -> bool:
+    """A teacher books for their own school, in their own region."""
+    return is_teacher(user) and user.school_id is not None and same_region(user, session)
+
+
+def can_view_booking(user: User | None, booking: Any) -> bool:
+    if is_teacher(user):
+        return booking.school_id == user.school_id
+    if is_coordinator(user):
+        return can_manage_session(user, booking.session)
+    return (is_programme_leader(user) or is_admin(user)) and same_region(user, booking)
+
+
+def can_cancel_booking(user: User | None, booking: Any) -> bool:
+    """Whether the user may cancel at all; the deadline rule is the service's."""
+    if is_teacher(user):
+        return booking.school_id == user.school_id
+    return is_coordinator(user) and can_manage_session(user, booking.session) or is_admin(user)
+
+
+def can_set_rules(user: User | None, region: Any) -> bool:
+    return (is_programme_leader(user) and same_region(user, region)) or is_admin(user)
+
+
+def can_view_reach(user: User | None, region: Any) -> bool:
+    return (is_programme_leader(user) or is_coordinator(user)) and same_region(user, region) or is_admin(user)
+
+
+def can_plan_transport(user: User | None, region: Any) -> bool:
+    return (is_coordinator(user) and same_region(user, region)) or is_admin(user)

@@ -1,0 +1,83 @@
+"""Configuration from the environment.
+
+APP_ENV selects the profile: ``production`` (the default), ``development`` or
+``testing``. Outside development and testing, SECRET_KEY must be set.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path: str) -> dict:
+    env = os.environ.get("APP_ENV", "production").strip().lower()
+    dev = env in {"development", "testing"}
+    cfg: dict = {
+        "APP_ENV": env,
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+        or "sqlite:///" + str(Path(instance_path) / "techlab.sqlite3"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not dev),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not dev),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 8,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "nl",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
+        "LANGUAGES": ["nl", "en"],
+        # mail: MAIL_BACKEND=smtp sends over SMTP; "console" prints (development)
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console" if dev else "smtp"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Techlab boekingen <noreply@techlab.localhost>"),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
+        "PAGE_SIZE": 25,
+        "API_PAGE_SIZE_MAX": 200,
+        "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", "900")),
+        "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "50")),
+        "LOCK_TIMEOUT_MS": int(os.environ.get("LOCK_TIMEOUT_MS", "5000")),
+        # switch the booking locks off only to show the race in the control test
+        "BOOKING_LOCKING": True,
+        "GEO_PC4_FILE": os.environ.get("GEO_PC4_FILE", ""),
+    }
+    secret = os.environ.get("SECRET_KEY")
+    if not secret:
+        if not dev:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "or set APP_ENV=development on a laptop."
+            )
+        secret = _dev_secret(instance_path)
+    cfg["SECRET_KEY"] = secret
+    return cfg
+
+
+def _dev_secret(instance_path: str) -> str:
+    """A random key made once per checkout and kept in instance/ (never committed)."""
+    path = Path(instance_path) / "dev-secret-key"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+    except OSError:
+        return secrets.token_urlsafe(48)

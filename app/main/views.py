@@ -1,0 +1,47 @@
+"""Start page, language switch, privacy and accessibility statements, health."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session
+from flask_login import current_user
+from sqlalchemy import text
+
+from app.extensions import db
+from app.web import safe_next
+
+bp = Blueprint("main", __name__, template_folder="templates")
+
+
+@bp.get("/")
+def index():
+    return render_template("main/index.html")
+
+
+@bp.get("/taal/<lang>")
+def set_language(lang: str):
+    if lang in ("nl", "en"):
+        session["lang"] = lang
+        if current_user.is_authenticated and current_user.locale != lang:
+            current_user.locale = lang
+            db.session.commit()
+    return redirect(safe_next(request.args.get("next"), "/"))
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("main/privacy.html")
+
+
+@bp.get("/toegankelijkheid")
+def accessibility():
+    return render_template("main/accessibility.html")
+
+
+@bp.get("/health")
+def health():
+    try:
+        db.session.execute(text("SELECT 1"))
+        ok = True
+    except Exception:  # noqa: BLE001 - the answer is the health report
+        db.session.rollback()
+        ok = False
+    return jsonify({"status": "ok" if ok else "error", "database": ok}), (200 if ok else 503)

@@ -1,0 +1,133 @@
+"""Schools (DUO locations), enrolment per school year and groep, school holidays."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import HolidayRegion, Region
+from app.db import UTCDateTime, str_enum, utcnow
+from app.extensions import db
+
+
+class SchoolKind(str, enum.Enum):
+    BO = "bo"  # regular primary school
+    SBO = "sbo"  # special primary education
+    SO = "so"  # special education
+    VSO = "vso"  # secondary special education
+
+
+class CoordSource(str, enum.Enum):
+    FILE = "file"
+    PC4 = "pc4"
+    MANUAL = "manual"
+
+
+class School(db.Model):
+    """A primary-school location from the DUO register."""
+
+    __tablename__ = "schools"
+    __table_args__ = (
+        CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude_range"),
+        CheckConstraint("longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude_range"),
+        Index("ix_schools_region_id_name", "region_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # DUO: INSTELLINGSCODE (BRIN, 4 chars) and VESTIGINGSCODE (BRIN + 2 digits)
+    brin: Mapped[str] = mapped_column(String(4), index=True)
+    location_code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[SchoolKind] = mapped_column(str_enum(SchoolKind, "school_kind"), default=SchoolKind.BO)
+    region_id: Mapped[Optional[int]] = mapped_column(ForeignKey("regions.id"), index=True)
+    street: Mapped[str] = mapped_column(String(200), default="")
+    house_number: Mapped[str] = mapped_column(String(20), default="")
+    postcode: Mapped[str] = mapped_column(String(7), default="", index=True)
+    city: Mapped[str] = mapped_column(String(100), default="")
+    municipality_code: Mapped[str] = mapped_column(String(4), default="", index=True)
+    municipality_name: Mapped[str] = mapped_column(String(100), default="")
+    province: Mapped[str] = mapped_column(String(50), default="")
+    denomination: Mapped[str] = mapped_column(String(100), default="")
+    authority_number: Mapped[str] = mapped_column(String(10), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    website: Mapped[str] = mapped_column(String(200), default="")
+    corop_code: Mapped[str] = mapped_column(String(4), default="", index=True)
+    corop_name: Mapped[str] = mapped_column(String(100), default="")
+    nodal_code: Mapped[str] = mapped_column(String(4), default="")
+    nodal_name: Mapped[str] = mapped_column(String(100), default="")
+    holiday_region: Mapped[Optional[HolidayRegion]] = mapped_column(str_enum(HolidayRegion, "school_holiday_region"))
+    latitude: Mapped[Optional[float]] = mapped_column(Float)
+    longitude: Mapped[Optional[float]] = mapped_column(Float)
+    coord_source: Mapped[Optional[CoordSource]] = mapped_column(str_enum(CoordSource, "coord_source"))
+    # CBS school weight (onderwijsachterstanden), optional input to fair allocation
+    cbs_weight: Mapped[Optional[float]] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    region: Mapped[Optional[Region]] = relationship()
+
+    @property
+    def is_special_education(self) -> bool:
+        return self.kind != SchoolKind.BO
+
+    @property
+    def address(self) -> str:
+        return f"{self.street} {self.house_number}, {self.postcode} {self.city}".strip(", ")
+
+    def __repr__(self) -> str:
+        return f"<School {self.location_code} {self.name}>"
+
+
+class SchoolYearCount(db.Model):
+    """Total pupils of a school location in a school year (DUO peildatum 1 October)."""
+
+    __tablename__ = "school_year_counts"
+    __table_args__ = (
+        UniqueConstraint("school_id", "school_year"),
+        CheckConstraint("pupils >= 0", name="pupils_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    school_year: Mapped[int] = mapped_column(Integer)  # start year: 2025 = 2025/26
+    pupils: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(100), default="")
+
+
+class GroepEnrolment(db.Model):
+    """Pupils enrolled per groep (1–8) in a school year; estimated when split evenly."""
+
+    __tablename__ = "groep_enrolments"
+    __table_args__ = (
+        UniqueConstraint("school_id", "school_year", "groep"),
+        CheckConstraint("groep BETWEEN 1 AND 8", name="groep_range"),
+        CheckConstraint("pupils >= 0", name="pupils_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    school_year: Mapped[int] = mapped_column(Integer)
+    groep: Mapped[int] = mapped_column(Integer)
+    pupils: Mapped[int] = mapped_column(Integer)
+    estimated: Mapped[bool] = mapped_column(default=False)
+
+
+class HolidayPeriod(db.Model):
+    """School holidays of a holiday region (noord/midden/zuid) in a school year."""
+
+    __tablename__ = "holiday_periods"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        UniqueConstraint("holiday_region", "school_year", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holiday_region: Mapped[HolidayRegion] = mapped_column(str_enum(HolidayRegion, "holiday_period_region"))
+    school_year: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)

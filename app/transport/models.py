@@ -1,0 +1,105 @@
+"""Bus contracts, known road distances, and bus plans per session."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import UTCDateTime, str_enum, utcnow
+from app.extensions import db
+
+
+class BusType(db.Model):
+    """A bus of a region's contract: seats and cost."""
+
+    __tablename__ = "bus_types"
+    __table_args__ = (
+        CheckConstraint("seats > 0", name="seats_positive"),
+        CheckConstraint("cost_per_trip >= 0 AND cost_per_km >= 0", name="cost_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    carrier: Mapped[str] = mapped_column(String(200), default="")
+    seats: Mapped[int] = mapped_column(Integer)
+    cost_per_trip: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_per_km: Mapped[float] = mapped_column(Float, default=0.0)
+    available: Mapped[int] = mapped_column(Integer, default=10)  # buses of this type per day
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class RoadDistance(db.Model):
+    """A known road distance between a school and a venue, overriding the estimate."""
+
+    __tablename__ = "road_distances"
+    __table_args__ = (UniqueConstraint("school_id", "venue_id"), CheckConstraint("km >= 0", name="km_not_negative"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id", ondelete="CASCADE"), index=True)
+    km: Mapped[float] = mapped_column(Float)
+    minutes: Mapped[Optional[float]] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(50), default="manual")
+
+
+class PlanStatus(str, enum.Enum):
+    DRAFT = "draft"
+    FROZEN = "frozen"
+
+
+class BusPlan(db.Model):
+    """The bus plan of one session; frozen some days before, then ordered."""
+
+    __tablename__ = "bus_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[PlanStatus] = mapped_column(str_enum(PlanStatus, "plan_status"), default=PlanStatus.DRAFT)
+    planned_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    frozen_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # set when bookings changed after the freeze: the coordinator must look
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    total_km: Mapped[float] = mapped_column(Float, default=0.0)
+    total_cost: Mapped[float] = mapped_column(Float, default=0.0)
+
+    buses: Mapped[list["Bus"]] = relationship(back_populates="plan", cascade="all, delete-orphan", order_by="Bus.id")
+
+
+class Bus(db.Model):
+    __tablename__ = "buses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("bus_plans.id", ondelete="CASCADE"), index=True)
+    bus_type_id: Mapped[int] = mapped_column(ForeignKey("bus_types.id"))
+    locked: Mapped[bool] = mapped_column(default=False)  # kept as is by re-planning
+    arrives_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    departs_back_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    km: Mapped[float] = mapped_column(Float, default=0.0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+
+    plan: Mapped[BusPlan] = relationship(back_populates="buses")
+    bus_type: Mapped["BusType"] = relationship()
+    stops: Mapped[list["BusStop"]] = relationship(back_populates="bus", cascade="all, delete-orphan", order_by="BusStop.position")
+
+
+class BusStop(db.Model):
+    __tablename__ = "bus_stops"
+    __table_args__ = (
+        UniqueConstraint("booking_id"),
+        CheckConstraint("seats > 0", name="seats_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bus_id: Mapped[int] = mapped_column(ForeignKey("buses.id", ondelete="CASCADE"), index=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    pickup_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    seats: Mapped[int] = mapped_column(Integer)
+    pinned: Mapped[bool] = mapped_column(default=False)  # moved by hand to this bus
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    bus: Mapped[Bus] = relationship(back_populates="stops")

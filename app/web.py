@@ -1,0 +1,114 @@
+"""Helpers for request handlers and templates."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, TypeVar
+
+from flask import Flask, abort, request
+from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_login import current_user
+
+from app.auth import permissions
+from app.extensions import db
+from app.labels import BOOKING_STATUS_LABELS, OFFER_KIND_LABELS, ROLE_LABELS, VENUE_KIND_LABELS, WORLD_LABELS, groep_label
+
+T = TypeVar("T")
+
+
+def load_or_404(model: type[T], ident: Any, check: Callable[[Any, T], bool] = permissions.can_view) -> T:
+    """Load an object, or 404; then check access.
+
+    An object of another region answers 404, as if it did not exist (no leaking of
+    what other regions have); a forbidden object of one's own region answers 403.
+    """
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    user = current_user if current_user.is_authenticated else None
+    if not permissions.is_admin(user):
+        try:
+            if not permissions.same_region(user, obj):
+                abort(404)
+        except TypeError:
+            pass
+    if not check(user, obj):
+        abort(403)
+    return obj
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths are followed after login (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        return default
+    if lo is not None and value < lo:
+        return default
+    if hi is not None and value > hi:
+        return default
+    return value
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.template_filter("local_dt")
+    def local_dt(dt: datetime | None, fmt: str = "EEEE d MMMM y HH:mm") -> str:
+        return format_datetime(dt, fmt) if dt else ""
+
+    @app.template_filter("local_date")
+    def local_date(dt, fmt: str = "EEE d MMM y") -> str:
+        return format_date(dt, fmt) if dt else ""
+
+    @app.template_filter("local_time")
+    def local_time(dt: datetime | None) -> str:
+        return format_time(dt, "HH:mm") if dt else ""
+
+    @app.context_processor
+    def inject():
+        return {
+            "perm": permissions,
+            "WORLD_LABELS": WORLD_LABELS,
+            "VENUE_KIND_LABELS": VENUE_KIND_LABELS,
+            "OFFER_KIND_LABELS": OFFER_KIND_LABELS,
+            "BOOKING_STATUS_LABELS": BOOKING_STATUS_LABELS,
+            "ROLE_LABELS": ROLE_LABELS,
+            "groep_label": groep_label,
+            "nav_items": nav_items,
+            "get_locale": get_locale,
+        }
+
+
+# The menu per role: (endpoint, label). Endpoints that do not exist are left out.
+def _nav_spec():
+    from flask_babel import lazy_gettext as _l
+
+    return {
+        "teacher": [("booking.my_bookings", _l("Mijn boekingen")), ("booking.calendar_settings", _l("Agenda"))],
+        "coordinator": [("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
+                        ("transport.plans", _l("Busplanning")), ("reporting.dashboard", _l("Bereik"))],
+        "programme_leader": [("reporting.dashboard", _l("Bereik")), ("booking.rules", _l("Spelregels")),
+                             ("booking.rounds", _l("Aanvraagrondes"))],
+        "admin": [("reporting.dashboard", _l("Bereik")), ("labs.dashboard", _l("Locaties")),
+                  ("schools.index", _l("Scholen"))],
+    }
+
+
+def nav_items(user) -> list[dict]:
+    from flask import url_for
+    from werkzeug.routing import BuildError
+
+    items = []
+    for endpoint, label in _nav_spec().get(user.role.value, []):
+        try:
+            items.append({"url": url_for(endpoint), "label": label})
+        except BuildError:
+            continue
+    return items

@@ -1,0 +1,210 @@
+"""Test fixtures.
+
+Every test that uses ``app`` (or ``db_session``, ``client``) runs twice: on SQLite and
+on PostgreSQL. The PostgreSQL run uses a database of its own, made for this pytest
+process on TEST_DATABASE_URL's server and dropped at the end. Without a reachable
+server the PostgreSQL runs are skipped with the reason shown; with REQUIRE_POSTGRES=1
+(CI) that is an error instead.
+
+Between tests every table is emptied, so tests may commit (they must, to test
+concurrency) and still start clean.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("APP_ENV", "testing")
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+def _pg_admin_conn():
+    import psycopg
+
+    return psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True, connect_timeout=3)
+
+
+_pg_state: dict = {}
+
+
+def _pg_database_url() -> str:
+    """Create this process's PostgreSQL test database once; its SQLAlchemy URL."""
+    if "url" in _pg_state:
+        return _pg_state["url"]
+    if "error" in _pg_state:
+        pytest.skip(_pg_state["error"])
+    try:
+        conn = _pg_admin_conn()
+    except Exception as exc:  # noqa: BLE001
+        _pg_state["error"] = f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+        if REQUIRE_PG:
+            pytest.fail(_pg_state["error"] + " (REQUIRE_POSTGRES=1)", pytrace=False)
+        pytest.skip(_pg_state["error"])
+    name = f"techlab_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    _pg_state["name"] = name
+    base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1) if PG_URL.startswith("postgresql://") else PG_URL
+    _pg_state["url"] = base.rsplit("/", 1)[0] + "/" + name
+    return _pg_state["url"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    name = _pg_state.get("name")
+    if name:
+        from app.extensions import db  # noqa: F401  (engines are disposed with the apps)
+
+        try:
+            with _pg_admin_conn() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on localhost that keeps what it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.messages: list = []
+            self.lock = threading.Lock()
+
+        async def handle_DATA(self, server, session, envelope):
+            from email import message_from_bytes
+            from email.policy import default
+
+            msg = message_from_bytes(envelope.content, policy=default)
+            with self.lock:
+                self.messages.append(msg)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.port = port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """The messages the test SMTP server received during this test."""
+    with smtp_server.lock:
+        smtp_server.messages.clear()
+    return smtp_server.messages
+
+
+_apps: dict = {}
+
+
+def _make_app(backend: str, tmp_root: Path, smtp_port: int):
+    from app import create_app
+    from app.extensions import db
+
+    if backend not in _apps:
+        if backend == "sqlite":
+            url = "sqlite:///" + str(tmp_root / "test.sqlite3")
+        else:
+            url = _pg_database_url()
+        app = create_app({
+            "TESTING": True,
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": False,
+            "MAIL_BACKEND": "smtp",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_port,
+            "SERVER_NAME": None,
+        })
+        with app.app_context():
+            db.create_all()
+        _apps[backend] = app
+    return _apps[backend]
+
+
+def _empty_all_tables(app):
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        tables = list(reversed(db.metadata.sorted_tables))
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for t in tables:
+                    conn.execute(t.delete())
+
+
+@pytest.fixture(scope="session")
+def _tmp_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("db")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def app(backend, _tmp_root, smtp_server):
+    """The app on one backend, in an app context, on empty tables."""
+    application = _make_app(backend, _tmp_root, smtp_server.port)
+    application.config["BOOKING_LOCKING"] = True
+    ctx = application.app_context()
+    ctx.push()
+    try:
+        yield application
+    finally:
+        from app.extensions import db
+
+        db.session.remove()
+        ctx.pop()
+        _empty_all_tables(application)
+
+
+@pytest.fixture
+def db_session(app):
+    from app.extensions import db
+
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login(client):
+    """login(user, password=factories.PASSWORD): sign the test client in."""
+    from tests import factories
+
+    def _login(user, password: str = factories.PASSWORD):
+        resp = client.post("/inloggen", data={"email": user.email, "password": password})
+        assert resp.status_code == 302, resp.data[:500]
+        return client
+
+    return _login

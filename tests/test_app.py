@@ -1,0 +1,45 @@
+"""The skeleton: pages answer in Dutch, English on request, errors in the right form."""
+
+
+def test_home_is_dutch_by_default(client):
+    resp = client.get("/")
+    assert resp.status_code == 200
+    assert 'lang="nl"' in resp.text
+    assert "Techniekonderwijs boeken voor uw klas" in resp.text
+
+
+def test_english_switch(client):
+    resp = client.get("/taal/en?next=/")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    resp = client.get("/")
+    assert 'lang="en"' in resp.text
+    assert "Book technology education for your class" in resp.text
+
+
+def test_language_switch_refuses_open_redirect(client):
+    resp = client.get("/taal/nl?next=//evil.example/")
+    assert resp.headers["Location"] == "/"
+
+
+def test_unknown_page_is_a_dutch_404(client):
+    resp = client.get("/bestaat-niet")
+    assert resp.status_code == 404
+    assert "Deze pagina bestaat niet" in resp.text
+
+
+def test_api_errors_are_problem_json(client):
+    resp = client.get("/api/v1/bestaat-niet")
+    assert resp.status_code == 404
+    assert resp.mimetype == "application/problem+json"
+    assert resp.get_json()["code"] == "not_found"
+
+
+def test_security_headers(client):
+    resp = client.get("/")
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "DENY"
+
+
+def test_health(client):
+    resp = client.get("/health")
+    assert resp.status_code == 200 and resp.get_json()["database"] is True
