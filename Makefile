@@ -35,3 +35,10 @@ bench: venv translations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Regenerate the initial migration from the models (while nothing is deployed yet).
+schema: venv
+	rm -f migrations/versions/0001_initial_schema.py
+	rm -f instance/schema-check.sqlite3
+	APP_ENV=development DATABASE_URL=sqlite:///$(CURDIR)/instance/schema-check.sqlite3 $(FLASK) db migrate -m "initial schema" --rev-id 0001
+	rm -f instance/schema-check.sqlite3

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:54:50.485340
+Create Date: 2026-11-23 00:56:53.324343
 
 """
 from alembic import op
