@@ -91,11 +91,11 @@ def _nav_spec():
     from flask_babel import lazy_gettext as _l
 
     return {
-        "teacher": [("booking.my_bookings", _l("Mijn boekingen")), ("booking.calendar_settings", _l("Agenda"))],
+        "teacher": [("booking.my_bookings", _l("Mijn boekingen")), ("calendar.settings", _l("Agenda"))],
         "coordinator": [("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
                         ("transport.plans", _l("Busplanning")), ("reporting.dashboard", _l("Bereik"))],
-        "programme_leader": [("reporting.dashboard", _l("Bereik")), ("booking.rules", _l("Spelregels")),
-                             ("booking.rounds", _l("Aanvraagrondes"))],
+        "programme_leader": [("reporting.dashboard", _l("Bereik")), ("fairness.rules", _l("Spelregels")),
+                             ("fairness.rounds", _l("Aanvraagrondes"))],
         "admin": [("reporting.dashboard", _l("Bereik")), ("labs.dashboard", _l("Locaties")),
                   ("schools.index", _l("Scholen"))],
     }
