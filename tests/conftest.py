@@ -6,6 +6,10 @@ process on TEST_DATABASE_URL's server and dropped at the end. Without a reachabl
 server the PostgreSQL runs are skipped with the reason shown; with REQUIRE_POSTGRES=1
 (CI) that is an error instead.
 
+On SQLite every transaction takes the write lock first (BEGIN IMMEDIATE): a test must
+end its own transaction (commit, then db.session.remove()) before other threads or a
+live server write, or they wait for it.
+
 Between tests every table is emptied, so tests may commit (they must, to test
 concurrency) and still start clean.
 """
