@@ -1,4 +1,88 @@
-"""`flask schools …`: school data (DUO import)."""
-from flask.cli import AppGroup
+"""`flask schools …`: school data (DUO import, regions, holidays)."""
+from __future__ import annotations
 
-schools_cli = AppGroup("schools", help="School data: DUO import.")
+import sys
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select, update
+
+from app.auth.models import Region
+from app.extensions import db
+from app.schools.models import School
+
+schools_cli = AppGroup("schools", help="School data: DUO import, regions, holidays.")
+
+
+@schools_cli.command("import-duo")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--from-year", default=2019, show_default=True, help="First school year of pupil counts to keep.")
+def import_duo_cmd(files, from_year):
+    """Import DUO files: locations, historical totals, pupils per age (any order)."""
+    from app.schools.duo import import_files
+
+    bar_state = {}
+
+    def progress(done, total):
+        bar = bar_state.get("bar")
+        if bar is None or bar_state.get("total") != total or done < bar_state.get("done", 0):
+            if bar is not None:
+                bar.render_finish()
+            bar = click.progressbar(length=total, label="  rows", file=sys.stderr)
+            bar_state.update(bar=bar, total=total, done=0)
+        bar.update(done - bar_state["done"])
+        bar_state["done"] = done
+
+    report = import_files(files, from_year=from_year, progress=progress)
+    if bar_state.get("bar") is not None:
+        bar_state["bar"].render_finish()
+    for f in report.files:
+        click.echo(f"{f.path}")
+        if f.error:
+            click.echo(f"  NOT IMPORTED: {f.error}")
+            continue
+        years = f" years {f.years[0]}–{f.years[-1]}" if f.years else ""
+        click.echo(f"  {f.kind}: {f.rows} rows{years}; created {f.created}, updated {f.updated}, "
+                   f"unchanged {f.unchanged}, bad {len(f.bad_rows)}")
+        for note in f.notes:
+            click.echo(f"  note: {note}")
+        for bad in f.bad_rows[:50]:
+            click.echo(f"  line {bad.line}: {bad.reason}")
+        if len(f.bad_rows) > 50:
+            click.echo(f"  … and {len(f.bad_rows) - 50} more bad rows")
+    total = db.session.scalar(select(db.func.count(School.id)))
+    with_coords = db.session.scalar(select(db.func.count(School.id)).where(School.latitude.is_not(None)))
+    click.echo(f"schools in the database: {total} ({with_coords} with coordinates)")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@schools_cli.command("assign-region")
+@click.option("--region", "region_code", required=True)
+@click.option("--corop", "corop_codes", multiple=True, help="COROP area code (repeatable).")
+@click.option("--municipality", "municipality_codes", multiple=True, help="Municipality code (repeatable).")
+def assign_region_cmd(region_code, corop_codes, municipality_codes):
+    """Assign the schools of COROP areas or municipalities to a region."""
+    region = db.session.scalar(select(Region).where(Region.code == region_code))
+    if region is None:
+        raise click.ClickException(f"no region {region_code}")
+    if not corop_codes and not municipality_codes:
+        raise click.ClickException("give --corop or --municipality")
+    cond = School.corop_code.in_(corop_codes) if corop_codes else School.municipality_code.in_(
+        [m.zfill(4) for m in municipality_codes])
+    n = db.session.execute(update(School).where(cond).values(region_id=region.id)).rowcount
+    db.session.commit()
+    click.echo(f"{n} schools assigned to {region.code}")
+
+
+@schools_cli.command("import-holidays")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False), required=False)
+def import_holidays_cmd(file):
+    """Load school holidays (holiday_region,school_year,name,starts_on,ends_on); default: data/holidays.csv."""
+    from app.schools.holidays import import_holidays
+
+    created, updated, bad = import_holidays(file)
+    for line, reason in bad:
+        click.echo(f"line {line}: {reason}")
+    db.session.commit()
+    click.echo(f"holidays: {created} created, {updated} updated, {len(bad)} bad rows")

@@ -1,0 +1,55 @@
+"""School holidays per holiday region (noord, midden, zuid) and school year."""
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.auth.models import HolidayRegion
+from app.extensions import db
+from app.schools.models import HolidayPeriod
+
+HOLIDAYS_FILE = Path(__file__).resolve().parents[2] / "data" / "holidays.csv"
+
+
+def import_holidays(path: str | Path | None = None) -> tuple[int, int, list[tuple[int, str]]]:
+    """Idempotent load; returns (created, updated, bad rows). The caller commits."""
+    created = updated = 0
+    bad: list[tuple[int, str]] = []
+    existing = {(h.holiday_region, h.school_year, h.name): h for h in db.session.scalars(select(HolidayPeriod))}
+    with open(path or HOLIDAYS_FILE, encoding="utf-8") as f:
+        lines = [line for line in f if not line.startswith("#")]
+    for line_no, row in enumerate(csv.DictReader(lines), start=2):
+        try:
+            region = HolidayRegion(row["holiday_region"].strip().lower())
+            year = int(row["school_year"])
+            name = row["name"].strip()
+            start, end = date.fromisoformat(row["starts_on"].strip()), date.fromisoformat(row["ends_on"].strip())
+            if end < start or not name:
+                raise ValueError("end before start or no name")
+        except (KeyError, ValueError, AttributeError) as exc:
+            bad.append((line_no, f"invalid row: {exc}"))
+            continue
+        cur = existing.get((region, year, name))
+        if cur is None:
+            cur = HolidayPeriod(holiday_region=region, school_year=year, name=name, starts_on=start, ends_on=end)
+            db.session.add(cur)
+            existing[(region, year, name)] = cur
+            created += 1
+        elif (cur.starts_on, cur.ends_on) != (start, end):
+            cur.starts_on, cur.ends_on = start, end
+            updated += 1
+    db.session.flush()
+    return created, updated, bad
+
+
+def holidays_for(holiday_region: HolidayRegion, start: date, end: date) -> list[HolidayPeriod]:
+    return list(db.session.scalars(select(HolidayPeriod).where(
+        HolidayPeriod.holiday_region == holiday_region, HolidayPeriod.ends_on >= start,
+        HolidayPeriod.starts_on <= end).order_by(HolidayPeriod.starts_on)))
+
+
+def is_school_holiday(day: date, periods: list[HolidayPeriod]) -> bool:
+    return any(p.starts_on <= day <= p.ends_on for p in periods)
