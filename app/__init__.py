@@ -5,7 +5,7 @@ import os
 import sqlite3
 from importlib import import_module
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -90,6 +90,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "nl"
     lang = request.args.get("lang") or session.get("lang")
     if not lang and current_user and getattr(current_user, "is_authenticated", False):
         lang = current_user.locale

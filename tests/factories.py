@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from app.auth.models import HolidayRegion, Region, Role, User
 from app.auth.services import create_user
 from app.extensions import db
-from app.labs.models import Offer, OfferKind, OfferPart, PartLocation, Session, Venue, VenueKind, World
+from app.labs.models import Offer, OfferKind, OfferPart, PartLocation, Session, Venue, VenueKind, World  # noqa: F401
 from app.schools.models import GroepEnrolment, School, SchoolKind
 from app.timeutil import school_year_of
 
@@ -108,3 +108,14 @@ def user(role: Role | str, *, region: Region | None = None, school: School | Non
 
 def teacher(school: School, **kw) -> User:
     return user(Role.TEACHER, region=school.region, school=school, **kw)
+
+
+def api_token(user: User) -> str:
+    from app.auth.tokens import create_api_token
+
+    _, secret = create_api_token(user)
+    return secret
+
+
+def auth_header(user: User) -> dict:
+    return {"Authorization": f"Bearer {api_token(user)}"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import wraps
 from importlib import import_module
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from app.extensions import csrf, db
@@ -22,13 +22,14 @@ API_MODULES = ["auth", "catalogue", "bookings", "rules", "transport", "reach"]
 
 def api_user():
     """The user of the bearer token of this request, or None."""
-    if "api_user" not in g:
+    key = "techlab.api_user"
+    if key not in request.environ:  # per request (g may outlive a request in tests)
         from app.auth.tokens import user_for_token
 
         header = request.headers.get("Authorization", "")
         scheme, _, secret = header.partition(" ")
-        g.api_user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
-    return g.api_user
+        request.environ[key] = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+    return request.environ[key]
 
 
 def token_required(view):
