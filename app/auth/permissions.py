@@ -89,7 +89,8 @@ def can_manage_session(user: User | None, session: Any) -> bool:
     if is_admin(user):
         return True
     if session.venue_id is not None and is_coordinator(user) and same_region(user, session):
-        return any(v.id == session.venue_id for v in user.venues)
+        if any(v.id == session.venue_id for v in user.venues):
+            return True
     return can_manage_offer(user, session.offer)
 
 

@@ -1,0 +1,53 @@
+"""Locks on scarce things: sessions (capacity) and schools (quotas).
+
+PostgreSQL: row locks (SELECT … FOR UPDATE) in sorted id order, with a lock timeout,
+reloading the rows so the caller re-checks fresh values. SQLite: every transaction
+already holds the database's write lock from its first statement (BEGIN IMMEDIATE in
+app/__init__.py), so the rows read here are current and nobody else can write.
+
+``BOOKING_LOCKING = False`` switches the locks off; only the control test does that, to
+show the race they guard against.
+"""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select, text
+
+from app.extensions import db
+from app.labs.models import Session
+from app.schools.models import School
+
+
+def locking_enabled() -> bool:
+    return bool(current_app.config.get("BOOKING_LOCKING", True))
+
+
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _set_lock_timeout() -> None:
+    if _postgres():
+        ms = int(current_app.config.get("LOCK_TIMEOUT_MS", 5000))
+        db.session.execute(text(f"SET LOCAL lock_timeout = '{ms}ms'"))
+
+
+def lock_sessions(session_ids) -> dict[int, Session]:
+    """Lock the sessions (sorted by id) and return them freshly loaded."""
+    ids = sorted(set(session_ids))
+    stmt = select(Session).where(Session.id.in_(ids)).order_by(Session.id).execution_options(populate_existing=True)
+    if locking_enabled():
+        _set_lock_timeout()
+        if _postgres():
+            stmt = stmt.with_for_update(of=Session)
+    return {s.id: s for s in db.session.scalars(stmt)}
+
+
+def lock_school(school_id: int) -> School | None:
+    """Lock the school row: per-school rules (quotas, one booking per session) hold under concurrency."""
+    stmt = select(School).where(School.id == school_id).execution_options(populate_existing=True)
+    if locking_enabled():
+        _set_lock_timeout()
+        if _postgres():
+            stmt = stmt.with_for_update(of=School)
+    return db.session.scalar(stmt)

@@ -1,0 +1,513 @@
+"""The booking service: every booking state change goes through these functions.
+
+Each function takes the acting user and plain values, locks what is scarce, re-checks
+after the lock, writes, records the change in the audit trail and queues the mails
+(sent after the commit). They flush but never commit: the caller's unit of work does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.auth import permissions
+from app.auth.models import Role, User
+from app.booking import notify
+from app.booking.errors import AlreadyBooked, BookingNotFound, InvalidInput, NotAllowed, Refused, SessionFull
+from app.booking.fairness import check_booking_rules
+from app.booking.locking import lock_school, lock_sessions
+from app.booking.models import ACTIVE, HOLDS_PLACE, Booking, BookingEvent, BookingStatus, SeriesBooking
+from app.db import utcnow
+from app.extensions import db
+from app.labels import parse_groep
+from app.labs.capacity import fits
+from app.labs.models import Offer, Session, SessionStatus
+from app.timeutil import local_to_utc, school_year_bounds, school_year_of, to_local
+
+MAX_PUPILS = 40
+MAX_ADULTS = 10
+
+
+@dataclass(frozen=True)
+class ClassDetails:
+    """The class that books: counts only, never pupil names."""
+
+    school_id: int
+    groep: str
+    pupils: int
+    adults: int
+    contact_name: str = ""
+    contact_email: str = ""
+    remarks: str = ""
+    girls: int | None = None
+    boys: int | None = None
+
+
+# ------------------------------------------------------------------ helpers
+
+def _validate(details: ClassDetails) -> tuple[int, int]:
+    try:
+        groep_min, groep_max = parse_groep(details.groep)
+    except (ValueError, TypeError):
+        raise InvalidInput(_("Kies een groep van 1 tot en met 8, of een combinatie zoals 7/8."), field="groep")
+    if not isinstance(details.pupils, int) or not 1 <= details.pupils <= MAX_PUPILS:
+        raise InvalidInput(_("Het aantal leerlingen moet tussen 1 en %(n)s liggen.", n=MAX_PUPILS), field="pupils")
+    if not isinstance(details.adults, int) or not 0 <= details.adults <= MAX_ADULTS:
+        raise InvalidInput(_("Het aantal begeleiders moet tussen 0 en %(n)s liggen.", n=MAX_ADULTS), field="adults")
+    for name in ("girls", "boys"):
+        value = getattr(details, name)
+        if value is not None and (not isinstance(value, int) or not 0 <= value <= details.pupils):
+            raise InvalidInput(_("Dit aantal kan niet groter zijn dan het aantal leerlingen."), field=name)
+    if details.girls is not None and details.boys is not None and details.girls + details.boys > details.pupils:
+        raise InvalidInput(_("Meisjes en jongens samen zijn meer dan het aantal leerlingen."), field="girls")
+    if len(details.remarks or "") > 2000:
+        raise InvalidInput(_("De opmerkingen zijn te lang (maximaal 2000 tekens)."), field="remarks")
+    return groep_min, groep_max
+
+
+def _check_actor_for_school(actor: User, school_id: int) -> None:
+    if actor.role == Role.TEACHER:
+        if actor.school_id != school_id:
+            raise NotAllowed(_("U kunt alleen boeken voor uw eigen school."))
+    elif actor.role not in (Role.COORDINATOR, Role.ADMIN):
+        raise NotAllowed(_("Alleen leerkrachten en coördinatoren kunnen boeken."))
+
+
+def _check_session_open(session: Session, now: datetime) -> None:
+    offer = session.offer
+    if session.status == SessionStatus.CANCELLED:
+        raise Refused(_("Deze les gaat niet door. Kies een andere datum."), code="session_cancelled")
+    if session.starts_at <= now:
+        raise Refused(_("Deze les is al geweest. Kies een datum in de toekomst."), code="session_past")
+    if not offer.published:
+        raise Refused(_("Dit aanbod is (nog) niet te boeken."), code="offer_unpublished")
+    if offer.booking_opens_at is not None and now < offer.booking_opens_at:
+        raise Refused(_("Boeken kan vanaf %(when)s.", when=to_local(offer.booking_opens_at).strftime("%d-%m-%Y %H:%M")),
+                      code="window_not_open")
+    if offer.booking_closes_at is not None and now >= offer.booking_closes_at:
+        raise Refused(_("Boeken voor dit aanbod is gesloten sinds %(when)s.",
+                        when=to_local(offer.booking_closes_at).strftime("%d-%m-%Y")), code="window_closed")
+
+
+def _check_groep(offer: Offer, groep_min: int, groep_max: int) -> None:
+    if not offer.targets_groep(groep_min, groep_max):
+        lo, hi = offer.groep_min, offer.groep_max
+        raise Refused(_("Dit aanbod is voor groep %(lo)s tot en met %(hi)s.", lo=lo, hi=hi),
+                      code="groep_not_targeted", field="groep")
+
+
+def _check_adults(offer: Offer, adults: int) -> None:
+    if adults < offer.adults_per_class:
+        raise Refused(_("Per klas zijn minstens %(n)s begeleiders nodig.", n=offer.adults_per_class),
+                      code="adults_required", field="adults")
+
+
+def _check_not_booked(session: Session, school_id: int) -> None:
+    taken = db.session.scalar(select(Booking.id).where(
+        Booking.session_id == session.id, Booking.school_id == school_id, Booking.status.in_(ACTIVE)))
+    if taken is not None:
+        raise AlreadyBooked(_("Uw school heeft deze les al geboekt (of staat op de wachtlijst)."))
+
+
+def _event(booking: Booking, actor: User | None, action: str, from_status, to_status, reason: str = "", **data) -> None:
+    booking.events.append(BookingEvent(
+        actor_id=actor.id if actor is not None else None, at=utcnow(), action=action,
+        from_status=from_status.value if from_status is not None else None,
+        to_status=to_status.value if to_status is not None else None, reason=(reason or "")[:500], data=data or None))
+
+
+def _hold(session: Session, booking: Booking) -> None:
+    session.booked_pupils += booking.pupils
+    session.booked_classes += 1
+
+
+def _release(session: Session, booking: Booking) -> None:
+    session.booked_pupils -= booking.pupils
+    session.booked_classes -= 1
+
+
+def _set_status(booking: Booking, to: BookingStatus, actor, action: str, reason: str = "", **data) -> None:
+    before = booking.status
+    booking.status = to
+    booking.sequence += 1
+    _event(booking, actor, action, before, to, reason, **data)
+
+
+def _race_point() -> None:
+    """Test seam for the control test: lets threads meet between check and write."""
+    barrier = current_app.config.get("BOOKING_TEST_BARRIER")
+    if barrier is not None:
+        barrier.wait(timeout=30)
+
+
+def _new_booking(session, details, groep, status, actor, now, series=None, position=None) -> Booking:
+    booking = Booking(
+        session_id=session.id, school_id=details.school_id, status=status, groep_min=groep[0], groep_max=groep[1],
+        pupils=details.pupils, adults=details.adults, contact_user_id=actor.id if actor.role == Role.TEACHER else None,
+        contact_name=(details.contact_name or actor.name or "")[:200],
+        contact_email=(details.contact_email or (actor.email if actor.role == Role.TEACHER else ""))[:254],
+        remarks=details.remarks or "", girls=details.girls, boys=details.boys, series=series,
+        part_position=position, waitlisted_at=now if status == BookingStatus.WAITLISTED else None, created_at=now)
+    booking.session = session
+    _event(booking, actor, "create", None, status)
+    db.session.add(booking)
+    return booking
+
+
+# ------------------------------------------------------------------ booking
+
+def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitlist: bool = False,
+                   now: datetime | None = None, override_reason: str = "") -> Booking:
+    """Book a class into a session: confirmed if it fits, else waitlisted (if asked) or refused."""
+    now = now or utcnow()
+    groep = _validate(details)
+    _check_actor_for_school(actor, details.school_id)
+    school = lock_school(details.school_id)
+    if school is None:
+        raise InvalidInput(_("Onbekende school."), field="school")
+    session = lock_sessions([session_id]).get(session_id)
+    if session is None or not permissions.same_region(actor, session):
+        raise BookingNotFound(_("Deze les bestaat niet."))
+    if school.region_id != session.offer.region_id:
+        raise NotAllowed(_("Deze school hoort niet bij de regio van dit aanbod."))
+    offer = session.offer
+    if offer.parts and len(offer.parts) > 1:
+        raise Refused(_("Dit is een reeks: boek alle delen tegelijk."), code="series_only")
+    _check_session_open(session, now)
+    _check_groep(offer, *groep)
+    _check_adults(offer, details.adults)
+    _check_not_booked(session, details.school_id)
+    if not override_reason:
+        check_booking_rules(actor, school, [session], groep[0], groep[1], now)
+    _race_point()
+    if fits(session, details.pupils):
+        booking = _new_booking(session, details, groep, BookingStatus.CONFIRMED, actor, now)
+        _hold(session, booking)
+    elif waitlist:
+        booking = _new_booking(session, details, groep, BookingStatus.WAITLISTED, actor, now)
+    else:
+        raise SessionFull(_("Deze les is vol. Zet uw klas op de wachtlijst of kies een andere datum."),
+                          places_left_pupils=session.capacity_pupils - session.booked_pupils)
+    if override_reason:
+        booking.override_reason = override_reason[:500]
+        _event(booking, actor, "override", None, None, override_reason)
+    db.session.flush()
+    if booking.status == BookingStatus.CONFIRMED:
+        notify.booking_confirmed(booking)
+    else:
+        notify.booking_waitlisted(booking)
+    return booking
+
+
+def create_series_booking(actor: User, offer_id: int, session_ids: list[int], details: ClassDetails, *,
+                          now: datetime | None = None) -> SeriesBooking:
+    """Book every part of a series at once: all parts confirmed, or nothing."""
+    now = now or utcnow()
+    groep = _validate(details)
+    _check_actor_for_school(actor, details.school_id)
+    offer = db.session.get(Offer, offer_id)
+    if offer is None or not permissions.same_region(actor, offer):
+        raise BookingNotFound(_("Dit aanbod bestaat niet."))
+    parts = list(offer.parts)
+    if len(parts) < 2:
+        raise Refused(_("Dit aanbod is geen reeks."), code="not_a_series")
+    if not isinstance(session_ids, list) or len(session_ids) != len(parts) or len(set(session_ids)) != len(parts):
+        raise Refused(_("Kies voor elk van de %(n)s delen één datum.", n=len(parts)), code="series_incomplete",
+                      field="session_ids")
+    school = lock_school(details.school_id)
+    if school is None or school.region_id != offer.region_id:
+        raise InvalidInput(_("Onbekende school."), field="school")
+    sessions = lock_sessions(session_ids)
+    chain = []
+    for part, sid in zip(parts, session_ids):
+        s = sessions.get(sid)
+        if s is None or s.offer_id != offer.id or s.part_id != part.id:
+            raise Refused(_("De gekozen datum voor deel %(n)s hoort niet bij dit deel.", n=part.position),
+                          code="series_order", field="session_ids")
+        chain.append(s)
+    for prev, (part, s) in zip(chain, list(zip(parts, chain))[1:]):
+        gap = (to_local(s.starts_at).date() - to_local(prev.starts_at).date()).days
+        if gap < part.min_days_after_previous or gap > part.max_days_after_previous:
+            raise Refused(_("Tussen deel %(a)s en deel %(b)s moeten %(lo)s tot %(hi)s dagen zitten (nu %(gap)s).",
+                            a=part.position - 1, b=part.position, lo=part.min_days_after_previous,
+                            hi=part.max_days_after_previous, gap=gap), code="series_gap", field="session_ids")
+    for s in chain:
+        _check_session_open(s, now)
+        _check_not_booked(s, details.school_id)
+    _check_groep(offer, *groep)
+    _check_adults(offer, details.adults)
+    check_booking_rules(actor, school, chain, groep[0], groep[1], now)
+    _race_point()
+    for part, s in zip(parts, chain):
+        if not fits(s, details.pupils):
+            raise SessionFull(_("Deel %(n)s (%(when)s) is vol. Kies voor dat deel een andere datum.",
+                                n=part.position, when=to_local(s.starts_at).strftime("%d-%m-%Y")), part=part.position)
+    series = SeriesBooking(offer_id=offer.id, school_id=details.school_id, status=BookingStatus.CONFIRMED, created_at=now)
+    db.session.add(series)
+    for part, s in zip(parts, chain):
+        booking = _new_booking(s, details, groep, BookingStatus.CONFIRMED, actor, now, series=series,
+                               position=part.position)
+        _hold(s, booking)
+    db.session.flush()
+    notify.series_confirmed(series)
+    return series
+
+
+# ------------------------------------------------------------------ cancelling and the waiting list
+
+def cancel_deadline(booking: Booking) -> datetime:
+    return booking.session.starts_at - timedelta(days=booking.session.offer.cancel_deadline_days)
+
+
+def can_teacher_cancel(booking: Booking, now: datetime) -> bool:
+    if booking.status == BookingStatus.WAITLISTED:
+        return True
+    bookings = booking.series.bookings if booking.series is not None else [booking]
+    upcoming = [b for b in bookings if b.status in ACTIVE and b.session.starts_at > now]
+    return bool(upcoming) and all(cancel_deadline(b) > now for b in upcoming)
+
+
+def _load_booking(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        raise BookingNotFound(_("Deze boeking bestaat niet."))
+    return booking
+
+
+def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datetime | None = None) -> list[Booking]:
+    """Cancel a booking (all parts of a series); freed places go to the waiting list."""
+    now = now or utcnow()
+    booking = _load_booking(booking_id)
+    if not permissions.can_cancel_booking(actor, booking):
+        raise NotAllowed(_("U mag deze boeking niet annuleren."))
+    targets = list(booking.series.bookings) if booking.series is not None else [booking]
+    sessions = lock_sessions([b.session_id for b in targets])
+    for b in targets:
+        db.session.refresh(b)
+    active = [b for b in targets if b.status in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)
+              and (b.session.starts_at > now or actor.role != Role.TEACHER)]
+    if not active:
+        raise Refused(_("Deze boeking is al geannuleerd of voorbij."), code="not_cancellable")
+    if actor.role == Role.TEACHER:
+        if not can_teacher_cancel(booking, now):
+            raise Refused(_("De annuleringstermijn is verstreken. Neem contact op met de coördinator van het techlab."),
+                          code="cancel_deadline_passed")
+    elif not (reason or "").strip():
+        raise InvalidInput(_("Geef een reden voor de annulering."), field="reason")
+    freed = []
+    for b in active:
+        held = b.holds_place
+        _set_status(b, BookingStatus.CANCELLED, actor, "cancel", reason)
+        b.cancelled_at, b.cancel_reason = now, (reason or "")[:500]
+        if held:
+            _release(sessions[b.session_id], b)
+            freed.append(sessions[b.session_id])
+    if booking.series is not None:
+        booking.series.status = BookingStatus.CANCELLED
+    db.session.flush()
+    notify.booking_cancelled(active[0] if booking.series is None else booking)
+    for s in freed:
+        promote_waitlist(s, now=now)
+    return active
+
+
+def leave_waitlist(actor: User, booking_id: int, *, now: datetime | None = None) -> Booking:
+    booking = _load_booking(booking_id)
+    if not permissions.can_cancel_booking(actor, booking):
+        raise NotAllowed(_("U mag deze boeking niet wijzigen."))
+    lock_sessions([booking.session_id])
+    db.session.refresh(booking)
+    if booking.status != BookingStatus.WAITLISTED:
+        raise Refused(_("Deze klas staat niet (meer) op de wachtlijst."), code="not_waitlisted")
+    _set_status(booking, BookingStatus.CANCELLED, actor, "leave_waitlist")
+    booking.cancelled_at = now or utcnow()
+    db.session.flush()
+    return booking
+
+
+def _reached_schools(school_ids: set[int], school_year: int, exclude_session: int) -> set[int]:
+    """Schools with a place (confirmed or attended) in any session of the school year."""
+    if not school_ids:
+        return set()
+    start, end = school_year_bounds(school_year)
+    rows = db.session.scalars(
+        select(Booking.school_id).join(Session, Booking.session_id == Session.id).where(
+            Booking.school_id.in_(school_ids), Booking.status.in_(HOLDS_PLACE),
+            Session.starts_at >= local_to_utc(start, time(0)),
+            Session.starts_at < local_to_utc(end + timedelta(days=1), time(0)),
+            Session.id != exclude_session))
+    return set(rows)
+
+
+def waitlist_order(session: Session) -> list[Booking]:
+    """Waiting classes in promotion order: schools not yet reached this year first, then first come."""
+    waiting = list(db.session.scalars(select(Booking).where(
+        Booking.session_id == session.id, Booking.status == BookingStatus.WAITLISTED)))
+    reached = _reached_schools({b.school_id for b in waiting}, school_year_of(session.starts_at), session.id)
+    return sorted(waiting, key=lambda b: (b.school_id in reached, b.waitlisted_at or b.created_at, b.id))
+
+
+def promote_waitlist(session: Session, *, now: datetime | None = None, actor: User | None = None) -> list[Booking]:
+    """Give freed places to waiting classes that fit, in fair order. The caller holds the session lock."""
+    now = now or utcnow()
+    if session.status == SessionStatus.CANCELLED or session.starts_at <= now:
+        return []
+    promoted = []
+    for b in waitlist_order(session):
+        if not fits(session, b.pupils):
+            continue
+        _set_status(b, BookingStatus.CONFIRMED, actor, "promote", _("Plaats vrijgekomen"))
+        _hold(session, b)
+        promoted.append(b)
+    db.session.flush()
+    for b in promoted:
+        notify.booking_promoted(b)
+    return promoted
+
+
+# ------------------------------------------------------------------ coordinator actions
+
+def _require_manager(actor: User, session: Session) -> None:
+    if not permissions.can_manage_session(actor, session):
+        raise NotAllowed(_("U beheert deze les niet."))
+
+
+def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str, *,
+                 now: datetime | None = None) -> Booking:
+    """Move a booking to another session of the same offer (and part), keeping series order."""
+    now = now or utcnow()
+    booking = _load_booking(booking_id)
+    _require_manager(actor, booking.session)
+    if not (reason or "").strip():
+        raise InvalidInput(_("Geef een reden voor het verplaatsen."), field="reason")
+    sessions = lock_sessions([booking.session_id, new_session_id])
+    db.session.refresh(booking)
+    old, new = sessions.get(booking.session_id), sessions.get(new_session_id)
+    if new is None or new.offer_id != old.offer_id or new.part_id != old.part_id or new.id == old.id:
+        raise Refused(_("Kies een andere datum van hetzelfde aanbod (en hetzelfde deel)."), code="move_target",
+                      field="session_id")
+    _require_manager(actor, new)
+    if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED):
+        raise Refused(_("Alleen een bevestigde boeking of een klas op de wachtlijst kan worden verplaatst."),
+                      code="not_movable")
+    _check_session_open(new, now)
+    _check_not_booked(new, booking.school_id)
+    if booking.series is not None:
+        siblings = {b.part_position: b for b in booking.series.bookings if b.id != booking.id}
+        parts = {p.position: p for p in new.offer.parts}
+        pos = booking.part_position
+        prev, nxt = siblings.get(pos - 1), siblings.get(pos + 1)
+        for earlier, later, part in ((prev, None, parts.get(pos)), (None, nxt, parts.get(pos + 1))):
+            a = earlier.session.starts_at if earlier else (new.starts_at if later else None)
+            b = new.starts_at if earlier else (later.session.starts_at if later else None)
+            if a is None or b is None or part is None:
+                continue
+            gap = (to_local(b).date() - to_local(a).date()).days
+            if gap < part.min_days_after_previous or gap > part.max_days_after_previous:
+                raise Refused(_("Zo klopt de volgorde van de reeks niet meer: tussen de delen moeten %(lo)s tot "
+                                "%(hi)s dagen zitten.", lo=part.min_days_after_previous, hi=part.max_days_after_previous),
+                              code="series_gap", field="session_id")
+    held = booking.holds_place
+    if held and not fits(new, booking.pupils):
+        raise SessionFull(_("Op de nieuwe datum is geen plaats voor deze klas."))
+    if held:
+        _release(old, booking)
+        _hold(new, booking)
+    booking.session_id, booking.session = new.id, new
+    booking.reminder_sent_at = None
+    before = booking.status
+    booking.sequence += 1
+    _event(booking, actor, "move", before, booking.status, reason, from_session=old.id, to_session=new.id)
+    db.session.flush()
+    notify.booking_changed(booking)
+    if held:
+        promote_waitlist(old, now=now)
+    return booking
+
+
+def change_capacity(actor: User, session_id: int, capacity_pupils: int, capacity_classes: int, *,
+                    now: datetime | None = None) -> Session:
+    session = lock_sessions([session_id]).get(session_id)
+    if session is None:
+        raise BookingNotFound(_("Deze les bestaat niet."))
+    _require_manager(actor, session)
+    if capacity_pupils < session.booked_pupils or capacity_classes < session.booked_classes:
+        raise Refused(_("Er zijn al %(p)s leerlingen in %(c)s klassen geboekt; lager kan niet. Verplaats of annuleer "
+                        "eerst boekingen.", p=session.booked_pupils, c=session.booked_classes),
+                      code="capacity_below_booked", field="capacity_pupils")
+    if capacity_pupils > 500 or capacity_classes > 20:
+        raise InvalidInput(_("Die capaciteit is onwaarschijnlijk groot."), field="capacity_pupils")
+    session.capacity_pupils, session.capacity_classes = capacity_pupils, capacity_classes
+    db.session.flush()
+    promote_waitlist(session, now=now)
+    return session
+
+
+def cancel_session(actor: User, session_id: int, reason: str, *, now: datetime | None = None) -> list[Booking]:
+    """Cancel a session: every booking in it is cancelled and its school told. Safe to repeat."""
+    now = now or utcnow()
+    session = lock_sessions([session_id]).get(session_id)
+    if session is None:
+        raise BookingNotFound(_("Deze les bestaat niet."))
+    _require_manager(actor, session)
+    if not (reason or "").strip():
+        raise InvalidInput(_("Geef een reden: de scholen krijgen die te lezen."), field="reason")
+    if session.status == SessionStatus.CANCELLED:
+        return []
+    bookings = list(db.session.scalars(select(Booking).where(
+        Booking.session_id == session.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)))
+        .execution_options(populate_existing=True)))
+    for b in bookings:
+        if b.holds_place:
+            _release(session, b)
+        _set_status(b, BookingStatus.CANCELLED, actor, "session_cancelled", reason)
+        b.cancelled_at, b.cancel_reason = now, reason[:500]
+    session.status = SessionStatus.CANCELLED
+    session.cancel_reason = reason[:500]
+    db.session.flush()
+    for b in bookings:
+        notify.booking_cancelled(b)
+    return bookings
+
+
+ATTENDANCE = {"attended": BookingStatus.ATTENDED, "no_show": BookingStatus.NO_SHOW,
+              "cancelled_late": BookingStatus.CANCELLED}
+
+
+def record_attendance(actor: User, booking_id: int, status: str, attended_pupils: int | None = None, *,
+                      now: datetime | None = None) -> Booking:
+    """After the session: attended (with pupils present), no-show, or cancelled late."""
+    now = now or utcnow()
+    booking = _load_booking(booking_id)
+    _require_manager(actor, booking.session)
+    if status not in ATTENDANCE:
+        raise InvalidInput(_("Kies aanwezig, niet verschenen of te laat geannuleerd."), field="status")
+    session = lock_sessions([booking.session_id])[booking.session_id]
+    db.session.refresh(booking)
+    if session.starts_at > now:
+        raise Refused(_("Aanwezigheid kan pas worden vastgelegd als de les begonnen is."), code="not_started")
+    if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW):
+        raise Refused(_("Voor deze boeking kan geen aanwezigheid worden vastgelegd."), code="not_recordable")
+    target = ATTENDANCE[status]
+    if target == BookingStatus.ATTENDED:
+        if attended_pupils is None or not 1 <= attended_pupils <= booking.pupils + 5:
+            raise InvalidInput(_("Vul het aantal aanwezige leerlingen in (1 tot %(n)s).", n=booking.pupils + 5),
+                               field="attended_pupils")
+    was_holding = booking.holds_place
+    if booking.status != target or booking.attended_pupils != attended_pupils:
+        before = booking.status
+        booking.status = target
+        booking.attended_pupils = attended_pupils if target == BookingStatus.ATTENDED else None
+        if target == BookingStatus.CANCELLED:
+            booking.cancelled_at, booking.cancel_reason = now, _("Te laat geannuleerd")
+        _event(booking, actor, "attendance", before, target, "", attended_pupils=attended_pupils)
+    if was_holding and not booking.holds_place:
+        _release(session, booking)
+    elif not was_holding and booking.holds_place:
+        session.booked_pupils += booking.pupils
+        session.booked_classes += 1
+    db.session.flush()
+    return booking
