@@ -1,0 +1,245 @@
+"""API: bookings and series bookings of the token holder."""
+from __future__ import annotations
+
+from flask import abort, jsonify, url_for
+from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.api import PAGE_PARAMS, api_user, bp, json_body, page_of, paginate, problem_responses, token_required
+from app.api.serializers import iso, venue_ref
+from app.auth import permissions
+from app.booking import services
+from app.booking.errors import InvalidInput
+from app.booking.models import Booking, SeriesBooking
+from app.errors import ConflictError, DomainError
+from app.extensions import db
+from app.labs.models import Session
+
+
+def booking_json(b: Booking) -> dict:
+    s = b.session
+    return {"id": b.id, "status": b.status.value, "session_id": b.session_id, "offer_id": s.offer_id,
+            "series_id": b.series_id, "part": b.part_position, "school_id": b.school_id, "groep": b.groep_label,
+            "pupils": b.pupils, "adults": b.adults, "contact_name": b.contact_name, "contact_email": b.contact_email,
+            "remarks": b.remarks, "starts_at": iso(s.starts_at), "ends_at": iso(s.ends_at), "venue": venue_ref(s.venue),
+            "title": s.offer.title, "created_at": iso(b.created_at), "cancelled_at": iso(b.cancelled_at),
+            "sequence": b.sequence}
+
+
+def series_json(series: SeriesBooking) -> dict:
+    return {"id": series.id, "offer_id": series.offer_id, "school_id": series.school_id,
+            "status": series.status.value, "bookings": [booking_json(b) for b in series.bookings]}
+
+
+def _int(data, name, required=True, default=None):
+    value = data.get(name, default)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{name} must be a whole number.", field=name)
+    return value
+
+
+def _str(data, name, max_len):
+    value = data.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > max_len:
+        raise InvalidInput(f"{name} must be a text of at most {max_len} characters.", field=name)
+    return value
+
+
+def _details(data) -> services.ClassDetails:
+    user = api_user()
+    if not permissions.is_teacher(user):
+        raise DomainError("Only a teacher's token can book for their school.", code="forbidden") from None
+    groep = data.get("groep")
+    if isinstance(groep, int) and not isinstance(groep, bool):
+        groep = str(groep)
+    if not isinstance(groep, str):
+        raise InvalidInput("groep must be a text like \"7\" or \"7/8\".", field="groep")
+    return services.ClassDetails(
+        school_id=user.school_id, groep=groep[:10], pupils=_int(data, "pupils"), adults=_int(data, "adults", default=0),
+        contact_name=_str(data, "contact_name", 200), contact_email=_str(data, "contact_email", 254),
+        remarks=_str(data, "remarks", 2000), girls=_int(data, "girls", required=False),
+        boys=_int(data, "boys", required=False))
+
+
+def _commit():
+    """Commit the unit of work; the database's own guards answer 409, not 500."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ConflictError("A concurrent change conflicted; try again.", code="conflict")
+    except DBAPIError as exc:
+        db.session.rollback()
+        if "lock" in str(exc.orig).lower():
+            raise ConflictError("The session is busy; try again.", code="busy")
+        raise
+
+
+def _forbidden_as_problem(exc: DomainError):
+    if exc.code == "forbidden":
+        exc.status = 403
+    raise exc
+
+
+@bp.post("/bookings")
+@token_required
+def create_booking():
+    data = json_body()
+    try:
+        details = _details(data)
+        session_id = _int(data, "session_id")
+        waitlist = data.get("waitlist", False)
+        if not isinstance(waitlist, bool):
+            raise InvalidInput("waitlist must be true or false.", field="waitlist")
+        booking = services.create_booking(api_user(), session_id, details, waitlist=waitlist)
+    except DomainError as exc:
+        db.session.rollback()
+        _forbidden_as_problem(exc)
+    except DBAPIError:
+        db.session.rollback()
+        raise ConflictError("The session is busy; try again.", code="busy")
+    _commit()
+    resp = jsonify(booking_json(booking))
+    resp.status_code = 201
+    resp.headers["Location"] = url_for("api.get_booking", booking_id=booking.id)
+    return resp
+
+
+@bp.post("/series-bookings")
+@token_required
+def create_series_booking():
+    data = json_body()
+    try:
+        details = _details(data)
+        offer_id = _int(data, "offer_id")
+        session_ids = data.get("session_ids")
+        if not isinstance(session_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                                          for i in session_ids) or len(session_ids) > 9:
+            raise InvalidInput("session_ids must be a list of session ids in part order.", field="session_ids")
+        series = services.create_series_booking(api_user(), offer_id, session_ids, details)
+    except DomainError as exc:
+        db.session.rollback()
+        _forbidden_as_problem(exc)
+    except DBAPIError:
+        db.session.rollback()
+        raise ConflictError("The sessions are busy; try again.", code="busy")
+    _commit()
+    return jsonify(series_json(series)), 201
+
+
+def _visible_bookings():
+    user = api_user()
+    stmt = select(Booking).join(Session, Booking.session_id == Session.id).options(
+        selectinload(Booking.session).selectinload(Session.offer), selectinload(Booking.session).selectinload(Session.venue))
+    if permissions.is_teacher(user):
+        return stmt.where(Booking.school_id == user.school_id)
+    if permissions.is_coordinator(user):
+        from app.labs.models import Offer
+
+        venue_ids = [v.id for v in user.venues]
+        return stmt.join(Offer, Session.offer_id == Offer.id).where(
+            or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids)))
+    if permissions.is_admin(user):
+        return stmt
+    from app.labs.models import Offer
+
+    return stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == user.region_id)
+
+
+@bp.get("/bookings")
+@token_required
+def list_bookings():
+    stmt = _visible_bookings().order_by(Session.starts_at, Booking.id)
+    return paginate(stmt, lambda rows: [booking_json(b) for b in rows])
+
+
+def _booking_or_404(booking_id) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not permissions.can_view_booking(api_user(), booking):
+        abort(404)
+    return booking
+
+
+@bp.get("/bookings/<int:booking_id>")
+@token_required
+def get_booking(booking_id):
+    return jsonify(booking_json(_booking_or_404(booking_id)))
+
+
+@bp.delete("/bookings/<int:booking_id>")
+@token_required
+def cancel_booking(booking_id):
+    booking = _booking_or_404(booking_id)
+    try:
+        services.cancel_booking(api_user(), booking.id, reason="")
+    except DomainError:
+        db.session.rollback()
+        raise
+    _commit()
+    return jsonify(booking_json(booking))
+
+
+BOOKING_SCHEMA = {"type": "object", "required": ["id", "status", "session_id", "pupils"], "properties": {
+    "id": {"type": "integer"},
+    "status": {"type": "string", "enum": ["confirmed", "waitlisted", "cancelled", "attended", "no_show"]},
+    "session_id": {"type": "integer"}, "offer_id": {"type": "integer"}, "series_id": {"type": ["integer", "null"]},
+    "part": {"type": ["integer", "null"]}, "school_id": {"type": "integer"}, "groep": {"type": "string"},
+    "pupils": {"type": "integer"}, "adults": {"type": "integer"}, "contact_name": {"type": "string"},
+    "contact_email": {"type": "string"}, "remarks": {"type": "string"},
+    "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
+    "venue": {"type": ["object", "null"]}, "title": {"type": "string"},
+    "created_at": {"type": "string"}, "cancelled_at": {"type": ["string", "null"]}, "sequence": {"type": "integer"}}}
+CLASS_FIELDS = {
+    "groep": {"type": ["string", "integer"], "description": "1–8 or a combination such as \"7/8\""},
+    "pupils": {"type": "integer", "minimum": 1, "maximum": 40}, "adults": {"type": "integer", "minimum": 0, "maximum": 10},
+    "contact_name": {"type": "string"}, "contact_email": {"type": "string"}, "remarks": {"type": "string"},
+    "girls": {"type": ["integer", "null"]}, "boys": {"type": ["integer", "null"]}}
+SCHEMAS = {
+    "Booking": BOOKING_SCHEMA,
+    "BookingPage": page_of("Booking"),
+    "BookingRequest": {"type": "object", "required": ["session_id", "groep", "pupils"], "properties": {
+        "session_id": {"type": "integer"}, "waitlist": {"type": "boolean", "default": False}, **CLASS_FIELDS}},
+    "SeriesBookingRequest": {"type": "object", "required": ["offer_id", "session_ids", "groep", "pupils"], "properties": {
+        "offer_id": {"type": "integer"}, "session_ids": {"type": "array", "items": {"type": "integer"},
+                                                         "description": "one session per part, in part order"},
+        **CLASS_FIELDS}},
+    "SeriesBooking": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "offer_id": {"type": "integer"}, "school_id": {"type": "integer"},
+        "status": {"type": "string"}, "bookings": {"type": "array", "items": {"$ref": "#/components/schemas/Booking"}}}},
+}
+
+
+def _json(ref):
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+
+
+ID = [{"name": "booking_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+PATHS = {
+    "/bookings": {
+        "post": {"summary": "Book a session for your class (201 confirmed or waitlisted; 409 code full when no place)",
+                 "requestBody": {"required": True, "content": _json("BookingRequest")},
+                 "responses": {"201": {"description": "Booked", "content": _json("Booking")},
+                               **problem_responses(400, 401, 403, 404, 409, 415, 422)}},
+        "get": {"summary": "Your bookings (teacher: your school; coordinator: your venues)", "parameters": PAGE_PARAMS,
+                "responses": {"200": {"description": "A page", "content": _json("BookingPage")},
+                              **problem_responses(401, 422)}},
+    },
+    "/bookings/{booking_id}": {
+        "get": {"summary": "One booking", "parameters": ID,
+                "responses": {"200": {"description": "Booking", "content": _json("Booking")}, **problem_responses(401, 404)}},
+        "delete": {"summary": "Cancel a booking (a series: all parts)", "parameters": ID,
+                   "responses": {"200": {"description": "Cancelled", "content": _json("Booking")},
+                                 **problem_responses(401, 403, 404, 422)}},
+    },
+    "/series-bookings": {
+        "post": {"summary": "Book all parts of a series at once (all or nothing)",
+                 "requestBody": {"required": True, "content": _json("SeriesBookingRequest")},
+                 "responses": {"201": {"description": "Booked", "content": _json("SeriesBooking")},
+                               **problem_responses(400, 401, 403, 404, 409, 415, 422)}},
+    },
+}
