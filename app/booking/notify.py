@@ -1,30 +1,90 @@
 """Mails about bookings, queued to be sent after the commit (see app.mail).
 
-The booking service calls these at each state change. Each mail is in Dutch (or the
-recipient's language), with the booking's .ics attached.
+The booking service calls these at each state change. Each mail is in the recipient's
+language (Dutch unless they chose English), with the booking's .ics attached.
 """
 from __future__ import annotations
 
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.booking.ical import booking_event, calendar_bytes
+from app.extensions import db
+from app.mail import Attachment, queue_mail
+
+
+def pickup_time(booking):
+    """The planned bus pickup time of a booking, if any."""
+    from app.transport.models import BusStop
+
+    return db.session.scalar(select(BusStop.pickup_at).where(BusStop.booking_id == booking.id))
+
+
+def _recipients(booking) -> tuple[list[str], str]:
+    emails, locale = [], "nl"
+    if booking.contact_email:
+        emails.append(booking.contact_email)
+    user = booking.contact_user
+    if user is not None:
+        locale = user.locale or "nl"
+        if user.email and user.email not in emails:
+            emails.append(user.email)
+    return emails, locale
+
+
+def _ics(bookings) -> Attachment:
+    base = current_app.config["BASE_URL"]
+    events = [booking_event(b, base, pickup_time(b)) for b in bookings]
+    return Attachment(filename="boeking.ics", content=calendar_bytes(events, "Techlab"))
+
+
+def _send(kind: str, booking, bookings=None, **extra) -> None:
+    bookings = bookings or [booking]
+    to, locale = _recipients(booking)
+    if not to:
+        return
+    with force_locale(locale):
+        subjects = {
+            "confirmed": _("Bevestiging: %(title)s", title=booking.session.offer.title),
+            "series": _("Bevestiging van de reeks: %(title)s", title=booking.session.offer.title),
+            "waitlisted": _("Op de wachtlijst: %(title)s", title=booking.session.offer.title),
+            "promoted": _("Er is plaats: %(title)s is bevestigd", title=booking.session.offer.title),
+            "changed": _("Gewijzigd: %(title)s", title=booking.session.offer.title),
+            "cancelled": _("Geannuleerd: %(title)s", title=booking.session.offer.title),
+            "reminder": _("Herinnering: %(title)s", title=booking.session.offer.title),
+        }
+        body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings,
+                               pickups={b.id: pickup_time(b) for b in bookings},
+                               base_url=current_app.config["BASE_URL"].rstrip("/"), **extra)
+        queue_mail(to, subjects[kind], body, [_ics(bookings)])
+
 
 def booking_confirmed(booking) -> None:
-    """A booking (or a series part) was confirmed."""
+    _send("confirmed", booking)
 
 
 def booking_waitlisted(booking) -> None:
-    """A booking was put on a session's waiting list."""
+    _send("waitlisted", booking)
 
 
 def booking_promoted(booking) -> None:
-    """A waiting class got a place."""
+    _send("promoted", booking)
 
 
 def booking_changed(booking) -> None:
-    """A booking was moved or changed (new time, new session, new numbers)."""
+    _send("changed", booking)
 
 
 def booking_cancelled(booking) -> None:
-    """A booking was cancelled (by the teacher, a coordinator, or with its session)."""
+    bookings = list(booking.series.bookings) if booking.series is not None else [booking]
+    _send("cancelled", booking, bookings)
 
 
 def series_confirmed(series) -> None:
-    """All parts of a series booking were confirmed."""
+    _send("series", series.bookings[0], list(series.bookings))
+
+
+def reminder(booking) -> None:
+    _send("reminder", booking)

@@ -44,4 +44,9 @@ def health():
     except Exception:  # noqa: BLE001 - the answer is the health report
         db.session.rollback()
         ok = False
-    return jsonify({"status": "ok" if ok else "error", "database": ok}), (200 if ok else 503)
+    alive = None
+    if ok:
+        from app.scheduler import scheduler_alive
+
+        alive = scheduler_alive()
+    return jsonify({"status": "ok" if ok else "error", "database": ok, "scheduler": alive}), (200 if ok else 503)

@@ -1,0 +1,89 @@
+"""Calendar: a private feed URL per user, and one .ics per booking."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from app.auth import permissions
+from app.auth.models import Role, User
+from app.booking.ical import booking_event, calendar_bytes, session_event
+from app.booking.models import Booking, BookingStatus
+from app.booking.notify import pickup_time
+from app.db import utcnow
+from app.extensions import db
+from app.labs.models import Offer, Session
+from app.web import load_or_404
+
+bp = Blueprint("calendar", __name__, template_folder="templates", url_prefix="/agenda")
+
+
+def _ics_response(data: bytes, filename: str) -> Response:
+    resp = Response(data, mimetype="text/calendar")
+    resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    resp.headers["Cache-Control"] = "private, max-age=300"
+    return resp
+
+
+def feed_events(user: User):
+    """The events of a user's feed: a teacher's school bookings, a coordinator's sessions."""
+    base = current_app.config["BASE_URL"]
+    since = utcnow() - timedelta(days=60)
+    if user.role == Role.TEACHER:
+        bookings = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id).where(
+            Booking.school_id == user.school_id, Session.starts_at >= since,
+            Booking.status != BookingStatus.WAITLISTED).order_by(Session.starts_at))
+        return [booking_event(b, base, pickup_time(b)) for b in bookings]
+    stmt = select(Session).join(Offer, Session.offer_id == Offer.id).where(Session.starts_at >= since)
+    if user.role == Role.COORDINATOR:
+        venue_ids = [v.id for v in user.venues]
+        stmt = stmt.where(or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids)))
+    elif user.role == Role.PROGRAMME_LEADER:
+        stmt = stmt.where(Offer.region_id == user.region_id)
+    else:
+        return []
+    return [session_event(s, base) for s in db.session.scalars(stmt.order_by(Session.starts_at).limit(5000))]
+
+
+@bp.get("/<token>.ics")
+def feed(token: str):
+    if len(token) > 100:
+        abort(404)
+    user = db.session.scalar(select(User).where(User.calendar_token == token, User.active.is_(True)))
+    if user is None:
+        abort(404)
+    return _ics_response(calendar_bytes(feed_events(user), _("Techlab boekingen")), "techlab.ics")
+
+
+@bp.get("/boeking/<int:booking_id>.ics")
+@login_required
+def booking_ics(booking_id: int):
+    booking = load_or_404(Booking, booking_id, permissions.can_view_booking)
+    bookings = list(booking.series.bookings) if booking.series is not None else [booking]
+    base = current_app.config["BASE_URL"]
+    return _ics_response(calendar_bytes([booking_event(b, base, pickup_time(b)) for b in bookings], "Techlab"),
+                         f"boeking-{booking.id}.ics")
+
+
+@bp.get("/")
+@login_required
+def settings():
+    if not current_user.calendar_token:
+        current_user.calendar_token = secrets.token_urlsafe(24)
+        db.session.commit()
+    url = current_app.config["BASE_URL"].rstrip("/") + url_for("calendar.feed", token=current_user.calendar_token)
+    return render_template("calendar/settings.html", feed_url=url)
+
+
+@bp.post("/nieuw-adres")
+@login_required
+def regenerate():
+    current_user.calendar_token = secrets.token_urlsafe(24)
+    db.session.commit()
+    flash(_("U heeft een nieuw agenda-adres. Het oude adres werkt niet meer."), "success")
+    return redirect(url_for("calendar.settings"))
