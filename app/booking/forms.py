@@ -1,0 +1,52 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+
+GROEP_CHOICES = [(str(g), str(g)) for g in range(1, 9)] + [("%d/%d" % (g, g + 1), "%d/%d" % (g, g + 1)) for g in range(1, 8)]
+
+
+class ClassForm(FlaskForm):
+    """The class that books: a short form (groep, numbers, contact, remarks)."""
+
+    groep = SelectField(_l("Groep"), choices=GROEP_CHOICES, validators=[DataRequired(message=_l("Kies een groep."))])
+    pupils = IntegerField(_l("Aantal leerlingen"), validators=[InputRequired(message=_l("Vul het aantal leerlingen in.")),
+                                                                NumberRange(min=1, max=40, message=_l("Tussen 1 en 40."))])
+    adults = IntegerField(_l("Aantal begeleiders"), validators=[InputRequired(message=_l("Vul het aantal begeleiders in.")),
+                                                                 NumberRange(min=0, max=10, message=_l("Tussen 0 en 10."))])
+    girls = IntegerField(_l("Aantal meisjes (optioneel)"), validators=[Optional(), NumberRange(min=0, max=40)])
+    boys = IntegerField(_l("Aantal jongens (optioneel)"), validators=[Optional(), NumberRange(min=0, max=40)])
+    contact_name = StringField(_l("Contactpersoon"), validators=[DataRequired(message=_l("Vul een naam in.")), Length(max=200)])
+    contact_email = EmailField(_l("E-mailadres contactpersoon"),
+                               validators=[DataRequired(message=_l("Vul een e-mailadres in.")),
+                                           Email(message=_l("Geen geldig e-mailadres."), check_deliverability=False),
+                                           Length(max=254)])
+    remarks = TextAreaField(_l("Opmerkingen (bijvoorbeeld toegankelijkheid)"), validators=[Optional(), Length(max=2000)])
+
+
+class BookingForm(ClassForm):
+    waitlist = BooleanField(_l("Als de les vol is: zet mijn klas op de wachtlijst"), default=True)
+
+
+class SeriesForm(ClassForm):
+    pass
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reden"), validators=[Optional(), Length(max=500)])
+
+
+class MoveForm(FlaskForm):
+    session_id = SelectField(_l("Nieuwe datum"), coerce=int, validators=[DataRequired()])
+    reason = TextAreaField(_l("Reden"), validators=[DataRequired(message=_l("Geef een reden.")), Length(max=500)])
+
+
+class CapacityForm(FlaskForm):
+    capacity_pupils = IntegerField(_l("Capaciteit (leerlingen)"), validators=[InputRequired(), NumberRange(min=0, max=500)])
+    capacity_classes = IntegerField(_l("Capaciteit (klassen)"), validators=[InputRequired(), NumberRange(min=0, max=20)])
+
+
+class AttendanceForm(FlaskForm):
+    status = SelectField(_l("Aanwezigheid"), choices=[("attended", _l("Aanwezig")), ("no_show", _l("Niet verschenen")),
+                                                      ("cancelled_late", _l("Te laat geannuleerd"))])
+    attended_pupils = IntegerField(_l("Aantal aanwezige leerlingen"), validators=[Optional(), NumberRange(min=0, max=45)])
