@@ -53,6 +53,11 @@ def groep_label(groep_min: int, groep_max: int) -> str:
     return "/".join(str(g) for g in range(groep_min, groep_max + 1))
 
 
+def groep_range(groep_min: int, groep_max: int) -> str:
+    """The groepen an offer is for: "7" or "5–8"."""
+    return str(groep_min) if groep_min == groep_max else f"{groep_min}–{groep_max}"
+
+
 def parse_groep(value: str) -> tuple[int, int]:
     """'7' -> (7, 7); '7/8' or '7-8' -> (7, 8). Raises ValueError when not a groep 1–8."""
     raw = str(value).strip().replace("-", "/").replace(" ", "")

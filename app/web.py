@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.auth import permissions
 from app.extensions import db
-from app.labels import BOOKING_STATUS_LABELS, OFFER_KIND_LABELS, ROLE_LABELS, VENUE_KIND_LABELS, WORLD_LABELS, groep_label
+from app.labels import BOOKING_STATUS_LABELS, OFFER_KIND_LABELS, ROLE_LABELS, VENUE_KIND_LABELS, WORLD_LABELS, groep_label, groep_range
 
 T = TypeVar("T")
 
@@ -81,6 +81,7 @@ def register_template_helpers(app: Flask) -> None:
             "BOOKING_STATUS_LABELS": BOOKING_STATUS_LABELS,
             "ROLE_LABELS": ROLE_LABELS,
             "groep_label": groep_label,
+            "groep_range": groep_range,
             "nav_items": nav_items,
             "get_locale": get_locale,
         }
