@@ -1,12 +1,187 @@
 """The region's fairness rules, checked inside the booking lock.
 
-Called by the booking service after it has locked the school and the sessions, so
-concurrent requests cannot slip past a quota. Raises a BookingError (with the rule's
-code and a Dutch explanation) when a rule refuses.
+The booking service calls ``check_booking_rules`` after it has locked the school row
+and the sessions, so concurrent requests of one school cannot slip past a quota. A
+refusal is a ``RuleRefused`` with the rule's code (``quota_school_year``,
+``priority_window`` …), a plain Dutch explanation and what the teacher can do instead.
+
+Rules per region and school year (FairnessRule):
+
+* ``max_per_school``: at most N bookings of a school in a scope; a series counts once;
+* ``max_per_class``: at most N bookings of one class (groep) of a school in a scope;
+* ``priority_window``: from window_start until the release date (window_end) only
+  schools not yet reached this school year (or below a share of pupils reached) book.
+
+Scopes: the whole school year, a term (window_start..window_end), one offer (or, with
+no value, each offer separately), an offer kind, or a world of technology.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.booking.errors import Refused
+from app.booking.models import ACTIVE, HOLDS_PLACE, Booking, FairnessRule, RuleKind, RuleScope
+from app.extensions import db
+from app.labs.models import Offer, Session
+from app.timeutil import local_to_utc, school_year_bounds, school_year_of, to_local
+
+
+class RuleRefused(Refused):
+    """A fairness rule refuses; ``rule_id`` names it."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What is being booked, as the rules see it."""
+
+    school_id: int
+    region_id: int
+    groep_min: int
+    groep_max: int
+    offer: Offer
+    starts_at: datetime
+
+
+def rules_in_force(region_id: int, school_year: int) -> list[FairnessRule]:
+    return list(db.session.scalars(select(FairnessRule).where(
+        FairnessRule.region_id == region_id, FairnessRule.school_year == school_year,
+        FairnessRule.active.is_(True)).order_by(FairnessRule.id)))
+
+
+def _year_window(school_year: int) -> tuple[datetime, datetime]:
+    start, end = school_year_bounds(school_year)
+    return local_to_utc(start, time(0)), local_to_utc(end + timedelta(days=1), time(0))
+
+
+def rule_applies(rule: FairnessRule, offer: Offer, starts_at: datetime) -> bool:
+    if rule.scope == RuleScope.OFFER and rule.scope_value:
+        return str(offer.id) == rule.scope_value
+    if rule.scope == RuleScope.OFFER_KIND:
+        return offer.kind.value == rule.scope_value
+    if rule.scope == RuleScope.WORLD:
+        return offer.world.value == rule.scope_value
+    if rule.scope == RuleScope.TERM and rule.kind != RuleKind.PRIORITY_WINDOW:
+        return (rule.window_start is None or starts_at >= rule.window_start) and \
+               (rule.window_end is None or starts_at < rule.window_end)
+    return True
+
+
+def _scope_filter(rule: FairnessRule, offer: Offer):
+    conds = []
+    if rule.scope == RuleScope.OFFER:
+        conds.append(Offer.id == (int(rule.scope_value) if rule.scope_value else offer.id))
+    elif rule.scope == RuleScope.OFFER_KIND:
+        conds.append(Offer.kind == offer.kind)
+    elif rule.scope == RuleScope.WORLD:
+        conds.append(Offer.world == offer.world)
+    elif rule.scope == RuleScope.TERM:
+        if rule.window_start is not None:
+            conds.append(Session.starts_at >= rule.window_start)
+        if rule.window_end is not None:
+            conds.append(Session.starts_at < rule.window_end)
+    return conds
+
+
+def count_bookings(rule: FairnessRule, c: Candidate, per_class: bool) -> int:
+    """Bookings of the school (or class) in the rule's scope; a series counts once."""
+    start, end = _year_window(rule.school_year)
+    unit = func.coalesce(Booking.series_id * -1, Booking.id)
+    stmt = (select(func.count(func.distinct(unit))).select_from(Booking)
+            .join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
+            .where(Booking.school_id == c.school_id, Booking.status.in_(ACTIVE), Offer.region_id == c.region_id,
+                   Session.starts_at >= start, Session.starts_at < end, *_scope_filter(rule, c.offer)))
+    if per_class:
+        stmt = stmt.where(Booking.groep_min <= c.groep_max, Booking.groep_max >= c.groep_min)
+    return db.session.scalar(stmt) or 0
+
+
+def is_reached(school_id: int, region_id: int, school_year: int) -> bool:
+    start, end = _year_window(school_year)
+    return db.session.scalar(select(Booking.id).join(Session, Booking.session_id == Session.id)
+                             .join(Offer, Session.offer_id == Offer.id).where(
+        Booking.school_id == school_id, Booking.status.in_(HOLDS_PLACE), Offer.region_id == region_id,
+        Session.starts_at >= start, Session.starts_at < end).limit(1)) is not None
+
+
+def reach_share(school_id: int, school_year: int) -> float:
+    """Share of the school's pupils reached this school year (distinct classes)."""
+    from app.schools.enrolment import enrolment_by_groep
+
+    groepen = enrolment_by_groep([school_id], school_year).get(school_id) or \
+        enrolment_by_groep([school_id], school_year - 1).get(school_id)
+    total = sum(g.pupils for g in groepen or [])
+    if not total:
+        return 0.0
+    start, end = _year_window(school_year)
+    rows = db.session.execute(select(Booking.groep_min, Booking.groep_max, func.max(Booking.pupils))
+                              .join(Session, Booking.session_id == Session.id).where(
+        Booking.school_id == school_id, Booking.status.in_(HOLDS_PLACE), Session.starts_at >= start,
+        Session.starts_at < end).group_by(Booking.groep_min, Booking.groep_max)).all()
+    return min(1.0, sum(r[2] for r in rows) / total)
+
+
+def _date(dt: datetime | None) -> str:
+    return to_local(dt).strftime("%d-%m-%Y") if dt else ""
+
+
+def explain(rule: FairnessRule) -> str:
+    """The rule in plain Dutch, as shown on the rules page."""
+    scope = {
+        RuleScope.YEAR: _("per schooljaar"),
+        RuleScope.TERM: _("van %(a)s tot %(b)s", a=_date(rule.window_start), b=_date(rule.window_end)),
+        RuleScope.OFFER: _("per aanbod") if not rule.scope_value else _("voor aanbod %(v)s", v=rule.scope_value),
+        RuleScope.OFFER_KIND: _("voor %(v)s", v=rule.scope_value),
+        RuleScope.WORLD: _("binnen de wereld %(v)s", v=rule.scope_value),
+    }[rule.scope]
+    if rule.kind == RuleKind.MAX_PER_SCHOOL:
+        return _("Een school boekt hoogstens %(n)s keer %(scope)s.", n=rule.max_count, scope=scope)
+    if rule.kind == RuleKind.MAX_PER_CLASS:
+        return _("Een klas boekt hoogstens %(n)s keer %(scope)s.", n=rule.max_count, scope=scope)
+    return _("Van %(a)s tot %(b)s boeken eerst de scholen die dit schooljaar nog niet bereikt zijn; daarna staat "
+             "wat over is open voor iedereen.", a=_date(rule.window_start), b=_date(rule.window_end))
+
+
+CODES = {RuleScope.YEAR: "quota_school_year", RuleScope.TERM: "quota_school_term", RuleScope.OFFER: "quota_school_offer",
+         RuleScope.OFFER_KIND: "quota_school_kind", RuleScope.WORLD: "quota_school_world"}
+
+
+def check_candidate(c: Candidate, now: datetime, rules: list[FairnessRule] | None = None) -> None:
+    """Raise RuleRefused when a rule in force refuses this booking."""
+    year = school_year_of(c.starts_at)
+    for rule in rules if rules is not None else rules_in_force(c.region_id, year):
+        if not rule_applies(rule, c.offer, c.starts_at):
+            continue
+        if rule.kind == RuleKind.PRIORITY_WINDOW:
+            if rule.window_start and now < rule.window_start or rule.window_end and now >= rule.window_end:
+                continue
+            if rule.max_reach_share is not None:
+                allowed = reach_share(c.school_id, year) < rule.max_reach_share
+            else:
+                allowed = not is_reached(c.school_id, c.region_id, year)
+            if not allowed:
+                raise RuleRefused(
+                    _("Tot %(date)s zijn de plaatsen eerst voor scholen die dit schooljaar nog niet bereikt zijn. "
+                      "Uw school is al bereikt. Vanaf %(date)s kunt u boeken wat er over is; u kunt nu al op de "
+                      "wachtlijst.", date=_date(rule.window_end)),
+                    code="priority_window", rule_id=rule.id, release_at=rule.window_end.isoformat() if rule.window_end else None)
+            continue
+        per_class = rule.kind == RuleKind.MAX_PER_CLASS
+        used = count_bookings(rule, c, per_class)
+        if rule.max_count is not None and used + 1 > rule.max_count:
+            if per_class:
+                raise RuleRefused(_("Deze klas heeft hier al %(n)s keer geboekt (%(rule)s). Kies ander aanbod, zodat "
+                                    "ook andere klassen aan de beurt komen.", n=used, rule=explain(rule)),
+                                  code="quota_class", rule_id=rule.id, field="groep")
+            raise RuleRefused(_("Uw school heeft al %(n)s boekingen (%(rule)s). Annuleer eerst een andere boeking of "
+                                "vraag de coördinator om een uitzondering.", n=used, rule=explain(rule)),
+                              code=CODES[rule.scope], rule_id=rule.id)
+
 
 def check_booking_rules(actor, school, sessions, groep_min: int, groep_max: int, now) -> None:
-    """No region rules are configured in this version: every booking that fits may proceed."""
-    return None
+    """Check every rule for a booking (a series counts once, against its first part)."""
+    first = min(sessions, key=lambda s: s.starts_at)
+    check_candidate(Candidate(school.id, first.offer.region_id, groep_min, groep_max, first.offer, first.starts_at), now)

@@ -50,3 +50,11 @@ class AttendanceForm(FlaskForm):
     status = SelectField(_l("Aanwezigheid"), choices=[("attended", _l("Aanwezig")), ("no_show", _l("Niet verschenen")),
                                                       ("cancelled_late", _l("Te laat geannuleerd"))])
     attended_pupils = IntegerField(_l("Aantal aanwezige leerlingen"), validators=[Optional(), NumberRange(min=0, max=45)])
+
+
+class OverrideForm(FlaskForm):
+    school_code = StringField(_l("Vestigingscode van de school"), validators=[DataRequired(), Length(max=6)])
+    groep = StringField(_l("Groep"), validators=[DataRequired(), Length(max=5)])
+    pupils = IntegerField(_l("Aantal leerlingen"), validators=[InputRequired(), NumberRange(min=1, max=40)])
+    adults = IntegerField(_l("Aantal begeleiders"), validators=[InputRequired(), NumberRange(min=0, max=10)])
+    reason = StringField(_l("Reden van de uitzondering"), validators=[DataRequired(), Length(max=500)])

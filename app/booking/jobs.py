@@ -40,3 +40,47 @@ def send_reminders(now: datetime, batch: int = 200) -> int:
 
 
 JOBS = [{"id": "booking.send_reminders", "func": send_reminders, "trigger": "cron", "minute": "*/15"}]
+
+
+def release_priority_windows(now: datetime) -> int:
+    """After a priority window's release date, waiting classes get the places left.
+
+    Each rule is released once (claimed in the job table by rule id); promotion itself
+    locks each session and re-checks, so running twice changes nothing.
+    """
+    from app.booking.models import FairnessRule, RuleKind
+    from app.booking.locking import lock_sessions
+    from app.booking.services import promote_waitlist
+    from app.jobs import claim_run
+    from app.labs.models import Offer
+
+    rules = db.session.scalars(select(FairnessRule).where(
+        FairnessRule.kind == RuleKind.PRIORITY_WINDOW, FairnessRule.active.is_(True),
+        FairnessRule.window_end <= now, FairnessRule.window_end > now - timedelta(days=30))).all()
+    promoted = 0
+    for rule in rules:
+        region_id = rule.region_id
+        if not claim_run("booking.release_priority_window", f"rule-{rule.id}"):
+            continue
+        session_ids = db.session.scalars(select(Session.id).join(Offer, Session.offer_id == Offer.id).join(
+            Booking, Booking.session_id == Session.id).where(
+            Offer.region_id == region_id, Session.starts_at > now, Booking.status == BookingStatus.WAITLISTED)
+            .distinct()).all()
+        for sid in sorted(session_ids):
+            session = lock_sessions([sid])[sid]
+            promoted += len(promote_waitlist(session, now=now))
+            db.session.commit()
+    return promoted
+
+
+JOBS.append({"id": "booking.release_priority_windows", "func": release_priority_windows, "trigger": "cron",
+             "minute": "*/10"})
+
+
+def allocate_rounds(now: datetime) -> int:
+    from app.booking.rounds import allocate_due_rounds
+
+    return allocate_due_rounds(now)
+
+
+JOBS.append({"id": "booking.allocate_rounds", "func": allocate_rounds, "trigger": "cron", "minute": "*/5"})

@@ -160,7 +160,7 @@ def _new_booking(session, details, groep, status, actor, now, series=None, posit
 # ------------------------------------------------------------------ booking
 
 def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitlist: bool = False,
-                   now: datetime | None = None, override_reason: str = "") -> Booking:
+                   now: datetime | None = None, override_reason: str = "", via_round: int | None = None) -> Booking:
     """Book a class into a session: confirmed if it fits, else waitlisted (if asked) or refused."""
     now = now or utcnow()
     groep = _validate(details)
@@ -180,10 +180,16 @@ def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitl
     _check_groep(offer, *groep)
     _check_adults(offer, details.adults)
     _check_not_booked(session, details.school_id)
-    if not override_reason:
-        check_booking_rules(actor, school, [session], groep[0], groep[1], now)
+    held_back = False
+    if not override_reason and via_round is None:  # a round's allocation has applied the rules already
+        try:
+            check_booking_rules(actor, school, [session], groep[0], groep[1], now)
+        except Refused as exc:
+            if not (waitlist and exc.code == "priority_window"):
+                raise
+            held_back = True  # may wait for the release date on the waiting list
     _race_point()
-    if fits(session, details.pupils):
+    if not held_back and fits(session, details.pupils):
         booking = _new_booking(session, details, groep, BookingStatus.CONFIRMED, actor, now)
         _hold(session, booking)
     elif waitlist:
@@ -194,6 +200,8 @@ def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitl
     if override_reason:
         booking.override_reason = override_reason[:500]
         _event(booking, actor, "override", None, None, override_reason)
+    if via_round is not None:
+        _event(booking, actor, "allocated", None, None, f"round {via_round}", round_id=via_round)
     db.session.flush()
     if booking.status == BookingStatus.CONFIRMED:
         notify.booking_confirmed(booking)
@@ -203,7 +211,7 @@ def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitl
 
 
 def create_series_booking(actor: User, offer_id: int, session_ids: list[int], details: ClassDetails, *,
-                          now: datetime | None = None) -> SeriesBooking:
+                          now: datetime | None = None, via_round: int | None = None) -> SeriesBooking:
     """Book every part of a series at once: all parts confirmed, or nothing."""
     now = now or utcnow()
     groep = _validate(details)
@@ -239,7 +247,8 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
         _check_not_booked(s, details.school_id)
     _check_groep(offer, *groep)
     _check_adults(offer, details.adults)
-    check_booking_rules(actor, school, chain, groep[0], groep[1], now)
+    if via_round is None:
+        check_booking_rules(actor, school, chain, groep[0], groep[1], now)
     _race_point()
     for part, s in zip(parts, chain):
         if not fits(s, details.pupils):

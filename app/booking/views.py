@@ -267,3 +267,33 @@ def attendance(booking_id: int):
             if _commit_or_error():
                 flash(_("Aanwezigheid vastgelegd."), "success")
     return redirect(url_for("booking.roster", session_id=booking.session_id))
+
+
+@bp.post("/les/<int:session_id>/uitzondering")
+@login_required
+def override(session_id: int):
+    """A coordinator books a school outside the rules, with a reason (kept in the audit trail)."""
+    from app.booking.forms import OverrideForm
+    from app.schools.models import School
+
+    session = load_or_404(Session, session_id, permissions.can_manage_session)
+    form = OverrideForm()
+    if not form.validate_on_submit():
+        flash(_("Vul school, groep, aantallen en een reden in."), "error")
+        return redirect(url_for("booking.roster", session_id=session_id))
+    school = db.session.scalar(select(School).where(School.location_code == form.school_code.data.strip().upper(),
+                                                    School.region_id == session.offer.region_id))
+    if school is None:
+        flash(_("Onbekende school (gebruik de vestigingscode, bijvoorbeeld 03AI00)."), "error")
+        return redirect(url_for("booking.roster", session_id=session_id))
+    try:
+        services.create_booking(current_user, session.id, services.ClassDetails(
+            school.id, form.groep.data, form.pupils.data, form.adults.data, contact_name=school.name),
+            override_reason=form.reason.data.strip())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        if _commit_or_error():
+            flash(_("Uitzondering vastgelegd: %(school)s is geboekt.", school=school.name), "success")
+    return redirect(url_for("booking.roster", session_id=session_id))

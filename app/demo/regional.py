@@ -128,6 +128,7 @@ def load_demo(*, password: str = DEFAULT_PASSWORD, seed: int = 2026, today: date
     sessions = _sessions(region, offers, venues, staff, [year - 1, year], rng)
     users = _users(region, schools, venues, password)
     _bookings(region, schools, venues, offers, sessions, users, rng, today)
+    _rules(region, offers, year)
     db.session.commit()
     return DemoSummary(True, region, password)
 
@@ -406,6 +407,24 @@ def _series_bookings(offer, sessions, school_ids, weights, rng, now, class_of, s
             if pos == 3 and dropped and s.starts_at < now:
                 status = BookingStatus.CANCELLED
             add(s, school_id, groep, pupils, status, series=series, position=pos)
+
+
+def _rules(region, offers, year) -> None:
+    """The rules the field uses: 2 masterclass series per school a year, 1 booking per class per
+    offer, and a priority window of two weeks for schools not yet reached."""
+    from app.booking.models import FairnessRule, RuleKind, RuleScope
+
+    opens = min(o.booking_opens_at for o in offers.values())
+    db.session.add_all([
+        FairnessRule(region_id=region.id, school_year=year, kind=RuleKind.MAX_PER_SCHOOL, scope=RuleScope.OFFER_KIND,
+                     scope_value=OfferKind.MASTERCLASS.value, max_count=2,
+                     description="Hoogstens twee masterclass-reeksen per school per schooljaar."),
+        FairnessRule(region_id=region.id, school_year=year, kind=RuleKind.MAX_PER_CLASS, scope=RuleScope.OFFER,
+                     max_count=1, description="Een klas doet elk aanbod één keer."),
+        FairnessRule(region_id=region.id, school_year=year, kind=RuleKind.PRIORITY_WINDOW, scope=RuleScope.YEAR,
+                     window_start=opens, window_end=opens + timedelta(days=14),
+                     description="De eerste twee weken zijn voor scholen die nog niet bereikt zijn."),
+    ])
 
 
 def print_accounts(region: Region, password: str | None, echo=print) -> None:
