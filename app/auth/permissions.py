@@ -12,9 +12,12 @@ from app.auth.models import Role, User
 
 def region_id_of(obj: Any) -> int | None:
     """The region an object belongs to."""
+    from app.auth.models import Region
     from app.booking.models import Booking, RequestRound, SeriesBooking
     from app.labs.models import Offer, Session
 
+    if isinstance(obj, Region):
+        return obj.id
     if isinstance(obj, Session):
         return obj.offer.region_id
     if isinstance(obj, (Booking,)):
