@@ -42,3 +42,8 @@ schema: venv
 	rm -f instance/schema-check.sqlite3
 	APP_ENV=development DATABASE_URL=sqlite:///$(CURDIR)/instance/schema-check.sqlite3 $(FLASK) db migrate -m "initial schema" --rev-id 0001
 	rm -f instance/schema-check.sqlite3
+
+# Extract the Dutch interface texts and update the English catalogue (then translate the new ones).
+messages: venv
+	$(VENV)/bin/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -o instance/messages.pot .
+	$(VENV)/bin/pybabel --quiet update -i instance/messages.pot -d app/translations -l en --no-fuzzy-matching
