@@ -1,7 +1,7 @@
 """Helpers for request handlers and templates."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, abort, request
@@ -84,6 +84,7 @@ def register_template_helpers(app: Flask) -> None:
             "groep_range": groep_range,
             "nav_items": nav_items,
             "get_locale": get_locale,
+            "today_iso": lambda: date.today().isoformat(),
         }
 
 

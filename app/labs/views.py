@@ -1,3 +1,419 @@
-from flask import Blueprint
+"""The lab coordinator's workspace: venues, offers, session planning, staff, calendar, kits."""
+from __future__ import annotations
 
-bp = Blueprint("labs", __name__, template_folder="templates")
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from app.auth import permissions
+from app.booking.models import Booking, BookingStatus
+from app.errors import DomainError
+from app.extensions import db
+from app.labs import services
+from app.labs.forms import ClosureForm, KitForm, KitReserveForm, OfferForm, PartForm, PlanForm, StaffForm, VenueForm
+from app.labs.models import Kit, KitLoan, KitLoanStatus, Offer, OfferKind, PartLocation, Session, Staff, Venue, VenueKind, World
+from app.labs.planning import Pattern
+from app.timeutil import LOCAL_TZ, local_to_utc, school_year_of, to_local
+from app.web import load_or_404
+
+bp = Blueprint("labs", __name__, template_folder="templates", url_prefix="/beheer")
+
+
+def _manager_only():
+    if not (permissions.is_coordinator(current_user) or permissions.is_admin(current_user)):
+        abort(403)
+
+
+def _my_venues() -> list[Venue]:
+    if permissions.is_admin(current_user):
+        return list(db.session.scalars(select(Venue).order_by(Venue.name)))
+    return sorted(current_user.venues, key=lambda v: v.name)
+
+
+def _put_back(form, exc: DomainError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+def _my_sessions_stmt(venue_ids):
+    return (select(Session).join(Offer, Session.offer_id == Offer.id)
+            .where(or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids)))
+            .options(selectinload(Session.offer), selectinload(Session.venue)))
+
+
+@bp.get("/")
+@login_required
+def dashboard():
+    _manager_only()
+    venues = _my_venues()
+    now = datetime.now(LOCAL_TZ)
+    sessions = db.session.scalars(_my_sessions_stmt([v.id for v in venues]).where(
+        Session.starts_at >= now, Session.starts_at < now + timedelta(days=14)).order_by(Session.starts_at)).all()
+    offers = db.session.scalars(select(Offer).where(Offer.venue_id.in_([v.id for v in venues]))
+                                .order_by(Offer.school_year.desc(), Offer.title)).all()
+    return render_template("labs/dashboard.html", venues=venues, sessions=sessions, offers=offers)
+
+
+# ------------------------------------------------------------------ venues
+
+@bp.route("/locaties/nieuw", methods=["GET", "POST"], defaults={"venue_id": None})
+@bp.route("/locaties/<int:venue_id>", methods=["GET", "POST"])
+@login_required
+def venue_edit(venue_id):
+    _manager_only()
+    venue = load_or_404(Venue, venue_id, permissions.can_manage_venue) if venue_id else None
+    form = VenueForm(obj=venue) if request.method == "GET" and venue else VenueForm()
+    if request.method == "GET" and venue:
+        form.kind.data, form.opening_days.data = venue.kind.value, list(venue.opening_days)
+    if form.validate_on_submit():
+        data = {k: (getattr(form, k).data or "").strip() for k in (
+            "name", "organisation", "street", "house_number", "postcode", "city", "rooms", "accessibility",
+            "contact_name", "contact_email", "contact_phone")}
+        data.update(kind=form.kind.data, opening_days="".join(sorted(form.opening_days.data)),
+                    latitude=float(form.latitude.data) if form.latitude.data is not None else None,
+                    longitude=float(form.longitude.data) if form.longitude.data is not None else None)
+        try:
+            venue = services.save_venue(current_user, venue, data)
+        except DomainError as exc:
+            db.session.rollback()
+            _put_back(form, exc)
+        else:
+            db.session.commit()
+            flash(_("De locatie is opgeslagen."), "success")
+            return redirect(url_for("labs.venue_edit", venue_id=venue.id))
+    return render_template("labs/venue.html", form=form, venue=venue, closure_form=ClosureForm()), (
+        422 if form.errors else 200)
+
+
+@bp.post("/locaties/<int:venue_id>/sluiting")
+@login_required
+def venue_closure(venue_id: int):
+    venue = load_or_404(Venue, venue_id, permissions.can_manage_venue)
+    form = ClosureForm()
+    if form.validate_on_submit():
+        try:
+            services.add_closure(current_user, venue, form.starts_on.data, form.ends_on.data, form.reason.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Sluitingsdagen opgeslagen."), "success")
+    else:
+        flash(_("Vul beide datums in."), "error")
+    return redirect(url_for("labs.venue_edit", venue_id=venue_id))
+
+
+# ------------------------------------------------------------------ offers
+
+def _offer_form(offer: Offer | None):
+    if request.method == "GET" and offer is not None:
+        form = OfferForm(obj=offer)
+        form.kind.data, form.world.data = offer.kind.value, offer.world.value
+        form.booking_opens_on.data = to_local(offer.booking_opens_at).date() if offer.booking_opens_at else None
+        form.booking_closes_on.data = to_local(offer.booking_closes_at).date() if offer.booking_closes_at else None
+    else:
+        form = OfferForm()
+        if request.method == "GET":
+            form.school_year.data = school_year_of(date.today())
+    form.venue_id.choices = [(v.id, v.name) for v in _my_venues()]
+    return form
+
+
+@bp.route("/aanbod/nieuw", methods=["GET", "POST"], defaults={"offer_id": None})
+@bp.route("/aanbod/<int:offer_id>", methods=["GET", "POST"])
+@login_required
+def offer_edit(offer_id):
+    _manager_only()
+    offer = load_or_404(Offer, offer_id, permissions.can_manage_offer) if offer_id else None
+    form = _offer_form(offer)
+    if form.validate_on_submit():
+        data = {k: getattr(form, k).data for k in ("title", "description", "groep_min", "groep_max", "duration_minutes",
+                                                      "capacity_pupils", "capacity_classes", "adults_per_class",
+                                                      "cancel_deadline_days", "preparation", "bus_provided",
+                                                      "venue_id", "school_year")}
+        data.update(kind=OfferKind(form.kind.data), world=World(form.world.data),
+                    booking_opens_at=local_to_utc(form.booking_opens_on.data, time(0)) if form.booking_opens_on.data else None,
+                    booking_closes_at=local_to_utc(form.booking_closes_on.data, time(0)) if form.booking_closes_on.data else None)
+        try:
+            offer = services.save_offer(current_user, offer, data)
+        except DomainError as exc:
+            db.session.rollback()
+            _put_back(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Het aanbod is opgeslagen."), "success")
+            return redirect(url_for("labs.offer_edit", offer_id=offer.id))
+    part_form = PartForm()
+    part_form.venue_id.choices = [(0, "—")] + [(v.id, v.name) for v in db.session.scalars(
+        select(Venue).where(Venue.region_id == (offer.region_id if offer else current_user.region_id)).order_by(Venue.name))]
+    return render_template("labs/offer.html", form=form, offer=offer, part_form=part_form), (422 if form.errors else 200)
+
+
+@bp.post("/aanbod/<int:offer_id>/deel")
+@login_required
+def offer_part(offer_id: int):
+    offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
+    form = PartForm()
+    form.venue_id.choices = [(int(request.form.get("venue_id") or 0), "")]
+    if form.validate_on_submit():
+        try:
+            services.save_part(current_user, offer, int(form.position.data), title=form.title.data,
+                               location=PartLocation(form.location.data), venue_id=form.venue_id.data or None,
+                               min_days=form.min_days.data, max_days=form.max_days.data)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Het deel is opgeslagen."), "success")
+    else:
+        flash(_("Vul titel en dagen van het deel in."), "error")
+    return redirect(url_for("labs.offer_edit", offer_id=offer_id))
+
+
+@bp.post("/aanbod/<int:offer_id>/<action>")
+@login_required
+def offer_action(offer_id: int, action: str):
+    offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
+    try:
+        if action == "publiceren":
+            services.set_published(current_user, offer, True)
+        elif action == "verbergen":
+            services.set_published(current_user, offer, False)
+        elif action == "kopieren":
+            copy = services.copy_offer_to_next_year(current_user, offer)
+            db.session.commit()
+            flash(_("Gekopieerd naar het volgende schooljaar (nog niet gepubliceerd)."), "success")
+            return redirect(url_for("labs.offer_edit", offer_id=copy.id))
+        else:
+            abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("labs.offer_edit", offer_id=offer_id))
+    db.session.commit()
+    flash(_("Opgeslagen."), "success")
+    return redirect(url_for("labs.offer_edit", offer_id=offer_id))
+
+
+# ------------------------------------------------------------------ sessions
+
+@bp.route("/aanbod/<int:offer_id>/plannen", methods=["GET", "POST"])
+@login_required
+def plan(offer_id: int):
+    offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
+    form = PlanForm()
+    form.part_id.choices = [(0, "—")] + [(p.id, f"{p.position}. {p.title}") for p in offer.parts]
+    preview = None
+    if form.validate_on_submit():
+        part = next((p for p in offer.parts if p.id == form.part_id.data), None)
+        pattern = Pattern(frozenset(int(d) for d in form.weekdays.data), form.start.data,
+                          offer.duration_minutes, form.first_day.data, form.last_day.data)
+        create = request.form.get("action") == "create"
+        try:
+            preview = services.plan_sessions(current_user, offer, pattern, part=part, create=create,
+                                             capacity_pupils=form.capacity_pupils.data,
+                                             capacity_classes=form.capacity_classes.data)
+        except DomainError as exc:
+            db.session.rollback()
+            _put_back(form, exc)
+        else:
+            if create:
+                db.session.commit()
+                flash(_("%(n)s lessen aangemaakt.", n=len(preview.slots)), "success")
+                return redirect(url_for("labs.sessions", offer_id=offer.id))
+    return render_template("labs/plan.html", form=form, offer=offer, preview=preview), (422 if form.errors else 200)
+
+
+@bp.route("/aanbod/<int:offer_id>/lessen", methods=["GET", "POST"])
+@login_required
+def sessions(offer_id: int):
+    offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
+    if request.method == "POST":
+        from flask_wtf.csrf import validate_csrf
+
+        validate_csrf(request.form.get("csrf_token"))
+        ids = [int(i) for i in request.form.getlist("session_id") if i.isdigit()]
+        owned = set(db.session.scalars(select(Session.id).where(Session.id.in_(ids), Session.offer_id == offer.id)))
+        try:
+            if not owned:
+                raise services.LabError(_("Kies eerst lessen."))
+            if request.form.get("action") == "cancel":
+                n = services.bulk_cancel(current_user, sorted(owned), request.form.get("reason", "").strip())
+                message = _("%(n)s lessen geannuleerd; de scholen krijgen bericht.", n=n)
+            else:
+                n = services.bulk_capacity(current_user, sorted(owned), int(request.form.get("capacity_pupils", "")),
+                                           int(request.form.get("capacity_classes", "")))
+                message = _("Capaciteit van %(n)s lessen aangepast.", n=n)
+        except (DomainError, ValueError) as exc:
+            db.session.rollback()
+            flash(getattr(exc, "message", _("Vul geldige aantallen in.")), "error")
+        else:
+            db.session.commit()
+            flash(message, "success")
+        return redirect(url_for("labs.sessions", offer_id=offer.id))
+    rows = db.session.scalars(select(Session).where(Session.offer_id == offer.id).order_by(Session.starts_at)).all()
+    return render_template("labs/sessions.html", offer=offer, rows=rows, staff=db.session.scalars(
+        select(Staff).where(Staff.region_id == offer.region_id, Staff.active.is_(True)).order_by(Staff.name)).all())
+
+
+@bp.post("/les/<int:session_id>/medewerker")
+@login_required
+def assign(session_id: int):
+    session = load_or_404(Session, session_id, permissions.can_manage_session)
+    staff = db.session.get(Staff, request.form.get("staff_id", type=int) or 0)
+    if staff is None:
+        abort(404)
+    try:
+        clashes = services.assign_staff(current_user, session, staff)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        if clashes:
+            flash(_("Let op: %(name)s staat op dat moment ook bij: %(other)s.", name=staff.name,
+                    other=", ".join(f"{c.offer.title} {to_local(c.starts_at):%d-%m %H:%M}" for c in clashes)), "error")
+        else:
+            flash(_("%(name)s is ingeroosterd.", name=staff.name), "success")
+    return redirect(url_for("labs.sessions", offer_id=session.offer_id))
+
+
+@bp.route("/medewerkers", methods=["GET", "POST"])
+@login_required
+def staff():
+    _manager_only()
+    form = StaffForm()
+    if form.validate_on_submit():
+        db.session.add(Staff(region_id=current_user.region_id, name=form.name.data.strip(), email=form.email.data or ""))
+        db.session.commit()
+        flash(_("Medewerker toegevoegd."), "success")
+        return redirect(url_for("labs.staff"))
+    people = db.session.scalars(select(Staff).where(Staff.region_id == current_user.region_id).order_by(Staff.name)).all()
+    return render_template("labs/staff.html", form=form, people=people)
+
+
+# ------------------------------------------------------------------ calendar and day sheet
+
+@bp.get("/agenda")
+@login_required
+def calendar():
+    _manager_only()
+    view = "month" if request.args.get("view") == "month" else "week"
+    try:
+        anchor = date.fromisoformat(request.args.get("date", "")) if request.args.get("date") else date.today()
+    except ValueError:
+        anchor = date.today()
+    if view == "week":
+        first = anchor - timedelta(days=anchor.weekday())
+        last = first + timedelta(days=6)
+        prev, nxt = first - timedelta(days=7), first + timedelta(days=7)
+    else:
+        first = anchor.replace(day=1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        prev, nxt = (first - timedelta(days=1)).replace(day=1), last + timedelta(days=1)
+    venues = _my_venues()
+    rows = db.session.scalars(_my_sessions_stmt([v.id for v in venues]).where(
+        Session.starts_at >= local_to_utc(first, time(0)), Session.starts_at < local_to_utc(last + timedelta(days=1), time(0)))
+        .order_by(Session.starts_at)).all()
+    schools_at = {}
+    at_school = [s.id for s in rows if s.location == PartLocation.AT_SCHOOL]
+    if at_school:
+        for b in db.session.scalars(select(Booking).where(Booking.session_id.in_(at_school),
+                                                         Booking.status == BookingStatus.CONFIRMED)):
+            schools_at.setdefault(b.session_id, []).append(b.school)
+    days = {}
+    for s in rows:
+        days.setdefault(to_local(s.starts_at).date(), []).append(s)
+    all_days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return render_template("labs/calendar.html", view=view, days=days, all_days=all_days, first=first, last=last,
+                           prev=prev, nxt=nxt, venues=venues, schools_at=schools_at)
+
+
+@bp.get("/dagoverzicht/<int:venue_id>/<day>")
+@login_required
+def day_sheet(venue_id: int, day: str):
+    venue = load_or_404(Venue, venue_id, permissions.can_manage_venue)
+    try:
+        d = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    from app.booking.notify import pickup_time
+
+    rows = db.session.scalars(select(Session).join(Offer, Session.offer_id == Offer.id).where(
+        or_(Session.venue_id == venue.id, (Offer.venue_id == venue.id) & (Session.venue_id.is_(None))),
+        Session.starts_at >= local_to_utc(d, time(0)), Session.starts_at < local_to_utc(d + timedelta(days=1), time(0)))
+        .order_by(Session.starts_at)).all()
+    bookings = {s.id: db.session.scalars(select(Booking).where(Booking.session_id == s.id, Booking.status.in_(
+        (BookingStatus.CONFIRMED, BookingStatus.ATTENDED))).order_by(Booking.id)).all() for s in rows}
+    pickups = {b.id: pickup_time(b) for bs in bookings.values() for b in bs}
+    return render_template("labs/day_sheet.html", venue=venue, day=d, rows=rows, bookings=bookings, pickups=pickups)
+
+
+# ------------------------------------------------------------------ kits
+
+@bp.route("/leskisten", methods=["GET", "POST"])
+@login_required
+def kits():
+    form, reserve_form = KitForm(), KitReserveForm()
+    manager = permissions.is_coordinator(current_user) or permissions.is_admin(current_user)
+    if request.method == "POST":
+        if not manager:
+            abort(403)
+        if form.validate_on_submit():
+            db.session.add(Kit(region_id=current_user.region_id, title=form.title.data.strip(),
+                               description=form.description.data or "", world=World(form.world.data),
+                               stock=form.stock.data, loan_days=form.loan_days.data))
+            db.session.commit()
+            flash(_("Leskist toegevoegd."), "success")
+            return redirect(url_for("labs.kits"))
+    items = db.session.scalars(select(Kit).where(Kit.region_id == current_user.region_id, Kit.active.is_(True))
+                               .order_by(Kit.title)).all() if current_user.region_id else []
+    loans = db.session.scalars(select(KitLoan).join(Kit, KitLoan.kit_id == Kit.id).where(
+        Kit.region_id == current_user.region_id, *([KitLoan.school_id == current_user.school_id] if not manager else []))
+        .order_by(KitLoan.starts_on.desc()).limit(200)).all() if current_user.region_id else []
+    return render_template("labs/kits.html", form=form, reserve_form=reserve_form, items=items, loans=loans,
+                           manager=manager, statuses=KitLoanStatus)
+
+
+@bp.post("/leskisten/<int:kit_id>/reserveren")
+@login_required
+def kit_reserve(kit_id: int):
+    form = KitReserveForm()
+    if form.validate_on_submit():
+        try:
+            services.reserve_kit(current_user, kit_id, form.starts_on.data, form.quantity.data)
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.status in (403, 404):
+                abort(exc.status)
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("De leskist is gereserveerd."), "success")
+    else:
+        flash(_("Kies een datum en een aantal."), "error")
+    return redirect(url_for("labs.kits"))
+
+
+@bp.post("/leskisten/uitleen/<int:loan_id>/<status>")
+@login_required
+def kit_loan_status(loan_id: int, status: str):
+    loan = db.session.get(KitLoan, loan_id) or abort(404)
+    try:
+        services.set_loan_status(current_user, loan, KitLoanStatus(status))
+    except ValueError:
+        abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        abort(exc.status if exc.status in (403, 404) else 400)
+    db.session.commit()
+    return redirect(url_for("labs.kits"))
