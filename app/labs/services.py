@@ -294,3 +294,27 @@ def set_loan_status(actor: User, loan: KitLoan, status: KitLoanStatus, today: da
     if status == KitLoanStatus.RETURNED:
         loan.returned_on = today or date.today()
     db.session.flush()
+
+
+def bulk_retime(actor: User, session_ids: list[int], new_start) -> int:
+    """Move the chosen sessions to a new local start time on the same day; booked schools are told."""
+    from app.booking import notify
+    from app.booking.locking import lock_sessions
+    from app.booking.models import Booking, BookingStatus
+    from app.booking.services import _require_manager
+    from app.timeutil import local_to_utc, to_local
+
+    sessions = lock_sessions(session_ids)
+    for sid in sorted(sessions):
+        s = sessions[sid]
+        _require_manager(actor, s)
+        duration = s.ends_at - s.starts_at
+        s.starts_at = local_to_utc(to_local(s.starts_at).date(), new_start)
+        s.ends_at = s.starts_at + duration
+        for b in db.session.scalars(select(Booking).where(
+                Booking.session_id == s.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)))):
+            b.sequence += 1
+            b.reminder_sent_at = None
+            notify.booking_changed(b)
+    db.session.flush()
+    return len(sessions)

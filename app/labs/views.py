@@ -237,10 +237,7 @@ def plan(offer_id: int):
 @login_required
 def sessions(offer_id: int):
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
-    if request.method == "POST":
-        from flask_wtf.csrf import validate_csrf
-
-        validate_csrf(request.form.get("csrf_token"))
+    if request.method == "POST":  # CSRFProtect has checked the token
         ids = [int(i) for i in request.form.getlist("session_id") if i.isdigit()]
         owned = set(db.session.scalars(select(Session.id).where(Session.id.in_(ids), Session.offer_id == offer.id)))
         try:
@@ -249,6 +246,10 @@ def sessions(offer_id: int):
             if request.form.get("action") == "cancel":
                 n = services.bulk_cancel(current_user, sorted(owned), request.form.get("reason", "").strip())
                 message = _("%(n)s lessen geannuleerd; de scholen krijgen bericht.", n=n)
+            elif request.form.get("action") == "retime":
+                new_start = datetime.strptime(request.form.get("start", ""), "%H:%M").time()
+                n = services.bulk_retime(current_user, sorted(owned), new_start)
+                message = _("%(n)s lessen verzet; geboekte scholen krijgen bericht.", n=n)
             else:
                 n = services.bulk_capacity(current_user, sorted(owned), int(request.form.get("capacity_pupils", "")),
                                            int(request.form.get("capacity_classes", "")))
@@ -268,6 +269,7 @@ def sessions(offer_id: int):
 @bp.post("/les/<int:session_id>/medewerker")
 @login_required
 def assign(session_id: int):
+    session_id = request.form.get("session_id", type=int) or session_id
     session = load_or_404(Session, session_id, permissions.can_manage_session)
     staff = db.session.get(Staff, request.form.get("staff_id", type=int) or 0)
     if staff is None:

@@ -170,3 +170,32 @@ def test_kit_stock_holds_under_concurrency(app):
         db.session.rollback()
         db.session.remove()
     db.session.remove()
+
+
+def test_staff_double_booking_warning_and_bulk_retime(client, app, login, mailbox):
+    from app.labs.models import Staff
+
+    region, venue, other_venue, coord, offer, other_offer = _running_lab()
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=20)
+    s1 = factories.session(offer, start)
+    s2 = factories.session(other_offer, start + timedelta(minutes=30))
+    other_offer.venue_id = venue.id  # both managed by this coordinator
+    anouk = Staff(region_id=region.id, name="Anouk Jansen")
+    db.session.add(anouk)
+    school = factories.school(region)
+    create_booking(factories.teacher(school), s1.id, ClassDetails(school.id, "7", 20, 2))
+    db.session.commit()
+    login(coord)
+    client.post(f"/beheer/les/{s1.id}/medewerker", data={"staff_id": anouk.id, "session_id": s1.id})
+    resp = client.post(f"/beheer/les/{s2.id}/medewerker", data={"staff_id": anouk.id, "session_id": s2.id},
+                       follow_redirects=True)
+    assert "Let op: Anouk Jansen staat op dat moment ook bij" in resp.text
+    mailbox.clear()
+    resp = client.post(f"/beheer/aanbod/{offer.id}/lessen", data={"session_id": [s1.id], "action": "retime",
+                                                                   "start": "13:15"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    moved = db.session.get(Session, s1.id)
+    assert to_local(moved.starts_at).strftime("%H:%M") == "13:15"
+    assert moved.ends_at - moved.starts_at == timedelta(minutes=offer.duration_minutes)
+    assert any(m["Subject"].startswith("Gewijzigd") for m in mailbox)
