@@ -114,3 +114,28 @@ def nav_items(user) -> list[dict]:
         except BuildError:
             continue
     return items
+
+
+def run_and_flash(call, success) -> bool:
+    """Run one service call as the request's unit of work: commit and flash ``success``
+    (a text, or a function of the call's result), or roll back and flash the domain
+    error. The database's own guards (a concurrent change) give a message, not a 500."""
+    from flask import flash
+    from flask_babel import gettext as _
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from app.errors import DomainError
+
+    try:
+        result = call()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return False
+    except (IntegrityError, DBAPIError):
+        db.session.rollback()
+        flash(_("Iemand anders was u net voor. Probeer het opnieuw."), "error")
+        return False
+    flash(success(result) if callable(success) else success, "success")
+    return True

@@ -1,7 +1,7 @@
 """Fairness pages: the region's rules (seen by everyone), request rounds, overrides."""
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,7 +16,7 @@ from app.auth import permissions
 from app.booking import rounds as round_service
 from app.booking.fairness import explain, rules_in_force
 from app.booking.forms import GROEP_CHOICES
-from app.booking.models import Booking, FairnessRule, RequestRound, RoundStatus, RuleKind, RuleScope
+from app.booking.models import Booking, FairnessRule, RequestRound, RuleKind, RuleScope
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db

@@ -11,7 +11,7 @@ from app.auth import permissions
 from app.auth.models import Role, User
 from app.booking.allocation import RequestIn, SchoolIn, allocate
 from app.booking.errors import InvalidInput, NotAllowed, Refused
-from app.booking.fairness import Candidate, RuleRefused, _year_window, rules_in_force
+from app.booking.fairness import RuleRefused, _year_window, rules_in_force
 from app.booking.locking import lock_sessions
 from app.booking.models import (
     ACTIVE, HOLDS_PLACE, Booking, RequestRound, RoundRequest, RoundStatus, RoundWish, RuleKind,

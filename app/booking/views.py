@@ -17,7 +17,7 @@ from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.labs.models import Offer, Session
-from app.web import int_arg, load_or_404
+from app.web import int_arg, load_or_404, run_and_flash
 
 bp = Blueprint("booking", __name__, template_folder="templates", url_prefix="/boekingen")
 
@@ -203,14 +203,8 @@ def move(booking_id: int):
     form = MoveForm()
     form.session_id.choices = [(int(request.form.get("session_id", 0) or 0), "")]
     if form.validate_on_submit():
-        try:
-            services.move_booking(current_user, booking.id, form.session_id.data, form.reason.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            if _commit_or_error():
-                flash(_("De boeking is verplaatst; de school krijgt bericht."), "success")
+        run_and_flash(lambda: services.move_booking(current_user, booking.id, form.session_id.data, form.reason.data),
+                      _("De boeking is verplaatst; de school krijgt bericht."))
     else:
         flash(_("Kies een datum en geef een reden."), "error")
     return redirect(url_for("booking.roster", session_id=booking.session_id))
@@ -222,14 +216,8 @@ def capacity(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
     form = CapacityForm()
     if form.validate_on_submit():
-        try:
-            services.change_capacity(current_user, session.id, form.capacity_pupils.data, form.capacity_classes.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            if _commit_or_error():
-                flash(_("De capaciteit is aangepast."), "success")
+        run_and_flash(lambda: services.change_capacity(current_user, session.id, form.capacity_pupils.data,
+                                                       form.capacity_classes.data), _("De capaciteit is aangepast."))
     else:
         flash(_("Vul geldige aantallen in."), "error")
     return redirect(url_for("booking.roster", session_id=session_id))
@@ -241,14 +229,8 @@ def cancel_session(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
     form = ReasonForm()
     if form.validate_on_submit():
-        try:
-            cancelled = services.cancel_session(current_user, session.id, form.reason.data or "")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            if _commit_or_error():
-                flash(_("De les is geannuleerd; %(n)s scholen krijgen bericht.", n=len(cancelled)), "success")
+        run_and_flash(lambda: services.cancel_session(current_user, session.id, form.reason.data or ""),
+                      lambda cancelled: _("De les is geannuleerd; %(n)s scholen krijgen bericht.", n=len(cancelled)))
     return redirect(url_for("booking.roster", session_id=session_id))
 
 
@@ -258,14 +240,8 @@ def attendance(booking_id: int):
     booking = load_or_404(Booking, booking_id, lambda u, b: permissions.can_manage_session(u, b.session))
     form = AttendanceForm()
     if form.validate_on_submit():
-        try:
-            services.record_attendance(current_user, booking.id, form.status.data, form.attended_pupils.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            if _commit_or_error():
-                flash(_("Aanwezigheid vastgelegd."), "success")
+        run_and_flash(lambda: services.record_attendance(current_user, booking.id, form.status.data,
+                                                         form.attended_pupils.data), _("Aanwezigheid vastgelegd."))
     return redirect(url_for("booking.roster", session_id=booking.session_id))
 
 
@@ -286,14 +262,7 @@ def override(session_id: int):
     if school is None:
         flash(_("Onbekende school (gebruik de vestigingscode, bijvoorbeeld 03AI00)."), "error")
         return redirect(url_for("booking.roster", session_id=session_id))
-    try:
-        services.create_booking(current_user, session.id, services.ClassDetails(
-            school.id, form.groep.data, form.pupils.data, form.adults.data, contact_name=school.name),
-            override_reason=form.reason.data.strip())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        if _commit_or_error():
-            flash(_("Uitzondering vastgelegd: %(school)s is geboekt.", school=school.name), "success")
+    run_and_flash(lambda: services.create_booking(current_user, session.id, services.ClassDetails(
+        school.id, form.groep.data, form.pupils.data, form.adults.data, contact_name=school.name),
+        override_reason=form.reason.data.strip()), _("Uitzondering vastgelegd: %(school)s is geboekt.", school=school.name))
     return redirect(url_for("booking.roster", session_id=session_id))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, render_template_string
+from flask import current_app, render_template
+from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
 from app.auth.models import Role, User, coordinator_venues
@@ -11,15 +12,6 @@ from app.booking.models import Booking, BookingStatus
 from app.extensions import db
 from app.labs.models import Session, SessionStatus
 from app.mail import queue_mail
-
-BODY = """Beste coördinator,
-
-Van deze lessen is de aanwezigheid nog niet vastgelegd:
-{% for s in sessions %}- {{ s.offer.title }}, {{ s.starts_at|local_dt }}: {{ base }}/boekingen/les/{{ s.id }}
-{% endfor %}
-Leg per boeking vast: aanwezig (met het aantal leerlingen), niet verschenen of te laat geannuleerd.
-Dat telt mee in het bereik van de regio.
-"""
 
 
 def attendance_reminders(now: datetime) -> int:
@@ -42,7 +34,8 @@ def attendance_reminders(now: datetime) -> int:
             by_coordinator.setdefault(email, []).append(s)
     base = current_app.config["BASE_URL"].rstrip("/")
     for email, items in sorted(by_coordinator.items()):
-        queue_mail(email, "Aanwezigheid vastleggen", render_template_string(BODY, sessions=items, base=base))
+        queue_mail(email, _("Aanwezigheid vastleggen"),
+                   render_template("mail/attendance_reminder.txt", sessions=items, base=base))
     db.session.commit()
     return len(sessions)
 

@@ -15,10 +15,10 @@ from app.errors import DomainError
 from app.extensions import db
 from app.labs import services
 from app.labs.forms import ClosureForm, KitForm, KitReserveForm, OfferForm, PartForm, PlanForm, StaffForm, VenueForm
-from app.labs.models import Kit, KitLoan, KitLoanStatus, Offer, OfferKind, PartLocation, Session, Staff, Venue, VenueKind, World
+from app.labs.models import Kit, KitLoan, KitLoanStatus, Offer, OfferKind, PartLocation, Session, Staff, Venue, World
 from app.labs.planning import Pattern
 from app.timeutil import LOCAL_TZ, local_to_utc, school_year_of, to_local
-from app.web import load_or_404
+from app.web import load_or_404, run_and_flash
 
 bp = Blueprint("labs", __name__, template_folder="templates", url_prefix="/beheer")
 
@@ -98,14 +98,8 @@ def venue_closure(venue_id: int):
     venue = load_or_404(Venue, venue_id, permissions.can_manage_venue)
     form = ClosureForm()
     if form.validate_on_submit():
-        try:
-            services.add_closure(current_user, venue, form.starts_on.data, form.ends_on.data, form.reason.data or "")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Sluitingsdagen opgeslagen."), "success")
+        run_and_flash(lambda: services.add_closure(current_user, venue, form.starts_on.data, form.ends_on.data,
+                                                   form.reason.data or ""), _("Sluitingsdagen opgeslagen."))
     else:
         flash(_("Vul beide datums in."), "error")
     return redirect(url_for("labs.venue_edit", venue_id=venue_id))
@@ -164,16 +158,10 @@ def offer_part(offer_id: int):
     form = PartForm()
     form.venue_id.choices = [(int(request.form.get("venue_id") or 0), "")]
     if form.validate_on_submit():
-        try:
-            services.save_part(current_user, offer, int(form.position.data), title=form.title.data,
-                               location=PartLocation(form.location.data), venue_id=form.venue_id.data or None,
-                               min_days=form.min_days.data, max_days=form.max_days.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Het deel is opgeslagen."), "success")
+        run_and_flash(lambda: services.save_part(
+            current_user, offer, int(form.position.data), title=form.title.data,
+            location=PartLocation(form.location.data), venue_id=form.venue_id.data or None,
+            min_days=form.min_days.data, max_days=form.max_days.data), _("Het deel is opgeslagen."))
     else:
         flash(_("Vul titel en dagen van het deel in."), "error")
     return redirect(url_for("labs.offer_edit", offer_id=offer_id))

@@ -4,13 +4,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import vobject
 from sqlalchemy import select
 
 from app.booking.ical import booking_event, calendar_bytes
 from app.booking.jobs import send_reminders
-from app.booking.models import Booking
 from app.booking.services import ClassDetails, cancel_booking, create_booking, create_series_booking, move_booking
 from app.extensions import db
 from app.jobs import JobRun
