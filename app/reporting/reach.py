@@ -1,46 +1,252 @@
-"""Reach per school year: which classes and pupils were reached, against enrolment.
+"""Reach per school year: read-only measures for programme leaders.
 
-A class (school, groep range) counts once however many visits it had; its pupils are
-the most that attended any of its visits. Attendance recorded by the coordinator is what
-counts (status attended); aggregation happens in SQL.
+Definitions (tested against a hand-computed data set in tests/reporting/):
+
+* A class is reached when it has an **attended** booking; a class is (school, groep range)
+  and counts once however many visits it had. Its pupils are the most that attended any
+  of its visits. A combination class (7/8) spreads its pupils evenly over its groepen.
+* Enrolment per groep comes from the school data (real per age, else an even split of the
+  total, marked estimated); a school without data has no enrolment and no share.
+* A school is reached when at least one of its classes is.
+* Sessions held: past sessions with at least one attended class.
+* Series completion counts series bookings by how far the class got: part 1, 1+2, all three.
+
+All aggregation is done in SQL; Python only assembles the result.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
-from app.booking.models import Booking, BookingStatus
+from app.booking.models import Booking, BookingStatus, SeriesBooking
 from app.extensions import db
-from app.labs.models import Offer, Session
-from app.schools.models import School
+from app.labs.models import Offer, Session, Venue, World
+from app.schools.enrolment import enrolment_by_groep
+from app.schools.models import School, SchoolKind
 from app.timeutil import local_to_utc, school_year_bounds
+from app.transport.distance import road_km
+from app.transport.models import Bus, BusStop
+
+DISTANCE_BANDS = [(0, 6, "0–6 km"), (6, 10, "6–10 km"), (10, 20, "10–20 km"), (20, 10_000, "20+ km")]
 
 
 @dataclass(frozen=True)
-class SchoolReach:
-    school_id: int
-    classes: int
-    pupils: int
-    visits: int
+class Filters:
+    school_year: int
+    region_id: int | None = None
+    municipality: str = ""
+    offer_id: int | None = None
+    world: World | None = None
+    venue_id: int | None = None
 
 
-def reach_by_school(region_id: int, school_year: int) -> dict[int, SchoolReach]:
-    start, end = school_year_bounds(school_year)
-    classes = (select(Booking.school_id, Booking.groep_min, Booking.groep_max,
-                      func.max(Booking.attended_pupils).label("pupils"), func.count(Booking.id).label("visits"))
-               .join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
-               .where(Offer.region_id == region_id, Booking.status == BookingStatus.ATTENDED,
-                      Session.starts_at >= local_to_utc(start, time(0)),
-                      Session.starts_at < local_to_utc(end + timedelta(days=1), time(0)))
-               .group_by(Booking.school_id, Booking.groep_min, Booking.groep_max).subquery())
-    rows = db.session.execute(select(classes.c.school_id, func.count(), func.sum(classes.c.pupils),
-                                     func.sum(classes.c.visits)).group_by(classes.c.school_id)).all()
-    return {sid: SchoolReach(sid, n, int(p or 0), int(v or 0)) for sid, n, p, v in rows}
+@dataclass
+class SchoolRow:
+    school: School
+    classes: int = 0
+    pupils: int = 0
+    visits: int = 0
+    enrolled: int | None = None
+    enrolled_estimated: bool = False
+    worlds: list[str] = field(default_factory=list)
+    distance_km: float | None = None
+    reached_groep: dict[int, float] = field(default_factory=dict)
+    enrolled_groep: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def share(self) -> float | None:
+        return None if not self.enrolled else min(1.0, self.pupils / self.enrolled)
 
 
-def schools_reached(region_id: int, school_year: int) -> tuple[int, int]:
-    """(schools reached, schools in the region)."""
-    total = db.session.scalar(select(func.count(School.id)).where(School.region_id == region_id)) or 0
-    return len(reach_by_school(region_id, school_year)), total
+def _window(year: int):
+    start, end = school_year_bounds(year)
+    return local_to_utc(start, time(0)), local_to_utc(end + timedelta(days=1), time(0))
+
+
+def _booking_filter(f: Filters):
+    start, end = _window(f.school_year)
+    conds = [Session.starts_at >= start, Session.starts_at < end]
+    if f.region_id is not None:
+        conds.append(Offer.region_id == f.region_id)
+    if f.offer_id:
+        conds.append(Offer.id == f.offer_id)
+    if f.world:
+        conds.append(Offer.world == f.world)
+    if f.venue_id:
+        conds.append((Session.venue_id == f.venue_id) | (Offer.venue_id == f.venue_id))
+    if f.municipality:
+        conds.append(School.municipality_code == f.municipality)
+    return conds
+
+
+def _bookings(f: Filters):
+    return (select(Booking).join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
+            .join(School, Booking.school_id == School.id).where(*_booking_filter(f)))
+
+
+def schools_in_scope(f: Filters) -> list[School]:
+    stmt = select(School).where(School.active.is_(True), School.kind != SchoolKind.VSO)
+    if f.region_id is not None:
+        stmt = stmt.where(School.region_id == f.region_id)
+    else:
+        stmt = stmt.where(School.region_id.is_not(None))
+    if f.municipality:
+        stmt = stmt.where(School.municipality_code == f.municipality)
+    return list(db.session.scalars(stmt.order_by(School.name, School.id)))
+
+
+def class_reach(f: Filters) -> list[tuple[int, int, int, int, int]]:
+    """(school_id, groep_min, groep_max, pupils, visits) per class reached."""
+    cls = (select(Booking.school_id, Booking.groep_min, Booking.groep_max,
+                  func.max(Booking.attended_pupils).label("pupils"), func.count(Booking.id).label("visits"))
+           .join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
+           .join(School, Booking.school_id == School.id)
+           .where(Booking.status == BookingStatus.ATTENDED, *_booking_filter(f))
+           .group_by(Booking.school_id, Booking.groep_min, Booking.groep_max))
+    return [tuple(r) for r in db.session.execute(cls).all()]
+
+
+def reach_by_school(region_id: int, school_year: int):
+    """Per school id: classes, pupils and visits reached (used by the labs area and tests)."""
+    out: dict[int, SchoolRow] = {}
+    for sid, _lo, _hi, pupils, visits in class_reach(Filters(school_year, region_id)):
+        row = out.setdefault(sid, SchoolRow(db.session.get(School, sid)))
+        row.classes += 1
+        row.pupils += int(pupils or 0)
+        row.visits += int(visits)
+    return out
+
+
+def school_rows(f: Filters) -> list[SchoolRow]:
+    schools = schools_in_scope(f)
+    rows = {s.id: SchoolRow(s) for s in schools}
+    for sid, lo, hi, pupils, visits in class_reach(f):
+        row = rows.get(sid)
+        if row is None:
+            continue
+        row.classes += 1
+        row.pupils += int(pupils or 0)
+        row.visits += int(visits)
+        per = (pupils or 0) / (hi - lo + 1)
+        for g in range(lo, hi + 1):
+            row.reached_groep[g] = row.reached_groep.get(g, 0) + per
+    enrol = enrolment_by_groep(list(rows), f.school_year)
+    missing = [sid for sid in rows if sid not in enrol]
+    if missing:  # DUO publishes after 1 October: use the latest year there is
+        enrol.update({k: v for k, v in enrolment_by_groep(missing, f.school_year - 1).items()})
+    for sid, groepen in enrol.items():
+        row = rows[sid]
+        row.enrolled = sum(g.pupils for g in groepen)
+        row.enrolled_estimated = any(g.estimated for g in groepen)
+        row.enrolled_groep = {g.groep: g.pupils for g in groepen}
+    worlds = db.session.execute(
+        select(Booking.school_id, Offer.world).distinct().join(Session, Booking.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id).join(School, Booking.school_id == School.id)
+        .where(Booking.status == BookingStatus.ATTENDED, *_booking_filter(f))).all()
+    for sid, world in worlds:
+        if sid in rows:
+            rows[sid].worlds.append(world.value)
+    venues = db.session.execute(select(Venue.latitude, Venue.longitude).where(
+        *([Venue.region_id == f.region_id] if f.region_id is not None else []), Venue.active.is_(True))).all()
+    for row in rows.values():
+        s = row.school
+        dists = [road_km(s.latitude, s.longitude, la, lo) for la, lo in venues]
+        dists = [d for d in dists if d is not None]
+        row.distance_km = min(dists) if dists else None
+        row.worlds.sort()
+    return list(rows.values())
+
+
+@dataclass
+class Summary:
+    schools: int
+    schools_reached: int
+    sessions_held: int
+    classes_served: int
+    pupils_served: int
+    bookings_attended: int
+    bookings_no_show: int
+    bookings_cancelled: int
+    girls: int
+    boys: int
+    groepen: list[dict]
+    distance_bands: list[dict]
+    series: dict
+    transport: dict
+    overrides: int
+
+    @property
+    def share_schools(self) -> float:
+        return self.schools_reached / self.schools if self.schools else 0.0
+
+
+def summary(f: Filters, rows: list[SchoolRow] | None = None) -> Summary:
+    rows = rows if rows is not None else school_rows(f)
+    base = _bookings(f).subquery()
+    counts = {getattr(k, "value", k): n for k, n in
+              db.session.execute(select(base.c.status, func.count()).group_by(base.c.status)).all()}
+    gender = db.session.execute(select(func.coalesce(func.sum(base.c.girls), 0), func.coalesce(func.sum(base.c.boys), 0))
+                                .where(base.c.status == BookingStatus.ATTENDED.value)).one()
+    held = db.session.scalar(select(func.count(func.distinct(base.c.session_id))).where(
+        base.c.status == BookingStatus.ATTENDED.value)) or 0
+    overrides = db.session.scalar(select(func.count()).select_from(base).where(base.c.override_reason != "")) or 0
+    groepen = []
+    for g in range(1, 9):
+        reached = sum(r.reached_groep.get(g, 0) for r in rows)
+        enrolled = sum(r.enrolled_groep.get(g, 0) for r in rows)
+        groepen.append({"groep": g, "pupils_reached": round(reached), "pupils_enrolled": enrolled,
+                        "share": (reached / enrolled) if enrolled else None})
+    bands = []
+    for lo, hi, label in DISTANCE_BANDS:
+        band = [r for r in rows if r.distance_km is not None and lo <= r.distance_km < hi]
+        bands.append({"band": label, "schools": len(band), "reached": sum(1 for r in band if r.classes),
+                      "share": (sum(1 for r in band if r.classes) / len(band)) if band else None})
+    return Summary(
+        schools=len(rows), schools_reached=sum(1 for r in rows if r.classes), sessions_held=held,
+        classes_served=sum(r.classes for r in rows), pupils_served=sum(r.pupils for r in rows),
+        bookings_attended=counts.get("attended", 0), bookings_no_show=counts.get("no_show", 0),
+        bookings_cancelled=counts.get("cancelled", 0),
+        girls=int(gender[0]), boys=int(gender[1]), groepen=groepen, distance_bands=bands,
+        series=series_completion(f), transport=transport(f), overrides=overrides)
+
+
+def series_completion(f: Filters) -> dict:
+    """Series bookings by how far the class got: part 1, parts 1+2, all three."""
+    attended = func.sum(func.cast(Booking.status == BookingStatus.ATTENDED, db.Integer))
+    per_series = (select(SeriesBooking.id,
+                         func.max(func.cast(and_(Booking.part_position == 1, Booking.status == BookingStatus.ATTENDED), db.Integer)).label("p1"),
+                         func.max(func.cast(and_(Booking.part_position == 2, Booking.status == BookingStatus.ATTENDED), db.Integer)).label("p2"),
+                         func.max(func.cast(and_(Booking.part_position == 3, Booking.status == BookingStatus.ATTENDED), db.Integer)).label("p3"),
+                         attended.label("n"))
+                  .join(Booking, Booking.series_id == SeriesBooking.id).join(Session, Booking.session_id == Session.id)
+                  .join(Offer, Session.offer_id == Offer.id).join(School, Booking.school_id == School.id)
+                  .where(*_booking_filter(f)).group_by(SeriesBooking.id).subquery())
+    row = db.session.execute(select(
+        func.count(), func.coalesce(func.sum(per_series.c.p1), 0),
+        func.coalesce(func.sum(func.cast(and_(per_series.c.p1 == 1, per_series.c.p2 == 1), db.Integer)), 0),
+        func.coalesce(func.sum(func.cast(and_(per_series.c.p1 == 1, per_series.c.p2 == 1, per_series.c.p3 == 1), db.Integer)), 0),
+    )).one()
+    return {"series": int(row[0]), "part1": int(row[1]), "parts12": int(row[2]), "all3": int(row[3])}
+
+
+def transport(f: Filters) -> dict:
+    stops = (select(BusStop.bus_id, BusStop.booking_id).join(Booking, BusStop.booking_id == Booking.id)
+             .join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
+             .join(School, Booking.school_id == School.id).where(*_booking_filter(f)).subquery())
+    classes = db.session.scalar(select(func.count(func.distinct(stops.c.booking_id)))) or 0
+    bus_ids = select(func.distinct(stops.c.bus_id))
+    buses, km = db.session.execute(select(func.count(Bus.id), func.coalesce(func.sum(Bus.km), 0.0))
+                                   .where(Bus.id.in_(bus_ids))).one()
+    return {"classes_bussed": int(classes), "buses": int(buses), "km": float(km)}
+
+
+def trend(f: Filters, years: int = 5) -> list[dict]:
+    out = []
+    for y in range(f.school_year - years + 1, f.school_year + 1):
+        fy = Filters(y, f.region_id, f.municipality, f.offer_id, f.world, f.venue_id)
+        classes = class_reach(fy)
+        out.append({"school_year": y, "schools_reached": len({c[0] for c in classes}), "classes": len(classes),
+                    "pupils": sum(int(c[3] or 0) for c in classes)})
+    return out

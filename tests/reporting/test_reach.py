@@ -1,0 +1,102 @@
+"""Reach measures against a small hand-computed data set."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from app.booking.models import Booking, BookingStatus, SeriesBooking
+from app.extensions import db
+from app.reporting.reach import Filters, school_rows, summary, trend
+from app.schools.models import GroepEnrolment, SchoolYearCount
+from tests import factories
+
+YEAR = 2025  # 2025/26
+T0 = datetime(2025, 10, 6, 8, 0, tzinfo=timezone.utc)
+
+
+def book(session, school, status, lo, hi, pupils, attended=None, series=None, position=None):
+    b = Booking(session_id=session.id, school_id=school.id, status=status, groep_min=lo, groep_max=hi, pupils=pupils,
+                adults=2, attended_pupils=attended, series_id=series.id if series else None, part_position=position,
+                girls=pupils // 2 if status == BookingStatus.ATTENDED else None,
+                boys=pupils - pupils // 2 if status == BookingStatus.ATTENDED else None)
+    db.session.add(b)
+    return b
+
+
+@pytest.fixture
+def data(app):
+    """Four schools:
+    A (enrolment per groep real: 30 each): groep 7 came twice (25 then 27 attended) -> one class, 27 pupils;
+      a combination class 7/8 attended with 20 -> 10 to groep 7 and 10 to groep 8.
+    B (total 160, even split 20 per groep, estimated): one no-show and one cancelled -> not reached.
+    C (no enrolment data): groep 5 attended 18 -> reached, no share.
+    D: nothing.
+    """
+    region = factories.region()
+    lab = factories.venue(region, latitude=52.0, longitude=6.0)
+    hotspot = factories.venue(region, name="Hotspot", latitude=52.0, longitude=6.0)
+    offer = factories.offer(region, lab, groep_min=5, groep_max=8, capacity_classes=5, capacity_pupils=200)
+    s = [factories.session(offer, T0 + timedelta(days=7 * i)) for i in range(4)]
+    a = factories.school(region, name="A", latitude=52.0, longitude=6.05)  # ~4.4 km
+    b = factories.school(region, name="B", latitude=52.0, longitude=6.2)  # ~18 km
+    c = factories.school(region, name="C", latitude=52.3, longitude=6.0)  # ~43 km
+    d = factories.school(region, name="D", latitude=52.0, longitude=6.1)
+    for g in range(1, 9):
+        db.session.add(GroepEnrolment(school_id=a.id, school_year=YEAR, groep=g, pupils=30))
+    db.session.add(SchoolYearCount(school_id=b.id, school_year=YEAR, pupils=160))
+    book(s[0], a, BookingStatus.ATTENDED, 7, 7, 26, attended=25)
+    book(s[1], a, BookingStatus.ATTENDED, 7, 7, 27, attended=27)
+    book(s[2], a, BookingStatus.ATTENDED, 7, 8, 22, attended=20)
+    book(s[0], b, BookingStatus.NO_SHOW, 6, 6, 24)
+    book(s[1], b, BookingStatus.CANCELLED, 6, 6, 24)
+    book(s[3], c, BookingStatus.ATTENDED, 5, 5, 18, attended=18)
+    series_offer = factories.series_offer(region, lab, hotspot, school_year=YEAR)
+    parts = [factories.session(series_offer, T0 + timedelta(days=30 + 10 * i), part=p) for i, p in enumerate(series_offer.parts)]
+    sb = SeriesBooking(offer_id=series_offer.id, school_id=d.id, status=BookingStatus.CONFIRMED)
+    db.session.add(sb)
+    db.session.flush()
+    book(parts[0], d, BookingStatus.ATTENDED, 8, 8, 20, attended=20, series=sb, position=1)
+    book(parts[1], d, BookingStatus.ATTENDED, 8, 8, 20, attended=19, series=sb, position=2)
+    book(parts[2], d, BookingStatus.CANCELLED, 8, 8, 20, series=sb, position=3)
+    db.session.flush()
+    return region, dict(a=a, b=b, c=c, d=d)
+
+
+def test_per_school_and_groep(data):
+    region, s = data
+    rows = {r.school.name: r for r in school_rows(Filters(YEAR, region.id))}
+    a = rows["A"]
+    assert (a.classes, a.pupils, a.visits) == (2, 27 + 20, 3)  # the class that came twice counts once
+    assert a.reached_groep == {7: 27 + 10, 8: 10}
+    assert a.enrolled == 240 and not a.enrolled_estimated and a.share == pytest.approx(47 / 240)
+    b = rows["B"]
+    assert b.classes == 0 and b.enrolled == 160 and b.enrolled_estimated
+    c = rows["C"]
+    assert c.classes == 1 and c.pupils == 18 and c.enrolled is None and c.share is None
+    assert rows["D"].classes == 1 and rows["D"].pupils == 20  # parts 1 and 2 of a series: one class, max 20
+    assert 3 < a.distance_km < 6 and rows["C"].distance_km > 20
+
+
+def test_summary(data):
+    region, s = data
+    sm = summary(Filters(YEAR, region.id))
+    assert (sm.schools, sm.schools_reached) == (4, 3)
+    assert sm.share_schools == pytest.approx(0.75)
+    assert (sm.bookings_attended, sm.bookings_no_show, sm.bookings_cancelled) == (6, 1, 2)
+    assert sm.sessions_held == 6  # four plain sessions had attendance? s0,s1,s2,s3 + series parts 1 and 2
+    g7 = next(g for g in sm.groepen if g["groep"] == 7)
+    assert g7["pupils_reached"] == 37 and g7["pupils_enrolled"] == 30 + 20
+    assert sm.series == {"series": 1, "part1": 1, "parts12": 1, "all3": 0}
+    bands = {b["band"]: (b["schools"], b["reached"]) for b in sm.distance_bands}
+    assert bands["0–6 km"][1] >= 1 and bands["20+ km"] == (1, 1)
+    assert sm.girls + sm.boys == 26 + 27 + 22 + 18 + 20 + 20
+
+
+def test_filters_and_trend(data):
+    region, s = data
+    assert summary(Filters(YEAR, region.id, world=factories.World.ENERGIE_WATER_VEILIGHEID)).schools_reached == 0
+    other = Filters(YEAR - 1, region.id)
+    assert summary(other).schools_reached == 0
+    t = trend(Filters(YEAR, region.id), years=2)
+    assert [x["school_year"] for x in t] == [YEAR - 1, YEAR] and t[-1]["schools_reached"] == 3
