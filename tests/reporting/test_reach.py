@@ -100,3 +100,41 @@ def test_filters_and_trend(data):
     assert summary(other).schools_reached == 0
     t = trend(Filters(YEAR, region.id), years=2)
     assert [x["school_year"] for x in t] == [YEAR - 1, YEAR] and t[-1]["schools_reached"] == 3
+
+
+def test_dashboard_exports_and_api(client, app, login, data):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    region, s = data
+    leader = factories.user("programme_leader", region=region)
+    teacher = factories.teacher(s["b"])
+    h = factories.auth_header(leader)
+    th = factories.auth_header(teacher)
+    db.session.commit()
+    login(leader)
+    page = client.get(f"/bereik/?school_year={YEAR}")
+    assert page.status_code == 200
+    assert "3 van 4 (75%)" in page.text and "<svg" in page.text and "niet bereikt" in page.text
+    assert "<script" not in page.text
+    resp = client.get(f"/bereik/export/scholen.csv?school_year={YEAR}")
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig")), delimiter=";"))
+    by_name = {r[1]: r for r in rows[1:]}
+    assert by_name["A"][3:6] == ["2", "47", "3"] and by_name["B"][7] == "ja"
+    xlsx = client.get(f"/bereik/export/scholen.xlsx?school_year={YEAR}")
+    wb = load_workbook(io.BytesIO(xlsx.data), read_only=True)
+    assert set(wb.sheetnames) == {"scholen", "groepen", "niet-bereikt"}
+    groep7 = [r for r in wb["groepen"].iter_rows(values_only=True) if r[0] == 7][0]
+    assert groep7[1] == 37  # the same figure as the page and the CSV
+    not_reached = list(wb["niet-bereikt"].iter_rows(values_only=True))
+    assert [r[1] for r in not_reached[1:]] == ["B"] and teacher.email in not_reached[1][5]
+    api = client.get(f"/api/v1/reach?school_year={YEAR}&group_by=groep", headers=h).get_json()
+    assert api["summary"]["schools_reached"] == 3 and api["groups"][6]["pupils"] == 37
+    assert client.get("/api/v1/reach?group_by=nonsense", headers=h).get_json()["code"] == "invalid_parameter"
+    assert client.get("/api/v1/reach", headers=th).status_code == 403
+    client.post("/uitloggen")
+    login(teacher)
+    assert client.get("/bereik/").status_code == 403

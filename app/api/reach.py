@@ -1,0 +1,90 @@
+"""API: reach per school year for programme leaders, coordinators and administrators."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from app.api import api_user, bp, problem_responses, token_required
+from app.auth import permissions
+from app.db import utcnow
+from app.errors import DomainError
+from app.labs.models import World
+from app.reporting.reach import Filters, school_rows, summary
+from app.timeutil import school_year_of
+
+GROUPINGS = ("school", "groep", "municipality", "world")
+
+
+@bp.get("/reach")
+@token_required
+def reach():
+    user = api_user()
+    if not (permissions.is_programme_leader(user) or permissions.is_coordinator(user) or permissions.is_admin(user)):
+        raise _forbidden()
+    try:
+        year = int(request.args.get("school_year") or school_year_of(utcnow()))
+        world = World(request.args["world"]) if request.args.get("world") else None
+    except ValueError:
+        raise DomainError("school_year must be a year and world one of the seven worlds.", code="invalid_parameter")
+    if not 2000 <= year <= 2100:
+        raise DomainError("school_year is out of range.", code="invalid_parameter", field="school_year")
+    group_by = request.args.get("group_by", "school")
+    if group_by not in GROUPINGS:
+        raise DomainError(f"group_by must be one of {', '.join(GROUPINGS)}.", code="invalid_parameter", field="group_by")
+    region_id = user.region_id if not permissions.is_admin(user) else request.args.get("region", type=int)
+    f = Filters(year, region_id, (request.args.get("municipality") or "")[:4], request.args.get("offer", type=int),
+                world, request.args.get("venue", type=int))
+    rows = school_rows(f)
+    sm = summary(f, rows)
+    if group_by == "school":
+        groups = [{"key": r.school.location_code, "name": r.school.name, "classes": r.classes, "pupils": r.pupils,
+                   "enrolled": r.enrolled, "estimated": r.enrolled_estimated, "share": r.share,
+                   "worlds": r.worlds, "distance_km": r.distance_km} for r in rows]
+    elif group_by == "groep":
+        groups = [{"key": str(g["groep"]), "pupils": g["pupils_reached"], "enrolled": g["pupils_enrolled"],
+                   "share": g["share"]} for g in sm.groepen]
+    elif group_by == "municipality":
+        acc: dict = {}
+        for r in rows:
+            a = acc.setdefault(r.school.municipality_code, {"key": r.school.municipality_code,
+                                                            "name": r.school.municipality_name, "schools": 0,
+                                                            "schools_reached": 0, "pupils": 0})
+            a["schools"] += 1
+            a["schools_reached"] += bool(r.classes)
+            a["pupils"] += r.pupils
+        groups = sorted(acc.values(), key=lambda a: a["name"])
+    else:
+        counts: dict[str, int] = {}
+        for r in rows:
+            for w in r.worlds:
+                counts[w] = counts.get(w, 0) + 1
+        groups = [{"key": w.value, "schools": counts.get(w.value, 0)} for w in World]
+    return jsonify({"school_year": year, "region_id": region_id, "group_by": group_by,
+                    "summary": {"schools": sm.schools, "schools_reached": sm.schools_reached,
+                                "sessions_held": sm.sessions_held, "classes": sm.classes_served,
+                                "pupils": sm.pupils_served, "attended": sm.bookings_attended,
+                                "no_show": sm.bookings_no_show, "series": sm.series, "transport": sm.transport,
+                                "girls": sm.girls, "boys": sm.boys},
+                    "groups": groups})
+
+
+def _forbidden():
+    err = DomainError("Reach figures are for programme leaders, coordinators and administrators.", code="forbidden")
+    err.status = 403
+    return err
+
+
+SCHEMAS = {"Reach": {"type": "object", "required": ["school_year", "summary", "groups"], "properties": {
+    "school_year": {"type": "integer"}, "region_id": {"type": ["integer", "null"]},
+    "group_by": {"type": "string", "enum": list(GROUPINGS)},
+    "summary": {"type": "object", "properties": {k: {"type": "integer"} for k in (
+        "schools", "schools_reached", "sessions_held", "classes", "pupils", "attended", "no_show", "girls", "boys")}},
+    "groups": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}}}}}}}
+PATHS = {"/reach": {"get": {
+    "summary": "Reach per school year, grouped by school, groep, municipality or world",
+    "parameters": [{"name": n, "in": "query", "schema": s} for n, s in (
+        ("school_year", {"type": "integer"}), ("region", {"type": "integer"}),
+        ("group_by", {"type": "string", "enum": list(GROUPINGS)}), ("municipality", {"type": "string"}),
+        ("offer", {"type": "integer"}), ("world", {"type": "string", "enum": [w.value for w in World]}),
+        ("venue", {"type": "integer"}))],
+    "responses": {"200": {"description": "Reach", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Reach"}}}}, **problem_responses(401, 403, 422)}}}}
