@@ -148,11 +148,13 @@ def school_rows(f: Filters) -> list[SchoolRow]:
     for sid, world in worlds:
         if sid in rows:
             rows[sid].worlds.append(world.value)
-    venues = db.session.execute(select(Venue.latitude, Venue.longitude).where(
-        *([Venue.region_id == f.region_id] if f.region_id is not None else []), Venue.active.is_(True))).all()
+    venues: dict[int, list[tuple[float, float]]] = {}
+    for region_id, la, lo in db.session.execute(select(Venue.region_id, Venue.latitude, Venue.longitude).where(
+            *([Venue.region_id == f.region_id] if f.region_id is not None else []), Venue.active.is_(True))):
+        venues.setdefault(region_id, []).append((la, lo))
     for row in rows.values():
-        s = row.school
-        dists = [road_km(s.latitude, s.longitude, la, lo) for la, lo in venues]
+        s = row.school  # distance to the nearest venue of the school's own region
+        dists = [road_km(s.latitude, s.longitude, la, lo) for la, lo in venues.get(s.region_id, [])]
         dists = [d for d in dists if d is not None]
         row.distance_km = min(dists) if dists else None
         row.worlds.sort()

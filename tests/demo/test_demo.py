@@ -74,3 +74,21 @@ def test_cli_prints_accounts(app, runner):
     assert "programmaleider@demo.techlab.nl" in result.output and "een-ander-wachtwoord" in result.output
     listed = runner.invoke(args=["users", "list", "--role", "teacher"]).output.split()
     assert len(listed) >= 100 and all(e.startswith("leerkracht.") for e in listed)
+
+
+def test_national_data_set(app):
+    from app.auth.models import Region
+    from app.demo.national import load_national
+    from app.labs.models import Session
+
+    load_national(years=1, seed=3, echo=lambda *_: None)
+    regions = db.session.scalars(select(Region).where(Region.code.like("nodaal-%"))).all()
+    assert len(regions) == 80
+    assert db.session.scalar(select(func.count(School.id)).where(School.region_id.is_not(None))) >= 6000
+    held = db.session.execute(select(Booking.session_id, func.count(), func.sum(Booking.pupils)).where(
+        Booking.status.in_(HOLDS_PLACE)).group_by(Booking.session_id).limit(200)).all()
+    for sid, n, pupils in held:
+        s = db.session.get(Session, sid)
+        assert (s.booked_classes, s.booked_pupils) == (n, pupils) and n <= s.capacity_classes
+    load_national(years=1, seed=3, echo=lambda *_: None)  # a second run changes nothing
+    assert db.session.scalar(select(func.count(Region.id))) == 80
