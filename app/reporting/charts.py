@@ -35,18 +35,48 @@ def line(points: list[tuple[str, float]], width=600, height=200, pad=30) -> list
             for i, (label, v) in enumerate(points)]
 
 
-def map_points(rows, width=600, height=500, pad=20):
-    """(row, x, y) for schools with coordinates, an equirectangular projection of their box."""
+# reach classes of the map: (key, lower bound of the share reached); a reached school
+# without enrolment data counts as "some"
+REACH_CLASSES = (("none", None), ("some", 0.0), ("half", 0.25), ("most", 0.5))
+
+
+def reach_class(row) -> str:
+    """The map class of a school row: none, some (< 25 %), half (25–50 %) or most (>= 50 %)."""
+    if not row.classes:
+        return "none"
+    share = row.share or 0.0
+    return "most" if share >= 0.5 else "half" if share >= 0.25 else "some"
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    item: object  # a school row or a venue
+    x: float
+    y: float
+    cls: str = ""
+
+
+def map_points(rows, venues=(), width=600, height=500, pad=20) -> tuple[list[MapPoint], list[MapPoint]]:
+    """Schools (with their reach class) and venues placed on one equirectangular projection
+    of the box around them; things without coordinates are left off (the table has them)."""
     located = [r for r in rows if r.school.latitude is not None and r.school.longitude is not None]
-    if not located:
-        return []
-    lats = [r.school.latitude for r in located]
-    lons = [r.school.longitude for r in located]
+    sites = [v for v in venues if v.latitude is not None and v.longitude is not None]
+    coords = [(r.school.latitude, r.school.longitude) for r in located] + [(v.latitude, v.longitude) for v in sites]
+    if not coords:
+        return [], []
+    lats, lons = [c[0] for c in coords], [c[1] for c in coords]
     lat0, lat1, lon0, lon1 = min(lats), max(lats), min(lons), max(lons)
     span_lat, span_lon = max(lat1 - lat0, 1e-6), max(lon1 - lon0, 1e-6)
     import math
 
     aspect = math.cos(math.radians((lat0 + lat1) / 2))
     scale = min((width - 2 * pad) / (span_lon * aspect), (height - 2 * pad) / span_lat)
-    return [(r, pad + (r.school.longitude - lon0) * aspect * scale, height - pad - (r.school.latitude - lat0) * scale)
-            for r in located]
+
+    def xy(lat, lon):
+        return pad + (lon - lon0) * aspect * scale, height - pad - (lat - lat0) * scale
+
+    order = {key: i for i, (key, _) in enumerate(REACH_CLASSES)}  # reached schools drawn on top
+    schools = sorted((MapPoint(r, *xy(r.school.latitude, r.school.longitude), reach_class(r)) for r in located),
+                     key=lambda p: order[p.cls])
+    return (schools,
+            [MapPoint(v, *xy(v.latitude, v.longitude), "venue") for v in sites])

@@ -10,6 +10,7 @@ Definitions (tested against a hand-computed data set in tests/reporting/):
 * A school is reached when at least one of its classes is.
 * Sessions held: past sessions with at least one attended class.
 * Series completion counts series bookings by how far the class got: part 1, 1+2, all three.
+* Girls and boys (optional aggregate counts per booking) count each class once, like its pupils.
 
 All aggregation is done in SQL; Python only assembles the result.
 """
@@ -189,8 +190,12 @@ def summary(f: Filters, rows: list[SchoolRow] | None = None) -> Summary:
     base = _bookings(f).subquery()
     counts = {getattr(k, "value", k): n for k, n in
               db.session.execute(select(base.c.status, func.count()).group_by(base.c.status)).all()}
-    gender = db.session.execute(select(func.coalesce(func.sum(base.c.girls), 0), func.coalesce(func.sum(base.c.boys), 0))
-                                .where(base.c.status == BookingStatus.ATTENDED.value)).one()
+    # girls and boys as the classes gave them, each class once (like its pupils): the most of its visits
+    per_class = (select(func.max(base.c.girls).label("girls"), func.max(base.c.boys).label("boys"))
+                 .where(base.c.status == BookingStatus.ATTENDED.value)
+                 .group_by(base.c.school_id, base.c.groep_min, base.c.groep_max).subquery())
+    gender = db.session.execute(select(func.coalesce(func.sum(per_class.c.girls), 0),
+                                       func.coalesce(func.sum(per_class.c.boys), 0))).one()
     held = db.session.scalar(select(func.count(func.distinct(base.c.session_id))).where(
         base.c.status == BookingStatus.ATTENDED.value)) or 0
     overrides = db.session.scalar(select(func.count()).select_from(base).where(base.c.override_reason != "")) or 0

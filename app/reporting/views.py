@@ -70,7 +70,7 @@ def dashboard():
     args = {k: v for k, v in request.args.items() if v}
     return render_template("reporting/dashboard.html", f=f, rows=rows, sm=sm, trend=tr, region=region,
                            groep_bars=groep_bars, trend_points=trend_points, funnel=funnel,
-                           map_points=charts.map_points(rows), offers=offers, venues=venues,
+                           map_points=charts.map_points(rows, venues), offers=offers, venues=venues,
                            municipalities=municipalities, worlds=WORLD_LABELS, args=args,
                            year_label=school_year_label(f.school_year), contacts=_contacts(f.region_id),
                            not_reached=sorted((r for r in rows if not r.classes),

@@ -90,7 +90,8 @@ def test_summary(data):
     assert sm.series == {"series": 1, "part1": 1, "parts12": 1, "all3": 0}
     bands = {b["band"]: (b["schools"], b["reached"]) for b in sm.distance_bands}
     assert bands["0–6 km"][1] >= 1 and bands["20+ km"] == (1, 1)
-    assert sm.girls + sm.boys == 26 + 27 + 22 + 18 + 20 + 20
+    # each class once, the most of its visits: A's groep 7 gave 13+13 and 13+14 -> 13 girls, 14 boys
+    assert (sm.girls, sm.boys) == (13 + 11 + 9 + 10, 14 + 11 + 9 + 10)
 
 
 def test_filters_and_trend(data):
@@ -138,3 +139,22 @@ def test_dashboard_exports_and_api(client, app, login, data):
     client.post("/uitloggen")
     login(teacher)
     assert client.get("/bereik/").status_code == 403
+
+
+def test_map_classes_and_points(data):
+    from app.reporting.charts import map_points, reach_class
+    from app.labs.models import Venue
+    from sqlalchemy import select
+
+    region, s = data
+    rows = school_rows(Filters(YEAR, region.id))
+    classes = {r.school.name: reach_class(r) for r in rows}
+    # A: 47 of 240 enrolled (< 25 %); B: not reached; C: reached without enrolment data; D: reached
+    assert classes == {"A": "some", "B": "none", "C": "some", "D": "some"}
+    venues = db.session.scalars(select(Venue)).all()
+    schools, sites = map_points(rows, venues)
+    assert [p.cls for p in schools][0] == "none"  # the unreached are drawn first, under the reached
+    assert len(schools) == 4 and len(sites) == 2
+    assert all(0 <= p.x <= 600 and 0 <= p.y <= 500 for p in schools + sites)
+    north = next(p for p in schools if p.item.school.name == "C")  # the northernmost is highest on the map
+    assert north.y == min(p.y for p in schools)
