@@ -37,6 +37,39 @@ def not_reached_table(rows, contacts: dict[int, str]) -> tuple[list[str], Iterat
                     for r in rows if not r.classes)
 
 
+def summary_table(sm) -> tuple[list[str], Iterator[list]]:
+    """The key figures of the dashboard, one measure a row."""
+    rows = [
+        (_("Scholen"), sm.schools), (_("Scholen bereikt"), sm.schools_reached),
+        (_("Aandeel scholen bereikt"), round(sm.share_schools, 4)), (_("Lessen gehouden"), sm.sessions_held),
+        (_("Klassen bereikt"), sm.classes_served), (_("Leerlingen bereikt"), sm.pupils_served),
+        (_("Boekingen aanwezig"), sm.bookings_attended), (_("Boekingen niet verschenen"), sm.bookings_no_show),
+        (_("Boekingen geannuleerd"), sm.bookings_cancelled), (_("Meisjes (waar opgegeven)"), sm.girls),
+        (_("Jongens (waar opgegeven)"), sm.boys), (_("Klassen per bus"), sm.transport["classes_bussed"]),
+        (_("Bussen"), sm.transport["buses"]), (_("Buskilometers"), round(sm.transport["km"], 1)),
+        (_("Uitzonderingen op de spelregels"), sm.overrides),
+    ]
+    return [_("Maat"), _("Waarde")], (list(r) for r in rows)
+
+
+def trend_table(trend: list[dict]) -> tuple[list[str], Iterator[list]]:
+    header = [_("Schooljaar"), _("Scholen bereikt"), _("Klassen"), _("Leerlingen")]
+    return header, ([f"{t['school_year']}/{t['school_year'] + 1}", t["schools_reached"], t["classes"], t["pupils"]]
+                    for t in trend)
+
+
+def distance_table(sm) -> tuple[list[str], Iterator[list]]:
+    header = [_("Afstand tot dichtstbijzijnde locatie"), _("Scholen"), _("Bereikt"), _("Aandeel bereikt")]
+    return header, ([b["band"], b["schools"], b["reached"], round(b["share"], 4) if b["share"] is not None else ""]
+                    for b in sm.distance_bands)
+
+
+def series_table(sm) -> tuple[list[str], Iterator[list]]:
+    s = sm.series
+    header = [_("Reeksen geboekt"), _("Deel 1 gedaan"), _("Deel 1 en 2 gedaan"), _("Alle drie de delen gedaan")]
+    return header, iter([[s["series"], s["part1"], s["parts12"], s["all3"]]])
+
+
 def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";")

@@ -92,7 +92,9 @@ def school(school_id: int):
     return render_template("reporting/school.html", school=s, history=history)
 
 
-TABLES = {"scholen": "schools", "groepen": "groepen", "niet-bereikt": "not_reached"}
+# the tables of the dashboard by their name in a URL; XLSX has them all, one sheet each
+TABLES = {"kerncijfers": "summary", "scholen": "schools", "groepen": "groepen", "trend": "trend",
+          "afstand": "distance", "reeksen": "series", "niet-bereikt": "not_reached"}
 
 
 @bp.get("/export/<table>.<fmt>")
@@ -102,10 +104,21 @@ def export(table: str, fmt: str):
         abort(404)
     f = _filters()
     rows = school_rows(f)
-    makers = {"schools": lambda: exports.school_table(rows),
-              "groepen": lambda: exports.groep_table(summary(f, rows)),
+    cache: dict = {}
+
+    def sm():
+        if "sm" not in cache:
+            cache["sm"] = summary(f, rows)
+        return cache["sm"]
+
+    makers = {"summary": lambda: exports.summary_table(sm()),
+              "schools": lambda: exports.school_table(rows),
+              "groepen": lambda: exports.groep_table(sm()),
+              "trend": lambda: exports.trend_table(trend(f)),
+              "distance": lambda: exports.distance_table(sm()),
+              "series": lambda: exports.series_table(sm()),
               "not_reached": lambda: exports.not_reached_table(rows, _contacts(f.region_id))}
-    name = f"bereik-{table}-{f.school_year}"
+    name = f"bereik-{table if fmt == 'csv' else 'alles'}-{f.school_year}"
     if fmt == "csv":
         header, body = makers[TABLES[table]]()
         resp = Response(stream_with_context(exports.csv_stream(header, body)), mimetype="text/csv")

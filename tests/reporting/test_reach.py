@@ -127,7 +127,13 @@ def test_dashboard_exports_and_api(client, app, login, data):
     assert by_name["A"][3:6] == ["2", "47", "3"] and by_name["B"][7] == "ja"
     xlsx = client.get(f"/bereik/export/scholen.xlsx?school_year={YEAR}")
     wb = load_workbook(io.BytesIO(xlsx.data), read_only=True)
-    assert set(wb.sheetnames) == {"scholen", "groepen", "niet-bereikt"}
+    assert wb.sheetnames == ["kerncijfers", "scholen", "groepen", "trend", "afstand", "reeksen", "niet-bereikt"]
+    key = dict(r for r in wb["kerncijfers"].iter_rows(values_only=True))
+    assert (key["Scholen bereikt"], key["Leerlingen bereikt"], key["Boekingen niet verschenen"]) == (3, 27 + 20 + 18 + 20, 1)
+    assert list(wb["reeksen"].iter_rows(values_only=True))[1] == (1, 1, 1, 0)
+    trend_csv = client.get(f"/bereik/export/trend.csv?school_year={YEAR}").data.decode("utf-8-sig").splitlines()
+    assert trend_csv[-1] == f"{YEAR}/{YEAR + 1};3;4;{27 + 20 + 18 + 20}"
+    assert client.get(f"/bereik/export/bestaat-niet.csv?school_year={YEAR}").status_code == 404
     groep7 = [r for r in wb["groepen"].iter_rows(values_only=True) if r[0] == 7][0]
     assert groep7[1] == 37  # the same figure as the page and the CSV
     not_reached = list(wb["niet-bereikt"].iter_rows(values_only=True))
