@@ -16,7 +16,7 @@ All aggregation is done in SQL; Python only assembles the result.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 
 from sqlalchemy import and_, func, select
@@ -41,6 +41,7 @@ class Filters:
     offer_id: int | None = None
     world: World | None = None
     venue_id: int | None = None
+    school_id: int | None = None  # one school (its history page)
 
 
 @dataclass
@@ -79,6 +80,8 @@ def _booking_filter(f: Filters):
         conds.append((Session.venue_id == f.venue_id) | (Offer.venue_id == f.venue_id))
     if f.municipality:
         conds.append(School.municipality_code == f.municipality)
+    if f.school_id is not None:
+        conds.append(Booking.school_id == f.school_id)
     return conds
 
 
@@ -95,6 +98,8 @@ def schools_in_scope(f: Filters) -> list[School]:
         stmt = stmt.where(School.region_id.is_not(None))
     if f.municipality:
         stmt = stmt.where(School.municipality_code == f.municipality)
+    if f.school_id is not None:
+        stmt = stmt.where(School.id == f.school_id)
     return list(db.session.scalars(stmt.order_by(School.name, School.id)))
 
 
@@ -252,7 +257,7 @@ def transport(f: Filters) -> dict:
 def trend(f: Filters, years: int = 5) -> list[dict]:
     out = []
     for y in range(f.school_year - years + 1, f.school_year + 1):
-        fy = Filters(y, f.region_id, f.municipality, f.offer_id, f.world, f.venue_id)
+        fy = replace(f, school_year=y)
         classes = class_reach(fy)
         out.append({"school_year": y, "schools_reached": len({c[0] for c in classes}), "classes": len(classes),
                     "pupils": sum(int(c[3] or 0) for c in classes)})

@@ -86,10 +86,10 @@ def school(school_id: int):
         abort(404)
     history = []
     for y in range(f.school_year - 4, f.school_year + 1):
-        fy = Filters(y, s.region_id)
-        row = next((r for r in school_rows(fy) if r.school.id == s.id), None)
-        history.append((school_year_label(y), row))
-    return render_template("reporting/school.html", school=s, history=history)
+        rows = school_rows(Filters(y, s.region_id, school_id=s.id))
+        history.append((school_year_label(y), rows[0] if rows else None))
+    return render_template("reporting/school.html", school=s, history=history,
+                           worlds={w.value: label for w, label in WORLD_LABELS.items()})
 
 
 # the tables of the dashboard by their name in a URL; XLSX has them all, one sheet each

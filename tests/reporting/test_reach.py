@@ -164,3 +164,18 @@ def test_map_classes_and_points(data):
     assert all(0 <= p.x <= 600 and 0 <= p.y <= 500 for p in schools + sites)
     north = next(p for p in schools if p.item.school.name == "C")  # the northernmost is highest on the map
     assert north.y == min(p.y for p in schools)
+
+
+def test_school_history_page(client, app, login, data):
+    region, s = data
+    leader = factories.user("programme_leader", region=region)
+    db.session.commit()
+    login(leader)
+    page = client.get(f"/bereik/school/{s['a'].id}?school_year={YEAR}")
+    assert page.status_code == 200
+    assert f"<td>{YEAR}/{(YEAR + 1) % 100}</td><td>2</td><td>47</td><td>240</td>" in page.text
+    assert "<td>Hi-tech &" in page.text  # the world's name
+    assert "hitech_science" not in page.text  # the world's name, not its code
+    other = factories.school(factories.region())
+    db.session.commit()
+    assert client.get(f"/bereik/school/{other.id}").status_code == 404  # another region's school
