@@ -62,6 +62,8 @@ def load_config(instance_path: str) -> dict:
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text" if dev else "json").strip().lower(),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").strip().upper(),
         "LOG_REQUESTS": _bool("LOG_REQUESTS", True),
+        # the stdout handler (under pytest, its own log capture takes the records)
+        "LOG_HANDLER": env != "testing",
         # the number of proxies (load balancer, reverse proxy) in front whose X-Forwarded-* are trusted
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         "APP_VERSION": os.environ.get("APP_VERSION", ""),
