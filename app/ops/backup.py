@@ -122,7 +122,7 @@ def _check_pg_tool(tool: str) -> None:
         out = subprocess.run([_pg_bin(tool), "--version"], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         raise BackupError(f"{tool} cannot run: {exc}") from exc
-    tool_major = _major(out.rsplit(")", 1)[-1] if ")" in out else out)
+    tool_major = _major(out.split(")", 1)[1] if ")" in out else out)  # "pg_dump (PostgreSQL) 15.20 (Debian …)"
     server_num = int(db.session.execute(text("SHOW server_version_num")).scalar())
     db.session.remove()
     server_major = server_num // 10000
