@@ -185,7 +185,7 @@ def run_cmd(every_seconds):
     def stop(signum, frame):
         log.info("scheduler %s stopping (signal %s); running jobs finish first", process_name(), signum,
                  extra={"event": "scheduler_stop"})
-        sched.shutdown(wait=False)
+        sched.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
