@@ -48,3 +48,11 @@ logger_class = ("app.ops.gunicorn_logging.TextLogger" if os.environ.get("LOG_FOR
 # the app's own temporary files stay in memory-backed storage where there is one
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 proc_name = "techlab-web"
+
+# gunicorn's control socket (for `gunicornc`) defaults to one path per user, shared by every
+# gunicorn of that user on the machine: off unless CONTROL_SOCKET names a path of its own
+# (under systemd: RuntimeDirectory=techlab, CONTROL_SOCKET=/run/techlab/gunicorn.ctl)
+if os.environ.get("CONTROL_SOCKET"):
+    control_socket = os.environ["CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
