@@ -2,7 +2,6 @@
 processes on one PostgreSQL database running each job once."""
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -44,6 +43,7 @@ def test_gunicorn_with_the_config_serves_health_and_logs_json(backend, fresh_dat
     assert any(line.get("logger") == "gunicorn.error" and "gthread" in line["message"] for line in lines)
 
 
+@pytest.mark.postgresql_only
 def test_two_schedulers_and_two_web_processes_run_each_job_once(fresh_database, tmp_path):
     url = fresh_database("postgresql")
     create_schema(url)
