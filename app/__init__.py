@@ -33,7 +33,11 @@ CLI_GROUPS = [
     ("app.schools.cli", "schools_cli"),
     ("app.demo.cli", "demo_cli"),
     ("app.scheduler", "scheduler_cli"),
+    ("app.ops.cli", "db_backup_cmd"),
+    ("app.ops.cli", "db_restore_cmd"),
 ]
+
+__version__ = "1.0.0.dev0"
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -42,6 +46,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path))
     if config:
         app.config.update(config)
+    app.config["APP_VERSION"] = app.config.get("APP_VERSION") or __version__
+
+    from app.ops.logs import configure_logging
+
+    configure_logging(app)
+    if app.config["PROXY_COUNT"] > 0:
+        # behind a reverse proxy / load balancer: trust that many hops of X-Forwarded-For/-Proto/-Host
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),

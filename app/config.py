@@ -28,7 +28,8 @@ def load_config(instance_path: str) -> dict:
         "APP_ENV": env,
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or "sqlite:///" + str(Path(instance_path) / "techlab.sqlite3"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: SQL errors in the log never show values (tokens, e-mail addresses)
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": not dev},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not dev),
@@ -57,7 +58,22 @@ def load_config(instance_path: str) -> dict:
         # switch the booking locks off only to show the race in the control test
         "BOOKING_LOCKING": True,
         "GEO_PC4_FILE": os.environ.get("GEO_PC4_FILE", ""),
+        # operations: logs as JSON lines (production) or text (development)
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text" if dev else "json").strip().lower(),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").strip().upper(),
+        "LOG_REQUESTS": _bool("LOG_REQUESTS", True),
+        # the stdout handler (under pytest, its own log capture takes the records)
+        "LOG_HANDLER": env != "testing",
+        # the number of proxies (load balancer, reverse proxy) in front whose X-Forwarded-* are trusted
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
+        "APP_VERSION": os.environ.get("APP_VERSION", ""),
+        # the scheduler's heartbeat; a scheduler is alive when one came within three of these
+        "SCHEDULER_HEARTBEAT_SECONDS": int(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "60")),
+        # tests and drills only: fire every job every N seconds instead of on its own schedule
+        "SCHEDULER_EVERY_SECONDS": int(os.environ.get("SCHEDULER_EVERY_SECONDS", "0")),
     }
+    if cfg["LOG_FORMAT"] not in {"json", "text"}:
+        raise ConfigError("LOG_FORMAT must be json or text.")
     secret = os.environ.get("SECRET_KEY")
     if not secret:
         if not dev:

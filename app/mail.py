@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
 from app.extensions import db
+from app.ops.logs import REQUEST_ID_HEADER, current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class Mail:
     subject: str
     body: str
     attachments: list[Attachment] = field(default_factory=list)
+    # the request or job run that queued it, to find its log lines
+    request_id: str | None = field(default_factory=current_request_id)
 
 
 def queue_mail(to: str | list[str], subject: str, body: str, attachments: list[Attachment] | None = None) -> None:
@@ -56,6 +59,8 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
     msg["Subject"] = mail.subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="techlab.localhost")
+    if mail.request_id:
+        msg[REQUEST_ID_HEADER] = mail.request_id
     msg.set_content(mail.body)
     for a in mail.attachments:
         msg.add_attachment(a.content, maintype=a.maintype, subtype=a.subtype, filename=a.filename, params=a.params)

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session
 from flask_login import current_user
-from sqlalchemy import text
-
 from app.extensions import db
 from app.web import safe_next
 
@@ -38,15 +36,11 @@ def accessibility():
 
 @bp.get("/health")
 def health():
-    try:
-        db.session.execute(text("SELECT 1"))
-        ok = True
-    except Exception:  # noqa: BLE001 - the answer is the health report
-        db.session.rollback()
-        ok = False
-    alive = None
-    if ok:
-        from app.scheduler import scheduler_alive
+    """Liveness of this web node for a load balancer; ?full=1 also fails on a dead scheduler."""
+    from app.ops.health import health_report
 
-        alive = scheduler_alive()
-    return jsonify({"status": "ok" if ok else "error", "database": ok, "scheduler": alive}), (200 if ok else 503)
+    report, status = health_report(full=request.args.get("full") in ("1", "true", "yes"))
+    resp = jsonify(report)
+    resp.status_code = status
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
