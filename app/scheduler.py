@@ -23,7 +23,7 @@ from app.jobs import JobRun, claim_run, finish_run
 log = logging.getLogger(__name__)
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
 
-JOB_MODULES = ["app.booking.jobs", "app.labs.jobs", "app.transport.jobs", "app.reporting.jobs"]
+JOB_MODULES = ["app.booking.jobs", "app.labs.jobs", "app.transport.jobs", "app.reporting.jobs", "app.auth.jobs"]
 HEARTBEAT = "scheduler.heartbeat"
 
 

@@ -127,3 +127,8 @@ def can_view_reach(user: User | None, region: Any) -> bool:
 
 def can_plan_transport(user: User | None, region: Any) -> bool:
     return (is_coordinator(user) and same_region(user, region)) or is_admin(user)
+
+
+def can_manage_api_token(user: User | None, token: Any) -> bool:
+    """Everyone manages (lists, revokes) their own API tokens, and only those."""
+    return _authenticated(user) and token.user_id == user.id
