@@ -91,7 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
         resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("HSTS_SECONDS"):
             resp.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains")
-        if (resp.mimetype in ("text/html", "application/json") and has_request_context()
+        if (resp.mimetype in ("text/html", "application/json", "application/problem+json") and has_request_context()
                 and (current_user.is_authenticated or request.path.startswith("/api/")
                      or request.endpoint == "auth.reset_password")):
             # personal pages are not kept in shared caches or the browser's history cache
