@@ -36,6 +36,9 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 14,
+        # proxies (load balancers) in front of the app whose X-Forwarded-For/-Proto to trust;
+        # without this, every client would share the proxy's address in the per-address limits
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         # Strict-Transport-Security max-age; 0 leaves the header out (development over http)
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "0" if dev else str(60 * 60 * 24 * 365))),
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 8,

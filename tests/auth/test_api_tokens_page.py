@@ -74,3 +74,14 @@ def test_bad_form_re_shows(client, app, login):
     assert resp.status_code == 422 and "Geef de sleutel een naam." in resp.text
     assert client.post("/mijn-account/api-sleutels", data={"name": "x", "days": "9999"}).status_code == 422
     assert db.session.scalar(select(ApiToken.id)) is None
+
+
+def test_tokens_from_the_api_expire_too(client, app):
+    teacher, _other = _users()
+    teacher.email = "juf@example.org"
+    db.session.commit()
+    resp = client.post("/api/v1/auth/token", json={"email": "juf@example.org", "password": factories.PASSWORD})
+    assert resp.status_code == 201
+    token = db.session.scalars(select(ApiToken)).one()
+    assert token.expires_at is not None and resp.get_json()["expires_at"] == token.expires_at.isoformat()
+    assert token.expires_at - utcnow() > timedelta(days=app.config["API_TOKEN_DAYS"] - 1)

@@ -163,3 +163,19 @@ def test_python_built_markup_has_no_inline_styles_either():
             if re.search(r"""\sstyle=\\?["']|<script|\son(click|load|error|mouseover)=""", line, re.I):
                 found.append(f"{path.relative_to(ROOT)}:{n}")
     assert found == []
+
+
+def test_client_address_behind_a_trusted_proxy(tmp_path):
+    """Behind a load balancer the per-address sign-in limits must see the client, not the proxy."""
+    from flask import request
+
+    from app import create_app
+
+    seen = []
+    for proxies in (0, 1):
+        app = create_app({"TESTING": True, "SECRET_KEY": "k" * 32, "TRUSTED_PROXIES": proxies,
+                          "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "p.sqlite3")})
+        app.add_url_rule("/_addr", "addr", lambda: request.remote_addr)
+        seen.append(app.test_client().get("/_addr", headers={"X-Forwarded-For": "203.0.113.9"},
+                                          environ_base={"REMOTE_ADDR": "10.0.0.2"}).text)
+    assert seen == ["10.0.0.2", "203.0.113.9"]
