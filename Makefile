@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench venv translations demo clean lint
+.PHONY: run test bench venv translations demo clean lint audit
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ run: venv translations
 # clear reason otherwise; REQUIRE_POSTGRES=1 turns that skip into a failure (CI).
 test: venv translations
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Known vulnerabilities in the pinned dependencies (pip-audit); skipped with a message
+# when the vulnerability service cannot be reached from this machine.
+audit: venv
+	VENV=$(VENV) .ci/audit
 
 bench: venv translations
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

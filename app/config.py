@@ -35,6 +35,10 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not dev),
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not dev),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 14,
+        # Strict-Transport-Security max-age; 0 leaves the header out (development over http)
+        "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "0" if dev else str(60 * 60 * 24 * 365))),
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 8,
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "nl",
@@ -54,6 +58,16 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("LOGIN_WINDOW_SECONDS", "900")),
         "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "50")),
+        # an account is locked this long after LOGIN_MAX_FAILURES failures
+        "LOGIN_LOCKOUT_SECONDS": int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900")),
+        # password reset: link valid this long; at most this many reset mails per account/address per hour
+        "PASSWORD_RESET_SECONDS": int(os.environ.get("PASSWORD_RESET_SECONDS", "3600")),
+        "PASSWORD_RESET_MAX_PER_HOUR": int(os.environ.get("PASSWORD_RESET_MAX_PER_HOUR", "3")),
+        "PASSWORD_RESET_MAX_PER_IP_HOUR": int(os.environ.get("PASSWORD_RESET_MAX_PER_IP_HOUR", "20")),
+        # API tokens made on the account page expire after this many days
+        "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "365")),
+        # privacy: personal data of accounts unused this long is removed by the retention job
+        "RETENTION_DAYS": int(os.environ.get("RETENTION_DAYS", "730")),
         "LOCK_TIMEOUT_MS": int(os.environ.get("LOCK_TIMEOUT_MS", "5000")),
         # switch the booking locks off only to show the race in the control test
         "BOOKING_LOCKING": True,

@@ -31,7 +31,7 @@ from app.ops.logs import bind_request_id, request_id_var
 log = logging.getLogger(__name__)
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
 
-JOB_MODULES = ["app.booking.jobs", "app.labs.jobs", "app.transport.jobs", "app.reporting.jobs"]
+JOB_MODULES = ["app.booking.jobs", "app.labs.jobs", "app.transport.jobs", "app.reporting.jobs", "app.auth.jobs"]
 HEARTBEAT = "scheduler.heartbeat"
 TIMEZONE = "Europe/Amsterdam"
 MISFIRE_GRACE_SECONDS = 300

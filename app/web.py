@@ -37,10 +37,22 @@ def load_or_404(model: type[T], ident: Any, check: Callable[[Any, T], bool] = pe
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only local paths are followed after login (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only local paths are followed after login (no open redirects).
+
+    Refused: other hosts (``//evil``, ``https://evil``), schemes (``javascript:``),
+    backslashes (``/\\evil``, which browsers read as ``//evil``) and whitespace or
+    control characters (browsers drop tabs and newlines, so ``/<tab>/evil`` is ``//evil``).
+    """
+    from urllib.parse import urlsplit
+
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
 
 
 def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:

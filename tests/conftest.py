@@ -134,6 +134,16 @@ def _make_app(backend: str, tmp_root: Path, smtp_port: int):
             "MAIL_PORT": smtp_port,
             "SERVER_NAME": None,
         })
+        @app.before_request
+        def _fresh_login_state():
+            # a test keeps one app context open across its requests, so ``g`` outlives a
+            # request; every request must load its own user, as it does in production
+            from flask import g
+            from flask_babel import refresh
+
+            g.pop("_login_user", None)
+            refresh()  # the language, too, is the request's own
+
         with app.app_context():
             db.create_all()
         _apps[backend] = app

@@ -1,11 +1,14 @@
 """API: tokens and the token holder."""
 from __future__ import annotations
 
-from flask import jsonify, request
+from datetime import timedelta
+
+from flask import current_app, jsonify, request
 
 from app.api import api_user, bp, json_body, problem_responses, token_required
 from app.auth.services import authenticate
 from app.auth.tokens import create_api_token, hash_token, revoke_api_token
+from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 
@@ -17,9 +20,11 @@ def create_token():
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise DomainError("email and password are required strings.", code="invalid_input")
     user = authenticate(email[:254], password[:200], request.remote_addr)  # raises 401 / 429
-    token, secret = create_api_token(user, name=str(data.get("name") or "api")[:100])
+    expires_at = utcnow() + timedelta(days=current_app.config["API_TOKEN_DAYS"])
+    token, secret = create_api_token(user, name=str(data.get("name") or "api")[:100], expires_at=expires_at)
     db.session.commit()
-    return jsonify({"token": secret, "token_type": "Bearer", "expires_at": None, "prefix": token.prefix}), 201
+    return jsonify({"token": secret, "token_type": "Bearer", "expires_at": expires_at.isoformat(),
+                    "prefix": token.prefix}), 201
 
 
 @bp.delete("/auth/token")

@@ -82,6 +82,8 @@ class User(UserMixin, db.Model):
     calendar_token: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # part of the sign-in session's id: raising it signs out every other session
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
@@ -97,6 +99,9 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    def get_id(self) -> str:  # Flask-Login: the session (and remember cookie) carry the version
+        return f"{self.id}:{self.session_version or 0}"
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
@@ -132,6 +137,8 @@ class LoginAttempt(db.Model):
 
 
 class PasswordResetToken(db.Model):
+    """A password reset link: only the SHA-256 of its secret is stored; single use, expiring."""
+
     __tablename__ = "password_reset_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,3 +147,5 @@ class PasswordResetToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

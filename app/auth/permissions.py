@@ -14,7 +14,7 @@ def region_id_of(obj: Any) -> int | None:
     """The region an object belongs to."""
     from app.auth.models import Region
     from app.booking.models import Booking, RequestRound, SeriesBooking
-    from app.labs.models import Offer, Session
+    from app.labs.models import KitLoan, Offer, Session
 
     if isinstance(obj, Region):
         return obj.id
@@ -24,6 +24,8 @@ def region_id_of(obj: Any) -> int | None:
         return obj.session.offer.region_id
     if isinstance(obj, SeriesBooking):
         return obj.offer.region_id
+    if isinstance(obj, KitLoan):
+        return obj.kit.region_id
     if isinstance(obj, (Offer, RequestRound)):
         return obj.region_id
     if hasattr(obj, "region_id"):
@@ -117,8 +119,23 @@ def can_cancel_booking(user: User | None, booking: Any) -> bool:
     return is_coordinator(user) and can_manage_session(user, booking.session) or is_admin(user)
 
 
+def can_reserve_kit(user: User | None, kit: Any) -> bool:
+    """Teachers reserve their region's lending kits for their school."""
+    return is_teacher(user) and same_region(user, kit)
+
+
+def can_manage_kit_loan(user: User | None, loan: Any) -> bool:
+    """The region's coordinators hand out and take back lending kits."""
+    return is_admin(user) or (is_coordinator(user) and same_region(user, loan))
+
+
 def can_set_rules(user: User | None, region: Any) -> bool:
     return (is_programme_leader(user) and same_region(user, region)) or is_admin(user)
+
+
+def can_manage_rounds(user: User | None, obj: Any) -> bool:
+    """Programme leaders and coordinators run their region's request rounds."""
+    return (is_programme_leader(user) or is_coordinator(user)) and same_region(user, obj) or is_admin(user)
 
 
 def can_view_reach(user: User | None, region: Any) -> bool:
@@ -127,3 +144,8 @@ def can_view_reach(user: User | None, region: Any) -> bool:
 
 def can_plan_transport(user: User | None, region: Any) -> bool:
     return (is_coordinator(user) and same_region(user, region)) or is_admin(user)
+
+
+def can_manage_api_token(user: User | None, token: Any) -> bool:
+    """Everyone manages (lists, revokes) their own API tokens, and only those."""
+    return _authenticated(user) and token.user_id == user.id

@@ -1,20 +1,30 @@
-"""Accounts: creating users, checking passwords, throttling failed sign-ins."""
+"""Accounts: creating users, checking passwords, throttling and locking sign-ins, password resets.
+
+Security events (lockouts, refused sign-ins, resets, password changes) go to the
+``app.audit`` logger with the account id and client address, never the password.
+"""
 from __future__ import annotations
 
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import current_app
-from sqlalchemy import delete, func, select
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
+from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import LoginAttempt, Region, Role, User
+from app.auth.models import LoginAttempt, PasswordResetToken, Region, Role, User
+from app.auth.tokens import hash_token
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 
+audit = logging.getLogger("app.audit")
+
 PASSWORD_METHOD = "scrypt"  # memory-hard; werkzeug's default, named here on purpose
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12  # OWASP ASVS 2.1.1
+MAX_PASSWORD_LENGTH = 200
 # a hash to check against when the account does not exist, so timing tells nothing
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
 
@@ -33,11 +43,20 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
-def validate_password(password: str) -> None:
+def validate_password(password: str, email: str | None = None) -> None:
+    """The password policy: at least 12 characters, at most 200, not the e-mail address."""
     from flask_babel import gettext as _
 
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(_("Een wachtwoord heeft minstens %(n)s tekens.", n=MIN_PASSWORD_LENGTH),
+                          code="weak_password", field="password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise DomainError(_("Een wachtwoord heeft hoogstens %(n)s tekens.", n=MAX_PASSWORD_LENGTH),
+                          code="weak_password", field="password")
+    email = normalise_email(email or "")
+    if email and password.strip().lower() in {email, email.split("@")[0]}:
+        raise DomainError(_("Kies een wachtwoord dat niet gelijk is aan uw e-mailadres."),
                           code="weak_password", field="password")
 
 
@@ -63,7 +82,7 @@ def create_user(*, email: str, role: Role, password: str | None, region: Region 
     if school is not None and region is not None and school.region_id not in (None, region.id):
         raise DomainError(_("De school hoort niet bij deze regio."), code="school_region", field="school")
     if password is not None:
-        validate_password(password)
+        validate_password(password, email)
     user = User(email=email, role=role, region=region if role != Role.ADMIN else region, school=school,
                 name=name, locale=locale, password_hash=hash_password(password) if password else None,
                 calendar_token=secrets.token_urlsafe(24))
@@ -78,8 +97,21 @@ def _recent_failures(key: str, since) -> int:
                              .where(LoginAttempt.key == key, LoginAttempt.at >= since)) or 0
 
 
+def _throttled_message() -> str:
+    from flask_babel import gettext as _
+
+    minutes = max(1, round(current_app.config["LOGIN_LOCKOUT_SECONDS"] / 60))
+    return _("Te veel mislukte pogingen. Probeer het over %(n)s minuten opnieuw.", n=minutes)
+
+
 def authenticate(email: str, password: str, remote_addr: str | None) -> User:
-    """Check a sign-in; raise ThrottledError or AuthError. Commits the attempt record."""
+    """Check a sign-in; raise ThrottledError or AuthError. Commits the attempt record.
+
+    An account is locked for LOGIN_LOCKOUT_SECONDS after LOGIN_MAX_FAILURES failures
+    within LOGIN_WINDOW_SECONDS; a client address is refused after
+    LOGIN_MAX_FAILURES_PER_IP failures. Failures are counted per e-mail address too,
+    so an unknown address answers exactly like a known one.
+    """
     from flask_babel import gettext as _
 
     cfg = current_app.config
@@ -87,18 +119,143 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     now = utcnow()
     since = now - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
     account_key, ip_key = f"email:{email}", f"ip:{remote_addr or '-'}"
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        audit.warning("login refused: account %s locked until %s (ip %s)", user.id, user.locked_until.isoformat(),
+                      remote_addr)
+        raise ThrottledError(_throttled_message())
     if (_recent_failures(account_key, since) >= cfg["LOGIN_MAX_FAILURES"]
             or _recent_failures(ip_key, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]):
-        raise ThrottledError(_("Te veel mislukte pogingen. Probeer het over een kwartier opnieuw."))
-    user = db.session.scalar(select(User).where(User.email == email))
+        audit.warning("login refused: too many failures (account %s, ip %s)", user.id if user else "-", remote_addr)
+        raise ThrottledError(_throttled_message())
     ok = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH, password or "")
     if not ok or user is None or not user.active or not user.password_hash:
+        failures = _recent_failures(account_key, since) + 1  # counting this one
         db.session.add_all([LoginAttempt(key=account_key, at=now), LoginAttempt(key=ip_key, at=now)])
         if user is not None:
             user.failed_logins += 1
+            if failures >= cfg["LOGIN_MAX_FAILURES"]:
+                user.locked_until = now + timedelta(seconds=cfg["LOGIN_LOCKOUT_SECONDS"])
+                audit.warning("account %s locked after %s failed sign-ins (ip %s)", user.id, user.failed_logins,
+                              remote_addr)
+        audit.info("login failed (account %s, ip %s)", user.id if user else "-", remote_addr)
         db.session.commit()
         raise AuthError(_("Onbekend e-mailadres of onjuist wachtwoord."))
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == account_key))
     user.failed_logins = 0
-    user.last_login_at = now
+    user.locked_until = None
+    user.last_login_at = user.last_seen_at = now
+    audit.info("login ok (account %s, ip %s)", user.id, remote_addr)
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Set a new password; every other sign-in session of the user ends."""
+    validate_password(password, user.email)
+    user.password_hash = hash_password(password)
+    user.session_version = (user.session_version or 0) + 1
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == f"email:{user.email}"))
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    from flask_babel import gettext as _
+
+    if not user.password_hash or not check_password_hash(user.password_hash, current_password or ""):
+        raise DomainError(_("Uw huidige wachtwoord klopt niet."), code="invalid_credentials",
+                          field="current_password")
+    if current_password == new_password:
+        raise DomainError(_("Kies een nieuw wachtwoord dat anders is dan het huidige."), code="weak_password",
+                          field="password")
+    set_password(user, new_password)
+    db.session.flush()
+    audit.info("password changed (account %s)", user.id)
+
+
+# ------------------------------------------------------------------ password reset
+
+def request_password_reset(email: str, remote_addr: str | None, now: datetime | None = None) -> None:
+    """Mail a reset link when the address belongs to an active account.
+
+    The answer is the same whether the account exists or not. A client address that
+    asks too often is refused (429, also the same for every address); an account gets
+    at most PASSWORD_RESET_MAX_PER_HOUR mails an hour (silently). A new link makes the
+    older ones invalid. Only the SHA-256 of the link's secret is stored.
+    """
+    from flask_babel import gettext as _
+
+    from app.mail import queue_mail
+
+    cfg = current_app.config
+    now = now or utcnow()
+    hour_ago = now - timedelta(hours=1)
+    ip_key = f"reset-ip:{remote_addr or '-'}"
+    if _recent_failures(ip_key, hour_ago) >= cfg["PASSWORD_RESET_MAX_PER_IP_HOUR"]:
+        audit.warning("password reset refused: too many requests (ip %s)", remote_addr)
+        raise ThrottledError(_("Te veel aanvragen. Probeer het over een uur opnieuw."))
+    db.session.add(LoginAttempt(key=ip_key, at=now))
+    email = normalise_email(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.active:
+        audit.info("password reset asked for an unknown or inactive account (ip %s)", remote_addr)
+        return
+    account_key = f"reset:{email}"
+    if _recent_failures(account_key, hour_ago) >= cfg["PASSWORD_RESET_MAX_PER_HOUR"]:
+        audit.warning("password reset not sent: too many for account %s (ip %s)", user.id, remote_addr)
+        return
+    db.session.add(LoginAttempt(key=account_key, at=now))
+    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == user.id,
+                                                        PasswordResetToken.used_at.is_(None)).values(used_at=now))
+    secret = secrets.token_urlsafe(32)
+    db.session.add(PasswordResetToken(user_id=user.id, token_hash=hash_token(secret), created_at=now,
+                                      expires_at=now + timedelta(seconds=cfg["PASSWORD_RESET_SECONDS"])))
+    db.session.flush()
+    link = cfg["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=secret)
+    minutes = cfg["PASSWORD_RESET_SECONDS"] // 60
+    with force_locale(user.locale or "nl"):
+        body = render_template("auth/mail/password_reset.txt", user=user, link=link, minutes=minutes)
+        queue_mail(user.email, _("Nieuw wachtwoord instellen"), body)
+    audit.info("password reset mailed (account %s, ip %s)", user.id, remote_addr)
+
+
+def reset_token_user(secret: str, now: datetime | None = None) -> User | None:
+    """The account of a valid (unused, unexpired, newest) reset link, or None."""
+    token = _reset_token(secret, now or utcnow())
+    return token.user if token is not None else None
+
+
+def _reset_token(secret: str, now: datetime) -> PasswordResetToken | None:
+    if not secret or len(secret) > 200:
+        return None
+    token = db.session.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(secret)))
+    if token is None or token.used_at is not None or token.expires_at <= now:
+        return None
+    if not token.user.active:
+        return None
+    return token
+
+
+def reset_password(secret: str, new_password: str, now: datetime | None = None) -> User:
+    """Use a reset link once: set the password, clear the lockout, end all sessions."""
+    from flask_babel import gettext as _
+
+    now = now or utcnow()
+    token = _reset_token(secret, now)
+    if token is None:
+        raise DomainError(_("Deze link is ongeldig, al gebruikt of verlopen. Vraag een nieuwe aan."),
+                          code="invalid_token")
+    user = token.user
+    validate_password(new_password, user.email)
+    # single use, also when two requests race: only the one that marks it used goes on
+    claimed = db.session.execute(update(PasswordResetToken).where(
+        PasswordResetToken.id == token.id, PasswordResetToken.used_at.is_(None)).values(used_at=now)).rowcount
+    if claimed != 1:
+        raise DomainError(_("Deze link is ongeldig, al gebruikt of verlopen. Vraag een nieuwe aan."),
+                          code="invalid_token")
+    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == user.id,
+                                                        PasswordResetToken.used_at.is_(None)).values(used_at=now))
+    set_password(user, new_password)
+    db.session.flush()
+    audit.info("password reset used (account %s)", user.id)
     return user

@@ -39,7 +39,13 @@ def user_for_token(secret: str) -> User | None:
     if not token.user.active:
         return None
     token.last_used_at = now
+    token.user.last_seen_at = now
     return token.user
+
+
+def user_api_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
 def revoke_api_token(token: ApiToken) -> None:

@@ -1,16 +1,15 @@
-"""Sign in and out."""
+"""Sign in and out; forgotten passwords."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_login import login_required, login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from flask_login import current_user, login_required, login_user, logout_user
 
+from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from app.auth.models import User
-from app.auth.services import AuthError, ThrottledError, authenticate
+from app.auth import services
+from app.auth.services import AuthError, ThrottledError, authenticate, request_password_reset, reset_token_user
+from app.errors import DomainError
 from app.extensions import db, login_manager
 from app.web import safe_next
 
@@ -18,17 +17,18 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
+def load_user(session_id: str):
+    """The session holds "<user id>:<session version>" (User.get_id); a raised version
+    (new password, reset) ends every session made before it."""
+    user_id, _sep, version = (session_id or "").partition(":")
     try:
         user = db.session.get(User, int(user_id))
+        version_number = int(version)
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
-
-
-class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mailadres"), validators=[DataRequired(message=_l("Vul uw e-mailadres in.")), Length(max=254)])
-    password = PasswordField(_l("Wachtwoord"), validators=[DataRequired(message=_l("Vul uw wachtwoord in.")), Length(max=200)])
+    if user is None or not user.active or version_number != (user.session_version or 0):
+        return None
+    return user
 
 
 @bp.route("/inloggen", methods=["GET", "POST"])
@@ -60,3 +60,49 @@ def logout():
     logout_user()
     flash(_("U bent uitgelogd."), "info")
     return redirect(url_for("main.index"))
+
+
+@bp.route("/wachtwoord-vergeten", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            request_password_reset(form.email.data, request.remote_addr)
+        except ThrottledError as exc:
+            db.session.rollback()
+            form.email.errors.append(exc.message)
+            status = 429
+        else:
+            db.session.commit()
+            # the same answer whether or not the address has an account
+            flash(_("Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail "
+                    "met een link om een nieuw wachtwoord in te stellen."), "info")
+            return redirect(url_for("auth.login"))
+    elif form.errors:
+        status = 422
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+@bp.route("/wachtwoord-herstellen/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    if reset_token_user(token) is None:
+        return render_template("auth/reset_invalid.html"), 404
+    form = ResetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+            status = 422
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("Uw nieuwe wachtwoord is ingesteld. U kunt nu inloggen."), "success")
+            return redirect(url_for("auth.login"))
+    elif form.errors:
+        status = 422
+    return render_template("auth/reset_password.html", form=form), status

@@ -13,6 +13,7 @@ from wtforms import DateField, DecimalField, IntegerField, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.auth import permissions
+from app.auth.models import Region
 from app.booking import rounds as round_service
 from app.booking.fairness import explain, rules_in_force
 from app.booking.forms import GROEP_CHOICES
@@ -78,8 +79,8 @@ def _region_id():
 def rules():
     region_id = _region_id()
     year = request.args.get("school_year", type=int) or school_year_of(utcnow())
-    can_edit = region_id is not None and (permissions.is_admin(current_user) or (
-        permissions.is_programme_leader(current_user) and region_id == current_user.region_id))
+    region = db.session.get(Region, region_id) if region_id else None
+    can_edit = region is not None and permissions.can_set_rules(current_user, region)
     form = RuleForm()
     if request.method == "POST":
         if not can_edit:
@@ -124,7 +125,8 @@ def deactivate_rule(rule_id: int):
 def rounds():
     region_id = _region_id()
     form = RoundForm()
-    can_create = not permissions.is_teacher(current_user) and region_id is not None
+    region = db.session.get(Region, region_id) if region_id else None
+    can_create = region is not None and permissions.can_manage_rounds(current_user, region)
     if request.method == "POST":
         if not can_create:
             abort(403)
@@ -175,7 +177,7 @@ def round_detail(round_id: int):
                 flash(_("Uw aanvraag is ontvangen. Na de sluitingsdatum hoort u wat u krijgt."), "success")
                 return redirect(url_for("fairness.round_detail", round_id=rnd.id))
     mine = [r for r in rnd.requests if r.school_id == current_user.school_id] if permissions.is_teacher(current_user) else []
-    manage = not permissions.is_teacher(current_user)
+    manage = permissions.can_manage_rounds(current_user, rnd)
     return render_template("fairness/round.html", rnd=rnd, form=form, mine=mine, manage=manage, now=utcnow(),
                            requests=sorted(rnd.requests, key=lambda r: (r.priority is None, r.priority or 0, r.id)))
 
@@ -184,7 +186,7 @@ def round_detail(round_id: int):
 @login_required
 def round_action(round_id: int, action: str):
     rnd = load_or_404(RequestRound, round_id)
-    if permissions.is_teacher(current_user) or action not in ("voorbeeld", "toewijzen"):
+    if not permissions.can_manage_rounds(current_user, rnd) or action not in ("voorbeeld", "toewijzen"):
         abort(403)
     try:
         if action == "voorbeeld":

@@ -377,6 +377,7 @@ def kits():
 @bp.post("/leskisten/<int:kit_id>/reserveren")
 @login_required
 def kit_reserve(kit_id: int):
+    load_or_404(Kit, kit_id, permissions.can_reserve_kit)
     form = KitReserveForm()
     if form.validate_on_submit():
         try:
@@ -397,7 +398,7 @@ def kit_reserve(kit_id: int):
 @bp.post("/leskisten/uitleen/<int:loan_id>/<status>")
 @login_required
 def kit_loan_status(loan_id: int, status: str):
-    loan = db.session.get(KitLoan, loan_id) or abort(404)
+    loan = load_or_404(KitLoan, loan_id, permissions.can_manage_kit_loan)
     try:
         services.set_loan_status(current_user, loan, KitLoanStatus(status))
     except ValueError:

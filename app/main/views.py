@@ -26,7 +26,12 @@ def set_language(lang: str):
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("main/privacy.html")
+    from flask import current_app
+
+    cfg = current_app.config
+    return render_template("main/privacy.html", retention_days=cfg["RETENTION_DAYS"],
+                           reset_minutes=cfg["PASSWORD_RESET_SECONDS"] // 60,
+                           login_window_minutes=max(1, cfg["LOGIN_WINDOW_SECONDS"] // 60))
 
 
 @bp.get("/toegankelijkheid")

@@ -1,0 +1,375 @@
+"""Every endpoint × every role × both regions: the answer each one gets.
+
+MATRIX below classifies every rule of ``app.url_map``. A new endpoint fails
+``test_every_endpoint_is_classified`` until it has a row here: add one, saying per role
+what the answer is. The URL placeholders ({booking}, {venue} …) name objects of
+region 1 (see ``_world``); the ``*_r2`` roles are the same roles in region 2, so for
+region-1 objects they should get 404 (another region's objects do not exist for them).
+
+Answers:
+  OK          200
+  REDIRECT    302, not to the sign-in page (e.g. after sign-out)
+  LOGIN       302 to the sign-in page (not signed in)
+  UNAUTHORIZED 401 problem+json (API without a valid token)
+  FORBIDDEN   403
+  NOT_FOUND   404
+  ALLOWED     the role may do this; the request is not sent, so nothing is changed or
+              destroyed (the areas' own tests perform these actions)
+
+Pages are asked with GET (forms too: their safe method); POST/DELETE endpoints are sent
+only to roles that must be refused, and the refusal is asserted.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from app.auth.models import PasswordResetToken, Role
+from app.auth.tokens import create_api_token, hash_token
+from app.booking import services as booking_services
+from app.booking.models import FairnessRule, RequestRound, RuleKind
+from app.db import utcnow
+from app.extensions import db
+from app.labs.models import Kit, KitLoan, World
+from app.timeutil import school_year_of
+from tests import factories
+
+OK, REDIRECT, LOGIN, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, ALLOWED = (
+    "200 OK", "302 elsewhere", "302 to sign-in", "401", "403", "404", "allowed (not sent)")
+
+REGION1 = ("teacher", "coordinator", "programme_leader")
+ROLES = ("anonymous", *REGION1, "admin", *(f"{r}_r2" for r in REGION1))
+
+
+@dataclass
+class Case:
+    """One rule: the URL to ask (placeholders from the world) and the answer per role."""
+
+    url: str
+    answers: dict
+    method: str = "GET"
+    data: dict | None = None
+    json: dict | None = None
+
+    @property
+    def api(self) -> bool:
+        return self.url.startswith("/api/")
+
+
+def case(url, *, anonymous=LOGIN, teacher, coordinator, programme_leader, admin, region2=None, method="GET",
+         data=None, json=None, **r2) -> Case:
+    """Answers for region 1 and the administrator; ``region2`` (if given) for every region-2
+    role, else each region-2 role answers like its region-1 counterpart (pages about "my
+    own" things); ``teacher_r2=…`` etc. override one region-2 role."""
+    answers = {"anonymous": anonymous, "teacher": teacher, "coordinator": coordinator,
+               "programme_leader": programme_leader, "admin": admin}
+    for role in REGION1:
+        answers[f"{role}_r2"] = r2.pop(f"{role}_r2", region2 if region2 is not None else answers[role])
+    assert not r2, f"unknown roles {r2}"
+    return Case(url, answers, method, data, json)
+
+
+def everyone(url, answer=OK, **kw) -> Case:
+    return case(url, anonymous=answer, teacher=answer, coordinator=answer, programme_leader=answer, admin=answer, **kw)
+
+
+def signed_in(url, answer=OK, **kw) -> Case:
+    return case(url, teacher=answer, coordinator=answer, programme_leader=answer, admin=answer, **kw)
+
+
+def api(url, anonymous=UNAUTHORIZED, **kw) -> Case:
+    return case(url, anonymous=anonymous, **kw)
+
+
+# who may see or do what, per rule --------------------------------------------------------
+# the region's own object, for the booking's school, the venue's coordinator, the region's leader
+REGION_OBJECT = dict(teacher=OK, coordinator=OK, programme_leader=OK, admin=OK, region2=NOT_FOUND)
+MANAGE_SESSION = dict(teacher=FORBIDDEN, coordinator=ALLOWED, programme_leader=FORBIDDEN, admin=ALLOWED,
+                      region2=NOT_FOUND)
+MANAGER_PAGE = dict(teacher=FORBIDDEN, coordinator=OK, programme_leader=FORBIDDEN, admin=OK)
+REACH = dict(teacher=FORBIDDEN, coordinator=OK, programme_leader=OK, admin=OK)
+
+MATRIX: dict[str, Case] = {
+    # public pages
+    "/": everyone("/"),
+    "/privacy": everyone("/privacy"),
+    "/toegankelijkheid": everyone("/toegankelijkheid"),
+    "/health": everyone("/health"),
+    "/taal/<lang>": everyone("/taal/nl", REDIRECT),
+    "/static/<path:filename>": everyone("/static/css/app.css"),
+    "/aanbod/": everyone("/aanbod/"),
+    "/aanbod/locaties": everyone("/aanbod/locaties"),
+    "/aanbod/<int:offer_id>": everyone("/aanbod/{offer}", region2=NOT_FOUND),
+    "/aanbod/locaties/<int:venue_id>": everyone("/aanbod/locaties/{venue}", region2=NOT_FOUND),
+    "/agenda/<token>.ics": everyone("/agenda/{calendar_token}.ics"),  # the secret URL is the key
+
+    # signing in and out, passwords
+    "/inloggen": everyone("/inloggen"),
+    "/uitloggen": signed_in("/uitloggen", REDIRECT, method="POST"),
+    "/wachtwoord-vergeten": everyone("/wachtwoord-vergeten"),
+    "/wachtwoord-herstellen/<token>": everyone("/wachtwoord-herstellen/{reset_token}"),
+
+    # my account: everyone their own
+    "/mijn-account/": signed_in("/mijn-account/"),
+    "/mijn-account/gegevens.json": signed_in("/mijn-account/gegevens.json"),
+    "/mijn-account/verwijderen": signed_in("/mijn-account/verwijderen"),
+    "/mijn-account/wachtwoord": signed_in("/mijn-account/wachtwoord"),
+    "/mijn-account/api-sleutels": signed_in("/mijn-account/api-sleutels"),
+    "/mijn-account/api-sleutels/<int:token_id>/intrekken": case(  # the teacher's own key
+        "/mijn-account/api-sleutels/{token}/intrekken", method="POST", teacher=ALLOWED, coordinator=FORBIDDEN,
+        programme_leader=FORBIDDEN, admin=FORBIDDEN, region2=FORBIDDEN),
+    "/agenda/": signed_in("/agenda/"),
+    "/agenda/nieuw-adres": signed_in("/agenda/nieuw-adres", ALLOWED, method="POST"),
+
+    # booking (teachers)
+    "/boekingen/": case("/boekingen/", teacher=OK, coordinator=FORBIDDEN, programme_leader=FORBIDDEN,
+                        admin=FORBIDDEN),
+    "/boekingen/nieuw": case("/boekingen/nieuw?session_id={session}", teacher=OK, coordinator=FORBIDDEN,
+                             programme_leader=FORBIDDEN, admin=FORBIDDEN, region2=NOT_FOUND),
+    "/boekingen/reeks": case("/boekingen/reeks?offer_id={series_offer}", teacher=OK, coordinator=FORBIDDEN,
+                             programme_leader=FORBIDDEN, admin=FORBIDDEN, region2=NOT_FOUND),
+    "/boekingen/<int:booking_id>": case("/boekingen/{booking}", **REGION_OBJECT),
+    "/agenda/boeking/<int:booking_id>.ics": case("/agenda/boeking/{booking}.ics", **REGION_OBJECT),
+    "/boekingen/<int:booking_id>/annuleren": case(
+        "/boekingen/{booking}/annuleren", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
+        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+
+    # a session's roster (coordinators of the venue)
+    "/boekingen/les/<int:session_id>": case("/boekingen/les/{session}", teacher=FORBIDDEN, coordinator=OK,
+                                            programme_leader=FORBIDDEN, admin=OK, region2=NOT_FOUND),
+    "/boekingen/<int:booking_id>/verplaatsen": case("/boekingen/{booking}/verplaatsen", method="POST",
+                                                    **MANAGE_SESSION),
+    "/boekingen/<int:booking_id>/aanwezigheid": case("/boekingen/{booking}/aanwezigheid", method="POST",
+                                                     **MANAGE_SESSION),
+    "/boekingen/les/<int:session_id>/capaciteit": case("/boekingen/les/{session}/capaciteit", method="POST",
+                                                       **MANAGE_SESSION),
+    "/boekingen/les/<int:session_id>/annuleren": case("/boekingen/les/{session}/annuleren", method="POST",
+                                                      **MANAGE_SESSION),
+    "/boekingen/les/<int:session_id>/uitzondering": case("/boekingen/les/{session}/uitzondering", method="POST",
+                                                         **MANAGE_SESSION),
+
+    # fairness: rules (programme leaders set them; everyone of the region reads them) and rounds
+    "/spelregels": signed_in("/spelregels"),
+    "/spelregels/<int:rule_id>/uit": case("/spelregels/{rule}/uit", method="POST", teacher=FORBIDDEN,
+                                          coordinator=FORBIDDEN, programme_leader=ALLOWED, admin=ALLOWED,
+                                          region2=NOT_FOUND),
+    "/aanvraagrondes": signed_in("/aanvraagrondes"),
+    "/aanvraagrondes/<int:round_id>": case("/aanvraagrondes/{round}", **REGION_OBJECT),
+    "/aanvraagrondes/<int:round_id>/<action>": case(
+        "/aanvraagrondes/{round}/voorbeeld", method="POST", teacher=FORBIDDEN, coordinator=ALLOWED,
+        programme_leader=ALLOWED, admin=ALLOWED, region2=NOT_FOUND),
+
+    # the coordinator's workspace
+    "/beheer/": case("/beheer/", **MANAGER_PAGE),
+    "/beheer/agenda": case("/beheer/agenda", **MANAGER_PAGE),
+    "/beheer/medewerkers": case("/beheer/medewerkers", **MANAGER_PAGE),
+    "/beheer/locaties/nieuw": case("/beheer/locaties/nieuw", **MANAGER_PAGE),
+    "/beheer/aanbod/nieuw": case("/beheer/aanbod/nieuw", **MANAGER_PAGE),
+    # the role is refused before the object is looked at (no object is revealed by a 403)
+    "/beheer/locaties/<int:venue_id>": case("/beheer/locaties/{venue}", **MANAGER_PAGE, coordinator_r2=NOT_FOUND),
+    "/beheer/aanbod/<int:offer_id>": case("/beheer/aanbod/{offer}", **MANAGER_PAGE, coordinator_r2=NOT_FOUND),
+    "/beheer/aanbod/<int:offer_id>/plannen": case("/beheer/aanbod/{offer}/plannen", teacher=FORBIDDEN,
+                                                  coordinator=OK, programme_leader=FORBIDDEN, admin=OK,
+                                                  region2=NOT_FOUND),
+    "/beheer/aanbod/<int:offer_id>/lessen": case("/beheer/aanbod/{offer}/lessen", teacher=FORBIDDEN,
+                                                 coordinator=OK, programme_leader=FORBIDDEN, admin=OK,
+                                                 region2=NOT_FOUND),
+    "/beheer/dagoverzicht/<int:venue_id>/<day>": case("/beheer/dagoverzicht/{venue}/{day}", teacher=FORBIDDEN,
+                                                      coordinator=OK, programme_leader=FORBIDDEN, admin=OK,
+                                                      region2=NOT_FOUND),
+    "/beheer/locaties/<int:venue_id>/sluiting": case("/beheer/locaties/{venue}/sluiting", method="POST",
+                                                     **MANAGE_SESSION),
+    "/beheer/aanbod/<int:offer_id>/deel": case("/beheer/aanbod/{offer}/deel", method="POST", **MANAGE_SESSION),
+    "/beheer/aanbod/<int:offer_id>/<action>": case("/beheer/aanbod/{offer}/verbergen", method="POST",
+                                                   **MANAGE_SESSION),
+    "/beheer/les/<int:session_id>/medewerker": case("/beheer/les/{session}/medewerker", method="POST",
+                                                    **MANAGE_SESSION),
+    "/beheer/leskisten": signed_in("/beheer/leskisten"),  # teachers reserve kits here
+    "/beheer/leskisten/<int:kit_id>/reserveren": case(
+        "/beheer/leskisten/{kit}/reserveren", method="POST", data={"starts_on": "{kit_day}", "quantity": "1"},
+        teacher=ALLOWED, coordinator=FORBIDDEN, programme_leader=FORBIDDEN, admin=FORBIDDEN, region2=NOT_FOUND),
+    "/beheer/leskisten/uitleen/<int:loan_id>/<status>": case("/beheer/leskisten/uitleen/{loan}/lent",
+                                                             method="POST", **MANAGE_SESSION),
+
+    # reach (programme leaders and coordinators of the region)
+    "/bereik/": case("/bereik/", **REACH),
+    "/bereik/export/<table>.<fmt>": case("/bereik/export/scholen.csv", **REACH),
+    "/bereik/school/<int:school_id>": case("/bereik/school/{school}", **REACH, coordinator_r2=NOT_FOUND,
+                                           programme_leader_r2=NOT_FOUND),
+
+    # the JSON API (bearer tokens)
+    "/api/v1/openapi.json": everyone("/api/v1/openapi.json"),
+    "POST /api/v1/auth/token": everyone("/api/v1/auth/token", ALLOWED, method="POST"),  # e-mail and password
+    "/api/v1/me": api("/api/v1/me", teacher=OK, coordinator=OK, programme_leader=OK, admin=OK),
+    "/api/v1/offers": api("/api/v1/offers", teacher=OK, coordinator=OK, programme_leader=OK, admin=OK),
+    "/api/v1/sessions": api("/api/v1/sessions", teacher=OK, coordinator=OK, programme_leader=OK, admin=OK),
+    "/api/v1/venues": api("/api/v1/venues", teacher=OK, coordinator=OK, programme_leader=OK, admin=OK),
+    "/api/v1/schools": api("/api/v1/schools", teacher=OK, coordinator=OK, programme_leader=OK, admin=OK),
+    "/api/v1/rules": api("/api/v1/rules?region_id={region}", teacher=OK, coordinator=OK, programme_leader=OK,
+                         admin=OK),
+    "/api/v1/reach": api("/api/v1/reach", **REACH),
+    "/api/v1/offers/<int:offer_id>": api("/api/v1/offers/{offer}", **REGION_OBJECT),
+    "/api/v1/sessions/<int:session_id>": api("/api/v1/sessions/{session}", **REGION_OBJECT),
+    "/api/v1/venues/<int:venue_id>": api("/api/v1/venues/{venue}", **REGION_OBJECT),
+    "/api/v1/schools/<int:school_id>": api("/api/v1/schools/{school}", **REGION_OBJECT),
+    "/api/v1/bookings/<int:booking_id>": api("/api/v1/bookings/{booking}", **REGION_OBJECT),
+    "/api/v1/bookings": api("/api/v1/bookings", teacher=OK, coordinator=OK, programme_leader=OK, admin=OK),
+    # the one rule with two methods: listing (above) and booking
+    "POST /api/v1/bookings": api(
+        "/api/v1/bookings", method="POST", json={"session_id": "{session}", "groep": "7", "pupils": 20, "adults": 2},
+        teacher=ALLOWED, coordinator=FORBIDDEN, programme_leader=FORBIDDEN, admin=FORBIDDEN, region2=FORBIDDEN,
+        teacher_r2=NOT_FOUND),
+    "/api/v1/series-bookings": api(
+        "/api/v1/series-bookings", method="POST",
+        json={"offer_id": "{series_offer}", "session_ids": [], "groep": "7", "pupils": 20, "adults": 2},
+        teacher=ALLOWED, coordinator=FORBIDDEN, programme_leader=FORBIDDEN, admin=FORBIDDEN, region2=FORBIDDEN,
+        teacher_r2=NOT_FOUND),
+    "DELETE /api/v1/bookings/<int:booking_id>": api(
+        "/api/v1/bookings/{booking}", method="DELETE", teacher=ALLOWED, coordinator=ALLOWED,
+        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+    "DELETE /api/v1/auth/token": api("/api/v1/auth/token", method="DELETE", teacher=ALLOWED, coordinator=ALLOWED,
+                                     programme_leader=ALLOWED, admin=ALLOWED),
+}
+
+
+def _all_rules(app) -> dict[str, str]:
+    """Every rule of the app by its MATRIX key: its path; where several rules share a path
+    (GET list + POST create), each rule but the GET one is keyed "METHOD path"."""
+    by_path = defaultdict(list)
+    for rule in app.url_map.iter_rules():
+        by_path[rule.rule].append(rule)
+    keys = {}
+    for path, rules in by_path.items():
+        for rule in rules:
+            methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+            key = path if len(rules) == 1 or methods == ["GET"] else f"{'/'.join(methods)} {path}"
+            keys[key] = f"{rule.endpoint} ({', '.join(methods)} {path})"
+    return keys
+
+
+def test_every_endpoint_is_classified(app):
+    rules = _all_rules(app)
+    missing = [f"{desc}: add MATRIX[{key!r}]" for key, desc in sorted(rules.items()) if key not in MATRIX]
+    assert not missing, ("endpoints without a row in the authorization matrix "
+                         "(tests/auth/test_authorization_matrix.py):\n  " + "\n  ".join(missing))
+    stale = sorted(set(MATRIX) - set(rules))
+    assert not stale, f"rows in the authorization matrix for rules that no longer exist: {stale}"
+    for key, c in MATRIX.items():
+        assert set(c.answers) == set(ROLES), key
+
+
+# the world: two regions with every role ----------------------------------------------------
+
+PASSWORD_HASH = None
+
+
+def _user(role, **kw):
+    """Users without the cost of hashing a password each (the matrix never signs in by form)."""
+    global PASSWORD_HASH
+    if PASSWORD_HASH is None:
+        PASSWORD_HASH = generate_password_hash(factories.PASSWORD, method="scrypt")
+    u = factories.user(role, password=None, **kw)
+    u.password_hash = PASSWORD_HASH
+    return u
+
+
+def _world():
+    now = utcnow()
+    r1, r2 = factories.region(), factories.region()
+    v1, hotspot, v2 = factories.venue(r1), factories.venue(r1, name="Kas"), factories.venue(r2)
+    offer = factories.offer(r1, v1, capacity_classes=3, adults_per_class=0)
+    series = factories.series_offer(r1, v1, hotspot)
+    session = factories.session(offer, (now + timedelta(days=30)).replace(hour=9))
+    s1, s2 = factories.school(r1), factories.school(r2)
+    users = {
+        "teacher": _user(Role.TEACHER, region=r1, school=s1),
+        "coordinator": _user(Role.COORDINATOR, region=r1, venues=[v1, hotspot]),
+        "programme_leader": _user(Role.PROGRAMME_LEADER, region=r1),
+        "admin": _user(Role.ADMIN),
+        "teacher_r2": _user(Role.TEACHER, region=r2, school=s2),
+        "coordinator_r2": _user(Role.COORDINATOR, region=r2, venues=[v2]),
+        "programme_leader_r2": _user(Role.PROGRAMME_LEADER, region=r2),
+    }
+    booking = booking_services.create_booking(users["teacher"], session.id, booking_services.ClassDetails(
+        s1.id, "7", 24, 2, contact_name="Juf", contact_email="juf@example.org"))
+    rule = FairnessRule(region_id=r1.id, school_year=school_year_of(now), kind=RuleKind.MAX_PER_SCHOOL, max_count=3)
+    rnd = RequestRound(region_id=r1.id, school_year=school_year_of(now), title="Voorjaar", opens_at=now,
+                       deadline_at=now + timedelta(days=10))
+    kit = Kit(region_id=r1.id, title="Stroomkist", world=World.HITECH_SCIENCE, stock=3)
+    db.session.add_all([rule, rnd, kit])
+    db.session.flush()
+    loan = KitLoan(kit_id=kit.id, school_id=s1.id, starts_on=date.today() + timedelta(days=7),
+                   ends_on=date.today() + timedelta(days=21), booked_by_id=users["teacher"].id)
+    token, _secret = create_api_token(users["teacher"], name="koppeling")
+    reset = PasswordResetToken(user_id=users["teacher"].id, token_hash=hash_token("reset-secret-for-the-matrix"),
+                               expires_at=now + timedelta(hours=1))
+    db.session.add_all([loan, reset])
+    bearer = {role: create_api_token(u, name="matrix")[1] for role, u in users.items()}
+    db.session.commit()
+    ids = dict(region=r1.id, venue=v1.id, offer=offer.id, series_offer=series.id, session=session.id, school=s1.id,
+               booking=booking.id, rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id,
+               calendar_token=users["teacher"].calendar_token, reset_token="reset-secret-for-the-matrix",
+               day=session.starts_at.date().isoformat(), kit_day=(date.today() + timedelta(days=3)).isoformat())
+    return ids, {role: u.get_id() for role, u in users.items()}, bearer
+
+
+def _fill(value, ids):
+    if isinstance(value, str):
+        filled = value.format(**ids)
+        return int(filled) if value.startswith("{") and value.endswith("}") and filled.isdigit() else filled
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    return value
+
+
+def _answer(resp, is_api: bool) -> str:
+    if resp.status_code == 302:
+        return LOGIN if "/inloggen" in resp.headers.get("Location", "") else REDIRECT
+    if resp.status_code == 200:
+        return OK
+    if is_api and resp.status_code in (401, 403, 404):
+        assert resp.mimetype == "application/problem+json", resp.mimetype
+    return str(resp.status_code)
+
+
+def test_authorization_matrix(app):
+    """Ask every endpoint as every role of both regions; list every answer that differs."""
+    ids, session_ids, bearer = _world()
+    wrong = []
+    for key, c in MATRIX.items():
+        url = _fill(c.url, ids)
+        for role in ROLES:
+            expected = c.answers[role]
+            if expected == ALLOWED:
+                continue
+            client = app.test_client()
+            headers = {}
+            if role != "anonymous":
+                if c.api:
+                    headers["Authorization"] = f"Bearer {bearer[role]}"
+                else:
+                    with client.session_transaction() as sess:
+                        sess["_user_id"] = session_ids[role]
+                        sess["_fresh"] = True
+            resp = client.open(url, method=c.method, headers=headers, data=_fill(c.data, ids),
+                               json=_fill(c.json, ids) if c.json is not None else None)
+            resp.get_data()  # streamed answers (exports) run to their end
+            resp.close()
+            got = _answer(resp, c.api)
+            if got != expected:
+                wrong.append(f"{c.method} {url} as {role}: expected {expected}, got {got} (MATRIX[{key!r}])")
+            db.session.rollback()
+    assert not wrong, f"{len(wrong)} answers differ from the matrix:\n  " + "\n  ".join(wrong)
+
+
+@pytest.mark.parametrize("header", ["", "Bearer", "Bearer tlb_not-a-real-token", "Basic dXNlcjpwYXNz"])
+def test_api_without_a_valid_token_is_401_problem_json(client, app, header):
+    resp = client.get("/api/v1/bookings", headers={"Authorization": header} if header else {})
+    assert resp.status_code == 401 and resp.mimetype == "application/problem+json"
+    assert resp.get_json()["code"] == "unauthorized"
