@@ -22,7 +22,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.labs.models import Offer, OfferKind, Session, World
 from app.timeutil import local_to_utc, school_year_label, school_year_of
-from app.web import load_or_404
+from app.web import int_arg, load_or_404
 
 bp = Blueprint("fairness", __name__, template_folder="templates")
 
@@ -69,7 +69,7 @@ class RequestForm(FlaskForm):
 
 def _region_id():
     if permissions.is_admin(current_user):
-        return request.args.get("region", type=int)
+        return int_arg("region", lo=1)
     return current_user.region_id
 
 
@@ -77,7 +77,7 @@ def _region_id():
 @login_required
 def rules():
     region_id = _region_id()
-    year = request.args.get("school_year", type=int) or school_year_of(utcnow())
+    year = int_arg("school_year", lo=2000, hi=2100) or school_year_of(utcnow())
     can_edit = region_id is not None and (permissions.is_admin(current_user) or (
         permissions.is_programme_leader(current_user) and region_id == current_user.region_id))
     form = RuleForm()
