@@ -183,3 +183,36 @@ def test_page_meets_wcag_21_aa(site_browser, ids, page):
     if violations:
         print(f"\n{page.name}: other findings\n{describe(violations)}")
     assert not bad, f"{page.name} ({driver.current_url}):\n{describe(bad)}"
+
+
+@pytest.fixture
+def phone_width(site_browser):
+    """The shared browser at 320 CSS pixels wide (WCAG 1.4.10), restored afterwards."""
+    base, as_role = site_browser
+    driver = as_role(None)
+    size = driver.get_window_size()
+    driver.set_window_size(320, 800)
+    try:
+        yield base, as_role
+    finally:
+        driver.set_window_size(size["width"], size["height"])
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if not p.blank_submit], ids=[p.name for p in PAGES if not p.blank_submit])
+def test_page_reflows_at_320_pixels(phone_width, ids, page):
+    """Content reflows on a narrow phone: no scrolling sideways for the page itself (wide
+    data tables scroll within their own box), and still no serious axe finding."""
+    base, as_role = phone_width
+    driver = as_role(page.role)
+    driver.get(base + page.path.format(**ids))
+    overflow = driver.execute_script("""
+        const width = document.documentElement.clientWidth;
+        return [...document.querySelectorAll('body *')].filter(el => {
+            if (el.closest('.table-wrap') || el.closest('.visually-hidden') || el.classList.contains('skip-link')) return false;
+            const r = el.getBoundingClientRect();
+            return r.width > 0 && r.right > width + 1;
+        }).slice(0, 5).map(el => el.tagName + (el.id ? '#' + el.id : '') + '.' + el.className + ' ' + (el.innerText || '').slice(0, 40));
+    """)
+    assert not overflow, f"{page.name}: wider than the screen: {overflow}"
+    bad = serious(axe_run(driver))
+    assert not bad, f"{page.name} at 320 px:\n{describe(bad)}"
