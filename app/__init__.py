@@ -83,6 +83,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_error_handlers(app)
     register_template_helpers(app)
+    from app.web import IdConverter, refuse_nul_characters
+
+    app.url_map.converters["int"] = IdConverter  # before the routes are added
+    app.before_request(refuse_nul_characters)
 
     for path in BLUEPRINTS:
         try:

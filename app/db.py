@@ -36,6 +36,12 @@ class UTCDateTime(types.TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+# The largest id a table holds (PostgreSQL `integer`). A number beyond it in a URL or a
+# request names no object: it is answered as such (404/422), never sent to the database,
+# where PostgreSQL would refuse it as out of range.
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Any, Callable, TypeVar
 
 from flask import Flask, abort, request
+from werkzeug.routing import IntegerConverter
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_login import current_user
 
@@ -56,7 +57,47 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:
-    raw = request.args.get(name, "").strip()
+    """A whole number from the query string, or ``default`` when it is missing, not a
+    number or outside lo..hi (hi is at most MAX_ID: larger numbers name no object)."""
+    return _int_value(request.args.get(name, ""), default, lo, hi)
+
+
+def refuse_nul_characters() -> None:
+    """400 for a request whose path, query, form or JSON text holds a NUL character.
+
+    No text of ours can contain one, and PostgreSQL refuses it in any text value (where
+    SQLite would store it): one guard here instead of a 500 wherever text reaches a query."""
+    def has_nul(value) -> bool:
+        if isinstance(value, str):
+            return "\x00" in value
+        if isinstance(value, dict):
+            return any(has_nul(k) or has_nul(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(has_nul(v) for v in value)
+        return False
+
+    if (has_nul(request.path) or any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True))
+            or (request.method in ("POST", "PUT", "PATCH", "DELETE") and (
+                any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True))
+                or (request.is_json and has_nul(request.get_json(silent=True)))))):
+        abort(400, description="Text may not contain NUL characters.")
+
+
+def form_id(name: str) -> int | None:
+    """An object id posted in a form field, or None when it is not one."""
+    return _int_value(request.form.get(name, ""), None, 1, None)
+
+
+def form_ids(name: str) -> list[int]:
+    """The object ids posted in a repeated form field (checkboxes); others are left out."""
+    return [i for i in (_int_value(raw, None, 1, None) for raw in request.form.getlist(name)) if i is not None]
+
+
+def _int_value(raw: str, default: int | None, lo: int | None, hi: int | None) -> int | None:
+    from app.db import MAX_ID
+
+    hi = MAX_ID if hi is None else min(hi, MAX_ID)
+    raw = raw.strip()
     if not raw:
         return default
     try:
@@ -65,9 +106,20 @@ def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: in
         return default
     if lo is not None and value < lo:
         return default
-    if hi is not None and value > hi:
+    if value > hi:
         return default
     return value
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: at most MAX_ID, so /boekingen/99999999999 is a 404
+    (as any id that names nothing), not a database error."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        from app.db import MAX_ID
+
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -62,6 +62,25 @@ def json_body() -> dict:
     return data
 
 
+def int_param(name: str, lo: int = 1, hi: int | None = None) -> int | None:
+    """A whole-number query parameter (an id unless lo/hi say otherwise), None when absent;
+    anything else is a 422 problem naming the parameter."""
+    from app.db import MAX_ID
+    from app.errors import DomainError
+
+    hi = MAX_ID if hi is None else hi
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise DomainError(f"{name} must be a whole number.", code="invalid_parameter", field=name) from None
+    if not lo <= value <= hi:
+        raise DomainError(f"{name} is out of range.", code="invalid_parameter", field=name)
+    return value
+
+
 def paginate(stmt, serialize, *, default_size: int = 50):
     """Run a select with ?page= and ?per_page=; answer {items, page, per_page, total, next}."""
     from flask import current_app
@@ -108,8 +127,12 @@ def problem_responses(*statuses: int) -> dict:
     }
 
 
+# Schemas of parameters and fields, as the code checks them.
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+SCHOOL_YEAR_SCHEMA = {"type": "integer", "minimum": 2000, "maximum": 2100,
+                      "description": "the calendar year in which the school year starts (2026 = 2026/27)"}
 PAGE_PARAMS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
 ]
 

@@ -6,12 +6,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.api import PAGE_PARAMS, api_user, bp, json_body, page_of, paginate, problem_responses, token_required
+from app.api import ID_SCHEMA, PAGE_PARAMS, api_user, bp, json_body, page_of, paginate, problem_responses, token_required
 from app.api.serializers import iso, venue_ref
 from app.auth import permissions
 from app.booking import services
 from app.booking.errors import InvalidInput
 from app.booking.models import Booking, SeriesBooking
+from app.db import MAX_ID
 from app.errors import ConflictError, DomainError
 from app.extensions import db
 from app.labs.models import Session
@@ -32,12 +33,32 @@ def series_json(series: SeriesBooking) -> dict:
             "status": series.status.value, "bookings": [booking_json(b) for b in series.bookings]}
 
 
+def _whole(value):
+    """JSON has numbers, not integers: 24.0 is the whole number 24 (as JSON Schema says)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
 def _int(data, name, required=True, default=None):
-    value = data.get(name, default)
+    value = _whole(data.get(name, default))
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{name} must be a whole number.", field=name)
+    return value
+
+
+def _is_id(value) -> bool:
+    value = _whole(value)
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def _id(data, name):
+    """An object id in the body; one that cannot exist is invalid input, not a database error."""
+    value = _int(data, name)
+    if not _is_id(value):
+        raise InvalidInput(f"{name} is not an id.", field=name)
     return value
 
 
@@ -54,7 +75,7 @@ def _details(data) -> services.ClassDetails:
     user = api_user()
     if not permissions.is_teacher(user):
         raise DomainError("Only a teacher's token can book for their school.", code="forbidden") from None
-    groep = data.get("groep")
+    groep = _whole(data.get("groep"))
     if isinstance(groep, int) and not isinstance(groep, bool):
         groep = str(groep)
     if not isinstance(groep, str):
@@ -92,7 +113,7 @@ def create_booking():
     data = json_body()
     try:
         details = _details(data)
-        session_id = _int(data, "session_id")
+        session_id = _id(data, "session_id")
         waitlist = data.get("waitlist", False)
         if not isinstance(waitlist, bool):
             raise InvalidInput("waitlist must be true or false.", field="waitlist")
@@ -116,11 +137,11 @@ def create_series_booking():
     data = json_body()
     try:
         details = _details(data)
-        offer_id = _int(data, "offer_id")
+        offer_id = _id(data, "offer_id")
         session_ids = data.get("session_ids")
-        if not isinstance(session_ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
-                                                          for i in session_ids) or len(session_ids) > 9:
+        if not isinstance(session_ids, list) or not all(_is_id(i) for i in session_ids) or len(session_ids) > 9:
             raise InvalidInput("session_ids must be a list of session ids in part order.", field="session_ids")
+        session_ids = [_whole(i) for i in session_ids]
         series = services.create_series_booking(api_user(), offer_id, session_ids, details)
     except DomainError as exc:
         db.session.rollback()
@@ -194,18 +215,23 @@ BOOKING_SCHEMA = {"type": "object", "required": ["id", "status", "session_id", "
     "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
     "venue": {"type": ["object", "null"]}, "title": {"type": "string"},
     "created_at": {"type": "string"}, "cancelled_at": {"type": ["string", "null"]}, "sequence": {"type": "integer"}}}
+GROEP_PATTERN = "^(" + "|".join([str(g) for g in range(1, 9)] + [f"{g}/{g + 1}" for g in range(1, 8)]
+                                + [f"{g}/{g + 1}/{g + 2}" for g in range(1, 7)]) + ")$"
 CLASS_FIELDS = {
-    "groep": {"type": ["string", "integer"], "description": "1–8 or a combination such as \"7/8\""},
+    "groep": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 8},
+                        {"type": "string", "pattern": GROEP_PATTERN}],
+              "description": "1–8 or a combination of two successive groepen such as \"7/8\""},
     "pupils": {"type": "integer", "minimum": 1, "maximum": 40}, "adults": {"type": "integer", "minimum": 0, "maximum": 10},
     "contact_name": {"type": "string"}, "contact_email": {"type": "string"}, "remarks": {"type": "string"},
-    "girls": {"type": ["integer", "null"]}, "boys": {"type": ["integer", "null"]}}
+    "girls": {"type": ["integer", "null"], "minimum": 0, "maximum": 40},
+    "boys": {"type": ["integer", "null"], "minimum": 0, "maximum": 40}}
 SCHEMAS = {
     "Booking": BOOKING_SCHEMA,
     "BookingPage": page_of("Booking"),
     "BookingRequest": {"type": "object", "required": ["session_id", "groep", "pupils"], "properties": {
-        "session_id": {"type": "integer"}, "waitlist": {"type": "boolean", "default": False}, **CLASS_FIELDS}},
+        "session_id": ID_SCHEMA, "waitlist": {"type": "boolean", "default": False}, **CLASS_FIELDS}},
     "SeriesBookingRequest": {"type": "object", "required": ["offer_id", "session_ids", "groep", "pupils"], "properties": {
-        "offer_id": {"type": "integer"}, "session_ids": {"type": "array", "items": {"type": "integer"},
+        "offer_id": ID_SCHEMA, "session_ids": {"type": "array", "items": ID_SCHEMA, "maxItems": 9,
                                                          "description": "one session per part, in part order"},
         **CLASS_FIELDS}},
     "SeriesBooking": {"type": "object", "properties": {
@@ -218,7 +244,7 @@ def _json(ref):
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
 
 
-ID = [{"name": "booking_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+ID = [{"name": "booking_id", "in": "path", "required": True, "schema": ID_SCHEMA}]
 PATHS = {
     "/bookings": {
         "post": {"summary": "Book a session for your class (201 confirmed or waitlisted; 409 code full when no place)",

@@ -7,7 +7,7 @@ from flask import abort, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.api import PAGE_PARAMS, api_user, bp, page_of, paginate, problem_responses, token_required
+from app.api import ID_SCHEMA, PAGE_PARAMS, api_user, bp, int_param, page_of, paginate, problem_responses, token_required
 from app.api.serializers import SCHEMAS as SHAPES
 from app.api.serializers import offer_json, school_json, session_json, venue_json
 from app.auth import permissions
@@ -33,19 +33,6 @@ def _region_filter(column):
             raise DomainError(f"Unknown region {code!r}.", code="invalid_parameter", field="region")
         return [column == region_id]
     return [column == user.region_id]
-
-
-def _int_param(name):
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise DomainError(f"{name} must be a whole number.", code="invalid_parameter", field=name)
-    if value < 1 or value > 2**31 - 1:
-        raise DomainError(f"{name} is out of range.", code="invalid_parameter", field=name)
-    return value
 
 
 def _enum_param(name, enum_cls):
@@ -85,16 +72,14 @@ def _visible(obj, check=permissions.can_view):
 def list_offers():
     stmt = select(Offer).where(Offer.published.is_(True), *_region_filter(Offer.region_id)).options(
         selectinload(Offer.parts), selectinload(Offer.venue)).order_by(Offer.title, Offer.id)
-    groep = _int_param("groep")
+    groep = int_param("groep", 1, 8)
     if groep is not None:
-        if groep > 8:
-            raise DomainError("groep must be 1–8.", code="invalid_parameter", field="groep")
         stmt = stmt.where(Offer.groep_min <= groep, Offer.groep_max >= groep)
     if (world := _enum_param("world", World)) is not None:
         stmt = stmt.where(Offer.world == world)
     if (kind := _enum_param("kind", OfferKind)) is not None:
         stmt = stmt.where(Offer.kind == kind)
-    if (venue := _int_param("venue")) is not None:
+    if (venue := int_param("venue")) is not None:
         stmt = stmt.where(Offer.venue_id == venue)
     return paginate(stmt, lambda rows: [offer_json(o) for o in rows])
 
@@ -115,9 +100,9 @@ def list_sessions():
             .where(Offer.published.is_(True), *_region_filter(Offer.region_id))
             .options(selectinload(Session.offer), selectinload(Session.venue), selectinload(Session.part))
             .order_by(Session.starts_at, Session.id))
-    if (offer := _int_param("offer")) is not None:
+    if (offer := int_param("offer")) is not None:
         stmt = stmt.where(Session.offer_id == offer)
-    if (venue := _int_param("venue")) is not None:
+    if (venue := int_param("venue")) is not None:
         stmt = stmt.where(Session.venue_id == venue)
     if (start := _datetime_param("from")) is not None:
         stmt = stmt.where(Session.starts_at >= start)
@@ -176,12 +161,12 @@ def get_school(school_id):
 def _list(summary, ref, params=()):
     return {"get": {"summary": summary, "parameters": list(params) + PAGE_PARAMS,
                     "responses": {"200": {"description": "A page", "content": {"application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{ref}Page"}}}}, **problem_responses(401, 422)}}}
+                        "schema": {"$ref": f"#/components/schemas/{ref}Page"}}}}, **problem_responses(400, 401, 422)}}}
 
 
 def _one(summary, ref, param):
     return {"get": {"summary": summary, "parameters": [{"name": param, "in": "path", "required": True,
-                                                        "schema": {"type": "integer"}}],
+                                                        "schema": ID_SCHEMA}],
                     "responses": {"200": {"description": ref, "content": {"application/json": {
                         "schema": {"$ref": f"#/components/schemas/{ref}"}}}}, **problem_responses(401, 404)}}}
 
@@ -190,17 +175,18 @@ def _q(name, schema, description=""):
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+DATE_OR_DATETIME = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
 REGION_PARAM = _q("region", {"type": "string"}, "Region code (administrators only).")
 PATHS = {
     "/offers": _list("Published offers of your region", "Offer", [
         _q("groep", {"type": "integer", "minimum": 1, "maximum": 8}),
         _q("world", {"type": "string", "enum": [w.value for w in World]}),
         _q("kind", {"type": "string", "enum": [k.value for k in OfferKind]}),
-        _q("venue", {"type": "integer"}), REGION_PARAM]),
+        _q("venue", ID_SCHEMA), REGION_PARAM]),
     "/offers/{offer_id}": _one("One offer", "Offer", "offer_id"),
     "/sessions": _list("Sessions with capacity, booked and available places", "Session", [
-        _q("offer", {"type": "integer"}), _q("venue", {"type": "integer"}),
-        _q("from", {"type": "string"}, "ISO date or date-time"), _q("to", {"type": "string"}, "ISO date or date-time"),
+        _q("offer", ID_SCHEMA), _q("venue", ID_SCHEMA),
+        _q("from", DATE_OR_DATETIME, "ISO date or date-time"), _q("to", DATE_OR_DATETIME, "ISO date or date-time"),
         REGION_PARAM]),
     "/sessions/{session_id}": _one("One session", "Session", "session_id"),
     "/venues": _list("Venues of your region", "Venue", [REGION_PARAM]),

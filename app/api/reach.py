@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from app.api import api_user, bp, problem_responses, token_required
+from app.api import ID_SCHEMA, SCHOOL_YEAR_SCHEMA, api_user, bp, int_param, problem_responses, token_required
 from app.auth import permissions
 from app.db import utcnow
 from app.errors import DomainError
@@ -20,19 +20,18 @@ def reach():
     user = api_user()
     if not (permissions.is_programme_leader(user) or permissions.is_coordinator(user) or permissions.is_admin(user)):
         raise _forbidden()
+    year = int_param("school_year", 2000, 2100) or school_year_of(utcnow())
     try:
-        year = int(request.args.get("school_year") or school_year_of(utcnow()))
         world = World(request.args["world"]) if request.args.get("world") else None
     except ValueError:
-        raise DomainError("school_year must be a year and world one of the seven worlds.", code="invalid_parameter")
-    if not 2000 <= year <= 2100:
-        raise DomainError("school_year is out of range.", code="invalid_parameter", field="school_year")
+        raise DomainError("world must be one of the seven worlds.", code="invalid_parameter", field="world") from None
     group_by = request.args.get("group_by", "school")
     if group_by not in GROUPINGS:
         raise DomainError(f"group_by must be one of {', '.join(GROUPINGS)}.", code="invalid_parameter", field="group_by")
-    region_id = user.region_id if not permissions.is_admin(user) else request.args.get("region", type=int)
-    f = Filters(year, region_id, (request.args.get("municipality") or "")[:4], request.args.get("offer", type=int),
-                world, request.args.get("venue", type=int))
+    region = int_param("region")
+    region_id = user.region_id if not permissions.is_admin(user) else region
+    f = Filters(year, region_id, (request.args.get("municipality") or "")[:4], int_param("offer"), world,
+                int_param("venue"))
     rows = school_rows(f)
     sm = summary(f, rows)
     if group_by == "school":
@@ -82,9 +81,9 @@ SCHEMAS = {"Reach": {"type": "object", "required": ["school_year", "summary", "g
 PATHS = {"/reach": {"get": {
     "summary": "Reach per school year, grouped by school, groep, municipality or world",
     "parameters": [{"name": n, "in": "query", "schema": s} for n, s in (
-        ("school_year", {"type": "integer"}), ("region", {"type": "integer"}),
+        ("school_year", SCHOOL_YEAR_SCHEMA), ("region", ID_SCHEMA),
         ("group_by", {"type": "string", "enum": list(GROUPINGS)}), ("municipality", {"type": "string"}),
-        ("offer", {"type": "integer"}), ("world", {"type": "string", "enum": [w.value for w in World]}),
-        ("venue", {"type": "integer"}))],
+        ("offer", ID_SCHEMA), ("world", {"type": "string", "enum": [w.value for w in World]}),
+        ("venue", ID_SCHEMA))],
     "responses": {"200": {"description": "Reach", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Reach"}}}}, **problem_responses(401, 403, 422)}}}}

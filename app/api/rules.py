@@ -1,9 +1,9 @@
 """API: the fairness rules in force for the caller's region."""
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 
-from app.api import api_user, bp, problem_responses, token_required
+from app.api import ID_SCHEMA, SCHOOL_YEAR_SCHEMA, api_user, bp, int_param, problem_responses, token_required
 from app.api.serializers import iso
 from app.booking.fairness import explain, rules_in_force
 from app.db import utcnow
@@ -17,12 +17,10 @@ def list_rules():
     user = api_user()
     region_id = user.region_id
     if region_id is None:
-        region_id = request.args.get("region_id", type=int)
+        region_id = int_param("region_id")
         if region_id is None:
             raise DomainError("Administrators pass region_id.", code="invalid_parameter", field="region_id")
-    year = request.args.get("school_year", type=int) or school_year_of(utcnow())
-    if not 2000 <= year <= 2100:
-        raise DomainError("school_year is out of range.", code="invalid_parameter", field="school_year")
+    year = int_param("school_year", 2000, 2100) or school_year_of(utcnow())
     return jsonify({"school_year": year, "items": [{
         "id": r.id, "type": r.kind.value, "scope": r.scope.value, "scope_value": r.scope_value or None,
         "limit": r.max_count, "max_reach_share": r.max_reach_share, "window_start": iso(r.window_start),
@@ -42,7 +40,7 @@ SCHEMAS = {"Rule": {"type": "object", "required": ["id", "type", "scope"], "prop
                                                   "items": {"type": "array", "items": {"$ref": "#/components/schemas/Rule"}}}}}
 PATHS = {"/rules": {"get": {
     "summary": "Fairness rules in force for your region (type, scope, limit, window dates)",
-    "parameters": [{"name": "school_year", "in": "query", "schema": {"type": "integer"}},
-                   {"name": "region_id", "in": "query", "schema": {"type": "integer"}, "description": "administrators"}],
+    "parameters": [{"name": "school_year", "in": "query", "schema": SCHOOL_YEAR_SCHEMA},
+                   {"name": "region_id", "in": "query", "schema": ID_SCHEMA, "description": "administrators"}],
     "responses": {"200": {"description": "Rules", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/RuleList"}}}}, **problem_responses(401, 422)}}}}

@@ -23,7 +23,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.labs.models import Offer, OfferKind, Session, World
 from app.timeutil import local_to_utc, school_year_label, school_year_of
-from app.web import load_or_404
+from app.web import int_arg, load_or_404
 
 bp = Blueprint("fairness", __name__, template_folder="templates")
 
@@ -70,7 +70,7 @@ class RequestForm(FlaskForm):
 
 def _region_id():
     if permissions.is_admin(current_user):
-        return request.args.get("region", type=int)
+        return int_arg("region", lo=1)
     return current_user.region_id
 
 
@@ -78,7 +78,7 @@ def _region_id():
 @login_required
 def rules():
     region_id = _region_id()
-    year = request.args.get("school_year", type=int) or school_year_of(utcnow())
+    year = int_arg("school_year", lo=2000, hi=2100) or school_year_of(utcnow())
     region = db.session.get(Region, region_id) if region_id else None
     can_edit = region is not None and permissions.can_set_rules(current_user, region)
     form = RuleForm()

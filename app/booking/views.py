@@ -17,7 +17,7 @@ from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.labs.models import Offer, Session
-from app.web import int_arg, load_or_404, run_and_flash
+from app.web import form_id, int_arg, load_or_404, run_and_flash
 
 bp = Blueprint("booking", __name__, template_folder="templates", url_prefix="/boekingen")
 
@@ -94,7 +94,7 @@ def new_series():
     form = SeriesForm()
     _prefill(form)
     grouped = offer_sessions(offer, utcnow())
-    chosen = {p.id: request.form.get(f"part_{p.position}", type=int) for p in offer.parts}
+    chosen = {p.id: form_id(f"part_{p.position}") for p in offer.parts}
     status = 200
     if form.validate_on_submit():
         missing = [p for p in offer.parts if not chosen.get(p.id)]

@@ -18,7 +18,7 @@ from app.labs.forms import ClosureForm, KitForm, KitReserveForm, OfferForm, Part
 from app.labs.models import Kit, KitLoan, KitLoanStatus, Offer, OfferKind, PartLocation, Session, Staff, Venue, World
 from app.labs.planning import Pattern
 from app.timeutil import LOCAL_TZ, local_to_utc, school_year_of, to_local
-from app.web import load_or_404, run_and_flash
+from app.web import form_id, form_ids, load_or_404, run_and_flash
 
 bp = Blueprint("labs", __name__, template_folder="templates", url_prefix="/beheer")
 
@@ -226,7 +226,7 @@ def plan(offer_id: int):
 def sessions(offer_id: int):
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
     if request.method == "POST":  # CSRFProtect has checked the token
-        ids = [int(i) for i in request.form.getlist("session_id") if i.isdigit()]
+        ids = form_ids("session_id")
         owned = set(db.session.scalars(select(Session.id).where(Session.id.in_(ids), Session.offer_id == offer.id)))
         try:
             if not owned:
@@ -257,9 +257,9 @@ def sessions(offer_id: int):
 @bp.post("/les/<int:session_id>/medewerker")
 @login_required
 def assign(session_id: int):
-    session_id = request.form.get("session_id", type=int) or session_id
+    session_id = form_id("session_id") or session_id
     session = load_or_404(Session, session_id, permissions.can_manage_session)
-    staff = db.session.get(Staff, request.form.get("staff_id", type=int) or 0)
+    staff = db.session.get(Staff, form_id("staff_id") or 0)
     if staff is None:
         abort(404)
     try:

@@ -15,6 +15,7 @@ from app.reporting import charts, exports
 from app.reporting.reach import Filters, school_rows, summary, trend
 from app.schools.models import School
 from app.timeutil import school_year_label, school_year_of
+from app.web import int_arg
 
 bp = Blueprint("reporting", __name__, template_folder="templates", url_prefix="/bereik")
 
@@ -25,7 +26,7 @@ def _filters() -> Filters:
         abort(403)
     region_id = current_user.region_id
     if permissions.is_admin(current_user):
-        region_id = request.args.get("region", type=int)
+        region_id = int_arg("region", lo=1)
     year = request.args.get("school_year", type=int) or school_year_of(utcnow())
     if not 2000 <= year <= 2100:
         abort(400)
@@ -35,7 +36,7 @@ def _filters() -> Filters:
     except ValueError:
         abort(400)
     return Filters(year, region_id, (request.args.get("municipality") or "")[:4],
-                   request.args.get("offer", type=int), world, request.args.get("venue", type=int))
+                   int_arg("offer", lo=1), world, int_arg("venue", lo=1))
 
 
 def _contacts(region_id) -> dict[int, str]:

@@ -31,13 +31,17 @@ def live_server(app):
         app.config["WTF_CSRF_ENABLED"] = False
 
 
-@pytest.fixture
-def browser():
+def _require_browser() -> None:
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         msg = f"headless browser tests need {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
+
+
+def make_browser(width: int = 1280, height: int = 900):
+    """A headless Chromium (Debian's) driven by selenium; the caller quits it."""
+    _require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -45,11 +49,61 @@ def browser():
     opts.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=nl"):
+                 "--disable-dev-shm-usage", f"--window-size={width},{height}", "--lang=nl"):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.implicitly_wait(2)
+    return driver
+
+
+@pytest.fixture
+def browser():
+    driver = make_browser()
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def _serve(app):
+    """Serve ``app`` on a free loopback port in a thread: (base URL, stop function)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.server_port}", server.shutdown
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory, smtp_server):
+    """The demo region (realistic data: every role, a year of sessions and bookings) in an
+    app of its own on SQLite, served over HTTP with CSRF on, for a whole test module.
+
+    Yields (base URL, app). Read-only checks (the accessibility checker) share it; tests
+    that change data use the ``app`` fixture and factories instead."""
+    import secrets
+    from datetime import date
+
+    from app import create_app
+    from app.demo.regional import load_demo
+    from app.extensions import db
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    application = create_app({
+        "TESTING": True, "SECRET_KEY": secrets.token_urlsafe(32), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+        "WTF_CSRF_ENABLED": True, "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port,
+        "SERVER_NAME": None,
+    })
+    with application.app_context():
+        db.create_all()
+        load_demo(seed=2026, today=date.today(), echo=lambda *_: None)
+        db.session.remove()
+    base, stop = _serve(application)
+    try:
+        yield base, application
+    finally:
+        stop()
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()

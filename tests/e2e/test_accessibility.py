@@ -1,0 +1,218 @@
+"""WCAG 2.1 AA: every page type, as the role that sees it, checked by axe-core in Chromium.
+
+The test fails on any violation of impact "serious" or "critical" and lists them. Pages
+are the demo region's (realistic content: long tables, charts, the map). To check a new
+page, add one line to PAGES: a name, the role that opens it, and its path, in which
+{placeholders} are filled from ``ids`` below; ``blank_submit=True`` submits the page's main
+form empty so the page is checked as it is re-shown with error messages.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.e2e.axe_check import axe_run, describe, serious
+from tests.e2e.conftest import make_browser
+
+pytestmark = pytest.mark.slow
+
+
+class Page(NamedTuple):
+    name: str
+    role: str | None  # None: anonymous; else a key of ``ids["users"]``
+    path: str
+    blank_submit: bool = False
+
+
+PAGES = [
+    # anonymous
+    Page("start", None, "/"),
+    Page("login", None, "/inloggen"),
+    Page("login with errors", None, "/inloggen", blank_submit=True),
+    Page("privacy", None, "/privacy"),
+    Page("accessibility statement", None, "/toegankelijkheid"),
+    Page("catalogue", None, "/aanbod/"),
+    Page("catalogue offer", None, "/aanbod/{offer}"),
+    Page("catalogue venues", None, "/aanbod/locaties"),
+    Page("catalogue venue", None, "/aanbod/locaties/{venue}"),
+    Page("error 404", None, "/bestaat-niet"),
+    # teacher
+    Page("catalogue filtered, with distance", "teacher", "/aanbod/?groep=7&bus=1"),
+    Page("booking form", "teacher", "/boekingen/nieuw?session_id={session}"),
+    Page("booking form with errors", "teacher", "/boekingen/nieuw?session_id={session}", blank_submit=True),
+    Page("series booking form", "teacher", "/boekingen/reeks?offer_id={series_offer}"),
+    Page("series booking form with errors", "teacher", "/boekingen/reeks?offer_id={series_offer}", blank_submit=True),
+    Page("my bookings", "teacher", "/boekingen/"),
+    Page("booking detail", "teacher", "/boekingen/{booking}"),
+    Page("calendar settings", "teacher", "/agenda/"),
+    Page("kits (teacher)", "teacher", "/beheer/leskisten"),
+    Page("request round (teacher)", "teacher", "/aanvraagrondes/{round}"),
+    Page("error 403", "teacher", "/beheer/"),
+    # coordinator
+    Page("workspace dashboard", "coordinator", "/beheer/"),
+    Page("venue edit", "coordinator", "/beheer/locaties/{my_venue}"),
+    Page("venue new with errors", "coordinator", "/beheer/locaties/nieuw", blank_submit=True),
+    Page("offer edit", "coordinator", "/beheer/aanbod/{my_offer}"),
+    Page("offer new", "coordinator", "/beheer/aanbod/nieuw"),
+    Page("plan sessions", "coordinator", "/beheer/aanbod/{my_offer}/plannen"),
+    Page("plan sessions with errors", "coordinator", "/beheer/aanbod/{my_offer}/plannen", blank_submit=True),
+    Page("sessions of an offer", "coordinator", "/beheer/aanbod/{my_offer}/lessen"),
+    Page("calendar week", "coordinator", "/beheer/agenda?date={day}"),
+    Page("calendar month", "coordinator", "/beheer/agenda?view=month&date={day}"),
+    Page("day sheet", "coordinator", "/beheer/dagoverzicht/{my_venue}/{day}"),
+    Page("staff", "coordinator", "/beheer/medewerkers"),
+    Page("kits", "coordinator", "/beheer/leskisten"),
+    Page("roster", "coordinator", "/boekingen/les/{my_session}"),
+    # programme leader
+    Page("fairness rules", "leader", "/spelregels"),
+    Page("request rounds", "leader", "/aanvraagrondes"),
+    Page("request round", "leader", "/aanvraagrondes/{round}"),
+    Page("reach dashboard", "leader", "/bereik/"),
+    Page("reach dashboard filtered", "leader", "/bereik/?world={world}"),
+    Page("school history", "leader", "/bereik/school/{school}"),
+]
+
+
+@pytest.fixture(scope="module")
+def ids(demo_site):
+    """Objects of the demo region that the pages show, and a request round to look at."""
+    from sqlalchemy import func, select
+
+    from app.auth.models import Role, User
+    from app.booking.models import Booking, BookingStatus
+    from app.booking.rounds import create_round
+    from app.demo.regional import DEFAULT_PASSWORD, teacher_email
+    from app.extensions import db
+    from app.labs.models import Offer, OfferPart, Session
+    from app.timeutil import school_year_of, to_local
+
+    _, application = demo_site
+    now = datetime.now(timezone.utc)
+    with application.app_context():
+        users = {u.role: u for u in db.session.scalars(select(User).where(User.role != Role.TEACHER).order_by(User.email))}
+        coordinator = db.session.scalar(select(User).where(User.email.like("coordinator.doetinchem@%")))
+        series_ids = select(OfferPart.offer_id)
+        booking = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id).where(
+            Booking.status == BookingStatus.CONFIRMED, Session.starts_at > now).order_by(Session.starts_at)).first()
+        school = booking.school
+        session = db.session.scalars(select(Session).join(Offer, Session.offer_id == Offer.id).where(
+            Session.starts_at > now + timedelta(days=7), Offer.published.is_(True), Offer.id.not_in(series_ids),
+            Session.booked_classes < Session.capacity_classes).order_by(Session.starts_at)).first()
+        series_offer = db.session.scalar(select(Offer).where(Offer.id.in_(series_ids), Offer.published.is_(True)))
+        my_venue_ids = [v.id for v in coordinator.venues]
+        my_session = db.session.scalars(select(Session).join(Offer, Session.offer_id == Offer.id).where(
+            Offer.venue_id.in_(my_venue_ids), Session.venue_id.in_(my_venue_ids), Session.booked_classes > 0,
+            Session.starts_at > now).order_by(Session.starts_at)).first()
+        rnd = create_round(users[Role.PROGRAMME_LEADER], title="Aanvraagronde voorjaar", opens_at=now - timedelta(days=1),
+                           deadline_at=now + timedelta(days=14), school_year=school_year_of(now),
+                           description="Masterclasses in het voorjaar")
+        reached_school = db.session.scalar(select(Booking.school_id).where(Booking.status == BookingStatus.ATTENDED)
+                                           .group_by(Booking.school_id).order_by(func.count().desc()).limit(1))
+        out = {
+            "users": {"teacher": teacher_email(school), "coordinator": coordinator.email,
+                      "leader": users[Role.PROGRAMME_LEADER].email},
+            "password": DEFAULT_PASSWORD,
+            "offer": session.offer_id, "session": session.id, "venue": session.offer.venue_id,
+            "series_offer": series_offer.id, "booking": booking.id,
+            "my_venue": my_session.venue_id, "my_offer": my_session.offer_id, "my_session": my_session.id,
+            "day": to_local(my_session.starts_at).date().isoformat(), "round": rnd.id,
+            "school": reached_school, "world": session.offer.world.value,
+        }
+        db.session.commit()
+        db.session.remove()
+    return out
+
+
+@pytest.fixture(scope="module")
+def site_browser(demo_site, ids):
+    """One browser for the module, signed in as the role a page needs (switching as needed)."""
+    base, _ = demo_site
+    driver = make_browser()
+    state = {"role": None}
+
+    def as_role(role):
+        if role == state["role"]:
+            return driver
+        driver.get(base + "/inloggen")
+        driver.delete_all_cookies()
+        if role is not None:
+            driver.get(base + "/inloggen")
+            driver.find_element(By.ID, "email").send_keys(ids["users"][role])
+            driver.find_element(By.ID, "password").send_keys(ids["password"])
+            driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+            WebDriverWait(driver, 10).until(lambda d: "/inloggen" not in d.current_url)
+        state["role"] = role
+        return driver
+
+    try:
+        yield base, as_role
+    finally:
+        driver.quit()
+
+
+def _submit_blank(driver) -> None:
+    """Empty the main form's fields and submit it past the browser's own checks."""
+    driver.execute_script("""
+        const form = [...document.querySelectorAll('main form')].find(f => f.method.toLowerCase() === 'post'
+            && f.querySelector('input:not([type=hidden]), select, textarea'));
+        form.noValidate = true;
+        for (const el of form.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea')) {
+            el.value = '';
+        }
+        const button = form.querySelector('button[type=submit], button:not([type]), input[type=submit]');
+        form.requestSubmit(button);
+    """)
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete"
+                                    and d.find_elements(By.CSS_SELECTOR, ".error, .error-summary, .flash-error"))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_page_meets_wcag_21_aa(site_browser, ids, page):
+    base, as_role = site_browser
+    driver = as_role(page.role)
+    driver.get(base + page.path.format(**ids))
+    assert "Fout 500" not in driver.title
+    if page.blank_submit:
+        _submit_blank(driver)
+    violations = axe_run(driver)
+    bad = serious(violations)
+    if violations:
+        print(f"\n{page.name}: other findings\n{describe(violations)}")
+    assert not bad, f"{page.name} ({driver.current_url}):\n{describe(bad)}"
+
+
+@pytest.fixture
+def phone_width(site_browser):
+    """The shared browser at 320 CSS pixels wide (WCAG 1.4.10), restored afterwards."""
+    base, as_role = site_browser
+    driver = as_role(None)
+    size = driver.get_window_size()
+    driver.set_window_size(320, 800)
+    try:
+        yield base, as_role
+    finally:
+        driver.set_window_size(size["width"], size["height"])
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if not p.blank_submit], ids=[p.name for p in PAGES if not p.blank_submit])
+def test_page_reflows_at_320_pixels(phone_width, ids, page):
+    """Content reflows on a narrow phone: no scrolling sideways for the page itself (wide
+    data tables scroll within their own box), and still no serious axe finding."""
+    base, as_role = phone_width
+    driver = as_role(page.role)
+    driver.get(base + page.path.format(**ids))
+    overflow = driver.execute_script("""
+        const width = document.documentElement.clientWidth;
+        return [...document.querySelectorAll('body *')].filter(el => {
+            if (el.closest('.table-wrap') || el.closest('.visually-hidden') || el.classList.contains('skip-link')) return false;
+            const r = el.getBoundingClientRect();
+            return r.width > 0 && r.right > width + 1;
+        }).slice(0, 5).map(el => el.tagName + (el.id ? '#' + el.id : '') + '.' + el.className + ' ' + (el.innerText || '').slice(0, 40));
+    """)
+    assert not overflow, f"{page.name}: wider than the screen: {overflow}"
+    bad = serious(axe_run(driver))
+    assert not bad, f"{page.name} at 320 px:\n{describe(bad)}"
