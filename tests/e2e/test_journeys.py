@@ -243,7 +243,7 @@ def _figure(browser, label: str) -> str:
 
 def _download(browser, directory: Path, link_text: str, suffix: str) -> Path:
     before = set(directory.iterdir())
-    browser.find_element(By.PARTIAL_LINK_TEXT, link_text).click()
+    browser.find_element(By.LINK_TEXT, link_text).click()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         new = [p for p in set(directory.iterdir()) - before if p.suffix == suffix]
@@ -266,14 +266,14 @@ def test_programme_leader_exports_reach(production_site, browser, tmp_path):
     classes = int(_figure(browser, "Klassen bereikt"))
     assert reached > 0 and pupils > 0
 
-    path = _download(browser, tmp_path, "scholen (CSV)", ".csv")
+    path = _download(browser, tmp_path, "scholen", ".csv")
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
     assert len(rows) == total
     assert sum(1 for r in rows if int(r["Klassen bereikt"]) > 0) == reached
     assert sum(int(r["Leerlingen bereikt"]) for r in rows) == pupils
     assert sum(int(r["Klassen bereikt"]) for r in rows) == classes
 
-    path = _download(browser, tmp_path, "alles (XLSX)", ".xlsx")
+    path = _download(browser, tmp_path, "alles in één werkboek (XLSX)", ".xlsx")
     wb = openpyxl.load_workbook(path, read_only=True)
     sheet = list(wb["scholen"].iter_rows(values_only=True))
     header, body = sheet[0], sheet[1:]
