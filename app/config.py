@@ -57,6 +57,17 @@ def load_config(instance_path: str) -> dict:
         # switch the booking locks off only to show the race in the control test
         "BOOKING_LOCKING": True,
         "GEO_PC4_FILE": os.environ.get("GEO_PC4_FILE", ""),
+        # bus planning (app/transport): limits of a route, the solver's time, the freeze
+        "TRANSPORT_MAX_RIDE_MINUTES": int(os.environ.get("TRANSPORT_MAX_RIDE_MINUTES", "45")),
+        "TRANSPORT_ARRIVAL_MARGIN_MINUTES": int(os.environ.get("TRANSPORT_ARRIVAL_MARGIN_MINUTES", "15")),
+        "TRANSPORT_DWELL_MINUTES": int(os.environ.get("TRANSPORT_DWELL_MINUTES", "3")),
+        "TRANSPORT_RETURN_AFTER_MINUTES": int(os.environ.get("TRANSPORT_RETURN_AFTER_MINUTES", "10")),
+        "TRANSPORT_SPEED_KMH": float(os.environ.get("TRANSPORT_SPEED_KMH", "40")),
+        "TRANSPORT_SOLVER_SECONDS": float(os.environ.get("TRANSPORT_SOLVER_SECONDS", "1.0")),
+        "TRANSPORT_FREEZE_DAYS": int(os.environ.get("TRANSPORT_FREEZE_DAYS", "7")),
+        "TRANSPORT_LOCK_TIMEOUT_MS": int(os.environ.get("TRANSPORT_LOCK_TIMEOUT_MS", "30000")),
+        # re-plan a session's buses after a commit that changed its bookings
+        "TRANSPORT_REPLAN_AFTER_COMMIT": _bool("TRANSPORT_REPLAN_AFTER_COMMIT", True),
     }
     secret = os.environ.get("SECRET_KEY")
     if not secret:

@@ -127,3 +127,10 @@ def can_view_reach(user: User | None, region: Any) -> bool:
 
 def can_plan_transport(user: User | None, region: Any) -> bool:
     return (is_coordinator(user) and same_region(user, region)) or is_admin(user)
+
+
+def can_decline_bus(user: User | None, booking: Any) -> bool:
+    """The school's teacher (own transport), or the coordinator of the session."""
+    if is_teacher(user):
+        return booking.school_id == user.school_id
+    return (is_coordinator(user) and can_manage_session(user, booking.session)) or is_admin(user)

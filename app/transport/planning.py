@@ -350,11 +350,11 @@ def _solve_ortools(units, req, metric, usable, keyed, types) -> list[PlannedBus]
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    if n <= 3:
-        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-    else:
-        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    params.time_limit.FromMilliseconds(max(50, int(lim.time_limit_seconds * 1000)))
+    # guided local search escapes the local optima of a mixed fleet (three minibuses vs one coach);
+    # it runs until the time limit, so small problems get a shorter one
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    seconds = min(lim.time_limit_seconds, 0.15 + 0.05 * n)
+    params.time_limit.FromMilliseconds(max(50, int(seconds * 1000)))
     solution = routing.SolveWithParameters(params)
     if solution is None:
         return None
