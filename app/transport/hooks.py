@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 log = logging.getLogger(__name__)
 KEY = "transport.replan"
+READY = "transport.replan_ready"
 BOOKING_FIELDS = ("status", "bus_declined", "session_id", "pupils", "adults")
 SESSION_FIELDS = ("status", "starts_at", "ends_at", "venue_id")
 
@@ -44,8 +45,18 @@ def _note_changes(session: OrmSession, flush_context) -> None:
 
 
 @event.listens_for(OrmSession, "after_commit")
-def _replan_after_commit(session: OrmSession) -> None:
+def _ready_after_commit(session: OrmSession) -> None:
     ids = session.info.pop(KEY, None)
+    if ids:
+        session.info.setdefault(READY, set()).update(ids)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _replan_after_commit(session: OrmSession, transaction) -> None:
+    """Runs once the committed transaction has given its connection back (no second connection held)."""
+    if transaction.parent is not None:
+        return
+    ids = session.info.pop(READY, None)
     if not ids or not has_app_context() or not current_app.config.get("TRANSPORT_REPLAN_AFTER_COMMIT", True):
         return
     if session.info.get("transport.no_replan"):
