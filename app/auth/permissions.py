@@ -15,7 +15,14 @@ def region_id_of(obj: Any) -> int | None:
     from app.auth.models import Region
     from app.booking.models import Booking, RequestRound, SeriesBooking
     from app.labs.models import Offer, Session
+    from app.transport.models import Bus, BusPlan, BusStop
 
+    if isinstance(obj, BusStop):
+        obj = obj.bus
+    if isinstance(obj, Bus):
+        obj = obj.plan
+    if isinstance(obj, BusPlan):
+        obj = obj.session
     if isinstance(obj, Region):
         return obj.id
     if isinstance(obj, Session):

@@ -246,8 +246,19 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
 
 def _write(plan: BusPlan, result: planning.Plan) -> None:
     """Replace the plan's buses by the planner's: keep the rows of buses it continues."""
-    keep = {b.key for b in result.buses if b.key is not None}
     old = {bus.id: bus for bus in plan.buses}
+    # buses keep their rows (and ids) where they can: same type first, then any unlocked one
+    spare = sorted(bid for bid in old if bid not in {b.key for b in result.buses} and not old[bid].locked)
+    for pb in result.buses:
+        if pb.key is None:
+            match = next((bid for bid in spare if old[bid].bus_type_id == pb.type.id), None)
+            if match is not None:
+                spare.remove(match)
+                pb.key = match
+    for pb in result.buses:
+        if pb.key is None and spare:
+            pb.key = spare.pop(0)
+    keep = {b.key for b in result.buses if b.key is not None}
     if old:
         db.session.execute(delete(BusStop).where(BusStop.bus_id.in_(list(old))))
         gone = [bid for bid in old if bid not in keep]
@@ -622,3 +633,10 @@ def order_rows(lines: list[OrderLine]):
                    to_local(pickup).strftime("%H:%M") if pickup else "", school, address, seats, ln.venue,
                    ln.venue_address, to_local(ln.arrives_at).strftime("%H:%M"),
                    to_local(ln.departs_back_at).strftime("%H:%M"), f"{ln.km:.1f}", f"{ln.cost:.2f}", ln.status]
+
+
+def known_distances(region_id: int, limit: int = 500):
+    """The known road distances of a region's venues: (distance, school, venue)."""
+    return db.session.execute(select(RoadDistance, School, Venue).join(School, RoadDistance.school_id == School.id)
+                              .join(Venue, RoadDistance.venue_id == Venue.id).where(Venue.region_id == region_id)
+                              .order_by(School.name, Venue.name).limit(limit)).all()
