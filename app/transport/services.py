@@ -330,7 +330,21 @@ def sessions_to_replan(now: datetime) -> list[int]:
     return sorted(set(db.session.scalars(stale)) | set(db.session.scalars(changed)))
 
 
-def freeze_due_plans(now: datetime) -> int:
+def plan_upcoming(region_id: int, now: datetime, days: int = 14) -> int:
+    """Plan every session of a region in the coming days that has bookings (the demo, a new region)."""
+    from app.labs.models import Offer
+
+    ids = db.session.scalars(select(Session.id).join(Offer, Session.offer_id == Offer.id).where(
+        Offer.region_id == region_id, Session.starts_at > now, Session.starts_at <= now + timedelta(days=days),
+        Session.status == SessionStatus.SCHEDULED, Session.location == PartLocation.VENUE,
+        Session.booked_classes > 0).order_by(Session.starts_at, Session.id)).all()
+    for sid in ids:
+        plan_session(sid, now)
+        db.session.commit()
+    return len(ids)
+
+
+def freeze_due_plans(now: datetime, *, tell: bool = True) -> int:
     """Freeze (order) the plans of sessions within TRANSPORT_FREEZE_DAYS; tell the schools their pickup time.
 
     Each session is re-planned and frozen in its own unit of work under the plan lock;
@@ -350,7 +364,8 @@ def freeze_due_plans(now: datetime) -> int:
             continue
         plan.status, plan.frozen_at = PlanStatus.FROZEN, now
         db.session.flush()
-        _tell_pickups(plan)
+        if tell:
+            _tell_pickups(plan)
         db.session.commit()
         frozen += 1
     return frozen
