@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth import permissions
 from app.auth.models import Region, User
+from app.booking.locking import locking_enabled
 from app.booking.models import Booking, BookingEvent, BookingStatus
 from app.db import utcnow
 from app.extensions import db
@@ -107,7 +108,10 @@ def _postgres() -> bool:
 
 
 def _lock_plan(session_id: int) -> BusPlan:
-    """Create the plan row if needed, then lock it (PostgreSQL: FOR UPDATE; SQLite: the write lock)."""
+    """Create the plan row if needed, then lock it (PostgreSQL: FOR UPDATE; SQLite: the write lock).
+
+    ``BOOKING_LOCKING = False`` switches the lock off: only the control test does that.
+    """
     if _postgres():
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -116,7 +120,7 @@ def _lock_plan(session_id: int) -> BusPlan:
                                               needs_review=False, review_note="", stale=False, total_km=0.0,
                                               total_cost=0.0).on_conflict_do_nothing(index_elements=["session_id"]))
     stmt = select(BusPlan).where(BusPlan.session_id == session_id).execution_options(populate_existing=True)
-    if _postgres():
+    if _postgres() and locking_enabled():
         ms = int(current_app.config.get("TRANSPORT_LOCK_TIMEOUT_MS", 30000))
         db.session.execute(text(f"SET LOCAL lock_timeout = '{ms}ms'"))
         stmt = stmt.with_for_update(of=BusPlan)
@@ -222,6 +226,9 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
     plan = _lock_plan(session_id)
     db.session.refresh(session)
     riders = _riders(session) if session.starts_at > now else None
+    barrier = current_app.config.get("TRANSPORT_TEST_BARRIER")
+    if barrier is not None:  # test seam: lets the control test's threads meet between read and write
+        barrier.wait(timeout=30)
     if riders is None:  # the session has begun: the plan is history
         return plan
     if plan.status == PlanStatus.FROZEN and not force:

@@ -243,6 +243,41 @@ def test_two_replans_at_once_leave_one_consistent_plan(app, transport):
     assert db.session.scalar(select(func.count(Bus.id))) == len(plan.buses)
 
 
+@pytest.mark.postgresql_only
+def test_control_without_the_plan_lock_two_replans_double_the_buses(app, backend, transport):
+    """The control case: with the lock off, two planners that read the same plan both write theirs."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers; the race exists only where writers run in parallel")
+    region, session = transport["region"], transport["session"]
+    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
+    try:
+        ids = [book(t, s, session, pupils=15).id for s, t in
+               (school_at(region, 8 + i, east=0.01 * i) for i in range(3))]
+    finally:
+        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+    sid = session.id
+    db.session.add(BusPlan(session_id=sid))  # the plan row exists; both planners read it empty
+    db.session.commit()
+    db.session.remove()
+    app.config.update(BOOKING_LOCKING=False, TRANSPORT_TEST_BARRIER=threading.Barrier(2))
+
+    def run(_):
+        with app.app_context():
+            try:
+                services.plan_session(sid)
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(run, range(2)))
+    finally:
+        app.config.update(BOOKING_LOCKING=True, TRANSPORT_TEST_BARRIER=None)
+    stops = db.session.scalar(select(func.count(BusStop.id)).where(BusStop.booking_id.in_(ids)))
+    assert stops == 2 * len(ids), "without the lock each class is on two buses"
+
+
 def test_road_distances_from_csv(transport):
     region, venue, coord = transport["region"], transport["venue"], transport["coord"]
     s1, _ = school_at(region, 3)
