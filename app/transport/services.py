@@ -91,7 +91,8 @@ def transport_info(booking: Booking) -> TransportInfo:
     if not _at_school(s):
         distance = road_distances([booking.school_id], s.venue, s.offer.region.road_factor).get(
             booking.school_id, (None,))[0]
-    eligible = booking_needs_bus(booking, distance, ignore_declined=True) if distance is not None else False
+    eligible = (booking.status in (BookingStatus.CONFIRMED, BookingStatus.ATTENDED) and distance is not None
+                and booking_needs_bus(booking, distance, ignore_declined=True))
     return TransportInfo(eligible, booking.bus_declined, distance, pickup_time(booking) if eligible else None,
                          f"{booking.school.name}, {booking.school.address}")
 
@@ -194,11 +195,14 @@ def build_request(session: Session, plan: BusPlan, riders) -> planning.PlanReque
                                 tuple(given))
 
 
-def _differences(plan: BusPlan, riders) -> list[str]:
-    """What changed since the plan was made: classes to add, classes to take off."""
+def _differences(plan: BusPlan, session: Session, riders) -> list[str]:
+    """What changed since the plan was made: the session's time, classes to add, classes to take off."""
     planned = {s.booking_id for bus in plan.buses for s in bus.stops}
     wanted = {b.id: b for b, _km, _m in riders}
     notes = []
+    arrival = session.starts_at - timedelta(minutes=current_app.config["TRANSPORT_ARRIVAL_MARGIN_MINUTES"])
+    if riders and any(bus.arrives_at != arrival for bus in plan.buses):
+        notes.append(_("De les is verzet: de ophaaltijden kloppen niet meer."))
     for bid in sorted(set(wanted) - planned):
         b = wanted[bid]
         notes.append(_("Nieuw: %(school)s (groep %(groep)s, %(seats)s plaatsen) heeft een bus nodig.",
@@ -232,7 +236,7 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
     if riders is None:  # the session has begun: the plan is history
         return plan
     if plan.status == PlanStatus.FROZEN and not force:
-        notes = _differences(plan, riders)
+        notes = _differences(plan, session, riders)
         if notes:
             plan.needs_review = True
             plan.review_note = "\n".join(notes)

@@ -139,6 +139,26 @@ def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox):
     assert set(_riders(plan)) == {bookings[1].id, bookings[2].id}
 
 
+def test_a_session_moved_after_the_freeze_is_flagged(app, transport):
+    region, session = transport["region"], transport["session"]
+    session.starts_at = utcnow().replace(microsecond=0) + timedelta(days=3)
+    session.ends_at = session.starts_at + timedelta(hours=2)
+    db.session.commit()
+    school, teacher = school_at(region, 12)
+    book(teacher, school, session)
+    assert services.freeze_due_plans(utcnow(), tell=False) == 1
+    session.starts_at += timedelta(hours=1)
+    session.ends_at += timedelta(hours=1)
+    db.session.commit()
+    plan = _plan(session.id)
+    assert plan.needs_review and "verzet" in plan.review_note
+    services.replan(transport["coord"], plan.id)
+    db.session.commit()
+    plan = _plan(session.id)
+    assert not plan.needs_review
+    assert plan.buses[0].arrives_at == session.starts_at - timedelta(minutes=15)
+
+
 def test_move_a_class_and_lock_a_bus(transport):
     region, session, coord = transport["region"], transport["session"], transport["coord"]
     pairs = [school_at(region, 10 + i, east=0.005 * i) for i in range(3)]
