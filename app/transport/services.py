@@ -382,13 +382,14 @@ def freeze_due_plans(now: datetime, *, tell: bool = True) -> int:
     return frozen
 
 
-def _tell_pickups(plan: BusPlan) -> None:
+def _tell_pickups(plan: BusPlan, only: set[int] | None = None) -> None:
     from app.booking import notify
 
     bookings = {}
     for bus in plan.buses:
         for stop in bus.stops:
-            bookings.setdefault(stop.booking_id, stop.booking)
+            if only is None or stop.booking_id in only:
+                bookings.setdefault(stop.booking_id, stop.booking)
     for b in bookings.values():
         notify.pickup_planned(b)
 
@@ -486,8 +487,23 @@ def _plan_for(actor: User, plan_id: int) -> tuple[BusPlan, Session]:
 
 def replan(actor: User, plan_id: int, now: datetime | None = None) -> BusPlan:
     """The coordinator re-plans (also a frozen plan: the order changes; the review is done)."""
-    _plan, session = _plan_for(actor, plan_id)
-    return plan_session(session.id, now, force=True)
+    plan, session = _plan_for(actor, plan_id)
+    before = _pickups(plan)
+    plan = plan_session(session.id, now, force=True)
+    if plan is not None and plan.status == PlanStatus.FROZEN:  # ordered: tell the schools whose pickup changed
+        after = _pickups(plan)
+        changed = {bid for bid in after if after[bid] != before.get(bid)}
+        _tell_pickups(plan, only=changed)
+    return plan
+
+
+def _pickups(plan: BusPlan) -> dict[int, datetime]:
+    out: dict[int, datetime] = {}
+    for bus in plan.buses:
+        for st in bus.stops:
+            if st.pickup_at is not None and (st.booking_id not in out or st.pickup_at < out[st.booking_id]):
+                out[st.booking_id] = st.pickup_at
+    return out
 
 
 def mark_reviewed(actor: User, plan_id: int) -> BusPlan:

@@ -132,11 +132,15 @@ def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox):
     assert plan.needs_review and pairs[0][0].name in plan.review_note
     assert {(bus.id, s.booking_id) for bus in plan.buses for s in bus.stops} == before  # not silently re-planned
 
+    mailbox.clear()
     services.replan(transport["coord"], plan.id)
     db.session.commit()
     plan = _plan(session.id)
     assert not plan.needs_review and plan.status == PlanStatus.FROZEN
     assert set(_riders(plan)) == {bookings[1].id, bookings[2].id}
+    told = {m["To"] for m in mailbox if m["Subject"].startswith("Busvervoer")}
+    assert pairs[0][1].email not in told  # the cancelled class is not told a pickup time
+    assert told <= {pairs[1][1].email, pairs[2][1].email}  # only classes whose pickup changed
 
 
 def test_a_session_moved_after_the_freeze_is_flagged(app, transport):
