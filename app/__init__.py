@@ -76,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     import_module("app.mail")  # registers the after-commit outbox
+    import_module("app.transport.hooks")  # re-plans buses after a commit that changed bookings
     import_module("app.models")
 
     from app.errors import register_error_handlers

@@ -85,6 +85,17 @@ def load_config(instance_path: str) -> dict:
         "SCHEDULER_HEARTBEAT_SECONDS": int(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "60")),
         # tests and drills only: fire every job every N seconds instead of on its own schedule
         "SCHEDULER_EVERY_SECONDS": int(os.environ.get("SCHEDULER_EVERY_SECONDS", "0")),
+        # bus planning (app/transport): limits of a route, the solver's time, the freeze
+        "TRANSPORT_MAX_RIDE_MINUTES": int(os.environ.get("TRANSPORT_MAX_RIDE_MINUTES", "45")),
+        "TRANSPORT_ARRIVAL_MARGIN_MINUTES": int(os.environ.get("TRANSPORT_ARRIVAL_MARGIN_MINUTES", "15")),
+        "TRANSPORT_DWELL_MINUTES": int(os.environ.get("TRANSPORT_DWELL_MINUTES", "3")),
+        "TRANSPORT_RETURN_AFTER_MINUTES": int(os.environ.get("TRANSPORT_RETURN_AFTER_MINUTES", "10")),
+        "TRANSPORT_SPEED_KMH": float(os.environ.get("TRANSPORT_SPEED_KMH", "40")),
+        "TRANSPORT_SOLVER_SECONDS": float(os.environ.get("TRANSPORT_SOLVER_SECONDS", "1.0")),
+        "TRANSPORT_FREEZE_DAYS": int(os.environ.get("TRANSPORT_FREEZE_DAYS", "7")),
+        "TRANSPORT_LOCK_TIMEOUT_MS": int(os.environ.get("TRANSPORT_LOCK_TIMEOUT_MS", "30000")),
+        # re-plan a session's buses after a commit that changed its bookings
+        "TRANSPORT_REPLAN_AFTER_COMMIT": _bool("TRANSPORT_REPLAN_AFTER_COMMIT", True),
     }
     if cfg["LOG_FORMAT"] not in {"json", "text"}:
         raise ConfigError("LOG_FORMAT must be json or text.")

@@ -15,7 +15,14 @@ def region_id_of(obj: Any) -> int | None:
     from app.auth.models import Region
     from app.booking.models import Booking, RequestRound, SeriesBooking
     from app.labs.models import KitLoan, Offer, Session
+    from app.transport.models import Bus, BusPlan, BusStop
 
+    if isinstance(obj, BusStop):
+        obj = obj.bus
+    if isinstance(obj, Bus):
+        obj = obj.plan
+    if isinstance(obj, BusPlan):
+        obj = obj.session
     if isinstance(obj, Region):
         return obj.id
     if isinstance(obj, Session):
@@ -149,3 +156,10 @@ def can_plan_transport(user: User | None, region: Any) -> bool:
 def can_manage_api_token(user: User | None, token: Any) -> bool:
     """Everyone manages (lists, revokes) their own API tokens, and only those."""
     return _authenticated(user) and token.user_id == user.id
+
+
+def can_decline_bus(user: User | None, booking: Any) -> bool:
+    """The school's teacher (own transport), or the coordinator of the session."""
+    if is_teacher(user):
+        return booking.school_id == user.school_id
+    return (is_coordinator(user) and can_manage_session(user, booking.session)) or is_admin(user)

@@ -51,7 +51,8 @@ def booking_event(booking, base_url: str, pickup=None, stamp: datetime | None = 
     if offer.preparation:
         lines.append(f"Voorbereiding: {offer.preparation}")
     if pickup is not None:
-        lines.append(f"Bus: ophalen om {pickup.astimezone(LOCAL_TZ):%H:%M} bij de school.")
+        school = booking.school
+        lines.append(f"Bus: ophalen om {pickup.astimezone(LOCAL_TZ):%H:%M} bij {school.name}, {school.address}.")
     if booking.remarks:
         lines.append(f"Opmerkingen: {booking.remarks}")
     lines.append(f"{base_url.rstrip('/')}/boekingen/{booking.id}")

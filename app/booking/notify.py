@@ -8,18 +8,16 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from app.booking.ical import booking_event, calendar_bytes
-from app.extensions import db
 from app.mail import Attachment, queue_mail
 
 
 def pickup_time(booking):
-    """The planned bus pickup time of a booking, if any."""
-    from app.transport.models import BusStop
+    """The planned bus pickup time of a booking, if any (the earliest, for a class in two buses)."""
+    from app.transport.services import pickup_time as planned_pickup
 
-    return db.session.scalar(select(BusStop.pickup_at).where(BusStop.booking_id == booking.id))
+    return planned_pickup(booking)
 
 
 def _recipients(booking) -> tuple[list[str], str]:
@@ -54,6 +52,7 @@ def _send(kind: str, booking, bookings=None, **extra) -> None:
             "changed": _("Gewijzigd: %(title)s", title=booking.session.offer.title),
             "cancelled": _("Geannuleerd: %(title)s", title=booking.session.offer.title),
             "reminder": _("Herinnering: %(title)s", title=booking.session.offer.title),
+            "pickup": _("Busvervoer: %(title)s", title=booking.session.offer.title),
         }
         body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings,
                                pickups={b.id: pickup_time(b) for b in bookings},
@@ -88,3 +87,8 @@ def series_confirmed(series) -> None:
 
 def reminder(booking) -> None:
     _send("reminder", booking)
+
+
+def pickup_planned(booking) -> None:
+    """The bus plan is frozen (ordered): the school hears its pickup time and place."""
+    _send("pickup", booking)

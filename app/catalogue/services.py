@@ -13,6 +13,7 @@ from app.extensions import db
 from app.labs.models import Offer, OfferKind, PartLocation, Session, SessionStatus, Venue, World
 from app.timeutil import local_to_utc
 from app.transport.distance import road_km
+from app.transport.eligibility import needs_bus
 from app.transport.models import RoadDistance
 
 
@@ -134,7 +135,8 @@ def search_offers(user, region_id: int | None, filters: OfferFilters, now: datet
         dist = distances.get(offer.venue_id) if offer.venue_id and offer.kind.value != "mobile_lab" else None
         if offer.kind == OfferKind.MOBILE_LAB or offer.kind == OfferKind.GUEST_LESSON:
             dist = 0.0 if school is not None else None
-        bus = bool(offer.bus_provided and dist is not None and threshold is not None and dist > threshold)
+        bus = needs_bus(dist, threshold, bus_provided=offer.bus_provided,
+                        at_school=offer.kind in (OfferKind.MOBILE_LAB, OfferKind.GUEST_LESSON))
         if filters.max_km is not None and (dist is None or dist > filters.max_km):
             continue
         if filters.bus_only and not bus:

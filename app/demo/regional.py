@@ -127,10 +127,25 @@ def load_demo(*, password: str = DEFAULT_PASSWORD, seed: int = 2026, today: date
     db.session.flush()
     sessions = _sessions(region, offers, venues, staff, [year - 1, year], rng)
     users = _users(region, schools, venues, password)
-    _bookings(region, schools, venues, offers, sessions, users, rng, today)
-    _rules(region, offers, year)
-    db.session.commit()
+    db.session.info["transport.no_replan"] = True  # bookings go in bulk; the buses are planned once below
+    try:
+        _bookings(region, schools, venues, offers, sessions, users, rng, today)
+        _rules(region, offers, year)
+        db.session.commit()
+    finally:
+        db.session.info.pop("transport.no_replan", None)
+    _buses(region, today, echo)
     return DemoSummary(True, region, password)
+
+
+def _buses(region: Region, today: date, echo=print) -> None:
+    """Bus plans for the sessions of the coming two weeks; those within the freeze period are ordered."""
+    from app.transport.services import freeze_due_plans, plan_upcoming
+
+    now = datetime.combine(today, time(12, 0), tzinfo=timezone.utc)
+    n = plan_upcoming(region.id, now, days=14)
+    frozen = freeze_due_plans(now, tell=False)
+    echo(f"Bus plans for {n} upcoming sessions ({frozen} ordered)")
 
 
 def _venues(region: Region) -> dict[str, Venue]:

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.booking.models import Booking
+    from app.labs.models import Session
 
 
 class BusType(db.Model):
@@ -63,10 +67,14 @@ class BusPlan(db.Model):
     frozen_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     # set when bookings changed after the freeze: the coordinator must look
     needs_review: Mapped[bool] = mapped_column(default=False)
+    review_note: Mapped[str] = mapped_column(Text, default="")  # what changed after the freeze
+    # set when re-planning after a change failed: the next job run re-plans
+    stale: Mapped[bool] = mapped_column(default=False)
     total_km: Mapped[float] = mapped_column(Float, default=0.0)
     total_cost: Mapped[float] = mapped_column(Float, default=0.0)
 
     buses: Mapped[list["Bus"]] = relationship(back_populates="plan", cascade="all, delete-orphan", order_by="Bus.id")
+    session: Mapped["Session"] = relationship()
 
 
 class Bus(db.Model):
@@ -88,14 +96,15 @@ class Bus(db.Model):
 
 class BusStop(db.Model):
     __tablename__ = "bus_stops"
+    # a class larger than the largest bus has a stop on each of its buses
     __table_args__ = (
-        UniqueConstraint("booking_id"),
+        UniqueConstraint("bus_id", "booking_id"),
         CheckConstraint("seats > 0", name="seats_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bus_id: Mapped[int] = mapped_column(ForeignKey("buses.id", ondelete="CASCADE"), index=True)
-    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     pickup_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     seats: Mapped[int] = mapped_column(Integer)
@@ -103,3 +112,4 @@ class BusStop(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     bus: Mapped[Bus] = relationship(back_populates="stops")
+    booking: Mapped["Booking"] = relationship()

@@ -1,3 +1,235 @@
-from flask import Blueprint
+"""Transport pages: the bus plan per day for coordinators, orders for the bus company, distances;
+and the teacher's choice of own transport."""
+from __future__ import annotations
 
-bp = Blueprint("transport", __name__, template_folder="templates")
+import csv
+import io
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.auth import permissions
+from app.auth.models import Region
+from app.booking.models import Booking
+from app.db import utcnow
+from app.extensions import db
+from app.labs.models import Venue
+from app.schools.models import School
+from app.timeutil import to_local
+from app.transport import maps, services
+from app.transport.forms import ActionForm, FlagForm, MoveStopForm, RoadDistanceForm, RoadDistanceImportForm
+from app.transport.models import Bus, BusPlan, BusStop, BusType
+from app.web import load_or_404, run_and_flash
+
+bp = Blueprint("transport", __name__, template_folder="templates", url_prefix="/vervoer")
+
+
+def _region() -> Region | None:
+    """The coordinator's region (an administrator may pick one with ?regio=)."""
+    if permissions.is_admin(current_user):
+        rid = request.args.get("regio", type=int)
+        return db.session.get(Region, rid) if rid else None
+    region = db.session.get(Region, current_user.region_id) if current_user.region_id else None
+    if region is None or not permissions.can_plan_transport(current_user, region):
+        abort(403)
+    return region
+
+
+def _day(raw: str | None) -> date:
+    if not raw:
+        return to_local(utcnow()).date()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400)
+
+
+def _can_plan(user, obj) -> bool:
+    return permissions.can_plan_transport(user, obj)
+
+
+def _back(plan_or_bus_day) -> str:
+    return url_for("transport.plans", datum=plan_or_bus_day.isoformat(), **_admin_args())
+
+
+def _admin_args() -> dict:
+    rid = request.args.get("regio", type=int)
+    return {"regio": rid} if rid and permissions.is_admin(current_user) else {}
+
+
+def _plan_day(plan: BusPlan) -> date:
+    return to_local(plan.session.starts_at).date()
+
+
+@bp.get("/")
+@login_required
+def plans():
+    region = _region()
+    day = _day(request.args.get("datum"))
+    day_plans = services.plans_on(region.id if region else None, day)
+    types = db.session.scalars(select(BusType).where(BusType.active.is_(True), *(
+        [BusType.region_id == region.id] if region else [])).order_by(BusType.seats.desc())).all()
+    routes = []
+    for p in day_plans:
+        v = p.session.venue
+        for n, bus in enumerate(p.buses, start=1):
+            routes.append((f"{p.session.offer.title} · bus {n}",
+                           [(st.booking.school.name, st.booking.school.latitude, st.booking.school.longitude)
+                            for st in bus.stops],
+                           (v.name, v.latitude, v.longitude) if v else ("", None, None)))
+    lines, points = maps.route_map(routes)
+    carriers = sorted({bus.bus_type.carrier for p in day_plans for bus in p.buses})
+    return render_template("transport/plans.html", region=region, day=day, plans=day_plans, types=types,
+                           lines=lines, points=points, carriers=carriers, form=ActionForm(), move_form=MoveStopForm(),
+                           days=services.plan_days(region.id if region else None, to_local(utcnow()).date()),
+                           prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
+                           admin_args=_admin_args())
+
+
+@bp.post("/bus/<int:bus_id>/vergrendelen")
+@login_required
+def lock_bus(bus_id: int):
+    bus = load_or_404(Bus, bus_id, _can_plan)
+    form = FlagForm()
+    if not form.validate_on_submit():
+        abort(400)
+    locked = form.value.data == "1"
+    run_and_flash(lambda: services.set_bus_locked(current_user, bus.id, locked),
+                  _("De bus is vergrendeld: herplannen laat hem zoals hij is.") if locked
+                  else _("De bus is ontgrendeld."))
+    return redirect(_back(_plan_day(bus.plan)))
+
+
+@bp.post("/halte/<int:stop_id>/verplaatsen")
+@login_required
+def move_stop(stop_id: int):
+    stop = load_or_404(BusStop, stop_id, _can_plan)
+    day = _plan_day(stop.bus.plan)
+    form = MoveStopForm()
+    if not form.validate_on_submit():
+        from flask import flash
+
+        flash(_("Kies een bus."), "error")
+        return redirect(_back(day))
+    kind, _sep, ident = form.target.data.partition(":")
+    target = {"to_bus_id": int(ident)} if kind == "bus" else {"new_type_id": int(ident)}
+    run_and_flash(lambda: services.move_stop(current_user, stop.id, **target),
+                  _("De klas is verplaatst en blijft in die bus; de planning is bijgewerkt."))
+    return redirect(_back(day))
+
+
+@bp.post("/halte/<int:stop_id>/losmaken")
+@login_required
+def unpin_stop(stop_id: int):
+    stop = load_or_404(BusStop, stop_id, _can_plan)
+    day = _plan_day(stop.bus.plan)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    run_and_flash(lambda: services.unpin_stop(current_user, stop.id), _("De planner mag de klas weer indelen."))
+    return redirect(_back(day))
+
+
+@bp.post("/plan/<int:plan_id>/herplannen")
+@login_required
+def replan(plan_id: int):
+    plan = load_or_404(BusPlan, plan_id, _can_plan)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    run_and_flash(lambda: services.replan(current_user, plan.id), _("De bussen zijn opnieuw gepland."))
+    return redirect(_back(_plan_day(plan)))
+
+
+@bp.post("/plan/<int:plan_id>/gezien")
+@login_required
+def reviewed(plan_id: int):
+    plan = load_or_404(BusPlan, plan_id, _can_plan)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    run_and_flash(lambda: services.mark_reviewed(current_user, plan.id), _("Gezien: de bestelling blijft zoals hij is."))
+    return redirect(_back(_plan_day(plan)))
+
+
+def _order_lines(day_raw: str):
+    region = _region()
+    day = _day(day_raw)
+    carrier = request.args.get("vervoerder") or None
+    return region, day, carrier, services.orders(region.id if region else None, day, carrier)
+
+
+@bp.get("/bestelling/<datum>.csv")
+@login_required
+def orders_csv(datum: str):
+    _region_, day, carrier, lines = _order_lines(datum)
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";")
+    writer.writerow(services.ORDER_HEADER)
+    writer.writerows(services.order_rows(lines))
+    resp = Response("\ufeff" + buf.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Type"] = "text/csv; charset=utf-8"
+    name = f"busbestelling-{day.isoformat()}" + (f"-{_slug(carrier)}" if carrier else "")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return resp
+
+
+def _slug(text: str) -> str:
+    return "".join(c.lower() if c.isalnum() else "-" for c in text).strip("-")[:40] or "vervoerder"
+
+
+@bp.get("/bestelling/<datum>")
+@login_required
+def orders_page(datum: str):
+    region, day, carrier, lines = _order_lines(datum)
+    by_carrier: dict[str, list] = {}
+    for ln in lines:
+        by_carrier.setdefault(ln.carrier, []).append(ln)
+    return render_template("transport/orders.html", region=region, day=day, carrier=carrier, by_carrier=by_carrier,
+                           admin_args=_admin_args())
+
+
+@bp.route("/afstanden", methods=["GET", "POST"])
+@login_required
+def distances():
+    region = _region()
+    if region is None:
+        abort(404)
+    form, upload = RoadDistanceForm(prefix="one"), RoadDistanceImportForm(prefix="csv")
+    venues = db.session.scalars(select(Venue).where(Venue.region_id == region.id).order_by(Venue.name)).all()
+    form.venue.choices = [(v.id, v.name) for v in venues]
+    if request.method == "POST" and request.form.get("action") == "one" and form.validate_on_submit():
+        school = db.session.scalar(select(School).where(School.region_id == region.id,
+                                                        School.location_code == form.school.data.strip().upper()))
+        if school is None:
+            form.school.errors.append(_("Deze school hoort niet bij uw regio."))
+        elif run_and_flash(lambda: services.set_road_distance(
+                current_user, school.id, form.venue.data, float(form.km.data),
+                float(form.minutes.data) if form.minutes.data is not None else None),
+                _("De afstand is opgeslagen; de busplanning gebruikt hem voortaan.")):
+            return redirect(url_for("transport.distances"))
+    if request.method == "POST" and request.form.get("action") == "csv" and upload.validate_on_submit():
+        raw = upload.file.data.read(2_000_000)
+        try:
+            content = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            content = raw.decode("latin-1")
+        if run_and_flash(lambda: services.import_road_distances(current_user, region, content),
+                         lambda n: _("%(n)s afstanden ingelezen.", n=n)):
+            return redirect(url_for("transport.distances"))
+    known = services.known_distances(region.id)
+    return render_template("transport/distances.html", region=region, form=form, upload=upload, known=known)
+
+
+@bp.post("/boeking/<int:booking_id>/bus")
+@login_required
+def decline_bus(booking_id: int):
+    booking = load_or_404(Booking, booking_id, permissions.can_decline_bus)
+    form = FlagForm()
+    if not form.validate_on_submit():
+        abort(400)
+    declined = form.value.data == "1"
+    run_and_flash(lambda: services.set_bus_declined(current_user, booking.id, declined),
+                  _("U komt met eigen vervoer; de bus rijdt zonder uw klas.") if declined
+                  else _("Uw klas gaat met de bus; de ophaaltijd volgt."))
+    return redirect(url_for("booking.detail", booking_id=booking.id))

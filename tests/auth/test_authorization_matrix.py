@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from app.auth.models import PasswordResetToken, Role
@@ -36,6 +37,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.labs.models import Kit, KitLoan, World
 from app.timeutil import school_year_of
+from app.transport.models import Bus, BusPlan, BusStop, BusType
 from tests import factories
 
 OK, REDIRECT, LOGIN, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, ALLOWED = (
@@ -201,6 +203,24 @@ MATRIX: dict[str, Case] = {
     "/bereik/school/<int:school_id>": case("/bereik/school/{school}", **REACH, coordinator_r2=NOT_FOUND,
                                            programme_leader_r2=NOT_FOUND),
 
+    # transport (the region's coordinators plan buses; an administrator picks a region with ?regio=)
+    "/vervoer/": case("/vervoer/?dag={day}", **MANAGER_PAGE, coordinator_r2=OK),  # their own region's plans
+    "/vervoer/afstanden": case("/vervoer/afstanden", teacher=FORBIDDEN, coordinator=OK, programme_leader=FORBIDDEN,
+                               admin=NOT_FOUND, coordinator_r2=OK),  # the administrator names a region
+    "/vervoer/bestelling/<datum>": case("/vervoer/bestelling/{day}", **MANAGER_PAGE, coordinator_r2=OK),
+    "/vervoer/bestelling/<datum>.csv": case("/vervoer/bestelling/{day}.csv", **MANAGER_PAGE, coordinator_r2=OK),
+    "/vervoer/bus/<int:bus_id>/vergrendelen": case("/vervoer/bus/{bus}/vergrendelen", method="POST",
+                                                   **MANAGE_SESSION),
+    "/vervoer/halte/<int:stop_id>/verplaatsen": case("/vervoer/halte/{stop}/verplaatsen", method="POST",
+                                                     **MANAGE_SESSION),
+    "/vervoer/halte/<int:stop_id>/losmaken": case("/vervoer/halte/{stop}/losmaken", method="POST", **MANAGE_SESSION),
+    "/vervoer/plan/<int:plan_id>/herplannen": case("/vervoer/plan/{plan}/herplannen", method="POST", **MANAGE_SESSION),
+    "/vervoer/plan/<int:plan_id>/gezien": case("/vervoer/plan/{plan}/gezien", method="POST", **MANAGE_SESSION),
+    # the school's teacher declines the bus (own transport), or the session's coordinator does
+    "/vervoer/boeking/<int:booking_id>/bus": case("/vervoer/boeking/{booking}/bus", method="POST", teacher=ALLOWED,
+                                                  coordinator=ALLOWED, programme_leader=FORBIDDEN, admin=ALLOWED,
+                                                  region2=NOT_FOUND),
+
     # the JSON API (bearer tokens)
     "/api/v1/openapi.json": everyone("/api/v1/openapi.json"),
     "POST /api/v1/auth/token": everyone("/api/v1/auth/token", ALLOWED, method="POST"),  # e-mail and password
@@ -212,6 +232,8 @@ MATRIX: dict[str, Case] = {
     "/api/v1/rules": api("/api/v1/rules?region_id={region}", teacher=OK, coordinator=OK, programme_leader=OK,
                          admin=OK),
     "/api/v1/reach": api("/api/v1/reach", **REACH),
+    "/api/v1/transport/plans": api("/api/v1/transport/plans?date={day}", teacher=FORBIDDEN, coordinator=OK,
+                                   programme_leader=FORBIDDEN, admin=OK, coordinator_r2=OK),
     "/api/v1/offers/<int:offer_id>": api("/api/v1/offers/{offer}", **REGION_OBJECT),
     "/api/v1/sessions/<int:session_id>": api("/api/v1/sessions/{session}", **REGION_OBJECT),
     "/api/v1/venues/<int:venue_id>": api("/api/v1/venues/{venue}", **REGION_OBJECT),
@@ -308,10 +330,18 @@ def _world():
     reset = PasswordResetToken(user_id=users["teacher"].id, token_hash=hash_token("reset-secret-for-the-matrix"),
                                expires_at=now + timedelta(hours=1))
     db.session.add_all([loan, reset])
+    db.session.commit()  # the booking's commit re-plans its session (no bus needed here): then a bus by hand
+    coach = BusType(region_id=r1.id, name="Touringcar", seats=50, cost_per_trip=250, cost_per_km=1.5)
+    plan = db.session.scalar(select(BusPlan).where(BusPlan.session_id == session.id)) or BusPlan(session_id=session.id)
+    db.session.add_all([coach, plan])
+    bus = Bus(plan=plan, bus_type=coach)
+    db.session.add(bus)
+    stop = BusStop(bus=bus, booking_id=booking.id, position=1, seats=26)
+    db.session.add(stop)
     bearer = {role: create_api_token(u, name="matrix")[1] for role, u in users.items()}
     db.session.commit()
     ids = dict(region=r1.id, venue=v1.id, offer=offer.id, series_offer=series.id, session=session.id, school=s1.id,
-               booking=booking.id, rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id,
+               booking=booking.id, plan=plan.id, bus=bus.id, stop=stop.id, rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id,
                calendar_token=users["teacher"].calendar_token, reset_token="reset-secret-for-the-matrix",
                day=session.starts_at.date().isoformat(), kit_day=(date.today() + timedelta(days=3)).isoformat())
     return ids, {role: u.get_id() for role, u in users.items()}, bearer

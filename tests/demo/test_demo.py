@@ -60,6 +60,14 @@ def test_demo_region(app):
     reached = set(db.session.scalars(select(Booking.school_id).where(Booking.status == BookingStatus.ATTENDED)))
     assert 0 < len(reached) < len(schools)  # some schools are not reached: outreach has work
 
+    # the upcoming sessions have bus plans: far classes on a bus, every bus within its seats
+    from app.transport.models import Bus, BusPlan, PlanStatus
+
+    buses = db.session.scalars(select(Bus)).all()
+    assert buses and all(sum(st.seats for st in b.stops) <= b.bus_type.seats for b in buses)
+    statuses = set(db.session.scalars(select(BusPlan.status).join(Bus, Bus.plan_id == BusPlan.id)))
+    assert statuses == {PlanStatus.DRAFT, PlanStatus.FROZEN}
+
     first = _summary()
     assert not load_demo(seed=7, today=today, echo=lambda *_: None).created  # second run: no-op
     assert reset_demo()

@@ -40,6 +40,8 @@ PAGES = [
     Page("catalogue venues", None, "/aanbod/locaties"),
     Page("catalogue venue", None, "/aanbod/locaties/{venue}"),
     Page("error 404", None, "/bestaat-niet"),
+    Page("forgot password", None, "/wachtwoord-vergeten"),
+    Page("forgot password with errors", None, "/wachtwoord-vergeten", blank_submit=True),
     # teacher
     Page("catalogue filtered, with distance", "teacher", "/aanbod/?groep=7&bus=1"),
     Page("booking form", "teacher", "/boekingen/nieuw?session_id={session}"),
@@ -48,7 +50,14 @@ PAGES = [
     Page("series booking form with errors", "teacher", "/boekingen/reeks?offer_id={series_offer}", blank_submit=True),
     Page("my bookings", "teacher", "/boekingen/"),
     Page("booking detail", "teacher", "/boekingen/{booking}"),
+    Page("booking detail with its bus", "bussed_teacher", "/boekingen/{bussed_booking}"),
     Page("calendar settings", "teacher", "/agenda/"),
+    Page("my data", "teacher", "/mijn-account/"),
+    Page("API keys", "teacher", "/mijn-account/api-sleutels"),
+    Page("API keys with errors", "teacher", "/mijn-account/api-sleutels", blank_submit=True),
+    Page("change password", "teacher", "/mijn-account/wachtwoord"),
+    Page("change password with errors", "teacher", "/mijn-account/wachtwoord", blank_submit=True),
+    Page("delete my account", "teacher", "/mijn-account/verwijderen"),
     Page("kits (teacher)", "teacher", "/beheer/leskisten"),
     Page("request round (teacher)", "teacher", "/aanvraagrondes/{round}"),
     Page("error 403", "teacher", "/beheer/"),
@@ -67,6 +76,10 @@ PAGES = [
     Page("staff", "coordinator", "/beheer/medewerkers"),
     Page("kits", "coordinator", "/beheer/leskisten"),
     Page("roster", "coordinator", "/boekingen/les/{my_session}"),
+    Page("bus plans of a day, with the route map", "coordinator", "/vervoer/?dag={bus_day}"),
+    Page("bus order of a day (printable)", "coordinator", "/vervoer/bestelling/{bus_day}"),
+    Page("known road distances", "coordinator", "/vervoer/afstanden"),
+    Page("known road distances with errors", "coordinator", "/vervoer/afstanden", blank_submit=True),
     # programme leader
     Page("fairness rules", "leader", "/spelregels"),
     Page("request rounds", "leader", "/aanvraagrondes"),
@@ -112,9 +125,15 @@ def ids(demo_site):
                            description="Masterclasses in het voorjaar")
         reached_school = db.session.scalar(select(Booking.school_id).where(Booking.status == BookingStatus.ATTENDED)
                                            .group_by(Booking.school_id).order_by(func.count().desc()).limit(1))
+        from app.transport.models import Bus, BusStop
+
+        stop = db.session.scalars(select(BusStop).join(Bus, BusStop.bus_id == Bus.id)
+                                  .order_by(Bus.arrives_at, BusStop.id)).first()
+        bussed = db.session.get(Booking, stop.booking_id)
         out = {
             "users": {"teacher": teacher_email(school), "coordinator": coordinator.email,
-                      "leader": users[Role.PROGRAMME_LEADER].email},
+                      "leader": users[Role.PROGRAMME_LEADER].email, "bussed_teacher": teacher_email(bussed.school)},
+            "bussed_booking": bussed.id, "bus_day": to_local(stop.bus.arrives_at).date().isoformat(),
             "password": DEFAULT_PASSWORD,
             "offer": session.offer_id, "session": session.id, "venue": session.offer.venue_id,
             "series_offer": series_offer.id, "booking": booking.id,

@@ -1,0 +1,96 @@
+"""API: the bus plans of a day (coordinators and administrators of the region)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import jsonify, request
+
+from app.api import api_user, bp, problem_responses, token_required
+from app.api.serializers import iso, venue_ref
+from app.auth import permissions
+from app.auth.models import Region
+from app.errors import DomainError
+from app.extensions import db
+from app.transport.services import plans_on
+
+
+def _bus_json(bus) -> dict:
+    bt = bus.bus_type
+    return {"id": bus.id, "type": {"id": bt.id, "name": bt.name, "carrier": bt.carrier}, "seats": bt.seats,
+            "seats_taken": sum(s.seats for s in bus.stops), "locked": bus.locked,
+            "arrives_at": iso(bus.arrives_at), "departs_back_at": iso(bus.departs_back_at),
+            "km": bus.km, "cost": bus.cost,
+            "stops": [{"position": s.position, "booking_id": s.booking_id,
+                       "school": {"id": s.booking.school.id, "name": s.booking.school.name,
+                                  "location_code": s.booking.school.location_code,
+                                  "address": s.booking.school.address},
+                       "pickup_at": iso(s.pickup_at), "seats": s.seats} for s in bus.stops]}
+
+
+def plan_json(plan) -> dict:
+    s = plan.session
+    return {"id": plan.id, "session_id": s.id, "offer": {"id": s.offer_id, "title": s.offer.title},
+            "venue": venue_ref(s.venue), "starts_at": iso(s.starts_at), "status": plan.status.value,
+            "needs_review": plan.needs_review, "planned_at": iso(plan.planned_at), "frozen_at": iso(plan.frozen_at),
+            "total_km": plan.total_km, "total_cost": plan.total_cost, "buses": [_bus_json(b) for b in plan.buses]}
+
+
+@bp.get("/transport/plans")
+@token_required
+def transport_plans():
+    user = api_user()
+    raw = request.args.get("date", "")
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise DomainError("date must be a date as YYYY-MM-DD.", code="invalid_parameter", field="date")
+    if permissions.is_admin(user):
+        region_id = request.args.get("region", type=int)
+    else:
+        region = db.session.get(Region, user.region_id) if user.region_id else None
+        if region is None or not permissions.can_plan_transport(user, region):
+            err = DomainError("Bus plans are for the region's coordinators and administrators.", code="forbidden")
+            err.status = 403
+            raise err
+        region_id = region.id
+    return jsonify({"date": day.isoformat(), "region_id": region_id,
+                    "plans": [plan_json(p) for p in plans_on(region_id, day)]})
+
+
+STOP = {"type": "object", "required": ["position", "school", "pickup_at", "seats"], "properties": {
+    "position": {"type": "integer"}, "booking_id": {"type": "integer"},
+    "school": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                                "location_code": {"type": "string"}, "address": {"type": "string"}}},
+    "pickup_at": {"type": ["string", "null"], "format": "date-time"},
+    "seats": {"type": "integer", "description": "seats this class takes in this bus (pupils and adults)"}}}
+SCHEMAS = {
+    "BusStop": STOP,
+    "Bus": {"type": "object", "required": ["id", "type", "seats", "stops", "arrives_at"], "properties": {
+        "id": {"type": "integer"},
+        "type": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
+                                                  "carrier": {"type": "string"}}},
+        "seats": {"type": "integer"}, "seats_taken": {"type": "integer"}, "locked": {"type": "boolean"},
+        "arrives_at": {"type": ["string", "null"], "format": "date-time"},
+        "departs_back_at": {"type": ["string", "null"], "format": "date-time"},
+        "km": {"type": "number", "description": "there and back"}, "cost": {"type": "number"},
+        "stops": {"type": "array", "items": {"$ref": "#/components/schemas/BusStop"},
+                  "description": "in route order"}}},
+    "BusPlan": {"type": "object", "required": ["id", "session_id", "status", "buses"], "properties": {
+        "id": {"type": "integer"}, "session_id": {"type": "integer"},
+        "offer": {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}},
+        "venue": {"type": ["object", "null"]}, "starts_at": {"type": "string", "format": "date-time"},
+        "status": {"type": "string", "enum": ["draft", "frozen"]}, "needs_review": {"type": "boolean"},
+        "planned_at": {"type": ["string", "null"]}, "frozen_at": {"type": ["string", "null"]},
+        "total_km": {"type": "number"}, "total_cost": {"type": "number"},
+        "buses": {"type": "array", "items": {"$ref": "#/components/schemas/Bus"}}}},
+    "BusPlans": {"type": "object", "required": ["date", "plans"], "properties": {
+        "date": {"type": "string", "format": "date"}, "region_id": {"type": ["integer", "null"]},
+        "plans": {"type": "array", "items": {"$ref": "#/components/schemas/BusPlan"}}}},
+}
+PATHS = {"/transport/plans": {"get": {
+    "summary": "The bus plans of a day: per bus its type, seats, stops in order (school, pickup time, seats) and arrival",
+    "parameters": [{"name": "date", "in": "query", "required": True, "schema": {"type": "string", "format": "date"}},
+                   {"name": "region", "in": "query", "schema": {"type": "integer"},
+                    "description": "administrators only"}],
+    "responses": {"200": {"description": "Plans", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/BusPlans"}}}}, **problem_responses(401, 403, 422)}}}}

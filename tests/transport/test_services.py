@@ -1,0 +1,318 @@
+"""Bus plans in the database: eligibility, re-planning after commit, freeze, manual changes."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.booking.services import cancel_booking
+from app.db import utcnow
+from app.extensions import db
+from app.labs.models import PartLocation
+from app.transport import planning, services
+from app.transport.errors import BusFull, BusLocked, NotAllowed, PlanNotFound
+from app.transport.models import Bus, BusPlan, BusStop, PlanStatus, RoadDistance
+from tests import factories
+from tests.transport.conftest import book, school_at
+
+
+def _plan(session_id) -> BusPlan | None:
+    db.session.expire_all()
+    return db.session.scalar(select(BusPlan).where(BusPlan.session_id == session_id))
+
+
+def _riders(plan) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for bus in plan.buses:
+        for s in bus.stops:
+            out[s.booking_id] = out.get(s.booking_id, 0) + s.seats
+    return out
+
+
+def test_threshold_decides_who_gets_a_bus(transport):
+    region, session = transport["region"], transport["session"]
+    near, tn = school_at(region, 5.9)
+    far, tf = school_at(region, 6.1)
+    farther, tfr = school_at(region, 14.0, east=0.02)
+    b_near, b_far, b_farther = book(tn, near, session), book(tf, far, session), book(tfr, farther, session)
+    plan = _plan(session.id)
+    assert plan is not None and plan.status == PlanStatus.DRAFT
+    assert _riders(plan) == {b_far.id: 22, b_farther.id: 22}
+    assert not services.booking_needs_bus(db.session.get(type(b_near), b_near.id))
+    for bus in plan.buses:
+        assert sum(s.seats for s in bus.stops) <= bus.bus_type.seats
+        assert bus.arrives_at <= session.starts_at - timedelta(minutes=15)
+    assert plan.total_cost == pytest.approx(sum(b.cost for b in plan.buses))
+    info = services.transport_info(db.session.get(type(b_far), b_far.id))
+    assert info.provided and info.pickup_at is not None and far.name in info.place
+
+
+def test_a_known_road_distance_overrides_the_estimate(transport):
+    region, session, venue = transport["region"], transport["session"], transport["venue"]
+    school, teacher = school_at(region, 4.0)
+    services.set_road_distance(transport["coord"], school.id, venue.id, 8.5, 14)
+    db.session.commit()
+    b = book(teacher, school, session)
+    plan = _plan(session.id)
+    assert list(_riders(plan)) == [b.id]
+    bus = plan.buses[0]
+    assert bus.km == pytest.approx(17.0)  # there and back
+    assert bus.arrives_at - bus.stops[0].pickup_at == timedelta(minutes=14 + 3)
+
+
+def test_cancel_takes_the_class_off_and_replans(transport):
+    region, session = transport["region"], transport["session"]
+    pairs = [school_at(region, 10 + i, east=0.01 * i) for i in range(3)]
+    bookings = [book(t, s, session) for s, t in pairs]
+    assert set(_riders(_plan(session.id))) == {b.id for b in bookings}
+    cancel_booking(pairs[1][1], bookings[1].id)
+    db.session.commit()
+    plan = _plan(session.id)
+    assert set(_riders(plan)) == {bookings[0].id, bookings[2].id}
+    assert db.session.scalar(select(func.count(BusStop.id)).where(BusStop.booking_id == bookings[1].id)) == 0
+
+
+def test_declining_the_bus(transport):
+    region, session = transport["region"], transport["session"]
+    school, teacher = school_at(region, 12)
+    b = book(teacher, school, session)
+    assert _riders(_plan(session.id)) == {b.id: 22}
+    services.set_bus_declined(teacher, b.id, True)
+    db.session.commit()
+    assert _riders(_plan(session.id)) == {}
+    services.set_bus_declined(teacher, b.id, False)
+    db.session.commit()
+    assert _riders(_plan(session.id)) == {b.id: 22}
+    other_school, other = school_at(region, 12, east=0.01)
+    with pytest.raises(PlanNotFound):  # another school's booking: as if it did not exist
+        services.set_bus_declined(other, b.id, True)
+
+
+def test_part_at_school_never_needs_a_bus(app, transport):
+    region = transport["region"]
+    hotspot = factories.venue(region, latitude=52.0, longitude=6.31)
+    series = factories.series_offer(region, transport["venue"], hotspot)
+    s1 = factories.session(series, transport["session"].starts_at, part=series.parts[0])
+    assert s1.location == PartLocation.AT_SCHOOL
+    school, teacher = school_at(region, 20)
+    db.session.commit()
+    from app.booking.models import Booking, BookingStatus
+
+    b = Booking(session_id=s1.id, school_id=school.id, status=BookingStatus.CONFIRMED, groep_min=7, groep_max=7,
+                pupils=20, adults=2)
+    db.session.add(b)
+    db.session.commit()
+    assert not services.booking_needs_bus(b)
+    assert services.plan_session(s1.id) is None
+
+
+def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox):
+    region, session = transport["region"], transport["session"]
+    session.starts_at = utcnow().replace(microsecond=0) + timedelta(days=3)
+    session.ends_at = session.starts_at + timedelta(hours=2)
+    db.session.commit()
+    pairs = [school_at(region, 9 + i, east=0.01 * i) for i in range(3)]
+    bookings = [book(t, s, session) for s, t in pairs]
+    mailbox.clear()
+    assert services.freeze_due_plans(utcnow()) == 1
+    plan = _plan(session.id)
+    assert plan.status == PlanStatus.FROZEN and plan.frozen_at is not None
+    before = {(bus.id, s.booking_id) for bus in plan.buses for s in bus.stops}
+    assert len([m for m in mailbox if m["Subject"].startswith("Busvervoer")]) == 3
+    body = next(m for m in mailbox if m["To"] == pairs[0][1].email).get_body(("plain",)).get_content()
+    assert "Bus: ophalen om" in body and pairs[0][0].name in body
+    assert services.freeze_due_plans(utcnow()) == 0  # twice changes nothing
+
+    cancel_booking(transport["coord"], bookings[0].id, reason="ziek")
+    db.session.commit()
+    plan = _plan(session.id)
+    assert plan.needs_review and pairs[0][0].name in plan.review_note
+    assert {(bus.id, s.booking_id) for bus in plan.buses for s in bus.stops} == before  # not silently re-planned
+
+    mailbox.clear()
+    services.replan(transport["coord"], plan.id)
+    db.session.commit()
+    plan = _plan(session.id)
+    assert not plan.needs_review and plan.status == PlanStatus.FROZEN
+    assert set(_riders(plan)) == {bookings[1].id, bookings[2].id}
+    told = {m["To"] for m in mailbox if m["Subject"].startswith("Busvervoer")}
+    assert pairs[0][1].email not in told  # the cancelled class is not told a pickup time
+    assert told <= {pairs[1][1].email, pairs[2][1].email}  # only classes whose pickup changed
+
+
+def test_a_session_moved_after_the_freeze_is_flagged(app, transport):
+    region, session = transport["region"], transport["session"]
+    session.starts_at = utcnow().replace(microsecond=0) + timedelta(days=3)
+    session.ends_at = session.starts_at + timedelta(hours=2)
+    db.session.commit()
+    school, teacher = school_at(region, 12)
+    book(teacher, school, session)
+    assert services.freeze_due_plans(utcnow(), tell=False) == 1
+    session.starts_at += timedelta(hours=1)
+    session.ends_at += timedelta(hours=1)
+    db.session.commit()
+    plan = _plan(session.id)
+    assert plan.needs_review and "verzet" in plan.review_note
+    services.replan(transport["coord"], plan.id)
+    db.session.commit()
+    plan = _plan(session.id)
+    assert not plan.needs_review
+    assert plan.buses[0].arrives_at == session.starts_at - timedelta(minutes=15)
+
+
+def test_move_a_class_and_lock_a_bus(transport):
+    region, session, coord = transport["region"], transport["session"], transport["coord"]
+    pairs = [school_at(region, 10 + i, east=0.005 * i) for i in range(3)]
+    bookings = [book(t, s, session, pupils=12, adults=1) for s, t in pairs]
+    plan = _plan(session.id)
+    assert len(plan.buses) == 1  # 39 seats: one coach
+    stop = next(s for s in plan.buses[0].stops if s.booking_id == bookings[2].id)
+    services.move_stop(coord, stop.id, new_type_id=transport["mini"].id)
+    db.session.commit()
+    plan = _plan(session.id)
+    assert len(plan.buses) == 2
+    alone = next(b for b in plan.buses if [s.booking_id for s in b.stops] == [bookings[2].id])
+    assert alone.stops[0].pinned and alone.bus_type_id == transport["mini"].id
+    services.set_bus_locked(coord, alone.id, True)
+    db.session.commit()
+    # a new class: re-planning keeps the locked bus as it is
+    s4, t4 = school_at(region, 11, east=0.002)
+    b4 = book(t4, s4, session, pupils=12, adults=1)
+    plan = _plan(session.id)
+    kept = db.session.get(Bus, alone.id)
+    assert kept.locked and [s.booking_id for s in kept.stops] == [bookings[2].id]
+    assert set(_riders(plan)) == {b.id for b in bookings} | {b4.id}
+    other = next(b for b in plan.buses if b.id != alone.id)
+    with pytest.raises(BusLocked):
+        services.move_stop(coord, other.stops[0].id, to_bus_id=alone.id)
+    db.session.rollback()
+    services.set_bus_locked(coord, alone.id, False)
+    big = next(b for b in plan.buses if b.id != alone.id)
+    with pytest.raises(BusFull):
+        services.move_stop(coord, big.stops[0].id, to_bus_id=alone.id)  # 13 seats do not fit 19 − 13
+    db.session.rollback()
+    teacher = pairs[0][1]
+    with pytest.raises(NotAllowed):
+        services.set_bus_locked(teacher, alone.id, True)
+
+
+def test_failed_planning_keeps_the_booking_and_the_job_replans(app, transport, monkeypatch):
+    region, session = transport["region"], transport["session"]
+    school, teacher = school_at(region, 12)
+
+    def broken(req):
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(planning, "plan", broken)
+    b = book(teacher, school, session)
+    from app.booking.models import Booking
+
+    assert db.session.get(Booking, b.id) is not None  # the booking stands
+    plan = _plan(session.id)
+    assert plan.stale and _riders(plan) == {}
+    monkeypatch.undo()
+    from app.transport.jobs import replan
+
+    assert replan(utcnow()) == 1
+    plan = _plan(session.id)
+    assert not plan.stale and _riders(plan) == {b.id: 22}
+    assert replan(utcnow()) == 0  # nothing left to do
+
+
+def test_job_catches_a_missed_replan(app, transport):
+    region, session = transport["region"], transport["session"]
+    school, teacher = school_at(region, 12)
+    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
+    try:
+        b = book(teacher, school, session)
+    finally:
+        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+    assert _plan(session.id) is None
+    from app.transport.jobs import replan
+
+    assert replan(utcnow()) == 1
+    assert _riders(_plan(session.id)) == {b.id: 22}
+
+
+def test_two_replans_at_once_leave_one_consistent_plan(app, transport):
+    region, session = transport["region"], transport["session"]
+    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
+    try:
+        bookings = [book(t, s, session, pupils=15) for s, t in
+                    (school_at(region, 8 + i, east=0.01 * i) for i in range(5))]
+    finally:
+        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+    sid, ids = session.id, [b.id for b in bookings]
+    db.session.remove()
+    barrier = threading.Barrier(4)
+
+    def run(_):
+        with app.app_context():
+            barrier.wait(timeout=30)
+            try:
+                services.plan_session(sid)
+                db.session.commit()
+                return "ok"
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(run, range(4))) == ["ok"] * 4
+    plan = _plan(sid)
+    assert db.session.scalar(select(func.count(BusPlan.id)).where(BusPlan.session_id == sid)) == 1
+    assert _riders(plan) == {bid: 17 for bid in ids}
+    assert db.session.scalar(select(func.count(Bus.id))) == len(plan.buses)
+
+
+@pytest.mark.postgresql_only
+def test_control_without_the_plan_lock_two_replans_double_the_buses(app, backend, transport):
+    """The control case: with the lock off, two planners that read the same plan both write theirs."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers; the race exists only where writers run in parallel")
+    region, session = transport["region"], transport["session"]
+    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
+    try:
+        ids = [book(t, s, session, pupils=15).id for s, t in
+               (school_at(region, 8 + i, east=0.01 * i) for i in range(3))]
+    finally:
+        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+    sid = session.id
+    db.session.add(BusPlan(session_id=sid))  # the plan row exists; both planners read it empty
+    db.session.commit()
+    db.session.remove()
+    app.config.update(BOOKING_LOCKING=False, TRANSPORT_TEST_BARRIER=threading.Barrier(2))
+
+    def run(_):
+        with app.app_context():
+            try:
+                services.plan_session(sid)
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(run, range(2)))
+    finally:
+        app.config.update(BOOKING_LOCKING=True, TRANSPORT_TEST_BARRIER=None)
+    stops = db.session.scalar(select(func.count(BusStop.id)).where(BusStop.booking_id.in_(ids)))
+    assert stops == 2 * len(ids), "without the lock each class is on two buses"
+
+
+def test_road_distances_from_csv(transport):
+    region, venue, coord = transport["region"], transport["venue"], transport["coord"]
+    s1, _ = school_at(region, 3)
+    s2, _ = school_at(region, 4)
+    n = services.import_road_distances(coord, region, f"school;venue;km;minutes\n{s1.location_code};{venue.name};7,5;12\n"
+                                                      f"{s2.location_code};{venue.id};3.1;\n")
+    db.session.commit()
+    assert n == 2
+    rows = {r.school_id: (r.km, r.minutes, r.source) for r in db.session.scalars(select(RoadDistance))}
+    assert rows == {s1.id: (7.5, 12.0, "csv"), s2.id: (3.1, None, "csv")}
+    from app.transport.errors import TransportError
+
+    with pytest.raises(TransportError):
+        services.import_road_distances(coord, region, "school;venue;km\nXXXX99;nowhere;3\n")
