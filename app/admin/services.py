@@ -268,10 +268,10 @@ def update_user(actor: User, target: User, assignment: Assignment) -> User:
     if not permissions.can_manage_user(actor, target):
         raise _deny()
     a = _check_assignment(actor, assignment)
-    if target.id == actor.id and a.role != target.role:
-        raise DomainError(_("U kunt uw eigen rol niet wijzigen."), code="own_role", field="role")
     if target.role == Role.ADMIN and a.role != Role.ADMIN:
         _keep_an_admin(target)
+    if target.id == actor.id and a.role != target.role:
+        raise DomainError(_("U kunt uw eigen rol niet wijzigen."), code="own_role", field="role")
     before = (target.role.value, target.region_id, target.school_id)
     target.role, target.region, target.school, target.name = a.role, a.region, a.school, a.name
     target.venues = list(a.venues)
@@ -290,9 +290,9 @@ def set_user_active(actor: User, target: User, active: bool) -> User:
         return target
     now = utcnow()
     if not active:
+        _keep_an_admin(target)
         if target.id == actor.id:
             raise DomainError(_("U kunt uw eigen account niet deactiveren."), code="own_account")
-        _keep_an_admin(target)
         target.active = False
         target.session_version = (target.session_version or 0) + 1
         db.session.execute(update(ApiToken).where(ApiToken.user_id == target.id, ApiToken.revoked_at.is_(None))
