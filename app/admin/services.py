@@ -325,10 +325,10 @@ class UploadError(DomainError):
     code = "bad_upload"
 
 
-def _check_csv_name(filename: str | None) -> str:
-    name = Path(filename or "").name
+def _check_csv_name(filename: str | None, field_name: str) -> str:
+    name = Path((filename or "").replace("\\", "/")).name
     if not name.lower().endswith(".csv"):
-        raise UploadError(_("Alleen CSV-bestanden (.csv) kunnen worden ingelezen."), field="files")
+        raise UploadError(_("Alleen CSV-bestanden (.csv) kunnen worden ingelezen."), field=field_name)
     return name
 
 
@@ -352,7 +352,7 @@ def import_duo_uploads(actor: User, uploads: Iterable[Upload], from_year: int):
     uploads = list(uploads)
     if not uploads:
         raise UploadError(_("Kies een of meer bestanden."), field="files")
-    names = [_check_csv_name(u.filename) for u in uploads]
+    names = [_check_csv_name(u.filename, "files") for u in uploads]
     with tempfile.TemporaryDirectory(prefix="duo-upload-") as tmp:
         paths = []
         for i, (name, upload) in enumerate(zip(names, uploads)):
@@ -383,7 +383,7 @@ def import_holiday_upload(actor: User, upload: Upload) -> HolidayReport:
 
     if not permissions.can_manage_school_data(actor):
         raise _deny()
-    name = _check_csv_name(upload.filename)
+    name = _check_csv_name(upload.filename, "file")
     if b"\x00" in upload.content:
         raise UploadError(_("Dit bestand is geen tekstbestand (CSV)."), field="file")
     try:
