@@ -121,8 +121,9 @@ def _prepare_user_form(form: UserForm, default_region_id: int | None) -> Region 
     region_id = form.region.data if request.method == "POST" else default_region_id
     if region_id not in allowed:
         region_id = form.region.choices[0][0] if form.region.choices else 0
-    if request.method != "POST" or form.region.data not in allowed:
+    if request.method != "POST":
         form.region.data = region_id
+    # a posted region that is not among the choices stays, so the form refuses it
     region = db.session.get(Region, region_id) if region_id else None
     form.school.choices = [(0, "—")] + [(s.id, f"{s.name}, {s.city} ({s.location_code})")
                                         for s in services.region_schools(region)]
