@@ -16,6 +16,7 @@ from typing import Iterable
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import selectinload
 
 from app.auth import permissions
 from app.auth.models import ApiToken, HolidayRegion, Region, Role, User
@@ -154,7 +155,8 @@ def users_stmt(actor: User, filters: UserFilters):
     """The accounts the actor may see, filtered, in a stable order (a statement to paginate)."""
     if not permissions.can_manage_users(actor):
         raise _deny()
-    stmt = select(User).order_by(User.email, User.id)
+    stmt = (select(User).order_by(User.email, User.id)
+            .options(selectinload(User.region), selectinload(User.school), selectinload(User.venues)))
     if not permissions.is_admin(actor):
         stmt = stmt.where(User.region_id == actor.region_id, User.role != Role.ADMIN)
     if filters.role is not None:
