@@ -15,7 +15,7 @@ from typing import Iterable
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.auth import permissions
@@ -236,13 +236,15 @@ def _check_assignment(actor: User, a: Assignment) -> Assignment:
 def _lock_active_admins() -> list[User]:
     """The active administrators, locked (PostgreSQL: FOR UPDATE in id order; SQLite holds the
     write lock already), so two administrators cannot remove each other at the same time."""
+    from app.booking.locking import for_update
+
     stmt = (select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
             .execution_options(populate_existing=True))
-    if db.session.get_bind().dialect.name == "postgresql":
-        ms = int(current_app.config.get("LOCK_TIMEOUT_MS", 5000))
-        db.session.execute(text(f"SET LOCAL lock_timeout = '{ms}ms'"))
-        stmt = stmt.with_for_update(of=User)
-    return list(db.session.scalars(stmt))
+    admins = list(db.session.scalars(for_update(stmt, User)))
+    barrier = current_app.config.get("ADMIN_TEST_BARRIER")  # the control test only: all read, then all write
+    if barrier is not None:
+        barrier.wait(timeout=10)
+    return admins
 
 
 def _keep_an_admin(target: User) -> None:
