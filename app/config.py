@@ -64,6 +64,10 @@ def load_config(instance_path: str) -> dict:
         "PASSWORD_RESET_SECONDS": int(os.environ.get("PASSWORD_RESET_SECONDS", "3600")),
         "PASSWORD_RESET_MAX_PER_HOUR": int(os.environ.get("PASSWORD_RESET_MAX_PER_HOUR", "3")),
         "PASSWORD_RESET_MAX_PER_IP_HOUR": int(os.environ.get("PASSWORD_RESET_MAX_PER_IP_HOUR", "20")),
+        # an invitation to a new account (a link to choose a password) is valid this long
+        "INVITATION_SECONDS": int(os.environ.get("INVITATION_SECONDS", str(7 * 24 * 3600))),
+        # the largest request body (uploads of school data); larger ones answer 413
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "32")) * 1024 * 1024,
         # API tokens made on the account page expire after this many days
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "365")),
         # privacy: personal data of accounts unused this long is removed by the retention job

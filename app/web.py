@@ -161,9 +161,9 @@ def _nav_spec():
         "coordinator": [("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
                         ("transport.plans", _l("Busplanning")), ("reporting.dashboard", _l("Bereik"))],
         "programme_leader": [("reporting.dashboard", _l("Bereik")), ("fairness.rules", _l("Spelregels")),
-                             ("fairness.rounds", _l("Aanvraagrondes"))],
+                             ("fairness.rounds", _l("Aanvraagrondes")), ("admin.index", _l("Regiobeheer"))],
         "admin": [("reporting.dashboard", _l("Bereik")), ("labs.dashboard", _l("Locaties")),
-                  ("schools.index", _l("Scholen"))],
+                  ("schools.index", _l("Scholen")), ("admin.index", _l("Beheer"))],
     }
 
 
@@ -178,6 +178,17 @@ def nav_items(user) -> list[dict]:
         except BuildError:
             continue
     return items
+
+
+def put_back(form, exc) -> None:
+    """Put a domain error back on its form field (or flash it when it names no field of the form)."""
+    from flask import flash
+
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = list(field.errors) + [exc.message]
+    else:
+        flash(exc.message, "error")
 
 
 def run_and_flash(call, success) -> bool:

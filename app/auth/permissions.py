@@ -163,3 +163,48 @@ def can_decline_bus(user: User | None, booking: Any) -> bool:
     if is_teacher(user):
         return booking.school_id == user.school_id
     return (is_coordinator(user) and can_manage_session(user, booking.session)) or is_admin(user)
+
+
+# ------------------------------------------------------------------ administration
+
+def can_administer(user: User | None) -> bool:
+    """The administration pages (Beheer): administrators, and programme leaders for their own region."""
+    return is_admin(user) or is_programme_leader(user)
+
+
+def can_manage_regions(user: User | None) -> bool:
+    """Creating regions and changing their code and name: administrators."""
+    return is_admin(user)
+
+
+def can_edit_region(user: User | None, region: Any) -> bool:
+    """A region's settings (holiday region, bus threshold, road factor, gender counts):
+    administrators, and the region's own programme leader."""
+    return is_admin(user) or (is_programme_leader(user) and same_region(user, region))
+
+
+def can_manage_users(user: User | None) -> bool:
+    return can_administer(user)
+
+
+def can_manage_user(user: User | None, target: Any) -> bool:
+    """Administrators manage every account; a programme leader the accounts of their own
+    region, administrators excepted."""
+    if is_admin(user):
+        return True
+    return (is_programme_leader(user) and target.role != Role.ADMIN and target.region_id is not None
+            and target.region_id == user.region_id)
+
+
+def can_grant_role(user: User | None, role: Role, region: Any | None) -> bool:
+    """Which role in which region an account may be given: administrators any; a programme
+    leader every role but administrator, in their own region only."""
+    if is_admin(user):
+        return True
+    return (is_programme_leader(user) and role != Role.ADMIN and region is not None
+            and region_id_of(region) == user.region_id)
+
+
+def can_manage_school_data(user: User | None) -> bool:
+    """Imports of DUO school data and holidays, assigning schools to regions: administrators."""
+    return is_admin(user)

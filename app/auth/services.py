@@ -205,18 +205,51 @@ def request_password_reset(email: str, remote_addr: str | None, now: datetime | 
         audit.warning("password reset not sent: too many for account %s (ip %s)", user.id, remote_addr)
         return
     db.session.add(LoginAttempt(key=account_key, at=now))
-    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == user.id,
-                                                        PasswordResetToken.used_at.is_(None)).values(used_at=now))
-    secret = secrets.token_urlsafe(32)
-    db.session.add(PasswordResetToken(user_id=user.id, token_hash=hash_token(secret), created_at=now,
-                                      expires_at=now + timedelta(seconds=cfg["PASSWORD_RESET_SECONDS"])))
-    db.session.flush()
+    secret = _issue_reset_token(user, now, cfg["PASSWORD_RESET_SECONDS"])
     link = cfg["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=secret)
     minutes = cfg["PASSWORD_RESET_SECONDS"] // 60
     with force_locale(user.locale or "nl"):
         body = render_template("auth/mail/password_reset.txt", user=user, link=link, minutes=minutes)
         queue_mail(user.email, _("Nieuw wachtwoord instellen"), body)
     audit.info("password reset mailed (account %s, ip %s)", user.id, remote_addr)
+
+
+def _issue_reset_token(user: User, now: datetime, lifetime_seconds: int) -> str:
+    """A new single-use link secret for the user (older unused links are voided); only its hash is stored."""
+    void_reset_tokens(user, now)
+    secret = secrets.token_urlsafe(32)
+    db.session.add(PasswordResetToken(user_id=user.id, token_hash=hash_token(secret), created_at=now,
+                                      expires_at=now + timedelta(seconds=lifetime_seconds)))
+    db.session.flush()
+    return secret
+
+
+def void_reset_tokens(user: User, now: datetime | None = None) -> None:
+    """Make every unused reset or invitation link of the user invalid."""
+    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == user.id,
+                                                        PasswordResetToken.used_at.is_(None))
+                       .values(used_at=now or utcnow()))
+
+
+def send_invitation(user: User, invited_by: User | None = None, now: datetime | None = None) -> None:
+    """Mail a new account its invitation: a single-use link to choose a password.
+
+    The link is a password-reset link (same table, same single use, same page logic)
+    with the longer lifetime INVITATION_SECONDS; a newer link voids the older ones.
+    """
+    from flask_babel import gettext as _
+
+    from app.mail import queue_mail
+
+    cfg = current_app.config
+    now = now or utcnow()
+    secret = _issue_reset_token(user, now, cfg["INVITATION_SECONDS"])
+    link = cfg["BASE_URL"].rstrip("/") + url_for("auth.accept_invitation", token=secret)
+    days = max(1, cfg["INVITATION_SECONDS"] // 86400)
+    with force_locale(user.locale or "nl"):
+        body = render_template("auth/mail/invitation.txt", user=user, link=link, days=days, invited_by=invited_by)
+        queue_mail(user.email, _("Uitnodiging voor Techlab boeken"), body)
+    audit.info("invitation mailed (account %s, by account %s)", user.id, invited_by.id if invited_by else "-")
 
 
 def reset_token_user(secret: str, now: datetime | None = None) -> User | None:

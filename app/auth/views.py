@@ -106,3 +106,30 @@ def reset_password(token: str):
     elif form.errors:
         status = 422
     return render_template("auth/reset_password.html", form=form), status
+
+
+@bp.route("/uitnodiging/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """An invited person chooses a password with the link from the invitation, and is signed in."""
+    if reset_token_user(token) is None:
+        return render_template("auth/reset_invalid.html"), 404
+    form = ResetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.reset_password(token, form.password.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+            status = 422
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            login_user(user)
+            user.last_login_at = user.last_seen_at = services.utcnow()
+            db.session.commit()
+            flash(_("Welkom! Uw wachtwoord is ingesteld en u bent ingelogd."), "success")
+            return redirect(url_for("main.index"))
+    elif form.errors:
+        status = 422
+    return render_template("auth/accept_invitation.html", form=form, user=reset_token_user(token)), status

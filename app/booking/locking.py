@@ -51,3 +51,13 @@ def lock_school(school_id: int) -> School | None:
         if _postgres():
             stmt = stmt.with_for_update(of=School)
     return db.session.scalar(stmt)
+
+
+def for_update(stmt, entity):
+    """``stmt`` locking the rows of ``entity`` it reads (PostgreSQL: FOR UPDATE, with the lock
+    timeout), for other scarce things than sessions and schools; as is when locking is off."""
+    if locking_enabled():
+        _set_lock_timeout()
+        if _postgres():
+            stmt = stmt.with_for_update(of=entity)
+    return stmt

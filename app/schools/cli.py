@@ -79,9 +79,12 @@ def assign_region_cmd(region_code, corop_codes, municipality_codes):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False), required=False)
 def import_holidays_cmd(file):
     """Load school holidays (holiday_region,school_year,name,starts_on,ends_on); default: data/holidays.csv."""
-    from app.schools.holidays import import_holidays
+    from app.schools.holidays import HolidayFileError, import_holidays
 
-    created, updated, bad = import_holidays(file)
+    try:
+        created, updated, bad = import_holidays(file)
+    except (HolidayFileError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"not imported: {exc}")
     for line, reason in bad:
         click.echo(f"line {line}: {reason}")
     db.session.commit()

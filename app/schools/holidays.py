@@ -14,18 +14,44 @@ from app.schools.models import HolidayPeriod
 HOLIDAYS_FILE = Path(__file__).resolve().parents[2] / "data" / "holidays.csv"
 
 
-def import_holidays(path: str | Path | None = None) -> tuple[int, int, list[tuple[int, str]]]:
-    """Idempotent load; returns (created, updated, bad rows). The caller commits."""
+HOLIDAY_COLUMNS = ("holiday_region", "school_year", "name", "starts_on", "ends_on")
+
+
+class HolidayFileError(ValueError):
+    """The file as a whole cannot be read as a holidays file (nothing is imported)."""
+
+
+def import_holidays(path: str | Path | None = None, *, text: str | None = None
+                    ) -> tuple[int, int, list[tuple[int, str]]]:
+    """Idempotent load from a file (default data/holidays.csv) or from ``text``; returns
+    (created, updated, bad rows). Raises HolidayFileError, before changing anything, when
+    the header lacks a column. The caller commits."""
     created = updated = 0
     bad: list[tuple[int, str]] = []
+    if text is None:
+        with open(path or HOLIDAYS_FILE, encoding="utf-8") as f:
+            text = f.read()
+    numbered = [(n, line) for n, line in enumerate(text.lstrip("\ufeff").splitlines(keepends=True), start=1)
+                if not line.startswith("#")]
+    lines = [line for _n, line in numbered]
+    if not lines:
+        raise HolidayFileError("the file is empty")
+    header = [h.strip() for h in next(csv.reader(lines[:1]), [])]
+    missing = [c for c in HOLIDAY_COLUMNS if c not in header]
+    if missing:
+        raise HolidayFileError(f"missing column(s): {', '.join(missing)}")
     existing = {(h.holiday_region, h.school_year, h.name): h for h in db.session.scalars(select(HolidayPeriod))}
-    with open(path or HOLIDAYS_FILE, encoding="utf-8") as f:
-        lines = [line for line in f if not line.startswith("#")]
-    for line_no, row in enumerate(csv.DictReader(lines), start=2):
+    reader = csv.DictReader(lines)
+    for row in reader:
+        line_no = numbered[reader.line_num - 1][0]  # the line in the file, comments counted
         try:
             region = HolidayRegion(row["holiday_region"].strip().lower())
             year = int(row["school_year"])
+            if not 2000 <= year <= 2100:
+                raise ValueError(f"school year {year} out of range")
             name = row["name"].strip()
+            if len(name) > 100:
+                raise ValueError("name longer than 100 characters")
             start, end = date.fromisoformat(row["starts_on"].strip()), date.fromisoformat(row["ends_on"].strip())
             if end < start or not name:
                 raise ValueError("end before start or no name")

@@ -94,6 +94,8 @@ MANAGE_SESSION = dict(teacher=FORBIDDEN, coordinator=ALLOWED, programme_leader=F
                       region2=NOT_FOUND)
 MANAGER_PAGE = dict(teacher=FORBIDDEN, coordinator=OK, programme_leader=FORBIDDEN, admin=OK)
 REACH = dict(teacher=FORBIDDEN, coordinator=OK, programme_leader=OK, admin=OK)
+LEADER_PAGE = dict(teacher=FORBIDDEN, coordinator=FORBIDDEN, programme_leader=OK, admin=OK)
+ADMIN_PAGE = dict(teacher=FORBIDDEN, coordinator=FORBIDDEN, programme_leader=FORBIDDEN, admin=OK)
 
 MATRIX: dict[str, Case] = {
     # public pages
@@ -114,6 +116,7 @@ MATRIX: dict[str, Case] = {
     "/uitloggen": signed_in("/uitloggen", REDIRECT, method="POST"),
     "/wachtwoord-vergeten": everyone("/wachtwoord-vergeten"),
     "/wachtwoord-herstellen/<token>": everyone("/wachtwoord-herstellen/{reset_token}"),
+    "/uitnodiging/<token>": everyone("/uitnodiging/{reset_token}"),  # an invitation is a reset link
 
     # my account: everyone their own
     "/mijn-account/": signed_in("/mijn-account/"),
@@ -220,6 +223,24 @@ MATRIX: dict[str, Case] = {
     "/vervoer/boeking/<int:booking_id>/bus": case("/vervoer/boeking/{booking}/bus", method="POST", teacher=ALLOWED,
                                                   coordinator=ALLOWED, programme_leader=FORBIDDEN, admin=ALLOWED,
                                                   region2=NOT_FOUND),
+
+    # administration (Beheer): administrators everything; a programme leader their own region's
+    # settings and accounts; the role is refused before an object is looked at
+    "/regiobeheer/": case("/regiobeheer/", **LEADER_PAGE),
+    "/regiobeheer/regios": case("/regiobeheer/regios", **ADMIN_PAGE),
+    "/regiobeheer/regios/nieuw": case("/regiobeheer/regios/nieuw", **ADMIN_PAGE),
+    "/regiobeheer/regios/<int:region_id>": case("/regiobeheer/regios/{region}", **LEADER_PAGE,
+                                                programme_leader_r2=NOT_FOUND),
+    "/regiobeheer/gebruikers": case("/regiobeheer/gebruikers", **LEADER_PAGE),
+    "/regiobeheer/gebruikers/nieuw": case("/regiobeheer/gebruikers/nieuw", **LEADER_PAGE),
+    "/regiobeheer/gebruikers/<int:user_id>": case("/regiobeheer/gebruikers/{user}", **LEADER_PAGE,
+                                                  programme_leader_r2=NOT_FOUND),
+    "/regiobeheer/gebruikers/<int:user_id>/<action>": case(
+        "/regiobeheer/gebruikers/{user}/deactiveren", method="POST", teacher=FORBIDDEN, coordinator=FORBIDDEN,
+        programme_leader=ALLOWED, admin=ALLOWED, programme_leader_r2=NOT_FOUND),
+    "/regiobeheer/schoolgegevens/duo": case("/regiobeheer/schoolgegevens/duo", **ADMIN_PAGE),
+    "/regiobeheer/schoolgegevens/regio": case("/regiobeheer/schoolgegevens/regio", **ADMIN_PAGE),
+    "/regiobeheer/schoolgegevens/vakanties": case("/regiobeheer/schoolgegevens/vakanties", **ADMIN_PAGE),
 
     # the JSON API (bearer tokens)
     "/api/v1/openapi.json": everyone("/api/v1/openapi.json"),
@@ -340,8 +361,9 @@ def _world():
     db.session.add(stop)
     bearer = {role: create_api_token(u, name="matrix")[1] for role, u in users.items()}
     db.session.commit()
-    ids = dict(region=r1.id, venue=v1.id, offer=offer.id, series_offer=series.id, session=session.id, school=s1.id,
-               booking=booking.id, plan=plan.id, bus=bus.id, stop=stop.id, rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id,
+    ids = dict(region=r1.id, user=users["teacher"].id, venue=v1.id, offer=offer.id, series_offer=series.id,
+               session=session.id, school=s1.id, booking=booking.id, plan=plan.id, bus=bus.id, stop=stop.id,
+               rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id,
                calendar_token=users["teacher"].calendar_token, reset_token="reset-secret-for-the-matrix",
                day=session.starts_at.date().isoformat(), kit_day=(date.today() + timedelta(days=3)).isoformat())
     return ids, {role: u.get_id() for role, u in users.items()}, bearer

@@ -87,6 +87,20 @@ PAGES = [
     Page("reach dashboard", "leader", "/bereik/"),
     Page("reach dashboard filtered", "leader", "/bereik/?world={world}"),
     Page("school history", "leader", "/bereik/school/{school}"),
+    Page("administration (programme leader)", "leader", "/regiobeheer/"),
+    Page("accounts of the region", "leader", "/regiobeheer/gebruikers"),
+    Page("invite an account (programme leader)", "leader", "/regiobeheer/gebruikers/nieuw"),
+    Page("region settings", "leader", "/regiobeheer/regios/{region}"),
+    # administrator
+    Page("administration", "admin", "/regiobeheer/"),
+    Page("regions", "admin", "/regiobeheer/regios"),
+    Page("new region with errors", "admin", "/regiobeheer/regios/nieuw", blank_submit=True),
+    Page("accounts", "admin", "/regiobeheer/gebruikers"),
+    Page("invite an account", "admin", "/regiobeheer/gebruikers/nieuw"),
+    Page("edit an account", "admin", "/regiobeheer/gebruikers/{account}"),
+    Page("DUO upload", "admin", "/regiobeheer/schoolgegevens/duo"),
+    Page("assign schools to a region", "admin", "/regiobeheer/schoolgegevens/regio"),
+    Page("holidays", "admin", "/regiobeheer/schoolgegevens/vakanties"),
 ]
 
 
@@ -132,7 +146,9 @@ def ids(demo_site):
         bussed = db.session.get(Booking, stop.booking_id)
         out = {
             "users": {"teacher": teacher_email(school), "coordinator": coordinator.email,
-                      "leader": users[Role.PROGRAMME_LEADER].email, "bussed_teacher": teacher_email(bussed.school)},
+                      "leader": users[Role.PROGRAMME_LEADER].email, "bussed_teacher": teacher_email(bussed.school),
+                      "admin": users[Role.ADMIN].email},
+            "region": coordinator.region_id, "account": coordinator.id,
             "bussed_booking": bussed.id, "bus_day": to_local(stop.bus.arrives_at).date().isoformat(),
             "password": DEFAULT_PASSWORD,
             "offer": session.offer_id, "session": session.id, "venue": session.offer.venue_id,

@@ -1,0 +1,461 @@
+"""The administrator's rules: regions, accounts (invite, change, deactivate), school data.
+
+Every function takes the acting user, checks what that user may do (app/auth/permissions)
+and the rules of the data, raises DomainError (with the form field where it fits),
+flushes but does not commit. Changes go to the ``app.audit`` logger with the actor's id.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+
+from app.auth import permissions
+from app.auth.models import ApiToken, HolidayRegion, Region, Role, User
+from app.auth.services import create_user, send_invitation, void_reset_tokens
+from app.db import utcnow
+from app.errors import DomainError, PermissionDeniedError
+from app.extensions import db
+from app.labs.models import Venue
+from app.schools.models import HolidayPeriod, School
+
+audit = logging.getLogger("app.audit")
+
+BUS_THRESHOLD_RANGE = (0.0, 100.0)  # km; more than 0 (the database holds that too), at most 100
+ROAD_FACTOR_RANGE = (1.0, 3.0)
+REGION_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+
+
+def _deny(message: str | None = None) -> PermissionDeniedError:
+    return PermissionDeniedError(message or _("U mag dit niet doen."))
+
+
+# ------------------------------------------------------------------ regions
+
+@dataclass(frozen=True)
+class RegionSettings:
+    holiday_region: HolidayRegion
+    bus_threshold_km: float
+    road_factor: float
+    collect_gender_counts: bool
+
+
+def _check_settings(settings: RegionSettings) -> None:
+    lo, hi = BUS_THRESHOLD_RANGE
+    if not (lo < settings.bus_threshold_km <= hi):
+        raise DomainError(_("De busgrens ligt tussen 0 en 100 km (meer dan 0)."), code="invalid_threshold",
+                          field="bus_threshold_km")
+    lo, hi = ROAD_FACTOR_RANGE
+    if not (lo <= settings.road_factor <= hi):
+        raise DomainError(_("De omrijfactor ligt tussen 1,0 en 3,0."), code="invalid_road_factor",
+                          field="road_factor")
+
+
+def _check_code_and_name(code: str, name: str, region: Region | None) -> tuple[str, str]:
+    code, name = (code or "").strip().lower(), (name or "").strip()
+    if not REGION_CODE.match(code):
+        raise DomainError(_("Een code heeft 2 tot 40 tekens: kleine letters, cijfers en streepjes."),
+                          code="invalid_code", field="code")
+    other = db.session.scalar(select(Region.id).where(Region.code == code))
+    if other is not None and (region is None or other != region.id):
+        raise DomainError(_("Er bestaat al een regio met deze code."), code="code_taken", field="code")
+    if not name or len(name) > 200:
+        raise DomainError(_("Vul een naam in (hoogstens 200 tekens)."), code="invalid_name", field="name")
+    return code, name
+
+
+def _apply_settings(region: Region, settings: RegionSettings) -> None:
+    region.holiday_region = settings.holiday_region
+    region.bus_threshold_km = float(settings.bus_threshold_km)
+    region.road_factor = float(settings.road_factor)
+    region.collect_gender_counts = bool(settings.collect_gender_counts)
+
+
+def create_region(actor: User, code: str, name: str, settings: RegionSettings) -> Region:
+    if not permissions.can_manage_regions(actor):
+        raise _deny()
+    code, name = _check_code_and_name(code, name, None)
+    _check_settings(settings)
+    region = Region(code=code, name=name)
+    _apply_settings(region, settings)
+    db.session.add(region)
+    db.session.flush()
+    audit.info("region %s (%s) created by account %s", region.id, region.code, actor.id)
+    return region
+
+
+def update_region(actor: User, region: Region, settings: RegionSettings, *, code: str | None = None,
+                  name: str | None = None) -> Region:
+    """Change a region's settings; its code and name only an administrator changes."""
+    if not permissions.can_edit_region(actor, region):
+        raise _deny()
+    if code is not None or name is not None:
+        if not permissions.can_manage_regions(actor):
+            raise _deny(_("Alleen een beheerder wijzigt de code en naam van een regio."))
+        region.code, region.name = _check_code_and_name(code if code is not None else region.code,
+                                                        name if name is not None else region.name, region)
+    _check_settings(settings)
+    _apply_settings(region, settings)
+    db.session.flush()
+    audit.info("region %s (%s) changed by account %s: holiday region %s, bus threshold %s km, road factor %s, "
+               "gender counts %s", region.id, region.code, actor.id, region.holiday_region.value,
+               region.bus_threshold_km, region.road_factor, region.collect_gender_counts)
+    return region
+
+
+def region_overview() -> list[tuple[Region, int, int]]:
+    """Every region with its number of schools and of active accounts."""
+    schools = dict(db.session.execute(select(School.region_id, func.count(School.id)).group_by(School.region_id)).all())
+    users = dict(db.session.execute(select(User.region_id, func.count(User.id)).where(User.active.is_(True))
+                                    .group_by(User.region_id)).all())
+    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    return [(r, schools.get(r.id, 0), users.get(r.id, 0)) for r in regions]
+
+
+def regions_for(actor: User) -> list[Region]:
+    """The regions the actor may give accounts: all for an administrator, else their own."""
+    if permissions.is_admin(actor):
+        return list(db.session.scalars(select(Region).order_by(Region.name)))
+    return [actor.region] if actor.region is not None else []
+
+
+def region_schools(region: Region | None) -> list[School]:
+    if region is None:
+        return []
+    return list(db.session.scalars(select(School).where(School.region_id == region.id, School.active.is_(True))
+                                   .order_by(School.name, School.city)))
+
+
+def region_venues(region: Region | None) -> list[Venue]:
+    if region is None:
+        return []
+    return list(db.session.scalars(select(Venue).where(Venue.region_id == region.id).order_by(Venue.name)))
+
+
+# ------------------------------------------------------------------ accounts
+
+@dataclass(frozen=True)
+class UserFilters:
+    role: Role | None = None
+    region_id: int | None = None
+    school_id: int | None = None
+    active: bool | None = None
+    email: str = ""
+
+
+def users_stmt(actor: User, filters: UserFilters):
+    """The accounts the actor may see, filtered, in a stable order (a statement to paginate)."""
+    if not permissions.can_manage_users(actor):
+        raise _deny()
+    stmt = (select(User).order_by(User.email, User.id)
+            .options(selectinload(User.region), selectinload(User.school), selectinload(User.venues)))
+    if not permissions.is_admin(actor):
+        stmt = stmt.where(User.region_id == actor.region_id, User.role != Role.ADMIN)
+    if filters.role is not None:
+        stmt = stmt.where(User.role == filters.role)
+    if filters.region_id is not None:
+        stmt = stmt.where(User.region_id == filters.region_id)
+    if filters.school_id is not None:
+        stmt = stmt.where(User.school_id == filters.school_id)
+    if filters.active is not None:
+        stmt = stmt.where(User.active.is_(filters.active))
+    if filters.email:
+        escaped = filters.email.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(User.email.like(f"%{escaped}%", escape="\\"))
+    return stmt
+
+
+@dataclass
+class Assignment:
+    """What an account is: role, region, school (teachers), venues (coordinators), name."""
+
+    role: Role
+    region: Region | None
+    school: School | None = None
+    venues: list[Venue] = field(default_factory=list)
+    name: str = ""
+
+
+def load_assignment(role: str, region_id: int | None, school_id: int | None, venue_ids: Iterable[int],
+                    name: str = "") -> Assignment:
+    """An Assignment from the ids a form gives (0 or None: none)."""
+    def get(model, ident, field_name):
+        if not ident:
+            return None
+        obj = db.session.get(model, ident)
+        if obj is None:
+            raise DomainError(_("Maak een keuze uit de lijst."), code="not_found", field=field_name)
+        return obj
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise DomainError(_("Maak een keuze uit de lijst."), code="invalid_role", field="role")
+    return Assignment(role=role_value, region=get(Region, region_id, "region"), school=get(School, school_id, "school"),
+                      venues=[get(Venue, v, "venues") for v in venue_ids if v], name=name)
+
+
+def _check_assignment(actor: User, a: Assignment) -> Assignment:
+    """May the actor give this role in this region, and does it fit together? Returns it
+    normalised (a school only for a teacher, venues only for a coordinator)."""
+    if a.role != Role.ADMIN and a.region is None:
+        if a.school is not None and a.role == Role.TEACHER:
+            a.region = a.school.region
+        if a.region is None:
+            raise DomainError(_("Kies een regio."), code="region_required", field="region")
+    if not permissions.can_grant_role(actor, a.role, a.region):
+        if a.role == Role.ADMIN:
+            raise _deny(_("Alleen een beheerder maakt beheerders."))
+        raise _deny(_("U beheert alleen de accounts van uw eigen regio."))
+    if a.role == Role.TEACHER:
+        if a.school is None:
+            raise DomainError(_("Een leerkracht hoort bij een school."), code="school_required", field="school")
+        if a.region is not None and a.school.region_id != a.region.id:
+            raise DomainError(_("De school hoort niet bij deze regio."), code="school_region", field="school")
+    else:
+        a.school = None
+    if a.role == Role.COORDINATOR:
+        if a.region is not None and any(v.region_id != a.region.id for v in a.venues):
+            raise DomainError(_("Een locatie hoort niet bij deze regio."), code="venue_region", field="venues")
+    else:
+        a.venues = []
+    a.name = (a.name or "").strip()
+    if len(a.name) > 200:
+        raise DomainError(_("Een naam heeft hoogstens 200 tekens."), code="invalid_name", field="name")
+    return a
+
+
+def _lock_active_admins() -> list[User]:
+    """The active administrators, locked (PostgreSQL: FOR UPDATE in id order; SQLite holds the
+    write lock already), so two administrators cannot remove each other at the same time."""
+    from app.booking.locking import for_update
+
+    stmt = (select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
+            .execution_options(populate_existing=True))
+    admins = list(db.session.scalars(for_update(stmt, User)))
+    barrier = current_app.config.get("ADMIN_TEST_BARRIER")  # the control test only: all read, then all write
+    if barrier is not None:
+        barrier.wait(timeout=10)
+    return admins
+
+
+def _keep_an_admin(target: User) -> None:
+    """Refuse when ``target`` is the last active administrator."""
+    admins = _lock_active_admins()
+    if target.role == Role.ADMIN and target.active and not any(u.id != target.id for u in admins):
+        raise DomainError(_("Dit is de laatste actieve beheerder: maak eerst iemand anders beheerder."),
+                          code="last_admin", field="role")
+
+
+def invite_user(actor: User, email: str, assignment: Assignment, locale: str = "nl") -> User:
+    """Create an account without a password and mail it an invitation to choose one."""
+    if not permissions.can_manage_users(actor):
+        raise _deny()
+    a = _check_assignment(actor, assignment)
+    user = create_user(email=email, role=a.role, password=None, region=a.region, school=a.school,
+                       venues=a.venues, name=a.name, locale=locale if locale in ("nl", "en") else "nl")
+    send_invitation(user, invited_by=actor)
+    audit.info("account %s invited as %s (region %s) by account %s", user.id, user.role.value,
+               user.region_id or "-", actor.id)
+    return user
+
+
+def update_user(actor: User, target: User, assignment: Assignment) -> User:
+    if not permissions.can_manage_user(actor, target):
+        raise _deny()
+    a = _check_assignment(actor, assignment)
+    if target.role == Role.ADMIN and a.role != Role.ADMIN:
+        _keep_an_admin(target)
+    if target.id == actor.id and a.role != target.role:
+        raise DomainError(_("U kunt uw eigen rol niet wijzigen."), code="own_role", field="role")
+    before = (target.role.value, target.region_id, target.school_id)
+    target.role, target.region, target.school, target.name = a.role, a.region, a.school, a.name
+    target.venues = list(a.venues)
+    db.session.flush()
+    audit.info("account %s changed by account %s: role/region/school %s -> %s", target.id, actor.id, before,
+               (target.role.value, target.region_id, target.school_id))
+    return target
+
+
+def set_user_active(actor: User, target: User, active: bool) -> User:
+    """Deactivate (cannot sign in; sessions end; API keys and open links are revoked) or
+    reactivate an account."""
+    if not permissions.can_manage_user(actor, target):
+        raise _deny()
+    if target.active == active:
+        return target
+    now = utcnow()
+    if not active:
+        _keep_an_admin(target)
+        if target.id == actor.id:
+            raise DomainError(_("U kunt uw eigen account niet deactiveren."), code="own_account")
+        target.active = False
+        target.session_version = (target.session_version or 0) + 1
+        db.session.execute(update(ApiToken).where(ApiToken.user_id == target.id, ApiToken.revoked_at.is_(None))
+                           .values(revoked_at=now))
+        void_reset_tokens(target, now)
+    else:
+        target.active = True
+        target.failed_logins = 0
+        target.locked_until = None
+    db.session.flush()
+    audit.info("account %s %s by account %s", target.id, "reactivated" if active else "deactivated", actor.id)
+    return target
+
+
+def resend_invitation(actor: User, target: User) -> User:
+    if not permissions.can_manage_user(actor, target):
+        raise _deny()
+    if not target.active:
+        raise DomainError(_("Dit account is gedeactiveerd; activeer het eerst."), code="inactive")
+    if target.password_hash:
+        raise DomainError(_("Dit account heeft al een wachtwoord. Via \"Wachtwoord vergeten?\" kan de gebruiker "
+                            "zelf een nieuwe link aanvragen."), code="has_password")
+    send_invitation(target, invited_by=actor)
+    return target
+
+
+# ------------------------------------------------------------------ school data
+
+class UploadError(DomainError):
+    code = "bad_upload"
+
+
+def _check_csv_name(filename: str | None, field_name: str) -> str:
+    name = Path((filename or "").replace("\\", "/")).name
+    if not name.lower().endswith(".csv"):
+        raise UploadError(_("Alleen CSV-bestanden (.csv) kunnen worden ingelezen."), field=field_name)
+    return name
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content: bytes
+
+
+def import_duo_uploads(actor: User, uploads: Iterable[Upload], from_year: int):
+    """Import uploaded DUO files with the importer the CLI uses (app/schools/duo.py).
+
+    Every file is checked to be a CSV first (a wrong file changes nothing); the importer
+    then imports each file in its own transaction, reporting bad rows by line; a file it
+    cannot read is reported and changes nothing.
+    """
+    from app.schools.duo import import_files
+
+    if not permissions.can_manage_school_data(actor):
+        raise _deny()
+    uploads = list(uploads)
+    if not uploads:
+        raise UploadError(_("Kies een of meer bestanden."), field="files")
+    names = [_check_csv_name(u.filename, "files") for u in uploads]
+    with tempfile.TemporaryDirectory(prefix="duo-upload-") as tmp:
+        paths = []
+        for i, (name, upload) in enumerate(zip(names, uploads)):
+            path = Path(tmp) / f"{i:02d}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:100]}"
+            path.write_bytes(upload.content)
+            paths.append(path)
+        report = import_files(paths, from_year=from_year)
+    for f, name in zip(report.files, names):  # show the names as uploaded, not the temporary paths
+        f.path = name
+    audit.info("DUO files imported by account %s: %s", actor.id,
+               "; ".join(f"{f.path} ({f.kind or '?'}): created {f.created}, updated {f.updated}, bad "
+                         f"{len(f.bad_rows)}{', NOT IMPORTED' if f.error else ''}" for f in report.files))
+    return report
+
+
+@dataclass(frozen=True)
+class HolidayReport:
+    filename: str
+    created: int
+    updated: int
+    bad_rows: list[tuple[int, str]]
+
+
+def import_holiday_upload(actor: User, upload: Upload) -> HolidayReport:
+    """Load school holidays from an uploaded CSV (holiday_region,school_year,name,starts_on,ends_on)."""
+    from app.schools.duo import decode
+    from app.schools.holidays import HolidayFileError, import_holidays
+
+    if not permissions.can_manage_school_data(actor):
+        raise _deny()
+    name = _check_csv_name(upload.filename, "file")
+    if b"\x00" in upload.content:
+        raise UploadError(_("Dit bestand is geen tekstbestand (CSV)."), field="file")
+    try:
+        created, updated, bad = import_holidays(text=decode(upload.content))
+    except HolidayFileError as exc:
+        raise UploadError(_("Dit bestand is geen vakantiebestand: %(reason)s. De eerste regel moet zijn: "
+                            "holiday_region,school_year,name,starts_on,ends_on", reason=str(exc)), field="file")
+    audit.info("holidays imported by account %s from %s: created %s, updated %s, bad %s", actor.id, name, created,
+               updated, len(bad))
+    return HolidayReport(name, created, updated, bad)
+
+
+AREA_COLUMNS = {"municipality": School.municipality_code, "nodal": School.nodal_code, "corop": School.corop_code}
+
+
+def parse_codes(raw: str) -> list[str]:
+    return [c for c in re.split(r"[\s,;]+", (raw or "").strip()) if c]
+
+
+def assign_schools_to_region(actor: User, region: Region, area: str, codes: Iterable[str]) -> int:
+    """Assign every school of the given municipalities, nodal areas or COROP areas to the region."""
+    if not permissions.can_manage_school_data(actor):
+        raise _deny()
+    column = AREA_COLUMNS.get(area)
+    if column is None:
+        raise DomainError(_("Kies gemeenten, nodale gebieden of COROP-gebieden."), field="area")
+    codes = [c.strip().upper() for c in codes if c.strip()]
+    if area == "municipality":
+        codes = [c.zfill(4) if c.isdigit() else c for c in codes]
+    if not codes or any(len(c) > 4 for c in codes):
+        raise DomainError(_("Vul een of meer codes in (hoogstens 4 tekens elk), gescheiden door komma's."),
+                          field="codes")
+    found = set(db.session.scalars(select(column).where(column.in_(codes)).distinct()))
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise DomainError(_("Geen scholen met deze code(s): %(codes)s.", codes=", ".join(unknown)), field="codes")
+    n = db.session.execute(update(School).where(column.in_(codes)).values(region_id=region.id)).rowcount
+    audit.info("%s schools of %s %s assigned to region %s by account %s", n, area, ",".join(codes), region.code,
+               actor.id)
+    return n
+
+
+def municipality_overview() -> list[dict]:
+    """Per municipality: its code and name, number of schools, and the regions they are in."""
+    rows = db.session.execute(
+        select(School.municipality_code, School.municipality_name, School.nodal_code, School.nodal_name,
+               Region.code, func.count(School.id))
+        .outerjoin(Region, School.region_id == Region.id)
+        .group_by(School.municipality_code, School.municipality_name, School.nodal_code, School.nodal_name,
+                  Region.code)
+        .order_by(School.municipality_name, School.municipality_code)).all()
+    out: dict[str, dict] = {}
+    for code, name, nodal_code, nodal_name, region_code, n in rows:
+        m = out.setdefault(code, {"code": code, "name": name, "nodal": f"{nodal_code} {nodal_name}".strip(),
+                                  "schools": 0, "regions": {}})
+        m["schools"] += n
+        m["regions"][region_code or "—"] = m["regions"].get(region_code or "—", 0) + n
+    return list(out.values())
+
+
+def holiday_years() -> list[int]:
+    return list(db.session.scalars(select(HolidayPeriod.school_year).distinct().order_by(HolidayPeriod.school_year)))
+
+
+def holidays_by_region(school_year: int) -> dict[HolidayRegion, list[HolidayPeriod]]:
+    periods = db.session.scalars(select(HolidayPeriod).where(HolidayPeriod.school_year == school_year)
+                                 .order_by(HolidayPeriod.starts_on, HolidayPeriod.name)).all()
+    out: dict[HolidayRegion, list[HolidayPeriod]] = {r: [] for r in HolidayRegion}
+    for p in periods:
+        out[p.holiday_region].append(p)
+    return out

@@ -1,0 +1,331 @@
+"""The administration pages (Beheer): regions, accounts, school data and holidays.
+
+Administrators see every region; a programme leader sets their own region's settings
+and manages its accounts. Every handler: check the role (403), load the object (404 for
+another region's), validate the form, call one service, commit or put the error back.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app.admin import services
+from app.admin.forms import (
+    HOLIDAY_REGION_LABELS, AssignRegionForm, DuoUploadForm, HolidayUploadForm, InviteForm, RegionForm,
+    RegionSettingsForm, UserFilterForm, UserForm,
+)
+from app.auth import permissions
+from app.auth.models import HolidayRegion, Region, Role, User
+from app.db import utcnow
+from app.errors import DomainError
+from app.extensions import db
+from app.timeutil import school_year_label, school_year_of
+from app.web import int_arg, load_or_404, put_back, run_and_flash
+
+bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/regiobeheer")
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+@bp.get("/")
+@login_required
+def index():
+    _require(permissions.can_administer(current_user))
+    return render_template("admin/index.html", region=current_user.region)
+
+
+# ------------------------------------------------------------------ regions
+
+def _settings(form: RegionSettingsForm) -> services.RegionSettings:
+    return services.RegionSettings(holiday_region=HolidayRegion(form.holiday_region.data),
+                                   bus_threshold_km=float(form.bus_threshold_km.data),
+                                   road_factor=float(form.road_factor.data),
+                                   collect_gender_counts=bool(form.collect_gender_counts.data))
+
+
+@bp.get("/regios")
+@login_required
+def regions():
+    _require(permissions.can_manage_regions(current_user))
+    return render_template("admin/regions.html", rows=services.region_overview(),
+                           HOLIDAY_REGION_LABELS=HOLIDAY_REGION_LABELS)
+
+
+@bp.route("/regios/nieuw", methods=["GET", "POST"])
+@login_required
+def region_new():
+    _require(permissions.can_manage_regions(current_user))
+    form = RegionForm()
+    refused = False
+    if request.method == "GET":
+        form.bus_threshold_km.data, form.road_factor.data, form.holiday_region.data = 6, 1.3, "midden"
+    if form.validate_on_submit():
+        try:
+            region = services.create_region(current_user, form.code.data, form.name.data, _settings(form))
+        except DomainError as exc:
+            db.session.rollback()
+            put_back(form, exc)
+            refused = True
+        else:
+            db.session.commit()
+            flash(_("De regio %(name)s is aangemaakt.", name=region.name), "success")
+            return redirect(url_for("admin.region_edit", region_id=region.id))
+    return render_template("admin/region.html", form=form, region=None), 422 if form.errors or refused else 200
+
+
+@bp.route("/regios/<int:region_id>", methods=["GET", "POST"])
+@login_required
+def region_edit(region_id: int):
+    _require(permissions.can_administer(current_user))
+    region = load_or_404(Region, region_id, permissions.can_edit_region)
+    full = permissions.can_manage_regions(current_user)
+    form_cls = RegionForm if full else RegionSettingsForm
+    form = form_cls(obj=region) if request.method == "GET" else form_cls()
+    refused = False
+    if request.method == "GET":
+        form.holiday_region.data = region.holiday_region.value
+    if form.validate_on_submit():
+        names = dict(code=form.code.data, name=form.name.data) if full else {}
+        try:
+            services.update_region(current_user, region, _settings(form), **names)
+        except DomainError as exc:
+            db.session.rollback()
+            put_back(form, exc)
+            refused = True
+        else:
+            db.session.commit()
+            flash(_("De instellingen van de regio zijn opgeslagen."), "success")
+            return redirect(url_for("admin.region_edit", region_id=region.id))
+    return render_template("admin/region.html", form=form, region=region), 422 if form.errors or refused else 200
+
+
+# ------------------------------------------------------------------ accounts
+
+def _region_choices() -> list[tuple[int, str]]:
+    regions = services.regions_for(current_user)
+    choices = [(r.id, f"{r.name} ({r.code})") for r in regions]
+    if permissions.is_admin(current_user):
+        choices = [(0, _("— geen regio (alleen voor beheerders)"))] + choices
+    return choices
+
+
+def _prepare_user_form(form: UserForm, default_region_id: int | None) -> Region | None:
+    """Set the region, school and venue choices; the schools and venues are the chosen region's."""
+    form.region.choices = _region_choices()
+    allowed = {value for value, _label in form.region.choices}
+    region_id = form.region.data if request.method == "POST" else default_region_id
+    if region_id not in allowed:
+        region_id = form.region.choices[0][0] if form.region.choices else 0
+    if request.method != "POST":
+        form.region.data = region_id
+    # a posted region that is not among the choices stays, so the form refuses it
+    region = db.session.get(Region, region_id) if region_id else None
+    form.school.choices = [(0, "—")] + [(s.id, f"{s.name}, {s.city} ({s.location_code})")
+                                        for s in services.region_schools(region)]
+    form.venues.choices = [(v.id, v.name) for v in services.region_venues(region)]
+    if not permissions.is_admin(current_user):
+        form.role.choices = [c for c in form.role.choices if c[0] != Role.ADMIN.value]
+    return region
+
+
+def _assignment(form: UserForm) -> services.Assignment:
+    return services.load_assignment(form.role.data, form.region.data, form.school.data, form.venues.data or [],
+                                    form.name.data or "")
+
+
+def _picking_region() -> bool:
+    """The "Regio kiezen" button: show the region's schools and venues, save nothing."""
+    return request.method == "POST" and "pick_region" in request.form
+
+
+@bp.get("/gebruikers")
+@login_required
+def users():
+    _require(permissions.can_manage_users(current_user))
+    form = UserFilterForm(request.args)
+    admin = permissions.is_admin(current_user)
+    form.region.choices = [("", _("Alle regio's"))] + [(str(r.id), r.name) for r in services.regions_for(current_user)]
+    region_id = int_arg("region") if admin else current_user.region_id
+    region = db.session.get(Region, region_id) if region_id else None
+    form.school.choices = [("", _("Alle scholen"))] + [(str(s.id), s.name) for s in services.region_schools(region)]
+    if not admin:
+        form.role.choices = [c for c in form.role.choices if c[0] != Role.ADMIN.value]
+    filters = services.UserFilters()
+    if form.validate():
+        filters = services.UserFilters(
+            role=Role(form.role.data) if form.role.data else None,
+            region_id=region.id if admin and region is not None else None,
+            school_id=int(form.school.data) if form.school.data else None,
+            active={"1": True, "0": False}.get(form.active.data or ""),
+            email=(form.email.data or "").strip()[:254])
+    page = db.paginate(services.users_stmt(current_user, filters), page=int_arg("page", 1, lo=1, hi=100_000),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("admin/users.html", form=form, page=page, args=args, show_region=admin)
+
+
+@bp.route("/gebruikers/nieuw", methods=["GET", "POST"])
+@login_required
+def user_invite():
+    _require(permissions.can_manage_users(current_user))
+    form = InviteForm()
+    refused = False
+    default_region = int_arg("region") if permissions.is_admin(current_user) else current_user.region_id
+    _prepare_user_form(form, default_region)
+    if request.method == "GET":
+        form.role.data = Role.TEACHER.value
+    if not _picking_region() and form.validate_on_submit():
+        try:
+            user = services.invite_user(current_user, form.email.data, _assignment(form), locale=form.locale.data)
+        except DomainError as exc:
+            db.session.rollback()
+            put_back(form, exc)
+            refused = True
+        else:
+            db.session.commit()
+            flash(_("%(email)s is uitgenodigd en krijgt een e-mail om een wachtwoord te kiezen.", email=user.email),
+                  "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    return render_template("admin/user_invite.html", form=form), 422 if form.errors or refused else 200
+
+
+def _load_user(user_id: int) -> User:
+    _require(permissions.can_manage_users(current_user))
+    return load_or_404(User, user_id, permissions.can_manage_user)
+
+
+@bp.route("/gebruikers/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def user_edit(user_id: int):
+    target = _load_user(user_id)
+    form = UserForm(obj=target) if request.method == "GET" else UserForm()
+    refused = False
+    if request.method == "GET":
+        form.role.data = target.role.value
+        form.school.data = target.school_id or 0
+        form.venues.data = [v.id for v in target.venues]
+    _prepare_user_form(form, target.region_id or 0)
+    if not _picking_region() and form.validate_on_submit():
+        try:
+            services.update_user(current_user, target, _assignment(form))
+        except DomainError as exc:
+            db.session.rollback()
+            put_back(form, exc)
+            refused = True
+        else:
+            db.session.commit()
+            flash(_("Het account is opgeslagen."), "success")
+            return redirect(url_for("admin.user_edit", user_id=target.id))
+    return render_template("admin/user_edit.html", form=form, target=target), 422 if form.errors or refused else 200
+
+
+@bp.post("/gebruikers/<int:user_id>/<action>")
+@login_required
+def user_action(user_id: int, action: str):
+    target = _load_user(user_id)
+    actions = {
+        "deactiveren": (lambda: services.set_user_active(current_user, target, False),
+                        _("Het account is gedeactiveerd: inloggen en API-sleutels werken niet meer.")),
+        "activeren": (lambda: services.set_user_active(current_user, target, True), _("Het account is weer actief.")),
+        "uitnodigen": (lambda: services.resend_invitation(current_user, target),
+                       _("Er is een nieuwe uitnodiging verstuurd; eerdere links werken niet meer.")),
+    }
+    if action not in actions:
+        abort(404)
+    call, message = actions[action]
+    run_and_flash(call, message)
+    return redirect(url_for("admin.user_edit", user_id=target.id))
+
+
+# ------------------------------------------------------------------ school data
+
+def _upload_form(form_cls):
+    """The upload form, or an empty one with the size error when the body is too large."""
+    try:
+        return form_cls(), None
+    except RequestEntityTooLarge:
+        limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return form_cls(formdata=None), _("Het bestand is te groot (hoogstens %(n)s MB). Er is niets ingelezen.",
+                                          n=max(limit_mb, 1))
+
+
+@bp.route("/schoolgegevens/duo", methods=["GET", "POST"])
+@login_required
+def duo_import():
+    _require(permissions.can_manage_school_data(current_user))
+    form, too_large = _upload_form(DuoUploadForm)
+    refused = False
+    report = None
+    if too_large:
+        form.files.errors = [too_large]
+    elif form.validate_on_submit():
+        uploads = [services.Upload(f.filename or "", f.read()) for f in form.files.data or [] if f and f.filename]
+        try:
+            report = services.import_duo_uploads(current_user, uploads, form.from_year.data)
+        except DomainError as exc:
+            db.session.rollback()
+            put_back(form, exc)
+            refused = True
+        else:
+            db.session.commit()
+    status = 413 if too_large else 422 if form.errors or refused or (report is not None and not report.ok) else 200
+    return render_template("admin/duo_import.html", form=form, report=report), status
+
+
+@bp.route("/schoolgegevens/regio", methods=["GET", "POST"])
+@login_required
+def assign_region():
+    _require(permissions.can_manage_school_data(current_user))
+    form = AssignRegionForm()
+    refused = False
+    form.region.choices = [(r.id, f"{r.name} ({r.code})") for r in services.regions_for(current_user)]
+    if form.validate_on_submit():
+        region = db.session.get(Region, form.region.data)
+        try:
+            n = services.assign_schools_to_region(current_user, region, form.area.data,
+                                                  services.parse_codes(form.codes.data))
+        except DomainError as exc:
+            db.session.rollback()
+            put_back(form, exc)
+            refused = True
+        else:
+            db.session.commit()
+            flash(_("%(n)s scholen zijn toegewezen aan %(region)s.", n=n, region=region.name), "success")
+            return redirect(url_for("admin.assign_region"))
+    return render_template("admin/assign_region.html", form=form, areas=services.municipality_overview()), (
+        422 if form.errors or refused else 200)
+
+
+@bp.route("/schoolgegevens/vakanties", methods=["GET", "POST"])
+@login_required
+def holidays():
+    _require(permissions.can_manage_school_data(current_user))
+    form, too_large = _upload_form(HolidayUploadForm)
+    refused = False
+    report = None
+    if too_large:
+        form.file.errors = [too_large]
+    elif form.validate_on_submit():
+        upload = form.file.data
+        try:
+            if upload is None or not upload.filename:
+                raise services.UploadError(_("Kies een bestand."), field="file")
+            report = services.import_holiday_upload(current_user, services.Upload(upload.filename, upload.read()))
+        except DomainError as exc:
+            db.session.rollback()
+            put_back(form, exc)
+            refused = True
+        else:
+            db.session.commit()
+    status = 413 if too_large else 422 if form.errors or refused else 200
+    years = services.holiday_years()
+    current = school_year_of(utcnow())
+    year = int_arg("school_year", current if current in years or not years else years[-1], lo=2000, hi=2100)
+    return render_template("admin/holidays.html", form=form, report=report, years=years, year=year,
+                           year_label=school_year_label(year), periods=services.holidays_by_region(year),
+                           school_year_label=school_year_label, HOLIDAY_REGION_LABELS=HOLIDAY_REGION_LABELS), status
