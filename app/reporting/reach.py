@@ -21,6 +21,7 @@ from datetime import time, timedelta
 
 from sqlalchemy import and_, func, select
 
+from app.auth.models import Region
 from app.booking.models import Booking, BookingStatus, SeriesBooking
 from app.extensions import db
 from app.labs.models import Offer, Session, Venue, World
@@ -28,7 +29,7 @@ from app.schools.enrolment import enrolment_by_groep
 from app.schools.models import School, SchoolKind
 from app.timeutil import local_to_utc, school_year_bounds
 from app.transport.distance import road_km
-from app.transport.models import Bus, BusStop
+from app.transport.models import Bus, BusStop, RoadDistance
 
 DISTANCE_BANDS = [(0, 6, "0–6 km"), (6, 10, "6–10 km"), (10, 20, "10–20 km"), (20, 10_000, "20+ km")]
 
@@ -154,13 +155,24 @@ def school_rows(f: Filters) -> list[SchoolRow]:
     for sid, world in worlds:
         if sid in rows:
             rows[sid].worlds.append(world.value)
-    venues: dict[int, list[tuple[float, float]]] = {}
-    for region_id, la, lo in db.session.execute(select(Venue.region_id, Venue.latitude, Venue.longitude).where(
-            *([Venue.region_id == f.region_id] if f.region_id is not None else []), Venue.active.is_(True))):
-        venues.setdefault(region_id, []).append((la, lo))
+    # distance to the nearest venue of the school's own region, as transport and the catalogue
+    # measure it: a known road distance, else great-circle × the region's road factor
+    venues: dict[int, list[tuple[int, float, float]]] = {}
+    factors: dict[int, float] = {}
+    for region_id, factor, vid, la, lo in db.session.execute(
+            select(Venue.region_id, Region.road_factor, Venue.id, Venue.latitude, Venue.longitude)
+            .join(Region, Venue.region_id == Region.id)
+            .where(*([Venue.region_id == f.region_id] if f.region_id is not None else []), Venue.active.is_(True))):
+        venues.setdefault(region_id, []).append((vid, la, lo))
+        factors[region_id] = factor
+    known = {(sid, vid): km for sid, vid, km in db.session.execute(
+        select(RoadDistance.school_id, RoadDistance.venue_id, RoadDistance.km)
+        .join(Venue, RoadDistance.venue_id == Venue.id)
+        .where(*([Venue.region_id == f.region_id] if f.region_id is not None else [])))}
     for row in rows.values():
-        s = row.school  # distance to the nearest venue of the school's own region
-        dists = [road_km(s.latitude, s.longitude, la, lo) for la, lo in venues.get(s.region_id, [])]
+        s = row.school
+        dists = [road_km(s.latitude, s.longitude, la, lo, factors[s.region_id], known.get((s.id, vid)))
+                 for vid, la, lo in venues.get(s.region_id, [])]
         dists = [d for d in dists if d is not None]
         row.distance_km = min(dists) if dists else None
         row.worlds.sort()

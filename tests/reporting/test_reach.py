@@ -179,3 +179,29 @@ def test_school_history_page(client, app, login, data):
     other = factories.school(factories.region())
     db.session.commit()
     assert client.get(f"/bereik/school/{other.id}").status_code == 404  # another region's school
+
+
+def test_distance_bands_use_the_regions_road_factor_and_known_distances(data):
+    from sqlalchemy import select
+
+    from app.labs.models import Venue
+    from app.transport.distance import great_circle_km
+    from app.transport.models import RoadDistance
+
+    region, s = data
+    rows = {r.school.name: r for r in school_rows(Filters(YEAR, region.id))}
+    straight = great_circle_km(52.0, 6.05, 52.0, 6.0)  # A lies due east of both venues
+    assert rows["A"].distance_km == pytest.approx(straight * region.road_factor)
+    region.road_factor = 1.0
+    lab = db.session.scalar(select(Venue).where(Venue.region_id == region.id, Venue.name != "Hotspot"))
+    hotspot = db.session.scalar(select(Venue).where(Venue.name == "Hotspot"))
+    # the road from B to the lab is known to be short (a ferry, say); from B to the hotspot it is not
+    db.session.add_all([RoadDistance(school_id=s["b"].id, venue_id=lab.id, km=8.0),
+                        RoadDistance(school_id=s["b"].id, venue_id=hotspot.id, km=30.0)])
+    db.session.flush()
+    rows = {r.school.name: r for r in school_rows(Filters(YEAR, region.id))}
+    assert rows["A"].distance_km == pytest.approx(straight)
+    assert rows["B"].distance_km == 8.0
+    bands = {b["band"]: b["schools"] for b in summary(Filters(YEAR, region.id)).distance_bands}
+    # B by its known road distance (about 18 km as the crow flies), D at about 6.9 km
+    assert bands["6–10 km"] == 2 and bands["10–20 km"] == 0
