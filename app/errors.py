@@ -96,6 +96,7 @@ def _page_message(status: int) -> str:
         403: _("U heeft geen toegang tot deze pagina."),
         404: _("Deze pagina bestaat niet (meer)."),
         405: _("Deze actie is hier niet mogelijk."),
+        413: _("Wat u stuurde is te groot. Er is niets opgeslagen."),
         429: _("Te veel pogingen. Probeer het later opnieuw."),
         500: _("Er ging iets mis aan onze kant. Probeer het later opnieuw."),
     }.get(status, _("Er ging iets mis."))

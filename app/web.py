@@ -76,10 +76,16 @@ def refuse_nul_characters() -> None:
             return any(has_nul(v) for v in value)
         return False
 
-    if (has_nul(request.path) or any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True))
-            or (request.method in ("POST", "PUT", "PATCH", "DELETE") and (
-                any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True))
-                or (request.is_json and has_nul(request.get_json(silent=True)))))):
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    try:
+        found = (has_nul(request.path) or any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True))
+                 or (request.method in ("POST", "PUT", "PATCH", "DELETE") and (
+                     any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True))
+                     or (request.is_json and has_nul(request.get_json(silent=True))))))
+    except RequestEntityTooLarge:
+        return  # a body over MAX_CONTENT_LENGTH is never read: its handler answers 413
+    if found:
         abort(400, description="Text may not contain NUL characters.")
 
 
