@@ -16,17 +16,9 @@ from app.auth.tokens import create_api_token, revoke_api_token, user_api_tokens
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
-from app.web import load_or_404, run_and_flash
+from app.web import load_or_404, put_back, run_and_flash
 
 bp = Blueprint("account", __name__, template_folder="templates", url_prefix="/mijn-account")
-
-
-def _put_back(form, exc: DomainError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [exc.message]
-    else:
-        flash(exc.message, "error")
 
 
 @bp.get("/")
@@ -56,7 +48,7 @@ def delete():
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            _put_back(form, exc)
+            put_back(form, exc)
             status = 422
         else:
             logout_user()
@@ -79,7 +71,7 @@ def password():
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            _put_back(form, exc)
+            put_back(form, exc)
             status = 422
         else:
             login_user(user)  # this session goes on under the new version; all others end

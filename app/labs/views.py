@@ -18,7 +18,7 @@ from app.labs.forms import ClosureForm, KitForm, KitReserveForm, OfferForm, Part
 from app.labs.models import Kit, KitLoan, KitLoanStatus, Offer, OfferKind, PartLocation, Session, Staff, Venue, World
 from app.labs.planning import Pattern
 from app.timeutil import LOCAL_TZ, local_to_utc, school_year_of, to_local
-from app.web import form_id, form_ids, load_or_404, run_and_flash
+from app.web import form_id, form_ids, load_or_404, put_back, run_and_flash
 
 bp = Blueprint("labs", __name__, template_folder="templates", url_prefix="/beheer")
 
@@ -32,14 +32,6 @@ def _my_venues() -> list[Venue]:
     if permissions.is_admin(current_user):
         return list(db.session.scalars(select(Venue).order_by(Venue.name)))
     return sorted(current_user.venues, key=lambda v: v.name)
-
-
-def _put_back(form, exc: DomainError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [exc.message]
-    else:
-        flash(exc.message, "error")
 
 
 def _my_sessions_stmt(venue_ids):
@@ -83,7 +75,7 @@ def venue_edit(venue_id):
             venue = services.save_venue(current_user, venue, data)
         except DomainError as exc:
             db.session.rollback()
-            _put_back(form, exc)
+            put_back(form, exc)
         else:
             db.session.commit()
             flash(_("De locatie is opgeslagen."), "success")
@@ -140,7 +132,7 @@ def offer_edit(offer_id):
             offer = services.save_offer(current_user, offer, data)
         except DomainError as exc:
             db.session.rollback()
-            _put_back(form, exc)
+            put_back(form, exc)
         else:
             db.session.commit()
             flash(_("Het aanbod is opgeslagen."), "success")
@@ -212,7 +204,7 @@ def plan(offer_id: int):
                                              capacity_classes=form.capacity_classes.data)
         except DomainError as exc:
             db.session.rollback()
-            _put_back(form, exc)
+            put_back(form, exc)
         else:
             if create:
                 db.session.commit()
