@@ -44,7 +44,7 @@ def pct(values, p):
     return values[k]
 
 
-def seed(db_url: str, teachers: int, sessions: int, classes: int):
+def seed(db_url: str, teachers: int, sessions: int, classes: int, far_share: float = 0.0):
     os.environ.update(APP_ENV="testing", SECRET_KEY="bench-" + uuid.uuid4().hex, DATABASE_URL=db_url)
     from flask_migrate import upgrade
 
@@ -55,6 +55,7 @@ def seed(db_url: str, teachers: int, sessions: int, classes: int):
     from app.extensions import db
     from app.labs.models import Offer, OfferKind, Session, Venue, VenueKind, World
     from app.schools.models import School
+    from app.transport.models import BusType
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url})
     with app.app_context():
@@ -64,7 +65,11 @@ def seed(db_url: str, teachers: int, sessions: int, classes: int):
         db.session.flush()
         venue = Venue(region_id=region.id, kind=VenueKind.TECHLAB, name="Techlab", latitude=52.0, longitude=6.0)
         db.session.add(venue)
+        db.session.add_all([BusType(region_id=region.id, name="Touringcar 50", seats=50, cost_per_trip=180,
+                                    cost_per_km=1.9),
+                            BusType(region_id=region.id, name="Minibus 19", seats=19, cost_per_trip=95, cost_per_km=1.1)])
         db.session.flush()
+        layout = random.Random(3)
         offer = Offer(region_id=region.id, venue_id=venue.id, school_year=2026, kind=OfferKind.WORKSHOP, title="Rush",
                       world=World.HITECH_SCIENCE, groep_min=5, groep_max=8, capacity_pupils=classes * 30,
                       capacity_classes=classes, adults_per_class=1, published=True)
@@ -84,8 +89,11 @@ def seed(db_url: str, teachers: int, sessions: int, classes: int):
         from app.auth.models import ApiToken
 
         for i in range(teachers):
+            # a share of the schools lies 8-20 km from the techlab (north-east): their classes need a bus
+            far = layout.random() < far_share
+            dlat, dlon = ((layout.uniform(0.04, 0.09), layout.uniform(0.04, 0.12)) if far else (0.0, 0.0))
             school = School(brin=f"{i:04d}"[-4:].replace("0", "A", 1), location_code=f"Z{i:05d}", name=f"School {i}",
-                            region_id=region.id, latitude=52.0, longitude=6.0)
+                            region_id=region.id, latitude=52.0 + dlat, longitude=6.0 + dlon)
             db.session.add(school)
             db.session.flush()
             user = User(email=f"t{i}@rush.example", role=Role.TEACHER, region_id=region.id, school_id=school.id,
@@ -173,6 +181,8 @@ def main():
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     ap.add_argument("--cancel-share", type=float, default=0.3)
     ap.add_argument("--max-seconds", type=float, default=120)
+    ap.add_argument("--far-share", type=float, default=0.4,
+                    help="share of schools 8-20 km away (their bookings re-plan buses with OR-Tools)")
     args = ap.parse_args()
 
     import psycopg
@@ -187,7 +197,7 @@ def main():
     db_url = ADMIN_URL.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + "/" + name
     server = None
     try:
-        session_ids, tokens = seed(db_url, args.teachers, args.sessions, args.classes)
+        session_ids, tokens = seed(db_url, args.teachers, args.sessions, args.classes, args.far_share)
         port = free_port()
         env = dict(os.environ, APP_ENV="production", SECRET_KEY="bench-" + uuid.uuid4().hex, DATABASE_URL=db_url,
                    MAIL_BACKEND="null", SESSION_COOKIE_SECURE="0")
@@ -211,6 +221,18 @@ def main():
                 SELECT count(*) FROM bookings b WHERE b.session_id = s.id AND b.status IN ('confirmed','attended'))
                 OR s.booked_classes > s.capacity_classes""").fetchone()[0]
             confirmed = c.execute("SELECT count(*) FROM bookings WHERE status='confirmed'").fetchone()[0]
+            # after the rush the bus plans follow the bookings: every confirmed class from afar on a
+            # bus, no cancelled or waiting class on one, no bus over its seats
+            bussed = c.execute("SELECT count(DISTINCT st.booking_id) FROM bus_stops st JOIN bookings b ON b.id = "
+                               "st.booking_id WHERE b.status = 'confirmed'").fetchone()[0]
+            far_confirmed = c.execute("SELECT count(*) FROM bookings b JOIN schools sc ON sc.id = b.school_id "
+                                      "WHERE b.status = 'confirmed' AND sc.latitude > 52.001").fetchone()[0]
+            stray = c.execute("SELECT count(*) FROM bus_stops st JOIN bookings b ON b.id = st.booking_id "
+                              "WHERE b.status <> 'confirmed'").fetchone()[0]
+            overfull = c.execute("SELECT count(*) FROM buses bu JOIN bus_types t ON t.id = bu.bus_type_id WHERE "
+                                 "t.seats < (SELECT coalesce(sum(seats), 0) FROM bus_stops WHERE bus_id = bu.id)"
+                                 ).fetchone()[0]
+            buses = c.execute("SELECT count(*) FROM buses").fetchone()[0]
         errors = sum(1 for s in statuses if s >= 400 and s not in (409,))
         server_errors = sum(1 for s in statuses if s >= 500)
         ref_elapsed, ref_lat, ref_over = plain_sql(db_url, session_ids, len(tokens), args.concurrency, args.classes)
@@ -222,11 +244,15 @@ def main():
         print(f"  statuses {dict(sorted({s: statuses.count(s) for s in set(statuses)}.items()))}; "
               f"errors (non-409 4xx/5xx) {errors}, server errors {server_errors}")
         print(f"  confirmed bookings {confirmed}, overbooked sessions {over}, counter drift {drift}")
+        if args.far_share:
+            print(f"  buses {buses}; confirmed classes from afar {far_confirmed}, on a bus {bussed}; "
+                  f"stops of cancelled or waiting classes {stray}; buses over their seats {overfull}")
         print(f"  reference plain SQL capacity-checked UPDATE: {len(tokens)} in {ref_elapsed:.2f} s = "
               f"{len(tokens) / ref_elapsed:.0f} writes/s, p50 {pct(ref_lat, 50) * 1000:.1f} ms, "
               f"p99 {pct(ref_lat, 99) * 1000:.1f} ms, overbooked {ref_over}")
         print(f"  ratio (platform req/s ÷ plain SQL writes/s): {(len(statuses) / elapsed) / (len(tokens) / ref_elapsed):.2f}")
-        return 1 if over or drift or server_errors else 0
+        bus_wrong = args.far_share and (bussed != far_confirmed or stray or overfull)
+        return 1 if over or drift or server_errors or bus_wrong else 0
     finally:
         if server is not None:
             server.terminate()

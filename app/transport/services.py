@@ -214,11 +214,15 @@ def _differences(plan: BusPlan, session: Session, riders) -> list[str]:
     return notes
 
 
-def plan_session(session_id: int, now: datetime | None = None, *, force: bool = False) -> BusPlan | None:
+def plan_session(session_id: int, now: datetime | None = None, *, force: bool = False,
+                 only_if_riders_changed: bool = False) -> BusPlan | None:
     """(Re)plan the buses of one session; None when the session needs no plan at all.
 
     A draft plan is re-made. A frozen plan (ordered) is re-made only when ``force``d by
     the coordinator; otherwise a change is flagged (``needs_review``) with what changed.
+    ``only_if_riders_changed`` (a booking changed, the session did not): a plan whose
+    buses carry exactly the classes that need one, with their seats, is kept as it is —
+    a booking from nearby, a waiting-list entry or a refused one costs no solver run.
     """
     now = now or utcnow()
     session = db.session.get(Session, session_id)
@@ -243,6 +247,10 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
         plan.stale = False
         db.session.flush()
         return plan
+    if only_if_riders_changed and not plan.stale and plan.planned_at is not None and _same_riders(plan, riders):
+        plan.planned_at = utcnow()  # checked against the bookings as they are now: still right
+        db.session.flush()
+        return plan
     result = planning.plan(build_request(session, plan, riders)) if riders else planning.Plan([], "none")
     _write(plan, result)
     plan.planned_at = utcnow()
@@ -253,6 +261,15 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
         log.info("plan of session %s: %s", session_id, "; ".join(result.warnings))
     db.session.flush()
     return plan
+
+
+def _same_riders(plan: BusPlan, riders) -> bool:
+    """Whether the plan's buses seat exactly these classes, each with all its seats."""
+    seated: dict[int, int] = {}
+    for bus in plan.buses:
+        for stop in bus.stops:
+            seated[stop.booking_id] = seated.get(stop.booking_id, 0) + stop.seats
+    return seated == {b.id: b.pupils + b.adults for b, _km, _minutes in riders}
 
 
 def _write(plan: BusPlan, result: planning.Plan) -> None:
@@ -299,12 +316,15 @@ def _write(plan: BusPlan, result: planning.Plan) -> None:
 
 # ------------------------------------------------------------------ after a commit, and the jobs
 
-def replan_sessions(session_ids, now: datetime | None = None) -> dict[int, str]:
-    """Re-plan each session in its own unit of work; a failure marks the plan stale (the job retries)."""
+def replan_sessions(session_ids, now: datetime | None = None, *, moved=None) -> dict[int, str]:
+    """Re-plan each session in its own unit of work; a failure marks the plan stale (the job retries).
+
+    ``moved``: when given, only these sessions changed themselves (time, place, status);
+    the others had booking changes only and keep a plan whose riders are unchanged."""
     out = {}
     for sid in sorted(set(session_ids)):
         try:
-            plan = plan_session(sid, now)
+            plan = plan_session(sid, now, only_if_riders_changed=moved is not None and sid not in moved)
             db.session.commit()
             out[sid] = "planned" if plan is not None else "none"
         except Exception:  # noqa: BLE001 — the booking stands; the plan is re-made later

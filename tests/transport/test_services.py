@@ -316,3 +316,39 @@ def test_road_distances_from_csv(transport):
 
     with pytest.raises(TransportError):
         services.import_road_distances(coord, region, "school;venue;km\nXXXX99;nowhere;3\n")
+
+
+def test_a_booking_that_changes_no_bus_runs_no_solver(app, transport, monkeypatch):
+    """A rush of bookings from nearby schools or onto the waiting list leaves the plan as it is;
+    a class from afar, a cancellation and a moved session re-plan it."""
+
+    region, session = transport["region"], transport["session"]
+    runs = []
+    real = planning.plan
+
+    def counting(req):
+        runs.append(len(req.stops))
+        return real(req)
+
+    monkeypatch.setattr(planning, "plan", counting)
+    far, far_teacher = school_at(region, 12)
+    b_far = book(far_teacher, far, session)
+    assert len(runs) == 1 and _riders(_plan(session.id)) == {b_far.id: 22}
+    for i in range(3):  # nearby schools: no bus, no solver
+        near, near_teacher = school_at(region, 2 + i, east=0.01 * i)
+        book(near_teacher, near, session)
+    assert len(runs) == 1 and _riders(_plan(session.id)) == {b_far.id: 22}
+    from app.transport.jobs import replan
+
+    assert replan(utcnow()) == 0  # the job sees nothing missed either
+    far2, far2_teacher = school_at(region, 14, east=0.02)
+    b_far2 = book(far2_teacher, far2, session)
+    assert len(runs) == 2 and set(_riders(_plan(session.id))) == {b_far.id, b_far2.id}
+    cancel_booking(far2_teacher, b_far2.id)
+    db.session.commit()
+    assert len(runs) == 3 and set(_riders(_plan(session.id))) == {b_far.id}
+    s = db.session.get(type(session), session.id)
+    s.starts_at += timedelta(hours=1)  # the session moved: pickup times change, so it re-plans
+    s.ends_at += timedelta(hours=1)
+    db.session.commit()
+    assert len(runs) == 4
