@@ -207,7 +207,7 @@ MATRIX: dict[str, Case] = {
                                            programme_leader_r2=NOT_FOUND),
 
     # transport (the region's coordinators plan buses; an administrator picks a region with ?regio=)
-    "/vervoer/": case("/vervoer/?dag={day}", **MANAGER_PAGE, coordinator_r2=OK),  # their own region's plans
+    "/vervoer/": case("/vervoer/?datum={day}", **MANAGER_PAGE, coordinator_r2=OK),  # their own region's plans
     "/vervoer/afstanden": case("/vervoer/afstanden", teacher=FORBIDDEN, coordinator=OK, programme_leader=FORBIDDEN,
                                admin=NOT_FOUND, coordinator_r2=OK),  # the administrator names a region
     "/vervoer/bestelling/<datum>": case("/vervoer/bestelling/{day}", **MANAGER_PAGE, coordinator_r2=OK),

@@ -76,7 +76,7 @@ PAGES = [
     Page("staff", "coordinator", "/beheer/medewerkers"),
     Page("kits", "coordinator", "/beheer/leskisten"),
     Page("roster", "coordinator", "/boekingen/les/{my_session}"),
-    Page("bus plans of a day, with the route map", "coordinator", "/vervoer/?dag={bus_day}"),
+    Page("bus plans of a day, with the route map", "coordinator", "/vervoer/?datum={bus_day}"),
     Page("bus order of a day (printable)", "coordinator", "/vervoer/bestelling/{bus_day}"),
     Page("known road distances", "coordinator", "/vervoer/afstanden"),
     Page("known road distances with errors", "coordinator", "/vervoer/afstanden", blank_submit=True),
