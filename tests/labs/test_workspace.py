@@ -199,3 +199,32 @@ def test_staff_double_booking_warning_and_bulk_retime(client, app, login, mailbo
     assert to_local(moved.starts_at).strftime("%H:%M") == "13:15"
     assert moved.ends_at - moved.starts_at == timedelta(minutes=offer.duration_minutes)
     assert any(m["Subject"].startswith("Gewijzigd") for m in mailbox)
+
+
+def test_mobile_lab_visit_is_booked_like_a_session_and_shown_at_the_school(client, app, login, mailbox):
+    """The mobile lab goes to the school: one class a day of the lab, no bus, and the
+    coordinator's calendar and day sheet say where to drive to."""
+    from app.labs.models import OfferKind, PartLocation, VenueKind
+    from app.transport.models import BusPlan
+
+    region = factories.region()
+    lab = factories.venue(region, kind=VenueKind.MOBILE_LAB, name="TechMobiel")
+    coord = factories.user("coordinator", region=region, venues=[lab])
+    offer = factories.offer(region, lab, kind=OfferKind.MOBILE_LAB, title="TechMobiel op school")
+    day = datetime.now(timezone.utc).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=21)
+    visit = factories.session(offer, day, location=PartLocation.AT_SCHOOL, capacity_classes=1)
+    far = factories.school(region, name="De Klimop", street="Dorpsstraat", house_number="7", postcode="7134 AB",
+                           city="Vragender", latitude=52.0, longitude=6.7)  # far from everything: still no bus
+    other = factories.school(region, name="Het Baken")
+    create_booking(factories.teacher(far), visit.id, ClassDetails(far.id, "6", 24, 2))
+    late = create_booking(factories.teacher(other), visit.id, ClassDetails(other.id, "6", 20, 2), waitlist=True)
+    db.session.commit()
+    assert late.status == BookingStatus.WAITLISTED  # the lab's day is taken by one class
+    assert db.session.scalar(select(func.count(BusPlan.id)).where(BusPlan.session_id == visit.id)) == 0
+
+    login(coord)
+    local = to_local(visit.starts_at).date()
+    week = client.get(f"/beheer/agenda?date={local.isoformat()}")
+    assert week.status_code == 200
+    assert "De Klimop" in week.text and "Dorpsstraat 7" in week.text and "Vragender" in week.text
+    assert "Het Baken" not in week.text  # waiting, not going
