@@ -13,7 +13,6 @@ from app.auth import permissions
 from app.auth.models import Role, User
 from app.booking.ical import booking_event, calendar_bytes, session_event
 from app.booking.models import Booking, BookingStatus
-from app.booking.notify import pickup_time
 from app.db import utcnow
 from app.extensions import db
 from app.labs.models import Offer, Session
@@ -30,6 +29,13 @@ def _ics_response(data: bytes, filename: str) -> Response:
     return resp
 
 
+def _booking_events(bookings, base: str) -> list:
+    from app.transport.services import pickup_times
+
+    pickups = pickup_times(bookings)
+    return [booking_event(b, base, pickups.get(b.id)) for b in bookings]
+
+
 def feed_events(user: User):
     """The events of a user's feed: a teacher's school bookings, a coordinator's sessions."""
     base = current_app.config["BASE_URL"]
@@ -37,8 +43,8 @@ def feed_events(user: User):
     if user.role == Role.TEACHER:
         bookings = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id).where(
             Booking.school_id == user.school_id, Session.starts_at >= since,
-            Booking.status != BookingStatus.WAITLISTED).order_by(Session.starts_at))
-        return [booking_event(b, base, pickup_time(b)) for b in bookings]
+            Booking.status != BookingStatus.WAITLISTED).order_by(Session.starts_at)).all()
+        return _booking_events(bookings, base)
     stmt = select(Session).join(Offer, Session.offer_id == Offer.id).where(Session.starts_at >= since)
     if user.role == Role.COORDINATOR:
         venue_ids = [v.id for v in user.venues]
@@ -66,7 +72,7 @@ def booking_ics(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_view_booking)
     bookings = list(booking.series.bookings) if booking.series is not None else [booking]
     base = current_app.config["BASE_URL"]
-    return _ics_response(calendar_bytes([booking_event(b, base, pickup_time(b)) for b in bookings], "Techlab"),
+    return _ics_response(calendar_bytes(_booking_events(bookings, base), "Techlab"),
                          f"boeking-{booking.id}.ics")
 
 

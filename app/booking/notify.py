@@ -13,13 +13,6 @@ from app.booking.ical import booking_event, calendar_bytes
 from app.mail import Attachment, queue_mail
 
 
-def pickup_time(booking):
-    """The planned bus pickup time of a booking, if any (the earliest, for a class in two buses)."""
-    from app.transport.services import pickup_time as planned_pickup
-
-    return planned_pickup(booking)
-
-
 def _recipients(booking) -> tuple[list[str], str]:
     emails, locale = [], "nl"
     if booking.contact_email:
@@ -32,9 +25,9 @@ def _recipients(booking) -> tuple[list[str], str]:
     return emails, locale
 
 
-def _ics(bookings) -> Attachment:
+def _ics(bookings, pickups: dict) -> Attachment:
     base = current_app.config["BASE_URL"]
-    events = [booking_event(b, base, pickup_time(b)) for b in bookings]
+    events = [booking_event(b, base, pickups.get(b.id)) for b in bookings]
     return Attachment(filename="boeking.ics", content=calendar_bytes(events, "Techlab"))
 
 
@@ -43,6 +36,9 @@ def _send(kind: str, booking, bookings=None, **extra) -> None:
     to, locale = _recipients(booking)
     if not to:
         return
+    from app.transport.services import pickup_times
+
+    pickups = pickup_times(bookings)
     with force_locale(locale):
         subjects = {
             "confirmed": _("Bevestiging: %(title)s", title=booking.session.offer.title),
@@ -55,9 +51,9 @@ def _send(kind: str, booking, bookings=None, **extra) -> None:
             "pickup": _("Busvervoer: %(title)s", title=booking.session.offer.title),
         }
         body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings,
-                               pickups={b.id: pickup_time(b) for b in bookings},
+                               pickups=pickups,
                                base_url=current_app.config["BASE_URL"].rstrip("/"), **extra)
-        queue_mail(to, subjects[kind], body, [_ics(bookings)])
+        queue_mail(to, subjects[kind], body, [_ics(bookings, pickups)])
 
 
 def booking_confirmed(booking) -> None:

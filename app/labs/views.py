@@ -328,7 +328,7 @@ def day_sheet(venue_id: int, day: str):
         d = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    from app.booking.notify import pickup_time
+    from app.transport.services import pickup_times
 
     rows = db.session.scalars(select(Session).join(Offer, Session.offer_id == Offer.id).where(
         or_(Session.venue_id == venue.id, (Offer.venue_id == venue.id) & (Session.venue_id.is_(None))),
@@ -336,7 +336,7 @@ def day_sheet(venue_id: int, day: str):
         .order_by(Session.starts_at)).all()
     bookings = {s.id: db.session.scalars(select(Booking).where(Booking.session_id == s.id, Booking.status.in_(
         (BookingStatus.CONFIRMED, BookingStatus.ATTENDED))).order_by(Booking.id)).all() for s in rows}
-    pickups = {b.id: pickup_time(b) for bs in bookings.values() for b in bs}
+    pickups = pickup_times([b for bs in bookings.values() for b in bs])
     return render_template("labs/day_sheet.html", venue=venue, day=d, rows=rows, bookings=bookings, pickups=pickups)
 
 

@@ -97,9 +97,20 @@ def transport_info(booking: Booking) -> TransportInfo:
                          f"{booking.school.name}, {booking.school.address}")
 
 
+def pickup_times(bookings) -> dict[int, datetime]:
+    """Planned pickup time per booking id, in one query (the earliest, when a large class
+    goes in two buses); bookings without a planned bus are left out."""
+    ids = sorted({b.id for b in bookings if b.id is not None})
+    if not ids:
+        return {}
+    return {bid: at for bid, at in db.session.execute(
+        select(BusStop.booking_id, func.min(BusStop.pickup_at)).where(BusStop.booking_id.in_(ids))
+        .group_by(BusStop.booking_id)) if at is not None}
+
+
 def pickup_time(booking: Booking) -> datetime | None:
-    """The planned pickup time (the earliest, when a large class goes in two buses)."""
-    return db.session.scalar(select(func.min(BusStop.pickup_at)).where(BusStop.booking_id == booking.id))
+    """The planned pickup time of one booking (see pickup_times)."""
+    return pickup_times([booking]).get(booking.id)
 
 
 # ------------------------------------------------------------------ locking the plan
