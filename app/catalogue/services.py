@@ -14,7 +14,6 @@ from app.labs.models import Offer, OfferKind, PartLocation, Session, SessionStat
 from app.timeutil import local_to_utc
 from app.transport.distance import road_km
 from app.transport.eligibility import needs_bus
-from app.transport.models import RoadDistance
 
 
 @dataclass(frozen=True)
@@ -73,11 +72,12 @@ def school_distances(school, venue_ids: set[int], road_factor: float) -> dict[in
     """Road km from a school to each venue: a known road distance, else the estimate."""
     if school is None or not venue_ids:
         return {}
-    known = dict(db.session.execute(select(RoadDistance.venue_id, RoadDistance.km).where(
-        RoadDistance.school_id == school.id, RoadDistance.venue_id.in_(venue_ids))).all())
+    from app.transport.services import known_roads
+
+    known = known_roads(venue_ids, [school.id])
     venues = db.session.execute(select(Venue.id, Venue.latitude, Venue.longitude).where(Venue.id.in_(venue_ids))).all()
-    return {vid: road_km(school.latitude, school.longitude, lat, lon, road_factor, known.get(vid))
-            for vid, lat, lon in venues}
+    return {vid: road_km(school.latitude, school.longitude, lat, lon, road_factor,
+                         known.get((school.id, vid), (None,))[0]) for vid, lat, lon in venues}
 
 
 def search_offers(user, region_id: int | None, filters: OfferFilters, now: datetime, page: int = 1,

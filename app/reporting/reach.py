@@ -29,7 +29,7 @@ from app.schools.enrolment import enrolment_by_groep
 from app.schools.models import School, SchoolKind
 from app.timeutil import local_to_utc, school_year_bounds
 from app.transport.distance import road_km
-from app.transport.models import Bus, BusStop, RoadDistance
+from app.transport.models import Bus, BusStop
 
 DISTANCE_BANDS = [(0, 6, "0–6 km"), (6, 10, "6–10 km"), (10, 20, "10–20 km"), (20, 10_000, "20+ km")]
 
@@ -165,13 +165,12 @@ def school_rows(f: Filters) -> list[SchoolRow]:
             .where(*([Venue.region_id == f.region_id] if f.region_id is not None else []), Venue.active.is_(True))):
         venues.setdefault(region_id, []).append((vid, la, lo))
         factors[region_id] = factor
-    known = {(sid, vid): km for sid, vid, km in db.session.execute(
-        select(RoadDistance.school_id, RoadDistance.venue_id, RoadDistance.km)
-        .join(Venue, RoadDistance.venue_id == Venue.id)
-        .where(*([Venue.region_id == f.region_id] if f.region_id is not None else [])))}
+    from app.transport.services import known_roads
+
+    known = known_roads([vid for vs in venues.values() for vid, _la, _lo in vs])
     for row in rows.values():
         s = row.school
-        dists = [road_km(s.latitude, s.longitude, la, lo, factors[s.region_id], known.get((s.id, vid)))
+        dists = [road_km(s.latitude, s.longitude, la, lo, factors[s.region_id], known.get((s.id, vid), (None,))[0])
                  for vid, la, lo in venues.get(s.region_id, [])]
         dists = [d for d in dists if d is not None]
         row.distance_km = min(dists) if dists else None

@@ -39,17 +39,28 @@ log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ distances and eligibility
 
+def known_roads(venue_ids, school_ids=None) -> dict[tuple[int, int], tuple[float, float | None]]:
+    """The known road distances (km, minutes) per (school id, venue id) for these venues (and
+    schools, when given): the one lookup behind every distance the platform shows or uses."""
+    venue_ids = sorted(set(venue_ids))
+    if not venue_ids or (school_ids is not None and not school_ids):
+        return {}
+    stmt = select(RoadDistance.school_id, RoadDistance.venue_id, RoadDistance.km, RoadDistance.minutes).where(
+        RoadDistance.venue_id.in_(venue_ids))
+    if school_ids is not None:
+        stmt = stmt.where(RoadDistance.school_id.in_(sorted(set(school_ids))))
+    return {(sid, vid): (km, minutes) for sid, vid, km, minutes in db.session.execute(stmt)}
+
+
 def road_distances(school_ids, venue: Venue, road_factor: float) -> dict[int, tuple[float | None, float | None]]:
     """(km, minutes) from each school to the venue: a known road distance, else the estimate."""
     ids = sorted(set(school_ids))
     if not ids or venue is None:
         return {}
-    known = {sid: (km, minutes) for sid, km, minutes in db.session.execute(
-        select(RoadDistance.school_id, RoadDistance.km, RoadDistance.minutes).where(
-            RoadDistance.venue_id == venue.id, RoadDistance.school_id.in_(ids)))}
+    known = known_roads([venue.id], ids)
     out = {}
     for sid, lat, lon in db.session.execute(select(School.id, School.latitude, School.longitude).where(School.id.in_(ids))):
-        km, minutes = known.get(sid, (None, None))
+        km, minutes = known.get((sid, venue.id), (None, None))
         out[sid] = (road_km(lat, lon, venue.latitude, venue.longitude, road_factor, km), minutes)
     return out
 
