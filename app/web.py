@@ -7,6 +7,8 @@ from typing import Any, Callable, TypeVar
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
 from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
 from flask_login import current_user
 
 from app.auth import permissions
@@ -140,6 +142,12 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("local_time")
     def local_time(dt: datetime | None) -> str:
         return format_time(dt, "HH:mm") if dt else ""
+
+    @app.template_global("scroll_region")
+    def scroll_region() -> Markup:
+        """Attributes of a box that scrolls sideways (a wide table): reachable and named for the
+        keyboard and screen readers (WCAG 2.1.1), as in <div class="table-wrap" {{ scroll_region() }}>."""
+        return Markup('tabindex="0" role="region" aria-label="%s"') % _("Tabel, schuif opzij voor meer kolommen")
 
     @app.context_processor
     def inject():
