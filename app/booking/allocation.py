@@ -160,10 +160,12 @@ class _State:
         return None
 
     def why_not(self, chain, r: RequestIn) -> tuple[str, dict] | None:
+        """The rule that refuses this chain (named first: it is what the teacher must know), else no room."""
+        rule = self.rule_blocks(chain, r)
+        if rule is not None:
+            return rule
         why = self.fits(chain, r)
-        if why:
-            return why, {}
-        return self.rule_blocks(chain, r)
+        return (why, {}) if why else None
 
     def take(self, chain, r: RequestIn) -> None:
         for sid in chain:
@@ -290,7 +292,7 @@ def allocate(requests: list[RequestIn], capacity: dict[int, tuple[int, int]], sc
                 if why is None:
                     grant(r, rank, chain, 2)
                     break
-                reasons.append((rank, why))
+                reasons.append((rank, chain, why))
             if r.id in result.outcomes:
                 break
         if r.id not in result.outcomes:
@@ -299,22 +301,23 @@ def allocate(requests: list[RequestIn], capacity: dict[int, tuple[int, int]], sc
 
 
 def _not_granted(r: RequestIn, reasons, lottery: float) -> Outcome:
+    """Why nothing fitted: no room (waiting list of the first full wish), else the first rule that refused."""
     out = Outcome(r.id, r.school_id, "refused", priority=round(lottery, 6))
-    first = r.wishes[0][0] if r.wishes and r.wishes[0] else ()
-    rules = [(rank, why) for rank, why in reasons if why[0] not in _CAPACITY_REASONS]
+    full = [chain for _, chain, why in reasons if why[0] == "full"]
+    rules = [(rank, chain, why) for rank, chain, why in reasons if why[0] not in _CAPACITY_REASONS]
     if not reasons:
         out.code = "no_session"
-    elif len(rules) == len(reasons):
-        rank, (code, params) = rules[0]
+    elif full:
+        out.code = "waitlisted_no_room" if len(full[0]) == 1 else "no_room"
+        if len(full[0]) == 1:
+            out.status, out.sessions = "waitlisted", full[0]
+    elif rules:
+        rank, chain, (code, params) = rules[0]
         out.code, out.params = code, dict(params, rank=rank)
-        if code == "priority_window" and len(first) == 1:
-            out.status, out.sessions = "waitlisted", first  # the gate holds it back on the waiting list
-    elif all(why[0] == "already" for _, why in reasons):
-        out.code = "already"
-    elif len(first) == 1:
-        out.status, out.sessions, out.code = "waitlisted", first, "waitlisted_no_room"
+        if code == "priority_window" and len(chain) == 1:
+            out.status, out.sessions = "waitlisted", chain  # the gate holds it back on the waiting list
     else:
-        out.code = "no_room"
+        out.code = "already"
     out.params.setdefault("lottery", round(lottery, 6))
     return out
 
