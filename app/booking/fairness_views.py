@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import format_decimal, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -184,7 +184,7 @@ def round_detail(round_id: int):
     mine = [r for r in rnd.requests if r.school_id == current_user.school_id] if permissions.is_teacher(current_user) else []
     manage = permissions.can_manage_rounds(current_user, rnd)
     return render_template("fairness/round.html", rnd=rnd, form=form, mine=mine, manage=manage, now=utcnow(),
-                           describe=round_service.describe_outcome, status_label=round_service.status_label,
+                           describe=round_service.describe_outcome, status_label=round_service.status_label, decimal=format_decimal,
                            requests=sorted(rnd.requests, key=lambda r: (r.priority is None, r.priority or 0, r.id)))
 
 

@@ -265,6 +265,9 @@ def commit_round(actor: User | None, round_id: int, *, now: datetime | None = No
     from app.booking.services import ClassDetails, create_booking, create_series_booking
 
     now = now or utcnow()
+    # the round row is locked first, so a coordinator's click and the job cannot both book it
+    db.session.scalar(select(RequestRound).where(RequestRound.id == round_id).with_for_update()
+                      .execution_options(populate_existing=True))
     rnd, result = preview_round(actor, round_id, now=now)
     for req in sorted(rnd.requests, key=lambda r: (r.priority is None, r.priority or 0, r.id)):
         out = result.outcomes.get(req.id)
@@ -322,11 +325,11 @@ def _rule_reason(code: str, params: dict) -> str:
     """Why a rule (or the gate) refused, in the reader's language."""
     n, most = params.get("n"), params.get("max")
     if code == "quota_class":
-        return _("deze klas heeft al %(n)s keer geboekt binnen deze regel (hoogstens %(max)s)", n=n, max=most) \
-            if n is not None else _("deze klas heeft het maximum aantal boekingen binnen deze regel bereikt")
+        return _("de klas heeft al %(n)s keer geboekt binnen deze regel (hoogstens %(max)s)", n=n, max=most) \
+            if n is not None else _("de klas heeft het maximum aantal boekingen binnen deze regel bereikt")
     if code.startswith("quota_school"):
-        return _("uw school heeft al %(n)s boekingen binnen deze regel (hoogstens %(max)s)", n=n, max=most) \
-            if n is not None else _("uw school heeft het maximum aantal boekingen binnen deze regel bereikt")
+        return _("de school heeft al %(n)s boeking(en) binnen deze regel (hoogstens %(max)s)", n=n, max=most) \
+            if n is not None else _("de school heeft het maximum aantal boekingen binnen deze regel bereikt")
     if code == "priority_window":
         until = params.get("until") or (params.get("release_at") or "")[:10]
         when = date.fromisoformat(until).strftime("%d-%m-%Y") if until else ""
@@ -334,7 +337,7 @@ def _rule_reason(code: str, params: dict) -> str:
     if code == "full":
         return _("de les was inmiddels vol")
     if code in ("already", "already_booked"):
-        return _("uw school heeft deze les al geboekt of staat er op de wachtlijst")
+        return _("de school heeft deze les al geboekt of staat er op de wachtlijst")
     if code in ("session_past", "session_cancelled", "window_closed", "window_not_open", "offer_unpublished"):
         return _("de les is niet meer te boeken")
     return _("de regels voor boeken lieten het niet toe")
@@ -350,7 +353,7 @@ def describe_outcome(req: RoundRequest) -> str:
         text = _("toegekend (wens %(rank)s)", rank=params.get("rank", req.granted_rank))
         if req.outcome == "refused":
             return text
-        return text + ": " + _("nummer %(order)s in de volgorde; uw school had dit schooljaar al %(before)s plaats(en); "
+        return text + ": " + _("nummer %(order)s in de volgorde; de school had dit schooljaar al %(before)s plaats(en); "
                                "lotnummer %(lottery)s", order=params.get("order"), before=params.get("before", 0),
                                lottery=lottery)
     if code == "waitlisted_no_room":

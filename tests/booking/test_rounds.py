@@ -128,7 +128,7 @@ def test_class_that_booked_an_offer_does_not_get_it_again(app):
     for b in groep7:
         per_offer[b.session.offer_id] = per_offer.get(b.session.offer_id, 0) + 1
     assert per_offer.get(offers[0].id) == 1 and all(n <= 1 for n in per_offer.values())
-    assert "deze klas heeft al 1 keer geboekt" in describe_outcome(only)
+    assert "de klas heeft al 1 keer geboekt" in describe_outcome(only)
 
 
 def test_school_at_its_limit_gets_nothing_more_and_the_run_counts_what_it_won(app):
@@ -152,7 +152,7 @@ def test_school_at_its_limit_gets_nothing_more_and_the_run_counts_what_it_won(ap
     assert len(_bookings(eager)) == 2
     refused = next(a for a in asks if a.outcome == "refused")
     assert refused.outcome_code == "quota_school_year"
-    assert "uw school heeft al 2 boekingen" in describe_outcome(refused)
+    assert "de school heeft al 2 boeking(en)" in describe_outcome(refused)
     # a direct booking says the same
     with pytest.raises(Refused) as exc:
         create_booking(t_eager, sessions[(2, 31)].id, ClassDetails(eager.id, "8", 20, 0), now=ALLOCATE_AT)
@@ -181,7 +181,7 @@ def test_a_grant_the_gate_refuses_at_apply_time_is_a_recorded_outcome(app, monke
     assert (req.outcome, req.outcome_code) == ("refused", "not_booked")
     assert req.outcome_params["code"] == "quota_school_year"
     assert len(_bookings(school)) == 1
-    assert describe_outcome(req).startswith("niet geboekt bij het vastleggen: uw school heeft het maximum")
+    assert describe_outcome(req).startswith("niet geboekt bij het vastleggen: de school heeft het maximum")
 
 
 def test_priority_window_holds_back_a_reached_school_in_the_round(app):
@@ -314,7 +314,7 @@ def test_pages_end_to_end_round_grants_only_what_a_direct_booking_allows_inside_
     assert [b.session_id for b in new] == [later_id]  # inside the period, not three days ahead
     assert len([b for b in _bookings() if b.school_id == booked_id]) == 1
     page = client.get(round_url).text
-    assert "niet toegekend (wens 1): deze klas heeft al 1 keer geboekt" in page
+    assert "niet toegekend (wens 1): de klas heeft al 1 keer geboekt" in page
     with pytest.raises(Refused) as exc:  # the same class booking directly is refused by the same rule
         create_booking(db.session.get(User, teacher_id), later_id, ClassDetails(booked_id, "7", 20, 0))
     assert exc.value.code == "quota_class"
