@@ -318,3 +318,29 @@ def test_pages_end_to_end_round_grants_only_what_a_direct_booking_allows_inside_
     with pytest.raises(Refused) as exc:  # the same class booking directly is refused by the same rule
         create_booking(db.session.get(User, teacher_id), later_id, ClassDetails(booked_id, "7", 20, 0))
     assert exc.value.code == "quota_class"
+
+
+def test_the_job_books_a_due_round_once_through_the_gate(app, mailbox):
+    region, venue, offers, sessions, leader = _setup(capacity_classes=1)
+    _rule(region, RuleKind.MAX_PER_SCHOOL, max_count=1)
+    schools = [factories.school(region) for _ in range(3)]
+    teachers = [factories.teacher(s) for s in schools]
+    rnd = _round(leader)
+    for t in teachers:
+        _ask(t, rnd, [offers[0], offers[1]])
+        _ask(t, rnd, [offers[1]], groep="5")  # a second class: over the school's limit of 1
+    round_id = rnd.id
+    db.session.commit()
+    assert round_service.allocate_due_rounds(NOW) == 0  # not due yet
+    assert round_service.allocate_due_rounds(ALLOCATE_AT) == 1
+    assert round_service.allocate_due_rounds(ALLOCATE_AT) == 0  # safe to run twice
+    db.session.remove()
+    rnd = db.session.get(RequestRound, round_id)
+    assert rnd.status.value == "committed"
+    per_school = {}
+    for b in _bookings():
+        if b.status == BookingStatus.CONFIRMED:
+            per_school[b.school_id] = per_school.get(b.school_id, 0) + 1
+    assert sum(per_school.values()) == 3 and set(per_school.values()) == {1}  # three schools reached, none over
+    codes = sorted(r.outcome_code for r in rnd.requests)
+    assert codes.count("granted") == 3 and codes.count("quota_school_year") == 3
