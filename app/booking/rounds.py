@@ -111,7 +111,7 @@ def offered_sessions(rnd: RequestRound, offer_ids: set[int], now: datetime) -> d
 
     if not offer_ids:
         return {}
-    stmt = select(Session).join(Offer, Session.offer_id == Offer.id).where(
+    stmt = select(Session).where(
         Session.offer_id.in_(offer_ids), Session.status == SessionStatus.SCHEDULED, Session.starts_at > now)
     if rnd.period_start is not None and rnd.period_end is not None:
         stmt = stmt.where(Session.starts_at >= local_to_utc(rnd.period_start, datetime.min.time()),
@@ -121,7 +121,8 @@ def offered_sessions(rnd: RequestRound, offer_ids: set[int], now: datetime) -> d
     venues = {s.venue_id for s in sessions if s.venue_id is not None}
     frozen_days = {(venue_id, to_local(starts_at).date()) for venue_id, starts_at in db.session.execute(
         select(Session.venue_id, Session.starts_at).join(BusPlan, BusPlan.session_id == Session.id).where(
-            BusPlan.status == PlanStatus.FROZEN, Session.venue_id.in_(venues)))} if venues else set()
+            BusPlan.status == PlanStatus.FROZEN, Session.venue_id.in_(venues), Session.starts_at > now))} \
+        if venues else set()
     out = {}
     for s in sessions:
         if s.starts_at - timedelta(days=s.offer.cancel_deadline_days) <= now:
