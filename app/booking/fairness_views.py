@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import format_decimal, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -55,6 +55,8 @@ class RoundForm(FlaskForm):
     description = TextAreaField(_l("Toelichting"), validators=[Optional(), Length(max=2000)])
     opens_on = DateField(_l("Open vanaf"), validators=[DataRequired()])
     deadline_on = DateField(_l("Sluit op (toewijzing om 17:00)"), validators=[DataRequired()])
+    period_start = DateField(_l("Lessen vanaf"), validators=[DataRequired()])
+    period_end = DateField(_l("Lessen tot en met"), validators=[DataRequired()])
     weight_distance = DecimalField(_l("Gewicht afstand (0–5)"), default=1, places=1, validators=[InputRequired(), NumberRange(min=0, max=5)])
     weight_cbs = DecimalField(_l("Gewicht CBS-schoolgewicht (0–5)"), default=0, places=1, validators=[InputRequired(), NumberRange(min=0, max=5)])
 
@@ -136,17 +138,20 @@ def rounds():
                     current_user, title=form.title.data, description=form.description.data or "",
                     opens_at=local_to_utc(form.opens_on.data, time(0)),
                     deadline_at=local_to_utc(form.deadline_on.data, time(17)),
-                    school_year=school_year_of(form.deadline_on.data),
+                    school_year=school_year_of(form.period_start.data),
+                    period_start=form.period_start.data, period_end=form.period_end.data,
                     weight_distance=float(form.weight_distance.data), weight_cbs=float(form.weight_cbs.data))
             except DomainError as exc:
                 db.session.rollback()
-                getattr(form, exc.field or "title").errors = [exc.message]
+                getattr(form, {"deadline_at": "deadline_on"}.get(exc.field, exc.field) or "title", form.title).errors = \
+                    [exc.message]
             else:
                 db.session.commit()
                 return redirect(url_for("fairness.round_detail", round_id=rnd.id))
     items = db.session.scalars(select(RequestRound).where(RequestRound.region_id == region_id)
                                .order_by(RequestRound.deadline_at.desc())).all() if region_id else []
-    return render_template("fairness/rounds.html", rounds=items, form=form, can_create=can_create, now=utcnow())
+    return render_template("fairness/rounds.html", rounds=items, form=form, can_create=can_create, now=utcnow(),
+                           status_label=round_service.status_label)
 
 
 def _offer_choices(rnd: RequestRound):
@@ -179,6 +184,7 @@ def round_detail(round_id: int):
     mine = [r for r in rnd.requests if r.school_id == current_user.school_id] if permissions.is_teacher(current_user) else []
     manage = permissions.can_manage_rounds(current_user, rnd)
     return render_template("fairness/round.html", rnd=rnd, form=form, mine=mine, manage=manage, now=utcnow(),
+                           describe=round_service.describe_outcome, status_label=round_service.status_label, decimal=format_decimal,
                            requests=sorted(rnd.requests, key=lambda r: (r.priority is None, r.priority or 0, r.id)))
 
 

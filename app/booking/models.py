@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
@@ -195,7 +195,8 @@ class RequestRound(db.Model):
     """A request round: wishes until the deadline, then a reproducible allocation."""
 
     __tablename__ = "request_rounds"
-    __table_args__ = (CheckConstraint("deadline_at > opens_at", name="deadline_after_open"),)
+    __table_args__ = (CheckConstraint("deadline_at > opens_at", name="deadline_after_open"),
+                      CheckConstraint("period_end >= period_start", name="period_order"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
@@ -204,6 +205,9 @@ class RequestRound(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # the local dates of the sessions the round offers (empty on rounds made before periods existed)
+    period_start: Mapped[Optional[date]] = mapped_column()
+    period_end: Mapped[Optional[date]] = mapped_column()
     status: Mapped[RoundStatus] = mapped_column(str_enum(RoundStatus, "round_status"), default=RoundStatus.OPEN)
     seed: Mapped[Optional[str]] = mapped_column(String(64))
     weight_distance: Mapped[float] = mapped_column(Float, default=0.0)
@@ -237,7 +241,11 @@ class RoundRequest(db.Model):
     # outcome of the allocation
     outcome: Mapped[Optional[str]] = mapped_column(String(20))  # granted, waitlisted, refused
     granted_rank: Mapped[Optional[int]] = mapped_column(Integer)  # rank of the granted wish
-    explanation: Mapped[str] = mapped_column(Text, default="")
+    explanation: Mapped[str] = mapped_column(Text, default="")  # legacy English text; no longer written
+    # what happened and why, as a code plus its parameters (rank, rule, lottery number …), rendered in
+    # the reader's language by app.booking.rounds.describe_outcome
+    outcome_code: Mapped[Optional[str]] = mapped_column(String(40))
+    outcome_params: Mapped[Optional[dict]] = mapped_column(JSON)
     priority: Mapped[Optional[float]] = mapped_column(Float)
 
     round: Mapped[RequestRound] = relationship(back_populates="requests")

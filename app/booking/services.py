@@ -181,7 +181,7 @@ def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitl
     _check_adults(offer, details.adults)
     _check_not_booked(session, details.school_id)
     held_back = False
-    if not override_reason and via_round is None:  # a round's allocation has applied the rules already
+    if not override_reason:  # a round's grants obey the rules too (via_round only marks the audit event)
         try:
             check_booking_rules(actor, school, [session], groep[0], groep[1], now)
         except Refused as exc:
@@ -247,7 +247,7 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
         _check_not_booked(s, details.school_id)
     _check_groep(offer, *groep)
     _check_adults(offer, details.adults)
-    if via_round is None:
+    if True:  # a round's grants obey the rules too (via_round only marks the audit event)
         check_booking_rules(actor, school, chain, groep[0], groep[1], now)
     _race_point()
     for part, s in zip(parts, chain):

@@ -193,7 +193,8 @@ def test_request_round_flow(app, mailbox):
     region, venue, offers, sessions = _region(capacity_classes=1)
     leader = factories.user("programme_leader", region=region)
     rnd = create_round(leader, title="Masterclass ronde", opens_at=NOW - timedelta(days=1),
-                       deadline_at=NOW + timedelta(days=1), school_year=YEAR)
+                       deadline_at=NOW + timedelta(days=1), school_year=YEAR,
+                       period_start=(NOW + timedelta(days=14)).date(), period_end=(NOW + timedelta(days=60)).date())
     schools = [factories.school(region) for _ in range(3)]
     teachers = [factories.teacher(s) for s in schools]
     for t in teachers:
@@ -269,6 +270,8 @@ def test_rules_and_rounds_pages(client, app, login):
     assert "Een klas boekt hoogstens 1 keer per aanbod." in client.get("/spelregels").text
     resp = client.post("/aanvraagrondes", data={"title": "Ronde najaar", "opens_on": NOW.date().isoformat(),
                                                 "deadline_on": (NOW + timedelta(days=5)).date().isoformat(),
+                                                "period_start": (NOW + timedelta(days=14)).date().isoformat(),
+                                                "period_end": (NOW + timedelta(days=60)).date().isoformat(),
                                                 "weight_distance": "1", "weight_cbs": "0"})
     assert resp.status_code == 302
     assert "Ronde najaar" in client.get(resp.headers["Location"]).text

@@ -136,6 +136,7 @@ def ids(demo_site):
             Session.starts_at > now).order_by(Session.starts_at)).first()
         rnd = create_round(users[Role.PROGRAMME_LEADER], title="Aanvraagronde voorjaar", opens_at=now - timedelta(days=1),
                            deadline_at=now + timedelta(days=14), school_year=school_year_of(now),
+                           period_start=(now + timedelta(days=21)).date(), period_end=(now + timedelta(days=90)).date(),
                            description="Masterclasses in het voorjaar")
         reached_school = db.session.scalar(select(Booking.school_id).where(Booking.status == BookingStatus.ATTENDED)
                                            .group_by(Booking.school_id).order_by(func.count().desc()).limit(1))
