@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import LoginAttempt, PasswordResetToken, Region, Role, User
+from app.auth.models import ApiToken, LoginAttempt, LoginSession, PasswordResetToken, Region, Role, User
 from app.auth.tokens import hash_token
 from app.db import utcnow
 from app.errors import DomainError
@@ -149,11 +149,54 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     return user
 
 
+# ------------------------------------------------------------------ sign-in sessions
+
+def start_session(user: User, now: datetime | None = None) -> str:
+    """A new sign-in session on the server; its id goes into the cookie (through User.get_id)."""
+    sid = secrets.token_urlsafe(24)
+    db.session.add(LoginSession(user_id=user.id, sid_hash=hash_token(sid), created_at=now or utcnow()))
+    user._session_id = sid
+    return sid
+
+
+def session_user(user_id: int, sid: str) -> User | None:
+    """The account of a sign-in session that has not ended (one query), or None."""
+    if not sid or len(sid) > 100:
+        return None
+    user = db.session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id).where(
+        User.id == user_id, LoginSession.sid_hash == hash_token(sid), LoginSession.ended_at.is_(None)))
+    if user is not None:
+        user._session_id = sid
+    return user
+
+
+def end_session(user: User, now: datetime | None = None) -> None:
+    """Sign out on the server: this session's cookie, copied or not, no longer signs in."""
+    sid = getattr(user, "_session_id", None)
+    if sid:
+        db.session.execute(update(LoginSession).where(LoginSession.sid_hash == hash_token(sid),
+                                                      LoginSession.ended_at.is_(None)).values(ended_at=now or utcnow()))
+        user._session_id = None
+
+
+def end_all_sessions(user: User, now: datetime | None = None) -> None:
+    """End every sign-in session of the account and revoke its API keys (new password, deactivation)."""
+    now = now or utcnow()
+    user.session_version = (user.session_version or 0) + 1
+    db.session.execute(update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+                       .values(ended_at=now))
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
+    user._session_id = None
+
+
 def set_password(user: User, password: str) -> None:
-    """Set a new password; every other sign-in session of the user ends."""
+    """Set a new password; every sign-in session of the user ends and every API key is revoked
+    (a stolen key or cookie must not outlive the password). The caller signs the person in
+    again where that fits (a change on the account page)."""
     validate_password(password, user.email)
     user.password_hash = hash_password(password)
-    user.session_version = (user.session_version or 0) + 1
+    end_all_sessions(user)
     user.failed_logins = 0
     user.locked_until = None
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == f"email:{user.email}"))
