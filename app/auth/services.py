@@ -104,6 +104,11 @@ def _throttled_message() -> str:
     return _("Te veel mislukte pogingen. Probeer het over %(n)s minuten opnieuw.", n=minutes)
 
 
+def check_password(password_hash: str, password: str) -> bool:
+    """The one place a password is checked (tests count the checks here)."""
+    return check_password_hash(password_hash, password)
+
+
 def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     """Check a sign-in; raise ThrottledError or AuthError. Commits the attempt record.
 
@@ -111,6 +116,13 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     within LOGIN_WINDOW_SECONDS; a client address is refused after
     LOGIN_MAX_FAILURES_PER_IP failures. Failures are counted per e-mail address too,
     so an unknown address answers exactly like a known one.
+
+    The account's row is locked (SELECT … FOR UPDATE) from the lockout check to the commit
+    of the outcome, so parallel attempts on one account are checked one after the other:
+    N parallel wrong passwords make at most LOGIN_MAX_FAILURES password checks, every
+    attempt is counted (``failed_logins``, also those refused while locked), and the right
+    password cannot slip in once the account is locked. (SQLite takes the write lock at the
+    start of every transaction, which serialises the same way.)
     """
     from flask_babel import gettext as _
 
@@ -119,16 +131,24 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     now = utcnow()
     since = now - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
     account_key, ip_key = f"email:{email}", f"ip:{remote_addr or '-'}"
-    user = db.session.scalar(select(User).where(User.email == email))
+    stmt = select(User).where(User.email == email)
+    if cfg.get("LOGIN_LOCKING", True):  # off only in the control test, to show the race
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    user = db.session.scalar(stmt)
     if user is not None and user.locked_until is not None and user.locked_until > now:
         audit.warning("login refused: account %s locked until %s (ip %s)", user.id, user.locked_until.isoformat(),
                       remote_addr)
+        user.failed_logins += 1
+        db.session.commit()
         raise ThrottledError(_throttled_message())
     if (_recent_failures(account_key, since) >= cfg["LOGIN_MAX_FAILURES"]
             or _recent_failures(ip_key, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]):
         audit.warning("login refused: too many failures (account %s, ip %s)", user.id if user else "-", remote_addr)
+        if user is not None:
+            user.failed_logins += 1
+            db.session.commit()
         raise ThrottledError(_throttled_message())
-    ok = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH, password or "")
+    ok = check_password(user.password_hash if user and user.password_hash else _DUMMY_HASH, password or "")
     if not ok or user is None or not user.active or not user.password_hash:
         failures = _recent_failures(account_key, since) + 1  # counting this one
         db.session.add_all([LoginAttempt(key=account_key, at=now), LoginAttempt(key=ip_key, at=now)])
@@ -205,7 +225,7 @@ def set_password(user: User, password: str) -> None:
 def change_password(user: User, current_password: str, new_password: str) -> None:
     from flask_babel import gettext as _
 
-    if not user.password_hash or not check_password_hash(user.password_hash, current_password or ""):
+    if not user.password_hash or not check_password(user.password_hash, current_password or ""):
         raise DomainError(_("Uw huidige wachtwoord klopt niet."), code="invalid_credentials",
                           field="current_password")
     if current_password == new_password:
