@@ -241,10 +241,14 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 def request_password_reset(email: str, remote_addr: str | None, now: datetime | None = None) -> None:
     """Mail a reset link when the address belongs to an active account.
 
-    The answer is the same whether the account exists or not. A client address that
-    asks too often is refused (429, also the same for every address); an account gets
-    at most PASSWORD_RESET_MAX_PER_HOUR mails an hour (silently). A new link makes the
-    older ones invalid. Only the SHA-256 of the link's secret is stored.
+    The answer is the same whether the account exists or not, and so is the work done, so
+    that the time it takes tells nothing either: every request makes a link secret and its
+    hash, writes a request record, voids older links (none, for an unknown address), and
+    renders the mail; only a real account gets the link stored and the mail queued (through
+    ``queue_mail``: no mail server is spoken to in the request). A client address that asks
+    too often is refused (429, also the same for every address); an account gets at most
+    PASSWORD_RESET_MAX_PER_HOUR mails an hour (silently). A new link makes the older ones
+    invalid. Only the SHA-256 of the link's secret is stored.
     """
     from flask_babel import gettext as _
 
@@ -260,20 +264,29 @@ def request_password_reset(email: str, remote_addr: str | None, now: datetime | 
     db.session.add(LoginAttempt(key=ip_key, at=now))
     email = normalise_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
-    if user is None or not user.active:
-        audit.info("password reset asked for an unknown or inactive account (ip %s)", remote_addr)
-        return
     account_key = f"reset:{email}"
-    if _recent_failures(account_key, hour_ago) >= cfg["PASSWORD_RESET_MAX_PER_HOUR"]:
-        audit.warning("password reset not sent: too many for account %s (ip %s)", user.id, remote_addr)
-        return
+    over_limit = _recent_failures(account_key, hour_ago) >= cfg["PASSWORD_RESET_MAX_PER_HOUR"]
     db.session.add(LoginAttempt(key=account_key, at=now))
-    secret = _issue_reset_token(user, now, cfg["PASSWORD_RESET_SECONDS"])
+    send = user is not None and user.active and not over_limit
+    # the same work on every path from here on
+    secret = secrets.token_urlsafe(32)
+    token_hash = hash_token(secret)
+    void_reset_tokens(user if send else None, now)
     link = cfg["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=secret)
     minutes = cfg["PASSWORD_RESET_SECONDS"] // 60
-    with force_locale(user.locale or "nl"):
-        body = render_template("auth/mail/password_reset.txt", user=user, link=link, minutes=minutes)
-        queue_mail(user.email, _("Nieuw wachtwoord instellen"), body)
+    addressee = user if user is not None else User(email=email, name="", locale="nl")
+    with force_locale(addressee.locale or "nl"):
+        body = render_template("auth/mail/password_reset.txt", user=addressee, link=link, minutes=minutes)
+        subject = _("Nieuw wachtwoord instellen")
+    if not send:
+        if user is None or not user.active:
+            audit.info("password reset asked for an unknown or inactive account (ip %s)", remote_addr)
+        else:
+            audit.warning("password reset not sent: too many for account %s (ip %s)", user.id, remote_addr)
+        return
+    db.session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash, created_at=now,
+                                      expires_at=now + timedelta(seconds=cfg["PASSWORD_RESET_SECONDS"])))
+    queue_mail(user.email, subject, body)
     audit.info("password reset mailed (account %s, ip %s)", user.id, remote_addr)
 
 
@@ -287,9 +300,10 @@ def _issue_reset_token(user: User, now: datetime, lifetime_seconds: int) -> str:
     return secret
 
 
-def void_reset_tokens(user: User, now: datetime | None = None) -> None:
-    """Make every unused reset or invitation link of the user invalid."""
-    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == user.id,
+def void_reset_tokens(user: User | None, now: datetime | None = None) -> None:
+    """Make every unused reset or invitation link of the user invalid (with None: the same
+    statement, matching nothing — the reset page does equal work for unknown addresses)."""
+    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == (user.id if user else 0),
                                                         PasswordResetToken.used_at.is_(None))
                        .values(used_at=now or utcnow()))
 
