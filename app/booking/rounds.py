@@ -68,6 +68,8 @@ def submit_request(actor: User, round_id: int, *, groep: str, pupils: int, adult
             raise InvalidInput(_("Wens %(n)s is niet voor deze groep.", n=rank), field="wishes")
         if offer.is_series and not session_ids:
             raise InvalidInput(_("Wens %(n)s is een reeks: kies een datum per deel.", n=rank), field="wishes")
+        for sid in session_ids or ():  # the sessions a wish names: sessions of that offer
+            permissions.linkable(actor, Session, sid, field="wishes", check=lambda _u, s, o=offer: s.offer_id == o.id)
         request.wishes.append(RoundWish(rank=rank, offer_id=offer.id, session_ids=session_ids or None))
     db.session.add(request)
     db.session.flush()
