@@ -24,7 +24,7 @@ from app.booking import services as booking_services
 from app.booking.models import Booking
 from app.db import utcnow
 from app.extensions import db
-from app.labs.models import OfferPart, Session, Staff
+from app.labs.models import Offer, OfferPart, Session, Staff
 from app.transport.models import Bus, BusPlan, BusStop, BusType, RoadDistance
 from tests import factories
 
@@ -84,6 +84,26 @@ ROWS = {
         lambda w, x: any(v.id == x for u in db.session.scalars(select(User).where(User.email == f"nieuw{x}@example.org"))
                          for v in u.venues),
         own="v1", other="v2", only_linkable=False),
+    "offer venue_id": Row(
+        "coordinator", "POST", "/beheer/aanbod/{offer1}",
+        lambda w, x: {"title": "Robots", "kind": "workshop", "world": "hitech_science", "venue_id": str(x),
+                      "school_year": str(w["year"]), "groep_min": "5", "groep_max": "8", "duration_minutes": "120",
+                      "capacity_classes": "3", "capacity_pupils": "90", "adults_per_class": "0",
+                      "cancel_deadline_days": "14", "description": "", "preparation": ""},
+        lambda w, x: db.session.get(Offer, w["offer1"]).venue_id == x,
+        own="hotspot1", other="v2", only_linkable=False),
+    "invited teacher school": Row(
+        "programme_leader", "POST", "/regiobeheer/gebruikers/nieuw",
+        lambda w, x: {"email": f"leerkracht{x}@example.org", "role": "teacher", "region": str(w["r1"]),
+                      "school": str(x), "locale": "nl", "name": "Juf"},
+        lambda w, x: db.session.scalar(select(User.school_id).where(User.email == f"leerkracht{x}@example.org")) == x,
+        own="school1b", other="school2", only_linkable=False),
+    "booking override school": Row(
+        "coordinator", "POST", "/boekingen/les/{s1b}/uitzondering",
+        lambda w, x: {"school_code": w["codes"][x], "groep": "5", "pupils": "20", "adults": "0", "reason": "Afspraak"},
+        lambda w, x: db.session.scalar(select(Booking.id).where(Booking.session_id == w["s1b"],
+                                                                Booking.school_id == x)) is not None,
+        own="school1b", other="school2", only_linkable=False),
     # last: it moves the booking the bus stop above belongs to
     "booking move session_id": Row(
         "coordinator", "POST", "/boekingen/{booking1}/verplaatsen",
@@ -104,6 +124,7 @@ def _world() -> dict:
     s2 = factories.session(offer2, day)
     # school 1 far from the venue, so its class needs a bus
     school1, school2 = factories.school(r1, latitude=52.30, longitude=5.13), factories.school(r2)
+    school1b = factories.school(r1)
     staff1, staff2 = Staff(region_id=r1.id, name="Lesgever Een"), Staff(region_id=r2.id, name="Lesgever Twee")
     bt1, bt1b = (BusType(region_id=r1.id, name=n, carrier="Oost", seats=50, cost_per_trip=200, cost_per_km=1.5)
                  for n in ("Touringcar", "Midibus"))
@@ -127,7 +148,8 @@ def _world() -> dict:
         db.session.add_all([bus, stop])
     db.session.commit()
     w = dict(r1=r1.id, r2=r2.id, v1=v1.id, hotspot1=hotspot1.id, v2=v2.id, offer1=offer1.id, s1=s1.id, s1b=s1b.id,
-             s1c=s1c.id, s2=s2.id, school1=school1.id, school1_code=school1.location_code, staff1=staff1.id,
+             s1c=s1c.id, s2=s2.id, school1=school1.id, school1b=school1b.id, school2=school2.id,
+             codes={s.id: s.location_code for s in (school1, school1b, school2)}, year=offer1.school_year, school1_code=school1.location_code, staff1=staff1.id,
              staff2=staff2.id, bt1b=bt1b.id, bt2=bt2.id, booking1=booking1.id, plan1=plan.id, stop1=stop.id,
              headers={role: factories.auth_header(u) for role, u in users.items()},
              emails={role: u.email for role, u in users.items()})
