@@ -77,4 +77,5 @@ def test_the_answer_takes_about_the_same_time(client, app):
     finally:
         app.config.update(PASSWORD_RESET_MAX_PER_HOUR=3, MAIL_BACKEND="smtp")
     known, unknown = statistics.median(times["known"]), statistics.median(times["unknown"])
+    print(f"reset page, median of 9: known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms")
     assert max(known, unknown) / min(known, unknown) < 2.5, (known, unknown)
