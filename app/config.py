@@ -75,6 +75,10 @@ def load_config(instance_path: str) -> dict:
         "LOCK_TIMEOUT_MS": int(os.environ.get("LOCK_TIMEOUT_MS", "5000")),
         # switch the booking locks off only to show the race in the control test
         "BOOKING_LOCKING": True,
+        # switch the account row lock of a sign-in off only to show the race in the control test
+        "LOGIN_LOCKING": True,
+        # switch the region check of linked ids (permissions.linkable) off only in the control test
+        "LINK_CHECKS": True,
         "GEO_PC4_FILE": os.environ.get("GEO_PC4_FILE", ""),
         # operations: logs as JSON lines (production) or text (development)
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text" if dev else "json").strip().lower(),

@@ -5,7 +5,7 @@ import json
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from app.auth import permissions
 from app.auth.forms import ApiTokenForm, ChangePasswordForm, DeleteAccountForm
@@ -74,8 +74,12 @@ def password():
             put_back(form, exc)
             status = 422
         else:
-            login_user(user)  # this session goes on under the new version; all others end
-            flash(_("Uw wachtwoord is gewijzigd. Op andere apparaten bent u uitgelogd."), "success")
+            from app.auth.views import sign_in
+
+            sign_in(user)  # this browser goes on in a new sign-in session; all others (and API keys) ended
+            db.session.commit()
+            flash(_("Uw wachtwoord is gewijzigd. Op andere apparaten bent u uitgelogd en uw API-sleutels zijn "
+                    "ingetrokken."), "success")
             return redirect(url_for("account.my_data"))
     elif form.errors:
         status = 422

@@ -54,16 +54,26 @@ def create_user_cmd(email, role, school_code, region_code, venue_ids, name, pass
 @users_cli.command("create-token")
 @click.option("--email", required=True)
 @click.option("--name", default="cli")
-def create_token_cmd(email, name):
-    """Create an API token and print it (it is shown only this once)."""
+@click.option("--days", type=click.IntRange(1), help="Days the token is valid (at most API_TOKEN_DAYS, the default).")
+def create_token_cmd(email, name, days):
+    """Create an API token and print it (it is shown only this once). It expires like the
+    tokens made on the API keys page or through the API: after API_TOKEN_DAYS at most."""
+    from datetime import timedelta
+
+    from flask import current_app
+
     from app.auth.tokens import create_api_token
+    from app.db import utcnow
 
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"no user {email}")
-    _, secret = create_api_token(user, name=name)
+    max_days = current_app.config["API_TOKEN_DAYS"]
+    expires_at = utcnow() + timedelta(days=min(days or max_days, max_days))
+    _, secret = create_api_token(user, name=name, expires_at=expires_at)
     db.session.commit()
     click.echo(secret)
+    click.echo(f"expires {expires_at.isoformat(timespec='minutes')}", err=True)
 
 
 @users_cli.command("list")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, func, or_, select
 
-from app.auth.models import LoginAttempt, PasswordResetToken, Role, User
+from app.auth.models import LoginAttempt, LoginSession, PasswordResetToken, Role, User
 from app.auth.privacy import remove_personal_data
 from app.extensions import db
 
@@ -33,8 +33,19 @@ def apply_retention(now: datetime) -> str:
         PasswordResetToken.expires_at < now, PasswordResetToken.used_at.is_not(None)))).rowcount
     attempts = db.session.execute(delete(LoginAttempt).where(
         LoginAttempt.at < now - timedelta(seconds=keep_attempts))).rowcount
+    # ended sign-in sessions, and those older than any cookie that could still name them
+    max_age = max(_seconds(current_app.config.get("PERMANENT_SESSION_LIFETIME", 0)),
+                  _seconds(current_app.config.get("REMEMBER_COOKIE_DURATION", 0)))
+    sessions = db.session.execute(delete(LoginSession).where(or_(
+        LoginSession.ended_at.is_not(None), LoginSession.created_at < now - timedelta(seconds=max_age + 86400))
+    )).rowcount
     db.session.flush()
-    return f"{len(users)} accounts removed, {tokens} reset links, {attempts} sign-in attempts"
+    return (f"{len(users)} accounts removed, {tokens} reset links, {attempts} sign-in attempts, "
+            f"{sessions} sign-in sessions")
+
+
+def _seconds(value) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value or 0)
 
 
 JOBS = [{"id": "auth.retention", "func": apply_retention, "trigger": "cron", "hour": 3, "minute": 40}]

@@ -100,8 +100,13 @@ class User(UserMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
-    def get_id(self) -> str:  # Flask-Login: the session (and remember cookie) carry the version
-        return f"{self.id}:{self.session_version or 0}"
+    def get_id(self) -> str:
+        """Flask-Login: the session (and remember cookie) carry "<id>:<version>:<sign-in session id>".
+
+        The sign-in session id is set by ``auth.services.start_session`` (at sign-in) and by the
+        user loader; it names a ``LoginSession`` row that signing out ends on the server."""
+        sid = getattr(self, "_session_id", None)
+        return f"{self.id}:{self.session_version or 0}" + (f":{sid}" if sid else "")
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
@@ -123,6 +128,21 @@ class ApiToken(db.Model):
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class LoginSession(db.Model):
+    """One sign-in (a browser session): signing out ends it here, so a copied cookie stops working.
+
+    Only the SHA-256 of the random id the cookie carries is stored. A new password or a
+    deactivated account ends every session of the account (and the session version too)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
 
 class LoginAttempt(db.Model):

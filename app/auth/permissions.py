@@ -5,9 +5,10 @@ changes only objects of their own region.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from app.auth.models import Role, User
+from app.errors import DomainError
 
 
 def region_id_of(obj: Any) -> int | None:
@@ -208,3 +209,53 @@ def can_grant_role(user: User | None, role: Role, region: Any | None) -> bool:
 def can_manage_school_data(user: User | None) -> bool:
     """Imports of DUO school data and holidays, assigning schools to regions: administrators."""
     return is_admin(user)
+
+
+# ------------------------------------------------------------------ linked objects
+
+def linkable(actor: User | None, model: type, ident: Any, *, field: str,
+             check: Callable[[Any, Any], bool] | None = None) -> Any:
+    """Load the object an id in a form field or API body names, as one this actor may link to.
+
+    Every write that links another object (a venue to an offer part, a member of staff to a
+    session, a school to a booking, a session as a move's target, …) loads it through here,
+    not only the object in the URL: the id must be a whole number in the database's range,
+    the object must exist, be of the actor's region (administrators: any region) and pass
+    ``check`` when given. Anything else raises ``LinkError`` on ``field`` — the same error
+    for "does not exist" and "of another region", so nothing leaks — which a form shows on
+    the field and the API answers with 422. The ``LINK_CHECKS`` setting is off only in the
+    control case of the linked-id matrix (tests/auth/test_linked_ids_matrix.py).
+    """
+    from flask import current_app
+
+    from app.db import MAX_ID
+    from app.extensions import db
+
+    try:
+        number = int(ident) if isinstance(ident, (int, str)) and not isinstance(ident, bool) else None
+    except ValueError:
+        number = None
+    if number is None or not 1 <= number <= MAX_ID:
+        raise LinkError(field=field)
+    obj = db.session.get(model, number)
+    if obj is None:
+        raise LinkError(field=field)
+    if not current_app.config.get("LINK_CHECKS", True):
+        return obj
+    if not (is_admin(actor) or same_region(actor, obj)) or (check is not None and not check(actor, obj)):
+        raise LinkError(field=field)
+    return obj
+
+
+class LinkError(DomainError):
+    """An id in a form or body that names nothing this actor may link to."""
+
+    status = 422
+    code = "invalid_reference"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None):
+        if message is None:
+            from flask_babel import gettext as _
+
+            message = _("Maak een keuze uit de lijst.")
+        super().__init__(message, field=field)

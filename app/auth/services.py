@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import LoginAttempt, PasswordResetToken, Region, Role, User
+from app.auth.models import ApiToken, LoginAttempt, LoginSession, PasswordResetToken, Region, Role, User
 from app.auth.tokens import hash_token
 from app.db import utcnow
 from app.errors import DomainError
@@ -104,6 +104,11 @@ def _throttled_message() -> str:
     return _("Te veel mislukte pogingen. Probeer het over %(n)s minuten opnieuw.", n=minutes)
 
 
+def check_password(password_hash: str, password: str) -> bool:
+    """The one place a password is checked (tests count the checks here)."""
+    return check_password_hash(password_hash, password)
+
+
 def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     """Check a sign-in; raise ThrottledError or AuthError. Commits the attempt record.
 
@@ -111,6 +116,13 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     within LOGIN_WINDOW_SECONDS; a client address is refused after
     LOGIN_MAX_FAILURES_PER_IP failures. Failures are counted per e-mail address too,
     so an unknown address answers exactly like a known one.
+
+    The account's row is locked (SELECT … FOR UPDATE) from the lockout check to the commit
+    of the outcome, so parallel attempts on one account are checked one after the other:
+    N parallel wrong passwords make at most LOGIN_MAX_FAILURES password checks, every
+    attempt is counted (``failed_logins``, also those refused while locked), and the right
+    password cannot slip in once the account is locked. (SQLite takes the write lock at the
+    start of every transaction, which serialises the same way.)
     """
     from flask_babel import gettext as _
 
@@ -119,16 +131,24 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     now = utcnow()
     since = now - timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
     account_key, ip_key = f"email:{email}", f"ip:{remote_addr or '-'}"
-    user = db.session.scalar(select(User).where(User.email == email))
+    stmt = select(User).where(User.email == email)
+    if cfg.get("LOGIN_LOCKING", True):  # off only in the control test, to show the race
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    user = db.session.scalar(stmt)
     if user is not None and user.locked_until is not None and user.locked_until > now:
         audit.warning("login refused: account %s locked until %s (ip %s)", user.id, user.locked_until.isoformat(),
                       remote_addr)
+        user.failed_logins += 1
+        db.session.commit()
         raise ThrottledError(_throttled_message())
     if (_recent_failures(account_key, since) >= cfg["LOGIN_MAX_FAILURES"]
             or _recent_failures(ip_key, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]):
         audit.warning("login refused: too many failures (account %s, ip %s)", user.id if user else "-", remote_addr)
+        if user is not None:
+            user.failed_logins += 1
+            db.session.commit()
         raise ThrottledError(_throttled_message())
-    ok = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH, password or "")
+    ok = check_password(user.password_hash if user and user.password_hash else _DUMMY_HASH, password or "")
     if not ok or user is None or not user.active or not user.password_hash:
         failures = _recent_failures(account_key, since) + 1  # counting this one
         db.session.add_all([LoginAttempt(key=account_key, at=now), LoginAttempt(key=ip_key, at=now)])
@@ -149,11 +169,54 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
     return user
 
 
+# ------------------------------------------------------------------ sign-in sessions
+
+def start_session(user: User, now: datetime | None = None) -> str:
+    """A new sign-in session on the server; its id goes into the cookie (through User.get_id)."""
+    sid = secrets.token_urlsafe(24)
+    db.session.add(LoginSession(user_id=user.id, sid_hash=hash_token(sid), created_at=now or utcnow()))
+    user._session_id = sid
+    return sid
+
+
+def session_user(user_id: int, sid: str) -> User | None:
+    """The account of a sign-in session that has not ended (one query), or None."""
+    if not sid or len(sid) > 100:
+        return None
+    user = db.session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id).where(
+        User.id == user_id, LoginSession.sid_hash == hash_token(sid), LoginSession.ended_at.is_(None)))
+    if user is not None:
+        user._session_id = sid
+    return user
+
+
+def end_session(user: User, now: datetime | None = None) -> None:
+    """Sign out on the server: this session's cookie, copied or not, no longer signs in."""
+    sid = getattr(user, "_session_id", None)
+    if sid:
+        db.session.execute(update(LoginSession).where(LoginSession.sid_hash == hash_token(sid),
+                                                      LoginSession.ended_at.is_(None)).values(ended_at=now or utcnow()))
+        user._session_id = None
+
+
+def end_all_sessions(user: User, now: datetime | None = None) -> None:
+    """End every sign-in session of the account and revoke its API keys (new password, deactivation)."""
+    now = now or utcnow()
+    user.session_version = (user.session_version or 0) + 1
+    db.session.execute(update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+                       .values(ended_at=now))
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now))
+    user._session_id = None
+
+
 def set_password(user: User, password: str) -> None:
-    """Set a new password; every other sign-in session of the user ends."""
+    """Set a new password; every sign-in session of the user ends and every API key is revoked
+    (a stolen key or cookie must not outlive the password). The caller signs the person in
+    again where that fits (a change on the account page)."""
     validate_password(password, user.email)
     user.password_hash = hash_password(password)
-    user.session_version = (user.session_version or 0) + 1
+    end_all_sessions(user)
     user.failed_logins = 0
     user.locked_until = None
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == f"email:{user.email}"))
@@ -162,7 +225,7 @@ def set_password(user: User, password: str) -> None:
 def change_password(user: User, current_password: str, new_password: str) -> None:
     from flask_babel import gettext as _
 
-    if not user.password_hash or not check_password_hash(user.password_hash, current_password or ""):
+    if not user.password_hash or not check_password(user.password_hash, current_password or ""):
         raise DomainError(_("Uw huidige wachtwoord klopt niet."), code="invalid_credentials",
                           field="current_password")
     if current_password == new_password:
@@ -178,10 +241,14 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 def request_password_reset(email: str, remote_addr: str | None, now: datetime | None = None) -> None:
     """Mail a reset link when the address belongs to an active account.
 
-    The answer is the same whether the account exists or not. A client address that
-    asks too often is refused (429, also the same for every address); an account gets
-    at most PASSWORD_RESET_MAX_PER_HOUR mails an hour (silently). A new link makes the
-    older ones invalid. Only the SHA-256 of the link's secret is stored.
+    The answer is the same whether the account exists or not, and so is the work done, so
+    that the time it takes tells nothing either: every request makes a link secret and its
+    hash, writes a request record, voids older links (none, for an unknown address), and
+    renders the mail; only a real account gets the link stored and the mail queued (through
+    ``queue_mail``: no mail server is spoken to in the request). A client address that asks
+    too often is refused (429, also the same for every address); an account gets at most
+    PASSWORD_RESET_MAX_PER_HOUR mails an hour (silently). A new link makes the older ones
+    invalid. Only the SHA-256 of the link's secret is stored.
     """
     from flask_babel import gettext as _
 
@@ -197,20 +264,29 @@ def request_password_reset(email: str, remote_addr: str | None, now: datetime | 
     db.session.add(LoginAttempt(key=ip_key, at=now))
     email = normalise_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
-    if user is None or not user.active:
-        audit.info("password reset asked for an unknown or inactive account (ip %s)", remote_addr)
-        return
     account_key = f"reset:{email}"
-    if _recent_failures(account_key, hour_ago) >= cfg["PASSWORD_RESET_MAX_PER_HOUR"]:
-        audit.warning("password reset not sent: too many for account %s (ip %s)", user.id, remote_addr)
-        return
+    over_limit = _recent_failures(account_key, hour_ago) >= cfg["PASSWORD_RESET_MAX_PER_HOUR"]
     db.session.add(LoginAttempt(key=account_key, at=now))
-    secret = _issue_reset_token(user, now, cfg["PASSWORD_RESET_SECONDS"])
+    send = user is not None and user.active and not over_limit
+    # the same work on every path from here on
+    secret = secrets.token_urlsafe(32)
+    token_hash = hash_token(secret)
+    void_reset_tokens(user if send else None, now)
     link = cfg["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=secret)
     minutes = cfg["PASSWORD_RESET_SECONDS"] // 60
-    with force_locale(user.locale or "nl"):
-        body = render_template("auth/mail/password_reset.txt", user=user, link=link, minutes=minutes)
-        queue_mail(user.email, _("Nieuw wachtwoord instellen"), body)
+    addressee = user if user is not None else User(email=email, name="", locale="nl")
+    with force_locale(addressee.locale or "nl"):
+        body = render_template("auth/mail/password_reset.txt", user=addressee, link=link, minutes=minutes)
+        subject = _("Nieuw wachtwoord instellen")
+    if not send:
+        if user is None or not user.active:
+            audit.info("password reset asked for an unknown or inactive account (ip %s)", remote_addr)
+        else:
+            audit.warning("password reset not sent: too many for account %s (ip %s)", user.id, remote_addr)
+        return
+    db.session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash, created_at=now,
+                                      expires_at=now + timedelta(seconds=cfg["PASSWORD_RESET_SECONDS"])))
+    queue_mail(user.email, subject, body)
     audit.info("password reset mailed (account %s, ip %s)", user.id, remote_addr)
 
 
@@ -224,9 +300,10 @@ def _issue_reset_token(user: User, now: datetime, lifetime_seconds: int) -> str:
     return secret
 
 
-def void_reset_tokens(user: User, now: datetime | None = None) -> None:
-    """Make every unused reset or invitation link of the user invalid."""
-    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == user.id,
+def void_reset_tokens(user: User | None, now: datetime | None = None) -> None:
+    """Make every unused reset or invitation link of the user invalid (with None: the same
+    statement, matching nothing — the reset page does equal work for unknown addresses)."""
+    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == (user.id if user else 0),
                                                         PasswordResetToken.used_at.is_(None))
                        .values(used_at=now or utcnow()))
 

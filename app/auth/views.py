@@ -18,17 +18,34 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 @login_manager.user_loader
 def load_user(session_id: str):
-    """The session holds "<user id>:<session version>" (User.get_id); a raised version
-    (new password, reset) ends every session made before it."""
-    user_id, _sep, version = (session_id or "").partition(":")
+    """The session holds "<user id>:<session version>:<sign-in session id>" (User.get_id).
+    Signing out ends the sign-in session on the server; a raised version (new password,
+    reset, deactivation) ends every session made before it."""
+    parts = (session_id or "").split(":")
+    if len(parts) != 3:
+        return None
     try:
-        user = db.session.get(User, int(user_id))
-        version_number = int(version)
+        user_id, version_number = int(parts[0]), int(parts[1])
     except (TypeError, ValueError):
         return None
+    user = services.session_user(user_id, parts[2])
     if user is None or not user.active or version_number != (user.session_version or 0):
         return None
     return user
+
+
+def sign_in(user: User) -> None:
+    """Start a sign-in session on the server and put its id in the cookie."""
+    services.start_session(user)
+    login_user(user)
+
+
+def sign_out() -> None:
+    """End this sign-in session on the server (a copied cookie stops working) and in the cookie."""
+    if current_user.is_authenticated:
+        services.end_session(current_user._get_current_object())
+        db.session.commit()
+    logout_user()
 
 
 @bp.route("/inloggen", methods=["GET", "POST"])
@@ -45,7 +62,7 @@ def login():
             form.password.errors.append(exc.message)
             status = 401
         else:
-            login_user(user)
+            sign_in(user)
             db.session.commit()
             flash(_("U bent ingelogd."), "success")
             return redirect(safe_next(request.args.get("next"), url_for("main.index")))
@@ -57,7 +74,7 @@ def login():
 @bp.post("/uitloggen")
 @login_required
 def logout():
-    logout_user()
+    sign_out()
     flash(_("U bent uitgelogd."), "info")
     return redirect(url_for("main.index"))
 
@@ -125,7 +142,7 @@ def accept_invitation(token: str):
         else:
             if current_user.is_authenticated:
                 logout_user()
-            login_user(user)
+            sign_in(user)
             user.last_login_at = user.last_seen_at = services.utcnow()
             db.session.commit()
             flash(_("Welkom! Uw wachtwoord is ingesteld en u bent ingelogd."), "success")

@@ -83,6 +83,8 @@ def submit_request(actor: User, round_id: int, *, groep: str, pupils: int, adult
             raise InvalidInput(_("Wens %(n)s is niet voor deze groep.", n=rank), field="wishes")
         if offer.is_series and not session_ids:
             raise InvalidInput(_("Wens %(n)s is een reeks: kies een datum per deel.", n=rank), field="wishes")
+        for sid in session_ids or ():  # the sessions a wish names: sessions of that offer
+            permissions.linkable(actor, Session, sid, field="wishes", check=lambda _u, s, o=offer: s.offer_id == o.id)
         if session_ids and not all(_in_period(rnd, db.session.get(Session, sid)) for sid in session_ids):
             raise InvalidInput(_("Wens %(n)s: kies data binnen de periode van de ronde.", n=rank), field="wishes")
         request.wishes.append(RoundWish(rank=rank, offer_id=offer.id, session_ids=session_ids or None))

@@ -74,6 +74,10 @@ def _check_actor_for_school(actor: User, school_id: int) -> None:
             raise NotAllowed(_("U kunt alleen boeken voor uw eigen school."))
     elif actor.role not in (Role.COORDINATOR, Role.ADMIN):
         raise NotAllowed(_("Alleen leerkrachten en coördinatoren kunnen boeken."))
+    else:  # a coordinator books for a school the form names: one of their region
+        from app.schools.models import School
+
+        permissions.linkable(actor, School, school_id, field="school")
 
 
 def _check_session_open(session: Session, now: datetime) -> None:
@@ -392,6 +396,8 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
     _require_manager(actor, booking.session)
     if not (reason or "").strip():
         raise InvalidInput(_("Geef een reden voor het verplaatsen."), field="reason")
+    # the target session the form names: one of the actor's region they manage
+    permissions.linkable(actor, Session, new_session_id, field="session_id", check=permissions.can_manage_session)
     sessions = lock_sessions([booking.session_id, new_session_id])
     db.session.refresh(booking)
     old, new = sessions.get(booking.session_id), sessions.get(new_session_id)

@@ -90,9 +90,8 @@ OFFER_FIELDS = ("title", "description", "world", "kind", "groep_min", "groep_max
 
 
 def save_offer(actor: User, offer: Offer | None, data: dict) -> Offer:
-    venue = db.session.get(Venue, data["venue_id"]) if data.get("venue_id") else None
-    if venue is not None:
-        _require(permissions.can_manage_venue(actor, venue), _("U beheert deze locatie niet."))
+    venue = permissions.linkable(actor, Venue, data["venue_id"], field="venue_id",
+                                 check=permissions.can_manage_venue) if data.get("venue_id") else None
     if offer is None:
         _require(permissions.can_create_offer(actor))
         offer = Offer(region_id=venue.region_id if venue else actor.region_id)
@@ -119,6 +118,9 @@ def save_part(actor: User, offer: Offer, position: int, *, title: str, location:
         raise LabError(_("Het maximum aantal dagen is kleiner dan het minimum."), field="max_days")
     if location == PartLocation.VENUE and not venue_id:
         raise LabError(_("Kies de locatie van dit deel."), field="venue_id")
+    if location == PartLocation.VENUE:  # a venue of the offer's region that the actor may link to
+        venue_id = permissions.linkable(actor, Venue, venue_id, field="venue_id",
+                                        check=lambda _u, v: v.region_id == offer.region_id).id
     part = next((p for p in offer.parts if p.position == position), None)
     if part is None:
         part = OfferPart(position=position, title=title, location=location)
@@ -227,13 +229,14 @@ def bulk_capacity(actor: User, session_ids: list[int], capacity_pupils: int, cap
 
 # ------------------------------------------------------------------ staff
 
-def assign_staff(actor: User, session: Session, staff: Staff) -> list[Session]:
-    """Assign a person to a session; returns their other sessions at overlapping times (a warning)."""
+def assign_staff(actor: User, session: Session, staff_id: int | str | None) -> list[Session]:
+    """Assign a person (the id a form names) to a session; returns their other sessions at
+    overlapping times (a warning)."""
     from app.booking.services import _require_manager
 
     _require_manager(actor, session)
-    if staff.region_id != session.offer.region_id:
-        raise LabError(_("Deze medewerker hoort bij een andere regio."), field="staff_id")
+    staff = permissions.linkable(actor, Staff, staff_id, field="staff_id",
+                                 check=lambda _u, st: st.region_id == session.offer.region_id)
     if staff not in session.staff:
         session.staff.append(staff)
     db.session.flush()

@@ -148,7 +148,7 @@ def offer_edit(offer_id):
 def offer_part(offer_id: int):
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
     form = PartForm()
-    form.venue_id.choices = [(int(request.form.get("venue_id") or 0), "")]
+    form.venue_id.choices = [(form_id("venue_id") or 0, "")]  # the service checks the venue (linkable)
     if form.validate_on_submit():
         run_and_flash(lambda: services.save_part(
             current_user, offer, int(form.position.data), title=form.title.data,
@@ -251,16 +251,14 @@ def sessions(offer_id: int):
 def assign(session_id: int):
     session_id = form_id("session_id") or session_id
     session = load_or_404(Session, session_id, permissions.can_manage_session)
-    staff = db.session.get(Staff, form_id("staff_id") or 0)
-    if staff is None:
-        abort(404)
     try:
-        clashes = services.assign_staff(current_user, session, staff)
+        clashes = services.assign_staff(current_user, session, form_id("staff_id"))
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
     else:
         db.session.commit()
+        staff = db.session.get(Staff, form_id("staff_id"))
         if clashes:
             flash(_("Let op: %(name)s staat op dat moment ook bij: %(other)s.", name=staff.name,
                     other=", ".join(f"{c.offer.title} {to_local(c.starts_at):%d-%m %H:%M}" for c in clashes)), "error")

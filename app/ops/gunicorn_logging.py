@@ -5,13 +5,10 @@ app put in the response header, so it can be matched with the app's own log line
 """
 from __future__ import annotations
 
-import re
-
 from gunicorn.glogging import Logger
 
-from app.ops.logs import REQUEST_ID_HEADER, JsonFormatter, TextFormatter, install_record_factory, request_id_var
-
-_FEED = re.compile(r"^/agenda/(?!boeking/)[^/]+\.ics$")
+from app.ops.logs import (REQUEST_ID_HEADER, JsonFormatter, TextFormatter, install_record_factory, redact_path,
+                          request_id_var)
 
 
 class JsonLogger(Logger):
@@ -34,9 +31,8 @@ class JsonLogger(Logger):
             status = int(status)
         except (TypeError, ValueError):
             pass
-        path = environ.get("PATH_INFO", "")
-        if _FEED.match(path):
-            path = "/agenda/<redacted>.ics"  # the calendar feed's secret is its path
+        # the same rule as the app's request log: reset and invitation links, calendar feeds, ?token=
+        path = redact_path(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD")
         token = request_id_var.set(headers.get(REQUEST_ID_HEADER.lower()))
         try:

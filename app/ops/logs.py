@@ -30,6 +30,14 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"']+")
 _SECRET_WORDS = ("token", "secret", "password", "key")
+# The one rule for secrets in paths, used by the app's request log, gunicorn's access and
+# error logs and every message (both loggers use the formatters below): the link secrets of
+# password resets and invitations, the calendar feed's secret, and a query parameter named
+# like a secret (?token=…). tests/ops/test_logs.py checks that every URL rule of the app with
+# a secret-named part is covered.
+_SECRET_PATH = re.compile(r"(/wachtwoord-herstellen/|/uitnodiging/)[^/\s?#\"']+")
+_FEED_PATH = re.compile(r"(/agenda/)(?!boeking/)[^/\s?#\"']+(\.ics)")
+_SECRET_QUERY = re.compile(r"(?i)([?&][a-z0-9_.-]*(?:token|secret|password|key)[a-z0-9_.-]*=)[^&#\s\"']*")
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -58,10 +66,18 @@ def bind_request_id(value: str | None = None, prefix: str = "") -> contextvars.T
     return request_id_var.set(value or new_request_id(prefix))
 
 
+def redact_path(text: str) -> str:
+    """A path (or any text holding paths) with the secrets in it replaced by ``<redacted>``."""
+    text = _SECRET_PATH.sub(r"\1<redacted>", text)
+    text = _FEED_PATH.sub(r"\1<redacted>\2", text)
+    return _SECRET_QUERY.sub(r"\1<redacted>", text)
+
+
 def scrub(text: str) -> str:
-    """Remove e-mail addresses and bearer tokens from a message."""
+    """Remove e-mail addresses, bearer tokens and secrets in paths from a message."""
     text = _EMAIL.sub("<e-mail>", text)
-    return _BEARER.sub(r"\1<redacted>", text)
+    text = _BEARER.sub(r"\1<redacted>", text)
+    return redact_path(text)
 
 
 def _user_id() -> int | None:
@@ -86,7 +102,7 @@ def safe_path() -> str:
     for name, value in (request.view_args or {}).items():
         if any(word in name.lower() for word in _SECRET_WORDS) and isinstance(value, str) and value:
             path = path.replace(value, "<redacted>")
-    return path
+    return redact_path(path)
 
 
 _factory_installed = False
@@ -123,7 +139,7 @@ class JsonFormatter(logging.Formatter):
         for name in EXTRA_FIELDS:
             value = getattr(record, name, None)
             if value is not None:
-                entry[name] = value
+                entry[name] = redact_path(value) if name == "path" and isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)

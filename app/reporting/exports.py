@@ -1,12 +1,11 @@
 """Exports of the reach tables as CSV (streamed) and XLSX (openpyxl write-only)."""
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from flask_babel import gettext as _
+
+from app import exports_safe
 
 
 def school_table(rows) -> tuple[list[str], Iterator[list]]:
@@ -70,31 +69,6 @@ def series_table(sm) -> tuple[list[str], Iterator[list]]:
     return header, iter([[s["series"], s["part1"], s["parts12"], s["all3"]]])
 
 
-def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";")
-    yield "\ufeff"  # so that Excel opens UTF-8 correctly
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(row)
-        if buf.tell() > 64_000:
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue()
-
-
-def xlsx_bytes(sheets: list[tuple[str, list[str], Iterable[list]]]) -> bytes:
-    """A workbook written row by row (write-only mode keeps memory flat), returned as bytes."""
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    for title, header, rows in sheets:
-        ws = wb.create_sheet(title=title[:31])
-        ws.append(header)
-        for row in rows:
-            ws.append(row)
-    with tempfile.TemporaryFile() as f:
-        wb.save(f)
-        f.seek(0)
-        return f.read()
+# The one safe writer of CSV and XLSX (formula-like text neutralised): see app/exports_safe.py.
+csv_stream = exports_safe.csv_stream
+xlsx_bytes = exports_safe.xlsx_bytes

@@ -2,8 +2,6 @@
 and the teacher's choice of own transport."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
@@ -11,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app import exports_safe
 from app.auth import permissions
 from app.auth.models import Region
 from app.booking.models import Booking
@@ -163,11 +162,7 @@ def _order_lines(day_raw: str):
 @login_required
 def orders_csv(datum: str):
     _region_, day, carrier, lines = _order_lines(datum)
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";")
-    writer.writerow(services.ORDER_HEADER)
-    writer.writerows(services.order_rows(lines))
-    resp = Response("\ufeff" + buf.getvalue(), mimetype="text/csv")
+    resp = Response(exports_safe.csv_text(services.ORDER_HEADER, services.order_rows(lines)), mimetype="text/csv")
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"
     name = f"busbestelling-{day.isoformat()}" + (f"-{_slug(carrier)}" if carrier else "")
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'

@@ -366,7 +366,18 @@ def _world():
                rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id,
                calendar_token=users["teacher"].calendar_token, reset_token="reset-secret-for-the-matrix",
                day=session.starts_at.date().isoformat(), kit_day=(date.today() + timedelta(days=3)).isoformat())
-    return ids, {role: u.get_id() for role, u in users.items()}, bearer
+    return ids, {role: u.id for role, u in users.items()}, bearer
+
+
+def _session_id(user_id: int) -> str:
+    """A fresh sign-in session of this account (the matrix signs out too, which ends one)."""
+    from app.auth.models import User
+    from app.auth.services import start_session
+
+    user = db.session.get(User, user_id)
+    start_session(user)
+    db.session.commit()
+    return user.get_id()
 
 
 def _fill(value, ids):
@@ -407,7 +418,7 @@ def test_authorization_matrix(app):
                     headers["Authorization"] = f"Bearer {bearer[role]}"
                 else:
                     with client.session_transaction() as sess:
-                        sess["_user_id"] = session_ids[role]
+                        sess["_user_id"] = _session_id(session_ids[role])
                         sess["_fresh"] = True
             resp = client.open(url, method=c.method, headers=headers, data=_fill(c.data, ids),
                                json=_fill(c.json, ids) if c.json is not None else None)

@@ -160,10 +160,16 @@ def test_change_password_keeps_this_session_and_ends_the_others(app, login):
 def test_a_session_id_without_the_current_version_is_refused(app):
     from app.auth.views import load_user
 
+    from app.auth.services import start_session
+
     user = _teacher()
-    assert load_user(user.get_id()) is not None
+    sid = start_session(user)
+    db.session.commit()
+    assert load_user(user.get_id()) is not None and user.get_id().endswith(":" + sid)
     assert load_user(str(user.id)) is None  # the old form, without a version
-    assert load_user(f"{user.id}:{user.session_version + 1}") is None
+    assert load_user(f"{user.id}:{user.session_version}") is None  # without a sign-in session
+    assert load_user(f"{user.id}:{user.session_version + 1}:{sid}") is None
+    assert load_user(f"{user.id}:{user.session_version}:not-a-session") is None
     assert load_user("x:y") is None and load_user("") is None
 
 
