@@ -91,6 +91,7 @@ class TransportInfo:
     distance_km: float | None
     pickup_at: datetime | None
     place: str  # where the bus picks up: the school
+    replanning: bool = False  # a change waits for the re-plan (outbox): the time shown may be old
 
     @property
     def provided(self) -> bool:
@@ -105,8 +106,11 @@ def transport_info(booking: Booking) -> TransportInfo:
             booking.school_id, (None,))[0]
     eligible = (booking.status in (BookingStatus.CONFIRMED, BookingStatus.ATTENDED) and distance is not None
                 and booking_needs_bus(booking, distance, ignore_declined=True))
+    from app.outbox.services import pending_replans
+
     return TransportInfo(eligible, booking.bus_declined, distance, pickup_time(booking) if eligible else None,
-                         f"{booking.school.name}, {booking.school.address}")
+                         f"{booking.school.name}, {booking.school.address}",
+                         replanning=eligible and bool(pending_replans([s.id])))
 
 
 def pickup_times(bookings) -> dict[int, datetime]:
