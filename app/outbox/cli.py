@@ -23,7 +23,7 @@ def work_cmd(once):
     token = bind_request_id(prefix="outbox-")
     try:
         if once:
-            click.echo(f"delivered {worker.drain()} entr(y/ies)")
+            click.echo(f"outbox entries handled: {worker.drain()}")
             return
         stop = threading.Event()
 

@@ -13,11 +13,11 @@ on SQLite the write lock, taken first by every transaction, makes one worker at 
   header, say) or that the server refuses for good (5xx) is a dead letter at once; the
   others of the batch are still sent. A connection failure counts an attempt for each
   entry left and schedules the next one with exponential backoff.
-* **replan**: the claim renames the key (``replan:<id>`` → ``replan:<id>#<entry id>``) and
-  commits, so a change during the planning queues a fresh entry instead of being folded
-  into a plan that did not see it; the planning then runs in a unit of work of its own
-  and marks the entry done. A crash in between leaves the entry pending, due again after
-  ``OUTBOX_LEASE_SECONDS``.
+* **replan**: the claim (a short transaction before the mail's) renames the key
+  (``replan:<id>`` → ``replan:<id>#<entry id>``) and commits, so a change during the
+  planning queues a fresh entry instead of being folded into a plan that did not see it;
+  the planning then runs in a unit of work of its own and marks the entry done. A crash
+  in between leaves the entry pending, due again after LEASE_SECONDS.
 
 After OUTBOX_MAX_ATTEMPTS failures an entry is dead (logged as an error); the
 administrator retries or discards it on /regiobeheer/wachtrij.
@@ -124,8 +124,10 @@ def _deliver_mails(rows: list[OutboxEntry], now: datetime) -> None:
                 _failed(entry, _describe(exc), now)
 
 
-def _claim(now: datetime, batch: int, claim: bool) -> list[OutboxEntry]:
-    stmt = (select(OutboxEntry).where(OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.next_attempt_at <= now)
+def _claim(now: datetime, batch: int, claim: bool, *, replans: bool) -> list[OutboxEntry]:
+    kind = OutboxEntry.kind == OutboxKind.REPLAN.value
+    stmt = (select(OutboxEntry).where(OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.next_attempt_at <= now,
+                                      kind if replans else ~kind)
             .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id).limit(batch))
     if claim and _postgres():
         stmt = stmt.with_for_update(skip_locked=True)
@@ -138,28 +140,30 @@ def deliver_batch(now: datetime | None = None, *, batch: int | None = None, clai
     ``claim=False`` reads without claiming the rows: only the control test does that, to
     show that two workers would then send the same mail twice."""
     now = now or utcnow()
-    rows = _claim(now, batch or current_app.config["OUTBOX_BATCH"], claim)
-    barrier = current_app.config.get("OUTBOX_TEST_BARRIER")
-    if barrier is not None:  # test seam: concurrent workers meet after claiming
-        barrier.wait(timeout=30)
-    if not rows:
-        db.session.commit()
-        return 0
-    mails = [e for e in rows if e.kind == OutboxKind.MAIL.value]
-    replans = [e for e in rows if e.kind == OutboxKind.REPLAN.value]
-    for e in rows:
-        if e.kind not in (OutboxKind.MAIL.value, OutboxKind.REPLAN.value):
-            _dead(e, f"unknown kind {e.kind!r}", now)
-    if mails:
-        _deliver_mails(mails, now)
-    for e in replans:  # claimed: later changes of the session queue a new entry
+    batch = batch or current_app.config["OUTBOX_BATCH"]
+    # re-plans first, in a short transaction of their own: a booking that queues a re-plan of
+    # the same session meets the renamed key at once, never a row locked while mail is sent
+    replans = _claim(now, batch, claim, replans=True)
+    for e in replans:
         if "#" not in e.key:
             e.key = f"{e.key}#{e.id}"
         e.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
+    replan_ids = [e.id for e in replans]
     db.session.commit()
-    for entry_id in [e.id for e in replans]:
+    rows = _claim(now, batch, claim, replans=False)
+    barrier = current_app.config.get("OUTBOX_TEST_BARRIER")
+    if barrier is not None:  # test seam: concurrent workers meet after claiming
+        barrier.wait(timeout=30)
+    for e in rows:
+        if e.kind != OutboxKind.MAIL.value:
+            _dead(e, f"unknown kind {e.kind!r}", now)
+    mails = [e for e in rows if e.kind == OutboxKind.MAIL.value]
+    if mails:
+        _deliver_mails(mails, now)
+    db.session.commit()
+    for entry_id in replan_ids:
         _replan(entry_id, now)
-    return len(rows)
+    return len(replan_ids) + len(rows)
 
 
 def _replan(entry_id: int, now: datetime) -> None:

@@ -109,6 +109,8 @@ def test_smtp_down_during_a_rush_loses_no_mail_and_sends_each_once(app, smtp_ser
         assert len(mails) == 12 and all(e.status == OutboxStatus.PENDING and e.attempts == 1 for e in mails)
         assert all("ConnectionRefused" in e.last_error and e.next_attempt_at > utcnow() for e in mails)
         assert worker.drain() == 0  # not due again before the backoff
+        health = app.test_client().get("/health").get_json()["outbox"]
+        assert health["pending"] == 12 and health["dead"] == 0 and 0 <= health["oldest_pending_age_seconds"] < 600
 
         second.start()  # the server is back
         assert worker.drain(utcnow() + LATER) == 12
