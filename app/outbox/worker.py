@@ -85,15 +85,25 @@ def _permanent(exc: smtplib.SMTPException) -> bool:
     return isinstance(code, int) and code >= 500
 
 
+def _mail_of(entry: OutboxEntry):
+    """The mail of an entry: as queued (subject and body), or a booking notice rendered now."""
+    from app.mail import Mail
+
+    if "template" in entry.payload:
+        from app.booking.notify import render
+
+        return render(entry.payload, entry.request_id)
+    return Mail.from_payload(entry.payload, entry.request_id)
+
+
 def _deliver_mails(rows: list[OutboxEntry], now: datetime) -> None:
-    from app.mail import Mail, Transport, build_message, message_id
+    from app.mail import Transport, build_message, message_id
 
     sender = current_app.config["MAIL_FROM"]
     built = []
     for entry in rows:
         try:
-            built.append((entry, build_message(Mail.from_payload(entry.payload, entry.request_id), sender,
-                                               message_id(entry.key))))
+            built.append((entry, build_message(_mail_of(entry), sender, message_id(entry.key))))
         except Exception as exc:  # noqa: BLE001 — this one mail cannot be built: one dead letter, the rest go
             _dead(entry, "cannot build the message: " + _describe(exc), now)
     if not built:
