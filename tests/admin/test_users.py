@@ -53,7 +53,6 @@ def test_admin_invites_a_teacher_whose_link_sets_the_password_and_signs_in(clien
     assert any("invited" in r.getMessage() and str(admin.id) in r.getMessage()
                for r in caplog.records if r.name == "app.audit")
 
-    drain_outbox()
     path = _invitation_path(mailbox)
     drain_outbox()
     assert mailbox[0]["To"] == "juf.anna@example.org" and "Uitnodiging" in mailbox[0]["Subject"]
@@ -265,13 +264,11 @@ def test_resend_invitation_voids_the_older_link(client, app, login, mailbox, dra
     login(admin)
     client.post("/regiobeheer/gebruikers/nieuw", data={"email": "nieuw@example.org", "role": "teacher",
                                                        "region": region.id, "school": school.id, "locale": "nl"})
-    drain_outbox()
     first = _invitation_path(mailbox)
     drain_outbox()
     mailbox.clear()
     user = db.session.scalar(select(User).where(User.email == "nieuw@example.org"))
     assert client.post(f"/regiobeheer/gebruikers/{user.id}/uitnodigen").status_code == 302
-    drain_outbox()
     second = _invitation_path(mailbox)
     assert first != second
     assert app.test_client().get(first).status_code == 404 and app.test_client().get(second).status_code == 200

@@ -45,7 +45,6 @@ def test_reset_by_mail_from_request_to_new_password(client, app, mailbox, drain_
     user = _teacher()
     resp = client.post("/wachtwoord-vergeten", data={"email": "JUF@example.org"}, follow_redirects=True)
     assert resp.status_code == 200 and "Als dit e-mailadres bij ons bekend is" in resp.text
-    drain_outbox()
     link = _link(mailbox)
     drain_outbox()
     assert mailbox[0]["To"] == "juf@example.org"
@@ -85,12 +84,10 @@ def test_unknown_address_gets_the_same_answer_and_no_mail(client, app, mailbox, 
 def test_newer_link_voids_the_older_one(client, app, mailbox, drain_outbox):
     _teacher()
     client.post("/wachtwoord-vergeten", data={"email": "juf@example.org"})
-    drain_outbox()
     first = _link(mailbox)
     drain_outbox()
     mailbox.clear()
     client.post("/wachtwoord-vergeten", data={"email": "juf@example.org"})
-    drain_outbox()
     second = _link(mailbox)
     assert first != second
     assert client.get(_path(first)).status_code == 404
@@ -100,7 +97,6 @@ def test_newer_link_voids_the_older_one(client, app, mailbox, drain_outbox):
 def test_expired_link_is_refused(client, app, mailbox, drain_outbox):
     _teacher()
     client.post("/wachtwoord-vergeten", data={"email": "juf@example.org"})
-    drain_outbox()
     link = _link(mailbox)
     token = db.session.scalars(select(PasswordResetToken)).one()
     token.expires_at = utcnow() - timedelta(seconds=1)
@@ -137,7 +133,6 @@ def test_reset_clears_lockout_and_signs_out_other_sessions(app, mailbox, drain_o
         client.post("/inloggen", data={"email": user.email, "password": "fout-fout-fout"})
     assert client.post("/inloggen", data={"email": user.email, "password": factories.PASSWORD}).status_code == 429
     client.post("/wachtwoord-vergeten", data={"email": user.email})
-    drain_outbox()
     link = _link(mailbox)
     assert client.post(_path(link), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
     db.session.expire_all()

@@ -92,7 +92,7 @@ def test_teacher_books_only_for_own_school(world):
         create_booking(world["teachers"][0], world["session"].id, details(world["schools"][1]), now=NOW)
 
 
-def test_full_then_waitlist_then_promotion_in_fair_order(world, mailbox, drain_outbox):
+def test_full_then_waitlist_then_promotion_in_fair_order(world, mailbox):
     s, schools, teachers = world["session"], world["schools"], world["teachers"]
     b0 = create_booking(teachers[0], s.id, details(schools[0], pupils=30), now=NOW)
     create_booking(teachers[1], s.id, details(schools[1], pupils=20), now=NOW)

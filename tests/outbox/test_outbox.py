@@ -333,3 +333,14 @@ def test_a_rush_of_100_far_bookings_runs_the_solver_a_handful_of_times(app, monk
                                                             Booking.status == BookingStatus.CONFIRMED)).all()
     assert len(confirmed) == 100 and seated == {bid: 12 for bid in confirmed}
     assert _entries(OutboxStatus.PENDING) == []
+
+
+def test_the_worker_command_drains_and_exits_with_once(app, runner, mailbox):
+    queue_mail("juf@example.org", "Hallo", "Tekst")
+    db.session.commit()
+    db.session.remove()
+    result = runner.invoke(args=["outbox", "work", "--once"])
+    assert result.exit_code == 0 and "handled: 1" in result.output
+    assert [m["To"] for m in mailbox] == ["juf@example.org"]
+    result = runner.invoke(args=["outbox", "status"])
+    assert "'pending': 0" in result.output and "'dead': 0" in result.output
