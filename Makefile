@@ -18,10 +18,12 @@ venv: $(VENV)/.installed
 translations: venv
 	@$(VENV)/bin/pybabel --quiet compile -f -d app/translations
 
-# Serve the demo region on http://127.0.0.1:5000 (SQLite under instance/).
+# Serve the demo region on http://127.0.0.1:5000 (SQLite under instance/), with the outbox
+# worker (mail, bus re-planning) running next to the development server; both stop together.
 run: venv translations
 	APP_ENV=development $(FLASK) db upgrade
 	APP_ENV=development $(FLASK) demo load $(if $(DEMO_PASSWORD),--password $(DEMO_PASSWORD),)
+	APP_ENV=development $(FLASK) outbox work & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	APP_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
 
 # The whole suite. PostgreSQL tests run when TEST_DATABASE_URL (default

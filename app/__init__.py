@@ -27,6 +27,7 @@ BLUEPRINTS = [
     "app.transport.views",
     "app.reporting.views",
     "app.admin.views",
+    "app.outbox.views",
     "app.api",
 ]
 
@@ -40,6 +41,7 @@ CLI_GROUPS = [
     ("app.schools.cli", "schools_cli"),
     ("app.demo.cli", "demo_cli"),
     ("app.scheduler", "scheduler_cli"),
+    ("app.outbox.cli", "outbox_cli"),
     ("app.ops.cli", "db_backup_cmd"),
     ("app.ops.cli", "db_restore_cmd"),
 ]
@@ -76,8 +78,6 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
 
-    import_module("app.mail")  # registers the after-commit outbox
-    import_module("app.transport.hooks")  # re-plans buses after a commit that changed bookings
     import_module("app.models")
 
     from app.errors import register_error_handlers

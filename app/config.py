@@ -102,8 +102,16 @@ def load_config(instance_path: str) -> dict:
         "TRANSPORT_SOLVER_SECONDS": float(os.environ.get("TRANSPORT_SOLVER_SECONDS", "1.0")),
         "TRANSPORT_FREEZE_DAYS": int(os.environ.get("TRANSPORT_FREEZE_DAYS", "7")),
         "TRANSPORT_LOCK_TIMEOUT_MS": int(os.environ.get("TRANSPORT_LOCK_TIMEOUT_MS", "30000")),
-        # re-plan a session's buses after a commit that changed its bookings
-        "TRANSPORT_REPLAN_AFTER_COMMIT": _bool("TRANSPORT_REPLAN_AFTER_COMMIT", True),
+        # the outbox worker (app.outbox.worker): a failed entry is retried after
+        # OUTBOX_RETRY_SECONDS * 2**(attempts-1) (at most OUTBOX_RETRY_MAX_SECONDS), and is a
+        # dead letter after OUTBOX_MAX_ATTEMPTS failures; the worker looks every OUTBOX_POLL_SECONDS
+        "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
+        "OUTBOX_RETRY_SECONDS": float(os.environ.get("OUTBOX_RETRY_SECONDS", "60")),
+        "OUTBOX_RETRY_MAX_SECONDS": float(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", "3600")),
+        "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
+        "OUTBOX_BATCH": int(os.environ.get("OUTBOX_BATCH", "50")),
+        # /health is degraded when an entry waits longer than this (or there are dead letters)
+        "OUTBOX_ALERT_AGE_SECONDS": float(os.environ.get("OUTBOX_ALERT_AGE_SECONDS", "900")),
     }
     if cfg["LOG_FORMAT"] not in {"json", "text"}:
         raise ConfigError("LOG_FORMAT must be json or text.")

@@ -112,6 +112,22 @@ def mailbox(smtp_server):
     return smtp_server.messages
 
 
+@pytest.fixture
+def drain_outbox(app):
+    """drain_outbox(): deliver what the outbox holds now, as the worker process would
+    (mails to the test SMTP server, bus re-plans); the number of entries handled. Mail
+    and re-planning happen after the commit, in the worker: a test calls this after the
+    request or service call whose mails or plans it checks."""
+    from app.extensions import db
+    from app.outbox.worker import drain
+
+    def _drain(now=None) -> int:
+        db.session.commit()
+        return drain(now)
+
+    return _drain
+
+
 _apps: dict = {}
 
 

@@ -1,16 +1,21 @@
-"""Mails about bookings, queued to be sent after the commit (see app.mail).
+"""Mails about bookings, queued in the outbox and sent after the commit (see app.mail).
 
-The booking service calls these at each state change. Each mail is in the recipient's
-language (Dutch unless they chose English), with the booking's .ics attached.
+The booking service calls these at each state change; they write only an outbox row (who,
+which bookings, which notice), so nothing is rendered while the service holds the
+session's lock. The outbox worker renders each mail (``render``) in the recipient's
+language (Dutch unless they chose English), with the bookings' .ics attached.
 """
 from __future__ import annotations
+
+import uuid
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from app.booking.ical import booking_event, calendar_bytes
-from app.mail import Attachment, queue_mail
+from app.mail import Attachment, Mail
+from app.ops.logs import current_request_id
 
 
 def _recipients(booking) -> tuple[list[str], str]:
@@ -31,29 +36,49 @@ def _ics(bookings, pickups: dict) -> Attachment:
     return Attachment(filename="boeking.ics", content=calendar_bytes(events, "Techlab"))
 
 
-def _send(kind: str, booking, bookings=None, **extra) -> None:
+SUBJECTS = {
+    "confirmed": lambda title: _("Bevestiging: %(title)s", title=title),
+    "series": lambda title: _("Bevestiging van de reeks: %(title)s", title=title),
+    "waitlisted": lambda title: _("Op de wachtlijst: %(title)s", title=title),
+    "promoted": lambda title: _("Er is plaats: %(title)s is bevestigd", title=title),
+    "changed": lambda title: _("Gewijzigd: %(title)s", title=title),
+    "cancelled": lambda title: _("Geannuleerd: %(title)s", title=title),
+    "reminder": lambda title: _("Herinnering: %(title)s", title=title),
+    "pickup": lambda title: _("Busvervoer: %(title)s", title=title),
+}
+
+
+def _send(kind: str, booking, bookings=None) -> None:
+    """Queue the mail in the caller's unit of work: only who gets it and about which
+    bookings. It is rendered by the outbox worker (``render``), not under the booking's locks."""
     bookings = bookings or [booking]
     to, locale = _recipients(booking)
     if not to:
         return
+    from app.outbox.services import enqueue
+
+    enqueue("mail", {"template": kind, "to": to, "locale": locale, "booking_id": booking.id,
+                     "booking_ids": [b.id for b in bookings]},
+            f"mail:{kind}:{booking.id}:{uuid.uuid4().hex}", request_id=current_request_id())
+
+
+def render(payload: dict, request_id: str | None = None) -> Mail:
+    """The mail of a queued booking notice, rendered from the bookings as they are now."""
+    from app.booking.models import Booking
+    from app.extensions import db
     from app.transport.services import pickup_times
 
+    kind = payload["template"]
+    booking = db.session.get(Booking, payload["booking_id"])
+    bookings = [b for b in (db.session.get(Booking, i) for i in payload["booking_ids"]) if b is not None]
+    if booking is None or not bookings:
+        raise LookupError(f"booking {payload['booking_id']} no longer exists")
     pickups = pickup_times(bookings)
-    with force_locale(locale):
-        subjects = {
-            "confirmed": _("Bevestiging: %(title)s", title=booking.session.offer.title),
-            "series": _("Bevestiging van de reeks: %(title)s", title=booking.session.offer.title),
-            "waitlisted": _("Op de wachtlijst: %(title)s", title=booking.session.offer.title),
-            "promoted": _("Er is plaats: %(title)s is bevestigd", title=booking.session.offer.title),
-            "changed": _("Gewijzigd: %(title)s", title=booking.session.offer.title),
-            "cancelled": _("Geannuleerd: %(title)s", title=booking.session.offer.title),
-            "reminder": _("Herinnering: %(title)s", title=booking.session.offer.title),
-            "pickup": _("Busvervoer: %(title)s", title=booking.session.offer.title),
-        }
-        body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings,
-                               pickups=pickups,
-                               base_url=current_app.config["BASE_URL"].rstrip("/"), **extra)
-        queue_mail(to, subjects[kind], body, [_ics(bookings, pickups)])
+    with force_locale(payload.get("locale") or "nl"):
+        subject = SUBJECTS[kind](booking.session.offer.title)
+        body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings, pickups=pickups,
+                               base_url=current_app.config["BASE_URL"].rstrip("/"))
+    return Mail(list(payload["to"]), subject, body, [_ics(bookings, pickups)], request_id)
 
 
 def booking_confirmed(booking) -> None:

@@ -26,6 +26,7 @@ from app.labels import parse_groep
 from app.labs.capacity import fits
 from app.labs.models import Offer, Session, SessionStatus
 from app.timeutil import local_to_utc, school_year_bounds, school_year_of, to_local
+from app.transport.effects import session_changed
 
 MAX_PUPILS = 40
 MAX_ADULTS = 10
@@ -208,6 +209,7 @@ def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitl
         _event(booking, actor, "allocated", None, None, f"round {via_round}", round_id=via_round)
     db.session.flush()
     if booking.status == BookingStatus.CONFIRMED:
+        session_changed(session.id)
         notify.booking_confirmed(booking)
     else:
         notify.booking_waitlisted(booking)
@@ -265,6 +267,8 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
                                position=part.position)
         _hold(s, booking)
     db.session.flush()
+    for s in chain:
+        session_changed(s.id)
     notify.series_confirmed(series)
     return series
 
@@ -321,6 +325,8 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     if booking.series is not None:
         booking.series.status = BookingStatus.CANCELLED
     db.session.flush()
+    for s in freed:
+        session_changed(s.id)
     notify.booking_cancelled(active[0] if booking.series is None else booking)
     for s in freed:
         promote_waitlist(s, now=now)
@@ -376,6 +382,8 @@ def promote_waitlist(session: Session, *, now: datetime | None = None, actor: Us
         _hold(session, b)
         promoted.append(b)
     db.session.flush()
+    if promoted:
+        session_changed(session.id)
     for b in promoted:
         notify.booking_promoted(b)
     return promoted
@@ -437,6 +445,9 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
     booking.sequence += 1
     _event(booking, actor, "move", before, booking.status, reason, from_session=old.id, to_session=new.id)
     db.session.flush()
+    if held:
+        session_changed(old.id)
+        session_changed(new.id)
     notify.booking_changed(booking)
     if held:
         promote_waitlist(old, now=now)
@@ -483,6 +494,7 @@ def cancel_session(actor: User, session_id: int, reason: str, *, now: datetime |
     session.status = SessionStatus.CANCELLED
     session.cancel_reason = reason[:500]
     db.session.flush()
+    session_changed(session.id, moved=True)
     for b in bookings:
         notify.booking_cancelled(b)
     return bookings

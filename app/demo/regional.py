@@ -127,13 +127,9 @@ def load_demo(*, password: str = DEFAULT_PASSWORD, seed: int = 2026, today: date
     db.session.flush()
     sessions = _sessions(region, offers, venues, staff, [year - 1, year], rng)
     users = _users(region, schools, venues, password)
-    db.session.info["transport.no_replan"] = True  # bookings go in bulk; the buses are planned once below
-    try:
-        _bookings(region, schools, venues, offers, sessions, users, rng, today)
-        _rules(region, offers, year)
-        db.session.commit()
-    finally:
-        db.session.info.pop("transport.no_replan", None)
+    _bookings(region, schools, venues, offers, sessions, users, rng, today)  # in bulk; the buses are planned once below
+    _rules(region, offers, year)
+    db.session.commit()
     _buses(region, today, echo)
     return DemoSummary(True, region, password)
 

@@ -306,6 +306,7 @@ def bulk_retime(actor: User, session_ids: list[int], new_start) -> int:
     from app.booking.models import Booking, BookingStatus
     from app.booking.services import _require_manager
     from app.timeutil import local_to_utc, to_local
+    from app.transport.effects import session_changed
 
     sessions = lock_sessions(session_ids)
     for sid in sorted(sessions):
@@ -319,5 +320,6 @@ def bulk_retime(actor: User, session_ids: list[int], new_start) -> int:
             b.sequence += 1
             b.reminder_sent_at = None
             notify.booking_changed(b)
+        session_changed(s.id, moved=True)
     db.session.flush()
     return len(sessions)

@@ -30,6 +30,7 @@ from app.schools.models import School
 from app.timeutil import local_to_utc, to_local
 from app.transport import planning
 from app.transport.distance import road_km
+from app.transport.effects import session_changed
 from app.transport.eligibility import needs_bus
 from app.transport.errors import BusFull, BusLocked, NotAllowed, PlanNotFound, TransportError
 from app.transport.models import Bus, BusPlan, BusStop, BusType, PlanStatus, RoadDistance
@@ -90,6 +91,7 @@ class TransportInfo:
     distance_km: float | None
     pickup_at: datetime | None
     place: str  # where the bus picks up: the school
+    replanning: bool = False  # a change waits for the re-plan (outbox): the time shown may be old
 
     @property
     def provided(self) -> bool:
@@ -104,8 +106,11 @@ def transport_info(booking: Booking) -> TransportInfo:
             booking.school_id, (None,))[0]
     eligible = (booking.status in (BookingStatus.CONFIRMED, BookingStatus.ATTENDED) and distance is not None
                 and booking_needs_bus(booking, distance, ignore_declined=True))
+    from app.outbox.services import pending_replans
+
     return TransportInfo(eligible, booking.bus_declined, distance, pickup_time(booking) if eligible else None,
-                         f"{booking.school.name}, {booking.school.address}")
+                         f"{booking.school.name}, {booking.school.address}",
+                         replanning=eligible and bool(pending_replans([s.id])))
 
 
 def pickup_times(bookings) -> dict[int, datetime]:
@@ -336,7 +341,7 @@ def _write(plan: BusPlan, result: planning.Plan) -> None:
     db.session.expire(plan, ["buses"])
 
 
-# ------------------------------------------------------------------ after a commit, and the jobs
+# ------------------------------------------------------------------ the outbox worker and the jobs
 
 def replan_sessions(session_ids, now: datetime | None = None, *, moved=None) -> dict[int, str]:
     """Re-plan each session in its own unit of work; a failure marks the plan stale (the job retries).
@@ -560,7 +565,7 @@ def mark_reviewed(actor: User, plan_id: int) -> BusPlan:
 # ------------------------------------------------------------------ teachers: own transport
 
 def set_bus_declined(actor: User, booking_id: int, declined: bool) -> Booking:
-    """The school goes by its own transport (or takes the bus after all); the plan follows after the commit."""
+    """The school goes by its own transport (or takes the bus after all); the plan follows (outbox)."""
     booking = db.session.get(Booking, booking_id)
     if booking is None or not permissions.can_view_booking(actor, booking):
         raise PlanNotFound(_("Deze boeking bestaat niet."))
@@ -574,6 +579,7 @@ def set_bus_declined(actor: User, booking_id: int, declined: bool) -> Booking:
         booking.bus_declined = bool(declined)
         booking.events.append(BookingEvent(actor_id=actor.id, at=utcnow(),
                                            action="bus_declined" if declined else "bus_accepted"))
+        session_changed(booking.session_id)
     db.session.flush()
     return booking
 

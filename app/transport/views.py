@@ -85,7 +85,14 @@ def plans():
                            lines=lines, points=points, carriers=carriers, form=ActionForm(), move_form=MoveStopForm(),
                            days=services.plan_days(region.id if region else None, to_local(utcnow()).date()),
                            prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
-                           admin_args=_admin_args())
+                           admin_args=_admin_args(), replanning=_replanning(day_plans))
+
+
+def _replanning(plans) -> set[int]:
+    """The sessions of these plans whose re-plan is still in the outbox."""
+    from app.outbox.services import pending_replans
+
+    return pending_replans([p.session_id for p in plans])
 
 
 @bp.post("/bus/<int:bus_id>/vergrendelen")

@@ -20,6 +20,10 @@ NEW_PASSWORD = "een lang nieuw wachtwoord"
 
 
 def _invitation_path(mailbox) -> str:
+    from app.outbox.worker import drain
+
+    db.session.commit()
+    drain()  # the worker sends the mail after the commit
     assert len(mailbox) == 1, [m["Subject"] for m in mailbox]
     body = mailbox[0].get_body(("plain",)).get_content()
     return "/" + re.search(r"http://\S+?/(uitnodiging/\S+)", body).group(1)
@@ -31,7 +35,7 @@ def _region_with_people():
     return region, school, venue
 
 
-def test_admin_invites_a_teacher_whose_link_sets_the_password_and_signs_in(client, app, login, mailbox, caplog):
+def test_admin_invites_a_teacher_whose_link_sets_the_password_and_signs_in(client, app, login, mailbox, drain_outbox, caplog):
     region, school, _venue = _region_with_people()
     admin = factories.user(Role.ADMIN)
     db.session.commit()
@@ -50,7 +54,9 @@ def test_admin_invites_a_teacher_whose_link_sets_the_password_and_signs_in(clien
                for r in caplog.records if r.name == "app.audit")
 
     path = _invitation_path(mailbox)
+    drain_outbox()
     assert mailbox[0]["To"] == "juf.anna@example.org" and "Uitnodiging" in mailbox[0]["Subject"]
+    drain_outbox()
     assert "Anna" in mailbox[0].get_body(("plain",)).get_content()
     token = db.session.scalars(select(PasswordResetToken).where(PasswordResetToken.user_id == user.id)).one()
     assert timedelta(days=6) < token.expires_at - token.created_at <= timedelta(days=7)
@@ -68,7 +74,7 @@ def test_admin_invites_a_teacher_whose_link_sets_the_password_and_signs_in(clien
     assert fresh.post("/inloggen", data={"email": "juf.anna@example.org", "password": NEW_PASSWORD}).status_code == 302
 
 
-def test_invitation_refuses_bad_input_and_sends_nothing(client, app, login, mailbox):
+def test_invitation_refuses_bad_input_and_sends_nothing(client, app, login, mailbox, drain_outbox):
     region, school, venue = _region_with_people()
     other_region, other_school, other_venue = _region_with_people()
     admin = factories.user(Role.ADMIN)
@@ -87,11 +93,12 @@ def test_invitation_refuses_bad_input_and_sends_nothing(client, app, login, mail
     for data, message in cases:
         resp = client.post("/regiobeheer/gebruikers/nieuw", data={"locale": "nl", **data})
         assert resp.status_code == 422 and message.lower() in resp.text.lower(), (data, resp.status_code)
+    drain_outbox()
     assert mailbox == []
     assert db.session.scalar(select(User).where(User.email == "x@example.org")) is None
 
 
-def test_choosing_a_region_shows_its_schools_without_saving(client, app, login, mailbox):
+def test_choosing_a_region_shows_its_schools_without_saving(client, app, login, mailbox, drain_outbox):
     region, school, venue = _region_with_people()
     _other, other_school, _v = _region_with_people()
     admin = factories.user(Role.ADMIN)
@@ -100,10 +107,11 @@ def test_choosing_a_region_shows_its_schools_without_saving(client, app, login, 
     resp = client.post("/regiobeheer/gebruikers/nieuw", data={
         "email": "x@example.org", "role": "teacher", "region": _other.id, "pick_region": "1", "locale": "nl"})
     assert resp.status_code == 200 and other_school.name in resp.text and school.name not in resp.text
+    drain_outbox()
     assert mailbox == [] and db.session.scalar(select(User).where(User.email == "x@example.org")) is None
 
 
-def test_programme_leader_invites_in_their_own_region_only(client, app, login, mailbox):
+def test_programme_leader_invites_in_their_own_region_only(client, app, login, mailbox, drain_outbox):
     region, school, venue = _region_with_people()
     other_region, _s, other_venue = _region_with_people()
     leader = factories.user(Role.PROGRAMME_LEADER, region=region)
@@ -117,6 +125,7 @@ def test_programme_leader_invites_in_their_own_region_only(client, app, login, m
     assert ok.status_code == 302
     coord = db.session.scalar(select(User).where(User.email == "coord@example.org"))
     assert coord.role == Role.COORDINATOR and [v.id for v in coord.venues] == [venue.id] and coord.locale == "en"
+    drain_outbox()
     assert "Invitation" in mailbox[0]["Subject"]  # in the invited person's language
     # not an administrator, not another region
     assert client.post("/regiobeheer/gebruikers/nieuw", data={
@@ -248,7 +257,7 @@ def test_deactivated_user_cannot_sign_in_and_their_api_keys_stop(client, app, lo
     assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
 
 
-def test_resend_invitation_voids_the_older_link(client, app, login, mailbox):
+def test_resend_invitation_voids_the_older_link(client, app, login, mailbox, drain_outbox):
     region, school, _venue = _region_with_people()
     admin = factories.user(Role.ADMIN)
     db.session.commit()
@@ -256,6 +265,7 @@ def test_resend_invitation_voids_the_older_link(client, app, login, mailbox):
     client.post("/regiobeheer/gebruikers/nieuw", data={"email": "nieuw@example.org", "role": "teacher",
                                                        "region": region.id, "school": school.id, "locale": "nl"})
     first = _invitation_path(mailbox)
+    drain_outbox()
     mailbox.clear()
     user = db.session.scalar(select(User).where(User.email == "nieuw@example.org"))
     assert client.post(f"/regiobeheer/gebruikers/{user.id}/uitnodigen").status_code == 302
@@ -265,8 +275,10 @@ def test_resend_invitation_voids_the_older_link(client, app, login, mailbox):
     # someone with a password uses "forgotten password" instead
     teacher = factories.teacher(school)
     db.session.commit()
+    drain_outbox()
     mailbox.clear()
     resp = client.post(f"/regiobeheer/gebruikers/{teacher.id}/uitnodigen", follow_redirects=True)
+    drain_outbox()
     assert "heeft al een wachtwoord" in resp.text and mailbox == []
     assert client.post(f"/regiobeheer/gebruikers/{teacher.id}/iets-anders").status_code == 404
 

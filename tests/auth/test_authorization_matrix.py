@@ -239,6 +239,10 @@ MATRIX: dict[str, Case] = {
         "/regiobeheer/gebruikers/{user}/deactiveren", method="POST", teacher=FORBIDDEN, coordinator=FORBIDDEN,
         programme_leader=ALLOWED, admin=ALLOWED, programme_leader_r2=NOT_FOUND),
     "/regiobeheer/schoolgegevens/duo": case("/regiobeheer/schoolgegevens/duo", **ADMIN_PAGE),
+    "/regiobeheer/wachtrij/": case("/regiobeheer/wachtrij/", **ADMIN_PAGE),
+    "/regiobeheer/wachtrij/<int:entry_id>/<action>": case(
+        "/regiobeheer/wachtrij/1/opnieuw", method="POST", teacher=FORBIDDEN, coordinator=FORBIDDEN,
+        programme_leader=FORBIDDEN, admin=ALLOWED),
     "/regiobeheer/schoolgegevens/regio": case("/regiobeheer/schoolgegevens/regio", **ADMIN_PAGE),
     "/regiobeheer/schoolgegevens/vakanties": case("/regiobeheer/schoolgegevens/vakanties", **ADMIN_PAGE),
 

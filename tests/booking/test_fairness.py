@@ -189,7 +189,7 @@ def test_allocation_is_deterministic_fair_and_within_capacity():
     assert gini([0, 0, 0, 10]) == pytest.approx(0.75) and gini([1, 1, 1, 1]) == 0
 
 
-def test_request_round_flow(app, mailbox):
+def test_request_round_flow(app, mailbox, drain_outbox):
     region, venue, offers, sessions = _region(capacity_classes=1)
     leader = factories.user("programme_leader", region=region)
     rnd = create_round(leader, title="Masterclass ronde", opens_at=NOW - timedelta(days=1),
@@ -213,6 +213,7 @@ def test_request_round_flow(app, mailbox):
     db.session.commit()
     statuses = sorted(b.status.value for b in db.session.scalars(select(Booking)))
     assert statuses == ["confirmed", "confirmed", "waitlisted"]
+    drain_outbox()
     assert rnd.status == RoundStatus.COMMITTED and len(mailbox) == 3
 
 

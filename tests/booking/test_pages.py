@@ -30,7 +30,7 @@ FORM = {"groep": "7/8", "pupils": "24", "adults": "2", "contact_name": "Juf Anna
         "remarks": "Eén leerling in een rolstoel", "waitlist": "y"}
 
 
-def test_teacher_books_sees_and_cancels(client, app, login, mailbox):
+def test_teacher_books_sees_and_cancels(client, app, login, mailbox, drain_outbox):
     ids, teacher, coord = _setup()
     login(teacher)
     page = client.get(f"/boekingen/nieuw?session_id={ids['s1']}")
@@ -39,6 +39,7 @@ def test_teacher_books_sees_and_cancels(client, app, login, mailbox):
     assert resp.status_code == 302
     booking = db.session.scalars(select(Booking)).one()
     assert booking.status == BookingStatus.CONFIRMED and booking.remarks.startswith("Eén")
+    drain_outbox()
     assert any("anna@school.nl" in m["To"] and teacher.email in m["To"] for m in mailbox)
     mine = client.get("/boekingen/")
     assert mine.status_code == 200 and "Bevestigd" in mine.text
@@ -88,7 +89,7 @@ def test_other_roles_and_regions(client, app, login):
     assert client.get("/boekingen/").status_code == 403
 
 
-def test_coordinator_roster_move_capacity_cancel(client, app, login, mailbox):
+def test_coordinator_roster_move_capacity_cancel(client, app, login, mailbox, drain_outbox):
     ids, teacher, coord = _setup()
     login(teacher)
     client.post(f"/boekingen/nieuw?session_id={ids['s1']}", data=FORM)
@@ -107,4 +108,5 @@ def test_coordinator_roster_move_capacity_cancel(client, app, login, mailbox):
     client.post(f"/boekingen/les/{ids['s2']}/annuleren", data={"reason": "Docent ziek"})
     db.session.expire_all()
     assert db.session.get(Booking, booking_id).status == BookingStatus.CANCELLED
+    drain_outbox()
     assert any("Geannuleerd" in m["Subject"] for m in mailbox)

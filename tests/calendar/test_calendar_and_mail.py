@@ -70,13 +70,15 @@ def test_sequence_rises_and_cancel_sets_status(app):
     assert ev.uid.value == uid and int(ev.sequence.value) == 2 and ev.status.value == "CANCELLED"
 
 
-def test_mails_after_commit_with_ics(app, mailbox):
+def test_mails_after_commit_with_ics(app, mailbox, drain_outbox):
     region, venue, hotspot, offer, school, teacher, coord = _world()
     s = factories.session(offer, NOW + timedelta(days=30))
     db.session.commit()
     create_booking(teacher, s.id, ClassDetails(school.id, "7", 25, 2), now=NOW)
     assert mailbox == []  # queued, not sent before the commit
     db.session.commit()
+    assert mailbox == []  # committed to the outbox: the worker sends it
+    assert drain_outbox() == 2  # the mail, and the re-plan of the session's buses
     assert len(mailbox) == 1
     msg = mailbox[0]
     assert msg["To"] == teacher.email and msg["Subject"].startswith("Bevestiging:")
@@ -86,27 +88,29 @@ def test_mails_after_commit_with_ics(app, mailbox):
                                     else ics[0].get_content()).vevent.summary.value == offer.title
 
 
-def test_no_mail_on_rollback(app, mailbox):
+def test_no_mail_on_rollback(app, mailbox, drain_outbox):
     region, venue, hotspot, offer, school, teacher, coord = _world()
     s = factories.session(offer, NOW + timedelta(days=30))
     db.session.commit()
     create_booking(teacher, s.id, ClassDetails(school.id, "7", 25, 2), now=NOW)
     db.session.rollback()
     db.session.commit()
+    assert drain_outbox() == 0
     assert mailbox == []
 
 
-def test_english_mail_for_english_user(app, mailbox):
+def test_english_mail_for_english_user(app, mailbox, drain_outbox):
     region, venue, hotspot, offer, school, teacher, coord = _world()
     teacher.locale = "en"
     s = factories.session(offer, NOW + timedelta(days=30))
     db.session.commit()
     create_booking(teacher, s.id, ClassDetails(school.id, "7", 25, 2), now=NOW)
     db.session.commit()
+    drain_outbox()
     assert mailbox and "is confirmed" in mailbox[0].get_body(("plain",)).get_content()
 
 
-def test_promotion_mail_goes_to_the_waiting_class(app, mailbox):
+def test_promotion_mail_goes_to_the_waiting_class(app, mailbox, drain_outbox):
     region, venue, hotspot, offer, school, teacher, coord = _world()
     offer.capacity_classes = 1
     s = factories.session(offer, NOW + timedelta(days=30), capacity_classes=1)
@@ -115,9 +119,11 @@ def test_promotion_mail_goes_to_the_waiting_class(app, mailbox):
     b = create_booking(teacher, s.id, ClassDetails(school.id, "7", 25, 2), now=NOW)
     w = create_booking(waiting_teacher, s.id, ClassDetails(other.id, "8", 20, 2), waitlist=True, now=NOW)
     db.session.commit()
+    drain_outbox()
     mailbox.clear()
     cancel_booking(teacher, b.id, now=NOW)
     db.session.commit()
+    drain_outbox()
     promoted = [m for m in mailbox if m["To"] == waiting_teacher.email]
     assert len(promoted) == 1 and "Er is plaats" in promoted[0]["Subject"]
     assert any(p.get_content_type() == "text/calendar" for p in promoted[0].iter_attachments())
@@ -146,7 +152,7 @@ def test_feed_and_regeneration(client, app, login):
     del lab2
 
 
-def test_reminders_once_even_when_run_twice_and_concurrently(app, mailbox):
+def test_reminders_once_even_when_run_twice_and_concurrently(app, mailbox, drain_outbox):
     region, venue, hotspot, offer, school, teacher, coord = _world()
     soon = factories.session(offer, NOW + timedelta(days=2), capacity_classes=3)
     later = factories.session(offer, NOW + timedelta(days=20))
@@ -156,6 +162,7 @@ def test_reminders_once_even_when_run_twice_and_concurrently(app, mailbox):
     create_booking(teacher, later.id, ClassDetails(school.id, "7", 10, 2), now=NOW)
     db.session.commit()
     db.session.remove()
+    drain_outbox()
     mailbox.clear()
 
     def run():
@@ -168,6 +175,7 @@ def test_reminders_once_even_when_run_twice_and_concurrently(app, mailbox):
     with ThreadPoolExecutor(3) as pool:
         counts = list(pool.map(lambda _: run(), range(3)))
     assert sum(counts) == 3 and run() == 0
+    drain_outbox()
     assert len([m for m in mailbox if m["Subject"].startswith("Herinnering")]) == 3
 
 

@@ -44,7 +44,7 @@ def _wait_for(browser, text: str) -> None:
         raise
 
 
-def test_coordinator_sets_up_a_techlab_and_cancels_a_session(app, live_server, browser, mailbox):
+def test_coordinator_sets_up_a_techlab_and_cancels_a_session(app, live_server, browser, mailbox, drain_outbox):
     region = factories.region(holiday_region=HolidayRegion.MIDDEN)
     import_holidays()
     coord = factories.user("coordinator", region=region)
@@ -113,6 +113,7 @@ def test_coordinator_sets_up_a_techlab_and_cancels_a_session(app, live_server, b
     session_id = session.id
     db.session.commit()
     db.session.remove()
+    drain_outbox()
     mailbox.clear()
 
     browser.get(f"{live_server}/beheer/aanbod/{offer_ids[0]}/lessen")
@@ -130,7 +131,9 @@ def test_coordinator_sets_up_a_techlab_and_cancels_a_session(app, live_server, b
     assert session.status == SessionStatus.CANCELLED and (session.booked_classes, session.booked_pupils) == (0, 0)
     statuses = db.session.scalars(select(Booking.status).where(Booking.session_id == session_id)).all()
     assert statuses == [BookingStatus.CANCELLED] * 2
+    drain_outbox()
     recipients = sorted(m["To"] for m in mailbox)
     assert recipients == sorted(db.session.get(factories.User, t).email for t in teacher_ids)
+    drain_outbox()
     assert all("Het lokaal wordt verbouwd" in m.get_body(("plain",)).get_content() for m in mailbox)
     db.session.remove()

@@ -86,7 +86,8 @@ def _seed(app) -> dict:
 def production_site(smtp_server):
     """A PostgreSQL database made for this module, migrated with `flask db upgrade`, the demo
     region loaded with `flask demo load` and a region of our own from the factories; then
-    `gunicorn wsgi:app` on a free loopback port, as in production. All of it removed after."""
+    `gunicorn wsgi:app` on a free loopback port and the outbox worker (`flask outbox work`) next
+    to it, as in production. All of it removed after."""
     try:
         admin = _pg_admin_conn()
     except Exception as exc:  # noqa: BLE001
@@ -102,7 +103,7 @@ def production_site(smtp_server):
     env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "FLASK_APP")}
     env.update(DATABASE_URL=url, APP_ENV="production", SECRET_KEY=secrets.token_urlsafe(48), SESSION_COOKIE_SECURE="0",
                MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_server.port), BASE_URL=base)
-    server = seed_app = None
+    server = seed_app = worker = None
     try:
         for args in (["db", "upgrade"], ["demo", "load", "--password", factories.PASSWORD]):
             subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True,
@@ -113,9 +114,17 @@ def production_site(smtp_server):
         ids = _seed(seed_app)
         server = subprocess.Popen([str(BIN / "gunicorn"), "wsgi:app", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                                    "--log-level", "warning"], cwd=ROOT, env=env)
+        worker = subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", "outbox", "work"], cwd=ROOT, env=env)
         _wait_for_health(base, server)
         yield SimpleNamespace(base=base, app=seed_app, ids=ids, url=url)
     finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
         if server is not None:
             server.terminate()
             try:

@@ -85,7 +85,7 @@ def test_permissions_of_coordinators(client, app, login):
     assert client.get("/beheer/").status_code == 403
 
 
-def test_day_sheet_and_attendance_feed_reach(client, app, login, mailbox):
+def test_day_sheet_and_attendance_feed_reach(client, app, login, mailbox, drain_outbox):
     region, venue, other_venue, coord, offer, other_offer = _running_lab()
     session = factories.session(offer, datetime.now(timezone.utc) + timedelta(days=20), capacity_classes=2,
                                 capacity_pupils=60)
@@ -108,7 +108,7 @@ def test_day_sheet_and_attendance_feed_reach(client, app, login, mailbox):
     assert set(reach) == {a.id} and reach[a.id].pupils == 23 and reach[a.id].classes == 1
 
 
-def test_attendance_reminder_job_once(app, mailbox):
+def test_attendance_reminder_job_once(app, mailbox, drain_outbox):
     from app.labs.jobs import attendance_reminders
 
     region, venue, other_venue, coord, offer, other_offer = _running_lab()
@@ -118,9 +118,11 @@ def test_attendance_reminder_job_once(app, mailbox):
                            groep_max=7, pupils=20, adults=2))
     past.booked_pupils, past.booked_classes = 20, 1
     db.session.commit()
+    drain_outbox()
     mailbox.clear()
     now = datetime.now(timezone.utc)
     assert attendance_reminders(now) == 1 and attendance_reminders(now) == 0
+    drain_outbox()
     assert len(mailbox) == 1 and mailbox[0]["To"] == coord.email
 
 
@@ -172,7 +174,7 @@ def test_kit_stock_holds_under_concurrency(app):
     db.session.remove()
 
 
-def test_staff_double_booking_warning_and_bulk_retime(client, app, login, mailbox):
+def test_staff_double_booking_warning_and_bulk_retime(client, app, login, mailbox, drain_outbox):
     from app.labs.models import Staff
 
     region, venue, other_venue, coord, offer, other_offer = _running_lab()
@@ -190,6 +192,7 @@ def test_staff_double_booking_warning_and_bulk_retime(client, app, login, mailbo
     resp = client.post(f"/beheer/les/{s2.id}/medewerker", data={"staff_id": anouk.id, "session_id": s2.id},
                        follow_redirects=True)
     assert "Let op: Anouk Jansen staat op dat moment ook bij" in resp.text
+    drain_outbox()
     mailbox.clear()
     resp = client.post(f"/beheer/aanbod/{offer.id}/lessen", data={"session_id": [s1.id], "action": "retime",
                                                                    "start": "13:15"})
@@ -198,10 +201,11 @@ def test_staff_double_booking_warning_and_bulk_retime(client, app, login, mailbo
     moved = db.session.get(Session, s1.id)
     assert to_local(moved.starts_at).strftime("%H:%M") == "13:15"
     assert moved.ends_at - moved.starts_at == timedelta(minutes=offer.duration_minutes)
+    drain_outbox()
     assert any(m["Subject"].startswith("Gewijzigd") for m in mailbox)
 
 
-def test_mobile_lab_visit_is_booked_like_a_session_and_shown_at_the_school(client, app, login, mailbox):
+def test_mobile_lab_visit_is_booked_like_a_session_and_shown_at_the_school(client, app, login, mailbox, drain_outbox):
     """The mobile lab goes to the school: one class a day of the lab, no bus, and the
     coordinator's calendar and day sheet say where to drive to."""
     from app.labs.models import OfferKind, PartLocation, VenueKind

@@ -109,7 +109,7 @@ def test_messages_are_scrubbed_and_text_format_shows_the_id():
     assert scrub("mail a@b.nl") == "mail <e-mail>"
 
 
-def test_mails_carry_the_request_id(client, mailbox):
+def test_mails_carry_the_request_id(client, mailbox, drain_outbox):
     region = factories.region()
     offer = factories.offer(region, factories.venue(region), capacity_classes=2, capacity_pupils=60, adults_per_class=0)
     session = factories.session(offer, datetime.now(timezone.utc) + timedelta(days=30))
@@ -120,4 +120,5 @@ def test_mails_carry_the_request_id(client, mailbox):
     resp = client.post("/api/v1/bookings", json={"session_id": session_id, "groep": "7", "pupils": 20, "adults": 0},
                        headers={**header, "X-Request-ID": "req-mail-1"})
     assert resp.status_code == 201, resp.get_json()
+    drain_outbox()
     assert mailbox and all(m["X-Request-ID"] == "req-mail-1" for m in mailbox)

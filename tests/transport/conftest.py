@@ -43,7 +43,18 @@ def school_at(region, road_km: float, east: float = 0.0, **kw):
     return s, factories.teacher(s)
 
 
-def book(teacher, school, session, pupils=20, adults=2):
+def drain() -> int:
+    """What the outbox worker does after a commit: the queued re-plans (and mails)."""
+    from app.outbox.worker import drain as deliver
+
+    db.session.commit()
+    return deliver()
+
+
+def book(teacher, school, session, pupils=20, adults=2, *, replan=True):
+    """Book and commit; then the worker's re-plan (``replan=False``: a missed one)."""
     b = create_booking(teacher, session.id, ClassDetails(school_id=school.id, groep="7", pupils=pupils, adults=adults))
     db.session.commit()
+    if replan:
+        drain()
     return b

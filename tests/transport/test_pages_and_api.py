@@ -125,3 +125,21 @@ def test_road_distance_page(transport, client, login):
     bad = client.post("/vervoer/afstanden", data={"action": "one", "one-school": "ZZZZ99",
                                                   "one-venue": transport["venue"].id, "one-km": "7"})
     assert bad.status_code == 200 and "hoort niet bij uw regio" in bad.get_data(as_text=True)
+
+
+def test_a_pending_replan_is_shown_to_the_coordinator_and_the_teacher(transport, client, login):
+    pairs, bookings, plan, day = _setup(transport)
+    login(transport["coord"])
+    assert "wordt opnieuw gepland" not in client.get(f"/vervoer/?datum={day}").text
+    s4, t4 = school_at(transport["region"], 11, east=0.002)
+    book(t4, s4, transport["session"], pupils=12, adults=1, replan=False)  # the worker has not been yet
+    assert "wordt opnieuw gepland" in client.get(f"/vervoer/?datum={day}").text
+    client.post("/uitloggen")
+    login(pairs[0][1])
+    page = client.get(f"/boekingen/{bookings[0].id}").text
+    assert "Bus: wordt gepland" in page and "Bus: ophalen om" not in page
+    from tests.transport.conftest import drain
+
+    drain()
+    page = client.get(f"/boekingen/{bookings[0].id}").text
+    assert "Bus: wordt gepland" not in page and "Bus: ophalen om" in page

@@ -16,7 +16,8 @@ from app.transport import planning, services
 from app.transport.errors import BusFull, BusLocked, NotAllowed, PlanNotFound
 from app.transport.models import Bus, BusPlan, BusStop, PlanStatus, RoadDistance
 from tests import factories
-from tests.transport.conftest import book, school_at
+from app.transport.effects import session_changed
+from tests.transport.conftest import book, drain, school_at
 
 
 def _plan(session_id) -> BusPlan | None:
@@ -69,7 +70,7 @@ def test_cancel_takes_the_class_off_and_replans(transport):
     bookings = [book(t, s, session) for s, t in pairs]
     assert set(_riders(_plan(session.id))) == {b.id for b in bookings}
     cancel_booking(pairs[1][1], bookings[1].id)
-    db.session.commit()
+    drain()
     plan = _plan(session.id)
     assert set(_riders(plan)) == {bookings[0].id, bookings[2].id}
     assert db.session.scalar(select(func.count(BusStop.id)).where(BusStop.booking_id == bookings[1].id)) == 0
@@ -81,10 +82,10 @@ def test_declining_the_bus(transport):
     b = book(teacher, school, session)
     assert _riders(_plan(session.id)) == {b.id: 22}
     services.set_bus_declined(teacher, b.id, True)
-    db.session.commit()
+    drain()
     assert _riders(_plan(session.id)) == {}
     services.set_bus_declined(teacher, b.id, False)
-    db.session.commit()
+    drain()
     assert _riders(_plan(session.id)) == {b.id: 22}
     other_school, other = school_at(region, 12, east=0.01)
     with pytest.raises(PlanNotFound):  # another school's booking: as if it did not exist
@@ -109,35 +110,41 @@ def test_part_at_school_never_needs_a_bus(app, transport):
     assert services.plan_session(s1.id) is None
 
 
-def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox):
+def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox, drain_outbox):
     region, session = transport["region"], transport["session"]
     session.starts_at = utcnow().replace(microsecond=0) + timedelta(days=3)
     session.ends_at = session.starts_at + timedelta(hours=2)
     db.session.commit()
     pairs = [school_at(region, 9 + i, east=0.01 * i) for i in range(3)]
     bookings = [book(t, s, session) for s, t in pairs]
+    drain_outbox()
     mailbox.clear()
     assert services.freeze_due_plans(utcnow()) == 1
     plan = _plan(session.id)
     assert plan.status == PlanStatus.FROZEN and plan.frozen_at is not None
     before = {(bus.id, s.booking_id) for bus in plan.buses for s in bus.stops}
+    drain_outbox()
     assert len([m for m in mailbox if m["Subject"].startswith("Busvervoer")]) == 3
+    drain_outbox()
     body = next(m for m in mailbox if m["To"] == pairs[0][1].email).get_body(("plain",)).get_content()
     assert "Bus: ophalen om" in body and pairs[0][0].name in body
     assert services.freeze_due_plans(utcnow()) == 0  # twice changes nothing
 
     cancel_booking(transport["coord"], bookings[0].id, reason="ziek")
-    db.session.commit()
+    drain_outbox()
     plan = _plan(session.id)
     assert plan.needs_review and pairs[0][0].name in plan.review_note
     assert {(bus.id, s.booking_id) for bus in plan.buses for s in bus.stops} == before  # not silently re-planned
 
+
+    drain_outbox()
     mailbox.clear()
     services.replan(transport["coord"], plan.id)
     db.session.commit()
     plan = _plan(session.id)
     assert not plan.needs_review and plan.status == PlanStatus.FROZEN
     assert set(_riders(plan)) == {bookings[1].id, bookings[2].id}
+    drain_outbox()
     told = {m["To"] for m in mailbox if m["Subject"].startswith("Busvervoer")}
     assert pairs[0][1].email not in told  # the cancelled class is not told a pickup time
     assert told <= {pairs[1][1].email, pairs[2][1].email}  # only classes whose pickup changed
@@ -153,7 +160,8 @@ def test_a_session_moved_after_the_freeze_is_flagged(app, transport):
     assert services.freeze_due_plans(utcnow(), tell=False) == 1
     session.starts_at += timedelta(hours=1)
     session.ends_at += timedelta(hours=1)
-    db.session.commit()
+    session_changed(session.id, moved=True)  # what the service that moves a session does
+    drain()
     plan = _plan(session.id)
     assert plan.needs_review and "verzet" in plan.review_note
     services.replan(transport["coord"], plan.id)
@@ -225,11 +233,7 @@ def test_failed_planning_keeps_the_booking_and_the_job_replans(app, transport, m
 def test_job_catches_a_missed_replan(app, transport):
     region, session = transport["region"], transport["session"]
     school, teacher = school_at(region, 12)
-    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
-    try:
-        b = book(teacher, school, session)
-    finally:
-        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+    b = book(teacher, school, session, replan=False)
     assert _plan(session.id) is None
     from app.transport.jobs import replan
 
@@ -239,12 +243,8 @@ def test_job_catches_a_missed_replan(app, transport):
 
 def test_two_replans_at_once_leave_one_consistent_plan(app, transport):
     region, session = transport["region"], transport["session"]
-    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
-    try:
-        bookings = [book(t, s, session, pupils=15) for s, t in
-                    (school_at(region, 8 + i, east=0.01 * i) for i in range(5))]
-    finally:
-        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+    bookings = [book(t, s, session, pupils=15, replan=False) for s, t in
+                (school_at(region, 8 + i, east=0.01 * i) for i in range(5))]
     sid, ids = session.id, [b.id for b in bookings]
     db.session.remove()
     barrier = threading.Barrier(4)
@@ -273,12 +273,8 @@ def test_control_without_the_plan_lock_two_replans_double_the_buses(app, backend
     if backend != "postgresql":
         pytest.skip("SQLite serialises writers; the race exists only where writers run in parallel")
     region, session = transport["region"], transport["session"]
-    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
-    try:
-        ids = [book(t, s, session, pupils=15).id for s, t in
-               (school_at(region, 8 + i, east=0.01 * i) for i in range(3))]
-    finally:
-        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+    ids = [book(t, s, session, pupils=15, replan=False).id for s, t in
+           (school_at(region, 8 + i, east=0.01 * i) for i in range(3))]
     sid = session.id
     db.session.add(BusPlan(session_id=sid))  # the plan row exists; both planners read it empty
     db.session.commit()
@@ -345,10 +341,11 @@ def test_a_booking_that_changes_no_bus_runs_no_solver(app, transport, monkeypatc
     b_far2 = book(far2_teacher, far2, session)
     assert len(runs) == 2 and set(_riders(_plan(session.id))) == {b_far.id, b_far2.id}
     cancel_booking(far2_teacher, b_far2.id)
-    db.session.commit()
+    drain()
     assert len(runs) == 3 and set(_riders(_plan(session.id))) == {b_far.id}
     s = db.session.get(type(session), session.id)
     s.starts_at += timedelta(hours=1)  # the session moved: pickup times change, so it re-plans
     s.ends_at += timedelta(hours=1)
-    db.session.commit()
+    session_changed(s.id, moved=True)  # what the service that moves a session does
+    drain()
     assert len(runs) == 4

@@ -1,0 +1,123 @@
+"""Writing to the outbox (in the caller's unit of work) and what the administrator does with it.
+
+Like every service here these flush or execute but never commit: the entry is committed
+(or rolled back) with the change it belongs to.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.auth import permissions
+from app.auth.models import User
+from app.db import utcnow
+from app.errors import DomainError
+from app.extensions import db
+from app.ops.logs import current_request_id
+from app.outbox.models import OutboxEntry, OutboxKind, OutboxStatus
+
+log = logging.getLogger(__name__)
+REPLAN_PREFIX = "replan:"
+
+
+def enqueue(kind: str, payload: dict, key: str, *, request_id: str | None = None) -> OutboxEntry:
+    """Add an entry to the current unit of work (flushed with it; sent after its commit)."""
+    entry = OutboxEntry(kind=kind, key=key[:200], payload=payload, status=OutboxStatus.PENDING, attempts=0,
+                        next_attempt_at=utcnow(), last_error="", created_at=utcnow(),
+                        request_id=(request_id or current_request_id() or None))
+    db.session.add(entry)
+    return entry
+
+
+def _insert():
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def enqueue_replan(session_id: int, *, moved: bool = False) -> None:
+    """Ask for the buses of a session to be re-planned after the commit, coalesced: while an
+    entry for the session is pending (key ``replan:<id>``) a new change adds nothing, except
+    that a move of the session itself upgrades the pending entry to a full re-plan."""
+    now = utcnow()
+    insert = _insert()
+    stmt = insert(OutboxEntry).values(
+        kind=OutboxKind.REPLAN.value, key=f"{REPLAN_PREFIX}{session_id}",
+        payload={"session_id": session_id, "moved": bool(moved)}, status=OutboxStatus.PENDING.value, attempts=0,
+        next_attempt_at=now, last_error="", created_at=now, request_id=current_request_id() or None)
+    if moved:
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"payload": stmt.excluded.payload})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["key"])
+    db.session.execute(stmt)
+
+
+def pending_replans(session_ids=None) -> set[int]:
+    """The sessions whose buses wait for a re-plan (queued or being planned now)."""
+    keys = db.session.scalars(select(OutboxEntry.key).where(
+        OutboxEntry.kind == OutboxKind.REPLAN.value, OutboxEntry.status == OutboxStatus.PENDING))
+    out = set()
+    for key in keys:  # "replan:<id>" while queued, "replan:<id>#<entry id>" once a worker took it
+        try:
+            out.add(int(key[len(REPLAN_PREFIX):].split("#", 1)[0]))
+        except ValueError:
+            continue
+    return out if session_ids is None else out & set(session_ids)
+
+
+# ------------------------------------------------------------------ the queue's state (health, admin page)
+
+def queue_stats(now: datetime | None = None) -> dict:
+    """Queue depth, the age of the oldest pending entry (seconds) and the dead letters."""
+    now = now or utcnow()
+    pending, oldest = db.session.execute(select(func.count(OutboxEntry.id), func.min(OutboxEntry.created_at)).where(
+        OutboxEntry.status == OutboxStatus.PENDING)).one()
+    dead = db.session.scalar(select(func.count(OutboxEntry.id)).where(OutboxEntry.status == OutboxStatus.DEAD))
+    return {"pending": pending or 0, "dead": dead or 0,
+            "oldest_pending_age_seconds": round((now - oldest).total_seconds(), 1) if oldest is not None else None}
+
+
+def entries(status: OutboxStatus, limit: int = 200) -> list[OutboxEntry]:
+    return list(db.session.scalars(select(OutboxEntry).where(OutboxEntry.status == status)
+                                   .order_by(OutboxEntry.created_at, OutboxEntry.id).limit(limit)))
+
+
+class OutboxError(DomainError):
+    pass
+
+
+def _entry_for(actor: User, entry_id: int) -> OutboxEntry:
+    if not permissions.is_admin(actor):
+        raise OutboxError(_("Alleen een beheerder mag de wachtrij beheren."), code="not_allowed")
+    entry = db.session.scalar(select(OutboxEntry).where(OutboxEntry.id == entry_id).with_for_update())
+    if entry is None or entry.status == OutboxStatus.DONE:
+        raise OutboxError(_("Dit bericht staat niet (meer) in de wachtrij."), code="not_found")
+    return entry
+
+
+def retry_entry(actor: User, entry_id: int) -> OutboxEntry:
+    """A dead (or waiting) entry is tried again at once, with a fresh count of attempts."""
+    entry = _entry_for(actor, entry_id)
+    entry.status, entry.attempts, entry.next_attempt_at = OutboxStatus.PENDING, 0, utcnow()
+    db.session.flush()
+    log.info("outbox entry %s (%s) retried by user %s", entry.id, entry.kind, actor.id,
+             extra={"event": "outbox_retry", "outbox_id": entry.id})
+    return entry
+
+
+def discard_entry(actor: User, entry_id: int) -> OutboxEntry:
+    """The administrator gives up on an entry: it is kept (discarded) but no longer tried or counted."""
+    entry = _entry_for(actor, entry_id)
+    entry.status, entry.done_at = OutboxStatus.DISCARDED, utcnow()
+    entry.last_error = (entry.last_error + "\n" if entry.last_error else "") + f"discarded by user {actor.id}"
+    if entry.kind == OutboxKind.REPLAN.value and "#" not in entry.key:
+        entry.key = f"{entry.key}#{entry.id}"  # a later change of the session queues a new re-plan
+    db.session.flush()
+    log.info("outbox entry %s (%s) discarded by user %s", entry.id, entry.kind, actor.id,
+             extra={"event": "outbox_discard", "outbox_id": entry.id})
+    return entry
