@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0005_outbox'
-down_revision = '0002_transport'
+down_revision = '0007_security2'
 branch_labels = None
 depends_on = None
 
