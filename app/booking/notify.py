@@ -45,6 +45,7 @@ def _send(kind: str, booking, bookings=None, **extra) -> None:
             "series": _("Bevestiging van de reeks: %(title)s", title=booking.session.offer.title),
             "waitlisted": _("Op de wachtlijst: %(title)s", title=booking.session.offer.title),
             "promoted": _("Er is plaats: %(title)s is bevestigd", title=booking.session.offer.title),
+            "offered": _("Er is plaats: wilt u %(title)s? Antwoord voor de termijn", title=booking.session.offer.title),
             "changed": _("Gewijzigd: %(title)s", title=booking.session.offer.title),
             "cancelled": _("Geannuleerd: %(title)s", title=booking.session.offer.title),
             "reminder": _("Herinnering: %(title)s", title=booking.session.offer.title),
@@ -61,11 +62,24 @@ def booking_confirmed(booking) -> None:
 
 
 def booking_waitlisted(booking) -> None:
-    _send("waitlisted", booking)
+    from app.booking.admission import Wait, waiting_position, why_waiting
+    from app.db import utcnow
+
+    reason = why_waiting(booking, utcnow())
+    _send("waitlisted", booking, held_back=reason if isinstance(reason, Wait) and reason.rule != "full" else None,
+          position=waiting_position(booking))
 
 
 def booking_promoted(booking) -> None:
-    _send("promoted", booking)
+    from app.booking.services import cancel_deadline
+    from app.db import utcnow
+
+    _send("promoted", booking, deadline=cancel_deadline(booking), now=utcnow())
+
+
+def booking_offered(booking) -> None:
+    """A place from the waiting list inside the cancellation deadline: accept or decline in time."""
+    _send("offered", booking)
 
 
 def booking_changed(booking) -> None:
