@@ -227,3 +227,29 @@ def why_waiting(booking: Booking, now: datetime) -> Decision:
     """What holds a waiting class back right now (read-only; for pages, mails and the API)."""
     return decide(booking.school, ClassRef.of(booking), [booking.session], now, purpose=PROMOTE,
                   exclude_ids=(booking.id,))
+
+
+@dataclass(frozen=True)
+class WaitingInfo:
+    """Why a waiting class waits, for the teacher: its place in the order and the rule (if any)."""
+
+    position: int | None
+    rule: str  # "full", a rule's code, or "room" (about to be promoted: there is room and nothing holds it)
+    message: str
+    until: datetime | None = None
+    rule_id: int | None = None
+
+    def as_json(self) -> dict:
+        return {"position": self.position, "rule": self.rule, "message": self.message,
+                "until": self.until.isoformat() if self.until else None, "rule_id": self.rule_id}
+
+
+def waiting_info(booking: Booking, now: datetime) -> WaitingInfo:
+    decision = why_waiting(booking, now)
+    position = waiting_position(booking)
+    if isinstance(decision, Admit):
+        return WaitingInfo(position, "room", _("Er is plaats; uw klas krijgt die zodra de klassen vóór haar op de "
+                                               "wachtlijst aan de beurt zijn geweest."))
+    if isinstance(decision, Wait):
+        return WaitingInfo(position, decision.rule, decision.message, decision.until, decision.rule_id)
+    return WaitingInfo(position, decision.rule, decision.message, None, decision.rule_id)

@@ -304,7 +304,18 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     notify.booking_cancelled(active[0] if booking.series is None else booking)
     for s in freed:
         promote_waitlist(s, now=now)
+    if freed:
+        _recheck_waiting_of({booking.school_id}, now)
     return active
+
+
+def _recheck_waiting_of(school_ids, now: datetime) -> int:
+    """A school that gave up a place may no longer be reached: its classes waiting elsewhere
+    (held back by a priority window) may be admitted now."""
+    session_ids = db.session.scalars(select(Booking.session_id).join(Session, Booking.session_id == Session.id).where(
+        Booking.school_id.in_(list(school_ids)), Booking.status == BookingStatus.WAITLISTED,
+        Session.starts_at > now).distinct()).all()
+    return promote_sessions(session_ids, now)
 
 
 def leave_waitlist(actor: User, booking_id: int, *, now: datetime | None = None) -> Booking:
@@ -570,6 +581,7 @@ def cancel_session(actor: User, session_id: int, reason: str, *, now: datetime |
     db.session.flush()
     for b in bookings:
         notify.booking_cancelled(b)
+    _recheck_waiting_of({b.school_id for b in bookings if b.cancel_reason}, now)
     return bookings
 
 
