@@ -32,6 +32,14 @@ ACTIVE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFER
 _ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'offered', 'attended', 'no_show')"
 
 
+def _groep_name(row: dict) -> str:
+    """A class without a name of its own is named after its groep ("7", "7/8"), as the migration did."""
+    lo, hi = row.get("groep_min"), row.get("groep_max")
+    if lo is None or hi is None:
+        return ""
+    return str(lo) if lo == hi else "/".join(str(g) for g in range(lo, hi + 1))
+
+
 class SeriesBooking(db.Model):
     """A class's booking of all parts of a series offer; its bookings are the parts."""
 
@@ -86,7 +94,7 @@ class Booking(db.Model):
     groep_min: Mapped[int] = mapped_column(Integer)
     groep_max: Mapped[int] = mapped_column(Integer)
     # the class's own name within its school ("7A", "groep 7/8 b"); per-class limits count per name
-    class_name: Mapped[str] = mapped_column(String(40), default="")
+    class_name: Mapped[str] = mapped_column(String(40), default=lambda ctx: _groep_name(ctx.get_current_parameters()))
     pupils: Mapped[int] = mapped_column(Integer)
     adults: Mapped[int] = mapped_column(Integer, default=0)
     contact_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
