@@ -253,3 +253,17 @@ def waiting_info(booking: Booking, now: datetime) -> WaitingInfo:
     if isinstance(decision, Wait):
         return WaitingInfo(position, decision.rule, decision.message, decision.until, decision.rule_id)
     return WaitingInfo(position, decision.rule, decision.message, None, decision.rule_id)
+
+
+def school_outlook(school, session: Session, now: datetime) -> Wait | Refuse | None:
+    """Before booking: a rule that holds this school back from the session now (the priority
+    window, a per-school limit), so the booking page can say so up front. Read-only."""
+    offer = session.offer
+    probe = ClassRef(school.id, "", offer.groep_min, offer.groep_min, 1, offer.adults_per_class)
+    decision = decide(school, probe, [session], now)
+    if isinstance(decision, Wait) and decision.rule != "full":
+        return decision
+    if isinstance(decision, Refuse) and (decision.rule.startswith("quota_school") or
+                                         decision.rule == "classes_per_school_session"):
+        return decision
+    return None

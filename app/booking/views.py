@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.auth import permissions
 from app.booking import services
-from app.booking.admission import waiting_info
+from app.booking.admission import school_outlook, waiting_info
 from app.booking.forms import AttendanceForm, BookingForm, CapacityForm, MoveForm, ReasonForm, SeriesForm
 from app.booking.models import Booking, BookingStatus
 from app.catalogue.availability import availability
@@ -94,6 +94,8 @@ def new():
     session = db.session.get(Session, session.id)
     return render_template("booking/new.html", form=form, session=session,
                            avail=availability(session, utcnow()),
+                           outlook=school_outlook(current_user.school, session, utcnow())
+                           if permissions.is_teacher(current_user) else None,
                            collect_gender=session.offer.region.collect_gender_counts), status
 
 

@@ -198,3 +198,42 @@ def test_decide_answers_admit_wait_refuse(w):
     w["far"].booked_classes = w["far"].capacity_classes
     assert isinstance(decide(school, klass, [w["far"]], NOW), Wait)
     assert isinstance(decide(school, ClassRef(school.id, "3A", 3, 3, 20, 0), [w["far"]], NOW), Refuse)
+
+
+def test_pages_say_which_rule_holds_the_class_back_never_full(w, client, login, mailbox):
+    school, teacher = w["schools"][0], w["teachers"][0]
+    _reach(w, school)
+    _window(w)
+    sid = w["far"].id
+    db.session.commit()
+    login(teacher)
+    page = client.get(f"/boekingen/nieuw?session_id={sid}").text
+    assert "Een spelregel van de regio houdt uw school nu tegen" in page and "nog niet bereikt" in page
+    form = {"groep": "7", "class_name": "7A", "pupils": "20", "adults": "2", "contact_name": "Juf Anna",
+            "contact_email": "anna@school.nl"}
+    resp = client.post(f"/boekingen/nieuw?session_id={sid}", data=form)  # no waiting list asked: refused, saying why
+    assert resp.status_code == 422 and "nog niet bereikt" in resp.text and "Deze les is vol" not in resp.text
+    resp = client.post(f"/boekingen/nieuw?session_id={sid}", data={**form, "waitlist": "y"}, follow_redirects=True)
+    assert "nummer 1" in resp.text and "spelregel" in resp.text and "Deze les is vol" not in resp.text
+    assert "Volgorde van de wachtlijst" in resp.text
+    mail = [m for m in mailbox if "wachtlijst" in m["Subject"].lower()]
+    body = mail[-1].get_body().get_content()
+    assert "nog niet bereikt" in body and "nummer 1" in body and "De les is vol" not in body
+
+
+def test_offer_is_accepted_on_the_booking_page(w, client, login, mailbox):
+    s, t = w["near"], w["teachers"]
+    first = create_booking(t[0], s.id, cls(w["schools"][0]), now=NOW)
+    create_booking(t[1], s.id, cls(w["schools"][1]), now=NOW)
+    waiting = create_booking(t[2], s.id, cls(w["schools"][2]), waitlist=True, now=NOW)
+    cancel_booking(w["coord"], first.id, "Ziek")
+    booking_id = waiting.id
+    db.session.commit()
+    offered = [m for m in mailbox if m["Subject"].startswith("Er is plaats: wilt u")]
+    assert offered and "Aannemen of afslaan" in offered[-1].get_body().get_content()
+    login(t[2])
+    page = client.get(f"/boekingen/{booking_id}").text
+    assert "Plaats aannemen" in page and "Plaats afslaan" in page
+    resp = client.post(f"/boekingen/{booking_id}/aanbod/aannemen", follow_redirects=True)
+    assert "U heeft de plaats aangenomen" in resp.text
+    assert db.session.get(Booking, booking_id).status == BookingStatus.CONFIRMED
