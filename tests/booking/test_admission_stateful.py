@@ -279,6 +279,7 @@ class AdmissionMachine(RuleBasedStateMachine):
 
 def test_admission_invariants_hold_on_every_path(app):
     AdmissionMachine.app = app
+    OUTCOMES.clear()
     run_state_machine_as_test(AdmissionMachine, settings=settings(
         max_examples=8, stateful_step_count=10, deadline=None, derandomize=True,
         suppress_health_check=list(HealthCheck)))
