@@ -34,6 +34,7 @@ OFFER_KIND_LABELS = {
 BOOKING_STATUS_LABELS = {
     "confirmed": _l("Bevestigd"),
     "waitlisted": _l("Op de wachtlijst"),
+    "offered": _l("Plaats aangeboden: aannemen of afslaan"),
     "cancelled": _l("Geannuleerd"),
     "attended": _l("Aanwezig geweest"),
     "no_show": _l("Niet verschenen"),

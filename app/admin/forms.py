@@ -24,6 +24,12 @@ class RegionSettingsForm(FlaskForm):
     road_factor = DecimalField(_l("Omrijfactor (afstand over de weg ÷ hemelsbrede afstand)"), places=2, validators=[
         InputRequired(message=_l("Vul de omrijfactor in."))])
     collect_gender_counts = BooleanField(_l("Leerkrachten vragen naar het aantal meisjes en jongens (optioneel, per klas)"))
+    classes_per_school_session = IntegerField(_l("Hoeveel klassen van één school mogen dezelfde les boeken"), default=1,
+                                              validators=[Optional(),
+                                                          NumberRange(min=1, max=20, message=_l("Van 1 tot en met 20."))])
+    offer_hours = IntegerField(_l("Bedenktijd voor een plaats van de wachtlijst binnen de annuleringstermijn (uren)"),
+                               default=48, validators=[Optional(),
+                                                       NumberRange(min=1, max=336, message=_l("Van 1 tot en met 336 uur."))])
 
 
 class RegionForm(RegionSettingsForm):

@@ -46,6 +46,8 @@ class RegionSettings:
     bus_threshold_km: float
     road_factor: float
     collect_gender_counts: bool
+    classes_per_school_session: int = 1  # admission: classes of one school in one session
+    offer_hours: int = 48  # admission: time to accept a place offered inside the cancellation deadline
 
 
 def _check_settings(settings: RegionSettings) -> None:
@@ -57,6 +59,11 @@ def _check_settings(settings: RegionSettings) -> None:
     if not (lo <= settings.road_factor <= hi):
         raise DomainError(_("De omrijfactor ligt tussen 1,0 en 3,0."), code="invalid_road_factor",
                           field="road_factor")
+    if not 1 <= int(settings.classes_per_school_session) <= 20:
+        raise DomainError(_("Van 1 tot en met 20."), code="invalid_classes_per_school_session",
+                          field="classes_per_school_session")
+    if not 1 <= int(settings.offer_hours) <= 336:
+        raise DomainError(_("Van 1 tot en met 336 uur."), code="invalid_offer_hours", field="offer_hours")
 
 
 def _check_code_and_name(code: str, name: str, region: Region | None) -> tuple[str, str]:
@@ -77,6 +84,8 @@ def _apply_settings(region: Region, settings: RegionSettings) -> None:
     region.bus_threshold_km = float(settings.bus_threshold_km)
     region.road_factor = float(settings.road_factor)
     region.collect_gender_counts = bool(settings.collect_gender_counts)
+    region.classes_per_school_session = int(settings.classes_per_school_session)
+    region.offer_hours = int(settings.offer_hours)
 
 
 def create_region(actor: User, code: str, name: str, settings: RegionSettings) -> Region:

@@ -45,7 +45,9 @@ def _settings(form: RegionSettingsForm) -> services.RegionSettings:
     return services.RegionSettings(holiday_region=HolidayRegion(form.holiday_region.data),
                                    bus_threshold_km=float(form.bus_threshold_km.data),
                                    road_factor=float(form.road_factor.data),
-                                   collect_gender_counts=bool(form.collect_gender_counts.data))
+                                   collect_gender_counts=bool(form.collect_gender_counts.data),
+                                   classes_per_school_session=int(form.classes_per_school_session.data or 1),
+                                   offer_hours=int(form.offer_hours.data or 48))
 
 
 @bp.get("/regios")

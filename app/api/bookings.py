@@ -11,7 +11,7 @@ from app.api.serializers import iso, venue_ref
 from app.auth import permissions
 from app.booking import services
 from app.booking.errors import InvalidInput
-from app.booking.models import Booking, SeriesBooking
+from app.booking.models import Booking, BookingStatus, SeriesBooking
 from app.db import MAX_ID
 from app.errors import ConflictError, DomainError
 from app.extensions import db
@@ -25,7 +25,18 @@ def booking_json(b: Booking) -> dict:
             "pupils": b.pupils, "adults": b.adults, "contact_name": b.contact_name, "contact_email": b.contact_email,
             "remarks": b.remarks, "starts_at": iso(s.starts_at), "ends_at": iso(s.ends_at), "venue": venue_ref(s.venue),
             "title": s.offer.title, "created_at": iso(b.created_at), "cancelled_at": iso(b.cancelled_at),
-            "sequence": b.sequence}
+            "sequence": b.sequence, "class_name": b.class_name, "offer_expires_at": iso(b.offer_expires_at),
+            "waiting": _waiting(b)}
+
+
+def _waiting(b: Booking):
+    """For a waiting class: its place in the promotion order and what holds it back (rule, until)."""
+    if b.status != BookingStatus.WAITLISTED:
+        return None
+    from app.booking.admission import waiting_info
+    from app.db import utcnow
+
+    return waiting_info(b, utcnow()).as_json()
 
 
 def series_json(series: SeriesBooking) -> dict:
@@ -84,7 +95,7 @@ def _details(data) -> services.ClassDetails:
         school_id=user.school_id, groep=groep[:10], pupils=_int(data, "pupils"), adults=_int(data, "adults", default=0),
         contact_name=_str(data, "contact_name", 200), contact_email=_str(data, "contact_email", 254),
         remarks=_str(data, "remarks", 2000), girls=_int(data, "girls", required=False),
-        boys=_int(data, "boys", required=False))
+        boys=_int(data, "boys", required=False), class_name=_str(data, "class_name", 40))
 
 
 def _commit():
@@ -205,9 +216,42 @@ def cancel_booking(booking_id):
     return jsonify(booking_json(booking))
 
 
+@bp.post("/bookings/<int:booking_id>/accept")
+@token_required
+def accept_offer(booking_id):
+    """Take a place offered from the waiting list (status offered) before it expires."""
+    booking = _booking_or_404(booking_id)
+    try:
+        services.accept_offer(api_user(), booking.id)
+    except DomainError:
+        db.session.rollback()
+        raise
+    _commit()
+    return jsonify(booking_json(booking))
+
+
+@bp.post("/bookings/<int:booking_id>/decline")
+@token_required
+def decline_offer(booking_id):
+    """Decline a place offered from the waiting list: it goes to the next waiting class."""
+    booking = _booking_or_404(booking_id)
+    try:
+        services.decline_offer(api_user(), booking.id)
+    except DomainError:
+        db.session.rollback()
+        raise
+    _commit()
+    return jsonify(booking_json(booking))
+
+
 BOOKING_SCHEMA = {"type": "object", "required": ["id", "status", "session_id", "pupils"], "properties": {
     "id": {"type": "integer"},
-    "status": {"type": "string", "enum": ["confirmed", "waitlisted", "cancelled", "attended", "no_show"]},
+    "status": {"type": "string", "enum": ["confirmed", "waitlisted", "offered", "cancelled", "attended", "no_show"]},
+    "class_name": {"type": "string"}, "offer_expires_at": {"type": ["string", "null"], "format": "date-time"},
+    "waiting": {"type": ["object", "null"], "description": "for a waiting class: position in the promotion order, "
+                "the rule that holds it back (full, priority_window, … or room) and until when", "properties": {
+        "position": {"type": ["integer", "null"]}, "rule": {"type": "string"}, "message": {"type": "string"},
+        "until": {"type": ["string", "null"]}, "rule_id": {"type": ["integer", "null"]}}},
     "session_id": {"type": "integer"}, "offer_id": {"type": "integer"}, "series_id": {"type": ["integer", "null"]},
     "part": {"type": ["integer", "null"]}, "school_id": {"type": "integer"}, "groep": {"type": "string"},
     "pupils": {"type": "integer"}, "adults": {"type": "integer"}, "contact_name": {"type": "string"},
@@ -221,6 +265,8 @@ CLASS_FIELDS = {
     "groep": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 8},
                         {"type": "string", "pattern": GROEP_PATTERN}],
               "description": "1–8 or a combination of two successive groepen such as \"7/8\""},
+    "class_name": {"type": "string", "maxLength": 40,
+                   "description": "the class's name within the school (\"7A\"); default: its groep"},
     "pupils": {"type": "integer", "minimum": 1, "maximum": 40}, "adults": {"type": "integer", "minimum": 0, "maximum": 10},
     "contact_name": {"type": "string"}, "contact_email": {"type": "string"}, "remarks": {"type": "string"},
     "girls": {"type": ["integer", "null"], "minimum": 0, "maximum": 40},
@@ -247,7 +293,8 @@ def _json(ref):
 ID = [{"name": "booking_id", "in": "path", "required": True, "schema": ID_SCHEMA}]
 PATHS = {
     "/bookings": {
-        "post": {"summary": "Book a session for your class (201 confirmed or waitlisted; 409 code full when no place)",
+        "post": {"summary": "Book a session for your class (201 confirmed or waitlisted; 409 code full when no place; "
+                            "422 with the rule's code, e.g. priority_window, when a rule holds the class back)",
                  "requestBody": {"required": True, "content": _json("BookingRequest")},
                  "responses": {"201": {"description": "Booked", "content": _json("Booking")},
                                **problem_responses(400, 401, 403, 404, 409, 415, 422)}},
@@ -261,6 +308,18 @@ PATHS = {
         "delete": {"summary": "Cancel a booking (a series: all parts)", "parameters": ID,
                    "responses": {"200": {"description": "Cancelled", "content": _json("Booking")},
                                  **problem_responses(401, 403, 404, 422)}},
+    },
+    "/bookings/{booking_id}/accept": {
+        "post": {"summary": "Accept a place offered from the waiting list (status offered) before offer_expires_at",
+                 "parameters": ID,
+                 "responses": {"200": {"description": "Confirmed", "content": _json("Booking")},
+                               **problem_responses(401, 403, 404, 422)}},
+    },
+    "/bookings/{booking_id}/decline": {
+        "post": {"summary": "Decline a place offered from the waiting list; it goes to the next waiting class",
+                 "parameters": ID,
+                 "responses": {"200": {"description": "Declined", "content": _json("Booking")},
+                               **problem_responses(401, 403, 404, 422)}},
     },
     "/series-bookings": {
         "post": {"summary": "Book all parts of a series at once (all or nothing)",

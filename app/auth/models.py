@@ -37,6 +37,8 @@ class Region(db.Model):
     __table_args__ = (
         CheckConstraint("bus_threshold_km > 0", name="bus_threshold_positive"),
         CheckConstraint("road_factor >= 1", name="road_factor_at_least_one"),
+        CheckConstraint("classes_per_school_session >= 1", name="classes_per_school_session_positive"),
+        CheckConstraint("offer_hours >= 1", name="offer_hours_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +49,10 @@ class Region(db.Model):
     road_factor: Mapped[float] = mapped_column(Float, default=1.3)
     # ask teachers for optional aggregate counts of girls and boys per booking
     collect_gender_counts: Mapped[bool] = mapped_column(default=False)
+    # admission: how many classes of one school may book the same session; how long a class has to
+    # accept a place offered from the waiting list inside the cancellation deadline
+    classes_per_school_session: Mapped[int] = mapped_column(Integer, default=1)
+    offer_hours: Mapped[int] = mapped_column(Integer, default=48)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -8,9 +8,13 @@ refusal is a ``RuleRefused`` with the rule's code (``quota_school_year``,
 Rules per region and school year (FairnessRule):
 
 * ``max_per_school``: at most N bookings of a school in a scope; a series counts once;
-* ``max_per_class``: at most N bookings of one class (groep) of a school in a scope;
+* ``max_per_class``: at most N bookings of one class of a school (its class name) in a scope;
 * ``priority_window``: from window_start until the release date (window_end) only
-  schools not yet reached this school year (or below a share of pupils reached) book.
+  schools not yet reached this school year (or below a share of pupils reached) book;
+  "reached" is defined once, in app.booking.reached.
+
+The rules are one part of the admission decision (app.booking.admission.decide), which every
+path that gives a class a place asks.
 
 Scopes: the whole school year, a term (window_start..window_end), one offer (or, with
 no value, each offer separately), an offer kind, or a world of technology.
@@ -24,7 +28,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.booking.errors import Refused
-from app.booking.models import ACTIVE, HOLDS_PLACE, Booking, FairnessRule, RuleKind, RuleScope
+from app.booking.models import ACTIVE, Booking, FairnessRule, RuleKind, RuleScope
+from app.booking.reached import is_reached, reached_condition, year_window
 from app.extensions import db
 from app.labs.models import Offer, Session
 from app.timeutil import local_to_utc, school_year_bounds, school_year_of, to_local
@@ -44,6 +49,9 @@ class Candidate:
     groep_max: int
     offer: Offer
     starts_at: datetime
+    class_name: str = ""
+    # bookings not to count (the waiting entry being promoted, the booking being moved)
+    exclude_ids: tuple = ()
 
 
 def rules_in_force(region_id: int, school_year: int) -> list[FairnessRule]:
@@ -53,8 +61,7 @@ def rules_in_force(region_id: int, school_year: int) -> list[FairnessRule]:
 
 
 def _year_window(school_year: int) -> tuple[datetime, datetime]:
-    start, end = school_year_bounds(school_year)
-    return local_to_utc(start, time(0)), local_to_utc(end + timedelta(days=1), time(0))
+    return year_window(school_year)
 
 
 def rule_applies(rule: FairnessRule, offer: Offer, starts_at: datetime) -> bool:
@@ -95,16 +102,13 @@ def count_bookings(rule: FairnessRule, c: Candidate, per_class: bool) -> int:
             .where(Booking.school_id == c.school_id, Booking.status.in_(ACTIVE), Offer.region_id == c.region_id,
                    Session.starts_at >= start, Session.starts_at < end, *_scope_filter(rule, c.offer)))
     if per_class:
-        stmt = stmt.where(Booking.groep_min <= c.groep_max, Booking.groep_max >= c.groep_min)
+        if c.class_name:
+            stmt = stmt.where(func.lower(Booking.class_name) == c.class_name.lower())
+        else:
+            stmt = stmt.where(Booking.groep_min <= c.groep_max, Booking.groep_max >= c.groep_min)
+    if c.exclude_ids:
+        stmt = stmt.where(Booking.id.not_in(list(c.exclude_ids)))
     return db.session.scalar(stmt) or 0
-
-
-def is_reached(school_id: int, region_id: int, school_year: int) -> bool:
-    start, end = _year_window(school_year)
-    return db.session.scalar(select(Booking.id).join(Session, Booking.session_id == Session.id)
-                             .join(Offer, Session.offer_id == Offer.id).where(
-        Booking.school_id == school_id, Booking.status.in_(HOLDS_PLACE), Offer.region_id == region_id,
-        Session.starts_at >= start, Session.starts_at < end).limit(1)) is not None
 
 
 def reach_share(school_id: int, school_year: int) -> float:
@@ -119,7 +123,7 @@ def reach_share(school_id: int, school_year: int) -> float:
     start, end = _year_window(school_year)
     rows = db.session.execute(select(Booking.groep_min, Booking.groep_max, func.max(Booking.pupils))
                               .join(Session, Booking.session_id == Session.id).where(
-        Booking.school_id == school_id, Booking.status.in_(HOLDS_PLACE), Session.starts_at >= start,
+        Booking.school_id == school_id, reached_condition(), Session.starts_at >= start,
         Session.starts_at < end).group_by(Booking.groep_min, Booking.groep_max)).all()
     return min(1.0, sum(r[2] for r in rows) / total)
 
@@ -161,12 +165,14 @@ def check_candidate(c: Candidate, now: datetime, rules: list[FairnessRule] | Non
             if rule.max_reach_share is not None:
                 allowed = reach_share(c.school_id, year) < rule.max_reach_share
             else:
-                allowed = not is_reached(c.school_id, c.region_id, year)
+                allowed = not is_reached(c.school_id, c.region_id, year, c.exclude_ids)
             if not allowed:
                 raise RuleRefused(
                     _("Tot %(date)s zijn de plaatsen eerst voor scholen die dit schooljaar nog niet bereikt zijn. "
                       "Uw school is al bereikt. Vanaf %(date)s kunt u boeken wat er over is; u kunt nu al op de "
                       "wachtlijst.", date=_date(rule.window_end)),
+                    what_to_do=_("Zet uw klas op de wachtlijst: na %(date)s krijgt u de plaats als die er nog is.",
+                                 date=_date(rule.window_end)),
                     code="priority_window", rule_id=rule.id, release_at=rule.window_end.isoformat() if rule.window_end else None)
             continue
         per_class = rule.kind == RuleKind.MAX_PER_CLASS
@@ -175,13 +181,19 @@ def check_candidate(c: Candidate, now: datetime, rules: list[FairnessRule] | Non
             if per_class:
                 raise RuleRefused(_("Deze klas heeft hier al %(n)s keer geboekt (%(rule)s). Kies ander aanbod, zodat "
                                     "ook andere klassen aan de beurt komen.", n=used, rule=explain(rule)),
-                                  code="quota_class", rule_id=rule.id, field="groep")
+                                  code="quota_class", rule_id=rule.id, field="class_name",
+                                  what_to_do=_("Kies ander aanbod of boek voor een andere klas."))
             raise RuleRefused(_("Uw school heeft al %(n)s boekingen (%(rule)s). Annuleer eerst een andere boeking of "
                                 "vraag de coördinator om een uitzondering.", n=used, rule=explain(rule)),
-                              code=CODES[rule.scope], rule_id=rule.id)
+                              code=CODES[rule.scope], rule_id=rule.id,
+                              what_to_do=_("Annuleer eerst een andere boeking of vraag de coördinator om een uitzondering."))
 
 
-def check_booking_rules(actor, school, sessions, groep_min: int, groep_max: int, now) -> None:
-    """Check every rule for a booking (a series counts once, against its first part)."""
+def check_booking_rules(actor, school, sessions, groep_min: int, groep_max: int, now, *, class_name: str = "",
+                        exclude_ids=()) -> None:
+    """Check every rule for a booking (a series counts once, against its first part).
+
+    Called only by app.booking.admission.decide, the one admission decision."""
     first = min(sessions, key=lambda s: s.starts_at)
-    check_candidate(Candidate(school.id, first.offer.region_id, groep_min, groep_max, first.offer, first.starts_at), now)
+    check_candidate(Candidate(school.id, first.offer.region_id, groep_min, groep_max, first.offer, first.starts_at,
+                              class_name=class_name, exclude_ids=tuple(exclude_ids)), now)

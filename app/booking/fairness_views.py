@@ -115,10 +115,12 @@ def rules():
 @bp.post("/spelregels/<int:rule_id>/uit")
 @login_required
 def deactivate_rule(rule_id: int):
+    from app.booking.services import switch_rule_off
+
     rule = load_or_404(FairnessRule, rule_id, lambda u, r: permissions.can_set_rules(u, r))
-    rule.active = False
+    switch_rule_off(current_user, rule.id)
     db.session.commit()
-    flash(_("De regel is uitgezet."), "success")
+    flash(_("De regel is uitgezet; klassen die hij op de wachtlijst hield, krijgen nu de vrije plaatsen."), "success")
     return redirect(url_for("fairness.rules"))
 
 

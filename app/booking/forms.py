@@ -22,10 +22,13 @@ class ClassForm(FlaskForm):
                                            Email(message=_l("Geen geldig e-mailadres."), check_deliverability=False),
                                            Length(max=254)])
     remarks = TextAreaField(_l("Opmerkingen (bijvoorbeeld toegankelijkheid)"), validators=[Optional(), Length(max=2000)])
+    class_name = StringField(_l("Naam van de klas (optioneel, bijvoorbeeld 7A)"), validators=[Optional(), Length(max=40)])
 
 
 class BookingForm(ClassForm):
-    waitlist = BooleanField(_l("Als de les vol is: zet mijn klas op de wachtlijst"), default=True)
+    # not ticked by default: a class only waits when the teacher asked for it, and a refusal is never hidden
+    waitlist = BooleanField(_l("Kan mijn klas nu niet geboekt worden (vol, of een spelregel houdt haar tegen)? Zet haar dan "
+                               "op de wachtlijst"), default=False)
 
 
 class SeriesForm(ClassForm):
@@ -58,3 +61,4 @@ class OverrideForm(FlaskForm):
     pupils = IntegerField(_l("Aantal leerlingen"), validators=[InputRequired(), NumberRange(min=1, max=40)])
     adults = IntegerField(_l("Aantal begeleiders"), validators=[InputRequired(), NumberRange(min=0, max=10)])
     reason = StringField(_l("Reden van de uitzondering"), validators=[DataRequired(), Length(max=500)])
+    class_name = StringField(_l("Naam van de klas (optioneel, bijvoorbeeld 7A)"), validators=[Optional(), Length(max=40)])

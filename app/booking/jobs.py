@@ -46,13 +46,12 @@ def release_priority_windows(now: datetime) -> int:
     """After a priority window's release date, waiting classes get the places left.
 
     Each rule is released once (claimed in the job table by rule id); promotion itself
-    locks each session and re-checks, so running twice changes nothing.
+    locks the waiting schools and each session and asks the admission decision again, so
+    running twice changes nothing.
     """
     from app.booking.models import FairnessRule, RuleKind
-    from app.booking.locking import lock_sessions
-    from app.booking.services import promote_waitlist
+    from app.booking.services import promote_sessions, sessions_with_waiting
     from app.jobs import claim_run
-    from app.labs.models import Offer
 
     rules = db.session.scalars(select(FairnessRule).where(
         FairnessRule.kind == RuleKind.PRIORITY_WINDOW, FairnessRule.active.is_(True),
@@ -62,14 +61,7 @@ def release_priority_windows(now: datetime) -> int:
         region_id = rule.region_id
         if not claim_run("booking.release_priority_window", f"rule-{rule.id}"):
             continue
-        session_ids = db.session.scalars(select(Session.id).join(Offer, Session.offer_id == Offer.id).join(
-            Booking, Booking.session_id == Session.id).where(
-            Offer.region_id == region_id, Session.starts_at > now, Booking.status == BookingStatus.WAITLISTED)
-            .distinct()).all()
-        for sid in sorted(session_ids):
-            session = lock_sessions([sid])[sid]
-            promoted += len(promote_waitlist(session, now=now))
-            db.session.commit()
+        promoted += promote_sessions(sessions_with_waiting(region_id, now), now, commit_each=True)
     return promoted
 
 
@@ -84,3 +76,13 @@ def allocate_rounds(now: datetime) -> int:
 
 
 JOBS.append({"id": "booking.allocate_rounds", "func": allocate_rounds, "trigger": "cron", "minute": "*/5"})
+
+
+def expire_offers(now: datetime) -> int:
+    """Offered places not accepted in time go to the next waiting class (safe to run twice)."""
+    from app.booking.services import expire_offers as expire
+
+    return expire(now)
+
+
+JOBS.append({"id": "booking.expire_offers", "func": expire_offers, "trigger": "cron", "minute": "*/10"})

@@ -53,6 +53,19 @@ def lock_school(school_id: int) -> School | None:
     return db.session.scalar(stmt)
 
 
+def lock_schools(school_ids) -> dict[int, School]:
+    """Lock several school rows in sorted id order (the one lock order: schools, then sessions)."""
+    ids = sorted(set(school_ids))
+    if not ids:
+        return {}
+    stmt = select(School).where(School.id.in_(ids)).order_by(School.id).execution_options(populate_existing=True)
+    if locking_enabled():
+        _set_lock_timeout()
+        if _postgres():
+            stmt = stmt.with_for_update(of=School)
+    return {s.id: s for s in db.session.scalars(stmt)}
+
+
 def for_update(stmt, entity):
     """``stmt`` locking the rows of ``entity`` it reads (PostgreSQL: FOR UPDATE, with the lock
     timeout), for other scarce things than sessions and schools; as is when locking is off."""

@@ -18,16 +18,26 @@ from app.schools.models import School
 class BookingStatus(str, enum.Enum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
+    OFFERED = "offered"  # promoted inside the cancellation deadline: holds the place until accepted or expired
     CANCELLED = "cancelled"
     ATTENDED = "attended"
     NO_SHOW = "no_show"
 
 
 # statuses that hold a place in the session's capacity
-HOLDS_PLACE = (BookingStatus.CONFIRMED, BookingStatus.ATTENDED)
-# statuses under which a school "has" a session (one per school per session)
-ACTIVE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
-_ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'attended', 'no_show')"
+HOLDS_PLACE = (BookingStatus.CONFIRMED, BookingStatus.OFFERED, BookingStatus.ATTENDED)
+# statuses under which a class "has" a session (one booking per class per session)
+ACTIVE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED, BookingStatus.ATTENDED,
+          BookingStatus.NO_SHOW)
+_ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'offered', 'attended', 'no_show')"
+
+
+def _groep_name(row: dict) -> str:
+    """A class without a name of its own is named after its groep ("7", "7/8"), as the migration did."""
+    lo, hi = row.get("groep_min"), row.get("groep_max")
+    if lo is None or hi is None:
+        return ""
+    return str(lo) if lo == hi else "/".join(str(g) for g in range(lo, hi + 1))
 
 
 class SeriesBooking(db.Model):
@@ -59,11 +69,13 @@ class Booking(db.Model):
         CheckConstraint("girls IS NULL OR girls >= 0", name="girls_not_negative"),
         CheckConstraint("boys IS NULL OR boys >= 0", name="boys_not_negative"),
         CheckConstraint("sequence >= 0", name="sequence_not_negative"),
-        # one active booking per school per session: the database backstop
+        # one active booking per class of a school per session: the database backstop (how many
+        # classes of one school may share a session is the region's setting, checked by admission)
         Index(
-            "uq_bookings_session_id_school_id_active",
+            "uq_bookings_session_id_school_id_class_name_active",
             "session_id",
             "school_id",
+            "class_name",
             unique=True,
             postgresql_where=text(_ACTIVE_SQL),
             sqlite_where=text(_ACTIVE_SQL),
@@ -81,6 +93,8 @@ class Booking(db.Model):
     # the class: "7" or a combination such as "7/8"
     groep_min: Mapped[int] = mapped_column(Integer)
     groep_max: Mapped[int] = mapped_column(Integer)
+    # the class's own name within its school ("7A", "groep 7/8 b"); per-class limits count per name
+    class_name: Mapped[str] = mapped_column(String(40), default=lambda ctx: _groep_name(ctx.get_current_parameters()))
     pupils: Mapped[int] = mapped_column(Integer)
     adults: Mapped[int] = mapped_column(Integer, default=0)
     contact_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
@@ -98,6 +112,8 @@ class Booking(db.Model):
     # iCalendar SEQUENCE, raised on every change
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     waitlisted_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # an offered place (status offered) goes to the next class when not accepted by then
+    offer_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")

@@ -41,6 +41,7 @@ SUBJECTS = {
     "series": lambda title: _("Bevestiging van de reeks: %(title)s", title=title),
     "waitlisted": lambda title: _("Op de wachtlijst: %(title)s", title=title),
     "promoted": lambda title: _("Er is plaats: %(title)s is bevestigd", title=title),
+    "offered": lambda title: _("Er is plaats: wilt u %(title)s? Antwoord voor de termijn", title=title),
     "changed": lambda title: _("Gewijzigd: %(title)s", title=title),
     "cancelled": lambda title: _("Geannuleerd: %(title)s", title=title),
     "reminder": lambda title: _("Herinnering: %(title)s", title=title),
@@ -77,8 +78,25 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
     with force_locale(payload.get("locale") or "nl"):
         subject = SUBJECTS[kind](booking.session.offer.title)
         body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings, pickups=pickups,
-                               base_url=current_app.config["BASE_URL"].rstrip("/"))
+                               base_url=current_app.config["BASE_URL"].rstrip("/"), **_extra(kind, booking))
     return Mail(list(payload["to"]), subject, body, [_ics(bookings, pickups)], request_id)
+
+
+def _extra(kind: str, booking) -> dict:
+    """What a notice says beyond the booking, as it stands when the worker renders it."""
+    from app.db import utcnow
+
+    if kind == "waitlisted":
+        from app.booking.admission import Wait, waiting_position, why_waiting
+
+        reason = why_waiting(booking, utcnow())
+        return {"held_back": reason if isinstance(reason, Wait) and reason.rule != "full" else None,
+                "position": waiting_position(booking)}
+    if kind == "promoted":
+        from app.booking.services import cancel_deadline
+
+        return {"deadline": cancel_deadline(booking), "now": utcnow()}
+    return {}
 
 
 def booking_confirmed(booking) -> None:
@@ -86,11 +104,16 @@ def booking_confirmed(booking) -> None:
 
 
 def booking_waitlisted(booking) -> None:
-    _send("waitlisted", booking)
+    _send("waitlisted", booking)  # the rule holding it back and its position: rendered by the worker (_extra)
 
 
 def booking_promoted(booking) -> None:
     _send("promoted", booking)
+
+
+def booking_offered(booking) -> None:
+    """A place from the waiting list inside the cancellation deadline: accept or decline in time."""
+    _send("offered", booking)
 
 
 def booking_changed(booking) -> None:

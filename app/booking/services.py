@@ -16,16 +16,17 @@ from sqlalchemy import select
 from app.auth import permissions
 from app.auth.models import Role, User
 from app.booking import notify
-from app.booking.errors import AlreadyBooked, BookingNotFound, InvalidInput, NotAllowed, Refused, SessionFull
-from app.booking.fairness import check_booking_rules
-from app.booking.locking import lock_school, lock_sessions
-from app.booking.models import ACTIVE, HOLDS_PLACE, Booking, BookingEvent, BookingStatus, SeriesBooking
+from app.booking.admission import BOOK, MOVE, PROMOTE, Admit, ClassRef, Refuse, Wait, decide
+from app.booking.errors import BookingNotFound, InvalidInput, NotAllowed, Refused
+from app.booking.locking import lock_school, lock_schools, lock_sessions
+from app.booking.models import ACTIVE, Booking, BookingEvent, BookingStatus, SeriesBooking
+from app.booking.reached import reached_schools
 from app.db import utcnow
 from app.extensions import db
 from app.labels import parse_groep
 from app.labs.capacity import fits
 from app.labs.models import Offer, Session, SessionStatus
-from app.timeutil import local_to_utc, school_year_bounds, school_year_of, to_local
+from app.timeutil import school_year_of, to_local
 from app.transport.effects import session_changed
 
 MAX_PUPILS = 40
@@ -45,6 +46,8 @@ class ClassDetails:
     remarks: str = ""
     girls: int | None = None
     boys: int | None = None
+    # the class's name within the school ("7A"); empty: named after its groep ("7", "7/8")
+    class_name: str = ""
 
 
 # ------------------------------------------------------------------ helpers
@@ -69,6 +72,16 @@ def _validate(details: ClassDetails) -> tuple[int, int]:
     return groep_min, groep_max
 
 
+def _class_name(details: ClassDetails, groep: tuple[int, int]) -> str:
+    name = " ".join(str(details.class_name or "").split())
+    if not name:
+        lo, hi = groep
+        return str(lo) if lo == hi else "/".join(str(g) for g in range(lo, hi + 1))
+    if len(name) > 40 or not name.isprintable():
+        raise InvalidInput(_("Geef de klas een korte naam (hoogstens 40 tekens), bijvoorbeeld 7A."), field="class_name")
+    return name
+
+
 def _check_actor_for_school(actor: User, school_id: int) -> None:
     if actor.role == Role.TEACHER:
         if actor.school_id != school_id:
@@ -79,42 +92,6 @@ def _check_actor_for_school(actor: User, school_id: int) -> None:
         from app.schools.models import School
 
         permissions.linkable(actor, School, school_id, field="school")
-
-
-def _check_session_open(session: Session, now: datetime) -> None:
-    offer = session.offer
-    if session.status == SessionStatus.CANCELLED:
-        raise Refused(_("Deze les gaat niet door. Kies een andere datum."), code="session_cancelled")
-    if session.starts_at <= now:
-        raise Refused(_("Deze les is al geweest. Kies een datum in de toekomst."), code="session_past")
-    if not offer.published:
-        raise Refused(_("Dit aanbod is (nog) niet te boeken."), code="offer_unpublished")
-    if offer.booking_opens_at is not None and now < offer.booking_opens_at:
-        raise Refused(_("Boeken kan vanaf %(when)s.", when=to_local(offer.booking_opens_at).strftime("%d-%m-%Y %H:%M")),
-                      code="window_not_open")
-    if offer.booking_closes_at is not None and now >= offer.booking_closes_at:
-        raise Refused(_("Boeken voor dit aanbod is gesloten sinds %(when)s.",
-                        when=to_local(offer.booking_closes_at).strftime("%d-%m-%Y")), code="window_closed")
-
-
-def _check_groep(offer: Offer, groep_min: int, groep_max: int) -> None:
-    if not offer.targets_groep(groep_min, groep_max):
-        lo, hi = offer.groep_min, offer.groep_max
-        raise Refused(_("Dit aanbod is voor groep %(lo)s tot en met %(hi)s.", lo=lo, hi=hi),
-                      code="groep_not_targeted", field="groep")
-
-
-def _check_adults(offer: Offer, adults: int) -> None:
-    if adults < offer.adults_per_class:
-        raise Refused(_("Per klas zijn minstens %(n)s begeleiders nodig.", n=offer.adults_per_class),
-                      code="adults_required", field="adults")
-
-
-def _check_not_booked(session: Session, school_id: int) -> None:
-    taken = db.session.scalar(select(Booking.id).where(
-        Booking.session_id == session.id, Booking.school_id == school_id, Booking.status.in_(ACTIVE)))
-    if taken is not None:
-        raise AlreadyBooked(_("Uw school heeft deze les al geboekt (of staat op de wachtlijst)."))
 
 
 def _event(booking: Booking, actor: User | None, action: str, from_status, to_status, reason: str = "", **data) -> None:
@@ -148,7 +125,7 @@ def _race_point() -> None:
         barrier.wait(timeout=30)
 
 
-def _new_booking(session, details, groep, status, actor, now, series=None, position=None) -> Booking:
+def _new_booking(session, details, groep, status, actor, now, series=None, position=None, *, class_name) -> Booking:
     booking = Booking(
         session_id=session.id, school_id=details.school_id, status=status, groep_min=groep[0], groep_max=groep[1],
         pupils=details.pupils, adults=details.adults, contact_user_id=actor.id if actor.role == Role.TEACHER else None,
@@ -157,18 +134,25 @@ def _new_booking(session, details, groep, status, actor, now, series=None, posit
         remarks=details.remarks or "", girls=details.girls, boys=details.boys, series=series,
         part_position=position, waitlisted_at=now if status == BookingStatus.WAITLISTED else None, created_at=now)
     booking.session = session
+    booking.class_name = class_name
     _event(booking, actor, "create", None, status)
     db.session.add(booking)
     return booking
+
+
+def _refusal(decision) -> Exception:
+    return decision.error()
 
 
 # ------------------------------------------------------------------ booking
 
 def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitlist: bool = False,
                    now: datetime | None = None, override_reason: str = "", via_round: int | None = None) -> Booking:
-    """Book a class into a session: confirmed if it fits, else waitlisted (if asked) or refused."""
+    """Book a class into a session as the admission decision says: confirmed when admitted; on the
+    waiting list (if asked) when it must wait (no room, or a rule holds it back); else refused."""
     now = now or utcnow()
     groep = _validate(details)
+    class_name = _class_name(details, groep)
     _check_actor_for_school(actor, details.school_id)
     school = lock_school(details.school_id)
     if school is None:
@@ -181,27 +165,20 @@ def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitl
     offer = session.offer
     if offer.parts and len(offer.parts) > 1:
         raise Refused(_("Dit is een reeks: boek alle delen tegelijk."), code="series_only")
-    _check_session_open(session, now)
-    _check_groep(offer, *groep)
-    _check_adults(offer, details.adults)
-    _check_not_booked(session, details.school_id)
-    held_back = False
-    if not override_reason:  # a round's grants obey the rules too (via_round only marks the audit event)
-        try:
-            check_booking_rules(actor, school, [session], groep[0], groep[1], now)
-        except Refused as exc:
-            if not (waitlist and exc.code == "priority_window"):
-                raise
-            held_back = True  # may wait for the release date on the waiting list
+    override_reason = (override_reason or "").strip()
+    if override_reason and not permissions.can_manage_session(actor, session):
+        raise NotAllowed(_("Alleen de coördinator van deze les kan een uitzondering maken."))
+    klass = ClassRef(school.id, class_name, groep[0], groep[1], details.pupils, details.adults)
+    decision = decide(school, klass, [session], now, override=override_reason)
     _race_point()
-    if not held_back and fits(session, details.pupils):
-        booking = _new_booking(session, details, groep, BookingStatus.CONFIRMED, actor, now)
+    if isinstance(decision, Admit):
+        booking = _new_booking(session, details, groep, BookingStatus.CONFIRMED, actor, now, class_name=class_name)
         _hold(session, booking)
-    elif waitlist:
-        booking = _new_booking(session, details, groep, BookingStatus.WAITLISTED, actor, now)
+    elif isinstance(decision, Wait) and waitlist:
+        booking = _new_booking(session, details, groep, BookingStatus.WAITLISTED, actor, now, class_name=class_name)
+        booking.events[-1].data = {"waits_for": decision.rule, "rule_id": decision.rule_id}
     else:
-        raise SessionFull(_("Deze les is vol. Zet uw klas op de wachtlijst of kies een andere datum."),
-                          places_left_pupils=session.capacity_pupils - session.booked_pupils)
+        raise _refusal(decision)
     if override_reason:
         booking.override_reason = override_reason[:500]
         _event(booking, actor, "override", None, None, override_reason)
@@ -221,6 +198,7 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
     """Book every part of a series at once: all parts confirmed, or nothing."""
     now = now or utcnow()
     groep = _validate(details)
+    class_name = _class_name(details, groep)
     _check_actor_for_school(actor, details.school_id)
     offer = db.session.get(Offer, offer_id)
     if offer is None or not permissions.same_region(actor, offer):
@@ -248,24 +226,19 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
             raise Refused(_("Tussen deel %(a)s en deel %(b)s moeten %(lo)s tot %(hi)s dagen zitten (nu %(gap)s).",
                             a=part.position - 1, b=part.position, lo=part.min_days_after_previous,
                             hi=part.max_days_after_previous, gap=gap), code="series_gap", field="session_ids")
-    for s in chain:
-        _check_session_open(s, now)
-        _check_not_booked(s, details.school_id)
-    _check_groep(offer, *groep)
-    _check_adults(offer, details.adults)
-    if True:  # a round's grants obey the rules too (via_round only marks the audit event)
-        check_booking_rules(actor, school, chain, groep[0], groep[1], now)
+    klass = ClassRef(school.id, class_name, groep[0], groep[1], details.pupils, details.adults)
+    decision = decide(school, klass, chain, now)
     _race_point()
-    for part, s in zip(parts, chain):
-        if not fits(s, details.pupils):
-            raise SessionFull(_("Deel %(n)s (%(when)s) is vol. Kies voor dat deel een andere datum.",
-                                n=part.position, when=to_local(s.starts_at).strftime("%d-%m-%Y")), part=part.position)
+    if not isinstance(decision, Admit):
+        raise _refusal(decision)  # a series never waits: all parts or nothing
     series = SeriesBooking(offer_id=offer.id, school_id=details.school_id, status=BookingStatus.CONFIRMED, created_at=now)
     db.session.add(series)
     for part, s in zip(parts, chain):
         booking = _new_booking(s, details, groep, BookingStatus.CONFIRMED, actor, now, series=series,
-                               position=part.position)
+                               position=part.position, class_name=class_name)
         _hold(s, booking)
+        if via_round is not None:
+            _event(booking, actor, "allocated", None, None, f"round {via_round}", round_id=via_round)
     db.session.flush()
     for s in chain:
         session_changed(s.id)
@@ -280,8 +253,8 @@ def cancel_deadline(booking: Booking) -> datetime:
 
 
 def can_teacher_cancel(booking: Booking, now: datetime) -> bool:
-    if booking.status == BookingStatus.WAITLISTED:
-        return True
+    if booking.status in (BookingStatus.WAITLISTED, BookingStatus.OFFERED):
+        return True  # leaving the waiting list, or declining an offered place, is always possible
     bookings = booking.series.bookings if booking.series is not None else [booking]
     upcoming = [b for b in bookings if b.status in ACTIVE and b.session.starts_at > now]
     return bool(upcoming) and all(cancel_deadline(b) > now for b in upcoming)
@@ -294,6 +267,16 @@ def _load_booking(booking_id: int) -> Booking:
     return booking
 
 
+def _lock_for_promotion(session_ids, school_ids=()) -> dict[int, Session]:
+    """Lock, in the one lock order (schools, then sessions), the schools waiting for these
+    sessions and the sessions themselves: promotion asks the admission decision under the
+    same locks as a direct booking."""
+    waiting = db.session.scalars(select(Booking.school_id).where(
+        Booking.session_id.in_(list(session_ids)), Booking.status == BookingStatus.WAITLISTED).distinct()).all()
+    lock_schools(set(waiting) | set(school_ids))
+    return lock_sessions(session_ids)
+
+
 def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datetime | None = None) -> list[Booking]:
     """Cancel a booking (all parts of a series); freed places go to the waiting list."""
     now = now or utcnow()
@@ -301,10 +284,10 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     if not permissions.can_cancel_booking(actor, booking):
         raise NotAllowed(_("U mag deze boeking niet annuleren."))
     targets = list(booking.series.bookings) if booking.series is not None else [booking]
-    sessions = lock_sessions([b.session_id for b in targets])
+    sessions = _lock_for_promotion([b.session_id for b in targets])
     for b in targets:
         db.session.refresh(b)
-    active = [b for b in targets if b.status in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)
+    active = [b for b in targets if b.status in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED)
               and (b.session.starts_at > now or actor.role != Role.TEACHER)]
     if not active:
         raise Refused(_("Deze boeking is al geannuleerd of voorbij."), code="not_cancellable")
@@ -317,8 +300,9 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     freed = []
     for b in active:
         held = b.holds_place
-        _set_status(b, BookingStatus.CANCELLED, actor, "cancel", reason)
-        b.cancelled_at, b.cancel_reason = now, (reason or "")[:500]
+        action = "decline_offer" if b.status == BookingStatus.OFFERED else "cancel"
+        _set_status(b, BookingStatus.CANCELLED, actor, action, reason)
+        b.cancelled_at, b.cancel_reason, b.offer_expires_at = now, (reason or "")[:500], None
         if held:
             _release(sessions[b.session_id], b)
             freed.append(sessions[b.session_id])
@@ -330,7 +314,18 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     notify.booking_cancelled(active[0] if booking.series is None else booking)
     for s in freed:
         promote_waitlist(s, now=now)
+    if freed:
+        _recheck_waiting_of({booking.school_id}, now)
     return active
+
+
+def _recheck_waiting_of(school_ids, now: datetime) -> int:
+    """A school that gave up a place may no longer be reached: its classes waiting elsewhere
+    (held back by a priority window) may be admitted now."""
+    session_ids = db.session.scalars(select(Booking.session_id).join(Session, Booking.session_id == Session.id).where(
+        Booking.school_id.in_(list(school_ids)), Booking.status == BookingStatus.WAITLISTED,
+        Session.starts_at > now).distinct()).all()
+    return promote_sessions(session_ids, now)
 
 
 def leave_waitlist(actor: User, booking_id: int, *, now: datetime | None = None) -> Booking:
@@ -347,30 +342,23 @@ def leave_waitlist(actor: User, booking_id: int, *, now: datetime | None = None)
     return booking
 
 
-def _reached_schools(school_ids: set[int], school_year: int, exclude_session: int) -> set[int]:
-    """Schools with a place (confirmed or attended) in any session of the school year."""
-    if not school_ids:
-        return set()
-    start, end = school_year_bounds(school_year)
-    rows = db.session.scalars(
-        select(Booking.school_id).join(Session, Booking.session_id == Session.id).where(
-            Booking.school_id.in_(school_ids), Booking.status.in_(HOLDS_PLACE),
-            Session.starts_at >= local_to_utc(start, time(0)),
-            Session.starts_at < local_to_utc(end + timedelta(days=1), time(0)),
-            Session.id != exclude_session))
-    return set(rows)
-
-
 def waitlist_order(session: Session) -> list[Booking]:
     """Waiting classes in promotion order: schools not yet reached this year first, then first come."""
     waiting = list(db.session.scalars(select(Booking).where(
         Booking.session_id == session.id, Booking.status == BookingStatus.WAITLISTED)))
-    reached = _reached_schools({b.school_id for b in waiting}, school_year_of(session.starts_at), session.id)
+    reached = reached_schools({b.school_id for b in waiting}, school_year_of(session.starts_at),
+                              exclude_session_id=session.id)
     return sorted(waiting, key=lambda b: (b.school_id in reached, b.waitlisted_at or b.created_at, b.id))
 
 
 def promote_waitlist(session: Session, *, now: datetime | None = None, actor: User | None = None) -> list[Booking]:
-    """Give freed places to waiting classes that fit, in fair order. The caller holds the session lock."""
+    """Give free places to waiting classes in fair order, skipping whoever the admission decision
+    does not admit now (no room for its size, or held back by a rule: it stays waiting).
+
+    Outside the cancellation deadline the place is confirmed; inside it the place is offered:
+    held for the class, which accepts or declines within the region's offer time (after which
+    the expiry job gives it to the next class). The caller holds the session lock (and, through
+    _lock_for_promotion, the waiting schools' locks)."""
     now = now or utcnow()
     if session.status == SessionStatus.CANCELLED or session.starts_at <= now:
         return []
@@ -378,15 +366,124 @@ def promote_waitlist(session: Session, *, now: datetime | None = None, actor: Us
     for b in waitlist_order(session):
         if not fits(session, b.pupils):
             continue
-        _set_status(b, BookingStatus.CONFIRMED, actor, "promote", _("Plaats vrijgekomen"))
+        school = lock_school(b.school_id)
+        decision = decide(school, ClassRef.of(b), [session], now, purpose=PROMOTE, exclude_ids=(b.id,))
+        if not isinstance(decision, Admit):
+            continue
+        _race_point()
+        if now >= cancel_deadline(b):
+            hours = session.offer.region.offer_hours
+            _set_status(b, BookingStatus.OFFERED, actor, "offer", _("Plaats vrijgekomen"))
+            b.offer_expires_at = min(now + timedelta(hours=hours), session.starts_at)
+        else:
+            _set_status(b, BookingStatus.CONFIRMED, actor, "promote", _("Plaats vrijgekomen"))
         _hold(session, b)
         promoted.append(b)
     db.session.flush()
     if promoted:
         session_changed(session.id)
     for b in promoted:
-        notify.booking_promoted(b)
+        if b.status == BookingStatus.OFFERED:
+            notify.booking_offered(b)
+        else:
+            notify.booking_promoted(b)
     return promoted
+
+
+def promote_sessions(session_ids, now: datetime, *, commit_each: bool = False) -> int:
+    """Promote on each of these sessions (the release job, switching a rule off)."""
+    promoted = 0
+    for sid in sorted(set(session_ids)):
+        session = _lock_for_promotion([sid]).get(sid)
+        if session is not None:
+            promoted += len(promote_waitlist(session, now=now))
+        if commit_each:
+            db.session.commit()
+    return promoted
+
+
+def sessions_with_waiting(region_id: int, now: datetime) -> list[int]:
+    return list(db.session.scalars(select(Session.id).join(Offer, Session.offer_id == Offer.id).join(
+        Booking, Booking.session_id == Session.id).where(
+        Offer.region_id == region_id, Session.starts_at > now, Booking.status == BookingStatus.WAITLISTED)
+        .distinct()))
+
+
+def switch_rule_off(actor: User, rule_id: int, *, now: datetime | None = None):
+    """Switch a fairness rule off; the classes it held back get the free places now."""
+    from app.booking.models import FairnessRule
+
+    now = now or utcnow()
+    rule = db.session.get(FairnessRule, rule_id)
+    if rule is None or not permissions.can_set_rules(actor, rule.region):
+        raise BookingNotFound(_("Deze regel bestaat niet."))
+    rule.active = False
+    db.session.flush()
+    promote_sessions(sessions_with_waiting(rule.region_id, now), now)
+    return rule
+
+
+# ------------------------------------------------------------------ offered places
+
+def _offer_for(actor: User, booking_id: int) -> tuple[Booking, Session]:
+    booking = _load_booking(booking_id)
+    if not permissions.can_cancel_booking(actor, booking):
+        raise NotAllowed(_("U mag deze boeking niet wijzigen."))
+    session = _lock_for_promotion([booking.session_id])[booking.session_id]
+    db.session.refresh(booking)
+    return booking, session
+
+
+def accept_offer(actor: User, booking_id: int, *, now: datetime | None = None) -> Booking:
+    """The class takes the offered place: the booking is confirmed (the place was held for it)."""
+    now = now or utcnow()
+    booking, session = _offer_for(actor, booking_id)
+    if booking.status != BookingStatus.OFFERED:
+        raise Refused(_("Er staat voor deze klas geen plaats klaar."), code="not_offered")
+    if booking.offer_expires_at is not None and booking.offer_expires_at <= now:
+        raise Refused(_("Het aanbod is verlopen; de plaats is naar de volgende klas gegaan."), code="offer_expired")
+    _set_status(booking, BookingStatus.CONFIRMED, actor, "accept_offer")
+    booking.offer_expires_at = None
+    db.session.flush()
+    session_changed(session.id)  # a confirmed class rides the bus; an offered one did not yet
+    notify.booking_promoted(booking)
+    return booking
+
+
+def decline_offer(actor: User, booking_id: int, *, now: datetime | None = None) -> Booking:
+    """The class does not take the offered place: it goes to the next waiting class."""
+    now = now or utcnow()
+    booking, session = _offer_for(actor, booking_id)
+    if booking.status != BookingStatus.OFFERED:
+        raise Refused(_("Er staat voor deze klas geen plaats klaar."), code="not_offered")
+    _set_status(booking, BookingStatus.CANCELLED, actor, "decline_offer")
+    booking.cancelled_at, booking.cancel_reason, booking.offer_expires_at = now, _("Aanbod afgeslagen"), None
+    _release(session, booking)
+    db.session.flush()
+    promote_waitlist(session, now=now)
+    return booking
+
+
+def expire_offers(now: datetime) -> int:
+    """Job: offered places not accepted in time go to the next class. Safe to run twice:
+    each booking is re-read under the lock and only an offered, expired one is released."""
+    expired = 0
+    ids = db.session.scalars(select(Booking.id).where(
+        Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at <= now).order_by(Booking.id)).all()
+    for booking_id in ids:
+        booking = db.session.get(Booking, booking_id)
+        session = _lock_for_promotion([booking.session_id])[booking.session_id]
+        db.session.refresh(booking)
+        if booking.status == BookingStatus.OFFERED and booking.offer_expires_at <= now:
+            _set_status(booking, BookingStatus.CANCELLED, None, "offer_expired")
+            booking.cancelled_at, booking.cancel_reason, booking.offer_expires_at = now, _("Aanbod verlopen"), None
+            _release(session, booking)
+            db.session.flush()
+            notify.booking_cancelled(booking)
+            promote_waitlist(session, now=now)
+            expired += 1
+        db.session.commit()
+    return expired
 
 
 # ------------------------------------------------------------------ coordinator actions
@@ -398,7 +495,8 @@ def _require_manager(actor: User, session: Session) -> None:
 
 def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str, *,
                  now: datetime | None = None) -> Booking:
-    """Move a booking to another session of the same offer (and part), keeping series order."""
+    """Move a booking to another session of the same offer (and part), keeping series order.
+    The new session is a new place for the class: the admission decision must admit it."""
     now = now or utcnow()
     booking = _load_booking(booking_id)
     _require_manager(actor, booking.session)
@@ -406,7 +504,8 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
         raise InvalidInput(_("Geef een reden voor het verplaatsen."), field="reason")
     # the target session the form names: one of the actor's region they manage
     permissions.linkable(actor, Session, new_session_id, field="session_id", check=permissions.can_manage_session)
-    sessions = lock_sessions([booking.session_id, new_session_id])
+    sessions = _lock_for_promotion([booking.session_id, new_session_id], [booking.school_id])
+    school = booking.school
     db.session.refresh(booking)
     old, new = sessions.get(booking.session_id), sessions.get(new_session_id)
     if new is None or new.offer_id != old.offer_id or new.part_id != old.part_id or new.id == old.id:
@@ -416,8 +515,6 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED):
         raise Refused(_("Alleen een bevestigde boeking of een klas op de wachtlijst kan worden verplaatst."),
                       code="not_movable")
-    _check_session_open(new, now)
-    _check_not_booked(new, booking.school_id)
     if booking.series is not None:
         siblings = {b.part_position: b for b in booking.series.bookings if b.id != booking.id}
         parts = {p.position: p for p in new.offer.parts}
@@ -434,8 +531,11 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
                                 "%(hi)s dagen zitten.", lo=part.min_days_after_previous, hi=part.max_days_after_previous),
                               code="series_gap", field="session_id")
     held = booking.holds_place
-    if held and not fits(new, booking.pupils):
-        raise SessionFull(_("Op de nieuwe datum is geen plaats voor deze klas."))
+    decision = decide(school, ClassRef.of(booking), [new], now, purpose=MOVE, exclude_ids=(booking.id,))
+    if isinstance(decision, Refuse) or (held and not isinstance(decision, Admit)):
+        if isinstance(decision, Wait) and decision.rule == "full":
+            raise Wait("full", _("Op de nieuwe datum is geen plaats voor deze klas.")).error()
+        raise _refusal(decision)
     if held:
         _release(old, booking)
         _hold(new, booking)
@@ -451,12 +551,14 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
     notify.booking_changed(booking)
     if held:
         promote_waitlist(old, now=now)
+    else:
+        promote_waitlist(new, now=now)  # a waiting class moved to a session with room
     return booking
 
 
 def change_capacity(actor: User, session_id: int, capacity_pupils: int, capacity_classes: int, *,
                     now: datetime | None = None) -> Session:
-    session = lock_sessions([session_id]).get(session_id)
+    session = _lock_for_promotion([session_id]).get(session_id)
     if session is None:
         raise BookingNotFound(_("Deze les bestaat niet."))
     _require_manager(actor, session)
@@ -484,7 +586,8 @@ def cancel_session(actor: User, session_id: int, reason: str, *, now: datetime |
     if session.status == SessionStatus.CANCELLED:
         return []
     bookings = list(db.session.scalars(select(Booking).where(
-        Booking.session_id == session.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)))
+        Booking.session_id == session.id,
+        Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED)))
         .execution_options(populate_existing=True)))
     for b in bookings:
         if b.holds_place:
@@ -497,6 +600,7 @@ def cancel_session(actor: User, session_id: int, reason: str, *, now: datetime |
     session_changed(session.id, moved=True)
     for b in bookings:
         notify.booking_cancelled(b)
+    _recheck_waiting_of({b.school_id for b in bookings if b.cancel_reason}, now)
     return bookings
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.auth import permissions
 from app.booking import services
+from app.booking.admission import school_outlook, waiting_info
 from app.booking.forms import AttendanceForm, BookingForm, CapacityForm, MoveForm, ReasonForm, SeriesForm
 from app.booking.models import Booking, BookingStatus
 from app.catalogue.availability import availability
@@ -45,7 +46,20 @@ def _details(form) -> services.ClassDetails:
     return services.ClassDetails(
         school_id=current_user.school_id, groep=form.groep.data, pupils=form.pupils.data, adults=form.adults.data,
         contact_name=form.contact_name.data.strip(), contact_email=form.contact_email.data.strip(),
-        remarks=(form.remarks.data or "").strip(), girls=form.girls.data, boys=form.boys.data)
+        remarks=(form.remarks.data or "").strip(), girls=form.girls.data, boys=form.boys.data,
+        class_name=(form.class_name.data or "").strip())
+
+
+def _booked_message(booking) -> str:
+    """What the teacher reads after booking: confirmed, or why the class waits and its place in line."""
+    if booking.status == BookingStatus.CONFIRMED:
+        return _("Uw boeking is bevestigd. U krijgt een e-mail met de afspraak.")
+    info = waiting_info(booking, utcnow())
+    if info.rule == "full":
+        return _("De les is vol: uw klas staat op de wachtlijst (nummer %(n)s). U krijgt bericht als er plaats komt.",
+                 n=info.position)
+    return _("Uw klas staat op de wachtlijst (nummer %(n)s). Er is nog plaats, maar een spelregel houdt uw klas nu "
+             "tegen: %(rule)s", n=info.position, rule=info.message)
 
 
 def _prefill(form) -> None:
@@ -72,9 +86,7 @@ def new():
             status = 409 if exc.status == 409 else 422
         else:
             if _commit_or_error():
-                flash(_("Uw boeking is bevestigd. U krijgt een e-mail met de afspraak.")
-                      if booking.status == BookingStatus.CONFIRMED else
-                      _("De les is vol: uw klas staat op de wachtlijst. U krijgt bericht als er plaats komt."), "success")
+                flash(_booked_message(booking), "success")
                 return redirect(url_for("booking.detail", booking_id=booking.id))
             status = 409
     elif form.errors:
@@ -82,6 +94,8 @@ def new():
     session = db.session.get(Session, session.id)
     return render_template("booking/new.html", form=form, session=session,
                            avail=availability(session, utcnow()),
+                           outlook=school_outlook(current_user.school, session, utcnow())
+                           if permissions.is_teacher(current_user) else None,
                            collect_gender=session.offer.region.collect_gender_counts), status
 
 
@@ -149,7 +163,28 @@ def detail(booking_id: int):
                            pickups=pickup_times(bookings), form=ReasonForm(),
                            transport={b.id: transport_info(b) for b in bookings}, bus_form=FlagForm(), now=now,
                            teacher_can_cancel=services.can_teacher_cancel(booking, now),
-                           deadline=services.cancel_deadline(booking))
+                           deadline=services.cancel_deadline(booking),
+                           waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None)
+
+
+@bp.post("/<int:booking_id>/aanbod/aannemen")
+@login_required
+def accept_offer(booking_id: int):
+    booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
+    if ReasonForm().validate_on_submit():
+        run_and_flash(lambda: services.accept_offer(current_user, booking.id),
+                      _("U heeft de plaats aangenomen: uw boeking is bevestigd."))
+    return redirect(url_for("booking.detail", booking_id=booking_id))
+
+
+@bp.post("/<int:booking_id>/aanbod/afslaan")
+@login_required
+def decline_offer(booking_id: int):
+    booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
+    if ReasonForm().validate_on_submit():
+        run_and_flash(lambda: services.decline_offer(current_user, booking.id),
+                      _("U heeft de plaats afgeslagen; de volgende klas op de wachtlijst krijgt hem."))
+    return redirect(url_for("booking.detail", booking_id=booking_id))
 
 
 @bp.post("/<int:booking_id>/annuleren")
@@ -266,6 +301,7 @@ def override(session_id: int):
         flash(_("Onbekende school (gebruik de vestigingscode, bijvoorbeeld 03AI00)."), "error")
         return redirect(url_for("booking.roster", session_id=session_id))
     run_and_flash(lambda: services.create_booking(current_user, session.id, services.ClassDetails(
-        school.id, form.groep.data, form.pupils.data, form.adults.data, contact_name=school.name),
+        school.id, form.groep.data, form.pupils.data, form.adults.data, contact_name=school.name,
+        class_name=(form.class_name.data or "").strip()),
         override_reason=form.reason.data.strip()), _("Uitzondering vastgelegd: %(school)s is geboekt.", school=school.name))
     return redirect(url_for("booking.roster", session_id=session_id))

@@ -33,7 +33,7 @@ def not_reached_table(rows, contacts: dict[int, str]) -> tuple[list[str], Iterat
               _("Afstand tot dichtstbijzijnde locatie (km)")]
     return header, ([r.school.location_code, r.school.name, r.school.city, r.school.phone, r.school.website,
                      contacts.get(r.school.id, ""), round(r.distance_km, 1) if r.distance_km is not None else ""]
-                    for r in rows if not r.classes)
+                    for r in rows if not r.reached)
 
 
 def summary_table(sm) -> tuple[list[str], Iterator[list]]:

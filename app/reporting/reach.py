@@ -8,6 +8,9 @@ Definitions (tested against a hand-computed data set in tests/reporting/):
 * Enrolment per groep comes from the school data (real per age, else an even split of the
   total, marked estimated); a school without data has no enrolment and no share.
 * A school is reached when at least one of its classes is.
+* The recruitment list ("niet bereikt") uses the one meaning of "reached" the fairness rules
+  use (app.booking.reached: attended, or confirmed and still to come); schools with a
+  confirmed visit still to come are shown apart, as "geboekt, nog niet geweest".
 * Sessions held: past sessions with at least one attended class.
 * Series completion counts series bookings by how far the class got: part 1, 1+2, all three.
 * Girls and boys (optional aggregate counts per booking) count each class once, like its pupils.
@@ -57,6 +60,12 @@ class SchoolRow:
     distance_km: float | None = None
     reached_groep: dict[int, float] = field(default_factory=dict)
     enrolled_groep: dict[int, int] = field(default_factory=dict)
+    booked_not_visited: int = 0  # confirmed bookings, not (yet) attended
+
+    @property
+    def reached(self) -> bool:
+        """Reached as the fairness rules mean it (app.booking.reached): attended, or confirmed."""
+        return bool(self.classes or self.booked_not_visited)
 
     @property
     def share(self) -> float | None:
@@ -139,6 +148,16 @@ def school_rows(f: Filters) -> list[SchoolRow]:
         per = (pupils or 0) / (hi - lo + 1)
         for g in range(lo, hi + 1):
             row.reached_groep[g] = row.reached_groep.get(g, 0) + per
+    from app.booking.reached import REACHED
+
+    booked = db.session.execute(
+        select(Booking.school_id, func.count(Booking.id)).join(Session, Booking.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id).join(School, Booking.school_id == School.id)
+        .where(Booking.status.in_([s for s in REACHED if s != BookingStatus.ATTENDED]), *_booking_filter(f))
+        .group_by(Booking.school_id)).all()
+    for sid, n in booked:
+        if sid in rows:
+            rows[sid].booked_not_visited = int(n)
     enrol = enrolment_by_groep(list(rows), f.school_year)
     missing = [sid for sid in rows if sid not in enrol]
     if missing:  # DUO publishes after 1 October: use the latest year there is

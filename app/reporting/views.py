@@ -74,8 +74,10 @@ def dashboard():
                            map_points=charts.map_points(rows, venues), offers=offers, venues=venues,
                            municipalities=municipalities, worlds=WORLD_LABELS, args=args,
                            year_label=school_year_label(f.school_year), contacts=_contacts(f.region_id),
-                           not_reached=sorted((r for r in rows if not r.classes),
-                                              key=lambda r: -(r.distance_km or 0)))
+                           not_reached=sorted((r for r in rows if not r.reached),
+                                              key=lambda r: -(r.distance_km or 0)),
+                           booked_not_visited=sorted((r for r in rows if not r.classes and r.booked_not_visited),
+                                                     key=lambda r: r.school.name))
 
 
 @bp.get("/school/<int:school_id>")

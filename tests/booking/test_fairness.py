@@ -40,8 +40,8 @@ def _rule(region, kind, scope=RuleScope.YEAR, **kw):
     return rule
 
 
-def d(school, groep="7", pupils=20):
-    return ClassDetails(school.id, groep, pupils, 0)
+def d(school, groep="7", pupils=20, class_name=""):
+    return ClassDetails(school.id, groep, pupils, 0, class_name=class_name)
 
 
 def test_quota_per_school_year_refuses_with_explanation(app):
@@ -64,11 +64,11 @@ def test_quota_per_class_per_offer_and_series_count_once(app):
     school = factories.school(region)
     t = factories.teacher(school)
     other = factories.session(offers[0], NOW + timedelta(days=40))
-    create_booking(t, sessions[0].id, d(school, "7"), now=NOW)
+    create_booking(t, sessions[0].id, d(school, "7", class_name="7A"), now=NOW)
     with pytest.raises(Refused) as exc:
-        create_booking(t, other.id, d(school, "7/8"), now=NOW)  # overlaps groep 7: same class
-    assert exc.value.code == "quota_class" and exc.value.field == "groep"
-    create_booking(t, other.id, d(school, "8"), now=NOW)  # another class may
+        create_booking(t, other.id, d(school, "7", class_name="7a"), now=NOW)  # the same class (name, any case)
+    assert exc.value.code == "quota_class" and exc.value.field == "class_name"
+    create_booking(t, other.id, d(school, "7", class_name="7B"), now=NOW)  # a parallel class of the same groep may
     hotspot = factories.venue(region, name="Hotspot")
     series = factories.series_offer(region, venue, hotspot, adults_per_class=0)
     parts = [factories.session(series, NOW + timedelta(days=20 + 7 * i), part=p) for i, p in enumerate(series.parts)]
@@ -98,7 +98,9 @@ def test_priority_window_then_release(app):
     db.session.commit()
     assert release_priority_windows(NOW + timedelta(days=8)) == 1
     db.session.refresh(waiting)
-    assert waiting.status == BookingStatus.CONFIRMED
+    # 12 days before the session, inside its 14-day cancellation deadline: the place is offered, held for 48 h
+    assert waiting.status == BookingStatus.OFFERED
+    assert waiting.offer_expires_at == NOW + timedelta(days=8, hours=48)
     assert release_priority_windows(NOW + timedelta(days=8)) == 0  # once
 
 
