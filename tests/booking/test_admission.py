@@ -200,7 +200,7 @@ def test_decide_answers_admit_wait_refuse(w):
     assert isinstance(decide(school, ClassRef(school.id, "3A", 3, 3, 20, 0), [w["far"]], NOW), Refuse)
 
 
-def test_pages_say_which_rule_holds_the_class_back_never_full(w, client, login, mailbox):
+def test_pages_say_which_rule_holds_the_class_back_never_full(w, client, login, mailbox, drain_outbox):
     school, teacher = w["schools"][0], w["teachers"][0]
     _reach(w, school)
     _window(w)
@@ -216,12 +216,13 @@ def test_pages_say_which_rule_holds_the_class_back_never_full(w, client, login, 
     resp = client.post(f"/boekingen/nieuw?session_id={sid}", data={**form, "waitlist": "y"}, follow_redirects=True)
     assert "nummer 1" in resp.text and "spelregel" in resp.text and "Deze les is vol" not in resp.text
     assert "Volgorde van de wachtlijst" in resp.text
+    drain_outbox()
     mail = [m for m in mailbox if "wachtlijst" in m["Subject"].lower()]
     body = mail[-1].get_body().get_content()
     assert "nog niet bereikt" in body and "nummer 1" in body and "De les is vol" not in body
 
 
-def test_offer_is_accepted_on_the_booking_page(w, client, login, mailbox):
+def test_offer_is_accepted_on_the_booking_page(w, client, login, mailbox, drain_outbox):
     s, t = w["near"], w["teachers"]
     first = create_booking(t[0], s.id, cls(w["schools"][0]), now=NOW)
     create_booking(t[1], s.id, cls(w["schools"][1]), now=NOW)
@@ -229,6 +230,7 @@ def test_offer_is_accepted_on_the_booking_page(w, client, login, mailbox):
     cancel_booking(w["coord"], first.id, "Ziek")
     booking_id = waiting.id
     db.session.commit()
+    drain_outbox()
     offered = [m for m in mailbox if m["Subject"].startswith("Er is plaats: wilt u")]
     assert offered and "Aannemen of afslaan" in offered[-1].get_body().get_content()
     login(t[2])
