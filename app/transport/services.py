@@ -280,7 +280,7 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
     if force:
         plan.needs_review, plan.review_note = False, ""
     if result.warnings:
-        log.info("plan of session %s: %s", session_id, "; ".join(result.warnings))
+        log.info("plan of session %s: %s", session_id, "; ".join(w.code for w in result.warnings))
     db.session.flush()
     return plan
 
