@@ -780,7 +780,7 @@ def plans_on(region_id: int | None, day: date) -> list[BusPlan]:
 
         stmt = stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == region_id)
     plans = list(db.session.scalars(stmt.options(selectinload(BusPlan.session))))
-    return [p for p in plans if p.buses or p.needs_review or p.stale]
+    return [p for p in plans if p.buses or p.needs_review or p.stale or p.warnings]
 
 
 def plan_days(region_id: int | None, start: date, days: int = 28) -> list[tuple[date, int]]:

@@ -125,3 +125,31 @@ def test_road_distance_page(transport, client, login):
     bad = client.post("/vervoer/afstanden", data={"action": "one", "one-school": "ZZZZ99",
                                                   "one-venue": transport["venue"].id, "one-km": "7"})
     assert bad.status_code == 200 and "hoort niet bij uw regio" in bad.get_data(as_text=True)
+
+
+def test_warnings_and_the_shortfall_on_the_page_and_in_the_api(transport, client, login):
+    from tests.transport.conftest import short_day
+
+    named, later, plan = short_day(transport)
+    day = to_local(transport["session"].starts_at).date().isoformat()
+    login(transport["coord"])
+    html = client.get(f"/vervoer/?datum={day}").get_data(as_text=True)
+    for code in ("ride_over_limit", "no_bus", "implausible_coordinates", "no_coordinates"):
+        assert f'data-code="{code}"' in html, code
+    assert "Basisschool Achteraan (30 plaatsen) heeft geen bus" in html
+    assert "Een extra bus huren (€ 240.00 per rit)" in html and "te controleren" in html
+    headers = factories.auth_header(transport["coord"])
+    db.session.commit()
+    data = client.get(f"/api/v1/transport/plans?date={day}", headers=headers).get_json()
+    codes = {w["code"] for p in data["plans"] for w in p["warnings"]}
+    assert {"ride_over_limit", "no_bus", "implausible_coordinates", "no_coordinates"} <= codes
+    short = next(w for p in data["plans"] for w in p["warnings"] if w["code"] == "no_bus")
+    assert short["booking_id"] == named["late"].id and {c["code"] for c in short["choices"]} == \
+        {"hire", "move_session", "ask_school"}
+    assert all(p["to_check"] for p in data["plans"] if p["warnings"])
+    for p in data["plans"]:
+        if p["warnings"]:
+            assert client.post(f"/vervoer/plan/{p['id']}/waarschuwingen-gezien").status_code == 302
+    data = client.get(f"/api/v1/transport/plans?date={day}", headers=headers).get_json()
+    assert not any(p["to_check"] for p in data["plans"]) and all(p["warnings_seen"] for p in data["plans"])
+    assert "Ik heb het gezien" not in client.get(f"/vervoer/?datum={day}").get_data(as_text=True)
