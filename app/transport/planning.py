@@ -20,8 +20,8 @@ bus types, for all sessions of a day of a region together, minimising cost:
   the classes off in the reverse order;
 * a bus costs ``cost_per_trip`` (the order: there and back) plus ``cost_per_km`` for
   every kilometre driven with the classes (the route, twice);
-* locked buses are kept as given; a pinned stop stays on its bus (a pin that breaks
-  the ride rule is kept, with a warning).
+* locked buses are kept as given; a bus with pinned stops carries exactly those (a pin
+  that breaks the ride rule is kept, with a warning).
 
 Exact where small: the routes of up to ``exact_max_stops`` stops are enumerated (each in
 its best order) and CP-SAT picks the cheapest set that carries every class within the
@@ -338,11 +338,14 @@ class _Session:
             here = stops[pos]
             t = t - timedelta(minutes=metric.minutes(here, nxt) + lim.dwell_minutes)
             km += metric.km(here, nxt)
-            if here.announced_at is not None and req.hold != "free":
+            tolerance = timedelta(minutes=lim.pickup_tolerance_minutes)
+            if here.announced_at is not None and req.hold == "hard":
                 if here.announced_at < t:
                     t = here.announced_at  # the bus waits for the class at its announced time
-                elif (here.announced_at - t) > timedelta(minutes=lim.pickup_tolerance_minutes):
+                elif (here.announced_at - t) > tolerance:
                     moved.append(order[pos])
+            elif here.announced_at is not None and req.hold == "soft" and abs(here.announced_at - t) > tolerance:
+                moved.append(order[pos])  # a change the coordinator accepts, at a cost
             times[pos] = t
             nxt = here
         ride = int((arrival - times[0]).total_seconds() // 60) if stops else 0
@@ -398,16 +401,13 @@ class _Session:
                 [t for t in fleet if t.seats >= seats]
             for t in types:
                 c = self.column(order, t, times, km, ride, moved, key=key)
-                c.pin_broken = key is not None and (over or seats > t.seats)
+                c.pin_broken = key is not None and ((over and len({self.units[i].stop.booking_id for i in subset}) > 1)
+                                                    or seats > t.seats)
                 cols.append(c)
             return bool(types)
 
-        for key in sorted(pinned):
-            group = tuple(pinned[key])
-            add(group, key=key, must=True)
-            base_seats = sum(self.units[i].seats for i in group)
-            cap = self.types[self.keyed[key].type_id].seats
-            self._grow(group, free, base_seats, cap, lambda sub, k=key: add(sub, key=k), cols, len(group))
+        for key in sorted(pinned):  # a bus the coordinator arranged carries exactly its pinned classes
+            add(tuple(pinned[key]), key=key, must=True)
         for i in free:
             add((i,))
         self._grow((), free, 0, largest, add, cols, 0, start_size=2)

@@ -414,14 +414,21 @@ def _same_riders(plan: BusPlan, riders) -> bool:
 def _write(plan: BusPlan, result: planning.Plan) -> None:
     """Replace the plan's buses by the planner's: keep the rows of buses it continues."""
     old = {bus.id: bus for bus in plan.buses}
-    # buses keep their rows (and ids) where they can: same type first, then any unlocked one
+    # buses keep their rows (and ids, so their numbers) where they can: the old bus with the most of
+    # the same classes, of the same type first, then any unlocked one
     spare = sorted(bid for bid in old if bid not in {b.key for b in result.buses} and not old[bid].locked)
-    for pb in result.buses:
+    pairs = []
+    for n, pb in enumerate(result.buses):
         if pb.key is None:
-            match = next((bid for bid in spare if old[bid].bus_type_id == pb.type.id), None)
-            if match is not None:
-                spare.remove(match)
-                pb.key = match
+            mine = {st.booking_id for st in pb.stops}
+            for bid in spare:
+                if old[bid].bus_type_id == pb.type.id:
+                    shared = len(mine & {st.booking_id for st in old[bid].stops})
+                    pairs.append((-shared, bid, n))
+    for _shared, bid, n in sorted(pairs):
+        if bid in spare and result.buses[n].key is None:
+            spare.remove(bid)
+            result.buses[n].key = bid
     for pb in result.buses:
         if pb.key is None and spare:
             pb.key = spare.pop(0)
@@ -609,6 +616,9 @@ def move_stop(actor: User, stop_id: int, *, to_bus_id: int | None = None, new_ty
     if taken + stop.seats > target.bus_type.seats:
         raise BusFull(_("Daarvoor is in die bus geen plaats: %(free)s vrij, %(need)s nodig.",
                         free=target.bus_type.seats - taken, need=stop.seats))
+    booking_id, target_id = stop.booking_id, target.id
+    for other in target.stops:  # the classes already on that bus stay on it: the move puts this class with them
+        other.pinned = True
     existing = next((s for s in target.stops if s.booking_id == stop.booking_id), None)
     if existing is not None:  # the other part of a large class: one stop
         existing.seats += stop.seats
@@ -619,8 +629,23 @@ def move_stop(actor: User, stop_id: int, *, to_bus_id: int | None = None, new_ty
         stop.position = len(target.stops) + 1
     db.session.flush()
     db.session.expire_all()
-    plan_session(session.id, now, force=True)
-    return stop
+    plan_session(session.id, now, force=True, hold="soft")  # the coordinator's change: pickups may move
+    db.session.expire_all()
+    plan = db.session.get(BusPlan, plan.id)
+    bus = next((b for b in plan.buses if b.id == target_id), None)
+    moved = next((s for s in bus.stops if s.booking_id == booking_id), None) if bus is not None else None
+    if moved is None:  # the day's fleet had no room for it: nothing changes (the caller rolls back)
+        raise TransportError(_("Die bus kan er op dat moment niet bij: alle bussen van dat type rijden dan al. "
+                               "De klas is niet verplaatst."), field="target", code="no_bus")
+    on_bus = {s.booking_id for s in bus.stops}
+    broken = next((w for w in plan.warnings or [] if w["code"] == "pin_breaks_rule" and w.get("booking_id") in on_bus),
+                  None)
+    if broken is not None:
+        raise TransportError(_("Dan duurt de rit %(minutes)s minuten, langer dan %(max)s, of is de bus te vol. "
+                               "De klas is niet verplaatst.", minutes=broken.get("minutes"),
+                               max=current_app.config["TRANSPORT_MAX_RIDE_MINUTES"]), field="target",
+                             code="ride_too_long")
+    return moved
 
 
 def unpin_stop(actor: User, stop_id: int, now: datetime | None = None) -> None:

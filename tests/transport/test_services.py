@@ -418,3 +418,41 @@ def test_announced_pickups_hold_after_a_cancellation_and_a_new_booking(transport
     s, t = school_at(region, 16, east=-0.03)
     new = book(t, s, session, pupils=10, adults=1)
     assert new.id in _riders(held())
+
+
+def test_a_move_puts_the_class_on_that_bus_or_explains_why_not(transport):
+    from app.transport.errors import TransportError
+
+    region, session, coord = transport["region"], transport["session"], transport["coord"]
+    (sx, tx), (sy, ty) = school_at(region, 10), school_at(region, 8, east=0.2)
+    bx, by = book(tx, sx, session, pupils=8, adults=1), book(ty, sy, session, pupils=8, adults=1)
+    plan = _plan(session.id)
+    bus_of = {st.booking_id: bus for bus in plan.buses for st in bus.stops}
+    assert bus_of[bx.id].id != bus_of[by.id].id  # X, Y and the venue too far apart for one ride
+    # X onto Y's bus: it breaks the ride rule, so nothing moves and the coordinator is told why
+    stop_x = next(st for st in bus_of[bx.id].stops if st.booking_id == bx.id)
+    with pytest.raises(TransportError) as err:
+        services.move_stop(coord, stop_x.id, to_bus_id=bus_of[by.id].id)
+    assert err.value.code == "ride_too_long" and "minuten" in err.value.message
+    db.session.rollback()
+    # a class close to Y: moved onto Y's bus, it rides with Y (Y is not moved off instead)
+    sw, tw = school_at(region, 7, east=0.2)
+    bw = book(tw, sw, session, pupils=8, adults=1)
+    plan = _plan(session.id)
+    bus_of = {st.booking_id: bus for bus in plan.buses for st in bus.stops}
+    y_bus = bus_of[by.id].id
+    if bus_of[bw.id].id != y_bus:
+        stop_w = next(st for st in bus_of[bw.id].stops if st.booking_id == bw.id)
+        services.move_stop(coord, stop_w.id, to_bus_id=y_bus)
+        db.session.commit()
+    else:  # the planner put them together already: move W to a new minibus and back
+        stop_w = next(st for st in bus_of[bw.id].stops if st.booking_id == bw.id)
+        services.move_stop(coord, stop_w.id, new_type_id=transport["mini"].id)
+        db.session.commit()
+        plan = _plan(session.id)
+        stop_w = next(st for bus in plan.buses for st in bus.stops if st.booking_id == bw.id)
+        services.move_stop(coord, stop_w.id, to_bus_id=y_bus)
+        db.session.commit()
+    plan = _plan(session.id)
+    target = next(b for b in plan.buses if b.id == y_bus)
+    assert {by.id, bw.id} <= {st.booking_id for st in target.stops}
