@@ -456,3 +456,21 @@ def test_a_move_puts_the_class_on_that_bus_or_explains_why_not(transport):
     plan = _plan(session.id)
     target = next(b for b in plan.buses if b.id == y_bus)
     assert {by.id, bw.id} <= {st.booking_id for st in target.stops}
+
+
+def test_planning_the_same_day_twice_gives_the_same_plan(transport):
+    region, session, coord = transport["region"], transport["session"], transport["coord"]
+    for i in range(6):
+        s, t = school_at(region, 8 + 2 * i, east=0.03 * (i % 3) - 0.03)
+        book(t, s, session, pupils=9 + i, adults=1)
+
+    def shape():
+        plan = _plan(session.id)
+        return plan.id, [(b.id, b.bus_type_id, [(st.booking_id, st.seats, st.pickup_at) for st in b.stops])
+                         for b in plan.buses]
+
+    _plan_id, first = shape()
+    for _ in range(3):  # the same input again (re-planning the whole day): the same buses, seats and times
+        services.plan_session(session.id, force=True)
+        db.session.commit()
+        assert shape()[1] == first
