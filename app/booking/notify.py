@@ -25,9 +25,10 @@ def _recipients(booking) -> tuple[list[str], str]:
     return emails, locale
 
 
-def _ics(bookings, pickups: dict) -> Attachment:
+def _ics(bookings, pickups: dict, returns: dict | None = None) -> Attachment:
     base = current_app.config["BASE_URL"]
-    events = [booking_event(b, base, pickups.get(b.id)) for b in bookings]
+    returns = returns or {}
+    events = [booking_event(b, base, pickups.get(b.id), back_at=returns.get(b.id)) for b in bookings]
     return Attachment(filename="boeking.ics", content=calendar_bytes(events, "Techlab"))
 
 
@@ -36,9 +37,14 @@ def _send(kind: str, booking, bookings=None, **extra) -> None:
     to, locale = _recipients(booking)
     if not to:
         return
-    from app.transport.services import pickup_times
+    from app.transport.services import booking_needs_bus, pickup_times, return_times
 
-    pickups = pickup_times(bookings)
+    if kind == "cancelled":  # a cancelled class rides no bus: no bus line, the event as it was booked
+        pickups, returns, awaiting = {}, {}, set()
+    else:
+        pickups, returns = pickup_times(bookings), return_times(bookings)
+        awaiting = {b.id for b in bookings if b.id not in pickups and b.status.value == "confirmed"
+                    and booking_needs_bus(b)}
     with force_locale(locale):
         subjects = {
             "confirmed": _("Bevestiging: %(title)s", title=booking.session.offer.title),
@@ -51,9 +57,9 @@ def _send(kind: str, booking, bookings=None, **extra) -> None:
             "pickup": _("Busvervoer: %(title)s", title=booking.session.offer.title),
         }
         body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings,
-                               pickups=pickups,
+                               pickups=pickups, returns=returns, awaiting=awaiting,
                                base_url=current_app.config["BASE_URL"].rstrip("/"), **extra)
-        queue_mail(to, subjects[kind], body, [_ics(bookings, pickups)])
+        queue_mail(to, subjects[kind], body, [_ics(bookings, pickups, returns)])
 
 
 def booking_confirmed(booking) -> None:
@@ -85,6 +91,7 @@ def reminder(booking) -> None:
     _send("reminder", booking)
 
 
-def pickup_planned(booking) -> None:
-    """The bus plan is frozen (ordered): the school hears its pickup time and place."""
-    _send("pickup", booking)
+def pickup_planned(booking, ordered: bool = True) -> None:
+    """The school hears its pickup time and place: when the bus is first planned, and when the
+    plan is frozen (ordered)."""
+    _send("pickup", booking, ordered=ordered)

@@ -119,6 +119,25 @@ def pickup_times(bookings) -> dict[int, datetime]:
         .group_by(BusStop.booking_id)) if at is not None}
 
 
+def return_times(bookings) -> dict[int, datetime]:
+    """When the bus is back at each booking's school (the latest, for a class on two buses): the
+    return leaves the venue at ``departs_back_at`` and drops the classes off in the reverse order,
+    so a school is reached as long after it as its pickup was before the arrival."""
+    ids = sorted({b.id for b in bookings if b.id is not None})
+    if not ids:
+        return {}
+    out: dict[int, datetime] = {}
+    for bid, pickup, arrives, back in db.session.execute(
+            select(BusStop.booking_id, BusStop.pickup_at, Bus.arrives_at, Bus.departs_back_at)
+            .join(Bus, BusStop.bus_id == Bus.id).where(BusStop.booking_id.in_(ids))):
+        if None in (pickup, arrives, back):
+            continue
+        at = back + (arrives - pickup)
+        if bid not in out or at > out[bid]:
+            out[bid] = at
+    return out
+
+
 def pickup_time(booking: Booking) -> datetime | None:
     """The planned pickup time of one booking (see pickup_times)."""
     return pickup_times([booking]).get(booking.id)
@@ -394,12 +413,20 @@ def _announce(plan: BusPlan, result: planning.Plan, hold: str, before: dict) -> 
             if st.pickup_at is not None and (st.booking_id not in pickups or st.pickup_at < pickups[st.booking_id]):
                 pickups[st.booking_id] = st.pickup_at
     told = _notices(pickups)
+    first = []
     for bid, at in sorted(pickups.items()):
         notice = told.get(bid)
         if notice is None:
             db.session.add(PickupNotice(booking_id=bid, pickup_at=at, announced_at=utcnow()))
+            first.append(bid)
         elif hold != "hard" and notice.pickup_at != at:
             notice.pickup_at, notice.announced_at = at, utcnow()
+    if first:  # the school hears its pickup (and return) time once the bus is planned, with a new .ics
+        from app.booking import notify
+
+        db.session.flush()
+        for b in db.session.scalars(select(Booking).where(Booking.id.in_(first)).order_by(Booking.id)):
+            notify.pickup_planned(b, ordered=False)
 
 
 def _same_riders(plan: BusPlan, riders) -> bool:
