@@ -165,6 +165,8 @@ class Plan:
     warnings: list[PlanWarning] = field(default_factory=list)
     unplanned: list[Unplanned] = field(default_factory=list)
     proven_optimal: bool = False  # the day's model proved its optimum (over routes of up to 5 stops)
+    day_objective: float = 0.0  # the day's model: its objective and the solver's proven lower bound (€)
+    day_bound: float = 0.0
 
     @property
     def total_km(self) -> float:
@@ -561,11 +563,13 @@ def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise RuntimeError("the day's bus model has no solution")
     chosen = [c for c, v in zip(columns, x) if solver.Value(v)] + fixed
+    objective_value, bound = solver.ObjectiveValue() / 100, solver.BestObjectiveBound() / 100
     plans = []
     for s in sessions:
         plans.append(_to_plan(s, [c for c in chosen if c.session == s.index],
                               [u for (si, u), v in lost.items() if si == s.index and solver.Value(v)],
                               status == cp_model.OPTIMAL, warnings_fleet))
+        plans[-1].day_objective, plans[-1].day_bound = objective_value, bound
     return plans
 
 
