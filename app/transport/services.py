@@ -421,7 +421,8 @@ def _announce(plan: BusPlan, result: planning.Plan, hold: str, before: dict) -> 
             first.append(bid)
         elif hold != "hard" and notice.pickup_at != at:
             notice.pickup_at, notice.announced_at = at, utcnow()
-    if first:  # the school hears its pickup (and return) time once the bus is planned, with a new .ics
+    if first and not db.session.info.get("transport.no_mail"):
+        # the school hears its pickup (and return) time once the bus is planned, with a new .ics
         from app.booking import notify
 
         db.session.flush()
@@ -535,18 +536,27 @@ def sessions_to_replan(now: datetime) -> list[int]:
     return sorted(set(db.session.scalars(stale)) | set(db.session.scalars(changed)))
 
 
-def plan_upcoming(region_id: int, now: datetime, days: int = 14) -> int:
+def plan_upcoming(region_id: int, now: datetime, days: int = 14, *, tell: bool = False) -> int:
     """Plan every session of a region in the coming days that has bookings (the demo, a new region)."""
     from app.labs.models import Offer
 
-    ids = db.session.scalars(select(Session.id).join(Offer, Session.offer_id == Offer.id).where(
+    sessions = db.session.execute(select(Session.id, Session.starts_at).join(Offer, Session.offer_id == Offer.id).where(
         Offer.region_id == region_id, Session.starts_at > now, Session.starts_at <= now + timedelta(days=days),
         Session.status == SessionStatus.SCHEDULED, Session.location == PartLocation.VENUE,
         Session.booked_classes > 0).order_by(Session.starts_at, Session.id)).all()
-    for sid in ids:
-        plan_session(sid, now)
-        db.session.commit()
-    return len(ids)
+    planned_days = set()
+    db.session.info["transport.no_mail"] = not tell
+    try:
+        for sid, starts_at in sessions:
+            day = to_local(starts_at).date()
+            if day in planned_days:  # planning a session plans its whole day
+                continue
+            plan_session(sid, now)
+            db.session.commit()
+            planned_days.add(day)
+    finally:
+        db.session.info.pop("transport.no_mail", None)
+    return len(sessions)
 
 
 def freeze_due_plans(now: datetime, *, tell: bool = True) -> int:
@@ -563,7 +573,12 @@ def freeze_due_plans(now: datetime, *, tell: bool = True) -> int:
     db.session.commit()
     frozen = 0
     for sid in ids:
-        plan = plan_session(sid, now)
+        if not tell:
+            db.session.info["transport.no_mail"] = True
+        try:  # a plan that is still right (same classes, not stale) is frozen as it is
+            plan = plan_session(sid, now, only_if_riders_changed=True)
+        finally:
+            db.session.info.pop("transport.no_mail", None)
         if plan is None or plan.status == PlanStatus.FROZEN:
             db.session.commit()
             continue
