@@ -323,8 +323,10 @@ class _Session:
         self.open = [s for s in req.stops if s.booking_id not in on_locked]
         self.keyed = {g.key: g for g in req.given if not g.locked}
         self.types = {t.id: t for t in req.types}
-        fleet = [t for t in req.types if t.available > 0]
-        self.units = _split_cheapest(self.open, fleet or list(req.types), self.metric) if self.open else []
+        fleet = [t for t in req.types if t.available > 0] or list(req.types)
+        # without bus types (a region with no contract) every class is a unit the model cannot carry
+        self.units = _split_cheapest(self.open, fleet, self.metric) if self.open and fleet else \
+            [_Unit(s, s.seats) for s in self.open]
 
     # -- one route: pickup times backwards from the arrival, waiting for an announced time
     def route(self, order: tuple[int, ...]):

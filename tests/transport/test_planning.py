@@ -241,3 +241,10 @@ def test_known_minutes_to_the_venue_are_used():
 def test_nothing_to_plan():
     result = planning.plan(_req([]))
     assert result.buses == [] and result.total_cost == 0
+
+
+def test_without_bus_types_every_class_is_reported_not_an_error():
+    req = _req(_stops(3), types=())
+    result = planning.plan(req)
+    assert result.buses == [] and len(result.unplanned) == 3
+    assert {w.code for w in result.warnings} == {"no_bus"}
