@@ -340,7 +340,9 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
     has_plan = db.session.scalar(select(BusPlan.id).where(BusPlan.session_id == session_id)) is not None
     if not has_plan and (session.starts_at <= now or _at_school(session) or session.status == SessionStatus.CANCELLED):
         return None
-    plan = _lock_plan(session_id)
+    # the day's plans are locked in one order (session id), this session's among them: two re-plans
+    # of the same day wait for each other instead of deadlocking
+    plan = {sid: _lock_plan(sid) for sid in _day_session_ids(session, now)}[session_id]
     db.session.refresh(session)
     warns: list = []
     riders = _riders(session, warns) if session.starts_at > now else None
