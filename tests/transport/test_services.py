@@ -474,3 +474,53 @@ def test_planning_the_same_day_twice_gives_the_same_plan(transport):
         services.plan_session(session.id, force=True)
         db.session.commit()
         assert shape()[1] == first
+
+
+def _two_sessions_one_coach(app, transport):
+    region, session, offer = transport["region"], transport["session"], transport["offer"]
+    _one_coach_only(transport)
+    other = factories.session(offer, session.starts_at + timedelta(minutes=15))
+    db.session.commit()
+    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
+    try:
+        ids = [book(t, s, sess, pupils=30).id for (s, t), sess in
+               zip((school_at(region, 12 + i, east=0.05 * i) for i in range(2)), (session, other))]
+    finally:
+        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+    sids = [session.id, other.id]
+    for sid in sids:
+        db.session.add(BusPlan(session_id=sid))  # the plan rows exist; both planners read them empty
+    db.session.commit()
+    db.session.remove()
+
+    def run(sid):
+        with app.app_context():
+            try:
+                services.plan_session(sid)
+                db.session.commit()
+            finally:
+                db.session.remove()
+    return sids, ids, run
+
+
+def test_two_sessions_of_a_day_planned_at_once_stay_within_the_fleet(app, transport):
+    sids, ids, run = _two_sessions_one_coach(app, transport)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(run, sids))
+    coaches = db.session.scalar(select(func.count(Bus.id)).join(BusPlan).where(BusPlan.session_id.in_(sids)))
+    assert coaches == 1, "one coach in the contract: one coach on the road"
+
+
+@pytest.mark.postgresql_only
+def test_control_without_the_day_lock_two_planners_order_two_coaches(app, backend, transport):
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers; the race exists only where writers run in parallel")
+    sids, ids, run = _two_sessions_one_coach(app, transport)
+    app.config.update(BOOKING_LOCKING=False, TRANSPORT_TEST_BARRIER=threading.Barrier(2))
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(run, sids))
+    finally:
+        app.config.update(BOOKING_LOCKING=True, TRANSPORT_TEST_BARRIER=None)
+    coaches = db.session.scalar(select(func.count(Bus.id)).join(BusPlan).where(BusPlan.session_id.in_(sids)))
+    assert coaches > 1, "without the lock both planners see a free coach and both use it"
