@@ -100,6 +100,11 @@ def load_config(instance_path: str) -> dict:
         "TRANSPORT_RETURN_AFTER_MINUTES": int(os.environ.get("TRANSPORT_RETURN_AFTER_MINUTES", "10")),
         "TRANSPORT_SPEED_KMH": float(os.environ.get("TRANSPORT_SPEED_KMH", "40")),
         "TRANSPORT_SOLVER_SECONDS": float(os.environ.get("TRANSPORT_SOLVER_SECONDS", "1.0")),
+        # announced pickups move at most this much unless the coordinator accepts; a change costs this (€)
+        "TRANSPORT_PICKUP_TOLERANCE_MINUTES": int(os.environ.get("TRANSPORT_PICKUP_TOLERANCE_MINUTES", "5")),
+        "TRANSPORT_PICKUP_CHANGE_COST": float(os.environ.get("TRANSPORT_PICKUP_CHANGE_COST", "25")),
+        # a bus's next trip of the day starts at least this long after it is back
+        "TRANSPORT_TURNAROUND_MINUTES": int(os.environ.get("TRANSPORT_TURNAROUND_MINUTES", "15")),
         "TRANSPORT_FREEZE_DAYS": int(os.environ.get("TRANSPORT_FREEZE_DAYS", "7")),
         "TRANSPORT_LOCK_TIMEOUT_MS": int(os.environ.get("TRANSPORT_LOCK_TIMEOUT_MS", "30000")),
         # the outbox worker (app.outbox.worker): a failed entry is retried after

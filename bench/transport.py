@@ -1,20 +1,32 @@
-"""Bus planning on a busy week: shared routes (OR-Tools) versus one bus per school.
+"""Bus planning on a busy week with the demo fleet per day: the day's model against its bounds.
 
 The real primary schools of the Achterhoek (COROP 14, from the DUO files in data/) and
 the demo region's four techlabs (Doetinchem, Winterswijk, Groenlo, Ulft). A busy week:
 every school day, at every techlab, a morning and an afternoon session of 4–8 classes
 drawn from the region's schools (nearer schools book more often), each class one groep
 of its school (the school's DUO pupils / 8, ± 20 %). Only classes farther
-than 6 km by road (great-circle × 1.3) need a bus. The region's contract: a 50-seat
-coach (€ 180 per trip + € 1.90 per km) and a 19-seat minibus (€ 95 + € 1.10 per km).
-Every pupil and adult has a seat. Prints per plan the buses, seats, km, cost, the lower
-bound on buses (ceil(seats / 50) per session) and the planning time.
+than 6 km by road (great-circle × 1.3) need a bus. The region's contract is the demo's:
+6 coaches of 50 seats (€ 180 per trip + € 1.90 per km) and 8 minibuses of 19 seats
+(€ 95 + € 1.10 per km) per day. Every pupil and adult has a seat.
+
+Per day (all sessions of the day planned together, planning.plan_day): classes needing a
+bus, buses used, the most buses of a type on the road at once against the fleet (beyond
+the fleet must be 0), classes without a bus (the shortfall the coordinator is shown),
+rides over the limit (classes farther than the limit on their own), cost, and the CP-SAT
+proof: the plan's objective against the solver's lower bound (every class has at least 10
+seats, so no bus takes more than 5 classes: routes of up to 5 stops are all routes, and
+the optimum is the model's true optimum). The same day with an unlimited fleet shows what
+the fleet costs. Churn (on the unlimited fleet, where most classes share): after the day is planned (its pickups announced), one class
+cancels and one new class books; the re-plan is made holding the announced pickups
+(hold="hard") and from scratch (hold="free"): schools moved by more than 5 minutes, and the
+cost of holding.
 
     .venv/bin/python bench/transport.py [--seed 1] [--seconds 1.0]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import random
 import sys
@@ -34,9 +46,12 @@ from bench.fairness import load_schools  # noqa: E402
 
 TECHLABS = {"Techlab Doetinchem": "7001", "Techlab Winterswijk": "7101", "Techlab Groenlo": "7141",
             "Techlab Ulft": "7071"}
-TYPES = (planning.VehicleType(1, 50, 180.0, 1.9, available=12, name="Touringcar 50", carrier="Achterhoek Tours"),
-         planning.VehicleType(2, 19, 95.0, 1.1, available=16, name="Minibus 19", carrier="Taxi Oost"))
+TYPES = (planning.VehicleType(1, 50, 180.0, 1.9, available=6, name="Touringcar 50", carrier="Achterhoek Tours"),
+         planning.VehicleType(2, 19, 95.0, 1.1, available=8, name="Minibus 19", carrier="Taxi Oost"))
+UNLIMITED = tuple(planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, 99, t.name, t.carrier)
+                  for t in TYPES)
 FACTOR, THRESHOLD = 1.3, 6.0
+TRIALS = 10  # churn: cancellation + new booking trials per day
 
 
 def _dist(a, b, c, d):
@@ -73,52 +88,109 @@ def busy_week(seed: int):
     return sessions
 
 
+def _with(req, **kw):
+    return dataclasses.replace(req, **kw)
+
+
+def _peak(plans) -> dict[int, int]:
+    """The most buses of each type on the road at one moment (busy from first pickup to back + turnaround)."""
+    out = {}
+    for t in TYPES:
+        out[t.id] = planning._max_overlap([(b.busy_from, b.busy_until) for p in plans for b in p.buses
+                                           if b.type.id == t.id])
+    return out
+
+
+def _pickups(plans) -> dict[int, datetime]:
+    out = {}
+    for p in plans:
+        for b in p.buses:
+            for st in b.stops:
+                out[st.booking_id] = min(st.pickup_at, out.get(st.booking_id, st.pickup_at))
+    return out
+
+
+def _churn(reqs, plans, rng, spare_stops, seconds):
+    """One cancellation and one new booking on a planned day: (moved > 5 min held, moved free,
+    cost held, cost free)."""
+    told = _pickups(plans)
+    reqs = [_with(r, stops=tuple(_with(s, announced_at=told.get(s.booking_id)) for s in r.stops)) for r in reqs]
+    withs = [i for i, r in enumerate(reqs) if len(r.stops) >= 2]
+    if not withs or not spare_stops:
+        return None
+    i = rng.choice(withs)
+    gone = rng.choice(reqs[i].stops).booking_id
+    reqs[i] = _with(reqs[i], stops=tuple(s for s in reqs[i].stops if s.booking_id != gone))
+    j = rng.randrange(len(reqs))
+    newcomer = rng.choice(spare_stops)
+    reqs[j] = _with(reqs[j], stops=reqs[j].stops + (_with(newcomer, booking_id=10 ** 6 + j, announced_at=None),))
+    out = []
+    for hold in ("hard", "free"):
+        again = planning.plan_day([_with(r, hold=hold) for r in reqs])
+        now = _pickups(again)
+        moved = sum(1 for bid, at in told.items() if bid in now and abs(now[bid] - at) > timedelta(minutes=5))
+        out += [moved, sum(p.total_cost for p in again)]
+    return out[0], out[2], out[1], out[3]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=1.0)
     args = parser.parse_args()
+    rng = random.Random(args.seed)
     sessions = busy_week(args.seed)
-    totals = {k: {"buses": 0, "seats": 0, "capacity": 0, "km": 0.0, "cost": 0.0} for k in ("shared", "alone")}
-    bound = classes = needing = 0
-    solvers: dict[str, int] = {}
-    times = []
-    ride_ok = seats_ok = True
-    for _d, _venue, req in sessions:
-        req = planning.PlanRequest(req.venue_lat, req.venue_lon, req.starts_at, req.ends_at, req.stops, req.types,
-                                   req.distance_km, planning.Limits(time_limit_seconds=args.seconds))
-        needing += len(req.stops)
-        if not req.stops:
-            continue
+    limits = planning.Limits(time_limit_seconds=args.seconds)
+    days: dict = {}
+    for d, _venue, req in sessions:
+        days.setdefault(d, []).append(_with(req, limits=limits))
+    spare = [s for _d, _v, r in sessions for s in r.stops]
+    print(f"{len(sessions)} sessions at {len(TECHLABS)} techlabs in one week; fleet per day: "
+          + ", ".join(f"{t.available} × {t.name}" for t in TYPES))
+    head = (f"{'day':<11}{'classes':>8}{'buses':>7}{'peak c/m':>10}{'beyond':>7}{'no bus':>7}{'>45min':>7}"
+            f"{'cost EUR':>10}{'optimal':>8}{'gap EUR':>8}{'unlim. buses':>13}{'unlim. cost':>12}"
+            f"{'moved held':>11}{'moved free':>11}{'hold +%':>8}{'time s':>7}")
+    print(head)
+    tot = dict(classes=0, buses=0, beyond=0, nobus=0, over=0, cost=0.0, ubuses=0, ucost=0.0, mh=0, mf=0, ch=0.0,
+               cf=0.0, time=0.0, optimal=0, days=0)
+    for d, reqs in sorted(days.items()):
+        classes = sum(len({s.booking_id for s in r.stops}) for r in reqs)
         t0 = clock.perf_counter()
-        shared = planning.plan(req)
-        times.append(clock.perf_counter() - t0)
-        solvers[shared.solver] = solvers.get(shared.solver, 0) + 1
-        alone = planning.one_bus_per_school(req)
-        bound += planning.lower_bound_buses(req)
-        for key, p in (("shared", shared), ("alone", alone)):
-            t = totals[key]
-            t["buses"] += len(p.buses)
-            t["seats"] += p.seats_taken
-            t["capacity"] += sum(b.type.seats for b in p.buses)
-            t["km"] += p.total_km
-            t["cost"] += p.total_cost
-        for b in shared.buses:
-            seats_ok &= b.seats_taken <= b.type.seats
-            ride_ok &= b.ride_minutes <= req.limits.max_ride_minutes or len(b.stops) == 1
-    print(f"{len(sessions)} sessions at {len(TECHLABS)} techlabs in one week; {needing} classes need a bus "
-          f"(> {THRESHOLD:.0f} km by road); solver: {solvers}")
-    print(f"lower bound on buses (ceil(seats / 50) per session): {bound}")
-    print(f"{'measure':<28}{'shared routes (OR-Tools)':>26}{'one bus per school':>22}")
-    s, a = totals["shared"], totals["alone"]
-    print(f"{'buses':<28}{s['buses']:>26}{a['buses']:>22}")
-    print(f"{'seats used / seats':<28}{str(s['seats']) + ' / ' + str(s['capacity']):>26}"
-          f"{str(a['seats']) + ' / ' + str(a['capacity']):>22}")
-    print(f"{'km (there and back)':<28}{s['km']:>26.0f}{a['km']:>22.0f}")
-    print(f"{'cost (EUR)':<28}{s['cost']:>26.0f}{a['cost']:>22.0f}")
-    print(f"planning time: total {sum(times):.1f} s, per session mean {sum(times) / max(1, len(times)):.2f} s, "
-          f"max {max(times or [0]):.2f} s; every bus within its seats: {seats_ok}; shared rides within "
-          f"{planning.Limits().max_ride_minutes} min: {ride_ok}")
+        plans = planning.plan_day(reqs)
+        took = clock.perf_counter() - t0
+        peak = _peak(plans)
+        beyond = sum(max(0, peak[t.id] - t.available) for t in TYPES)
+        nobus = sum(len(p.unplanned) for p in plans)
+        over = sum(1 for p in plans for b in p.buses if b.ride_minutes > limits.max_ride_minutes)
+        cost = sum(p.total_cost for p in plans)
+        buses = sum(len(p.buses) for p in plans)
+        optimal = all(p.proven_optimal for p in plans if p.solver != "none")
+        gap = plans[0].day_objective - plans[0].day_bound if plans else 0.0
+        free = planning.plan_day([_with(r, types=UNLIMITED) for r in reqs])
+        ubuses, ucost = sum(len(p.buses) for p in free), sum(p.total_cost for p in free)
+        # churn where classes share buses most: the same day with the unlimited fleet
+        churn = [0, 0, 0.0, 0.0]
+        for _trial in range(TRIALS):
+            one = _churn([_with(r, types=UNLIMITED) for r in reqs], free, rng, spare, args.seconds) or (0, 0, 0.0, 0.0)
+            churn = [a + b for a, b in zip(churn, one)]
+        hold_pct = 100 * (churn[2] - churn[3]) / churn[3] if churn[3] else 0.0
+        print(f"{d.isoformat():<11}{classes:>8}{buses:>7}{str(peak[1]) + '/' + str(peak[2]):>10}{beyond:>7}"
+              f"{nobus:>7}{over:>7}{cost:>10.0f}{'yes' if optimal else 'no':>8}{gap:>8.2f}{ubuses:>13}{ucost:>12.0f}"
+              f"{churn[0]:>11}{churn[1]:>11}{hold_pct:>8.1f}{took:>7.2f}")
+        for k, v in (("classes", classes), ("buses", buses), ("beyond", beyond), ("nobus", nobus), ("over", over),
+                     ("cost", cost), ("ubuses", ubuses), ("ucost", ucost), ("mh", churn[0]), ("mf", churn[1]),
+                     ("ch", churn[2]), ("cf", churn[3]), ("time", took), ("optimal", int(optimal)), ("days", 1)):
+            tot[k] += v
+    print(f"{'week':<11}{tot['classes']:>8}{tot['buses']:>7}{'':>10}{tot['beyond']:>7}{tot['nobus']:>7}"
+          f"{tot['over']:>7}{tot['cost']:>10.0f}{str(tot['optimal']) + '/' + str(tot['days']):>8}{'':>8}"
+          f"{tot['ubuses']:>13}{tot['ucost']:>12.0f}{tot['mh']:>11}{tot['mf']:>11}"
+          f"{(100 * (tot['ch'] - tot['cf']) / tot['cf'] if tot['cf'] else 0):>8.1f}{tot['time']:>7.1f}")
+    print("peak c/m: most coaches / minibuses on the road at once; beyond: buses beyond the fleet (must be 0); "
+          "no bus: classes the fleet cannot carry (shown to the coordinator with choices); >45min: classes "
+          "farther than the ride limit on their own; optimal/gap: CP-SAT proved the day's optimum (objective − "
+          "bound); unlim.: the same day with an unlimited fleet; moved held/free: schools whose announced pickup "
+          "moved > 5 min after one cancellation and one new booking (summed over 10 trials per day), holding the announced times or planning from "
+          "scratch; hold +%: the cost of holding them.")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from app.auth import permissions
 from app.auth.models import Region
 from app.errors import DomainError
 from app.extensions import db
+from app.transport import warnings
 from app.transport.services import plans_on
 
 
@@ -27,12 +28,16 @@ def _bus_json(bus) -> dict:
                        "pickup_at": iso(s.pickup_at), "seats": s.seats} for s in bus.stops]}
 
 
-def plan_json(plan) -> dict:
+def plan_json(plan, warns: list | None = None) -> dict:
     s = plan.session
     return {"id": plan.id, "session_id": s.id, "offer": {"id": s.offer_id, "title": s.offer.title},
             "venue": venue_ref(s.venue), "starts_at": iso(s.starts_at), "status": plan.status.value,
             "needs_review": plan.needs_review, "planned_at": iso(plan.planned_at), "frozen_at": iso(plan.frozen_at),
-            "total_km": plan.total_km, "total_cost": plan.total_cost, "buses": [_bus_json(b) for b in plan.buses]}
+            "total_km": plan.total_km, "total_cost": plan.total_cost,
+            "warnings_seen": not plan.warnings_unseen, "to_check": plan.warnings_unseen or plan.needs_review,
+            "warnings": [{k: w[k] for k in ("code", "booking_id", "school", "text", "minutes", "seats", "choices")
+                          if k in w} for w in (warns if warns is not None else [])],
+            "buses": [_bus_json(b) for b in plan.buses]}
 
 
 @bp.get("/transport/plans")
@@ -53,8 +58,10 @@ def transport_plans():
             err.status = 403
             raise err
         region_id = region.id
+    plans = plans_on(region_id, day)
+    described = warnings.describe(plans)
     return jsonify({"date": day.isoformat(), "region_id": region_id,
-                    "plans": [plan_json(p) for p in plans_on(region_id, day)]})
+                    "plans": [plan_json(p, described[p.id]) for p in plans]})
 
 
 STOP = {"type": "object", "required": ["position", "school", "pickup_at", "seats"], "properties": {
@@ -82,7 +89,19 @@ SCHEMAS = {
         "status": {"type": "string", "enum": ["draft", "frozen"]}, "needs_review": {"type": "boolean"},
         "planned_at": {"type": ["string", "null"]}, "frozen_at": {"type": ["string", "null"]},
         "total_km": {"type": "number"}, "total_cost": {"type": "number"},
+        "warnings_seen": {"type": "boolean", "description": "the coordinator marked the warnings as seen"},
+        "to_check": {"type": "boolean", "description": "unseen warnings, or changes after the order"},
+        "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/BusPlanWarning"}},
         "buses": {"type": "array", "items": {"$ref": "#/components/schemas/Bus"}}}},
+    "BusPlanWarning": {"type": "object", "required": ["code", "text"], "properties": {
+        "code": {"type": "string", "enum": ["ride_over_limit", "no_bus", "no_coordinates", "implausible_coordinates",
+                                           "pin_breaks_rule", "greedy", "pickup_moved", "locked_over_fleet",
+                                           "locked_over_seats"]},
+        "booking_id": {"type": "integer"}, "school": {"type": "string"}, "text": {"type": "string"},
+        "minutes": {"type": "integer"}, "seats": {"type": "integer"},
+        "choices": {"type": "array", "description": "for a class without a bus: hire, move_session, ask_school",
+                    "items": {"type": "object", "properties": {"code": {"type": "string"},
+                                                               "text": {"type": "string"}}}}}},
     "BusPlans": {"type": "object", "required": ["date", "plans"], "properties": {
         "date": {"type": "string", "format": "date"}, "region_id": {"type": ["integer", "null"]},
         "plans": {"type": "array", "items": {"$ref": "#/components/schemas/BusPlan"}}}},

@@ -47,6 +47,8 @@ class Region(db.Model):
     holiday_region: Mapped[HolidayRegion] = mapped_column(str_enum(HolidayRegion, "holiday_region"))
     bus_threshold_km: Mapped[float] = mapped_column(Float, default=6.0)
     road_factor: Mapped[float] = mapped_column(Float, default=1.3)
+    # the price of hiring an extra bus for a day when the contract's fleet is used up (None: not offered)
+    bus_hire_price: Mapped[Optional[float]] = mapped_column(Float)
     # ask teachers for optional aggregate counts of girls and boys per booking
     collect_gender_counts: Mapped[bool] = mapped_column(default=False)
     # admission: how many classes of one school may book the same session; how long a class has to

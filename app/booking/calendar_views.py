@@ -30,10 +30,10 @@ def _ics_response(data: bytes, filename: str) -> Response:
 
 
 def _booking_events(bookings, base: str) -> list:
-    from app.transport.services import pickup_times
+    from app.transport.services import pickup_times, return_times
 
-    pickups = pickup_times(bookings)
-    return [booking_event(b, base, pickups.get(b.id)) for b in bookings]
+    pickups, returns = pickup_times(bookings), return_times(bookings)
+    return [booking_event(b, base, pickups.get(b.id), back_at=returns.get(b.id)) for b in bookings]
 
 
 def feed_events(user: User):

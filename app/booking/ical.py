@@ -28,31 +28,40 @@ def _location(session, school=None) -> str:
     return ""
 
 
-def booking_event(booking, base_url: str, pickup=None, stamp: datetime | None = None) -> Event:
+def booking_event(booking, base_url: str, pickup=None, stamp: datetime | None = None,
+                  back_at: datetime | None = None) -> Event:
+    """The booking as a calendar event; with a bus (``pickup``) it runs from the pickup at the
+    school to the return there (``back_at``), the lesson times in the description."""
     s = booking.session
     offer = s.offer
     title = offer.title if booking.part_position is None else f"{offer.title} — deel {booking.part_position}"
     ev = Event()
     ev.add("uid", f"booking-{booking.id}@{_host(base_url)}")
     ev.add("dtstamp", stamp or datetime.now(timezone.utc))
-    ev.add("dtstart", s.starts_at.astimezone(LOCAL_TZ))
-    ev.add("dtend", s.ends_at.astimezone(LOCAL_TZ))
+    bus = pickup is not None and booking.status.value != "cancelled"
+    ev.add("dtstart", (pickup if bus else s.starts_at).astimezone(LOCAL_TZ))
+    ev.add("dtend", ((back_at or s.ends_at) if bus else s.ends_at).astimezone(LOCAL_TZ))
     ev.add("summary", title)
-    ev.add("location", _location(s, booking.school))
-    ev.add("sequence", booking.sequence)
+    ev.add("location", f"{booking.school.name}, {booking.school.address}" if bus else _location(s, booking.school))
+    ev.add("sequence", booking.sequence + (1 if bus else 0))  # the bus changes the event: a newer version
     status = {"cancelled": "CANCELLED", "waitlisted": "TENTATIVE"}.get(booking.status.value, "CONFIRMED")
     ev.add("status", status)
-    lines = [f"Groep {booking.groep_label}, {booking.pupils} leerlingen, {booking.adults} begeleiders.",
-             f"Status: {booking.status.value}."]
+    lines = []
+    if bus:
+        school = booking.school
+        lines.append(f"Bus: ophalen om {pickup.astimezone(LOCAL_TZ):%H:%M} bij {school.name}, {school.address}.")
+        lines.append(f"Les: {s.starts_at.astimezone(LOCAL_TZ):%H:%M}–{s.ends_at.astimezone(LOCAL_TZ):%H:%M}, "
+                     f"{_location(s, school)}.")
+        if back_at is not None:
+            lines.append(f"Terug bij school rond {back_at.astimezone(LOCAL_TZ):%H:%M}.")
+    lines += [f"Groep {booking.groep_label}, {booking.pupils} leerlingen, {booking.adults} begeleiders.",
+              f"Status: {booking.status.value}."]
     if booking.part_position is not None and s.part is not None:
         lines.append(f"Deel {booking.part_position}: {s.part.title}.")
         if s.part.description:
             lines.append(s.part.description)
     if offer.preparation:
         lines.append(f"Voorbereiding: {offer.preparation}")
-    if pickup is not None:
-        school = booking.school
-        lines.append(f"Bus: ophalen om {pickup.astimezone(LOCAL_TZ):%H:%M} bij {school.name}, {school.address}.")
     if booking.remarks:
         lines.append(f"Opmerkingen: {booking.remarks}")
     lines.append(f"{base_url.rstrip('/')}/boekingen/{booking.id}")

@@ -30,9 +30,10 @@ def _recipients(booking) -> tuple[list[str], str]:
     return emails, locale
 
 
-def _ics(bookings, pickups: dict) -> Attachment:
+def _ics(bookings, pickups: dict, returns: dict | None = None) -> Attachment:
     base = current_app.config["BASE_URL"]
-    events = [booking_event(b, base, pickups.get(b.id)) for b in bookings]
+    returns = returns or {}
+    events = [booking_event(b, base, pickups.get(b.id), back_at=returns.get(b.id)) for b in bookings]
     return Attachment(filename="boeking.ics", content=calendar_bytes(events, "Techlab"))
 
 
@@ -49,7 +50,7 @@ SUBJECTS = {
 }
 
 
-def _send(kind: str, booking, bookings=None) -> None:
+def _send(kind: str, booking, bookings=None, **extra) -> None:
     """Queue the mail in the caller's unit of work: only who gets it and about which
     bookings. It is rendered by the outbox worker (``render``), not under the booking's locks."""
     bookings = bookings or [booking]
@@ -59,7 +60,7 @@ def _send(kind: str, booking, bookings=None) -> None:
     from app.outbox.services import enqueue
 
     enqueue("mail", {"template": kind, "to": to, "locale": locale, "booking_id": booking.id,
-                     "booking_ids": [b.id for b in bookings]},
+                     "booking_ids": [b.id for b in bookings], "extra": extra},
             f"mail:{kind}:{booking.id}:{uuid.uuid4().hex}", request_id=current_request_id())
 
 
@@ -67,19 +68,26 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
     """The mail of a queued booking notice, rendered from the bookings as they are now."""
     from app.booking.models import Booking
     from app.extensions import db
-    from app.transport.services import pickup_times
+    from app.transport.services import booking_needs_bus, pickup_times, return_times
 
     kind = payload["template"]
     booking = db.session.get(Booking, payload["booking_id"])
     bookings = [b for b in (db.session.get(Booking, i) for i in payload["booking_ids"]) if b is not None]
     if booking is None or not bookings:
         raise LookupError(f"booking {payload['booking_id']} no longer exists")
-    pickups = pickup_times(bookings)
+    if kind == "cancelled":  # a cancelled class rides no bus: no bus line, the event as it was booked
+        pickups, returns, awaiting = {}, {}, set()
+    else:
+        pickups, returns = pickup_times(bookings), return_times(bookings)
+        awaiting = {b.id for b in bookings if b.id not in pickups and b.status.value == "confirmed"
+                    and booking_needs_bus(b)}
     with force_locale(payload.get("locale") or "nl"):
         subject = SUBJECTS[kind](booking.session.offer.title)
         body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings, pickups=pickups,
-                               base_url=current_app.config["BASE_URL"].rstrip("/"), **_extra(kind, booking))
-    return Mail(list(payload["to"]), subject, body, [_ics(bookings, pickups)], request_id)
+                               returns=returns, awaiting=awaiting,
+                               base_url=current_app.config["BASE_URL"].rstrip("/"),
+                               **(payload.get("extra") or {}), **_extra(kind, booking))
+    return Mail(list(payload["to"]), subject, body, [_ics(bookings, pickups, returns)], request_id)
 
 
 def _extra(kind: str, booking) -> dict:
@@ -133,6 +141,7 @@ def reminder(booking) -> None:
     _send("reminder", booking)
 
 
-def pickup_planned(booking) -> None:
-    """The bus plan is frozen (ordered): the school hears its pickup time and place."""
-    _send("pickup", booking)
+def pickup_planned(booking, ordered: bool = True) -> None:
+    """The school hears its pickup time and place: when the bus is first planned, and when the
+    plan is frozen (ordered)."""
+    _send("pickup", booking, ordered=ordered)

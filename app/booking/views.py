@@ -154,13 +154,13 @@ def my_bookings():
 def detail(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_view_booking)
     bookings = list(booking.series.bookings) if booking.series is not None else [booking]
-    from app.transport.services import pickup_times
+    from app.transport.services import pickup_times, return_times
     from app.transport.forms import FlagForm
     from app.transport.services import transport_info
 
     now = utcnow()
     return render_template("booking/detail.html", booking=booking, bookings=bookings,
-                           pickups=pickup_times(bookings), form=ReasonForm(),
+                           pickups=pickup_times(bookings), returns=return_times(bookings), form=ReasonForm(),
                            transport={b.id: transport_info(b) for b in bookings}, bus_form=FlagForm(), now=now,
                            teacher_can_cancel=services.can_teacher_cancel(booking, now),
                            deadline=services.cancel_deadline(booking),

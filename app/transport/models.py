@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
@@ -72,9 +72,25 @@ class BusPlan(db.Model):
     stale: Mapped[bool] = mapped_column(default=False)
     total_km: Mapped[float] = mapped_column(Float, default=0.0)
     total_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    # what the coordinator must see (planning.PlanWarning.as_dict() per item), and the key of the
+    # warnings they saw ("ik heb het gezien"): the plan is to be checked while the two differ
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    warnings_seen: Mapped[str] = mapped_column(String(64), default="")
 
     buses: Mapped[list["Bus"]] = relationship(back_populates="plan", cascade="all, delete-orphan", order_by="Bus.id")
     session: Mapped["Session"] = relationship()
+
+    @property
+    def warnings_key(self) -> str:
+        import hashlib
+        import json
+
+        return hashlib.sha1(json.dumps(self.warnings or [], sort_keys=True).encode()).hexdigest() if self.warnings else ""
+
+    @property
+    def warnings_unseen(self) -> bool:
+        """Warnings the coordinator has not marked as seen: the plan is to be checked."""
+        return bool(self.warnings) and self.warnings_seen != self.warnings_key
 
 
 class Bus(db.Model):
@@ -113,3 +129,15 @@ class BusStop(db.Model):
 
     bus: Mapped[Bus] = relationship(back_populates="stops")
     booking: Mapped["Booking"] = relationship()
+
+
+class PickupNotice(db.Model):
+    """The pickup time a school was told (page, mail, calendar): re-planning holds it within a
+    few minutes unless the coordinator accepts a change."""
+
+    __tablename__ = "pickup_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
+    pickup_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

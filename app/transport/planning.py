@@ -1,27 +1,40 @@
-"""Bus planning for one session: a pure function of its inputs (no database, no Flask).
+"""Bus planning for a day: a pure function of its inputs (no database, no Flask).
 
-The classes that need a bus to one venue at one time are grouped into buses of the
-region's bus types and routed with OR-Tools' vehicle-routing solver (capacitated, with
-a ride-time limit and a fixed cost per bus), minimising cost:
+The classes that need a bus to a venue at a time are grouped into buses of the region's
+bus types, for all sessions of a day of a region together, minimising cost:
 
-* every pupil and every adult has a seat of their own; a class larger than the
-  largest bus is split over several buses (seats taken per stop);
+* the day's fleet is a hard limit: at no moment are more buses of a type on the road
+  than the region has (``VehicleType.available`` buses per day). A bus may do a morning
+  and an afternoon trip when its first trip is back (plus a turnaround) before the
+  second begins. Classes the fleet cannot carry are left out and reported
+  (``Plan.unplanned``, a ``no_bus`` warning) instead of planned beyond the fleet;
+* every pupil and every adult has a seat of their own; a class larger than the largest
+  bus is split over the cheapest mix of buses;
 * a bus picks up at one or more schools and arrives at the venue ``margin`` minutes
   before the session starts; nobody rides longer than ``max_ride_minutes`` (a school
   that is farther than that on its own gets a bus of its own, and a warning);
+* a pickup time already announced to a school is held within ``pickup_tolerance_minutes``
+  (``hold="hard"``; the bus waits rather than comes early), or a change costs
+  ``change_cost`` in the objective (``hold="soft"``, the coordinator accepts changes);
 * the return trip leaves ``return_after_minutes`` after the session ends and drops
   the classes off in the reverse order;
 * a bus costs ``cost_per_trip`` (the order: there and back) plus ``cost_per_km`` for
   every kilometre driven with the classes (the route, twice);
-* locked buses are kept as given; a pinned stop stays on its bus.
+* locked buses are kept as given; a bus with pinned stops carries exactly those (a pin
+  that breaks the ride rule is kept, with a warning).
 
-When the solver finds nothing within its time limit a simple greedy plan is made
-instead; ``Plan.solver`` says which one made the plan.
+Exact where small: the routes of up to ``exact_max_stops`` stops are enumerated (each in
+its best order) and CP-SAT picks the cheapest set that carries every class within the
+fleet (set partitioning). A session with too many candidate routes gets its routes from
+OR-Tools routing instead (a greedy plan when that finds nothing); the day's model then
+still enforces the fleet. Both run on deterministic limits: the same input gives the
+same plan. ``Plan.solver`` says which one made the plan.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from itertools import permutations
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -41,6 +54,7 @@ class StopRequest:
     minutes_to_venue: float | None = None  # a known driving time (else from the speed)
     pinned_bus: int | None = None  # key of the bus the coordinator put it on
     name: str = ""
+    announced_at: datetime | None = None  # the pickup time the school was told, if any
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,11 @@ class Limits:
     return_after_minutes: int = 10
     speed_kmh: float = DEFAULT_SPEED_KMH
     time_limit_seconds: float = 1.0
+    pickup_tolerance_minutes: int = 5  # an announced pickup may move this much without a change
+    change_cost: float = 25.0  # € in the objective per announced pickup moved more (hold="soft")
+    turnaround_minutes: int = 15  # between a bus's return and its next trip's first pickup
+    exact_max_stops: int = 5  # routes of up to this many stops are enumerated
+    exact_max_columns: int = 20000  # beyond this many routes a session goes to OR-Tools routing
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,7 @@ class PlanRequest:
     distance_km: Callable[[float, float, float, float], float]  # (lat1, lon1, lat2, lon2) -> road km
     limits: Limits = Limits()
     given: tuple[GivenBus, ...] = ()
+    hold: str = "hard"  # announced pickups: "hard" (kept ± tolerance), "soft" (a change costs), "free"
 
 
 @dataclass
@@ -107,17 +127,46 @@ class PlannedBus:
     km: float = 0.0  # there and back
     cost: float = 0.0
     ride_minutes: int = 0  # of the first stop, the longest ride
+    busy_from: datetime | None = None  # the bus is in use from (first pickup) ...
+    busy_until: datetime | None = None  # ... until (back at the last school, plus the turnaround)
+    units: list[int] = field(default_factory=list)  # the solver's units on this bus, in route order
 
     @property
     def seats_taken(self) -> int:
         return sum(s.seats for s in self.stops)
 
 
+@dataclass(frozen=True)
+class PlanWarning:
+    """Something the coordinator must see. Codes: ride_over_limit, no_bus, pin_breaks_rule,
+    greedy, pickup_moved, locked_over_fleet (services add no_coordinates, implausible_coordinates)."""
+
+    code: str
+    booking_id: int | None = None
+    minutes: int | None = None
+    seats: int | None = None
+    type_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Unplanned:
+    booking_id: int
+    seats: int
+    reason: str  # "fleet": the day's buses are all in use
+
+
 @dataclass
 class Plan:
     buses: list[PlannedBus]
-    solver: str  # "ortools", "greedy" or "none"
-    warnings: list[str] = field(default_factory=list)
+    solver: str  # "exact", "ortools", "greedy" or "none"
+    warnings: list[PlanWarning] = field(default_factory=list)
+    unplanned: list[Unplanned] = field(default_factory=list)
+    proven_optimal: bool = False  # the day's model proved its optimum (over routes of up to 5 stops)
+    day_objective: float = 0.0  # the day's model: its objective and the solver's proven lower bound (€)
+    day_bound: float = 0.0
 
     @property
     def total_km(self) -> float:
@@ -226,58 +275,380 @@ def ride_minutes(stops: list[StopRequest], req: PlanRequest, metric: _Metric | N
 # ------------------------------------------------------------------ the planners
 
 def plan(req: PlanRequest) -> Plan:
-    """The cheapest plan OR-Tools finds within the time limit, else a greedy plan."""
-    metric = _Metric(req)
-    types = {t.id: t for t in req.types}
-    requested = {s.booking_id: s for s in req.stops}
-    warnings: list[str] = []
-    buses: list[PlannedBus] = []
+    """The plan of one session on its own (the fleet is ``req.types``' available)."""
+    return plan_day([req])[0]
 
-    # locked buses: kept as given (minus classes that no longer need a bus)
-    on_locked: set[int] = set()
-    for g in req.given:
-        if not g.locked:
+
+# a class left without a bus costs far more than any bus: the model carries whom it can
+_UNPLANNED_CENTS = 10_000_000
+_UNPLANNED_SEAT_CENTS = 100_000
+
+
+@dataclass
+class _Column:
+    """A candidate bus: some units of one session in route order, a type, its times and cost."""
+
+    session: int  # index of the request
+    units: tuple[int, ...]  # indices into that session's units, in route order
+    type: VehicleType
+    pickups: tuple[datetime, ...]
+    km: float  # the route one way
+    ride: int
+    cost_cents: int  # the objective: the bus, plus changes of announced pickups
+    key: int | None = None
+    locked: bool = False
+    moved: tuple[int, ...] = ()  # units whose announced pickup moves more than the tolerance
+    pin_broken: bool = False
+    busy: tuple[datetime, datetime] | None = None
+
+
+class _Session:
+    """One request prepared for the day's model: its units, locked buses and candidate routes."""
+
+    def __init__(self, index: int, req: PlanRequest):
+        self.index, self.req = index, req
+        self.metric = _Metric(req)
+        self.warnings: list[PlanWarning] = []
+        self.solver = "exact"
+        requested = {s.booking_id: s for s in req.stops}
+        self.locked: list[tuple[GivenBus, list[StopRequest]]] = []
+        on_locked: set[int] = set()
+        for g in req.given:
+            if not g.locked:
+                continue
+            kept = [requested[b] for b in g.booking_ids if b in requested and b not in on_locked]
+            if kept:
+                on_locked.update(s.booking_id for s in kept)
+                self.locked.append((g, kept))
+        self.open = [s for s in req.stops if s.booking_id not in on_locked]
+        self.keyed = {g.key: g for g in req.given if not g.locked}
+        self.types = {t.id: t for t in req.types}
+        fleet = [t for t in req.types if t.available > 0] or list(req.types)
+        # without bus types (a region with no contract) every class is a unit the model cannot carry
+        self.units = _split_cheapest(self.open, fleet, self.metric) if self.open and fleet else \
+            [_Unit(s, s.seats) for s in self.open]
+
+    # -- one route: pickup times backwards from the arrival, waiting for an announced time
+    def route(self, order: tuple[int, ...]):
+        req, lim, metric = self.req, self.req.limits, self.metric
+        arrival = req.starts_at - timedelta(minutes=lim.arrival_margin_minutes)
+        stops = [self.units[i].stop for i in order]
+        times: list[datetime] = [arrival] * len(stops)
+        moved = []
+        t = arrival
+        km = 0.0
+        nxt = None
+        for pos in range(len(stops) - 1, -1, -1):
+            here = stops[pos]
+            t = t - timedelta(minutes=metric.minutes(here, nxt) + lim.dwell_minutes)
+            km += metric.km(here, nxt)
+            tolerance = timedelta(minutes=lim.pickup_tolerance_minutes)
+            if here.announced_at is not None and req.hold == "hard":
+                if here.announced_at < t:
+                    t = here.announced_at  # the bus waits for the class at its announced time
+                elif (here.announced_at - t) > tolerance:
+                    moved.append(order[pos])
+            elif here.announced_at is not None and req.hold == "soft" and abs(here.announced_at - t) > tolerance:
+                moved.append(order[pos])  # a change the coordinator accepts, at a cost
+            times[pos] = t
+            nxt = here
+        ride = int((arrival - times[0]).total_seconds() // 60) if stops else 0
+        return tuple(times), km, ride, tuple(moved)
+
+    def best_order(self, subset: tuple[int, ...]):
+        """The cheapest order within the ride limit (else the shortest ride), deterministic."""
+        best = None
+        limit = self.req.limits.max_ride_minutes
+        for order in (permutations(subset) if len(subset) > 1 else [subset]):
+            times, km, ride, moved = self.route(order)
+            rank = (ride > limit, len(moved), round(km, 6) if ride <= limit else ride, order)
+            if best is None or rank < best[0]:
+                best = (rank, order, times, km, ride, moved)
+        return best[1:]
+
+    def column(self, order, t: VehicleType, times, km, ride, moved, key=None, locked=False) -> _Column:
+        lim = self.req.limits
+        cents = int(round((t.cost_per_trip + t.cost_per_km * 2 * km) * 100))
+        if moved and self.req.hold == "soft":
+            cents += int(round(lim.change_cost * 100)) * len(moved)
+        back = self.req.ends_at + timedelta(minutes=lim.return_after_minutes + ride + lim.turnaround_minutes)
+        return _Column(self.index, tuple(order), t, times, km, ride, cents, key, locked, moved,
+                       busy=(times[0] if times else self.req.starts_at, back))
+
+    # -- candidate routes
+    def enumerate(self) -> list[_Column] | None:
+        """Every route of up to ``exact_max_stops`` units that fits a bus and the ride limit (a unit
+        alone always); a pinned group is one route on its bus. None when there are too many."""
+        lim = self.req.limits
+        fleet = [t for t in self.req.types if t.available > 0]
+        if not fleet:
+            return []
+        largest = max(t.seats for t in fleet)
+        hard = self.req.hold == "hard"
+        cols: list[_Column] = []
+        pinned: dict[int, list[int]] = {}
+        free = []
+        for i, u in enumerate(self.units):
+            if u.stop.pinned_bus is not None and u.stop.pinned_bus in self.keyed \
+                    and self.keyed[u.stop.pinned_bus].type_id in self.types:
+                pinned.setdefault(u.stop.pinned_bus, []).append(i)
+            else:
+                free.append(i)
+
+        def add(subset, key=None, must=False):
+            order, times, km, ride, moved = self.best_order(subset)
+            seats = sum(self.units[i].seats for i in subset)
+            over = ride > lim.max_ride_minutes
+            if not must and len(subset) > 1 and (over or (hard and moved)):
+                return False
+            types = [self.types[self.keyed[key].type_id]] if key is not None else \
+                [t for t in fleet if t.seats >= seats]
+            for t in types:
+                c = self.column(order, t, times, km, ride, moved, key=key)
+                c.pin_broken = key is not None and ((over and len({self.units[i].stop.booking_id for i in subset}) > 1)
+                                                    or seats > t.seats)
+                cols.append(c)
+            return bool(types)
+
+        for key in sorted(pinned):  # a bus the coordinator arranged carries exactly its pinned classes
+            add(tuple(pinned[key]), key=key, must=True)
+        for i in free:
+            add((i,))
+        self._grow((), free, 0, largest, add, cols, 0, start_size=2)
+        return None if len(cols) > lim.exact_max_columns else cols
+
+    def _grow(self, base, free, base_seats, cap, add, cols, base_len, start_size=1):
+        """Depth-first: add free units (in index order) while seats fit and the route stays feasible."""
+        lim = self.req.limits
+
+        def dfs(subset, seats, start):
+            for pos in range(start, len(free)):
+                if len(cols) > lim.exact_max_columns:
+                    return
+                i = free[pos]
+                s = seats + self.units[i].seats
+                if s > cap or len(subset) >= lim.exact_max_stops:
+                    continue
+                sub = subset + (i,)
+                if len(sub) < start_size:
+                    dfs(sub, s, pos + 1)  # single units were added already
+                elif add(sub):
+                    dfs(sub, s, pos + 1)
+
+        dfs(tuple(base), base_seats, 0)
+
+    def routed(self) -> list[_Column]:
+        """Candidate routes from OR-Tools routing (else greedy) for a session too big to enumerate,
+        plus every unit on its own."""
+        fleet = [t for t in self.req.types if t.available > 0]
+        if not fleet:
+            return []
+        units = self.units
+        solved = _solve_ortools(units, self.req, self.metric, fleet, self.keyed, self.types)
+        self.solver = "ortools"
+        if solved is None:
+            self.solver = "greedy"
+            self.warnings.append(PlanWarning("greedy"))
+            solved = _greedy(units, self.req, self.metric, fleet, self.keyed, self.types)
+        cols = []
+        for bus in solved:
+            order = tuple(bus.units)
+            times, km, ride, moved = self.route(order)
+            c = self.column(order, bus.type, times, km, ride, moved, key=bus.key)
+            c.pin_broken = bus.key is not None and ride > self.req.limits.max_ride_minutes
+            cols.append(c)
+        seen = {c.units for c in cols}
+        for i in range(len(units)):
+            if units[i].stop.pinned_bus is None and (i,) not in seen:
+                times, km, ride, moved = self.route((i,))
+                for t in fleet:
+                    if t.seats >= units[i].seats:
+                        cols.append(self.column((i,), t, times, km, ride, moved))
+        return cols
+
+    def locked_columns(self) -> list[_Column]:
+        out = []
+        for g, kept in self.locked:
+            t = self.types.get(g.type_id) or VehicleType(g.type_id, sum(s.seats for s in kept), 0.0, 0.0, 0)
+            ids = len(self.units)
+            for s in kept:  # locked stops are units of their own (outside the model)
+                self.units.append(_Unit(s, s.seats))
+            order = tuple(range(ids, len(self.units)))
+            saved, self.req = self.req, replace(self.req, hold="free")
+            times, km, ride, moved = self.route(order)
+            self.req = saved
+            c = self.column(order, t, times, km, ride, (), key=g.key, locked=True)
+            if sum(s.seats for s in kept) > t.seats:
+                self.warnings.append(PlanWarning("locked_over_seats", type_id=t.id))
+            out.append(c)
+        return out
+
+
+def _split_cheapest(stops, fleet, metric) -> list[_Unit]:
+    """A class bigger than the largest bus goes over the cheapest mix of buses (parts filled
+    largest first); others are one unit each."""
+    largest = max(t.seats for t in fleet)
+    out = []
+    for s in stops:
+        if s.seats <= largest:
+            out.append(_Unit(s, s.seats))
             continue
-        kept = [requested[b] for b in g.booking_ids if b in requested and b not in on_locked]
-        if not kept:
-            continue
-        on_locked.update(s.booking_id for s in kept)
-        bus = PlannedBus(types[g.type_id], [PlannedStop(s.booking_id, s.school_id, s.seats) for s in kept],
-                         key=g.key, locked=True)
-        if bus.seats_taken > bus.type.seats:
-            warnings.append(f"locked bus {g.key} has more classes than seats")
-        buses.append(_finish(bus, req, metric))
+        km = metric.km(s, None)
+        best: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}
+        for need in range(1, s.seats + 1):  # cheapest mix of capacities covering `need` seats
+            cands = []
+            for t in fleet:
+                prev = best[max(0, need - t.seats)]
+                cands.append((round(prev[0] + t.cost_per_trip + t.cost_per_km * 2 * km, 6),
+                              tuple(sorted(prev[1] + (t.seats,), reverse=True))))
+            best[need] = min(cands)
+        left = s.seats
+        for cap in best[s.seats][1]:
+            part = min(cap, left)
+            if part > 0:
+                out.append(_Unit(s, part))
+            left -= part
+    return out
 
-    open_stops = [s for s in req.stops if s.booking_id not in on_locked]
-    if not open_stops:
-        return Plan(buses, "none", warnings)
-    usable = [t for t in req.types if t.available > 0] or list(req.types)
-    if not usable:
-        raise ValueError("no bus types to plan with")
-    largest = max(t.seats for t in usable)
-    units = _split(open_stops, largest)
-    keyed = {g.key: g for g in req.given if not g.locked}
 
-    # a class farther than the ride limit on its own gets its own bus
-    max_ride = req.limits.max_ride_minutes
-    far = [u for u in units if u.stop.pinned_bus is None and ride_minutes([u.stop], req, metric) > max_ride]
-    near = [u for u in units if u not in far]
-    for u in far:
-        t = _cheapest_fitting(usable, u.seats)
-        buses.append(_finish(PlannedBus(t, [PlannedStop(u.stop.booking_id, u.stop.school_id, u.seats)]), req, metric))
-        warnings.append(f"booking {u.stop.booking_id}: the ride is longer than {max_ride} minutes")
+def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
+    """Plan the sessions of one day and region together: they share the fleet (the
+    ``available`` of the first request's types). One plan per request, in order."""
+    from ortools.sat.python import cp_model
 
-    solved = _solve_ortools(near, req, metric, usable, keyed, types) if near else []
-    solver = "ortools"
-    if solved is None:
-        solver = "greedy"
-        solved = _greedy(near, req, metric, usable, keyed, types)
-    buses += [_finish(b, req, metric) for b in solved]
-    for t in req.types:
-        used = sum(1 for b in buses if b.type.id == t.id)
-        if used > t.available:
-            warnings.append(f"{used} buses of type {t.id} planned, {t.available} available")
-    return Plan(buses, solver, warnings)
+    sessions = [_Session(i, r) for i, r in enumerate(reqs)]
+    fleet = {t.id: t.available for t in (reqs[0].types if reqs else ())}
+    columns: list[_Column] = []
+    fixed: list[_Column] = []
+    for s in sessions:
+        cols = s.enumerate() if s.units else []
+        if cols is None:
+            cols = s.routed()
+        columns += cols
+        fixed += s.locked_columns()
+    model = cp_model.CpModel()
+    x = [model.NewBoolVar(f"x{i}") for i in range(len(columns))]
+    lost: dict[tuple[int, int], object] = {}
+    cover: dict[tuple[int, int], list] = {}
+    for c, var in zip(columns, x):
+        for u in set(c.units):
+            cover.setdefault((c.session, u), []).append(var)
+    objective = [c.cost_cents * v for c, v in zip(columns, x)]
+    for s in sessions:
+        for u, unit in enumerate(s.units):
+            if any(u in c.units for c in fixed if c.session == s.index):
+                continue
+            lost[(s.index, u)] = model.NewBoolVar(f"lost{s.index}_{u}")
+            model.Add(sum(cover.get((s.index, u), [])) + lost[(s.index, u)] == 1)
+            objective.append((_UNPLANNED_CENTS + _UNPLANNED_SEAT_CENTS * unit.seats) * lost[(s.index, u)])
+        # all units pinned to a bus travel on that one bus
+        for key in sorted({c.key for c in columns if c.session == s.index and c.key is not None}):
+            model.Add(sum(v for c, v in zip(columns, x) if c.session == s.index and c.key == key) <= 1)
+    warnings_fleet: set[int] = set()
+    for t_id, available in sorted(fleet.items()):
+        mine = [(c, v) for c, v in zip(columns, x) if c.type.id == t_id]
+        held = [c for c in fixed if c.type.id == t_id]
+        fixed_max = _max_overlap([c.busy for c in held])
+        if fixed_max > available:
+            warnings_fleet.add(t_id)
+        for clique in _cliques([(c.busy, v) for c, v in mine] + [(c.busy, None) for c in held]):
+            here = [v for v in clique if v is not None]
+            fixed_here = len(clique) - len(here)
+            if here:
+                model.Add(sum(here) <= max(0, available - fixed_here))
+    model.Minimize(sum(objective))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # one worker and a deterministic limit: the same input, the same plan
+    solver.parameters.random_seed = 1
+    solver.parameters.max_deterministic_time = max(1.0, 10.0 * max((r.limits.time_limit_seconds for r in reqs), default=1))
+    status = solver.Solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise RuntimeError("the day's bus model has no solution")
+    chosen = [c for c, v in zip(columns, x) if solver.Value(v)] + fixed
+    objective_value, bound = solver.ObjectiveValue() / 100, solver.BestObjectiveBound() / 100
+    plans = []
+    for s in sessions:
+        plans.append(_to_plan(s, [c for c in chosen if c.session == s.index],
+                              [u for (si, u), v in lost.items() if si == s.index and solver.Value(v)],
+                              status == cp_model.OPTIMAL, warnings_fleet))
+        plans[-1].day_objective, plans[-1].day_bound = objective_value, bound
+    return plans
+
+
+def _cliques(items):
+    """The maximal sets of [start, end) intervals that overlap at one moment (an interval graph's
+    maximal cliques: at a start that is followed by an end); items are (interval, payload)."""
+    events = []
+    for n, ((start, end), _p) in enumerate(items):
+        events.append((start, 1, n))
+        events.append((end, 0, n))  # an end before a start at the same moment: no overlap
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    active: dict[int, object] = {}
+    out = []
+    for k, (_at, kind, n) in enumerate(events):
+        if kind == 1:
+            active[n] = items[n][1]
+            if k + 1 == len(events) or events[k + 1][1] == 0:
+                out.append(list(active.values()))
+        else:
+            active.pop(n, None)
+    return out
+
+
+def _max_overlap(intervals) -> int:
+    return max((len(c) for c in _cliques([(iv, None) for iv in intervals])), default=0)
+
+
+def _to_plan(s: _Session, cols: list[_Column], lost: list[int], optimal: bool, over_fleet: set[int]) -> Plan:
+    req, lim = s.req, s.req.limits
+    buses = []
+    warnings = list(s.warnings)
+    for c in sorted(cols, key=lambda c: (c.pickups[0] if c.pickups else req.starts_at, c.units)):
+        stops = [PlannedStop(s.units[i].stop.booking_id, s.units[i].stop.school_id, s.units[i].seats, pickup_at=t,
+                             pinned=s.units[i].stop.pinned_bus is not None and not c.locked)
+                 for i, t in zip(c.units, c.pickups)]
+        merged: dict[int, PlannedStop] = {}
+        for st in stops:  # parts of one class on the same bus are one stop
+            if st.booking_id in merged:
+                merged[st.booking_id].seats += st.seats
+            else:
+                merged[st.booking_id] = st
+        bus = PlannedBus(c.type, list(merged.values()), key=c.key, locked=c.locked,
+                         arrives_at=req.starts_at - timedelta(minutes=lim.arrival_margin_minutes),
+                         departs_back_at=req.ends_at + timedelta(minutes=lim.return_after_minutes),
+                         km=round(2 * c.km, 2), ride_minutes=c.ride, busy_from=c.busy[0], busy_until=c.busy[1])
+        bus.cost = round(c.type.cost_per_trip + c.type.cost_per_km * bus.km, 2)
+        buses.append(bus)
+        first = bus.stops[0].booking_id if bus.stops else None
+        if c.ride > lim.max_ride_minutes:
+            warnings.append(PlanWarning("pin_breaks_rule" if c.pin_broken else "ride_over_limit",
+                                        booking_id=first, minutes=c.ride))
+        elif c.pin_broken:
+            warnings.append(PlanWarning("pin_breaks_rule", booking_id=first, minutes=c.ride))
+        for i in sorted(set(c.moved)):
+            st = s.units[i].stop
+            t = c.pickups[c.units.index(i)]
+            warnings.append(PlanWarning("pickup_moved", booking_id=st.booking_id,
+                                        minutes=int(abs((st.announced_at - t).total_seconds()) // 60)))
+    unplanned: dict[int, int] = {}
+    for u in lost:
+        unplanned[s.units[u].stop.booking_id] = unplanned.get(s.units[u].stop.booking_id, 0) + s.units[u].seats
+    for bid, seats in sorted(unplanned.items()):
+        warnings.append(PlanWarning("no_bus", booking_id=bid, seats=seats))
+    for t_id in sorted(over_fleet):
+        warnings.append(PlanWarning("locked_over_fleet", type_id=t_id))
+    return Plan(buses, "none" if not s.units else s.solver, _dedupe(warnings),
+                [Unplanned(b, n, "fleet") for b, n in sorted(unplanned.items())],
+                proven_optimal=optimal and s.solver == "exact")
+
+
+def _dedupe(warnings):
+    seen, out = set(), []
+    for w in warnings:
+        if w not in seen:
+            seen.add(w)
+            out.append(w)
+    return out
 
 
 def _cheapest_fitting(types, seats: int) -> VehicleType:
@@ -323,11 +694,8 @@ def _solve_ortools(units, req, metric, usable, keyed, types) -> list[PlannedBus]
     manager = pywrapcp.RoutingIndexManager(num, len(vehicles), [1] * len(vehicles), [0] * len(vehicles))
     routing = pywrapcp.RoutingModel(manager)
 
-    def arc_cb(per_km):
-        def cost(from_index, to_index):
-            i, j = manager.IndexToNode(from_index), manager.IndexToNode(to_index)
-            return int(dist_m[i][j] * per_km * 2 / 10)  # cents: 2 × km × €/km × 100
-        return routing.RegisterTransitCallback(cost)
+    def arc_cb(per_km):  # cents: 2 × km × €/km × 100, registered as a matrix (no Python callback per arc)
+        return routing.RegisterTransitMatrix([[int(d * per_km * 2 / 10) for d in row] for row in dist_m])
 
     callbacks: dict[int, int] = {}
     for v, (t, _key) in enumerate(vehicles):
@@ -339,22 +707,23 @@ def _solve_ortools(units, req, metric, usable, keyed, types) -> list[PlannedBus]
     demand = routing.RegisterUnaryTransitCallback(
         lambda index: units[manager.IndexToNode(index) - 2].seats if manager.IndexToNode(index) >= 2 else 0)
     routing.AddDimensionWithVehicleCapacity(demand, 0, [t.seats for t, _ in vehicles], True, "seats")
-    time_cb = routing.RegisterTransitCallback(
-        lambda a, b: mins[manager.IndexToNode(a)][manager.IndexToNode(b)])
+    time_cb = routing.RegisterTransitMatrix(mins)
     routing.AddDimension(time_cb, 0, lim.max_ride_minutes, True, "ride")
 
     for node, u in enumerate(units, start=2):
         if u.stop.pinned_bus is not None:
             v = next(i for i, (_t, key) in enumerate(vehicles) if key == u.stop.pinned_bus)
             routing.VehicleVar(manager.NodeToIndex(node)).SetValues([v])
+        else:  # a unit the fleet or the ride limit cannot take is left to the day's model
+            routing.AddDisjunction([manager.NodeToIndex(node)], _UNPLANNED_CENTS)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    # guided local search escapes the local optima of a mixed fleet (three minibuses vs one coach);
-    # it runs until the time limit, so small problems get a shorter one
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    seconds = min(lim.time_limit_seconds, 0.15 + 0.05 * n)
-    params.time_limit.FromMilliseconds(max(50, int(seconds * 1000)))
+    # greedy descent stops at its local optimum: deterministic (the same input, the same routes), unlike
+    # a metaheuristic cut off by the clock; the time limit is only a safety net. Routing serves the
+    # sessions too big to enumerate; the day's model then picks among its routes and single buses.
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    params.time_limit.FromMilliseconds(max(1000, int(lim.time_limit_seconds * 5000)))
     solution = routing.SolveWithParameters(params)
     if solution is None:
         return None
@@ -362,13 +731,14 @@ def _solve_ortools(units, req, metric, usable, keyed, types) -> list[PlannedBus]
     out = []
     for v, (t, key) in enumerate(vehicles):
         index = solution.Value(routing.NextVar(routing.Start(v)))
-        route = []
+        route, ids = [], []
         while not routing.IsEnd(index):
             u = units[manager.IndexToNode(index) - 2]
+            ids.append(manager.IndexToNode(index) - 2)
             route.append(PlannedStop(u.stop.booking_id, u.stop.school_id, u.seats, pinned=u.stop.pinned_bus is not None))
             index = solution.Value(routing.NextVar(index))
         if route:
-            out.append(PlannedBus(t, _merge(route), key=key))
+            out.append(PlannedBus(t, _merge(route), key=key, units=ids))
     return out
 
 
@@ -380,8 +750,10 @@ def _greedy(units, req, metric, usable, keyed, types) -> list[PlannedBus]:
     for key in sorted({u.stop.pinned_bus for u in units if u.stop.pinned_bus is not None}):
         g = keyed.get(key)
         buses.append((PlannedBus(types[g.type_id] if g else largest, [], key=key), []))
-    order = sorted(units, key=lambda u: (u.stop.pinned_bus is None, -metric.minutes(u.stop, None), u.stop.booking_id))
-    for u in order:
+    order = sorted(range(len(units)), key=lambda i: (units[i].stop.pinned_bus is None,
+                                                     -metric.minutes(units[i].stop, None), units[i].stop.booking_id, i))
+    for n in order:
+        u = units[n]
         target = None
         if u.stop.pinned_bus is not None:
             target = next(b for b in buses if b[0].key == u.stop.pinned_bus)
@@ -402,6 +774,7 @@ def _greedy(units, req, metric, usable, keyed, types) -> list[PlannedBus]:
             buses.append(target)
         target[0].stops.append(PlannedStop(u.stop.booking_id, u.stop.school_id, u.seats,
                                            pinned=u.stop.pinned_bus is not None))
+        target[0].units.append(n)
         target[1].append(u.stop)
     out = []
     for bus, _route in buses:

@@ -33,7 +33,7 @@ from app.transport.distance import road_km
 from app.transport.effects import session_changed
 from app.transport.eligibility import needs_bus
 from app.transport.errors import BusFull, BusLocked, NotAllowed, PlanNotFound, TransportError
-from app.transport.models import Bus, BusPlan, BusStop, BusType, PlanStatus, RoadDistance
+from app.transport.models import Bus, BusPlan, BusStop, BusType, PickupNotice, PlanStatus, RoadDistance
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,25 @@ def pickup_times(bookings) -> dict[int, datetime]:
         .group_by(BusStop.booking_id)) if at is not None}
 
 
+def return_times(bookings) -> dict[int, datetime]:
+    """When the bus is back at each booking's school (the latest, for a class on two buses): the
+    return leaves the venue at ``departs_back_at`` and drops the classes off in the reverse order,
+    so a school is reached as long after it as its pickup was before the arrival."""
+    ids = sorted({b.id for b in bookings if b.id is not None})
+    if not ids:
+        return {}
+    out: dict[int, datetime] = {}
+    for bid, pickup, arrives, back in db.session.execute(
+            select(BusStop.booking_id, BusStop.pickup_at, Bus.arrives_at, Bus.departs_back_at)
+            .join(Bus, BusStop.bus_id == Bus.id).where(BusStop.booking_id.in_(ids))):
+        if None in (pickup, arrives, back):
+            continue
+        at = back + (arrives - pickup)
+        if bid not in out or at > out[bid]:
+            out[bid] = at
+    return out
+
+
 def pickup_time(booking: Booking) -> datetime | None:
     """The planned pickup time of one booking (see pickup_times)."""
     return pickup_times([booking]).get(booking.id)
@@ -146,7 +165,7 @@ def _lock_plan(session_id: int) -> BusPlan:
         from sqlalchemy.dialects.sqlite import insert
     db.session.execute(insert(BusPlan).values(session_id=session_id, status=PlanStatus.DRAFT.value,
                                               needs_review=False, review_note="", stale=False, total_km=0.0,
-                                              total_cost=0.0).on_conflict_do_nothing(index_elements=["session_id"]))
+                                              total_cost=0.0, warnings=[], warnings_seen="").on_conflict_do_nothing(index_elements=["session_id"]))
     stmt = select(BusPlan).where(BusPlan.session_id == session_id).execution_options(populate_existing=True)
     if _postgres() and locking_enabled():
         ms = int(current_app.config.get("TRANSPORT_LOCK_TIMEOUT_MS", 30000))
@@ -163,44 +182,71 @@ def _limits() -> planning.Limits:
                            arrival_margin_minutes=cfg["TRANSPORT_ARRIVAL_MARGIN_MINUTES"],
                            dwell_minutes=cfg["TRANSPORT_DWELL_MINUTES"],
                            return_after_minutes=cfg["TRANSPORT_RETURN_AFTER_MINUTES"],
-                           speed_kmh=cfg["TRANSPORT_SPEED_KMH"], time_limit_seconds=cfg["TRANSPORT_SOLVER_SECONDS"])
+                           speed_kmh=cfg["TRANSPORT_SPEED_KMH"], time_limit_seconds=cfg["TRANSPORT_SOLVER_SECONDS"],
+                           pickup_tolerance_minutes=cfg.get("TRANSPORT_PICKUP_TOLERANCE_MINUTES", 5),
+                           change_cost=cfg.get("TRANSPORT_PICKUP_CHANGE_COST", 25.0),
+                           turnaround_minutes=cfg.get("TRANSPORT_TURNAROUND_MINUTES", 15))
 
 
-def _riders(session: Session) -> list[tuple[Booking, float | None, float | None]]:
-    """The confirmed bookings of the session that need a bus, with (km, minutes) to the venue."""
+# the Netherlands with a margin: a school outside it has implausible coordinates (a typo, (0, 0))
+NL_BOUNDS = (50.6, 53.8, 3.1, 7.4)  # lat min, lat max, lon min, lon max
+
+
+def is_plausible(lat: float | None, lon: float | None) -> bool:
+    if lat is None or lon is None:
+        return False
+    return NL_BOUNDS[0] <= lat <= NL_BOUNDS[1] and NL_BOUNDS[2] <= lon <= NL_BOUNDS[3]
+
+
+def _riders(session: Session, warnings: list | None = None) -> list[tuple[Booking, float | None, float | None]]:
+    """The confirmed bookings of the session that need a bus, with (km, minutes) to the venue.
+
+    A class whose school has no coordinates, or implausible ones, and no known road distance
+    cannot be planned: it is left out with a warning (``no_coordinates``,
+    ``implausible_coordinates``) in ``warnings``, so the coordinator sees it."""
     if session.status == SessionStatus.CANCELLED or _at_school(session):
         return []
     bookings = list(db.session.scalars(select(Booking).where(
         Booking.session_id == session.id, Booking.status == BookingStatus.CONFIRMED)
         .options(selectinload(Booking.school)).order_by(Booking.id).execution_options(populate_existing=True)))
     region = session.offer.region
+    known = known_roads([session.venue.id], [b.school_id for b in bookings])
     dist = road_distances([b.school_id for b in bookings], session.venue, region.road_factor)
     out = []
     for b in bookings:
         km, minutes = dist.get(b.school_id, (None, None))
+        located = (b.school_id, session.venue.id) in known or is_plausible(b.school.latitude, b.school.longitude)
+        if not located:
+            if session.offer.bus_provided and not b.bus_declined and warnings is not None:
+                code = "no_coordinates" if b.school.latitude is None or b.school.longitude is None \
+                    else "implausible_coordinates"
+                warnings.append(planning.PlanWarning(code, booking_id=b.id))
+            continue
         if booking_needs_bus(b, km):
             out.append((b, km, minutes))
     return out
 
 
-def _types_for(session: Session, plan: BusPlan) -> list[planning.VehicleType]:
-    """The region's bus types; ``available`` per day less the buses other plans of the day use."""
-    types = db.session.scalars(select(BusType).where(BusType.region_id == session.offer.region_id,
+def _types_for(region_id: int) -> list[planning.VehicleType]:
+    """The region's bus types with the buses of each a day (the fleet of the day)."""
+    types = db.session.scalars(select(BusType).where(BusType.region_id == region_id,
                                                      BusType.active.is_(True)).order_by(BusType.id)).all()
-    day = to_local(session.starts_at).date()
-    lo, hi = local_to_utc(day, time(0, 0)), local_to_utc(day + timedelta(days=1), time(0, 0))
-    used = dict(db.session.execute(select(Bus.bus_type_id, func.count(Bus.id)).join(BusPlan, Bus.plan_id == BusPlan.id)
-                                   .join(Session, BusPlan.session_id == Session.id).where(
-        Session.starts_at >= lo, Session.starts_at < hi, BusPlan.id != plan.id).group_by(Bus.bus_type_id)).all())
-    return [planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, max(0, t.available - used.get(t.id, 0)),
-                                 t.name, t.carrier) for t in types]
+    return [planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, t.available, t.name, t.carrier)
+            for t in types]
 
 
 def _road(factor: float):
     return lambda a, b, c, d: road_km(a, b, c, d, factor)
 
 
-def build_request(session: Session, plan: BusPlan, riders) -> planning.PlanRequest:
+def _notices(booking_ids) -> dict[int, PickupNotice]:
+    ids = sorted(set(booking_ids))
+    if not ids:
+        return {}
+    return {n.booking_id: n for n in db.session.scalars(select(PickupNotice).where(PickupNotice.booking_id.in_(ids)))}
+
+
+def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str = "hard") -> planning.PlanRequest:
     pinned = {}
     given = []
     for bus in plan.buses:
@@ -212,14 +258,35 @@ def build_request(session: Session, plan: BusPlan, riders) -> planning.PlanReque
             given.append(planning.GivenBus(bus.id, bus.bus_type_id))
             for s in stops:
                 pinned[s.booking_id] = bus.id
-    stops = tuple(planning.StopRequest(b.id, b.school_id, b.school.latitude, b.school.longitude, b.pupils + b.adults,
-                                       km_to_venue=km, minutes_to_venue=minutes, pinned_bus=pinned.get(b.id),
-                                       name=b.school.name)
-                  for b, km, minutes in riders if b.school.latitude is not None or km is not None)
+    told = _notices(b.id for b, _km, _m in riders)
     v = session.venue
+    stops = tuple(planning.StopRequest(b.id, b.school_id, b.school.latitude if b.school.latitude is not None else v.latitude,
+                                       b.school.longitude if b.school.longitude is not None else v.longitude,
+                                       b.pupils + b.adults, km_to_venue=km, minutes_to_venue=minutes,
+                                       pinned_bus=pinned.get(b.id), name=b.school.name,
+                                       announced_at=told[b.id].pickup_at if b.id in told else None)
+                  for b, km, minutes in riders)
     return planning.PlanRequest(v.latitude, v.longitude, session.starts_at, session.ends_at, stops,
-                                tuple(_types_for(session, plan)), _road(session.offer.region.road_factor), _limits(),
-                                tuple(given))
+                                tuple(types if types is not None else _types_for(session.offer.region_id)),
+                                _road(session.offer.region.road_factor), _limits(), tuple(given), hold=hold)
+
+
+def _fixed_request(session: Session, plan: BusPlan, types) -> planning.PlanRequest:
+    """A plan that stays as it is (ordered, or already under way): its buses hold the fleet."""
+    v = session.venue
+    stops, given = [], []
+    for bus in plan.buses:
+        ids = []
+        for st in bus.stops:
+            school = st.booking.school
+            lat = school.latitude if is_plausible(school.latitude, school.longitude) else v.latitude
+            lon = school.longitude if is_plausible(school.latitude, school.longitude) else v.longitude
+            stops.append(planning.StopRequest(st.id, school.id, lat, lon, st.seats))  # one stop per bus stop row
+            ids.append(st.id)
+        if ids:
+            given.append(planning.GivenBus(bus.id, bus.bus_type_id, tuple(ids), True))
+    return planning.PlanRequest(v.latitude, v.longitude, session.starts_at, session.ends_at, tuple(stops),
+                                tuple(types), _road(session.offer.region.road_factor), _limits(), tuple(given))
 
 
 def _differences(plan: BusPlan, session: Session, riders) -> list[str]:
@@ -241,15 +308,35 @@ def _differences(plan: BusPlan, session: Session, riders) -> list[str]:
     return notes
 
 
-def plan_session(session_id: int, now: datetime | None = None, *, force: bool = False,
-                 only_if_riders_changed: bool = False) -> BusPlan | None:
-    """(Re)plan the buses of one session; None when the session needs no plan at all.
+def _day_session_ids(session: Session, now: datetime) -> list[int]:
+    """The sessions of the same local day and region that take or hold buses: they share the fleet."""
+    from app.labs.models import Offer
 
-    A draft plan is re-made. A frozen plan (ordered) is re-made only when ``force``d by
-    the coordinator; otherwise a change is flagged (``needs_review``) with what changed.
-    ``only_if_riders_changed`` (a booking changed, the session did not): a plan whose
-    buses carry exactly the classes that need one, with their seats, is kept as it is —
-    a booking from nearby, a waiting-list entry or a refused one costs no solver run.
+    day = to_local(session.starts_at).date()
+    lo, hi = local_to_utc(day, time(0, 0)), local_to_utc(day + timedelta(days=1), time(0, 0))
+    with_plan = select(BusPlan.session_id)
+    ids = set(db.session.scalars(select(Session.id).join(Offer, Session.offer_id == Offer.id).where(
+        Offer.region_id == session.offer.region_id, Session.starts_at >= lo, Session.starts_at < hi,
+        Session.location == PartLocation.VENUE, Session.venue_id.is_not(None),
+        ((Session.status == SessionStatus.SCHEDULED) & (Session.booked_classes > 0) & (Session.starts_at > now))
+        | Session.id.in_(with_plan))))
+    ids.add(session.id)
+    return sorted(ids)
+
+
+def plan_session(session_id: int, now: datetime | None = None, *, force: bool = False,
+                 only_if_riders_changed: bool = False, hold: str = "hard") -> BusPlan | None:
+    """(Re)plan the buses of the day of one session; returns that session's plan, None when it
+    needs no plan at all.
+
+    All sessions of the session's day and region are planned together (they share the fleet):
+    draft plans are re-made, holding the pickup times the schools were shown (``hold``:
+    "hard" keeps them within the tolerance, "soft" lets a change cost, "free" for a session
+    that moved). A frozen plan (ordered) is re-made only when ``force``d by the coordinator;
+    otherwise a change is flagged (``needs_review``) with what changed; its buses keep their
+    share of the fleet. ``only_if_riders_changed`` (a booking changed, the session did not):
+    a plan whose buses carry exactly the classes that need one, with their seats, is kept as
+    it is — a booking from nearby, a waiting-list entry or a refused one costs no solver run.
     """
     now = now or utcnow()
     session = db.session.get(Session, session_id)
@@ -258,9 +345,12 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
     has_plan = db.session.scalar(select(BusPlan.id).where(BusPlan.session_id == session_id)) is not None
     if not has_plan and (session.starts_at <= now or _at_school(session) or session.status == SessionStatus.CANCELLED):
         return None
-    plan = _lock_plan(session_id)
+    # the day's plans are locked in one order (session id), this session's among them: two re-plans
+    # of the same day wait for each other instead of deadlocking
+    plan = {sid: _lock_plan(sid) for sid in _day_session_ids(session, now)}[session_id]
     db.session.refresh(session)
-    riders = _riders(session) if session.starts_at > now else None
+    warns: list = []
+    riders = _riders(session, warns) if session.starts_at > now else None
     barrier = current_app.config.get("TRANSPORT_TEST_BARRIER")
     if barrier is not None:  # test seam: lets the control test's threads meet between read and write
         barrier.wait(timeout=30)
@@ -274,20 +364,77 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
         plan.stale = False
         db.session.flush()
         return plan
-    if only_if_riders_changed and not plan.stale and plan.planned_at is not None and _same_riders(plan, riders):
+    if only_if_riders_changed and not plan.stale and plan.planned_at is not None and _same_riders(plan, riders) \
+            and [w for w in (plan.warnings or []) if w.get("code") in ("no_coordinates", "implausible_coordinates")] \
+            == [w.as_dict() for w in warns]:
         plan.planned_at = utcnow()  # checked against the bookings as they are now: still right
         db.session.flush()
         return plan
-    result = planning.plan(build_request(session, plan, riders)) if riders else planning.Plan([], "none")
-    _write(plan, result)
-    plan.planned_at = utcnow()
-    plan.stale = False
-    if force:
-        plan.needs_review, plan.review_note = False, ""
-    if result.warnings:
-        log.info("plan of session %s: %s", session_id, "; ".join(result.warnings))
-    db.session.flush()
+    plan_day_of(session, now, force_ids={session_id} if force else set(), holds={session_id: hold})
     return plan
+
+
+def plan_day_of(session: Session, now: datetime, *, force_ids=frozenset(), holds=None) -> dict[int, BusPlan]:
+    """Plan every session of ``session``'s day and region in one model; returns the plans written."""
+    holds = holds or {}
+    types = _types_for(session.offer.region_id)
+    plans = {sid: _lock_plan(sid) for sid in _day_session_ids(session, now)}  # sorted: one lock order
+    reqs, writable = [], []
+    for sid, plan in plans.items():
+        s = db.session.get(Session, sid)
+        db.session.refresh(plan)
+        fixed = s.starts_at <= now or (plan.status == PlanStatus.FROZEN and sid not in force_ids)
+        if fixed:
+            if plan.buses:
+                reqs.append(_fixed_request(s, plan, types))
+            continue
+        warns: list = []
+        riders = _riders(s, warns)
+        reqs.append(build_request(s, plan, riders, types, holds.get(sid, "hard")))
+        writable.append((len(reqs) - 1, s, plan, warns))
+    results = planning.plan_day(reqs) if reqs else []
+    written = {}
+    for index, s, plan, warns in writable:
+        result = results[index]
+        before = _pickups(plan)
+        _write(plan, result)
+        plan.warnings = [w.as_dict() for w in warns + list(result.warnings)]
+        plan.planned_at = utcnow()
+        plan.stale = False
+        if s.id in force_ids:
+            plan.needs_review, plan.review_note = False, ""
+        _announce(plan, result, holds.get(s.id, "hard"), before)
+        if result.warnings:
+            log.info("plan of session %s: %s", s.id, "; ".join(w.code for w in result.warnings))
+        written[s.id] = plan
+    db.session.flush()
+    return written
+
+
+def _announce(plan: BusPlan, result: planning.Plan, hold: str, before: dict) -> None:
+    """The pickup times the schools now see: a first time is kept as announced; a change is
+    recorded only when the coordinator accepted changes (or the session moved)."""
+    pickups: dict[int, datetime] = {}
+    for bus in result.buses:
+        for st in bus.stops:
+            if st.pickup_at is not None and (st.booking_id not in pickups or st.pickup_at < pickups[st.booking_id]):
+                pickups[st.booking_id] = st.pickup_at
+    told = _notices(pickups)
+    first = []
+    for bid, at in sorted(pickups.items()):
+        notice = told.get(bid)
+        if notice is None:
+            db.session.add(PickupNotice(booking_id=bid, pickup_at=at, announced_at=utcnow()))
+            first.append(bid)
+        elif hold != "hard" and notice.pickup_at != at:
+            notice.pickup_at, notice.announced_at = at, utcnow()
+    if first and not db.session.info.get("transport.no_mail"):
+        # the school hears its pickup (and return) time once the bus is planned, with a new .ics
+        from app.booking import notify
+
+        db.session.flush()
+        for b in db.session.scalars(select(Booking).where(Booking.id.in_(first)).order_by(Booking.id)):
+            notify.pickup_planned(b, ordered=False)
 
 
 def _same_riders(plan: BusPlan, riders) -> bool:
@@ -302,14 +449,21 @@ def _same_riders(plan: BusPlan, riders) -> bool:
 def _write(plan: BusPlan, result: planning.Plan) -> None:
     """Replace the plan's buses by the planner's: keep the rows of buses it continues."""
     old = {bus.id: bus for bus in plan.buses}
-    # buses keep their rows (and ids) where they can: same type first, then any unlocked one
+    # buses keep their rows (and ids, so their numbers) where they can: the old bus with the most of
+    # the same classes, of the same type first, then any unlocked one
     spare = sorted(bid for bid in old if bid not in {b.key for b in result.buses} and not old[bid].locked)
-    for pb in result.buses:
+    pairs = []
+    for n, pb in enumerate(result.buses):
         if pb.key is None:
-            match = next((bid for bid in spare if old[bid].bus_type_id == pb.type.id), None)
-            if match is not None:
-                spare.remove(match)
-                pb.key = match
+            mine = {st.booking_id for st in pb.stops}
+            for bid in spare:
+                if old[bid].bus_type_id == pb.type.id:
+                    shared = len(mine & {st.booking_id for st in old[bid].stops})
+                    pairs.append((-shared, bid, n))
+    for _shared, bid, n in sorted(pairs):
+        if bid in spare and result.buses[n].key is None:
+            spare.remove(bid)
+            result.buses[n].key = bid
     for pb in result.buses:
         if pb.key is None and spare:
             pb.key = spare.pop(0)
@@ -351,7 +505,8 @@ def replan_sessions(session_ids, now: datetime | None = None, *, moved=None) -> 
     out = {}
     for sid in sorted(set(session_ids)):
         try:
-            plan = plan_session(sid, now, only_if_riders_changed=moved is not None and sid not in moved)
+            plan = plan_session(sid, now, only_if_riders_changed=moved is not None and sid not in moved,
+                                hold="free" if moved is not None and sid in moved else "hard")
             db.session.commit()
             out[sid] = "planned" if plan is not None else "none"
         except Exception:  # noqa: BLE001 — the booking stands; the plan is re-made later
@@ -388,18 +543,27 @@ def sessions_to_replan(now: datetime) -> list[int]:
     return sorted(set(db.session.scalars(stale)) | set(db.session.scalars(changed)))
 
 
-def plan_upcoming(region_id: int, now: datetime, days: int = 14) -> int:
+def plan_upcoming(region_id: int, now: datetime, days: int = 14, *, tell: bool = False) -> int:
     """Plan every session of a region in the coming days that has bookings (the demo, a new region)."""
     from app.labs.models import Offer
 
-    ids = db.session.scalars(select(Session.id).join(Offer, Session.offer_id == Offer.id).where(
+    sessions = db.session.execute(select(Session.id, Session.starts_at).join(Offer, Session.offer_id == Offer.id).where(
         Offer.region_id == region_id, Session.starts_at > now, Session.starts_at <= now + timedelta(days=days),
         Session.status == SessionStatus.SCHEDULED, Session.location == PartLocation.VENUE,
         Session.booked_classes > 0).order_by(Session.starts_at, Session.id)).all()
-    for sid in ids:
-        plan_session(sid, now)
-        db.session.commit()
-    return len(ids)
+    planned_days = set()
+    db.session.info["transport.no_mail"] = not tell
+    try:
+        for sid, starts_at in sessions:
+            day = to_local(starts_at).date()
+            if day in planned_days:  # planning a session plans its whole day
+                continue
+            plan_session(sid, now)
+            db.session.commit()
+            planned_days.add(day)
+    finally:
+        db.session.info.pop("transport.no_mail", None)
+    return len(sessions)
 
 
 def freeze_due_plans(now: datetime, *, tell: bool = True) -> int:
@@ -416,7 +580,12 @@ def freeze_due_plans(now: datetime, *, tell: bool = True) -> int:
     db.session.commit()
     frozen = 0
     for sid in ids:
-        plan = plan_session(sid, now)
+        if not tell:
+            db.session.info["transport.no_mail"] = True
+        try:  # a plan that is still right (same classes, not stale) is frozen as it is
+            plan = plan_session(sid, now, only_if_riders_changed=True)
+        finally:
+            db.session.info.pop("transport.no_mail", None)
         if plan is None or plan.status == PlanStatus.FROZEN:
             db.session.commit()
             continue
@@ -496,6 +665,9 @@ def move_stop(actor: User, stop_id: int, *, to_bus_id: int | None = None, new_ty
     if taken + stop.seats > target.bus_type.seats:
         raise BusFull(_("Daarvoor is in die bus geen plaats: %(free)s vrij, %(need)s nodig.",
                         free=target.bus_type.seats - taken, need=stop.seats))
+    booking_id, target_id = stop.booking_id, target.id
+    for other in target.stops:  # the classes already on that bus stay on it: the move puts this class with them
+        other.pinned = True
     existing = next((s for s in target.stops if s.booking_id == stop.booking_id), None)
     if existing is not None:  # the other part of a large class: one stop
         existing.seats += stop.seats
@@ -506,8 +678,23 @@ def move_stop(actor: User, stop_id: int, *, to_bus_id: int | None = None, new_ty
         stop.position = len(target.stops) + 1
     db.session.flush()
     db.session.expire_all()
-    plan_session(session.id, now, force=True)
-    return stop
+    plan_session(session.id, now, force=True, hold="soft")  # the coordinator's change: pickups may move
+    db.session.expire_all()
+    plan = db.session.get(BusPlan, plan.id)
+    bus = next((b for b in plan.buses if b.id == target_id), None)
+    moved = next((s for s in bus.stops if s.booking_id == booking_id), None) if bus is not None else None
+    if moved is None:  # the day's fleet had no room for it: nothing changes (the caller rolls back)
+        raise TransportError(_("Die bus kan er op dat moment niet bij: alle bussen van dat type rijden dan al. "
+                               "De klas is niet verplaatst."), field="target", code="no_bus")
+    on_bus = {s.booking_id for s in bus.stops}
+    broken = next((w for w in plan.warnings or [] if w["code"] == "pin_breaks_rule" and w.get("booking_id") in on_bus),
+                  None)
+    if broken is not None:
+        raise TransportError(_("Dan duurt de rit %(minutes)s minuten, langer dan %(max)s, of is de bus te vol. "
+                               "De klas is niet verplaatst.", minutes=broken.get("minutes"),
+                               max=current_app.config["TRANSPORT_MAX_RIDE_MINUTES"]), field="target",
+                             code="ride_too_long")
+    return moved
 
 
 def unpin_stop(actor: User, stop_id: int, now: datetime | None = None) -> None:
@@ -533,10 +720,13 @@ def _plan_for(actor: User, plan_id: int) -> tuple[BusPlan, Session]:
 
 
 def replan(actor: User, plan_id: int, now: datetime | None = None) -> BusPlan:
-    """The coordinator re-plans (also a frozen plan: the order changes; the review is done)."""
+    """The coordinator re-plans (also a frozen plan: the order changes; the review is done).
+
+    The coordinator accepts changes of announced pickup times where they pay (``hold="soft"``:
+    each change costs ``TRANSPORT_PICKUP_CHANGE_COST`` in the objective)."""
     plan, session = _plan_for(actor, plan_id)
     before = _pickups(plan)
-    plan = plan_session(session.id, now, force=True)
+    plan = plan_session(session.id, now, force=True, hold="soft")
     if plan is not None and plan.status == PlanStatus.FROZEN:  # ordered: tell the schools whose pickup changed
         after = _pickups(plan)
         changed = {bid for bid in after if after[bid] != before.get(bid)}
@@ -551,6 +741,16 @@ def _pickups(plan: BusPlan) -> dict[int, datetime]:
             if st.pickup_at is not None and (st.booking_id not in out or st.pickup_at < out[st.booking_id]):
                 out[st.booking_id] = st.pickup_at
     return out
+
+
+def mark_warnings_seen(actor: User, plan_id: int) -> BusPlan:
+    """The coordinator saw the plan's warnings ("ik heb het gezien"): it is no longer to be checked,
+    until the warnings change."""
+    plan, session = _plan_for(actor, plan_id)
+    plan = _lock_plan(session.id)
+    plan.warnings_seen = plan.warnings_key
+    db.session.flush()
+    return plan
 
 
 def mark_reviewed(actor: User, plan_id: int) -> BusPlan:
@@ -655,7 +855,7 @@ def plans_on(region_id: int | None, day: date) -> list[BusPlan]:
 
         stmt = stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == region_id)
     plans = list(db.session.scalars(stmt.options(selectinload(BusPlan.session))))
-    return [p for p in plans if p.buses or p.needs_review or p.stale]
+    return [p for p in plans if p.buses or p.needs_review or p.stale or p.warnings]
 
 
 def plan_days(region_id: int | None, start: date, days: int = 28) -> list[tuple[date, int]]:

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.labs.models import Venue
 from app.schools.models import School
 from app.timeutil import to_local
-from app.transport import maps, services
+from app.transport import maps, services, warnings
 from app.transport.forms import ActionForm, FlagForm, MoveStopForm, RoadDistanceForm, RoadDistanceImportForm
 from app.transport.models import Bus, BusPlan, BusStop, BusType
 from app.web import load_or_404, run_and_flash
@@ -82,6 +82,7 @@ def plans():
     lines, points = maps.route_map(routes)
     carriers = sorted({bus.bus_type.carrier for p in day_plans for bus in p.buses})
     return render_template("transport/plans.html", region=region, day=day, plans=day_plans, types=types,
+                           warnings=warnings.describe(day_plans),
                            lines=lines, points=points, carriers=carriers, form=ActionForm(), move_form=MoveStopForm(),
                            days=services.plan_days(region.id if region else None, to_local(utcnow()).date()),
                            prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
@@ -155,6 +156,17 @@ def reviewed(plan_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     run_and_flash(lambda: services.mark_reviewed(current_user, plan.id), _("Gezien: de bestelling blijft zoals hij is."))
+    return redirect(_back(_plan_day(plan)))
+
+
+@bp.post("/plan/<int:plan_id>/waarschuwingen-gezien")
+@login_required
+def warnings_seen(plan_id: int):
+    plan = load_or_404(BusPlan, plan_id, _can_plan)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    run_and_flash(lambda: services.mark_warnings_seen(current_user, plan.id),
+                  _("Gezien: de waarschuwingen staan er nog, maar het plan hoeft niet meer gecontroleerd te worden."))
     return redirect(_back(_plan_day(plan)))
 
 

@@ -58,3 +58,32 @@ def book(teacher, school, session, pupils=20, adults=2, *, replan=True):
     if replan:
         drain()
     return b
+
+
+def short_day(transport):
+    """A day that needs more than the fleet (one coach, one minibus): at 09:00 a class nearby and
+    one from 70 km (longer than the ride limit), a school at (0, 0) and one without coordinates;
+    at 09:30 another class that finds no bus left, and two classes pinned together on one bus
+    although they are far apart (a pin that breaks the ride rule). Returns the named bookings."""
+    from app.transport.models import BusPlan, BusStop
+    from sqlalchemy import select
+
+    region, session, offer = transport["region"], transport["session"], transport["offer"]
+    transport["coach"].available, transport["mini"].available = 1, 1
+    region.bus_hire_price = 240.0
+    later = factories.session(offer, session.starts_at + timedelta(minutes=30))
+    db.session.commit()
+    out = {}
+    s, t = school_at(region, 12, name="Basisschool Dichtbij")
+    out["near"] = book(t, s, session, pupils=28)
+    s, t = school_at(region, 70, name="Basisschool Verweg")
+    out["far"] = book(t, s, session, pupils=14, adults=1)
+    s = factories.school(region, name="Basisschool Nergens", latitude=0.0, longitude=0.0)
+    out["nowhere"] = book(factories.teacher(s), s, session)
+    s = factories.school(region, name="Basisschool Zonder", latitude=None, longitude=None)
+    out["unknown"] = book(factories.teacher(s), s, session)
+    s, t = school_at(region, 14, east=0.03, name="Basisschool Achteraan")
+    out["late"] = book(t, s, later, pupils=28)
+    db.session.expire_all()
+    plan = db.session.scalar(select(BusPlan).where(BusPlan.session_id == session.id))
+    return out, later, plan

@@ -1,6 +1,8 @@
 """Coordinator pages, orders, the teacher's view and the JSON API of bus plans."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from app.booking.models import Booking
@@ -143,3 +145,70 @@ def test_a_pending_replan_is_shown_to_the_coordinator_and_the_teacher(transport,
     drain()
     page = client.get(f"/boekingen/{bookings[0].id}").text
     assert "Bus: wordt gepland" not in page and "Bus: ophalen om" in page
+
+
+def test_warnings_and_the_shortfall_on_the_page_and_in_the_api(transport, client, login):
+    from tests.transport.conftest import short_day
+
+    named, later, plan = short_day(transport)
+    day = to_local(transport["session"].starts_at).date().isoformat()
+    login(transport["coord"])
+    html = client.get(f"/vervoer/?datum={day}").get_data(as_text=True)
+    for code in ("ride_over_limit", "no_bus", "implausible_coordinates", "no_coordinates"):
+        assert f'data-code="{code}"' in html, code
+    assert "Basisschool Achteraan (30 plaatsen) heeft geen bus" in html
+    assert "Een extra bus huren (€ 240.00 per rit)" in html and "te controleren" in html
+    headers = factories.auth_header(transport["coord"])
+    db.session.commit()
+    data = client.get(f"/api/v1/transport/plans?date={day}", headers=headers).get_json()
+    codes = {w["code"] for p in data["plans"] for w in p["warnings"]}
+    assert {"ride_over_limit", "no_bus", "implausible_coordinates", "no_coordinates"} <= codes
+    short = next(w for p in data["plans"] for w in p["warnings"] if w["code"] == "no_bus")
+    assert short["booking_id"] == named["late"].id and {c["code"] for c in short["choices"]} == \
+        {"hire", "move_session", "ask_school"}
+    assert all(p["to_check"] for p in data["plans"] if p["warnings"])
+    for p in data["plans"]:
+        if p["warnings"]:
+            assert client.post(f"/vervoer/plan/{p['id']}/waarschuwingen-gezien").status_code == 302
+    data = client.get(f"/api/v1/transport/plans?date={day}", headers=headers).get_json()
+    assert not any(p["to_check"] for p in data["plans"]) and all(p["warnings_seen"] for p in data["plans"])
+    assert "Ik heb het gezien" not in client.get(f"/vervoer/?datum={day}").get_data(as_text=True)
+
+
+def test_a_far_school_hears_its_bus_in_mail_and_calendar_from_pickup_to_return(transport, client, login, mailbox):
+    from icalendar import Calendar
+
+    from app.transport import services
+
+    region, session = transport["region"], transport["session"]
+    school, teacher = school_at(region, 25, name="Basisschool Verre Velden")
+    mailbox.clear()
+    b = book(teacher, school, session)
+    db.session.expire_all()
+    booking = db.session.get(Booking, b.id)
+    pickup, back = services.pickup_time(booking), services.return_times([booking])[booking.id]
+    assert pickup < session.starts_at - timedelta(minutes=15) and back > session.ends_at
+    confirm = next(m for m in mailbox if m["Subject"].startswith("Bevestiging"))
+    assert "Bus: wordt gepland" in confirm.get_body(("plain",)).get_content()  # mailed before the plan was made
+    bus_mail = next(m for m in mailbox if m["Subject"].startswith("Busvervoer"))
+    body = bus_mail.get_body(("plain",)).get_content()
+    assert f"ophalen om {to_local(pickup):%H:%M}" in body and f"Terug bij school rond {to_local(back):%H:%M}" in body
+    ics = next(p for p in bus_mail.iter_attachments() if p.get_filename().endswith(".ics"))
+    [event] = Calendar.from_ical(ics.get_content()).walk("VEVENT")
+    assert event.decoded("dtstart") == pickup and event.decoded("dtend") == back
+    assert f"Bus: ophalen om {to_local(pickup):%H:%M} bij Basisschool Verre Velden" in str(event["description"])
+    login(teacher)
+    page = client.get(f"/boekingen/{b.id}").get_data(as_text=True)
+    assert f"Terug bij school rond {to_local(back):%H:%M}" in page
+    feed = client.get(f"/agenda/boeking/{b.id}.ics")
+    if feed.status_code == 200:
+        [event] = Calendar.from_ical(feed.get_data()).walk("VEVENT")
+        assert event.decoded("dtstart") == pickup
+    # cancelled: the mail has no bus line
+    mailbox.clear()
+    from app.booking.services import cancel_booking
+
+    cancel_booking(teacher, b.id)
+    db.session.commit()
+    body = next(m for m in mailbox if m["Subject"].startswith("Geannuleerd")).get_body(("plain",)).get_content()
+    assert "Bus:" not in body and "ophalen" not in body

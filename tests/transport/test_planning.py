@@ -35,7 +35,7 @@ def _req(stops, types=(COACH, MINI), given=(), limits=Limits(time_limit_seconds=
                        limits, tuple(given))
 
 
-def _check(req, result):
+def _check(req, result, *, complete=True):
     lim = req.limits
     seats = {}
     for bus in result.buses:
@@ -47,16 +47,29 @@ def _check(req, result):
         assert (bus.arrives_at - times[0]) <= timedelta(minutes=lim.max_ride_minutes)
         for s in bus.stops:
             seats[s.booking_id] = seats.get(s.booking_id, 0) + s.seats
-    assert seats == {s.booking_id: s.seats for s in req.stops}, "every class planned, every seat"
+    for u in result.unplanned:
+        seats[u.booking_id] = seats.get(u.booking_id, 0) + u.seats
+    assert seats == {s.booking_id: s.seats for s in req.stops}, "every class planned or reported, every seat"
+    if complete:
+        assert not result.unplanned
 
 
-def test_ortools_plans_within_seats_ride_time_and_arrival():
+def test_exact_plans_within_seats_ride_time_and_arrival():
     req = _req(_stops(12))
     result = planning.plan(req)
-    assert result.solver == "ortools"
+    assert result.solver == "exact" and result.proven_optimal
     _check(req, result)
     assert any(len(b.stops) > 1 for b in result.buses), "nearby schools share a bus"
     assert len(result.buses) >= planning.lower_bound_buses(req)
+
+
+def test_ortools_routing_beyond_the_exact_size():
+    req = _req(_stops(12), limits=Limits(time_limit_seconds=0.5, exact_max_columns=0))
+    result = planning.plan(req)
+    assert result.solver == "ortools"
+    _check(req, result)
+    exact = planning.plan(_req(_stops(12)))
+    assert result.total_cost >= exact.total_cost - 0.01  # the exact model is never beaten
 
 
 def test_sharing_beats_one_bus_per_school():
@@ -73,7 +86,7 @@ def test_ortools_is_no_worse_than_the_greedy_fallback():
     metric = planning._Metric(req)
     greedy = planning._greedy(planning._units(req.stops), req, metric, list(req.types), {}, {t.id: t for t in req.types})
     greedy_cost = sum(planning._finish(b, req, metric).cost for b in greedy)
-    assert solved.solver == "ortools" and solved.total_cost <= greedy_cost + 0.01
+    assert solved.solver == "exact" and solved.total_cost <= greedy_cost + 0.01
 
 
 def test_a_class_bigger_than_the_largest_bus_is_split():
@@ -127,13 +140,94 @@ def test_a_school_beyond_the_ride_limit_gets_its_own_bus():
     assert result.warnings
 
 
-def test_greedy_fallback_when_the_solver_finds_nothing():
-    # one coach available for 90 seats: no solution within the contract; greedy plans anyway, and says so
+def test_the_fleet_is_a_hard_limit_and_the_shortfall_is_reported():
+    # one coach for four classes of 22-27 seats: two ride, two are reported without a bus
     req = _req(_stops(4, seed=9, seats=(20, 25)), types=(VehicleType(1, 50, 180.0, 1.9, available=1),))
     result = planning.plan(req)
-    assert result.solver == "greedy"
+    assert len(result.buses) == 1
+    _check(req, result, complete=False)
+    assert len(result.unplanned) == 2 and {u.reason for u in result.unplanned} == {"fleet"}
+    assert sorted(w.booking_id for w in result.warnings if w.code == "no_bus") == \
+        sorted(u.booking_id for u in result.unplanned)
+
+
+def test_greedy_fallback_when_routing_finds_nothing(monkeypatch):
+    monkeypatch.setattr(planning, "_solve_ortools", lambda *a: None)
+    req = _req(_stops(6, seed=9), limits=Limits(exact_max_columns=0))
+    result = planning.plan(req)
+    assert result.solver == "greedy" and any(w.code == "greedy" for w in result.warnings)
     _check(req, result)
-    assert any("available" in w for w in result.warnings)
+
+
+def _session(stops, hour, minute=0, types=(COACH, MINI), **kw):
+    start = START.replace(hour=hour, minute=minute)
+    return PlanRequest(VENUE[0], VENUE[1], start, start + timedelta(hours=2), tuple(stops), tuple(types), _dist,
+                       Limits(time_limit_seconds=0.5), **kw)
+
+
+def test_a_day_shares_the_fleet_a_bus_may_do_a_morning_and_an_afternoon_trip():
+    one = (VehicleType(1, 50, 180.0, 1.9, available=1),)
+    morning = [StopRequest(1, 11, 52.08, 6.3, seats=30)]
+    afternoon = [StopRequest(2, 12, 52.09, 6.31, seats=30)]
+    also_morning = [StopRequest(3, 13, 52.07, 6.29, seats=30)]
+    # 08:30 and 13:00: the coach is back before the afternoon pickup, so both ride
+    plans = planning.plan_day([_session(morning, 8, 30, one), _session(afternoon, 13, 0, one)])
+    assert [len(p.buses) for p in plans] == [1, 1] and not any(p.unplanned for p in plans)
+    assert plans[0].buses[0].busy_until <= plans[1].buses[0].busy_from
+    # two sessions at the same time: one coach cannot be in two places
+    plans = planning.plan_day([_session(morning, 8, 30, one), _session(also_morning, 8, 45, one)])
+    assert sum(len(p.buses) for p in plans) == 1
+    assert [u.booking_id for p in plans for u in p.unplanned] in ([1], [3])
+
+
+def test_the_same_input_gives_the_same_plan():
+    def shape(p):
+        return [(b.type.id, [(s.booking_id, s.seats, s.pickup_at) for s in b.stops]) for b in p.buses]
+
+    for limits in (Limits(time_limit_seconds=0.5), Limits(time_limit_seconds=0.5, exact_max_columns=0)):
+        req = _req(_stops(14, seed=4, seats=(8, 20)), limits=limits)
+        assert shape(planning.plan(req)) == shape(planning.plan(req))
+
+
+def _announced(result, stops):
+    at = {s.booking_id: s.pickup_at for b in result.buses for s in b.stops}
+    return [StopRequest(**{**s.__dict__, "announced_at": at[s.booking_id]}) for s in stops]
+
+
+def test_announced_pickups_hold_after_a_cancellation_and_a_new_class():
+    stops = list(_stops(10, seed=11, seats=(8, 16)))
+    first = planning.plan(_req(stops))
+    told = _announced(first, stops)
+    was = {s.booking_id: s.announced_at for s in told}
+    newcomer = StopRequest(99, 199, VENUE[0] + 0.1, VENUE[1] + 0.05, seats=12)
+    for changed in ([s for s in told if s.booking_id != 4], told + [newcomer]):
+        again = planning.plan(_req(changed))
+        _check(_req(changed), again)
+        for b in again.buses:
+            for s in b.stops:
+                if s.booking_id in was:
+                    assert abs(s.pickup_at - was[s.booking_id]) <= timedelta(minutes=5)
+    # the coordinator accepts changes: a change costs, it is no longer refused
+    free = planning.plan(_req(told + [newcomer]))
+    soft = planning.plan(PlanRequest(**{**_req(told + [newcomer]).__dict__, "hold": "soft"}))
+    assert soft.total_cost <= free.total_cost + 0.01
+
+
+def test_a_class_bigger_than_the_largest_bus_goes_over_the_cheapest_mix():
+    req = _req([StopRequest(1, 11, 52.08, 6.3, seats=60)])
+    result = planning.plan(req)
+    _check(req, result)
+    assert sorted(b.type.id for b in result.buses) == sorted([COACH.id, MINI.id])  # not two coaches
+
+
+def test_a_pin_that_breaks_the_ride_rule_is_kept_and_reported():
+    a = StopRequest(1, 11, 52.0 + 0.2, 6.3, seats=15, pinned_bus=7)
+    b = StopRequest(2, 12, 52.0, 6.3 + 0.45, seats=15, pinned_bus=7)
+    req = _req([a, b], given=(GivenBus(key=7, type_id=COACH.id),))
+    result = planning.plan(req)
+    bus = next(x for x in result.buses if x.key == 7)
+    assert {s.booking_id for s in bus.stops} == {1, 2}
+    assert any(w.code == "pin_breaks_rule" for w in result.warnings)
 
 
 def test_known_minutes_to_the_venue_are_used():
@@ -147,3 +241,10 @@ def test_known_minutes_to_the_venue_are_used():
 def test_nothing_to_plan():
     result = planning.plan(_req([]))
     assert result.buses == [] and result.total_cost == 0
+
+
+def test_without_bus_types_every_class_is_reported_not_an_error():
+    req = _req(_stops(3), types=())
+    result = planning.plan(req)
+    assert result.buses == [] and len(result.unplanned) == 3
+    assert {w.code for w in result.warnings} == {"no_bus"}
