@@ -56,6 +56,9 @@ def test_reach_exports_and_bus_order_carry_no_live_formula(transport, client, lo
     venue.name = EVIL
     school, teacher = school_at(region, 12, name=EVIL)
     school.phone, school.website = "-2+3", "@SUM(1+1)"
+    # a school not reached (nor booked): the recruitment list's row
+    other, _teacher = school_at(region, 3, name=EVIL)
+    other.phone, other.website = "-2+3", "@SUM(1+1)"
     db.session.commit()
     book(teacher, school, session, pupils=12, adults=1)
     assert db.session.scalar(select(Booking).where(Booking.school_id == school.id)) is not None

@@ -210,5 +210,8 @@ def test_a_far_school_hears_its_bus_in_mail_and_calendar_from_pickup_to_return(t
 
     cancel_booking(teacher, b.id)
     db.session.commit()
+    from tests.transport.conftest import drain
+
+    drain()
     body = next(m for m in mailbox if m["Subject"].startswith("Geannuleerd")).get_body(("plain",)).get_content()
     assert "Bus:" not in body and "ophalen" not in body

@@ -478,12 +478,8 @@ def _two_sessions_one_coach(app, transport):
     _one_coach_only(transport)
     other = factories.session(offer, session.starts_at + timedelta(minutes=15))
     db.session.commit()
-    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
-    try:
-        ids = [book(t, s, sess, pupils=30).id for (s, t), sess in
-               zip((school_at(region, 12 + i, east=0.05 * i) for i in range(2)), (session, other))]
-    finally:
-        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+    ids = [book(t, s, sess, pupils=30, replan=False).id for (s, t), sess in  # the planners below do it
+           zip((school_at(region, 12 + i, east=0.05 * i) for i in range(2)), (session, other))]
     sids = [session.id, other.id]
     for sid in sids:
         db.session.add(BusPlan(session_id=sid))  # the plan rows exist; both planners read them empty
