@@ -19,7 +19,7 @@ bind = [os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.en
 # processes × threads: a request mostly waits for the database, so threads help;
 # WEB_CONCURRENCY is the name most platforms set
 workers = _int("WEB_CONCURRENCY", _int("WORKERS", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "gthread"
+worker_class = os.environ.get("WORKER_CLASS", "gthread")
 threads = _int("THREADS", 4)
 
 # each worker imports the app itself and opens its own database pool (never shared across a fork)
