@@ -158,7 +158,7 @@ def create_series_booking():
     except DBAPIError:
         db.session.rollback()
         raise ConflictError("The sessions are busy; try again.", code="busy")
-    _commit()
+    _commit(keep=True)
     return jsonify(series_json(series)), 201
 
 

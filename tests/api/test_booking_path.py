@@ -192,3 +192,27 @@ def test_token_last_used_is_written_at_most_once_a_minute(app):
     db.session.commit()
     db.session.remove()
     assert user_for_token(secret) is None
+
+
+def test_series_answer_needs_no_reload(client, app):
+    app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = False
+    try:
+        region = factories.region()
+        venue, hotspot = factories.venue(region), factories.venue(region, name="Hotspot")
+        series = factories.series_offer(region, venue, hotspot, groep_min=7, groep_max=8, adults_per_class=1)
+        parts = [factories.session(series, NOW + timedelta(days=20 + 7 * i), part=p).id
+                 for i, p in enumerate(series.parts)]
+        header = factories.auth_header(factories.teacher(factories.school(region)))
+        series_id = series.id
+        db.session.commit()
+        db.session.remove()
+        body = {"offer_id": series_id, "session_ids": parts, "groep": "7/8", "pupils": 25, "adults": 2}
+        with sql_counter(app) as seen:
+            resp = client.post("/api/v1/series-bookings", json=body, headers=header)
+        assert resp.status_code == 201, resp.get_json()
+        answer = resp.get_json()
+        assert [b["part"] for b in answer["bookings"]] == [1, 2, 3] and answer["status"] == "confirmed"
+        assert [b["session_id"] for b in answer["bookings"]] == parts and all(b["id"] for b in answer["bookings"])
+        assert seen["commits"] == 1 and seen["after_commit"] == [] and seen["checkouts"] == 1
+    finally:
+        app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
