@@ -216,3 +216,33 @@ def test_series_answer_needs_no_reload(client, app):
         assert seen["commits"] == 1 and seen["after_commit"] == [] and seen["checkouts"] == 1
     finally:
         app.config["TRANSPORT_REPLAN_AFTER_COMMIT"] = True
+
+
+def test_pool_recycles_instead_of_pinging_every_checkout(monkeypatch, tmp_path):
+    from app.config import load_config
+
+    monkeypatch.delenv("DB_POOL_PRE_PING", raising=False)
+    monkeypatch.delenv("DB_POOL_RECYCLE", raising=False)
+    options = load_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is False and options["pool_recycle"] == 1800
+    monkeypatch.setenv("DB_POOL_PRE_PING", "1")
+    monkeypatch.setenv("DB_POOL_RECYCLE", "300")
+    options = load_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_pre_ping"] is True and options["pool_recycle"] == 300
+
+
+def test_gunicorn_defaults_fit_the_cores(monkeypatch):
+    import multiprocessing
+    import runpy
+    from pathlib import Path
+
+    for name in ("WEB_CONCURRENCY", "WORKERS", "THREADS", "WORKER_CLASS"):
+        monkeypatch.delenv(name, raising=False)
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    assert conf["workers"] == max(2, multiprocessing.cpu_count()) and conf["threads"] == 4
+    assert conf["worker_class"] == "gthread"
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("THREADS", "1")
+    monkeypatch.setenv("WORKER_CLASS", "sync")
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    assert (conf["workers"], conf["threads"], conf["worker_class"]) == (3, 1, "sync")
