@@ -16,10 +16,14 @@ def _int(name: str, default: int) -> int:
 # the default is loopback only, for a reverse proxy on the same machine
 bind = [os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"]
 
-# processes × threads: a request mostly waits for the database, so threads help;
-# WEB_CONCURRENCY is the name most platforms set
-workers = _int("WEB_CONCURRENCY", _int("WORKERS", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "gthread"
+# processes × threads: one process per core, each with a few threads that overlap the
+# request's database round trips. Measured with bench/booking_rush.py on 2 cores (README,
+# Benchmarks): 2 × 4 gthread served the booking rush at least as fast as 2×1, 4×1 (sync),
+# 2×2, 3×2 and the former 5 × 4 (2 × cores + 1 processes), and 5 × 4 had the longest tail
+# (more transactions holding session locks while they wait for a core).
+# WEB_CONCURRENCY is the name most platforms set; WORKER_CLASS=sync for one request per process
+workers = _int("WEB_CONCURRENCY", _int("WORKERS", max(2, multiprocessing.cpu_count())))
+worker_class = os.environ.get("WORKER_CLASS", "gthread")
 threads = _int("THREADS", 4)
 
 # each worker imports the app itself and opens its own database pool (never shared across a fork)

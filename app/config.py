@@ -28,8 +28,15 @@ def load_config(instance_path: str) -> dict:
         "APP_ENV": env,
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or "sqlite:///" + str(Path(instance_path) / "techlab.sqlite3"),
-        # hide_parameters: SQL errors in the log never show values (tokens, e-mail addresses)
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": not dev},
+        # hide_parameters: SQL errors in the log never show values (tokens, e-mail addresses).
+        # No pre-ping (a round trip on every checkout, i.e. every request): connections are
+        # replaced after DB_POOL_RECYCLE seconds instead, before a firewall or the server drops
+        # them idle; after a database restart SQLAlchemy sees the disconnect on first use and
+        # discards the whole pool, so one request per worker may fail. DB_POOL_PRE_PING=1
+        # brings the ping back where idle connections are cut sooner than that.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": _bool("DB_POOL_PRE_PING", False),
+                                      "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
+                                      "hide_parameters": not dev},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not dev),

@@ -98,10 +98,17 @@ def _details(data) -> services.ClassDetails:
         boys=_int(data, "boys", required=False), class_name=_str(data, "class_name", 40))
 
 
-def _commit():
-    """Commit the unit of work; the database's own guards answer 409, not 500."""
+def _commit(keep: bool = False):
+    """Commit the unit of work; the database's own guards answer 409, not 500.
+
+    ``keep``: the objects keep their loaded values after the commit (no expiry), so the
+    answer is serialized from what the service returned, without reloading it in a second
+    transaction, and nothing is rendered while the service's locks are held."""
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = not keep and expire_on_commit
     try:
-        db.session.commit()
+        session.commit()
     except IntegrityError:
         db.session.rollback()
         raise ConflictError("A concurrent change conflicted; try again.", code="conflict")
@@ -110,6 +117,8 @@ def _commit():
         if "lock" in str(exc.orig).lower():
             raise ConflictError("The session is busy; try again.", code="busy")
         raise
+    finally:
+        session.expire_on_commit = expire_on_commit
 
 
 def _forbidden_as_problem(exc: DomainError):
@@ -135,7 +144,7 @@ def create_booking():
     except DBAPIError:
         db.session.rollback()
         raise ConflictError("The session is busy; try again.", code="busy")
-    _commit()
+    _commit(keep=True)
     resp = jsonify(booking_json(booking))
     resp.status_code = 201
     resp.headers["Location"] = url_for("api.get_booking", booking_id=booking.id)
@@ -160,7 +169,7 @@ def create_series_booking():
     except DBAPIError:
         db.session.rollback()
         raise ConflictError("The sessions are busy; try again.", code="busy")
-    _commit()
+    _commit(keep=True)
     return jsonify(series_json(series)), 201
 
 
@@ -212,7 +221,7 @@ def cancel_booking(booking_id):
     except DomainError:
         db.session.rollback()
         raise
-    _commit()
+    _commit(keep=True)
     return jsonify(booking_json(booking))
 
 

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import ApiToken, User
 from app.db import utcnow
 from app.extensions import db
 
 TOKEN_PREFIX = "tlb_"
+# ``last_used_at`` (and the user's ``last_seen_at``) are written back at most this often: a
+# rush of requests with one token costs one UPDATE a minute, not one per request
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 def hash_token(token: str) -> str:
@@ -30,17 +34,27 @@ def create_api_token(user: User, name: str = "", expires_at: datetime | None = N
 def user_for_token(secret: str) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    # the token and its user in one statement
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                              .where(ApiToken.token_hash == hash_token(secret)))
     if token is None or token.revoked_at is not None:
         return None
     now = utcnow()
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    if not token.user.active:
+    user = token.user
+    if not user.active:
         return None
-    token.last_used_at = now
-    token.user.last_seen_at = now
-    return token.user
+    # compared here, written (in the request's own transaction) only when stale
+    if _stale(token.last_used_at, now):
+        token.last_used_at = now
+    if _stale(user.last_seen_at, now):
+        user.last_seen_at = now
+    return user
+
+
+def _stale(at: datetime | None, now: datetime) -> bool:
+    return at is None or now - at >= LAST_USED_EVERY or at > now
 
 
 def user_api_tokens(user: User) -> list[ApiToken]:

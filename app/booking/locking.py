@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import select, text
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.labs.models import Session
+from app.labs.models import Offer, Session
 from app.schools.models import School
 
 
@@ -27,20 +28,28 @@ def _postgres() -> bool:
 
 
 def _set_lock_timeout() -> None:
+    """SET LOCAL lock_timeout, once per transaction (it lasts until the commit or rollback)."""
     if _postgres():
+        transaction = db.session().get_transaction()
+        if transaction is not None and db.session.info.get("lock_timeout_set") is transaction:
+            return
         ms = int(current_app.config.get("LOCK_TIMEOUT_MS", 5000))
         db.session.execute(text(f"SET LOCAL lock_timeout = '{ms}ms'"))
+        db.session.info["lock_timeout_set"] = db.session().get_transaction()
 
 
 def lock_sessions(session_ids) -> dict[int, Session]:
-    """Lock the sessions (sorted by id) and return them freshly loaded."""
+    """Lock the sessions (sorted by id) and return them freshly loaded, with their offer (and its
+    parts) and venue read in the same statement (only the session rows are locked)."""
     ids = sorted(set(session_ids))
-    stmt = select(Session).where(Session.id.in_(ids)).order_by(Session.id).execution_options(populate_existing=True)
+    stmt = (select(Session).where(Session.id.in_(ids)).order_by(Session.id)
+            .options(joinedload(Session.offer).joinedload(Offer.parts), joinedload(Session.venue))
+            .execution_options(populate_existing=True))
     if locking_enabled():
         _set_lock_timeout()
         if _postgres():
             stmt = stmt.with_for_update(of=Session)
-    return {s.id: s for s in db.session.scalars(stmt)}
+    return {s.id: s for s in db.session.scalars(stmt).unique()}
 
 
 def lock_school(school_id: int) -> School | None:

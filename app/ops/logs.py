@@ -87,12 +87,15 @@ def _user_id() -> int | None:
     from sqlalchemy import inspect
 
     user = request.environ.get("techlab.api_user") or g.get("_login_user")
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None:
         return None
     try:
         identity = inspect(user).identity
     except Exception:  # noqa: BLE001 - not a mapped object (anonymous user)
         return None
+    # the id the identity map already has: asking ``is_authenticated`` (Flask-Login reads
+    # ``active``) would reload the user from the database after the commit expired it;
+    # a user object we hold was signed in (token or session) when the request loaded it
     return identity[0] if identity else None
 
 
