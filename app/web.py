@@ -60,8 +60,25 @@ def safe_next(target: str | None, default: str) -> str:
 
 def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:
     """A whole number from the query string, or ``default`` when it is missing, not a
-    number or outside lo..hi (hi is at most MAX_ID: larger numbers name no object)."""
+    number or outside lo..hi (always within the database's integer range: hi is at most
+    MAX_ID, larger numbers name no object; lo at least -MAX_ID-1)."""
     return _int_value(request.args.get(name, ""), default, lo, hi)
+
+
+def refuse_deep_json() -> None:
+    """400 for a JSON body nested deeper than we ever send, before anything else reads it
+    (also before the API asks for a token: the parser is the first thing a body reaches)."""
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    from app.inputs import MAX_JSON_DEPTH, json_too_deep
+
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.is_json:
+        try:
+            body = request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            return
+        if json_too_deep(body):
+            abort(400, description=f"JSON may be nested at most {MAX_JSON_DEPTH} levels deep.")
 
 
 def refuse_nul_characters() -> None:
@@ -105,14 +122,17 @@ def _int_value(raw: str, default: int | None, lo: int | None, hi: int | None) ->
     from app.db import MAX_ID
 
     hi = MAX_ID if hi is None else min(hi, MAX_ID)
+    lo = -MAX_ID - 1 if lo is None else max(lo, -MAX_ID - 1)
     raw = raw.strip()
+    if len(raw) > 20:
+        return default
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
         return default
-    if lo is not None and value < lo:
+    if value < lo:
         return default
     if value > hi:
         return default
