@@ -49,9 +49,10 @@ __version__ = "1.0.0.dev0"
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    from app.inputs import JSONProvider
+    from app.inputs import JSONProvider, install_form_rules
 
     app.json = JSONProvider(app)  # JSON bodies: nesting depth limited before parsing
+    install_form_rules()  # one-line form fields: names normalised, no CR/LF
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path))
     if config:

@@ -171,3 +171,53 @@ class JSONProvider(DefaultJSONProvider):
             return super().loads(s, **kwargs)
         except RecursionError:  # pragma: no cover — the check above comes first
             raise ValueError("JSON nested too deeply") from None
+
+
+# ------------------------------------------------------------------ forms
+
+
+def typed_text(field_class) -> bool:
+    """A text field a person types in (not a password or hidden field)."""
+    from wtforms import HiddenField, PasswordField, StringField
+
+    return issubclass(field_class, StringField) and not issubclass(field_class, (PasswordField, HiddenField))
+
+
+def single_line_text(field_class) -> bool:
+    """A one-line text field a person types in (not a text area, password or hidden field)."""
+    from wtforms import TextAreaField
+
+    return typed_text(field_class) and not issubclass(field_class, TextAreaField)
+
+
+def text_not_none(value):
+    """A text field left out of the body is empty text, not None (a NOT NULL column gave a 500)."""
+    return "" if value is None else value
+
+
+def install_form_rules() -> None:
+    """Every text field of every form (FlaskForm) reads a missing value as "" and every
+    one-line text field gets, when it is bound: ``name_filter`` (NFC, no bidi overrides or zero-width characters) and ``NoLineBreaks``
+    (what ends up in a mail header — a contact name or address, an offer title, a venue
+    name — never carries CR/LF). One rule at the door instead of a line per field; text
+    areas (remarks, descriptions) keep their line breaks, passwords are left as typed."""
+    from flask_wtf import FlaskForm
+
+    meta = FlaskForm.Meta
+    if getattr(meta, "_input_rules", False):
+        return
+    default_bind = meta.bind_field
+
+    def bind_field(self, form, unbound_field, options):
+        if typed_text(unbound_field.field_class) and len(unbound_field.args) <= 1:
+            kwargs = unbound_field.kwargs
+            filters = [text_not_none, *kwargs.get("filters", ())]
+            validators = list(kwargs.get("validators") or ())
+            if single_line_text(unbound_field.field_class):
+                filters.insert(1, name_filter)
+                validators.insert(0, NoLineBreaks())
+            return unbound_field.bind(form=form, filters=filters, validators=validators, **options)
+        return default_bind(self, form, unbound_field, options)
+
+    meta.bind_field = bind_field
+    meta._input_rules = True
