@@ -89,9 +89,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_error_handlers(app)
     register_template_helpers(app)
-    from app.web import IdConverter, refuse_deep_json, refuse_nul_characters
+    from app.web import IdConverter, limit_request_body, refuse_deep_json, refuse_nul_characters
 
     app.url_map.converters["int"] = IdConverter  # before the routes are added
+    # the body limit goes first, before CSRFProtect (registered above) reads the form
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_request_body)
     app.before_request(refuse_deep_json)
     app.before_request(refuse_nul_characters)
 
