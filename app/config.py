@@ -75,7 +75,8 @@ def load_config(instance_path: str) -> dict:
         "MAX_CSV_UPLOAD_BYTES": int(os.environ.get("MAX_CSV_UPLOAD_MB", "4")) * 1024 * 1024,
         # multipart bodies: at most this many parts, and this many bytes in a field that is not a file
         "MAX_FORM_PARTS": 1000,
-        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        # (werkzeug checks its parse buffer against this too, which takes 64 KB reads: keep it well above)
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
         # API tokens made on the account page expire after this many days
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "365")),
         # privacy: personal data of accounts unused this long is removed by the retention job

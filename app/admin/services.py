@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, Iterable
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -339,7 +340,7 @@ def _check_csv_name(filename: str | None, field_name: str) -> str:
 @dataclass(frozen=True)
 class Upload:
     filename: str
-    content: bytes
+    content: bytes | BinaryIO  # bytes, or the uploaded file's stream (copied in chunks, never read whole)
 
 
 def import_duo_uploads(actor: User, uploads: Iterable[Upload], from_year: int):
@@ -361,14 +362,18 @@ def import_duo_uploads(actor: User, uploads: Iterable[Upload], from_year: int):
         paths = []
         for i, (name, upload) in enumerate(zip(names, uploads)):
             path = Path(tmp) / f"{i:02d}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:100]}"
-            path.write_bytes(upload.content)
+            if isinstance(upload.content, (bytes, bytearray)):
+                path.write_bytes(upload.content)
+            else:
+                with open(path, "wb") as out:
+                    shutil.copyfileobj(upload.content, out, 1 << 20)
             paths.append(path)
         report = import_files(paths, from_year=from_year)
     for f, name in zip(report.files, names):  # show the names as uploaded, not the temporary paths
         f.path = name
     audit.info("DUO files imported by account %s: %s", actor.id,
                "; ".join(f"{f.path} ({f.kind or '?'}): created {f.created}, updated {f.updated}, bad "
-                         f"{len(f.bad_rows)}{', NOT IMPORTED' if f.error else ''}" for f in report.files))
+                         f"{f.bad_total}{', NOT IMPORTED' if f.error else ''}" for f in report.files))
     return report
 
 
