@@ -9,7 +9,9 @@ def test_home_is_dutch_by_default(client):
 
 
 def test_english_switch(client):
-    resp = client.get("/taal/en?next=/")
+    assert client.get("/taal/en?next=/").status_code == 405  # a GET changes nothing
+    assert 'lang="nl"' in client.get("/").text
+    resp = client.post("/taal/en", data={"next": "/"})
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
     resp = client.get("/")
     assert 'lang="en"' in resp.text
@@ -17,7 +19,7 @@ def test_english_switch(client):
 
 
 def test_language_switch_refuses_open_redirect(client):
-    resp = client.get("/taal/nl?next=//evil.example/")
+    resp = client.post("/taal/nl", data={"next": "//evil.example/"})
     assert resp.headers["Location"] == "/"
 
 

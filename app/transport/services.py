@@ -273,7 +273,16 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
         plan.planned_at = utcnow()  # checked against the bookings as they are now: still right
         db.session.flush()
         return plan
-    result = planning.plan(build_request(session, plan, riders)) if riders else planning.Plan([], "none")
+    request = build_request(session, plan, riders) if riders else None
+    if request is not None and not request.types:
+        # a region without bus types: nothing to plan with. Not an error (it logged a traceback on
+        # every booking and re-plan): a warning once per region, a notice on the plan page, and the
+        # plan stays stale, so it is made when a bus type is added.
+        _warn_no_bus_types(session.offer.region_id)
+        plan.stale = True
+        db.session.flush()
+        return plan
+    result = planning.plan(request) if request is not None else planning.Plan([], "none")
     _write(plan, result)
     plan.planned_at = utcnow()
     plan.stale = False
@@ -283,6 +292,15 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
         log.info("plan of session %s: %s", session_id, "; ".join(result.warnings))
     db.session.flush()
     return plan
+
+
+_warned_regions: set[int] = set()
+
+
+def _warn_no_bus_types(region_id: int) -> None:
+    if region_id not in _warned_regions:
+        _warned_regions.add(region_id)
+        log.warning("region %s has no active bus types: its far classes wait for a bus until one is added", region_id)
 
 
 def _same_riders(plan: BusPlan, riders) -> bool:
