@@ -149,7 +149,7 @@ def offer_edit(offer_id):
 def offer_part(offer_id: int):
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
     form = PartForm()
-    form.venue_id.choices = [(int(request.form.get("venue_id") or 0), "")]
+    form.venue_id.choices = [(form_id("venue_id") or 0, "")]
     if form.validate_on_submit():
         run_and_flash(lambda: services.save_part(
             current_user, offer, int(form.position.data), title=form.title.data,
@@ -275,7 +275,10 @@ def assign(session_id: int):
 def staff():
     _manager_only()
     form = StaffForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and current_user.region_id is None:  # an administrator has no region of their own
+        form.name.errors = [*form.name.errors, _("Medewerkers horen bij een regio; uw account hoort bij geen regio.")]
+    elif valid:
         db.session.add(Staff(region_id=current_user.region_id, name=form.name.data.strip(), email=form.email.data or ""))
         db.session.commit()
         flash(_("Medewerker toegevoegd."), "success")

@@ -4,6 +4,7 @@ text") is read; UTF-16 without a BOM and files with NUL bytes are refused with t
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -72,18 +73,21 @@ def test_bad_row_reasons_are_dutch_and_capped(app, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_32_mb_upload_stays_within_the_memory_bound(client, login, tmp_path, backend):
-    """The figure in the README: the heap peak of the whole request (parse, copy, import)."""
+def test_a_large_upload_stays_within_the_memory_bound(client, login, tmp_path, backend):
+    """The heap peak of the whole request (parse, copy, import) for a 4 MB file, and with
+    DUO_MEMORY_MB=32 for the 32 MB of the README (about 7 minutes under tracemalloc here;
+    the figure there comes from bench/duo_upload.py, which this test shares)."""
     if backend != "sqlite":
         pytest.skip("measured once, on SQLite (the database's own memory is not Python's)")
+    size_mb = int(os.environ.get("DUO_MEMORY_MB", "4"))
     import sys
 
     sys.path.insert(0, str(ROOT))
     from bench.duo_upload import make_locations_file, measure_upload
 
     path = tmp_path / "02.-alle-schoolvestigingen-groot.csv"
-    rows = make_locations_file(path, app_limit := client.application.config["MAX_CONTENT_LENGTH"] - 16 * 1024)
-    assert app_limit >= 32 * 1024 * 1024 - 16 * 1024
+    assert client.application.config["MAX_CONTENT_LENGTH"] >= 32 * 1024 * 1024
+    rows = make_locations_file(path, size_mb * 1024 * 1024 - 16 * 1024)
     login(factories.user(Role.ADMIN))
     result = measure_upload(client, path)
     assert result["status"] == 200, result["body"][-2000:]
