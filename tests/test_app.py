@@ -10,7 +10,9 @@ def test_home_is_dutch_by_default(client):
 
 def test_english_switch(client):
     assert client.get("/taal/en?next=/").status_code == 405  # a GET changes nothing
-    assert 'lang="nl"' in client.get("/").text
+    home = client.get("/").text
+    assert 'lang="nl"' in home
+    assert '<form method="post" action="/taal/en"' in home and 'name="csrf_token"' in home  # a button in the layout
     resp = client.post("/taal/en", data={"next": "/"})
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
     resp = client.get("/")
