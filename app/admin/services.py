@@ -393,10 +393,11 @@ def import_holiday_upload(actor: User, upload: Upload) -> HolidayReport:
     if not permissions.can_manage_school_data(actor):
         raise _deny()
     name = _check_csv_name(upload.filename, "file")
-    if b"\x00" in upload.content:
+    text = decode(upload.content)  # UTF-16 with a BOM too (its NUL bytes are part of the encoding)
+    if "\x00" in text:
         raise UploadError(_("Dit bestand is geen tekstbestand (CSV)."), field="file")
     try:
-        created, updated, bad = import_holidays(text=decode(upload.content))
+        created, updated, bad = import_holidays(text=text)
     except HolidayFileError as exc:
         raise UploadError(_("Dit bestand is geen vakantiebestand: %(reason)s. De eerste regel moet zijn: "
                             "holiday_region,school_year,name,starts_on,ends_on", reason=str(exc)), field="file")

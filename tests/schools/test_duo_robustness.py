@@ -93,3 +93,18 @@ def test_a_large_upload_stays_within_the_memory_bound(client, login, tmp_path, b
     assert result["status"] == 200, result["body"][-2000:]
     assert _count() == rows
     assert result["heap_peak"] < 200 * 1024 * 1024, result["heap_peak"]
+
+
+def test_holiday_file_in_utf16_is_read_and_nul_bytes_refused(client, login):
+    from app.schools.models import HolidayPeriod
+
+    text = "holiday_region,school_year,name,starts_on,ends_on\nnoord,2026,Herfstvakantie,2026-10-17,2026-10-25\n"
+    login(factories.user(Role.ADMIN))
+    resp = client.post("/regiobeheer/schoolgegevens/vakanties", data={"file": (io.BytesIO(text.encode("utf-16")), "v.csv")},
+                       content_type="multipart/form-data")
+    assert resp.status_code in (200, 302), resp.text[-1500:]
+    assert db.session.scalar(select(func.count()).select_from(HolidayPeriod)) == 1
+    resp = client.post("/regiobeheer/schoolgegevens/vakanties",
+                       data={"file": (io.BytesIO(text.replace("noord", "zuid").encode("utf-16-le")), "v.csv")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 422 and "geen tekstbestand" in resp.text
