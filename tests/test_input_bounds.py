@@ -17,7 +17,7 @@ INT32 = "2147483648"
 
 
 def _world():
-    from app.booking.services import ClassDetails, create_booking
+    from app.booking.services import create_booking
 
     now = datetime.now(timezone.utc)
     region = factories.region()

@@ -1,7 +1,7 @@
 """API: offers, sessions, venues and schools of the caller's region."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from flask import abort, jsonify, request
 from sqlalchemy import select

@@ -1,8 +1,6 @@
 """API: the bus plans of a day (coordinators and administrators of the region)."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import jsonify, request
 
 from app.api import api_user, bp, int_param, problem_responses, token_required
