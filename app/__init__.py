@@ -51,6 +51,10 @@ __version__ = "1.0.0.dev0"
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from app.inputs import JSONProvider, install_form_rules
+
+    app.json = JSONProvider(app)  # JSON bodies: nesting depth limited before parsing
+    install_form_rules()  # one-line form fields: names normalised, no CR/LF
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path))
     if config:
@@ -85,9 +89,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_error_handlers(app)
     register_template_helpers(app)
-    from app.web import IdConverter, refuse_nul_characters
+    from app.web import IdConverter, limit_request_body, refuse_deep_json, refuse_nul_characters
 
     app.url_map.converters["int"] = IdConverter  # before the routes are added
+    # the body limit goes first, before CSRFProtect (registered above) reads the form
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_request_body)
+    app.before_request(refuse_deep_json)
     app.before_request(refuse_nul_characters)
 
     for path in BLUEPRINTS:

@@ -73,8 +73,17 @@ def load_config(instance_path: str) -> dict:
         "PASSWORD_RESET_MAX_PER_IP_HOUR": int(os.environ.get("PASSWORD_RESET_MAX_PER_IP_HOUR", "20")),
         # an invitation to a new account (a link to choose a password) is valid this long
         "INVITATION_SECONDS": int(os.environ.get("INVITATION_SECONDS", str(7 * 24 * 3600))),
-        # the largest request body (uploads of school data); larger ones answer 413
+        # the largest request body: the DUO upload only (app.web.body_limit); the same as nginx's
+        # client_max_body_size in deploy/nginx-techlab.conf (32m). Larger ones answer 413.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "32")) * 1024 * 1024,
+        # every other request body: forms and JSON; sign-in and other forms open to anyone; CSV uploads
+        "MAX_BODY_BYTES": int(os.environ.get("MAX_BODY_KB", "256")) * 1024,
+        "MAX_AUTH_BODY_BYTES": int(os.environ.get("MAX_AUTH_BODY_KB", "16")) * 1024,
+        "MAX_CSV_UPLOAD_BYTES": int(os.environ.get("MAX_CSV_UPLOAD_MB", "4")) * 1024 * 1024,
+        # multipart bodies: at most this many parts, and this many bytes in a field that is not a file
+        "MAX_FORM_PARTS": 1000,
+        # (werkzeug checks its parse buffer against this too, which takes 64 KB reads: keep it well above)
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
         # API tokens made on the account page expire after this many days
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "365")),
         # privacy: personal data of accounts unused this long is removed by the retention job

@@ -84,6 +84,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
         app.logger.exception("unhandled error")
+        from app.extensions import db
+
+        db.session.rollback()  # the error page must not meet the failed transaction (PendingRollbackError)
         if wants_problem_json():
             return problem(500, "server_error", "An unexpected error occurred.")
         return render_template("errors/error.html", status=500, message=_page_message(500)), 500

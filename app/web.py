@@ -60,8 +60,55 @@ def safe_next(target: str | None, default: str) -> str:
 
 def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:
     """A whole number from the query string, or ``default`` when it is missing, not a
-    number or outside lo..hi (hi is at most MAX_ID: larger numbers name no object)."""
+    number or outside lo..hi (always within the database's integer range: hi is at most
+    MAX_ID, larger numbers name no object; lo at least -MAX_ID-1)."""
     return _int_value(request.args.get(name, ""), default, lo, hi)
+
+
+# Request bodies per endpoint (issue 14 item 8): urlencoded forms are parsed whole, so only the
+# body limit bounds their parsing. Every request gets MAX_BODY_BYTES; sign-in and the other
+# forms anyone can post without an account get MAX_AUTH_BODY_BYTES; the CSV uploads more; only
+# the DUO upload gets MAX_CONTENT_LENGTH (which is nginx's client_max_body_size, deploy/).
+AUTH_ENDPOINTS = frozenset({"auth.login", "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
+                            "auth.logout", "api.create_token", "main.set_language"})
+UPLOAD_ENDPOINTS = frozenset({"admin.holidays", "transport.distances"})
+LARGE_UPLOAD_ENDPOINTS = frozenset({"admin.duo_import"})
+
+
+def body_limit(endpoint: str | None) -> int:
+    """The largest request body (bytes) this endpoint reads."""
+    from flask import current_app
+
+    cfg = current_app.config
+    largest = cfg["MAX_CONTENT_LENGTH"]
+    if endpoint in LARGE_UPLOAD_ENDPOINTS:
+        return largest
+    if endpoint in UPLOAD_ENDPOINTS:
+        return min(largest, cfg["MAX_CSV_UPLOAD_BYTES"])
+    if endpoint in AUTH_ENDPOINTS:
+        return min(largest, cfg["MAX_AUTH_BODY_BYTES"])
+    return min(largest, cfg["MAX_BODY_BYTES"])
+
+
+def limit_request_body() -> None:
+    """Set this request's body limit before anything reads the body (CSRF, the NUL guard)."""
+    request.max_content_length = body_limit(request.endpoint)
+
+
+def refuse_deep_json() -> None:
+    """400 for a JSON body nested deeper than we ever send, before anything else reads it
+    (also before the API asks for a token: the parser is the first thing a body reaches)."""
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    from app.inputs import MAX_JSON_DEPTH, json_too_deep
+
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.is_json:
+        try:
+            body = request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            return
+        if json_too_deep(body):
+            abort(400, description=f"JSON may be nested at most {MAX_JSON_DEPTH} levels deep.")
 
 
 def refuse_nul_characters() -> None:
@@ -86,7 +133,9 @@ def refuse_nul_characters() -> None:
                      any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True))
                      or (request.is_json and has_nul(request.get_json(silent=True))))))
     except RequestEntityTooLarge:
-        return  # a body over MAX_CONTENT_LENGTH is never read: its handler answers 413
+        if request.endpoint in UPLOAD_ENDPOINTS | LARGE_UPLOAD_ENDPOINTS:
+            return  # the upload pages say themselves what was too large
+        raise  # too many parts, a field too large: a body that was only partly read is not handled
     if found:
         abort(400, description="Text may not contain NUL characters.")
 
@@ -105,14 +154,17 @@ def _int_value(raw: str, default: int | None, lo: int | None, hi: int | None) ->
     from app.db import MAX_ID
 
     hi = MAX_ID if hi is None else min(hi, MAX_ID)
+    lo = -MAX_ID - 1 if lo is None else max(lo, -MAX_ID - 1)
     raw = raw.strip()
+    if len(raw) > 20:
+        return default
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
         return default
-    if lo is not None and value < lo:
+    if value < lo:
         return default
     if value > hi:
         return default

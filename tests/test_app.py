@@ -9,7 +9,11 @@ def test_home_is_dutch_by_default(client):
 
 
 def test_english_switch(client):
-    resp = client.get("/taal/en?next=/")
+    assert client.get("/taal/en?next=/").status_code == 405  # a GET changes nothing
+    home = client.get("/").text
+    assert 'lang="nl"' in home
+    assert '<form method="post" action="/taal/en"' in home and 'name="csrf_token"' in home  # a button in the layout
+    resp = client.post("/taal/en", data={"next": "/"})
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
     resp = client.get("/")
     assert 'lang="en"' in resp.text
@@ -17,7 +21,7 @@ def test_english_switch(client):
 
 
 def test_language_switch_refuses_open_redirect(client):
-    resp = client.get("/taal/nl?next=//evil.example/")
+    resp = client.post("/taal/nl", data={"next": "//evil.example/"})
     assert resp.headers["Location"] == "/"
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, Iterable
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -348,7 +349,7 @@ def _check_csv_name(filename: str | None, field_name: str) -> str:
 @dataclass(frozen=True)
 class Upload:
     filename: str
-    content: bytes
+    content: bytes | BinaryIO  # bytes, or the uploaded file's stream (copied in chunks, never read whole)
 
 
 def import_duo_uploads(actor: User, uploads: Iterable[Upload], from_year: int):
@@ -370,14 +371,18 @@ def import_duo_uploads(actor: User, uploads: Iterable[Upload], from_year: int):
         paths = []
         for i, (name, upload) in enumerate(zip(names, uploads)):
             path = Path(tmp) / f"{i:02d}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:100]}"
-            path.write_bytes(upload.content)
+            if isinstance(upload.content, (bytes, bytearray)):
+                path.write_bytes(upload.content)
+            else:
+                with open(path, "wb") as out:
+                    shutil.copyfileobj(upload.content, out, 1 << 20)
             paths.append(path)
         report = import_files(paths, from_year=from_year)
     for f, name in zip(report.files, names):  # show the names as uploaded, not the temporary paths
         f.path = name
     audit.info("DUO files imported by account %s: %s", actor.id,
                "; ".join(f"{f.path} ({f.kind or '?'}): created {f.created}, updated {f.updated}, bad "
-                         f"{len(f.bad_rows)}{', NOT IMPORTED' if f.error else ''}" for f in report.files))
+                         f"{f.bad_total}{', NOT IMPORTED' if f.error else ''}" for f in report.files))
     return report
 
 
@@ -397,10 +402,11 @@ def import_holiday_upload(actor: User, upload: Upload) -> HolidayReport:
     if not permissions.can_manage_school_data(actor):
         raise _deny()
     name = _check_csv_name(upload.filename, "file")
-    if b"\x00" in upload.content:
+    text = decode(upload.content)  # UTF-16 with a BOM too (its NUL bytes are part of the encoding)
+    if "\x00" in text:
         raise UploadError(_("Dit bestand is geen tekstbestand (CSV)."), field="file")
     try:
-        created, updated, bad = import_holidays(text=decode(upload.content))
+        created, updated, bad = import_holidays(text=text)
     except HolidayFileError as exc:
         raise UploadError(_("Dit bestand is geen vakantiebestand: %(reason)s. De eerste regel moet zijn: "
                             "holiday_region,school_year,name,starts_on,ends_on", reason=str(exc)), field="file")

@@ -266,7 +266,7 @@ def duo_import():
     if too_large:
         form.files.errors = [too_large]
     elif form.validate_on_submit():
-        uploads = [services.Upload(f.filename or "", f.read()) for f in form.files.data or [] if f and f.filename]
+        uploads = [services.Upload(f.filename or "", f.stream) for f in form.files.data or [] if f and f.filename]
         try:
             report = services.import_duo_uploads(current_user, uploads, form.from_year.data)
         except DomainError as exc:

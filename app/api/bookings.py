@@ -15,6 +15,7 @@ from app.booking.models import Booking, BookingStatus, SeriesBooking
 from app.db import MAX_ID
 from app.errors import ConflictError, DomainError
 from app.extensions import db
+from app.inputs import clean_name, email_problem, header_problem
 from app.labs.models import Session
 
 
@@ -82,6 +83,22 @@ def _str(data, name, max_len):
     return value
 
 
+def _name(data, name, max_len):
+    """A name that may end up in a mail header: normalised (app.inputs.clean_name), one line."""
+    value = clean_name(_str(data, name, max_len))
+    if header_problem(value):
+        raise InvalidInput(f"{name} {header_problem(value)}.", field=name)
+    return value
+
+
+def _email(data, name):
+    """An e-mail address (absent or empty: the token holder's own), exactly one, checked as the forms check it."""
+    value = _str(data, name, 254).strip()
+    if value and (problem := email_problem(value)):
+        raise InvalidInput(f"{name} {problem}.", field=name)
+    return value
+
+
 def _details(data) -> services.ClassDetails:
     user = api_user()
     if not permissions.is_teacher(user):
@@ -93,7 +110,7 @@ def _details(data) -> services.ClassDetails:
         raise InvalidInput("groep must be a text like \"7\" or \"7/8\".", field="groep")
     return services.ClassDetails(
         school_id=user.school_id, groep=groep[:10], pupils=_int(data, "pupils"), adults=_int(data, "adults", default=0),
-        contact_name=_str(data, "contact_name", 200), contact_email=_str(data, "contact_email", 254),
+        contact_name=_name(data, "contact_name", 200), contact_email=_email(data, "contact_email"),
         remarks=_str(data, "remarks", 2000), girls=_int(data, "girls", required=False),
         boys=_int(data, "boys", required=False), class_name=_str(data, "class_name", 40))
 

@@ -1,7 +1,7 @@
 """API: offers, sessions, venues and schools of the caller's region."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from flask import abort, jsonify, request
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from app.auth.models import Region
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
+from app.inputs import MAX_DATE, MIN_DATE, in_date_range, parse_date
 from app.labs.models import Offer, OfferKind, Session, Venue, World
 from app.schools.enrolment import enrolment_by_groep
 from app.schools.models import School
@@ -52,11 +53,14 @@ def _datetime_param(name, end_of_day=False):
         return None
     try:
         if len(raw) == 10:
-            d = date.fromisoformat(raw)
+            d = parse_date(raw)
             return datetime.combine(d, time.max if end_of_day else time.min, tzinfo=LOCAL_TZ)
         value = datetime.fromisoformat(raw)
+        if not in_date_range(value):
+            raise ValueError(name)
     except ValueError:
-        raise DomainError(f"{name} must be an ISO date or date-time.", code="invalid_parameter", field=name)
+        raise DomainError(f"{name} must be an ISO date or date-time in the years {MIN_DATE.year}-{MAX_DATE.year}.",
+                          code="invalid_parameter", field=name)
     return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
 
 

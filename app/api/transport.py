@@ -1,16 +1,15 @@
 """API: the bus plans of a day (coordinators and administrators of the region)."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import jsonify, request
 
-from app.api import api_user, bp, problem_responses, token_required
+from app.api import api_user, bp, int_param, problem_responses, token_required
 from app.api.serializers import iso, venue_ref
 from app.auth import permissions
 from app.auth.models import Region
 from app.errors import DomainError
 from app.extensions import db
+from app.inputs import MAX_DATE, MIN_DATE, parse_date
 from app.transport import warnings
 from app.transport.services import plans_on
 
@@ -46,11 +45,12 @@ def transport_plans():
     user = api_user()
     raw = request.args.get("date", "")
     try:
-        day = date.fromisoformat(raw)
+        day = parse_date(raw)
     except ValueError:
-        raise DomainError("date must be a date as YYYY-MM-DD.", code="invalid_parameter", field="date")
+        raise DomainError(f"date must be a date as YYYY-MM-DD in the years {MIN_DATE.year}-{MAX_DATE.year}.",
+                          code="invalid_parameter", field="date")
     if permissions.is_admin(user):
-        region_id = request.args.get("region", type=int)
+        region_id = int_param("region")
     else:
         region = db.session.get(Region, user.region_id) if user.region_id else None
         if region is None or not permissions.can_plan_transport(user, region):

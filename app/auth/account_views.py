@@ -33,7 +33,9 @@ def export():
     now = utcnow()
     body = json.dumps(export_user_data(current_user, now), ensure_ascii=False, indent=2)
     resp = Response(body, mimetype="application/json")
-    resp.headers["Content-Disposition"] = f'attachment; filename="mijn-gegevens-{now:%Y%m%d}.json"'
+    from app.inputs import content_disposition
+
+    resp.headers["Content-Disposition"] = content_disposition(f"mijn-gegevens-{now:%Y%m%d}.json")
     return resp
 
 

@@ -24,7 +24,9 @@ bp = Blueprint("calendar", __name__, template_folder="templates", url_prefix="/a
 def _ics_response(data: bytes, filename: str) -> Response:
     resp = Response(data, mimetype="text/calendar")
     resp.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    from app.inputs import content_disposition
+
+    resp.headers["Content-Disposition"] = content_disposition(filename, "inline")
     resp.headers["Cache-Control"] = "private, max-age=300"
     return resp
 

@@ -239,7 +239,7 @@ def roster(session_id: int):
 def move(booking_id: int):
     booking = load_or_404(Booking, booking_id, lambda u, b: permissions.can_manage_session(u, b.session))
     form = MoveForm()
-    form.session_id.choices = [(int(request.form.get("session_id", 0) or 0), "")]
+    form.session_id.choices = [(form_id("session_id") or 0, "")]
     if form.validate_on_submit():
         run_and_flash(lambda: services.move_booking(current_user, booking.id, form.session_id.data, form.reason.data),
                       _("De boeking is verplaatst; de school krijgt bericht."))

@@ -1,8 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField
+from wtforms import BooleanField, DecimalField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
+from app.inputs import DateField  # dates in 2000–2100 only
 from app.labels import OFFER_KIND_LABELS, WORLD_LABELS
 
 

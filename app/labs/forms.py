@@ -1,12 +1,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, DecimalField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField,
+    BooleanField, DecimalField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField,
     TextAreaField, TimeField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.inputs import DateField  # dates in 2000–2100 only
 from app.labels import OFFER_KIND_LABELS, VENUE_KIND_LABELS, WORLD_LABELS
 
 DAYS = [("1", _l("maandag")), ("2", _l("dinsdag")), ("3", _l("woensdag")), ("4", _l("donderdag")),

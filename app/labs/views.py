@@ -18,6 +18,7 @@ from app.labs.forms import ClosureForm, KitForm, KitReserveForm, OfferForm, Part
 from app.labs.models import Kit, KitLoan, KitLoanStatus, Offer, OfferKind, PartLocation, Session, Staff, Venue, World
 from app.labs.planning import Pattern
 from app.timeutil import LOCAL_TZ, local_to_utc, school_year_of, to_local
+from app.inputs import in_date_range, parse_date
 from app.web import form_id, form_ids, load_or_404, put_back, run_and_flash
 
 bp = Blueprint("labs", __name__, template_folder="templates", url_prefix="/beheer")
@@ -272,7 +273,10 @@ def assign(session_id: int):
 def staff():
     _manager_only()
     form = StaffForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and current_user.region_id is None:  # an administrator has no region of their own
+        form.name.errors = [*form.name.errors, _("Medewerkers horen bij een regio; uw account hoort bij geen regio.")]
+    elif valid:
         db.session.add(Staff(region_id=current_user.region_id, name=form.name.data.strip(), email=form.email.data or ""))
         db.session.commit()
         flash(_("Medewerker toegevoegd."), "success")
@@ -292,6 +296,8 @@ def calendar():
         anchor = date.fromisoformat(request.args.get("date", "")) if request.args.get("date") else date.today()
     except ValueError:
         anchor = date.today()
+    if not in_date_range(anchor):
+        abort(400)
     if view == "week":
         first = anchor - timedelta(days=anchor.weekday())
         last = first + timedelta(days=6)
@@ -323,7 +329,7 @@ def calendar():
 def day_sheet(venue_id: int, day: str):
     venue = load_or_404(Venue, venue_id, permissions.can_manage_venue)
     try:
-        d = date.fromisoformat(day)
+        d = parse_date(day)
     except ValueError:
         abort(404)
     from app.transport.services import pickup_times

@@ -14,14 +14,16 @@ def index():
     return render_template("main/index.html")
 
 
-@bp.get("/taal/<lang>")
+@bp.post("/taal/<lang>")
 def set_language(lang: str):
+    """The language switch: a POST (a button in the layout, CSRF-protected), since it changes
+    the session and a signed-in account's stored language; a GET changes nothing (405)."""
     if lang in ("nl", "en"):
         session["lang"] = lang
         if current_user.is_authenticated and current_user.locale != lang:
             current_user.locale = lang
             db.session.commit()
-    return redirect(safe_next(request.args.get("next"), "/"))
+    return redirect(safe_next(request.form.get("next") or request.args.get("next"), "/"))
 
 
 @bp.get("/privacy")

@@ -130,5 +130,7 @@ def export(table: str, fmt: str):
         sheets = [(t, *makers[TABLES[t]]()) for t in TABLES]
         resp = Response(exports.xlsx_bytes(sheets),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    from app.inputs import content_disposition
+
+    resp.headers["Content-Disposition"] = content_disposition(f"{name}.{fmt}")
     return resp

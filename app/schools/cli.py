@@ -43,13 +43,13 @@ def import_duo_cmd(files, from_year):
             continue
         years = f" years {f.years[0]}–{f.years[-1]}" if f.years else ""
         click.echo(f"  {f.kind}: {f.rows} rows{years}; created {f.created}, updated {f.updated}, "
-                   f"unchanged {f.unchanged}, bad {len(f.bad_rows)}")
+                   f"unchanged {f.unchanged}, bad {f.bad_total}")
         for note in f.notes:
             click.echo(f"  note: {note}")
         for bad in f.bad_rows[:50]:
             click.echo(f"  line {bad.line}: {bad.reason}")
-        if len(f.bad_rows) > 50:
-            click.echo(f"  … and {len(f.bad_rows) - 50} more bad rows")
+        if f.bad_total > 50:
+            click.echo(f"  … and {f.bad_total - 50} more bad rows")
     total = db.session.scalar(select(db.func.count(School.id)))
     with_coords = db.session.scalar(select(db.func.count(School.id)).where(School.latitude.is_not(None)))
     click.echo(f"schools in the database: {total} ({with_coords} with coordinates)")

@@ -378,6 +378,8 @@ def plan_day_of(session: Session, now: datetime, *, force_ids=frozenset(), holds
     """Plan every session of ``session``'s day and region in one model; returns the plans written."""
     holds = holds or {}
     types = _types_for(session.offer.region_id)
+    if not types:
+        _warn_no_bus_types(session.offer.region_id)  # every far class is reported without a bus
     plans = {sid: _lock_plan(sid) for sid in _day_session_ids(session, now)}  # sorted: one lock order
     reqs, writable = [], []
     for sid, plan in plans.items():
@@ -435,6 +437,17 @@ def _announce(plan: BusPlan, result: planning.Plan, hold: str, before: dict) -> 
         db.session.flush()
         for b in db.session.scalars(select(Booking).where(Booking.id.in_(first)).order_by(Booking.id)):
             notify.pickup_planned(b, ordered=False)
+
+
+_warned_regions: set[int] = set()
+
+
+def _warn_no_bus_types(region_id: int) -> None:
+    """A region without bus types is not an error (it logged a traceback on every booking and
+    re-plan): a warning once per region; the plan page shows each class without a bus."""
+    if region_id not in _warned_regions:
+        _warned_regions.add(region_id)
+        log.warning("region %s has no active bus types: its far classes have no bus until one is added", region_id)
 
 
 def _same_riders(plan: BusPlan, riders) -> bool:

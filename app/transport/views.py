@@ -21,7 +21,8 @@ from app.timeutil import to_local
 from app.transport import maps, services, warnings
 from app.transport.forms import ActionForm, FlagForm, MoveStopForm, RoadDistanceForm, RoadDistanceImportForm
 from app.transport.models import Bus, BusPlan, BusStop, BusType
-from app.web import load_or_404, run_and_flash
+from app.inputs import content_disposition, parse_date
+from app.web import int_arg, load_or_404, run_and_flash
 
 bp = Blueprint("transport", __name__, template_folder="templates", url_prefix="/vervoer")
 
@@ -29,7 +30,7 @@ bp = Blueprint("transport", __name__, template_folder="templates", url_prefix="/
 def _region() -> Region | None:
     """The coordinator's region (an administrator may pick one with ?regio=)."""
     if permissions.is_admin(current_user):
-        rid = request.args.get("regio", type=int)
+        rid = int_arg("regio", lo=1)
         return db.session.get(Region, rid) if rid else None
     region = db.session.get(Region, current_user.region_id) if current_user.region_id else None
     if region is None or not permissions.can_plan_transport(current_user, region):
@@ -41,7 +42,7 @@ def _day(raw: str | None) -> date:
     if not raw:
         return to_local(utcnow()).date()
     try:
-        return date.fromisoformat(raw)
+        return parse_date(raw)
     except ValueError:
         abort(400)
 
@@ -55,7 +56,7 @@ def _back(plan_or_bus_day) -> str:
 
 
 def _admin_args() -> dict:
-    rid = request.args.get("regio", type=int)
+    rid = int_arg("regio", lo=1)
     return {"regio": rid} if rid and permissions.is_admin(current_user) else {}
 
 
@@ -184,7 +185,7 @@ def orders_csv(datum: str):
     resp = Response(exports_safe.csv_text(services.ORDER_HEADER, services.order_rows(lines)), mimetype="text/csv")
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"
     name = f"busbestelling-{day.isoformat()}" + (f"-{_slug(carrier)}" if carrier else "")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    resp.headers["Content-Disposition"] = content_disposition(f"{name}.csv")
     return resp
 
 

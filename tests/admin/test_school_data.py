@@ -45,7 +45,7 @@ def test_duo_upload_imports_and_reports_bad_rows_by_line(client, app, login):
     assert resp.status_code == 200, resp.text[:2000]
     assert "vestigingen.csv" in resp.text and "vestigingen" in resp.text
     assert _count(School) == 2
-    assert "<td>4</td>" in resp.text and "fields instead of" in resp.text  # line 4 is bad, and says why
+    assert "<td>4</td>" in resp.text and "velden in plaats van" in resp.text  # line 4 is bad, and says why
     again = _upload(client, "/regiobeheer/schoolgegevens/duo", "vestigingen.csv", _locations_with_a_bad_row(),
                     from_year="2019")
     assert again.status_code == 200 and _count(School) == 2

@@ -103,7 +103,7 @@ MATRIX: dict[str, Case] = {
     "/privacy": everyone("/privacy"),
     "/toegankelijkheid": everyone("/toegankelijkheid"),
     "/health": everyone("/health"),
-    "/taal/<lang>": everyone("/taal/nl", REDIRECT),
+    "/taal/<lang>": everyone("/taal/nl", REDIRECT, method="POST"),
     "/static/<path:filename>": everyone("/static/css/app.css"),
     "/aanbod/": everyone("/aanbod/"),
     "/aanbod/locaties": everyone("/aanbod/locaties"),

@@ -61,7 +61,7 @@ def test_per_age_file_with_suppressed_cells(app, tmp_path):
     report = import_files([AGES])
     rep = report.files[0]
     assert rep.kind == "ages" and rep.years == [2024]
-    assert [(b.line, "invalid location code" in b.reason) for b in rep.bad_rows] == [(4, True)]
+    assert [(b.line, "ongeldige vestigingscode" in b.reason) for b in rep.bad_rows] == [(4, True)]
     school = db.session.scalar(select(School).where(School.location_code == "32JK00"))
     rows = {e.groep: e for e in db.session.scalars(select(GroepEnrolment).where(GroepEnrolment.school_id == school.id))}
     # ages 3 and 4 -> groep 1; 6 is "<5" -> 2 estimated; 11, 12 and 13 ("<5") -> groep 8
@@ -77,8 +77,8 @@ def test_older_column_names_bom_comma_and_bad_rows(app):
     rep = import_files([DATA / "older-locations.csv"]).files[0]
     assert rep.kind == "locations" and rep.created == 2
     assert [b.line for b in rep.bad_rows] == [4, 5]
-    assert "invalid institution code" in rep.bad_rows[0].reason
-    assert "fields instead of" in rep.bad_rows[1].reason
+    assert "ongeldige instellingscode" in rep.bad_rows[0].reason
+    assert "velden in plaats van" in rep.bad_rows[1].reason
     school = db.session.scalar(select(School).where(School.location_code == "99ZZ01"))
     assert school.postcode == "7001 AB" and school.name == "Oude School Twee"
     assert school.latitude is not None and school.coord_source == CoordSource.PC4
@@ -109,7 +109,7 @@ def test_manual_coordinates_are_kept(app, tmp_path):
 def test_cli_reports_summary_and_bad_rows(app, runner):
     result = runner.invoke(args=["schools", "import-duo", str(DATA / "older-locations.csv")])
     assert result.exit_code == 0, result.output
-    assert "created 2" in result.output and "line 4: invalid institution code" in result.output
+    assert "created 2" in result.output and "line 4: ongeldige instellingscode" in result.output
 
 
 def test_pure_helpers():
