@@ -238,26 +238,28 @@ def sql_cancel(conn, person, booking_id) -> int:
     return 200
 
 
-def run_sql(pg_url, people, session_ids, concurrency, seconds, cancel_share, seed_value=11) -> tuple[Tally, float]:
-    import psycopg
-
+def closed_loop(people, session_ids, concurrency, seconds, cancel_share, seed_value, connect, book, cancel,
+                close=lambda conn: None) -> tuple[Tally, float]:
+    """Every client books (and cancels a share again) as fast as it can for ``seconds``; one
+    connection per client, opened (``connect(k, mine)``) before the clock runs."""
     tally = Tally()
-    conns = [psycopg.connect(pg_url) for _ in range(concurrency)]  # persistent, opened before the clock runs
+    groups = _clients(people, concurrency)
+    conns = [connect(k, groups[k]) for k in range(concurrency)]
     barrier = threading.Barrier(concurrency + 1)
 
     def client(k):
         rng = random.Random(seed_value * 1000 + k)
-        mine, conn = _clients(people, concurrency)[k], conns[k]
+        mine, conn = groups[k], conns[k]
         barrier.wait()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             person = rng.choice(mine)
             t0 = time.perf_counter()
-            status, booking_id = sql_book(conn, person, rng.choice(session_ids), rng.randint(18, 29))
+            status, booking_id = book(conn, person, rng.choice(session_ids), rng.randint(18, 29))
             tally.add(time.perf_counter() - t0, status)
             if status == 201 and rng.random() < cancel_share:
                 t0 = time.perf_counter()
-                status = sql_cancel(conn, person, booking_id)
+                status = cancel(conn, person, booking_id)
                 tally.add(time.perf_counter() - t0, status)
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
@@ -269,8 +271,16 @@ def run_sql(pg_url, people, session_ids, concurrency, seconds, cancel_share, see
         t.join()
     elapsed = time.perf_counter() - t0
     for c in conns:
-        c.close()
+        close(c)
     return tally, elapsed
+
+
+def run_sql(pg_url, people, session_ids, concurrency, seconds, cancel_share, seed_value=11) -> tuple[Tally, float]:
+    import psycopg
+
+    # persistent connections, opened before the clock runs
+    return closed_loop(people, session_ids, concurrency, seconds, cancel_share, seed_value,
+                       lambda k, mine: psycopg.connect(pg_url), sql_book, sql_cancel, close=lambda c: c.close())
 
 
 # ---- the API
@@ -324,33 +334,13 @@ def api_cancel(api, person, booking_id):
 
 
 def run_api_closed(port, people, session_ids, concurrency, seconds, cancel_share, seed_value=23) -> tuple[Tally, float]:
-    tally = Tally()
-    barrier = threading.Barrier(concurrency + 1)
-
-    def client(k):
-        rng = random.Random(seed_value * 1000 + k)
-        mine, api = _clients(people, concurrency)[k], Api(port)
+    def connect(k, mine):
+        api = Api(port)
         api.call("GET", "/api/v1/me", mine[0]["token"])  # connected before the clock runs
-        barrier.wait()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            person = rng.choice(mine)
-            t0 = time.perf_counter()
-            status, booking_id = api_book(api, person, rng.choice(session_ids), rng.randint(18, 29))
-            tally.add(time.perf_counter() - t0, status)
-            if status == 201 and rng.random() < cancel_share:
-                t0 = time.perf_counter()
-                status = api_cancel(api, person, booking_id)
-                tally.add(time.perf_counter() - t0, status)
+        return api
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
-    for t in threads:
-        t.start()
-    t0 = time.perf_counter()
-    barrier.wait()
-    for t in threads:
-        t.join()
-    return tally, time.perf_counter() - t0
+    return closed_loop(people, session_ids, concurrency, seconds, cancel_share, seed_value, connect, api_book,
+                       api_cancel)
 
 
 def run_api_open(port, people, session_ids, rate, seconds, cancel_share, senders=48, seed_value=37,
