@@ -142,6 +142,13 @@ MATRIX: dict[str, Case] = {
     "/boekingen/<int:booking_id>/annuleren": case(
         "/boekingen/{booking}/annuleren", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
         programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+    # an offered place: whoever may cancel the booking answers the offer
+    "/boekingen/<int:booking_id>/aanbod/aannemen": case(
+        "/boekingen/{booking}/aanbod/aannemen", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
+        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+    "/boekingen/<int:booking_id>/aanbod/afslaan": case(
+        "/boekingen/{booking}/aanbod/afslaan", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
+        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
 
     # a session's roster (coordinators of the venue)
     "/boekingen/les/<int:session_id>": case("/boekingen/les/{session}", teacher=FORBIDDEN, coordinator=OK,
@@ -219,6 +226,8 @@ MATRIX: dict[str, Case] = {
     "/vervoer/halte/<int:stop_id>/losmaken": case("/vervoer/halte/{stop}/losmaken", method="POST", **MANAGE_SESSION),
     "/vervoer/plan/<int:plan_id>/herplannen": case("/vervoer/plan/{plan}/herplannen", method="POST", **MANAGE_SESSION),
     "/vervoer/plan/<int:plan_id>/gezien": case("/vervoer/plan/{plan}/gezien", method="POST", **MANAGE_SESSION),
+    "/vervoer/plan/<int:plan_id>/waarschuwingen-gezien": case("/vervoer/plan/{plan}/waarschuwingen-gezien",
+                                                              method="POST", **MANAGE_SESSION),
     # the school's teacher declines the bus (own transport), or the session's coordinator does
     "/vervoer/boeking/<int:booking_id>/bus": case("/vervoer/boeking/{booking}/bus", method="POST", teacher=ALLOWED,
                                                   coordinator=ALLOWED, programme_leader=FORBIDDEN, admin=ALLOWED,
@@ -277,6 +286,12 @@ MATRIX: dict[str, Case] = {
         teacher_r2=NOT_FOUND),
     "DELETE /api/v1/bookings/<int:booking_id>": api(
         "/api/v1/bookings/{booking}", method="DELETE", teacher=ALLOWED, coordinator=ALLOWED,
+        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+    "/api/v1/bookings/<int:booking_id>/accept": api(
+        "/api/v1/bookings/{booking}/accept", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
+        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+    "/api/v1/bookings/<int:booking_id>/decline": api(
+        "/api/v1/bookings/{booking}/decline", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
         programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
     "DELETE /api/v1/auth/token": api("/api/v1/auth/token", method="DELETE", teacher=ALLOWED, coordinator=ALLOWED,
                                      programme_leader=ALLOWED, admin=ALLOWED),
