@@ -270,7 +270,10 @@ def test_programme_leader_exports_reach(production_site, browser, tmp_path):
     _sign_in(browser, site.base, "programmaleider@demo.techlab.nl")
     browser.find_element(By.LINK_TEXT, "Bereik").click()
     _wait_text(browser, "Kerncijfers")
-    reached, total = map(int, re.match(r"(\d+) van (\d+)", _figure(browser, "Scholen bereikt")).groups())
+    reached, total = map(int, re.match(r"(\d+) van (\d+)", _figure(browser, "Scholen bereikt (geweest)")).groups())
+    booked = int(_figure(browser, "Scholen geboekt, nog niet geweest"))
+    not_reached = int(_figure(browser, "Scholen niet bereikt"))
+    assert reached + booked + not_reached == total
     pupils = int(_figure(browser, "Leerlingen bereikt"))
     classes = int(_figure(browser, "Klassen bereikt"))
     assert reached > 0 and pupils > 0
@@ -290,4 +293,4 @@ def test_programme_leader_exports_reach(production_site, browser, tmp_path):
     assert len(body) == total
     assert sum(r[col["Leerlingen bereikt"]] for r in body) == pupils
     assert sum(1 for r in body if r[col["Klassen bereikt"]]) == reached
-    assert len(list(wb["niet-bereikt"].iter_rows(values_only=True))) - 1 == total - reached
+    assert len(list(wb["niet-bereikt"].iter_rows(values_only=True))) - 1 == not_reached
