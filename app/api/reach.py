@@ -59,6 +59,8 @@ def reach():
         groups = [{"key": w.value, "schools": counts.get(w.value, 0)} for w in World]
     return jsonify({"school_year": year, "region_id": region_id, "group_by": group_by,
                     "summary": {"schools": sm.schools, "schools_reached": sm.schools_reached,
+                                "schools_booked_not_visited": sm.schools_booked_not_visited,
+                                "schools_not_reached": sm.schools_not_reached,
                                 "sessions_held": sm.sessions_held, "classes": sm.classes_served,
                                 "pupils": sm.pupils_served, "attended": sm.bookings_attended,
                                 "no_show": sm.bookings_no_show, "series": sm.series, "transport": sm.transport,
@@ -76,7 +78,7 @@ SCHEMAS = {"Reach": {"type": "object", "required": ["school_year", "summary", "g
     "school_year": {"type": "integer"}, "region_id": {"type": ["integer", "null"]},
     "group_by": {"type": "string", "enum": list(GROUPINGS)},
     "summary": {"type": "object", "properties": {k: {"type": "integer"} for k in (
-        "schools", "schools_reached", "sessions_held", "classes", "pupils", "attended", "no_show", "girls", "boys")}},
+        "schools", "schools_reached", "schools_booked_not_visited", "schools_not_reached", "sessions_held", "classes", "pupils", "attended", "no_show", "girls", "boys")}},
     "groups": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}}}}}}}
 PATHS = {"/reach": {"get": {
     "summary": "Reach per school year, grouped by school, groep, municipality or world",

@@ -39,8 +39,9 @@ def not_reached_table(rows, contacts: dict[int, str]) -> tuple[list[str], Iterat
 def summary_table(sm) -> tuple[list[str], Iterator[list]]:
     """The key figures of the dashboard, one measure a row."""
     rows = [
-        (_("Scholen"), sm.schools), (_("Scholen bereikt"), sm.schools_reached),
-        (_("Aandeel scholen bereikt"), round(sm.share_schools, 4)), (_("Lessen gehouden"), sm.sessions_held),
+        (_("Scholen"), sm.schools), (_("Scholen bereikt (geweest)"), sm.schools_reached),
+        (_("Scholen geboekt, nog niet geweest"), sm.schools_booked_not_visited),
+        (_("Scholen niet bereikt"), sm.schools_not_reached), (_("Aandeel scholen bereikt"), round(sm.share_schools, 4)), (_("Lessen gehouden"), sm.sessions_held),
         (_("Klassen bereikt"), sm.classes_served), (_("Leerlingen bereikt"), sm.pupils_served),
         (_("Boekingen aanwezig"), sm.bookings_attended), (_("Boekingen niet verschenen"), sm.bookings_no_show),
         (_("Boekingen geannuleerd"), sm.bookings_cancelled), (_("Meisjes (waar opgegeven)"), sm.girls),

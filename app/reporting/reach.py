@@ -200,7 +200,8 @@ def school_rows(f: Filters) -> list[SchoolRow]:
 @dataclass
 class Summary:
     schools: int
-    schools_reached: int
+    schools_reached: int  # attended ("bereikt (geweest)")
+    schools_booked_not_visited: int  # a confirmed visit, none attended yet ("geboekt, nog niet geweest")
     sessions_held: int
     classes_served: int
     pupils_served: int
@@ -218,6 +219,11 @@ class Summary:
     @property
     def share_schools(self) -> float:
         return self.schools_reached / self.schools if self.schools else 0.0
+
+    @property
+    def schools_not_reached(self) -> int:
+        """Not reached in app.booking.reached's meaning: the recruitment list ("niet bereikt")."""
+        return self.schools - self.schools_reached - self.schools_booked_not_visited
 
 
 def summary(f: Filters, rows: list[SchoolRow] | None = None) -> Summary:
@@ -246,7 +252,8 @@ def summary(f: Filters, rows: list[SchoolRow] | None = None) -> Summary:
         bands.append({"band": label, "schools": len(band), "reached": sum(1 for r in band if r.classes),
                       "share": (sum(1 for r in band if r.classes) / len(band)) if band else None})
     return Summary(
-        schools=len(rows), schools_reached=sum(1 for r in rows if r.classes), sessions_held=held,
+        schools=len(rows), schools_reached=sum(1 for r in rows if r.classes),
+        schools_booked_not_visited=sum(1 for r in rows if r.reached and not r.classes), sessions_held=held,
         classes_served=sum(r.classes for r in rows), pupils_served=sum(r.pupils for r in rows),
         bookings_attended=counts.get("attended", 0), bookings_no_show=counts.get("no_show", 0),
         bookings_cancelled=counts.get("cancelled", 0),

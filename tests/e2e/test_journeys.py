@@ -270,7 +270,10 @@ def test_programme_leader_exports_reach(production_site, browser, tmp_path):
     _sign_in(browser, site.base, "programmaleider@demo.techlab.nl")
     browser.find_element(By.LINK_TEXT, "Bereik").click()
     _wait_text(browser, "Kerncijfers")
-    reached, total = map(int, re.match(r"(\d+) van (\d+)", _figure(browser, "Scholen bereikt")).groups())
+    reached, total = map(int, re.match(r"(\d+) van (\d+)", _figure(browser, "Scholen bereikt (geweest)")).groups())
+    booked = int(_figure(browser, "Scholen geboekt, nog niet geweest"))
+    not_reached = int(_figure(browser, "Scholen niet bereikt"))
+    assert reached + booked + not_reached == total
     pupils = int(_figure(browser, "Leerlingen bereikt"))
     classes = int(_figure(browser, "Klassen bereikt"))
     assert reached > 0 and pupils > 0
@@ -290,4 +293,110 @@ def test_programme_leader_exports_reach(production_site, browser, tmp_path):
     assert len(body) == total
     assert sum(r[col["Leerlingen bereikt"]] for r in body) == pupils
     assert sum(1 for r in body if r[col["Klassen bereikt"]]) == reached
-    assert len(list(wb["niet-bereikt"].iter_rows(values_only=True))) - 1 == total - reached
+    assert len(list(wb["niet-bereikt"].iter_rows(values_only=True))) - 1 == not_reached
+
+
+def _api(site, method: str, path: str, token: str, body: dict | None = None) -> tuple[int, dict]:
+    import json
+    import urllib.error
+
+    req = urllib.request.Request(site.base + "/api/v1" + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def test_rules_hold_on_promotion_release_and_a_round_on_the_demo_region(production_site, browser):
+    """Issue 12 on the demo region under gunicorn: (a) a reached school waiting during a priority
+    window stays waiting when another school cancels, and gets the place from the release job
+    after the release date; (b) a round allocated on the server refuses what a direct booking
+    refuses and books only inside its period."""
+    from sqlalchemy import select
+
+    from app.auth.models import Region, User
+    from app.booking.jobs import release_priority_windows
+    from app.booking.models import Booking, BookingStatus, FairnessRule, RequestRound, RuleKind
+    from app.booking.rounds import create_round, submit_request
+    from app.demo.regional import REGION_CODE
+    from app.extensions import db
+    from app.timeutil import school_year_of
+
+    site = production_site
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with site.app.app_context():
+        region = db.session.scalar(select(Region).where(Region.code == REGION_CODE))
+        lab = factories.venue(region, name="Techlab Regels")
+        one_place = factories.offer(region, lab, title="Regels: één plaats", capacity_classes=1, capacity_pupils=30,
+                                    adults_per_class=0)
+        place = factories.session(one_place, now + timedelta(days=30))
+        past = factories.session(one_place, now - timedelta(days=3))
+        reached, fresh, booked, new = (factories.school(region, name=f"Basisschool Regels {n}") for n in "ABCD")
+        db.session.add(Booking(session_id=past.id, school_id=reached.id, status=BookingStatus.ATTENDED, groep_min=8,
+                               groep_max=8, class_name="8", pupils=20, adults=0))
+        release_at = now + timedelta(hours=1)
+        window = FairnessRule(region_id=region.id, school_year=school_year_of(now), kind=RuleKind.PRIORITY_WINDOW,
+                              window_start=now - timedelta(days=1), window_end=release_at)
+        db.session.add(window)
+        roundable = factories.offer(region, lab, title="Regels: ronde", capacity_classes=4, capacity_pupils=120,
+                                    adults_per_class=0)
+        soon = factories.session(roundable, now + timedelta(days=3))
+        later = factories.session(roundable, now + timedelta(days=40))
+        tok = {k: factories.api_token(factories.teacher(s)) for k, s in
+               dict(reached=reached, fresh=fresh, booked=booked, new=new).items()}
+        teacher_ids = {k: db.session.scalar(select(User.id).where(User.school_id == s.id))
+                       for k, s in dict(booked=booked, new=new).items()}
+        ids = dict(place=place.id, soon=soon.id, later=later.id, roundable=roundable.id, booked=booked.id, new=new.id)
+        db.session.commit()
+        db.session.remove()
+    cls = {"groep": "7", "pupils": 20, "adults": 0, "contact_name": "Juf Regels"}
+
+    # (a) the window holds the reached school back; a freed place does not change that; the release does
+    status, fresh_booking = _api(site, "POST", "/bookings", tok["fresh"], {**cls, "session_id": ids["place"]})
+    assert (status, fresh_booking["status"]) == (201, "confirmed")
+    status, held = _api(site, "POST", "/bookings", tok["reached"], {**cls, "session_id": ids["place"], "waitlist": True})
+    assert (status, held["status"]) == (201, "waitlisted")
+    assert _api(site, "DELETE", f"/bookings/{fresh_booking['id']}", tok["fresh"])[0] == 200
+    status, held = _api(site, "GET", f"/bookings/{held['id']}", tok["reached"])
+    assert held["status"] == "waitlisted" and held["waiting"]["rule"] == "priority_window", held
+    with site.app.app_context():
+        assert release_priority_windows(release_at + timedelta(minutes=1)) >= 1
+        db.session.remove()
+    assert _api(site, "GET", f"/bookings/{held['id']}", tok["reached"])[1]["status"] == "confirmed"
+
+    # (b) a round on the server: the class that booked the offer directly gets no second place; the
+    # other class gets a session inside the round's period, not the one three days ahead
+    status, direct = _api(site, "POST", "/bookings", tok["booked"], {**cls, "session_id": ids["soon"]})
+    assert (status, direct["status"]) == (201, "confirmed"), direct
+    with site.app.app_context():
+        leader = db.session.scalar(select(User).where(User.email == "programmaleider@demo.techlab.nl"))
+        rnd = create_round(leader, title="Ronde Regels", opens_at=now - timedelta(hours=1),
+                           deadline_at=now + timedelta(days=1), school_year=school_year_of(now),
+                           period_start=(now + timedelta(days=20)).date(), period_end=(now + timedelta(days=60)).date())
+        for key in ("booked", "new"):
+            submit_request(db.session.get(User, teacher_ids[key]), rnd.id, groep="7", pupils=20, adults=0,
+                           wishes=[(ids["roundable"], None)], now=now)
+        round_id = rnd.id
+        db.session.commit()
+        db.session.remove()
+    _sign_in(browser, site.base, "programmaleider@demo.techlab.nl")
+    browser.get(f"{site.base}/aanvraagrondes/{round_id}")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Toewijzing vastleggen']").click()
+    _wait_text(browser, "De toewijzing is vastgelegd")
+    with site.app.app_context():
+        rnd = db.session.get(RequestRound, round_id)
+        outcomes = {r.school_id: (r.outcome, r.outcome_code, r.outcome_params) for r in rnd.requests}
+        # refused by the per-class rule: by the allocation itself, or (as here, where the window of (a)
+        # still holds the school, now reached, on the waiting list) by the gate when the round is booked
+        refused = outcomes[ids["booked"]]
+        assert refused[0] == "refused" and "quota_class" in (refused[1], refused[2].get("code")), outcomes
+        assert outcomes[ids["new"]][0] == "granted"
+        held_now = {b.school_id: b.session_id for b in db.session.scalars(select(Booking).where(
+            Booking.session_id.in_((ids["soon"], ids["later"])), Booking.status == BookingStatus.CONFIRMED))}
+        assert held_now == {ids["booked"]: ids["soon"], ids["new"]: ids["later"]}
+        db.session.remove()
+    status, refused = _api(site, "POST", "/bookings", tok["booked"], {**cls, "session_id": ids["later"]})
+    assert status in (409, 422) and refused["code"] == "quota_class", refused

@@ -1,6 +1,7 @@
 """Reach measures against a small hand-computed data set."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -129,7 +130,7 @@ def test_dashboard_exports_and_api(client, app, login, data):
     wb = load_workbook(io.BytesIO(xlsx.data), read_only=True)
     assert wb.sheetnames == ["kerncijfers", "scholen", "groepen", "trend", "afstand", "reeksen", "niet-bereikt"]
     key = dict(r for r in wb["kerncijfers"].iter_rows(values_only=True))
-    assert (key["Scholen bereikt"], key["Leerlingen bereikt"], key["Boekingen niet verschenen"]) == (3, 27 + 20 + 18 + 20, 1)
+    assert (key["Scholen bereikt (geweest)"], key["Leerlingen bereikt"], key["Boekingen niet verschenen"]) == (3, 27 + 20 + 18 + 20, 1)
     assert list(wb["reeksen"].iter_rows(values_only=True))[1] == (1, 1, 1, 0)
     trend_csv = client.get(f"/bereik/export/trend.csv?school_year={YEAR}").data.decode("utf-8-sig").splitlines()
     assert trend_csv[-1] == f"{YEAR}/{YEAR + 1};3;4;{27 + 20 + 18 + 20}"
@@ -145,6 +146,50 @@ def test_dashboard_exports_and_api(client, app, login, data):
     client.post("/uitloggen")
     login(teacher)
     assert client.get("/bereik/").status_code == 403
+
+
+def test_booked_not_visited_counts_apart_and_equal_on_every_surface(client, app, login, data):
+    """One meaning of "reached" (app.booking.reached): a school with only a confirmed visit to come is
+    "geboekt, nog niet geweest", not on the recruitment list, and the page, the CSV, the XLSX and the
+    API give the same three figures, which add up to the schools in scope."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    region, s = data
+    offer = factories.offer(region, factories.venue(region, name="Lab E"), groep_min=5, groep_max=8)
+    upcoming = factories.session(offer, T0 + timedelta(days=60))
+    e = factories.school(region, name="E", latitude=52.0, longitude=6.02)
+    book(upcoming, e, BookingStatus.CONFIRMED, 6, 6, 24)
+    book(upcoming, s["b"], BookingStatus.WAITLISTED, 6, 6, 24)  # waiting reaches no one
+    leader = factories.user("programme_leader", region=region)
+    h = factories.auth_header(leader)
+    db.session.commit()
+    sm = summary(Filters(YEAR, region.id))
+    assert (sm.schools, sm.schools_reached, sm.schools_booked_not_visited, sm.schools_not_reached) == (5, 3, 1, 1)
+    login(leader)
+    page = client.get(f"/bereik/?school_year={YEAR}").text
+    assert "3 van 5 (60%)" in page
+    assert re.search(r"Scholen geboekt, nog niet geweest</dt><dd>1</dd>", page)
+    assert re.search(r"Scholen niet bereikt</dt><dd>1</dd>", page)
+    recruit = page.split('id="h-niet"')[1].split('id="h-geboekt"')[0]
+    assert "<td>B</td>" in recruit and "<td>E</td>" not in recruit
+    assert "<td>E</td>" in page.split('id="h-geboekt"')[1]
+    figures = ("Scholen bereikt (geweest)", "Scholen geboekt, nog niet geweest", "Scholen niet bereikt")
+    key_csv = dict(csv.reader(io.StringIO(client.get(f"/bereik/export/kerncijfers.csv?school_year={YEAR}")
+                                          .data.decode("utf-8-sig")), delimiter=";"))
+    assert [int(key_csv[f]) for f in figures] == [3, 1, 1]
+    wb = load_workbook(io.BytesIO(client.get(f"/bereik/export/kerncijfers.xlsx?school_year={YEAR}").data),
+                       read_only=True)
+    key = dict(r for r in wb["kerncijfers"].iter_rows(values_only=True))
+    assert [key[f] for f in figures] == [3, 1, 1]
+    assert [r[1] for r in list(wb["niet-bereikt"].iter_rows(values_only=True))[1:]] == ["B"]
+    not_reached_csv = client.get(f"/bereik/export/niet-bereikt.csv?school_year={YEAR}").data.decode("utf-8-sig")
+    assert len(not_reached_csv.strip().splitlines()) - 1 == 1
+    api = client.get(f"/api/v1/reach?school_year={YEAR}", headers=h).get_json()["summary"]
+    assert (api["schools"], api["schools_reached"], api["schools_booked_not_visited"],
+            api["schools_not_reached"]) == (5, 3, 1, 1)
 
 
 def test_map_classes_and_points(data):
