@@ -181,9 +181,10 @@ BOOK_SQL = [
     "SELECT id FROM schools WHERE id = %s FOR UPDATE",
     "SELECT capacity_pupils, capacity_classes, booked_pupils, booked_classes FROM sessions WHERE id = %s FOR UPDATE",
     f"SELECT id FROM bookings WHERE session_id = %s AND school_id = %s AND status IN {ACTIVE_SQL} LIMIT 1",
-    """INSERT INTO bookings (session_id, school_id, status, groep_min, groep_max, pupils, adults, contact_user_id,
-       contact_name, contact_email, remarks, bus_declined, override_reason, sequence, cancel_reason, created_at,
-       updated_at) VALUES (%s, %s, 'confirmed', 7, 7, %s, 2, %s, '', %s, '', false, '', 0, '', now(), now())
+    """INSERT INTO bookings (session_id, school_id, status, groep_min, groep_max, class_name, pupils, adults,
+       contact_user_id, contact_name, contact_email, remarks, bus_declined, override_reason, sequence, cancel_reason,
+       created_at, updated_at) VALUES (%s, %s, 'confirmed', 7, 7, '7', %s, 2, %s, '', %s, '', false, '', 0, '', now(),
+       now())
        RETURNING id""",
     """INSERT INTO booking_events (booking_id, actor_id, at, action, from_status, to_status, reason)
        VALUES (%s, %s, now(), 'create', NULL, 'confirmed', '')""",
