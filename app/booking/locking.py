@@ -48,7 +48,10 @@ def lock_sessions(session_ids) -> dict[int, Session]:
     if locking_enabled():
         _set_lock_timeout()
         if _postgres():
-            stmt = stmt.with_for_update(of=Session)
+            # NO KEY UPDATE: bookings still queue for the session, but a transaction that only
+            # references the row (a bus plan or stop's foreign key takes KEY SHARE, held while the
+            # outbox worker plans the day) does not make a booking wait
+            stmt = stmt.with_for_update(of=Session, key_share=True)
     return {s.id: s for s in db.session.scalars(stmt).unique()}
 
 
