@@ -167,24 +167,25 @@ def detail(booking_id: int):
                            waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None)
 
 
+def _answer_offer(booking_id: int, answer, done: str):
+    """Accept or decline an offered place: whoever may cancel the booking answers for the class."""
+    booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
+    if ReasonForm().validate_on_submit():
+        run_and_flash(lambda: answer(current_user, booking.id), done)
+    return redirect(url_for("booking.detail", booking_id=booking_id))
+
+
 @bp.post("/<int:booking_id>/aanbod/aannemen")
 @login_required
 def accept_offer(booking_id: int):
-    booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
-    if ReasonForm().validate_on_submit():
-        run_and_flash(lambda: services.accept_offer(current_user, booking.id),
-                      _("U heeft de plaats aangenomen: uw boeking is bevestigd."))
-    return redirect(url_for("booking.detail", booking_id=booking_id))
+    return _answer_offer(booking_id, services.accept_offer, _("U heeft de plaats aangenomen: uw boeking is bevestigd."))
 
 
 @bp.post("/<int:booking_id>/aanbod/afslaan")
 @login_required
 def decline_offer(booking_id: int):
-    booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
-    if ReasonForm().validate_on_submit():
-        run_and_flash(lambda: services.decline_offer(current_user, booking.id),
-                      _("U heeft de plaats afgeslagen; de volgende klas op de wachtlijst krijgt hem."))
-    return redirect(url_for("booking.detail", booking_id=booking_id))
+    return _answer_offer(booking_id, services.decline_offer,
+                         _("U heeft de plaats afgeslagen; de volgende klas op de wachtlijst krijgt hem."))
 
 
 @bp.post("/<int:booking_id>/annuleren")
