@@ -43,12 +43,11 @@ bench: venv translations
 clean:
 	rm -rf $(VENV) instance .pytest_cache
 
-# Regenerate the initial migration from the models (while nothing is deployed yet).
-schema: venv
-	rm -f migrations/versions/0001_initial_schema.py
-	rm -f instance/schema-check.sqlite3
-	APP_ENV=development DATABASE_URL=sqlite:///$(CURDIR)/instance/schema-check.sqlite3 $(FLASK) db migrate -m "initial schema" --rev-id 0001
-	rm -f instance/schema-check.sqlite3
+# A new migration from the model changes: make migration M="what changed" REV=0009_name
+# (the revision id and file name take the next number in the chain; review before committing).
+migration: venv
+	APP_ENV=development $(FLASK) db upgrade
+	APP_ENV=development $(FLASK) db migrate -m "$(or $(M),change)" $(if $(REV),--rev-id $(REV),)
 
 # Extract the Dutch interface texts and update the English catalogue (then translate the new ones).
 messages: venv

@@ -90,6 +90,8 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    with connectable.begin() as connection:
+        _rename_old_revision_ids(connection)
 
     with connectable.connect() as connection:
         context.configure(
@@ -100,6 +102,31 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+# The migrations were renamed to follow their order (files and revision ids). A database
+# migrated before the rename holds an old id in alembic_version; it is read as its new name.
+RENAMED_REVISIONS = {
+    "0003_security": "0002_security",
+    "0002_transport": "0003_transport",
+    "0006_rounds": "0004_rounds",
+    "0007_security2": "0005_security2",
+    "0005_outbox": "0006_outbox",
+    "0004_admission": "0007_admission",
+    "0010_buses": "0008_buses",
+}
+
+
+def _rename_old_revision_ids(connection):
+    from sqlalchemy import inspect, text
+
+    if "alembic_version" not in inspect(connection).get_table_names():
+        return
+    for old, new in RENAMED_REVISIONS.items():
+        connection.execute(
+            text("UPDATE alembic_version SET version_num = :new WHERE version_num = :old"),
+            {"old": old, "new": new},
+        )
 
 
 if context.is_offline_mode():

@@ -49,3 +49,78 @@ def test_migrations_match_models(backend_name, tmp_path):
             db.engine.dispose()
     finally:
         drop()
+
+
+def _schema_diff():
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_item": render_migration_item})
+        return compare_metadata(ctx, db.metadata)
+
+
+def _version():
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"])
+def test_every_migration_downgrades_to_base_and_upgrades_again(backend_name, tmp_path):
+    from flask_migrate import downgrade
+
+    url, drop = _fresh_url(backend_name, tmp_path)
+    try:
+        app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade()
+            head = _version()
+            downgrade(revision="base")
+            left = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+            assert left == set(), f"downgrade to base left tables behind: {sorted(left)}"
+            upgrade()
+            assert _version() == head
+            assert _schema_diff() == []
+            db.engine.dispose()
+    finally:
+        drop()
+
+
+def test_migration_files_are_named_in_revision_order():
+    """Each file's number is its place in the chain: 0001 first, every next file revises the one
+    before it (so `ls migrations/versions` reads as the history)."""
+    import re
+
+    versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
+    chain = {}
+    for path in versions.glob("*.py"):
+        text = path.read_text()
+        rev = re.search(r"^revision = ['\"]([^'\"]+)['\"]", text, re.M).group(1)
+        down = re.search(r"^down_revision = (?:['\"]([^'\"]+)['\"]|None)", text, re.M).group(1)
+        assert path.stem == (rev if "_" in rev else f"{rev}_initial_schema"), (path.name, rev)
+        chain[down] = path.stem
+    ordered, down = [], None
+    while down in chain:
+        ordered.append(chain[down])
+        down = re.sub(r"_initial_schema$", "", chain[down])
+    assert len(ordered) == len(chain), "the migrations do not form one chain"
+    numbers = [int(name.split("_", 1)[0]) for name in ordered]
+    assert numbers == list(range(1, len(ordered) + 1)), ordered
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite"])
+def test_a_database_migrated_before_the_rename_upgrades_without_change(backend_name, tmp_path):
+    from sqlalchemy import text
+
+    url, drop = _fresh_url(backend_name, tmp_path)
+    try:
+        app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade()
+            with db.engine.begin() as conn:  # as a database migrated before the rename
+                conn.execute(text("UPDATE alembic_version SET version_num = '0010_buses'"))
+            upgrade()
+            assert _version() == "0008_buses"
+            assert _schema_diff() == []
+            db.engine.dispose()
+    finally:
+        drop()

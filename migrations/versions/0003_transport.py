@@ -5,15 +5,15 @@ one stop per bus (unique per bus and booking instead of per booking). A plan who
 re-planning failed is marked stale (the next job run re-plans it); a frozen plan keeps a
 note of what changed after the freeze for the coordinator.
 
-Revision ID: 0002_transport
-Revises: 0001
+Revision ID: 0003_transport
+Revises: 0002_security
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002_transport'
-down_revision = '0003_security'
+revision = '0003_transport'
+down_revision = '0002_security'
 branch_labels = None
 depends_on = None
 

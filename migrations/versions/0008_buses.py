@@ -5,15 +5,15 @@ without a bus, schools without plausible coordinates, pins that break a rule) an
 of the warnings they marked as seen. The pickup time a school was told is kept, so a
 re-plan holds it. A region may set the price of hiring an extra bus for a day.
 
-Revision ID: 0010_buses
-Revises: 0002_transport
+Revision ID: 0008_buses
+Revises: 0007_admission
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010_buses'
-down_revision = '0004_admission'
+revision = '0008_buses'
+down_revision = '0007_admission'
 branch_labels = None
 depends_on = None
 

@@ -3,15 +3,15 @@
 A worker (`flask outbox work`) delivers them after the commit, with retries, backoff and
 dead letters; a re-plan of a session is one pending row (key ``replan:<session id>``).
 
-Revision ID: 0005_outbox
-Revises: 0002_transport
+Revision ID: 0006_outbox
+Revises: 0005_security2
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_outbox'
-down_revision = '0007_security2'
+revision = '0006_outbox'
+down_revision = '0005_security2'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """security: a session version per user, so a password change signs out other sessions
 
-Revision ID: 0003_security
+Revision ID: 0002_security
 Revises: 0001
 Create Date: 2026-11-23 18:00:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003_security'
+revision = '0002_security'
 down_revision = '0001'
 branch_labels = None
 depends_on = None

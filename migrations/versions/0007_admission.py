@@ -7,15 +7,15 @@ region's setting, classes_per_school_session, default 1). A place promoted from 
 list inside the cancellation deadline is offered (status offered, offer_expires_at) for the
 region's offer_hours (default 48).
 
-Revision ID: 0004_admission
-Revises: 0002_transport
+Revision ID: 0007_admission
+Revises: 0006_outbox
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004_admission'
-down_revision = '0005_outbox'
+revision = '0007_admission'
+down_revision = '0006_outbox'
 branch_labels = None
 depends_on = None
 

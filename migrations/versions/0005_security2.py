@@ -1,7 +1,7 @@
 """security, round two: sign-in sessions kept on the server, so signing out ends a copied cookie
 
-Revision ID: 0007_security2
-Revises: 0002_transport
+Revision ID: 0005_security2
+Revises: 0004_rounds
 Create Date: 2026-11-29 23:30:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_security2'
-down_revision = '0006_rounds'
+revision = '0005_security2'
+down_revision = '0004_rounds'
 branch_labels = None
 depends_on = None
 

@@ -4,15 +4,15 @@ A round offers only sessions between period_start and period_end (local dates); 
 before keep both empty. An outcome is stored as a code plus parameters (rank, rule, lottery
 number) and rendered in the reader's language instead of stored English text.
 
-Revision ID: 0006_rounds
-Revises: 0002_transport
+Revision ID: 0004_rounds
+Revises: 0003_transport
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_rounds'
-down_revision = '0002_transport'
+revision = '0004_rounds'
+down_revision = '0003_transport'
 branch_labels = None
 depends_on = None
 
