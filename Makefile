@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench venv translations demo clean lint audit
+.PHONY: run test bench venv translations demo clean lint audit migration messages handlers
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ run: venv translations
 # clear reason otherwise; REQUIRE_POSTGRES=1 turns that skip into a failure (CI).
 test: venv translations
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Lint: ruff's bug-class rules (ruff.toml) and the formatting; CI runs it before the tests.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Load (or with DEMO_ARGS=--reset rebuild) the demo region into the development database.
+demo: venv translations
+	APP_ENV=development $(FLASK) db upgrade
+	APP_ENV=development $(FLASK) demo load $(DEMO_ARGS)
 
 # Known vulnerabilities in the pinned dependencies (pip-audit); skipped with a message
 # when the vulnerability service cannot be reached from this machine.

@@ -93,7 +93,7 @@ def run_job(job_id: str, scheduled_at: datetime, now: datetime | None = None) ->
         db.session.commit()
         finish_run(job_id, key, f"ok: {result}")
         log.info("job %s run %s done: %s", job_id, key, result, extra={**info, "event": "job_done"})
-    except Exception as exc:  # noqa: BLE001 — a failing job is logged and recorded, the scheduler goes on
+    except Exception as exc:
         db.session.rollback()
         log.exception("job %s run %s failed", job_id, key, extra={**info, "event": "job_failed"})
         finish_run(job_id, key, f"error: {exc}")
@@ -155,7 +155,7 @@ def _fire(app, job_id: str, trigger):
                     heartbeat(scheduled)
                 else:
                     run_job(job_id, scheduled)
-            except Exception:  # noqa: BLE001 — the database may be away for a moment; the next run retries
+            except Exception:
                 log.exception("scheduler: %s could not run", job_id, extra={"job": job_id, "event": "job_error"})
             finally:
                 db.session.remove()

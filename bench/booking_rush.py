@@ -650,7 +650,7 @@ def main():
 
     try:
         admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"booking_rush: PostgreSQL not reachable at {ADMIN_URL} ({exc.__class__.__name__}); skipped")
         return 0
     name = f"techlab_bench_{os.getpid()}"

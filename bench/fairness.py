@@ -70,7 +70,7 @@ def simulate(seed: int):
     order = sorted(requests, key=lambda t: (t[2], rng.random()))
     left = {s: [p, c] for s, (p, c) in capacity.items()}
     fcfs = {}
-    for req, groep, _ in order:
+    for req, _groep, _ in order:
         for rank, alts in enumerate(req.wishes, start=1):
             s = alts[0][0]
             if left[s][1] >= 1 and left[s][0] >= req.pupils:
@@ -118,7 +118,7 @@ def measures(schools, ids, requests, granted):
     per_school = {req.school_id: 0 for req, _, _ in requests}  # the schools that asked
     reached_groep = {g: 0 for g in range(5, 9)}
     enrolled_groep = {g: 0 for g in range(5, 9)}
-    for code, (_, _, pupils) in schools.items():
+    for _code, (_, _, pupils) in schools.items():
         split = even_split(pupils)
         for g in range(5, 9):
             enrolled_groep[g] += split[g - 1]

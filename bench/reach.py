@@ -56,7 +56,7 @@ def main():
 
     try:
         admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"reach: PostgreSQL not reachable at {ADMIN_URL} ({exc.__class__.__name__}); skipped")
         return 0
     exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()

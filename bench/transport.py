@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import random
 import sys
 import time as clock
@@ -172,7 +171,7 @@ def main():
         churn = [0, 0, 0.0, 0.0]
         for _trial in range(TRIALS):
             one = _churn([_with(r, types=UNLIMITED) for r in reqs], free, rng, spare, args.seconds) or (0, 0, 0.0, 0.0)
-            churn = [a + b for a, b in zip(churn, one)]
+            churn = [a + b for a, b in zip(churn, one, strict=False)]
         hold_pct = 100 * (churn[2] - churn[3]) / churn[3] if churn[3] else 0.0
         print(f"{d.isoformat():<11}{classes:>8}{buses:>7}{str(peak[1]) + '/' + str(peak[2]):>10}{beyond:>7}"
               f"{nobus:>7}{over:>7}{cost:>10.0f}{'yes' if optimal else 'no':>8}{gap:>8.2f}{ubuses:>13}{ucost:>12.0f}"

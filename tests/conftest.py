@@ -47,7 +47,7 @@ def _pg_database_url() -> str:
         pytest.skip(_pg_state["error"])
     try:
         conn = _pg_admin_conn()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _pg_state["error"] = f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
         if REQUIRE_PG:
             pytest.fail(_pg_state["error"] + " (REQUIRE_POSTGRES=1)", pytrace=False)
@@ -69,7 +69,7 @@ def pytest_sessionfinish(session, exitstatus):
         try:
             with _pg_admin_conn() as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 
@@ -183,7 +183,7 @@ def _empty_all_tables(app):
         tables = list(reversed(db.metadata.sorted_tables))
         try:
             _delete_used_rows(db.engine, tables)
-        except Exception:  # noqa: BLE001  (a reference cycle the order cannot serve)
+        except Exception:
             with db.engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     names = ", ".join(f'"{t.name}"' for t in tables)

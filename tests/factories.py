@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from app.auth.models import HolidayRegion, Region, Role, User
 from app.auth.services import create_user
 from app.extensions import db
-from app.labs.models import Offer, OfferKind, OfferPart, PartLocation, Session, Venue, VenueKind, World  # noqa: F401
+from app.labs.models import Offer, OfferKind, OfferPart, PartLocation, Session, Venue, VenueKind, World
 from app.schools.models import GroepEnrolment, School, SchoolKind
 from app.timeutil import school_year_of
 
@@ -79,7 +79,7 @@ def series_offer(region: Region, techlab: Venue, hotspot: Venue, gaps=((0, 0), (
     o = offer(region, techlab, kind=OfferKind.MASTERCLASS, **kw)
     specs = [("Voorbereidende les", PartLocation.AT_SCHOOL, None), ("Masterclass", PartLocation.VENUE, techlab),
              ("Praktijkbezoek", PartLocation.VENUE, hotspot)]
-    for pos, ((title, loc, v), (lo, hi)) in enumerate(zip(specs, gaps), start=1):
+    for pos, ((title, loc, v), (lo, hi)) in enumerate(zip(specs, gaps, strict=False), start=1):
         o.parts.append(OfferPart(position=pos, title=title, location=loc, venue=v,
                                  min_days_after_previous=lo, max_days_after_previous=hi))
     db.session.flush()

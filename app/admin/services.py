@@ -208,7 +208,7 @@ def load_assignment(role: str, region_id: int | None, school_id: int | None, ven
     try:
         role_value = Role(role)
     except ValueError:
-        raise DomainError(_("Maak een keuze uit de lijst."), code="invalid_role", field="role")
+        raise DomainError(_("Maak een keuze uit de lijst."), code="invalid_role", field="role") from None
     return Assignment(role=role_value, region=get(Region, region_id, "region"), school=get(School, school_id, "school"),
                       venues=[get(Venue, v, "venues") for v in venue_ids if v], name=name)
 
@@ -369,7 +369,7 @@ def import_duo_uploads(actor: User, uploads: Iterable[Upload], from_year: int):
     names = [_check_csv_name(u.filename, "files") for u in uploads]
     with tempfile.TemporaryDirectory(prefix="duo-upload-") as tmp:
         paths = []
-        for i, (name, upload) in enumerate(zip(names, uploads)):
+        for i, (name, upload) in enumerate(zip(names, uploads, strict=False)):
             path = Path(tmp) / f"{i:02d}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:100]}"
             if isinstance(upload.content, (bytes, bytearray)):
                 path.write_bytes(upload.content)
@@ -378,7 +378,7 @@ def import_duo_uploads(actor: User, uploads: Iterable[Upload], from_year: int):
                     shutil.copyfileobj(upload.content, out, 1 << 20)
             paths.append(path)
         report = import_files(paths, from_year=from_year)
-    for f, name in zip(report.files, names):  # show the names as uploaded, not the temporary paths
+    for f, name in zip(report.files, names, strict=False):  # show the names as uploaded, not the temporary paths
         f.path = name
     audit.info("DUO files imported by account %s: %s", actor.id,
                "; ".join(f"{f.path} ({f.kind or '?'}): created {f.created}, updated {f.updated}, bad "
@@ -409,7 +409,7 @@ def import_holiday_upload(actor: User, upload: Upload) -> HolidayReport:
         created, updated, bad = import_holidays(text=text)
     except HolidayFileError as exc:
         raise UploadError(_("Dit bestand is geen vakantiebestand: %(reason)s. De eerste regel moet zijn: "
-                            "holiday_region,school_year,name,starts_on,ends_on", reason=str(exc)), field="file")
+                            "holiday_region,school_year,name,starts_on,ends_on", reason=str(exc)), field="file") from None
     audit.info("holidays imported by account %s from %s: created %s, updated %s, bad %s", actor.id, name, created,
                updated, len(bad))
     return HolidayReport(name, created, updated, bad)

@@ -91,7 +91,7 @@ def paginate(stmt, serialize, *, default_size: int = 50):
         page = int(request.args.get("page", 1))
         per_page = int(request.args.get("per_page", default_size))
     except ValueError:
-        raise DomainError("page and per_page must be whole numbers.", code="invalid_parameter")
+        raise DomainError("page and per_page must be whole numbers.", code="invalid_parameter") from None
     max_size = current_app.config["API_PAGE_SIZE_MAX"]
     if page < 1 or per_page < 1 or per_page > max_size or page > 1_000_000:
         raise DomainError(f"page must be >= 1 and per_page between 1 and {max_size}.", code="invalid_parameter")

@@ -128,11 +128,11 @@ def _commit(keep: bool = False):
         session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ConflictError("A concurrent change conflicted; try again.", code="conflict")
+        raise ConflictError("A concurrent change conflicted; try again.", code="conflict") from None
     except DBAPIError as exc:
         db.session.rollback()
         if "lock" in str(exc.orig).lower():
-            raise ConflictError("The session is busy; try again.", code="busy")
+            raise ConflictError("The session is busy; try again.", code="busy") from None
         raise
     finally:
         session.expire_on_commit = expire_on_commit
@@ -160,7 +160,7 @@ def create_booking():
         _forbidden_as_problem(exc)
     except DBAPIError:
         db.session.rollback()
-        raise ConflictError("The session is busy; try again.", code="busy")
+        raise ConflictError("The session is busy; try again.", code="busy") from None
     _commit(keep=True)
     resp = jsonify(booking_json(booking))
     resp.status_code = 201
@@ -185,7 +185,7 @@ def create_series_booking():
         _forbidden_as_problem(exc)
     except DBAPIError:
         db.session.rollback()
-        raise ConflictError("The sessions are busy; try again.", code="busy")
+        raise ConflictError("The sessions are busy; try again.", code="busy") from None
     _commit(keep=True)
     return jsonify(series_json(series)), 201
 

@@ -44,7 +44,7 @@ def _enum_param(name, enum_cls):
         return enum_cls(raw)
     except ValueError:
         raise DomainError(f"{name} must be one of: {', '.join(e.value for e in enum_cls)}.",
-                          code="invalid_parameter", field=name)
+                          code="invalid_parameter", field=name) from None
 
 
 def _datetime_param(name, end_of_day=False):
@@ -60,7 +60,7 @@ def _datetime_param(name, end_of_day=False):
             raise ValueError(name)
     except ValueError:
         raise DomainError(f"{name} must be an ISO date or date-time in the years {MIN_DATE.year}-{MAX_DATE.year}.",
-                          code="invalid_parameter", field=name)
+                          code="invalid_parameter", field=name) from None
     return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
 
 

@@ -48,7 +48,7 @@ def transport_plans():
         day = parse_date(raw)
     except ValueError:
         raise DomainError(f"date must be a date as YYYY-MM-DD in the years {MIN_DATE.year}-{MAX_DATE.year}.",
-                          code="invalid_parameter", field="date")
+                          code="invalid_parameter", field="date") from None
     if permissions.is_admin(user):
         region_id = int_param("region")
     else:

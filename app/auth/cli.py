@@ -46,7 +46,7 @@ def create_user_cmd(email, role, school_code, region_code, venue_ids, name, pass
                            venues=venues, name=name)
     except DomainError as exc:
         db.session.rollback()
-        raise click.ClickException(exc.message)
+        raise click.ClickException(exc.message) from None
     db.session.commit()
     click.echo(f"created {user.email} ({user.role.value})")
 

@@ -30,7 +30,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.booking.errors import AlreadyBooked, BookingError, Refused, SessionFull
 from app.booking.fairness import RuleRefused, check_booking_rules

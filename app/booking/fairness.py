@@ -22,7 +22,7 @@ no value, each offer separately), an offer kind, or a world of technology.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -32,7 +32,7 @@ from app.booking.models import ACTIVE, Booking, FairnessRule, RuleKind, RuleScop
 from app.booking.reached import is_reached, reached_condition, year_window
 from app.extensions import db
 from app.labs.models import Offer, Session
-from app.timeutil import local_to_utc, school_year_bounds, school_year_of, to_local
+from app.timeutil import school_year_of, to_local
 
 
 class RuleRefused(Refused):

@@ -68,7 +68,7 @@ def submit_request(actor: User, round_id: int, *, groep: str, pupils: int, adult
     try:
         lo, hi = parse_groep(groep)
     except (ValueError, TypeError):
-        raise InvalidInput(_("Kies een groep van 1 tot en met 8, of een combinatie zoals 7/8."), field="groep")
+        raise InvalidInput(_("Kies een groep van 1 tot en met 8, of een combinatie zoals 7/8."), field="groep") from None
     if not isinstance(pupils, int) or not 1 <= pupils <= 40:
         raise InvalidInput(_("Het aantal leerlingen moet tussen 1 en 40 liggen."), field="pupils")
     if not wishes or len(wishes) > 5:

@@ -7,7 +7,7 @@ after the lock, writes, records the change in the audit trail and queues the mai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.auth import permissions
 from app.auth.models import Role, User
 from app.booking import notify
-from app.booking.admission import BOOK, MOVE, PROMOTE, Admit, ClassRef, Refuse, Wait, decide
+from app.booking.admission import MOVE, PROMOTE, Admit, ClassRef, Refuse, Wait, decide
 from app.booking.errors import BookingNotFound, InvalidInput, NotAllowed, Refused
 from app.booking.locking import lock_school, lock_schools, lock_sessions
 from app.booking.models import ACTIVE, Booking, BookingEvent, BookingStatus, SeriesBooking
@@ -56,7 +56,7 @@ def _validate(details: ClassDetails) -> tuple[int, int]:
     try:
         groep_min, groep_max = parse_groep(details.groep)
     except (ValueError, TypeError):
-        raise InvalidInput(_("Kies een groep van 1 tot en met 8, of een combinatie zoals 7/8."), field="groep")
+        raise InvalidInput(_("Kies een groep van 1 tot en met 8, of een combinatie zoals 7/8."), field="groep") from None
     if not isinstance(details.pupils, int) or not 1 <= details.pupils <= MAX_PUPILS:
         raise InvalidInput(_("Het aantal leerlingen moet tussen 1 en %(n)s liggen.", n=MAX_PUPILS), field="pupils")
     if not isinstance(details.adults, int) or not 0 <= details.adults <= MAX_ADULTS:
@@ -214,13 +214,13 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
         raise InvalidInput(_("Onbekende school."), field="school")
     sessions = lock_sessions(session_ids)
     chain = []
-    for part, sid in zip(parts, session_ids):
+    for part, sid in zip(parts, session_ids, strict=False):
         s = sessions.get(sid)
         if s is None or s.offer_id != offer.id or s.part_id != part.id:
             raise Refused(_("De gekozen datum voor deel %(n)s hoort niet bij dit deel.", n=part.position),
                           code="series_order", field="session_ids")
         chain.append(s)
-    for prev, (part, s) in zip(chain, list(zip(parts, chain))[1:]):
+    for prev, (part, s) in zip(chain, list(zip(parts, chain, strict=False))[1:], strict=False):
         gap = (to_local(s.starts_at).date() - to_local(prev.starts_at).date()).days
         if gap < part.min_days_after_previous or gap > part.max_days_after_previous:
             raise Refused(_("Tussen deel %(a)s en deel %(b)s moeten %(lo)s tot %(hi)s dagen zitten (nu %(gap)s).",
@@ -233,7 +233,7 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
         raise _refusal(decision)  # a series never waits: all parts or nothing
     series = SeriesBooking(offer_id=offer.id, school_id=details.school_id, status=BookingStatus.CONFIRMED, created_at=now)
     db.session.add(series)
-    for part, s in zip(parts, chain):
+    for part, s in zip(parts, chain, strict=False):
         booking = _new_booking(s, details, groep, BookingStatus.CONFIRMED, actor, now, series=series,
                                position=part.position, class_name=class_name)
         _hold(s, booking)

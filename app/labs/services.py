@@ -144,7 +144,7 @@ def copy_offer_to_next_year(actor: User, offer: Offer) -> Offer:
                                                       Offer.school_year == offer.school_year + 1))
     if exists:
         raise LabError(_("Dit aanbod is al gekopieerd naar het volgende schooljaar."), code="already_copied")
-    shift = lambda dt: dt.replace(year=dt.year + 1) if dt else None  # noqa: E731
+    shift = lambda dt: dt.replace(year=dt.year + 1) if dt else None
     copy = Offer(region_id=offer.region_id, venue_id=offer.venue_id, school_year=offer.school_year + 1,
                  kind=offer.kind, title=offer.title, description=offer.description, world=offer.world,
                  groep_min=offer.groep_min, groep_max=offer.groep_max, duration_minutes=offer.duration_minutes,

@@ -91,7 +91,7 @@ def _user_id() -> int | None:
         return None
     try:
         identity = inspect(user).identity
-    except Exception:  # noqa: BLE001 - not a mapped object (anonymous user)
+    except Exception:
         return None
     # the id the identity map already has: asking ``is_authenticated`` (Flask-Login reads
     # ``active``) would reload the user from the database after the commit expired it;

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -104,14 +105,14 @@ def _deliver_mails(rows: list[OutboxEntry], now: datetime) -> None:
     for entry in rows:
         try:
             built.append((entry, build_message(_mail_of(entry), sender, message_id(entry.key))))
-        except Exception as exc:  # noqa: BLE001 — this one mail cannot be built: one dead letter, the rest go
+        except Exception as exc:
             _dead(entry, "cannot build the message: " + _describe(exc), now)
     if not built:
         return
     handled: set[int] = set()
     try:
         with Transport() as transport:
-            for n, (entry, msg) in enumerate(built):
+            for _n, (entry, msg) in enumerate(built):
                 try:
                     transport.send(msg)
                 except (smtplib.SMTPServerDisconnected, OSError):
@@ -122,7 +123,7 @@ def _deliver_mails(rows: list[OutboxEntry], now: datetime) -> None:
                     if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421:
                         raise
                     continue
-                except Exception as exc:  # noqa: BLE001 — e.g. an address the library cannot encode
+                except Exception as exc:
                     handled.add(entry.id)
                     _dead(entry, "cannot send the message: " + _describe(exc), now)
                     continue
@@ -185,7 +186,7 @@ def _replan(entry_id: int, now: datetime) -> None:
     try:
         result = replan_sessions([sid], moved={sid} if moved else set()).get(sid)
         error = "planning failed (see the log)" if result == "stale" else None
-    except Exception as exc:  # noqa: BLE001 — logged and retried
+    except Exception as exc:
         db.session.rollback()
         log.exception("re-planning session %s failed", sid)
         error = _describe(exc)
@@ -218,7 +219,7 @@ def work(*, stop=None) -> None:
     while stop is None or not stop.is_set():
         try:
             n = deliver_batch()
-        except Exception:  # noqa: BLE001 — the database may be away for a moment: try again
+        except Exception:
             db.session.rollback()
             log.exception("outbox worker: a batch failed", extra={"event": "outbox_error"})
             n = 0
@@ -231,9 +232,8 @@ def work(*, stop=None) -> None:
                 time.sleep(poll)
 
 
-def start_thread(app, stop) -> "threading.Thread":
+def start_thread(app, stop) -> threading.Thread:
     """The worker in a daemon thread of this process (tests with a live server)."""
-    import threading
 
     def run():
         with app.app_context():

@@ -84,7 +84,7 @@ def import_holidays_cmd(file):
     try:
         created, updated, bad = import_holidays(file)
     except (HolidayFileError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"not imported: {exc}")
+        raise click.ClickException(f"not imported: {exc}") from None
     for line, reason in bad:
         click.echo(f"line {line}: {reason}")
     db.session.commit()

@@ -186,7 +186,7 @@ def iter_rows(lines: Iterable[str]) -> tuple[list[str], Iterable[tuple[int, dict
             if any("\x00" in v for v in values):
                 yield line_no, {"__error__": _("de regel bevat een NUL-teken")}
                 continue
-            yield line_no, {h: v.strip() for h, v in zip(header, values)}
+            yield line_no, {h: v.strip() for h, v in zip(header, values, strict=False)}
 
     return header, rows()
 
@@ -345,7 +345,7 @@ def import_files(paths: Iterable[str | Path], *, from_year: int = 2019, progress
                 else:
                     _import_ages(rep, header, rows, progress, lines)
             db.session.commit()
-        except Exception as exc:  # noqa: BLE001 — the file is rolled back whole and reported
+        except Exception as exc:
             db.session.rollback()
             if isinstance(exc, csv.Error):
                 rep.error = _("het bestand is geen leesbare CSV: %(reason)s", reason=str(exc)[:200])
@@ -375,7 +375,7 @@ def _import_locations(rep: FileReport, header, rows, progress, total: int = 0) -
     cols = column_map(header)
     schools = _schools_by_code()
     centroids = pc4_centroids()
-    get = lambda row, key: row.get(cols[key], "") if key in cols else ""  # noqa: E731
+    get = lambda row, key: row.get(cols[key], "") if key in cols else ""
     seen: set[str] = set()
     new: list[dict] = []
     for i, (line, row) in enumerate(rows, start=1):

@@ -267,7 +267,7 @@ def ride_minutes(stops: list[StopRequest], req: PlanRequest, metric: _Metric | N
     """Minutes from the first pickup to the arrival for stops in this order."""
     metric = metric or _Metric(req)
     total = 0
-    for a, b in zip(stops, list(stops[1:]) + [None]):
+    for a, b in zip(stops, list(stops[1:]) + [None], strict=False):
         total += req.limits.dwell_minutes + metric.minutes(a, b)
     return total
 
@@ -530,10 +530,10 @@ def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
     x = [model.NewBoolVar(f"x{i}") for i in range(len(columns))]
     lost: dict[tuple[int, int], object] = {}
     cover: dict[tuple[int, int], list] = {}
-    for c, var in zip(columns, x):
+    for c, var in zip(columns, x, strict=True):
         for u in set(c.units):
             cover.setdefault((c.session, u), []).append(var)
-    objective = [c.cost_cents * v for c, v in zip(columns, x)]
+    objective = [c.cost_cents * v for c, v in zip(columns, x, strict=True)]
     for s in sessions:
         for u, unit in enumerate(s.units):
             if any(u in c.units for c in fixed if c.session == s.index):
@@ -543,10 +543,10 @@ def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
             objective.append((_UNPLANNED_CENTS + _UNPLANNED_SEAT_CENTS * unit.seats) * lost[(s.index, u)])
         # all units pinned to a bus travel on that one bus
         for key in sorted({c.key for c in columns if c.session == s.index and c.key is not None}):
-            model.Add(sum(v for c, v in zip(columns, x) if c.session == s.index and c.key == key) <= 1)
+            model.Add(sum(v for c, v in zip(columns, x, strict=True) if c.session == s.index and c.key == key) <= 1)
     warnings_fleet: set[int] = set()
     for t_id, available in sorted(fleet.items()):
-        mine = [(c, v) for c, v in zip(columns, x) if c.type.id == t_id]
+        mine = [(c, v) for c, v in zip(columns, x, strict=True) if c.type.id == t_id]
         held = [c for c in fixed if c.type.id == t_id]
         fixed_max = _max_overlap([c.busy for c in held])
         if fixed_max > available:
@@ -564,7 +564,7 @@ def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
     status = solver.Solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise RuntimeError("the day's bus model has no solution")
-    chosen = [c for c, v in zip(columns, x) if solver.Value(v)] + fixed
+    chosen = [c for c, v in zip(columns, x, strict=True) if solver.Value(v)] + fixed
     objective_value, bound = solver.ObjectiveValue() / 100, solver.BestObjectiveBound() / 100
     plans = []
     for s in sessions:
@@ -606,7 +606,7 @@ def _to_plan(s: _Session, cols: list[_Column], lost: list[int], optimal: bool, o
     for c in sorted(cols, key=lambda c: (c.pickups[0] if c.pickups else req.starts_at, c.units)):
         stops = [PlannedStop(s.units[i].stop.booking_id, s.units[i].stop.school_id, s.units[i].seats, pickup_at=t,
                              pinned=s.units[i].stop.pinned_bus is not None and not c.locked)
-                 for i, t in zip(c.units, c.pickups)]
+                 for i, t in zip(c.units, c.pickups, strict=True)]
         merged: dict[int, PlannedStop] = {}
         for st in stops:  # parts of one class on the same bus are one stop
             if st.booking_id in merged:

@@ -522,14 +522,14 @@ def replan_sessions(session_ids, now: datetime | None = None, *, moved=None) -> 
                                 hold="free" if moved is not None and sid in moved else "hard")
             db.session.commit()
             out[sid] = "planned" if plan is not None else "none"
-        except Exception:  # noqa: BLE001 — the booking stands; the plan is re-made later
+        except Exception:
             db.session.rollback()
             log.exception("re-planning the buses of session %s failed", sid)
             out[sid] = "stale"
             try:
                 mark_stale(sid)
                 db.session.commit()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 db.session.rollback()
                 log.exception("marking the plan of session %s stale failed", sid)
     return out
@@ -844,11 +844,11 @@ def import_road_distances(actor: User, region: Region, content: str) -> int:
             km = float(row["km"].replace(",", "."))
             minutes = float(row["minutes"].replace(",", ".")) if row.get("minutes") else None
         except ValueError:
-            raise TransportError(_("Regel %(n)s: km en minuten moeten getallen zijn.", n=n), field="file")
+            raise TransportError(_("Regel %(n)s: km en minuten moeten getallen zijn.", n=n), field="file") from None
         try:
             set_road_distance(actor, sid, vid, km, minutes, source="csv")
         except TransportError as exc:
-            raise TransportError(_("Regel %(n)s: %(msg)s", n=n, msg=exc.message), field="file")
+            raise TransportError(_("Regel %(n)s: %(msg)s", n=n, msg=exc.message), field="file") from None
         count += 1
     return count
 

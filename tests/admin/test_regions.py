@@ -51,7 +51,7 @@ def test_bad_region_settings_are_put_back_on_the_form(client, app, login, change
         assert field_message in resp.text
         # the message sits with its field
         field = next(iter(change))
-        assert f'id="{field}-error"' in resp.text and f'aria-invalid="true"' in resp.text
+        assert f'id="{field}-error"' in resp.text and 'aria-invalid="true"' in resp.text
     assert _regions() == 0
 
 

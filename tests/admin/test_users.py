@@ -178,9 +178,9 @@ def test_list_filters(client, app, login):
     region, school, venue = _region_with_people()
     other_region, other_school, _v = _region_with_people()
     admin = factories.user(Role.ADMIN, email="baas@example.org")
-    anna = factories.teacher(school, email="anna@school.example")
+    factories.teacher(school, email="anna@school.example")
     bram = factories.teacher(other_school, email="bram@school.example")
-    coord = factories.user(Role.COORDINATOR, region=region, venues=[venue], email="coord@lab.example")
+    factories.user(Role.COORDINATOR, region=region, venues=[venue], email="coord@lab.example")
     bram.active = False
     db.session.commit()
     login(admin)

@@ -11,7 +11,7 @@ from app.booking.errors import AlreadyBooked, Refused
 from app.booking.jobs import expire_offers
 from app.booking.models import Booking, BookingEvent, BookingStatus, FairnessRule, RuleKind
 from app.booking.services import (
-    ClassDetails, accept_offer, cancel_booking, change_capacity, create_booking, decline_offer, move_booking,
+    ClassDetails, cancel_booking, change_capacity, create_booking, decline_offer, move_booking,
     switch_rule_off,
 )
 from app.extensions import db

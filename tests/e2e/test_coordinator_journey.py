@@ -108,7 +108,7 @@ def test_coordinator_sets_up_a_techlab_and_cancels_a_session(app, live_server, b
     session = db.session.scalar(select(Session).where(Session.offer_id == offer_ids[0],
                                                       func.date(Session.starts_at) >= date(2027, 1, 4))
                                 .order_by(Session.starts_at).limit(1))
-    for school_id, tid in zip(school_ids, teacher_ids):
+    for school_id, tid in zip(school_ids, teacher_ids, strict=False):
         create_booking(db.session.get(factories.User, tid), session.id, ClassDetails(school_id, "7", 25, 2))
     session_id = session.id
     db.session.commit()

@@ -90,7 +90,7 @@ def production_site(smtp_server):
     to it, as in production. All of it removed after."""
     try:
         admin = _pg_admin_conn()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         msg = f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
         if REQUIRE_PG:
             pytest.fail(msg + " (REQUIRE_POSTGRES=1)", pytrace=False)

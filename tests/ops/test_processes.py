@@ -52,14 +52,14 @@ def test_two_schedulers_and_two_web_processes_run_each_job_once(fresh_database, 
     ports = [free_port(), free_port()]
     web_logs = [tmp_path / f"web{i}.log" for i in range(2)]
     sched_logs = [tmp_path / f"scheduler{i}.log" for i in range(2)]
-    webs = [gunicorn(port, env, log) for port, log in zip(ports, web_logs)]
+    webs = [gunicorn(port, env, log) for port, log in zip(ports, web_logs, strict=False)]
     schedulers = [start([str(BIN / "flask"), "--app", "wsgi", "scheduler", "run"], env, log) for log in sched_logs]
     procs = webs + schedulers
     try:
-        for port, proc, log in zip(ports, webs, web_logs):
+        for port, proc, log in zip(ports, webs, web_logs, strict=False):
             wait_for_http(f"http://127.0.0.1:{port}/health", proc, log)
         deadline = time.monotonic() + 60
-        while not all(any(l.get("event") == "scheduler_start" for l in json_lines(log)) for log in sched_logs):
+        while not all(any(line.get("event") == "scheduler_start" for line in json_lines(log)) for log in sched_logs):
             assert time.monotonic() < deadline, [log.read_text()[-2000:] for log in sched_logs]
             assert all(p.poll() is None for p in schedulers), [log.read_text()[-2000:] for log in sched_logs]
             time.sleep(0.2)
@@ -79,7 +79,7 @@ def test_two_schedulers_and_two_web_processes_run_each_job_once(fresh_database, 
     assert hosts == scheduler_pids, (hosts, scheduler_pids)
 
     runs = defaultdict(list)
-    for name, key, host, finished_at, result in rows:
+    for name, key, _host, finished_at, result in rows:
         runs[name].append(datetime.fromisoformat(key))
         if name != HEARTBEAT:
             assert finished_at is not None and result.startswith("ok"), (name, key, result)
@@ -89,7 +89,7 @@ def test_two_schedulers_and_two_web_processes_run_each_job_once(fresh_database, 
         assert len(keys) == len(set(keys)), f"{name}: a run was claimed twice"
         assert len(keys) >= 5, (name, keys)
         # no scheduled run was missed between the first and the last
-        assert all(b - a == timedelta(seconds=every) for a, b in zip(keys, keys[1:])), (name, keys)
+        assert all(b - a == timedelta(seconds=every) for a, b in zip(keys, keys[1:], strict=False)), (name, keys)
 
     # the processes' own account: for each run, exactly one of them did the work, and when both
     # were up the other one found it claimed

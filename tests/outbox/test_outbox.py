@@ -257,7 +257,7 @@ def test_reminders_are_marked_with_their_mail_queued_and_the_job_run_finishes(ap
     offer = factories.offer(region, venue, capacity_classes=3, capacity_pupils=90, adults_per_class=0)
     soon = factories.session(offer, utcnow() + timedelta(days=2))
     ids = []
-    for i in range(3):
+    for _i in range(3):
         school = factories.school(region)
         b = create_booking(factories.teacher(school), soon.id, ClassDetails(school.id, "7", 20, 0),
                            now=utcnow() - timedelta(days=30))

@@ -65,7 +65,7 @@ def short_day(transport):
     one from 70 km (longer than the ride limit), a school at (0, 0) and one without coordinates;
     at 09:30 another class that finds no bus left, and two classes pinned together on one bus
     although they are far apart (a pin that breaks the ride rule). Returns the named bookings."""
-    from app.transport.models import BusPlan, BusStop
+    from app.transport.models import BusPlan
     from sqlalchemy import select
 
     region, session, offer = transport["region"], transport["session"], transport["offer"]

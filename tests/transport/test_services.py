@@ -456,7 +456,7 @@ def test_a_move_puts_the_class_on_that_bus_or_explains_why_not(transport):
 
 
 def test_planning_the_same_day_twice_gives_the_same_plan(transport):
-    region, session, coord = transport["region"], transport["session"], transport["coord"]
+    region, session, _coord = transport["region"], transport["session"], transport["coord"]
     for i in range(6):
         s, t = school_at(region, 8 + 2 * i, east=0.03 * (i % 3) - 0.03)
         book(t, s, session, pupils=9 + i, adults=1)
@@ -479,7 +479,7 @@ def _two_sessions_one_coach(app, transport):
     other = factories.session(offer, session.starts_at + timedelta(minutes=15))
     db.session.commit()
     ids = [book(t, s, sess, pupils=30, replan=False).id for (s, t), sess in  # the planners below do it
-           zip((school_at(region, 12 + i, east=0.05 * i) for i in range(2)), (session, other))]
+           zip((school_at(region, 12 + i, east=0.05 * i) for i in range(2)), (session, other), strict=False)]
     sids = [session.id, other.id]
     for sid in sids:
         db.session.add(BusPlan(session_id=sid))  # the plan rows exist; both planners read them empty
