@@ -37,6 +37,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The handlers that are long or commit themselves (one unit of work per request is the aim).
+handlers: venv
+	$(PY) scripts/handlers.py
+
 # Load (or with DEMO_ARGS=--reset rebuild) the demo region into the development database.
 demo: venv translations
 	APP_ENV=development $(FLASK) db upgrade

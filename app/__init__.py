@@ -23,7 +23,6 @@ BLUEPRINTS = [
     "app.booking.calendar_views",
     "app.booking.fairness_views",
     "app.labs.views",
-    "app.schools.views",
     "app.transport.views",
     "app.reporting.views",
     "app.admin.views",
@@ -50,7 +49,9 @@ __version__ = "1.0.0.dev0"
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    from app.unit_of_work import UnitOfWorkFlask
+
+    app = UnitOfWorkFlask(__name__, instance_relative_config=True)
     from app.inputs import JSONProvider, install_form_rules
 
     app.json = JSONProvider(app)  # JSON bodies: nesting depth limited before parsing
@@ -98,13 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(refuse_nul_characters)
 
     for path in BLUEPRINTS:
-        try:
-            module = import_module(path)
-        except ModuleNotFoundError as exc:  # an area that has no pages yet
-            if exc.name != path:
-                raise
-            continue
-        app.register_blueprint(module.bp)
+        app.register_blueprint(import_module(path).bp)
 
     for path, name in CLI_GROUPS:
         app.cli.add_command(getattr(import_module(path), name))

@@ -31,7 +31,7 @@ from app.ops.logs import bind_request_id, request_id_var
 log = logging.getLogger(__name__)
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
 
-JOB_MODULES = ["app.booking.jobs", "app.labs.jobs", "app.transport.jobs", "app.reporting.jobs", "app.auth.jobs"]
+JOB_MODULES = ["app.booking.jobs", "app.labs.jobs", "app.transport.jobs", "app.auth.jobs"]
 HEARTBEAT = "scheduler.heartbeat"
 TIMEZONE = "Europe/Amsterdam"
 MISFIRE_GRACE_SECONDS = 300
@@ -41,13 +41,7 @@ EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 def all_jobs() -> dict[str, dict]:
     jobs = {}
     for path in JOB_MODULES:
-        try:
-            module = import_module(path)
-        except ModuleNotFoundError as exc:
-            if exc.name != path:
-                raise
-            continue
-        for job in getattr(module, "JOBS", []):
+        for job in import_module(path).JOBS:
             jobs[job["id"]] = job
     return jobs
 

@@ -47,3 +47,31 @@ def test_security_headers(client):
 def test_health(client):
     resp = client.get("/health")
     assert resp.status_code == 200 and resp.get_json()["database"] is True
+
+
+def test_every_menu_item_of_every_role_is_a_page(app):
+    """The menu names endpoints; a misspelt or removed one is an error, never left out silently."""
+    from app.auth.models import Role
+    from app.web import _nav_spec, nav_items
+
+    spec = _nav_spec()
+    with app.test_request_context("/"):
+        for role in Role:
+            class Someone:
+                pass
+
+            user = Someone()
+            user.role = role
+            items = nav_items(user)
+            assert len(items) == len(spec.get(role.value, []))
+            assert all(item["url"].startswith("/") for item in items)
+
+
+def test_every_scheduled_job_module_exists_and_declares_its_jobs():
+    from importlib import import_module
+
+    from app.scheduler import JOB_MODULES, all_jobs
+
+    for path in JOB_MODULES:
+        assert isinstance(import_module(path).JOBS, list), path
+    assert "booking.expire_offers" in all_jobs()

@@ -10,32 +10,17 @@ show the race they guard against.
 """
 from __future__ import annotations
 
-from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
+from app.locking import is_postgres, locking_enabled, set_lock_timeout
 from app.labs.models import Offer, Session
 from app.schools.models import School
 
 
-def locking_enabled() -> bool:
-    return bool(current_app.config.get("BOOKING_LOCKING", True))
-
-
-def _postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _set_lock_timeout() -> None:
-    """SET LOCAL lock_timeout, once per transaction (it lasts until the commit or rollback)."""
-    if _postgres():
-        transaction = db.session().get_transaction()
-        if transaction is not None and db.session.info.get("lock_timeout_set") is transaction:
-            return
-        ms = int(current_app.config.get("LOCK_TIMEOUT_MS", 5000))
-        db.session.execute(text(f"SET LOCAL lock_timeout = '{ms}ms'"))
-        db.session.info["lock_timeout_set"] = db.session().get_transaction()
+# the shared primitives, under the names this module has always used
+_postgres, _set_lock_timeout = is_postgres, set_lock_timeout
 
 
 def lock_sessions(session_ids) -> dict[int, Session]:

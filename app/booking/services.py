@@ -488,7 +488,7 @@ def expire_offers(now: datetime) -> int:
 
 # ------------------------------------------------------------------ coordinator actions
 
-def _require_manager(actor: User, session: Session) -> None:
+def require_session_manager(actor: User, session: Session) -> None:
     if not permissions.can_manage_session(actor, session):
         raise NotAllowed(_("U beheert deze les niet."))
 
@@ -499,7 +499,7 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
     The new session is a new place for the class: the admission decision must admit it."""
     now = now or utcnow()
     booking = _load_booking(booking_id)
-    _require_manager(actor, booking.session)
+    require_session_manager(actor, booking.session)
     if not (reason or "").strip():
         raise InvalidInput(_("Geef een reden voor het verplaatsen."), field="reason")
     # the target session the form names: one of the actor's region they manage
@@ -511,7 +511,7 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
     if new is None or new.offer_id != old.offer_id or new.part_id != old.part_id or new.id == old.id:
         raise Refused(_("Kies een andere datum van hetzelfde aanbod (en hetzelfde deel)."), code="move_target",
                       field="session_id")
-    _require_manager(actor, new)
+    require_session_manager(actor, new)
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED):
         raise Refused(_("Alleen een bevestigde boeking of een klas op de wachtlijst kan worden verplaatst."),
                       code="not_movable")
@@ -561,7 +561,7 @@ def change_capacity(actor: User, session_id: int, capacity_pupils: int, capacity
     session = _lock_for_promotion([session_id]).get(session_id)
     if session is None:
         raise BookingNotFound(_("Deze les bestaat niet."))
-    _require_manager(actor, session)
+    require_session_manager(actor, session)
     if capacity_pupils < session.booked_pupils or capacity_classes < session.booked_classes:
         raise Refused(_("Er zijn al %(p)s leerlingen in %(c)s klassen geboekt; lager kan niet. Verplaats of annuleer "
                         "eerst boekingen.", p=session.booked_pupils, c=session.booked_classes),
@@ -580,7 +580,7 @@ def cancel_session(actor: User, session_id: int, reason: str, *, now: datetime |
     session = lock_sessions([session_id]).get(session_id)
     if session is None:
         raise BookingNotFound(_("Deze les bestaat niet."))
-    _require_manager(actor, session)
+    require_session_manager(actor, session)
     if not (reason or "").strip():
         raise InvalidInput(_("Geef een reden: de scholen krijgen die te lezen."), field="reason")
     if session.status == SessionStatus.CANCELLED:
@@ -613,7 +613,7 @@ def record_attendance(actor: User, booking_id: int, status: str, attended_pupils
     """After the session: attended (with pupils present), no-show, or cancelled late."""
     now = now or utcnow()
     booking = _load_booking(booking_id)
-    _require_manager(actor, booking.session)
+    require_session_manager(actor, booking.session)
     if status not in ATTENDANCE:
         raise InvalidInput(_("Kies aanwezig, niet verschenen of te laat geannuleerd."), field="status")
     session = lock_sessions([booking.session_id])[booking.session_id]

@@ -35,7 +35,7 @@ def attendance_reminders(now: datetime) -> int:
     base = current_app.config["BASE_URL"].rstrip("/")
     for email, items in sorted(by_coordinator.items()):
         queue_mail(email, _("Aanwezigheid vastleggen"),
-                   render_template("mail/attendance_reminder.txt", sessions=items, base=base))
+                   render_template("labs/attendance_reminder_mail.txt", sessions=items, base=base))
     db.session.commit()
     return len(sessions)
 

@@ -16,6 +16,7 @@ from app.auth import permissions
 from app.auth.models import User
 from app.errors import DomainError, PermissionDeniedError
 from app.extensions import db
+from app.locking import is_postgres, set_lock_timeout
 from app.labs.models import (
     Kit, KitLoan, KitLoanStatus, Offer, OfferPart, PartLocation, Session, SessionStatus, Staff, Venue, VenueClosure,
     VenueKind,
@@ -232,9 +233,9 @@ def bulk_capacity(actor: User, session_ids: list[int], capacity_pupils: int, cap
 def assign_staff(actor: User, session: Session, staff_id: int | str | None) -> list[Session]:
     """Assign a person (the id a form names) to a session; returns their other sessions at
     overlapping times (a warning)."""
-    from app.booking.services import _require_manager
+    from app.booking.services import require_session_manager  # (a local import: booking imports labs)
 
-    _require_manager(actor, session)
+    require_session_manager(actor, session)
     staff = permissions.linkable(actor, Staff, staff_id, field="staff_id",
                                  check=lambda _u, st: st.region_id == session.offer.region_id)
     if staff not in session.staff:
@@ -262,13 +263,11 @@ def kit_in_use(kit: Kit, starts_on: date, ends_on: date) -> int:
 
 def reserve_kit(actor: User, kit_id: int, starts_on: date, quantity: int = 1, today: date | None = None) -> KitLoan:
     """A teacher reserves a kit for its loan period; stock holds under concurrency (kit row lock)."""
-    from app.booking.locking import _postgres, _set_lock_timeout
-
     if not permissions.is_teacher(actor):
         raise PermissionDeniedError(_("Alleen leerkrachten reserveren een leskist."))
     stmt = select(Kit).where(Kit.id == kit_id).execution_options(populate_existing=True)
-    if _postgres():
-        _set_lock_timeout()
+    if is_postgres():
+        set_lock_timeout()
         stmt = stmt.with_for_update()
     kit = db.session.scalar(stmt)
     if kit is None or not kit.active or not permissions.same_region(actor, kit):
@@ -304,14 +303,14 @@ def bulk_retime(actor: User, session_ids: list[int], new_start) -> int:
     from app.booking import notify
     from app.booking.locking import lock_sessions
     from app.booking.models import Booking, BookingStatus
-    from app.booking.services import _require_manager
+    from app.booking.services import require_session_manager
     from app.timeutil import local_to_utc, to_local
     from app.transport.effects import session_changed
 
     sessions = lock_sessions(session_ids)
     for sid in sorted(sessions):
         s = sessions[sid]
-        _require_manager(actor, s)
+        require_session_manager(actor, s)
         duration = s.ends_at - s.starts_at
         s.starts_at = local_to_utc(to_local(s.starts_at).date(), new_start)
         s.ends_at = s.starts_at + duration

@@ -35,14 +35,11 @@ from sqlalchemy import select
 
 from app.db import utcnow
 from app.extensions import db
+from app.locking import is_postgres
 from app.outbox.models import OutboxEntry, OutboxKind, OutboxStatus
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 300  # a claimed re-plan not finished after this long is tried again
-
-
-def _postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -140,7 +137,7 @@ def _claim(now: datetime, batch: int, claim: bool, *, replans: bool) -> list[Out
     stmt = (select(OutboxEntry).where(OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.next_attempt_at <= now,
                                       kind if replans else ~kind)
             .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id).limit(batch))
-    if claim and _postgres():
+    if claim and is_postgres():
         stmt = stmt.with_for_update(skip_locked=True)
     return list(db.session.scalars(stmt))
 

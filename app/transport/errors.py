@@ -1,4 +1,5 @@
-"""Typed errors of the transport area (codes are stable for the API)."""
+"""Typed errors of the transport area, one hierarchy under TransportError (codes are stable
+for the API; the status comes from the general kind in app.errors)."""
 from __future__ import annotations
 
 from app.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError
@@ -8,17 +9,17 @@ class TransportError(DomainError):
     code = "transport_invalid"
 
 
-class PlanNotFound(NotFoundError):
+class PlanNotFound(TransportError, NotFoundError):
     code = "not_found"
 
 
-class NotAllowed(PermissionDeniedError):
+class PlanningNotAllowed(TransportError, PermissionDeniedError):
     code = "forbidden"
 
 
-class BusFull(ConflictError):
+class BusFull(TransportError, ConflictError):
     code = "bus_full"
 
 
-class BusLocked(ConflictError):
+class BusLocked(TransportError, ConflictError):
     code = "bus_locked"

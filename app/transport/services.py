@@ -16,15 +16,15 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from app.auth import permissions
 from app.auth.models import Region, User
-from app.booking.locking import locking_enabled
 from app.booking.models import Booking, BookingEvent, BookingStatus
 from app.db import utcnow
 from app.extensions import db
+from app.locking import is_postgres, locking_enabled, set_lock_timeout
 from app.labs.models import PartLocation, Session, SessionStatus, Venue
 from app.schools.models import School
 from app.timeutil import local_to_utc, to_local
@@ -32,7 +32,7 @@ from app.transport import planning
 from app.transport.distance import road_km
 from app.transport.effects import session_changed
 from app.transport.eligibility import needs_bus
-from app.transport.errors import BusFull, BusLocked, NotAllowed, PlanNotFound, TransportError
+from app.transport.errors import BusFull, BusLocked, PlanningNotAllowed, PlanNotFound, TransportError
 from app.transport.models import Bus, BusPlan, BusStop, BusType, PickupNotice, PlanStatus, RoadDistance
 
 log = logging.getLogger(__name__)
@@ -150,16 +150,12 @@ def pickup_time(booking: Booking) -> datetime | None:
 
 # ------------------------------------------------------------------ locking the plan
 
-def _postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def _lock_plan(session_id: int) -> BusPlan:
     """Create the plan row if needed, then lock it (PostgreSQL: FOR UPDATE; SQLite: the write lock).
 
     ``BOOKING_LOCKING = False`` switches the lock off: only the control test does that.
     """
-    if _postgres():
+    if is_postgres():
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -167,9 +163,8 @@ def _lock_plan(session_id: int) -> BusPlan:
                                               needs_review=False, review_note="", stale=False, total_km=0.0,
                                               total_cost=0.0, warnings=[], warnings_seen="").on_conflict_do_nothing(index_elements=["session_id"]))
     stmt = select(BusPlan).where(BusPlan.session_id == session_id).execution_options(populate_existing=True)
-    if _postgres() and locking_enabled():
-        ms = int(current_app.config.get("TRANSPORT_LOCK_TIMEOUT_MS", 30000))
-        db.session.execute(text(f"SET LOCAL lock_timeout = '{ms}ms'"))
+    if is_postgres() and locking_enabled():
+        set_lock_timeout("TRANSPORT_LOCK_TIMEOUT_MS", 30000)
         stmt = stmt.with_for_update(of=BusPlan)
     return db.session.scalar(stmt)
 
@@ -633,7 +628,7 @@ def _plan_of_bus(actor: User, bus_id: int) -> tuple[Bus, BusPlan, Session]:
     if not permissions.same_region(actor, session):
         raise PlanNotFound(_("Deze bus bestaat niet."))
     if not permissions.can_plan_transport(actor, session.offer.region):
-        raise NotAllowed(_("U mag de busplanning niet wijzigen."))
+        raise PlanningNotAllowed(_("U mag de busplanning niet wijzigen."))
     plan = _lock_plan(session.id)
     db.session.refresh(bus)
     return bus, plan, session
@@ -728,7 +723,7 @@ def _plan_for(actor: User, plan_id: int) -> tuple[BusPlan, Session]:
     if not permissions.same_region(actor, session):
         raise PlanNotFound(_("Dit plan bestaat niet."))
     if not permissions.can_plan_transport(actor, session.offer.region):
-        raise NotAllowed(_("U mag de busplanning niet wijzigen."))
+        raise PlanningNotAllowed(_("U mag de busplanning niet wijzigen."))
     return plan, session
 
 
@@ -783,7 +778,7 @@ def set_bus_declined(actor: User, booking_id: int, declined: bool) -> Booking:
     if booking is None or not permissions.can_view_booking(actor, booking):
         raise PlanNotFound(_("Deze boeking bestaat niet."))
     if not permissions.can_decline_bus(actor, booking):
-        raise NotAllowed(_("U mag het vervoer van deze boeking niet wijzigen."))
+        raise PlanningNotAllowed(_("U mag het vervoer van deze boeking niet wijzigen."))
     if booking.status != BookingStatus.CONFIRMED or booking.session.starts_at <= utcnow():
         raise TransportError(_("Alleen bij een bevestigde boeking in de toekomst."), code="not_changeable")
     if not booking_needs_bus(booking, ignore_declined=True):
@@ -806,7 +801,7 @@ def set_road_distance(actor: User, school_id: int, venue_id: int, km: float, min
     if venue is None or school is None or school.region_id != venue.region_id or not permissions.same_region(actor, venue):
         raise PlanNotFound(_("Onbekende school of locatie."))
     if not permissions.can_plan_transport(actor, venue.region):
-        raise NotAllowed(_("U mag de afstanden niet wijzigen."))
+        raise PlanningNotAllowed(_("U mag de afstanden niet wijzigen."))
     if km is None or not 0 <= km <= 500:
         raise TransportError(_("De afstand moet tussen 0 en 500 km liggen."), field="km")
     if minutes is not None and not 0 < minutes <= 600:
@@ -824,7 +819,7 @@ def set_road_distance(actor: User, school_id: int, venue_id: int, km: float, min
 def import_road_distances(actor: User, region: Region, content: str) -> int:
     """A CSV with columns school (DUO location code), venue (name or id), km and optionally minutes."""
     if not permissions.can_plan_transport(actor, region):
-        raise NotAllowed(_("U mag de afstanden niet wijzigen."))
+        raise PlanningNotAllowed(_("U mag de afstanden niet wijzigen."))
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")), delimiter=";" if ";" in content.split("\n", 1)[0] else ",")
     fields = {f.strip().lower() for f in (reader.fieldnames or [])}
     if not {"school", "venue", "km"} <= fields:

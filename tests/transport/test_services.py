@@ -13,7 +13,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.labs.models import PartLocation
 from app.transport import planning, services
-from app.transport.errors import BusFull, BusLocked, NotAllowed, PlanNotFound
+from app.transport.errors import BusFull, BusLocked, PlanningNotAllowed, PlanNotFound
 from app.transport.models import Bus, BusPlan, BusStop, PlanStatus, RoadDistance
 from tests import factories
 from app.transport.effects import session_changed
@@ -203,7 +203,7 @@ def test_move_a_class_and_lock_a_bus(transport):
         services.move_stop(coord, big.stops[0].id, to_bus_id=alone.id)  # 13 seats do not fit 19 − 13
     db.session.rollback()
     teacher = pairs[0][1]
-    with pytest.raises(NotAllowed):
+    with pytest.raises(PlanningNotAllowed):
         services.set_bus_locked(teacher, alone.id, True)
 
 
@@ -517,3 +517,13 @@ def test_control_without_the_day_lock_two_planners_order_two_coaches(app, backen
         app.config.update(BOOKING_LOCKING=True, TRANSPORT_TEST_BARRIER=None)
     coaches = db.session.scalar(select(func.count(Bus.id)).join(BusPlan).where(BusPlan.session_id.in_(sids)))
     assert coaches > 1, "without the lock both planners see a free coach and both use it"
+
+
+def test_transport_errors_are_one_hierarchy_with_the_general_statuses():
+    from app.errors import ConflictError, NotFoundError, PermissionDeniedError
+    from app.transport.errors import TransportError
+
+    for cls, kind, status in ((PlanNotFound, NotFoundError, 404), (PlanningNotAllowed, PermissionDeniedError, 403),
+                              (BusFull, ConflictError, 409), (BusLocked, ConflictError, 409)):
+        assert issubclass(cls, TransportError) and issubclass(cls, kind)
+        assert cls("x").status == status

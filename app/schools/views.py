@@ -1,3 +1,0 @@
-from flask import Blueprint
-
-bp = Blueprint("schools", __name__, template_folder="templates")
