@@ -182,7 +182,37 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
 
 
+def static_fingerprint(static_folder: str, filename: str) -> str | None:
+    """The first 12 hex digits of the SHA-256 of a static file (None when it does not exist),
+    cached per file and modification time."""
+    import hashlib
+    import os
+
+    path = os.path.join(static_folder, filename)
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+    key = (path, mtime)
+    if key not in _FINGERPRINTS:
+        with open(path, "rb") as fh:
+            _FINGERPRINTS[key] = hashlib.sha256(fh.read()).hexdigest()[:12]
+    return _FINGERPRINTS[key]
+
+
+_FINGERPRINTS: dict = {}
+
+
 def register_template_helpers(app: Flask) -> None:
+    @app.url_defaults
+    def fingerprint_static_urls(endpoint, values):
+        """Static URLs carry their content's fingerprint (?v=…): a changed file is a new URL,
+        so a proxy may cache static files for a long time (deploy/nginx-techlab.conf)."""
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            digest = static_fingerprint(app.static_folder, values["filename"])
+            if digest:
+                values["v"] = digest
+
     @app.template_filter("local_dt")
     def local_dt(dt: datetime | None, fmt: str = "EEEE d MMMM y HH:mm") -> str:
         return format_datetime(dt, fmt) if dt else ""

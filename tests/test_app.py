@@ -75,3 +75,19 @@ def test_every_scheduled_job_module_exists_and_declares_its_jobs():
     for path in JOB_MODULES:
         assert isinstance(import_module(path).JOBS, list), path
     assert "booking.expire_offers" in all_jobs()
+
+
+def test_static_urls_carry_the_fingerprint_of_their_content(app, tmp_path):
+    import hashlib
+    import os
+
+    from flask import url_for
+
+    with app.test_request_context("/"):
+        url = url_for("static", filename="css/app.css")
+    with open(os.path.join(app.static_folder, "css/app.css"), "rb") as fh:
+        digest = hashlib.sha256(fh.read()).hexdigest()[:12]
+    assert url.endswith(f"/static/css/app.css?v={digest}")
+    client = app.test_client()
+    assert client.get(url).status_code == 200
+    assert f'href="{url}"' in client.get("/").get_data(as_text=True)
