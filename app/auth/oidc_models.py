@@ -34,8 +34,8 @@ class OidcIdentity(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
-    user: Mapped[User] = relationship(backref=backref("oidc_identities", cascade="all, delete-orphan", passive_deletes=True,
-                                                      order_by="OidcIdentity.provider"))
+    user: Mapped[User] = relationship(backref=backref("oidc_identities", cascade="all, delete-orphan",
+                                                      passive_deletes=True, order_by="OidcIdentity.provider"))
 
 
 class OidcNonce(db.Model):
