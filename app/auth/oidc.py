@@ -227,6 +227,8 @@ def verify_id_token(provider: Provider, token: dict, nonce: str, now: datetime |
         raise TokenError(refused, reason="issuer")
     if claims.get("nonce") != nonce:  # checked by Authlib too; a token without one is no answer to us
         raise TokenError(refused, reason="nonce")
+    if not isinstance(claims.get("sub"), str) or not 0 < len(claims["sub"]) <= 255:
+        raise TokenError(refused, reason="sub")
     _spend_nonce(provider, nonce, now or utcnow())
     return claims
 

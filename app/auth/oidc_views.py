@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired
 from app.auth import oidc
 from app.auth.oidc import OidcError, Person, TokenError
 from app.db import utcnow
+from app.errors import DomainError
 from app.extensions import db
 from app.web import safe_next
 
@@ -45,7 +46,7 @@ def _provider_or_404(name: str) -> oidc.Provider:
     return provider
 
 
-def _refused(provider: oidc.Provider, exc: OidcError):
+def _refused(provider: oidc.Provider, exc: DomainError):
     db.session.rollback()
     return render_template("auth/oidc_refused.html", provider=provider, message=exc.message), exc.status
 
@@ -97,7 +98,7 @@ def callback(name: str):
         db.session.commit()  # the nonce is spent, whatever follows
         person = oidc.person_from_claims(provider, oidc.merge_userinfo(provider, token, claims))
         outcome = oidc.link_account(provider, person)
-    except OidcError as exc:
+    except DomainError as exc:  # OidcError, or an account the provider's data cannot make
         return _refused(provider, exc)
     if outcome.user is None:
         session[PENDING_KEY] = {"provider": provider.name, "person": person.__dict__ | {"affiliations": list(
@@ -132,8 +133,6 @@ def choose_school(name: str):
         try:
             user = oidc.create_linked_teacher(provider, person, school)
         except Exception as exc:  # noqa: BLE001  (a DomainError, or the link made meanwhile)
-            from app.errors import DomainError
-
             db.session.rollback()
             session.pop(PENDING_KEY, None)
             message = exc.message if isinstance(exc, DomainError) else _("Dit account is al gekoppeld. Log opnieuw in.")

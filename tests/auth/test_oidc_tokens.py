@@ -75,7 +75,8 @@ def _token(issuer, key=KEY, alg="RS256", **overrides):
               "eduPersonAffiliation": ["employee"]}
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
-    return {"id_token": jwt.encode({"alg": alg, "kid": "k1"}, claims, key), "access_token": "at", "token_type": "Bearer"}
+    return {"id_token": jwt.encode({"alg": alg, "kid": "k1"}, claims, key), "access_token": "at",
+            "token_type": "Bearer"}
 
 
 def test_a_good_token_passes(provider, issuer):
