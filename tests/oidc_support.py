@@ -5,6 +5,7 @@
 tests that need the provider are skipped with the reason shown; with REQUIRE_BROWSER=1 or
 CI=true that is a failure (CI has node).
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,15 @@ class TestProvider:
 
     def config(self, **extra) -> dict:
         """The provider as the deployment configures it (Entree's claim names: the preset)."""
-        return {"name": NAME, "preset": "entree", "label": LABEL, "issuer": self.issuer,
-                "client_id": self.client_id, "client_secret": self.client_secret, **extra}
+        return {
+            "name": NAME,
+            "preset": "entree",
+            "label": LABEL,
+            "issuer": self.issuer,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            **extra,
+        }
 
 
 def _required() -> bool:
@@ -53,13 +61,28 @@ def oidc_provider():
     if not node or not npm:
         _skip("the OpenID provider tests need node and npm (Node.js 20.19 or later)")
     if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PROVIDER_DIR,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=PROVIDER_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0:
             _skip(f"npm ci in {PROVIDER_DIR} failed: {done.stderr[-500:]}")
-    proc = subprocess.Popen([node, "server.js"], cwd=PROVIDER_DIR, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env={**os.environ, "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET,
-                                            "REDIRECT_PATHS": f"/inloggen/via/{NAME}/terug"})
+    proc = subprocess.Popen(
+        [node, "server.js"],
+        cwd=PROVIDER_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={
+            **os.environ,
+            "CLIENT_ID": CLIENT_ID,
+            "CLIENT_SECRET": CLIENT_SECRET,
+            "REDIRECT_PATHS": f"/inloggen/via/{NAME}/terug",
+        },
+    )
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     issuer = None

@@ -15,6 +15,7 @@ new teacher account is made for the school the institution claim names (BRIN: 4
 characters, the institution; 6 characters: one location). Only staff affiliations may
 book: a pupil's account is refused. A school outside every region is told so.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,16 +47,29 @@ STAFF_AFFILIATIONS = ("employee", "staff", "faculty")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the Entree Federatie (Kennisnet): the school's own account, the institution and role as attributes
-    "entree": {"label": "Entree (Kennisnet)", "scopes": "openid profile email",
-               "institution_claim": "nlEduPersonHomeOrganizationId", "affiliation_claim": "eduPersonAffiliation"},
+    "entree": {
+        "label": "Entree (Kennisnet)",
+        "scopes": "openid profile email",
+        "institution_claim": "nlEduPersonHomeOrganizationId",
+        "affiliation_claim": "eduPersonAffiliation",
+    },
     # Microsoft Entra ID (Microsoft 365 of a school or board): the tenant names the institution
     # (institution_map: tenant id -> BRIN); app roles with the values employee/staff in "roles"
-    "microsoft": {"label": "Microsoft", "scopes": "openid profile email",
-                  "institution_claim": "tid", "affiliation_claim": "roles"},
+    "microsoft": {
+        "label": "Microsoft",
+        "scopes": "openid profile email",
+        "institution_claim": "tid",
+        "affiliation_claim": "roles",
+    },
     # Google Workspace: the hosted domain names the institution (institution_map: domain -> BRIN);
     # Google tells no role, so only with trust_without_affiliation (a domain of staff only)
-    "google": {"label": "Google", "issuer": "https://accounts.google.com", "scopes": "openid email profile",
-               "institution_claim": "hd", "affiliation_claim": None},
+    "google": {
+        "label": "Google",
+        "issuer": "https://accounts.google.com",
+        "scopes": "openid email profile",
+        "institution_claim": "hd",
+        "affiliation_claim": None,
+    },
 }
 
 
@@ -131,16 +145,22 @@ def parse_providers(raw: Any) -> list[Provider]:
                 raise ConfigError(f"OIDC provider {name!r} needs {key}.")
         if "openid" not in str(spec.get("scopes", "openid")).split():
             raise ConfigError(f"OIDC provider {name!r}: scopes must include openid.")
-        providers.append(Provider(
-            name=name, label=str(spec.get("label") or name), issuer=str(spec["issuer"]),
-            client_id=str(spec["client_id"]), client_secret=str(spec["client_secret"]),
-            scopes=str(spec.get("scopes") or "openid profile email"),
-            institution_claim=spec.get("institution_claim", "nlEduPersonHomeOrganizationId"),
-            affiliation_claim=spec.get("affiliation_claim", "eduPersonAffiliation"),
-            staff_affiliations=tuple(str(v).lower() for v in spec.get("staff_affiliations") or STAFF_AFFILIATIONS),
-            institution_map={str(k): str(v) for k, v in (spec.get("institution_map") or {}).items()},
-            trust_without_affiliation=bool(spec.get("trust_without_affiliation", False)),
-            metadata_url=str(spec.get("metadata_url") or "")))
+        providers.append(
+            Provider(
+                name=name,
+                label=str(spec.get("label") or name),
+                issuer=str(spec["issuer"]),
+                client_id=str(spec["client_id"]),
+                client_secret=str(spec["client_secret"]),
+                scopes=str(spec.get("scopes") or "openid profile email"),
+                institution_claim=spec.get("institution_claim", "nlEduPersonHomeOrganizationId"),
+                affiliation_claim=spec.get("affiliation_claim", "eduPersonAffiliation"),
+                staff_affiliations=tuple(str(v).lower() for v in spec.get("staff_affiliations") or STAFF_AFFILIATIONS),
+                institution_map={str(k): str(v) for k, v in (spec.get("institution_map") or {}).items()},
+                trust_without_affiliation=bool(spec.get("trust_without_affiliation", False)),
+                metadata_url=str(spec.get("metadata_url") or ""),
+            )
+        )
     return providers
 
 
@@ -160,10 +180,13 @@ def init_app(app: Flask) -> None:
     oauth = OAuth(app)
     timeout = float(app.config.get("OIDC_HTTP_TIMEOUT", 10))
     for p in providers:
-        oauth.register(p.name, client_id=p.client_id, client_secret=p.client_secret,
-                       server_metadata_url=p.discovery_url,
-                       client_kwargs={"scope": p.scopes, "code_challenge_method": "S256",
-                                      "default_timeout": timeout})
+        oauth.register(
+            p.name,
+            client_id=p.client_id,
+            client_secret=p.client_secret,
+            server_metadata_url=p.discovery_url,
+            client_kwargs={"scope": p.scopes, "code_challenge_method": "S256", "default_timeout": timeout},
+        )
     app.extensions["oidc"] = {"oauth": oauth, "providers": {p.name: p for p in providers}}
 
 
@@ -183,6 +206,7 @@ def client(name: str):
 
 
 # ------------------------------------------------------------------ the ID token
+
 
 def _expected_issuer(metadata_issuer: str, claims: dict) -> str:
     # Microsoft's multi-tenant discovery names the issuer with a {tenantid} placeholder
@@ -205,8 +229,10 @@ def verify_id_token(provider: Provider, token: dict, nonce: str, now: datetime |
 
     from flask_babel import gettext as _
 
-    refused = _("Het inloggen via %(provider)s is niet gelukt: het antwoord van %(provider)s klopt niet. "
-                "Probeer het opnieuw.", provider=provider.label)
+    refused = _(
+        "Het inloggen via %(provider)s is niet gelukt: het antwoord van %(provider)s klopt niet. Probeer het opnieuw.",
+        provider=provider.label,
+    )
     if not isinstance(token, dict) or not token.get("id_token") or not nonce:
         raise TokenError(refused, reason="no_id_token")
     c = client(provider.name)
@@ -214,8 +240,13 @@ def verify_id_token(provider: Provider, token: dict, nonce: str, now: datetime |
     try:
         metadata = c.load_server_metadata()
         issuer = metadata.get("issuer") or provider.issuer
-        options = {"iss": {"essential": True}, "exp": {"essential": True}, "iat": {"essential": True},
-                   "sub": {"essential": True}, "aud": {"essential": True}}
+        options = {
+            "iss": {"essential": True},
+            "exp": {"essential": True},
+            "iat": {"essential": True},
+            "sub": {"essential": True},
+            "aud": {"essential": True},
+        }
         if "{tenantid}" not in issuer:
             options["iss"]["values"] = [issuer]
         claims = dict(c.parse_id_token(token, nonce=nonce, claims_options=options, leeway=leeway))
@@ -243,8 +274,9 @@ def _spend_nonce(provider: Provider, nonce: str, now: datetime) -> None:
         raise replay
     try:
         with db.session.begin_nested():
-            db.session.add(OidcNonce(nonce_hash=digest, used_at=now,
-                                     expires_at=now + timedelta(seconds=NONCE_KEEP_SECONDS)))
+            db.session.add(
+                OidcNonce(nonce_hash=digest, used_at=now, expires_at=now + timedelta(seconds=NONCE_KEEP_SECONDS))
+            )
     except IntegrityError as exc:  # the same nonce in a parallel request
         audit.warning("oidc %s: replayed nonce refused", provider.name)
         raise replay from exc
@@ -261,7 +293,7 @@ def merge_userinfo(provider: Provider, token: dict, claims: dict) -> dict:
         return claims
     try:
         info = dict(c.userinfo(token=token))
-    except Exception as exc:  # noqa: BLE001  (a provider that fails here: go on with the ID token)
+    except Exception as exc:  # (a provider that fails here: go on with the ID token)
         audit.warning("oidc %s: userinfo not read (%s)", provider.name, exc.__class__.__name__)
         return claims
     if info.get("sub") != claims.get("sub"):
@@ -272,6 +304,7 @@ def merge_userinfo(provider: Provider, token: dict, claims: dict) -> dict:
 
 
 # ------------------------------------------------------------------ who the person is
+
 
 @dataclass(frozen=True)
 class Person:
@@ -304,14 +337,22 @@ def person_from_claims(provider: Provider, claims: dict) -> Person:
             if INSTITUTION_RE.match(value):
                 institution = value
                 break
-    affiliations = tuple(v.split("@", 1)[0].lower() for v in _values(claims.get(provider.affiliation_claim))
-                         ) if provider.affiliation_claim else ()
+    affiliations = (
+        tuple(v.split("@", 1)[0].lower() for v in _values(claims.get(provider.affiliation_claim)))
+        if provider.affiliation_claim
+        else ()
+    )
     email = claims.get("email") or ""
     verified = claims.get("email_verified")
-    return Person(provider=provider.name, subject=str(claims["sub"]), email=normalise_email(email) if email else "",
-                  email_verified=verified is True or (isinstance(verified, str) and verified.lower() == "true"),
-                  name=" ".join(str(claims.get("name") or "").split())[:200], institution=institution,
-                  affiliations=affiliations)
+    return Person(
+        provider=provider.name,
+        subject=str(claims["sub"]),
+        email=normalise_email(email) if email else "",
+        email_verified=verified is True or (isinstance(verified, str) and verified.lower() == "true"),
+        name=" ".join(str(claims.get("name") or "").split())[:200],
+        institution=institution,
+        affiliations=affiliations,
+    )
 
 
 def is_staff(provider: Provider, person: Person) -> bool:
@@ -327,8 +368,11 @@ def candidate_schools(institution: str) -> list:
     if not institution:
         return []
     column = School.location_code if len(institution) == 6 else School.brin
-    return list(db.session.scalars(select(School).where(column == institution, School.active.is_(True))
-                                   .order_by(School.location_code)))
+    return list(
+        db.session.scalars(
+            select(School).where(column == institution, School.active.is_(True)).order_by(School.location_code)
+        )
+    )
 
 
 @dataclass
@@ -344,8 +388,9 @@ def link_account(provider: Provider, person: Person, now: datetime | None = None
     from flask_babel import gettext as _
 
     now = now or utcnow()
-    identity = db.session.scalar(select(OidcIdentity).where(OidcIdentity.provider == provider.name,
-                                                            OidcIdentity.subject == person.subject))
+    identity = db.session.scalar(
+        select(OidcIdentity).where(OidcIdentity.provider == provider.name, OidcIdentity.subject == person.subject)
+    )
     if identity is not None:
         user = identity.user
         _check_may_sign_in(provider, person, user)
@@ -357,12 +402,19 @@ def link_account(provider: Provider, person: Person, now: datetime | None = None
         existing = db.session.scalar(select(User).where(User.email == person.email))
         if existing is not None:
             if not person.email_verified:
-                audit.info("oidc %s: e-mail of account %s not verified by the provider: not linked",
-                           provider.name, existing.id)
-                raise OidcError(_("Er bestaat al een account met het e-mailadres %(email)s, maar %(provider)s "
-                                  "bevestigt niet dat dit adres van u is. Log in met uw wachtwoord, of vraag de "
-                                  "programmaleider van uw regio om hulp.", email=person.email,
-                                  provider=provider.label), reason="email_not_verified")
+                audit.info(
+                    "oidc %s: e-mail of account %s not verified by the provider: not linked", provider.name, existing.id
+                )
+                raise OidcError(
+                    _(
+                        "Er bestaat al een account met het e-mailadres %(email)s, maar %(provider)s "
+                        "bevestigt niet dat dit adres van u is. Log in met uw wachtwoord, of vraag de "
+                        "programmaleider van uw regio om hulp.",
+                        email=person.email,
+                        provider=provider.label,
+                    ),
+                    reason="email_not_verified",
+                )
             if existing.role == Role.ADMIN:
                 raise OidcError(_("Beheerders loggen in met hun wachtwoord."), reason="admin")
             _check_may_sign_in(provider, person, existing)
@@ -370,19 +422,35 @@ def link_account(provider: Provider, person: Person, now: datetime | None = None
             audit.info("oidc %s: account %s linked by its verified e-mail address", provider.name, existing.id)
             return Outcome(user=existing)
     if not person.email:
-        raise OidcError(_("%(provider)s gaf ons geen e-mailadres. Dat hebben we nodig voor bevestigingen van uw "
-                          "boekingen. Vraag de beheerder van uw schoolaccount om het e-mailadres door te geven.",
-                          provider=provider.label), reason="no_email")
+        raise OidcError(
+            _(
+                "%(provider)s gaf ons geen e-mailadres. Dat hebben we nodig voor bevestigingen van uw "
+                "boekingen. Vraag de beheerder van uw schoolaccount om het e-mailadres door te geven.",
+                provider=provider.label,
+            ),
+            reason="no_email",
+        )
     schools = candidate_schools(person.institution)
     if not schools:
-        raise OidcError(_("Uw school (%(code)s) is niet bekend bij dit platform. Vraag de programmaleider van "
-                          "uw regio om uw school toe te voegen.", code=person.institution or "?"),
-                        reason="unknown_school")
+        raise OidcError(
+            _(
+                "Uw school (%(code)s) is niet bekend bij dit platform. Vraag de programmaleider van "
+                "uw regio om uw school toe te voegen.",
+                code=person.institution or "?",
+            ),
+            reason="unknown_school",
+        )
     in_region = [s for s in schools if s.region_id is not None]
     if not in_region:
-        raise OidcError(_("Uw school %(school)s hoort (nog) niet bij een regio van dit platform. Boeken kan "
-                          "alleen voor scholen in een regio; neem contact op met het techniekonderwijsnetwerk "
-                          "bij u in de buurt.", school=schools[0].name), reason="no_region")
+        raise OidcError(
+            _(
+                "Uw school %(school)s hoort (nog) niet bij een regio van dit platform. Boeken kan "
+                "alleen voor scholen in een regio; neem contact op met het techniekonderwijsnetwerk "
+                "bij u in de buurt.",
+                school=schools[0].name,
+            ),
+            reason="no_region",
+        )
     if len(in_region) > 1:
         return Outcome(choices=in_region)
     return Outcome(user=create_linked_teacher(provider, person, in_region[0], now))
@@ -397,16 +465,25 @@ def create_linked_teacher(provider: Provider, person: Person, school, now: datet
     now = now or utcnow()
     if school.region is None or person.institution not in (school.brin, school.location_code):
         raise OidcError(_("Kies een van de genoemde scholen."), reason="bad_choice")
-    user = create_user(email=person.email, password=None, role=Role.TEACHER, region=school.region, school=school,
-                       name=person.name)
+    user = create_user(
+        email=person.email, password=None, role=Role.TEACHER, region=school.region, school=school, name=person.name
+    )
     _link(provider, person, user, now)
     audit.info("oidc %s: teacher account %s made for school %s", provider.name, user.id, school.location_code)
     return user
 
 
 def _link(provider: Provider, person: Person, user: User, now: datetime) -> None:
-    db.session.add(OidcIdentity(user_id=user.id, provider=provider.name, subject=person.subject,
-                                institution=person.institution, created_at=now, last_login_at=now))
+    db.session.add(
+        OidcIdentity(
+            user_id=user.id,
+            provider=provider.name,
+            subject=person.subject,
+            institution=person.institution,
+            created_at=now,
+            last_login_at=now,
+        )
+    )
     db.session.flush()
 
 
@@ -415,11 +492,21 @@ def _not_staff(provider: Provider, person: Person) -> OidcError:
 
     if "student" in person.affiliations or "pupil" in person.affiliations:
         audit.info("oidc %s: a pupil's account refused", provider.name)
-        return OidcError(_("Dit is een leerlingaccount. Alleen leerkrachten en andere medewerkers van een school "
-                           "kunnen hier boeken. Vraag je juf of meester."), reason="pupil")
-    return OidcError(_("Uw account bij %(provider)s is geen account van een medewerker van de school. Alleen "
-                       "leerkrachten en andere medewerkers kunnen hier boeken.", provider=provider.label),
-                     reason="not_staff")
+        return OidcError(
+            _(
+                "Dit is een leerlingaccount. Alleen leerkrachten en andere medewerkers van een school "
+                "kunnen hier boeken. Vraag je juf of meester."
+            ),
+            reason="pupil",
+        )
+    return OidcError(
+        _(
+            "Uw account bij %(provider)s is geen account van een medewerker van de school. Alleen "
+            "leerkrachten en andere medewerkers kunnen hier boeken.",
+            provider=provider.label,
+        ),
+        reason="not_staff",
+    )
 
 
 def _check_may_sign_in(provider: Provider, person: Person, user: User) -> None:
@@ -427,8 +514,9 @@ def _check_may_sign_in(provider: Provider, person: Person, user: User) -> None:
     from flask_babel import gettext as _
 
     if not user.active:
-        raise OidcError(_("Dit account is gedeactiveerd. Neem contact op met de programmaleider van uw regio."),
-                        reason="inactive")
+        raise OidcError(
+            _("Dit account is gedeactiveerd. Neem contact op met de programmaleider van uw regio."), reason="inactive"
+        )
     if user.school_id is not None and not is_staff(provider, person):
         raise _not_staff(provider, person)
 

@@ -6,6 +6,7 @@ deployment configured (``OIDC_PROVIDERS``), so renaming a provider in the config
 unlinks its accounts. Only the institution code (BRIN or location code, public data) is
 kept beside it, to show an administrator where the link came from.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,8 +35,11 @@ class OidcIdentity(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
-    user: Mapped[User] = relationship(backref=backref("oidc_identities", cascade="all, delete-orphan",
-                                                      passive_deletes=True, order_by="OidcIdentity.provider"))
+    user: Mapped[User] = relationship(
+        backref=backref(
+            "oidc_identities", cascade="all, delete-orphan", passive_deletes=True, order_by="OidcIdentity.provider"
+        )
+    )
 
 
 class OidcNonce(db.Model):

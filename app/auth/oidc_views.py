@@ -3,6 +3,7 @@
 Thin handlers: the protocol and the rules are in ``app.auth.oidc``. The sign-in itself is
 the same as after a password (``auth.views.sign_in``: a server-side sign-in session).
 """
+
 from __future__ import annotations
 
 import time
@@ -61,10 +62,12 @@ def start(name: str):
     redirect_uri = current_app.config["BASE_URL"].rstrip("/") + url_for("oidc.callback", name=provider.name)
     try:
         return oidc.client(provider.name).authorize_redirect(redirect_uri)
-    except Exception as exc:  # noqa: BLE001  (the provider's discovery document could not be read)
+    except Exception as exc:  # (the provider's discovery document could not be read)
         oidc.audit.warning("oidc %s: discovery failed (%s)", provider.name, exc.__class__.__name__)
-        return _refused(provider, OidcError(_("%(provider)s is nu niet bereikbaar. Probeer het later opnieuw.",
-                                              provider=provider.label)))
+        return _refused(
+            provider,
+            OidcError(_("%(provider)s is nu niet bereikbaar. Probeer het later opnieuw.", provider=provider.label)),
+        )
 
 
 @bp.get("/<name>/terug")
@@ -77,22 +80,30 @@ def callback(name: str):
     c = oidc.client(provider.name)
     if request.args.get("error"):
         oidc.audit.info("oidc %s: the provider answered %s", provider.name, request.args.get("error")[:100])
-        return _refused(provider, TokenError(_("Het inloggen via %(provider)s is afgebroken of geweigerd.",
-                                               provider=provider.label)))
+        return _refused(
+            provider,
+            TokenError(_("Het inloggen via %(provider)s is afgebroken of geweigerd.", provider=provider.label)),
+        )
     state = request.args.get("state") or ""
     data = c.framework.get_state_data(session, state) if state else None
     if state:
         c.framework.clear_state_data(session, state)
     if not data or not request.args.get("code"):
-        return _refused(provider, TokenError(_("Deze inlogpoging is verlopen of al gebruikt. "
-                                               "Begin opnieuw bij Inloggen.")))
+        return _refused(
+            provider, TokenError(_("Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw bij Inloggen."))
+        )
     try:
-        token = c.fetch_access_token(code=request.args["code"], redirect_uri=data.get("redirect_uri"),
-                                     code_verifier=data.get("code_verifier"))
+        token = c.fetch_access_token(
+            code=request.args["code"], redirect_uri=data.get("redirect_uri"), code_verifier=data.get("code_verifier")
+        )
     except (OAuthError, requests.RequestException, ValueError) as exc:
         oidc.audit.warning("oidc %s: code exchange failed (%s)", provider.name, exc.__class__.__name__)
-        return _refused(provider, TokenError(_("Het inloggen via %(provider)s is niet gelukt. Probeer het opnieuw.",
-                                               provider=provider.label)))
+        return _refused(
+            provider,
+            TokenError(
+                _("Het inloggen via %(provider)s is niet gelukt. Probeer het opnieuw.", provider=provider.label)
+            ),
+        )
     try:
         claims = oidc.verify_id_token(provider, token, data.get("nonce") or "")
         db.session.commit()  # the nonce is spent, whatever follows
@@ -101,8 +112,12 @@ def callback(name: str):
     except DomainError as exc:  # OidcError, or an account the provider's data cannot make
         return _refused(provider, exc)
     if outcome.user is None:
-        session[PENDING_KEY] = {"provider": provider.name, "person": person.__dict__ | {"affiliations": list(
-            person.affiliations)}, "schools": [s.id for s in outcome.choices], "exp": time.time() + PENDING_SECONDS}
+        session[PENDING_KEY] = {
+            "provider": provider.name,
+            "person": person.__dict__ | {"affiliations": list(person.affiliations)},
+            "schools": [s.id for s in outcome.choices],
+            "exp": time.time() + PENDING_SECONDS,
+        }
         db.session.commit()
         return redirect(url_for("oidc.choose_school", name=provider.name))
     return _sign_in(provider, outcome.user)
@@ -121,26 +136,29 @@ def choose_school(name: str):
     pending = session.get(PENDING_KEY)
     if not pending or pending.get("provider") != provider.name or pending.get("exp", 0) < time.time():
         session.pop(PENDING_KEY, None)
-        return _refused(provider, TokenError(_("Deze inlogpoging is verlopen of al gebruikt. "
-                                               "Begin opnieuw bij Inloggen.")))
+        return _refused(
+            provider, TokenError(_("Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw bij Inloggen."))
+        )
     schools = [s for s in (db.session.get(School, i) for i in pending["schools"]) if s is not None]
     form = ChooseSchoolForm()
-    form.school.choices = [(s.id, f"{s.name}, {s.street} {s.house_number}, {s.city} ({s.location_code})")
-                           for s in schools]
+    form.school.choices = [
+        (s.id, f"{s.name}, {s.street} {s.house_number}, {s.city} ({s.location_code})") for s in schools
+    ]
     if form.validate_on_submit():
         school = next(s for s in schools if s.id == form.school.data)
         person = Person(**(pending["person"] | {"affiliations": tuple(pending["person"]["affiliations"])}))
         try:
             user = oidc.create_linked_teacher(provider, person, school)
-        except Exception as exc:  # noqa: BLE001  (a DomainError, or the link made meanwhile)
+        except Exception as exc:  # (a DomainError, or the link made meanwhile)
             db.session.rollback()
             session.pop(PENDING_KEY, None)
             message = exc.message if isinstance(exc, DomainError) else _("Dit account is al gekoppeld. Log opnieuw in.")
             return _refused(provider, OidcError(message))
         session.pop(PENDING_KEY, None)
         return _sign_in(provider, user)
-    return render_template("auth/oidc_choose_school.html", form=form, provider=provider,
-                           institution=pending["person"]["institution"]), 422 if form.errors else 200
+    return render_template(
+        "auth/oidc_choose_school.html", form=form, provider=provider, institution=pending["person"]["institution"]
+    ), 422 if form.errors else 200
 
 
 def _sign_in(provider: oidc.Provider, user):

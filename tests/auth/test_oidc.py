@@ -5,6 +5,7 @@ endpoint, and the ID token it signs is checked against its published keys: nothi
 protocol is mocked. The accounts of the provider carry Entree's claims (institution BRIN
 or location code, eduPersonAffiliation).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -13,7 +14,12 @@ from app.auth.models import Role, User
 from app.auth.oidc_models import OidcIdentity
 from app.extensions import db
 from tests import factories
-from tests.oidc_support import LABEL, oidc_provider, provider_sign_in, with_provider  # noqa: F401  (fixtures)
+from tests import oidc_support
+from tests.oidc_support import LABEL, provider_sign_in
+
+# the fixtures of the test provider
+oidc_provider = oidc_support.oidc_provider
+with_provider = oidc_support.with_provider
 
 
 def _schools():
@@ -49,8 +55,14 @@ def test_start_uses_pkce_state_and_nonce(client, with_provider):
     assert resp.status_code == 302
     location = resp.headers["Location"]
     assert location.startswith(with_provider.issuer)
-    for part in ("code_challenge_method=S256", "code_challenge=", "state=", "nonce=", "response_type=code",
-                 "scope=openid+profile+email"):
+    for part in (
+        "code_challenge_method=S256",
+        "code_challenge=",
+        "state=",
+        "nonce=",
+        "response_type=code",
+        "scope=openid+profile+email",
+    ):
         assert part in location, part
 
 
@@ -59,8 +71,12 @@ def test_teacher_is_linked_to_the_school_of_their_brin(client, with_provider):
     resp = provider_sign_in(client, "juf-anna")
     assert resp.status_code == 302 and resp.headers["Location"] == "/", resp.data[:500]
     user = _users("anna.devries@obs-de-linde.example")[0]
-    assert (user.role, user.school_id, user.region_id, user.name) == (Role.TEACHER, linde.id, region.id,
-                                                                      "Anna de Vries")
+    assert (user.role, user.school_id, user.region_id, user.name) == (
+        Role.TEACHER,
+        linde.id,
+        region.id,
+        "Anna de Vries",
+    )
     assert user.password_hash is None and user.last_login_at is not None
     identity = db.session.scalar(select(OidcIdentity).where(OidcIdentity.user_id == user.id))
     assert (identity.provider, identity.subject, identity.institution) == ("test", "juf-anna", "07AB")
@@ -232,9 +248,19 @@ def test_administrator_sees_how_accounts_sign_in_and_sets_the_region(client, wit
     # the region's setting
     form = client.get(f"/regiobeheer/regios/{region.id}").get_data(as_text=True)
     assert 'name="password_login_off"' in form
-    resp = client.post(f"/regiobeheer/regios/{region.id}", data={
-        "code": region.code, "name": region.name, "holiday_region": "midden", "bus_threshold_km": "6",
-        "road_factor": "1.3", "classes_per_school_session": "1", "offer_hours": "48", "password_login_off": "y"})
+    resp = client.post(
+        f"/regiobeheer/regios/{region.id}",
+        data={
+            "code": region.code,
+            "name": region.name,
+            "holiday_region": "midden",
+            "bus_threshold_km": "6",
+            "road_factor": "1.3",
+            "classes_per_school_session": "1",
+            "offer_hours": "48",
+            "password_login_off": "y",
+        },
+    )
     assert resp.status_code == 302, resp.data[:800]
     db.session.expire_all()
     assert db.session.get(type(region), region.id).password_login_off is True
@@ -247,9 +273,16 @@ def test_programme_leader_does_not_set_password_sign_in(client, login):
     db.session.commit()
     login(leader)
     assert 'name="password_login_off"' not in client.get(f"/regiobeheer/regios/{region.id}").get_data(as_text=True)
-    resp = client.post(f"/regiobeheer/regios/{region.id}", data={
-        "holiday_region": "midden", "bus_threshold_km": "6", "road_factor": "1.3", "classes_per_school_session": "1",
-        "offer_hours": "48"})
+    resp = client.post(
+        f"/regiobeheer/regios/{region.id}",
+        data={
+            "holiday_region": "midden",
+            "bus_threshold_km": "6",
+            "road_factor": "1.3",
+            "classes_per_school_session": "1",
+            "offer_hours": "48",
+        },
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(type(region), region.id).password_login_off is True  # unchanged

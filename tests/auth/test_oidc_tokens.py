@@ -3,6 +3,7 @@ crafted tokens: signed with a test key whose JWKS a small HTTP server publishes 
 discovery document, as a provider does. A good token passes; a wrong audience, a bad
 signature, a replayed or wrong nonce, an expired token, a wrong issuer and an unsigned
 token are refused; the clock skew allowed is bounded."""
+
 from __future__ import annotations
 
 import json
@@ -30,12 +31,17 @@ def issuer():
     state = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             if self.path == "/.well-known/openid-configuration":
-                body = {"issuer": state["issuer"], "authorization_endpoint": state["issuer"] + "/auth",
-                        "token_endpoint": state["issuer"] + "/token", "jwks_uri": state["issuer"] + "/jwks",
-                        "response_types_supported": ["code"], "subject_types_supported": ["public"],
-                        "id_token_signing_alg_values_supported": ["RS256"]}
+                body = {
+                    "issuer": state["issuer"],
+                    "authorization_endpoint": state["issuer"] + "/auth",
+                    "token_endpoint": state["issuer"] + "/token",
+                    "jwks_uri": state["issuer"] + "/jwks",
+                    "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }
             elif self.path == "/jwks":
                 body = KeySet([KEY]).as_dict(private=False)
             else:
@@ -60,8 +66,18 @@ def issuer():
 
 @pytest.fixture
 def provider(app, issuer):
-    configure(app, [{"name": "crafted", "preset": "entree", "issuer": issuer, "client_id": CLIENT_ID,
-                     "client_secret": "secret-of-the-crafted-client"}])
+    configure(
+        app,
+        [
+            {
+                "name": "crafted",
+                "preset": "entree",
+                "issuer": issuer,
+                "client_id": CLIENT_ID,
+                "client_secret": "secret-of-the-crafted-client",
+            }
+        ],
+    )
     try:
         yield oidc.get_provider("crafted")
     finally:
@@ -70,13 +86,25 @@ def provider(app, issuer):
 
 def _token(issuer, key=KEY, alg="RS256", **overrides):
     now = int(time.time())
-    claims = {"iss": issuer, "sub": "person-1", "aud": CLIENT_ID, "iat": now, "exp": now + 300, "nonce": "n-1",
-              "email": "juf@school.example", "email_verified": True, "nlEduPersonHomeOrganizationId": "07AB",
-              "eduPersonAffiliation": ["employee"]}
+    claims = {
+        "iss": issuer,
+        "sub": "person-1",
+        "aud": CLIENT_ID,
+        "iat": now,
+        "exp": now + 300,
+        "nonce": "n-1",
+        "email": "juf@school.example",
+        "email_verified": True,
+        "nlEduPersonHomeOrganizationId": "07AB",
+        "eduPersonAffiliation": ["employee"],
+    }
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
-    return {"id_token": jwt.encode({"alg": alg, "kid": "k1"}, claims, key), "access_token": "at",
-            "token_type": "Bearer"}
+    return {
+        "id_token": jwt.encode({"alg": alg, "kid": "k1"}, claims, key),
+        "access_token": "at",
+        "token_type": "Bearer",
+    }
 
 
 def test_a_good_token_passes(provider, issuer):
@@ -98,8 +126,9 @@ def test_bad_signature_is_refused(provider, issuer):
     header, payload, signature = good.split(".")
     tampered_payload = payload[:-4] + ("AAAA" if payload[-4:] != "AAAA" else "BBBB")
     with pytest.raises(TokenError):
-        oidc.verify_id_token(provider, {"id_token": f"{header}.{tampered_payload}.{signature}",
-                                        "access_token": "at"}, "n-1")
+        oidc.verify_id_token(
+            provider, {"id_token": f"{header}.{tampered_payload}.{signature}", "access_token": "at"}, "n-1"
+        )
 
 
 def test_unsigned_token_is_refused(provider, issuer):
@@ -109,8 +138,12 @@ def test_unsigned_token_is_refused(provider, issuer):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
     now = int(time.time())
-    unsigned = b64({"alg": "none"}) + "." + b64({"iss": issuer, "sub": "x", "aud": CLIENT_ID, "iat": now,
-                                                  "exp": now + 300, "nonce": "n-1"}) + "."
+    unsigned = (
+        b64({"alg": "none"})
+        + "."
+        + b64({"iss": issuer, "sub": "x", "aud": CLIENT_ID, "iat": now, "exp": now + 300, "nonce": "n-1"})
+        + "."
+    )
     with pytest.raises(TokenError):
         oidc.verify_id_token(provider, {"id_token": unsigned, "access_token": "at"}, "n-1")
 
@@ -162,16 +195,33 @@ def test_wrong_issuer_is_refused(provider, issuer):
 
 
 def test_presets_and_configuration_errors():
-    ps = oidc.parse_providers(json.dumps([
-        {"name": "entree", "preset": "entree", "issuer": "https://entree.example", "client_id": "a",
-         "client_secret": "b"},
-        {"name": "school-ms", "preset": "microsoft", "issuer": "https://login.microsoftonline.com/t1/v2.0",
-         "client_id": "c", "client_secret": "d", "institution_map": {"t1": "07AB"}},
-        {"name": "google", "preset": "google", "client_id": "e", "client_secret": "f"},
-    ]))
+    ps = oidc.parse_providers(
+        json.dumps(
+            [
+                {
+                    "name": "entree",
+                    "preset": "entree",
+                    "issuer": "https://entree.example",
+                    "client_id": "a",
+                    "client_secret": "b",
+                },
+                {
+                    "name": "school-ms",
+                    "preset": "microsoft",
+                    "issuer": "https://login.microsoftonline.com/t1/v2.0",
+                    "client_id": "c",
+                    "client_secret": "d",
+                    "institution_map": {"t1": "07AB"},
+                },
+                {"name": "google", "preset": "google", "client_id": "e", "client_secret": "f"},
+            ]
+        )
+    )
     entree, ms, google = ps
-    assert (entree.institution_claim, entree.affiliation_claim) == ("nlEduPersonHomeOrganizationId",
-                                                                    "eduPersonAffiliation")
+    assert (entree.institution_claim, entree.affiliation_claim) == (
+        "nlEduPersonHomeOrganizationId",
+        "eduPersonAffiliation",
+    )
     assert (ms.institution_claim, ms.affiliation_claim, ms.label) == ("tid", "roles", "Microsoft")
     assert google.issuer == "https://accounts.google.com" and google.affiliation_claim is None
     person = oidc.person_from_claims(ms, {"sub": "s", "tid": "t1", "roles": ["staff"], "email": "A@B.nl"})
@@ -180,10 +230,12 @@ def test_presets_and_configuration_errors():
     # Google tells no role: nobody books unless the deployment trusts the domain
     gperson = oidc.person_from_claims(google, {"sub": "s", "hd": "school.example", "email": "x@school.example"})
     assert not oidc.is_staff(google, gperson)
-    for bad in ([{"name": "Bad Name", "issuer": "i", "client_id": "c", "client_secret": "s"}],
-                [{"name": "x", "client_id": "c", "client_secret": "s"}],
-                [{"name": "x", "preset": "nope", "issuer": "i", "client_id": "c", "client_secret": "s"}],
-                [{"name": "x", "issuer": "i", "client_id": "c", "client_secret": "s", "scopes": "email"}],
-                {"name": "x"}):
+    for bad in (
+        [{"name": "Bad Name", "issuer": "i", "client_id": "c", "client_secret": "s"}],
+        [{"name": "x", "client_id": "c", "client_secret": "s"}],
+        [{"name": "x", "preset": "nope", "issuer": "i", "client_id": "c", "client_secret": "s"}],
+        [{"name": "x", "issuer": "i", "client_id": "c", "client_secret": "s", "scopes": "email"}],
+        {"name": "x"},
+    ):
         with pytest.raises(oidc.ConfigError):
             oidc.parse_providers(bad)

@@ -3,6 +3,7 @@ certified ``oidc-provider`` npm package, tests/oidc_provider), picks the locatio
 institution, and books; a pupil's account is refused. The pages of the sign-in (the sign-in
 page with its providers, the choice of location, the refusal) pass the accessibility check.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -17,7 +18,10 @@ from app.booking.models import Booking, BookingStatus
 from app.extensions import db
 from tests import factories
 from tests.e2e.axe_check import axe_run, describe, serious
-from tests.oidc_support import LABEL, configure, oidc_provider  # noqa: F401  (fixture)
+from tests import oidc_support
+from tests.oidc_support import LABEL, configure
+
+oidc_provider = oidc_support.oidc_provider  # the fixture of the test provider
 
 pytestmark = pytest.mark.slow
 
@@ -43,15 +47,15 @@ def provider_login(driver, base: str, account: str) -> None:
     driver.find_element(By.ID, "sign-in").click()
 
 
-def test_teacher_signs_in_with_a_school_account_picks_the_location_and_books(app, live_server, browser,
-                                                                            oidc_provider):
+def test_teacher_signs_in_with_a_school_account_picks_the_location_and_books(app, live_server, browser, oidc_provider):
     region = factories.region()
     factories.school(region, brin="09XY", location_code="09XY00", name="De Regenboog, hoofdlocatie")
     dorp = factories.school(region, brin="09XY", location_code="09XY01", name="De Regenboog, Dorpsstraat")
     factories.school(region, brin="07AB", location_code="07AB00", name="OBS De Linde")
     lab = factories.venue(region, name="Techlab Winterswijk")
-    offer = factories.offer(region, lab, title="Bruggen bouwen", groep_min=5, groep_max=8, capacity_pupils=60,
-                            capacity_classes=2)
+    offer = factories.offer(
+        region, lab, title="Bruggen bouwen", groep_min=5, groep_max=8, capacity_pupils=60, capacity_classes=2
+    )
     session = factories.session(offer, datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=21))
     dorp_id, session_id, region_id = dorp.id, session.id, region.id
     db.session.commit()
