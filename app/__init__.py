@@ -18,6 +18,7 @@ BLUEPRINTS = [
     "app.main.views",
     "app.auth.views",
     "app.auth.account_views",
+    "app.auth.oidc_views",
     "app.catalogue.views",
     "app.booking.views",
     "app.booking.calendar_views",

@@ -73,6 +73,13 @@ def load_config(instance_path: str) -> dict:
         "PASSWORD_RESET_MAX_PER_IP_HOUR": int(os.environ.get("PASSWORD_RESET_MAX_PER_IP_HOUR", "20")),
         # an invitation to a new account (a link to choose a password) is valid this long
         "INVITATION_SECONDS": int(os.environ.get("INVITATION_SECONDS", str(7 * 24 * 3600))),
+        # sign-in with a school account: the OpenID Connect providers (a JSON list, or a file
+        # holding it; see the README), the clock skew accepted on ID tokens (at most 120 s), and
+        # how long a call to a provider may take
+        "OIDC_PROVIDERS": os.environ.get("OIDC_PROVIDERS", ""),
+        "OIDC_PROVIDERS_FILE": os.environ.get("OIDC_PROVIDERS_FILE", ""),
+        "OIDC_LEEWAY_SECONDS": int(os.environ.get("OIDC_LEEWAY_SECONDS", "60")),
+        "OIDC_HTTP_TIMEOUT": float(os.environ.get("OIDC_HTTP_TIMEOUT", "10")),
         # the largest request body: the DUO upload only (app.web.body_limit); the same as nginx's
         # client_max_body_size in deploy/nginx-techlab.conf (32m). Larger ones answer 413.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "32")) * 1024 * 1024,

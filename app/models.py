@@ -1,5 +1,6 @@
 """Every model of the application, imported in one place (for Alembic and the shell)."""
 from app.auth.models import ApiToken, HolidayRegion, LoginAttempt, PasswordResetToken, Region, Role, User  # noqa: F401
+from app.auth.oidc_models import OidcIdentity, OidcNonce  # noqa: F401
 from app.booking.models import (  # noqa: F401
     Booking, BookingEvent, BookingStatus, FairnessRule, RequestRound, RoundRequest, RoundStatus, RoundWish,
     RuleKind, RuleScope, SeriesBooking,

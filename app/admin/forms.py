@@ -37,6 +37,8 @@ class RegionForm(RegionSettingsForm):
 
     code = StringField(_l("Code"), validators=[DataRequired(message=_l("Vul een code in.")), Length(max=40)])
     name = StringField(_l("Naam"), validators=[DataRequired(message=_l("Vul een naam in.")), Length(max=200)])
+    password_login_off = BooleanField(_l("Inloggen met wachtwoord uit voor leerkrachten: zij loggen in met hun "
+                                         "schoolaccount"))
 
 
 class UserFilterForm(FlaskForm):

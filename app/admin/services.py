@@ -49,6 +49,7 @@ class RegionSettings:
     collect_gender_counts: bool
     classes_per_school_session: int = 1  # admission: classes of one school in one session
     offer_hours: int = 48  # admission: time to accept a place offered inside the cancellation deadline
+    password_login_off: bool | None = None  # sign-in: teachers only through a school account (administrators set it)
 
 
 def _check_settings(settings: RegionSettings) -> None:
@@ -87,6 +88,8 @@ def _apply_settings(region: Region, settings: RegionSettings) -> None:
     region.collect_gender_counts = bool(settings.collect_gender_counts)
     region.classes_per_school_session = int(settings.classes_per_school_session)
     region.offer_hours = int(settings.offer_hours)
+    if settings.password_login_off is not None:
+        region.password_login_off = bool(settings.password_login_off)
 
 
 def create_region(actor: User, code: str, name: str, settings: RegionSettings) -> Region:
@@ -116,8 +119,9 @@ def update_region(actor: User, region: Region, settings: RegionSettings, *, code
     _apply_settings(region, settings)
     db.session.flush()
     audit.info("region %s (%s) changed by account %s: holiday region %s, bus threshold %s km, road factor %s, "
-               "gender counts %s", region.id, region.code, actor.id, region.holiday_region.value,
-               region.bus_threshold_km, region.road_factor, region.collect_gender_counts)
+               "gender counts %s, password sign-in off %s", region.id, region.code, actor.id,
+               region.holiday_region.value, region.bus_threshold_km, region.road_factor, region.collect_gender_counts,
+               region.password_login_off)
     return region
 
 

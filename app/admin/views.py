@@ -47,7 +47,9 @@ def _settings(form: RegionSettingsForm) -> services.RegionSettings:
                                    road_factor=float(form.road_factor.data),
                                    collect_gender_counts=bool(form.collect_gender_counts.data),
                                    classes_per_school_session=int(form.classes_per_school_session.data or 1),
-                                   offer_hours=int(form.offer_hours.data or 48))
+                                   offer_hours=int(form.offer_hours.data or 48),
+                                   password_login_off=bool(form.password_login_off.data)
+                                   if hasattr(form, "password_login_off") else None)
 
 
 @bp.get("/regios")

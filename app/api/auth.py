@@ -77,7 +77,8 @@ PATHS = {
                  "requestBody": {"required": True, "content": {"application/json": {
                      "schema": {"$ref": "#/components/schemas/TokenRequest"}}}},
                  "responses": {"201": {"description": "Token", "content": {"application/json": {
-                     "schema": {"$ref": "#/components/schemas/Token"}}}}, **problem_responses(400, 401, 415, 422, 429)}},
+                     "schema": {"$ref": "#/components/schemas/Token"}}}},
+                               **problem_responses(400, 401, 403, 415, 422, 429)}},  # 403: password sign-in off
         "delete": {"summary": "Revoke the token in use", "responses": {"204": {"description": "Revoked"},
                                                                         **problem_responses(401)}},
     },

@@ -39,9 +39,12 @@ def apply_retention(now: datetime) -> str:
     sessions = db.session.execute(delete(LoginSession).where(or_(
         LoginSession.ended_at.is_not(None), LoginSession.created_at < now - timedelta(seconds=max_age + 86400))
     )).rowcount
+    from app.auth.oidc import purge_nonces
+
+    nonces = purge_nonces(now)
     db.session.flush()
     return (f"{len(users)} accounts removed, {tokens} reset links, {attempts} sign-in attempts, "
-            f"{sessions} sign-in sessions")
+            f"{sessions} sign-in sessions, {nonces} spent sign-in nonces")
 
 
 def _seconds(value) -> float:

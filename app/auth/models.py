@@ -55,6 +55,8 @@ class Region(db.Model):
     # accept a place offered from the waiting list inside the cancellation deadline
     classes_per_school_session: Mapped[int] = mapped_column(Integer, default=1)
     offer_hours: Mapped[int] = mapped_column(Integer, default=48)
+    # sign-in: teachers (school accounts) of this region sign in only through an OpenID provider
+    password_login_off: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -79,6 +79,10 @@ def export_user_data(user: User, now: datetime | None = None) -> dict:
         "round_requests": requests,
         "booking_events": events,
         "api_tokens": tokens,
+        # sign-in with a school account: the provider, the pseudonymous id it gave, the institution code
+        "sign_in_links": [{"provider": i.provider, "subject": i.subject, "institution": i.institution,
+                           "created_at": _iso(i.created_at), "last_login_at": _iso(i.last_login_at)}
+                          for i in user.oidc_identities],
     }
 
 

@@ -39,6 +39,20 @@ class ThrottledError(DomainError):
     status = 429
 
 
+class PasswordSignInOffError(AuthError):
+    """The account's region signs its teachers in through a school account only."""
+
+    code = "password_sign_in_off"
+    status = 403
+
+
+def password_sign_in_off(user: User) -> bool:
+    """A school's account in a region that turned password sign-in off (administrators and
+    the region's staff without a school keep their password)."""
+    return (user.role != Role.ADMIN and user.school_id is not None and user.region is not None
+            and bool(user.region.password_login_off))
+
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=PASSWORD_METHOD)
 
@@ -161,6 +175,16 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
         audit.info("login failed (account %s, ip %s)", user.id if user else "-", remote_addr)
         db.session.commit()
         raise AuthError(_("Onbekend e-mailadres of onjuist wachtwoord."))
+    if password_sign_in_off(user):  # told only after the right password: it reveals the account
+        from app.auth.oidc import providers
+
+        audit.info("login refused: password sign-in off in region %s (account %s, ip %s)", user.region_id, user.id,
+                   remote_addr)
+        names = ", ".join(p.label for p in providers())
+        raise PasswordSignInOffError(
+            _("In uw regio logt u niet met een wachtwoord in, maar met uw schoolaccount: %(providers)s.",
+              providers=names) if names else
+            _("In uw regio logt u niet met een wachtwoord in, maar met uw schoolaccount."))
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == account_key))
     user.failed_logins = 0
     user.locked_until = None

@@ -117,6 +117,12 @@ MATRIX: dict[str, Case] = {
     "/wachtwoord-vergeten": everyone("/wachtwoord-vergeten"),
     "/wachtwoord-herstellen/<token>": everyone("/wachtwoord-herstellen/{reset_token}"),
     "/uitnodiging/<token>": everyone("/uitnodiging/{reset_token}"),  # an invitation is a reset link
+    # sign-in with a school account (OpenID Connect): open to everyone; the matrix's app has no
+    # provider configured, so a provider's name is unknown (tests/auth/test_oidc.py signs in
+    # through a real provider)
+    "/inloggen/via/<name>": everyone("/inloggen/via/entree", NOT_FOUND),
+    "/inloggen/via/<name>/terug": everyone("/inloggen/via/entree/terug?code=x&state=y", NOT_FOUND),
+    "/inloggen/via/<name>/school-kiezen": everyone("/inloggen/via/entree/school-kiezen", NOT_FOUND),
 
     # my account: everyone their own
     "/mijn-account/": signed_in("/mijn-account/"),
