@@ -183,6 +183,10 @@ class IdConverter(IntegerConverter):
 
 
 def register_template_helpers(app: Flask) -> None:
+    from app import formats
+
+    formats.register(app)  # Dutch numbers and plurals: |km, places_text(), pupils_text(), classes_text()
+
     @app.template_filter("local_dt")
     def local_dt(dt: datetime | None, fmt: str = "EEEE d MMMM y HH:mm") -> str:
         return format_datetime(dt, fmt) if dt else ""

@@ -104,6 +104,12 @@ def _extra(kind: str, booking) -> dict:
         from app.booking.services import cancel_deadline
 
         return {"deadline": cancel_deadline(booking), "now": utcnow()}
+    if kind in ("confirmed", "series"):
+        from app.booking.services import cancel_deadline
+
+        # booked inside the cancellation period: the mail does not promise a cancel the page does not offer
+        deadline = cancel_deadline(booking)
+        return {"deadline": deadline, "inside_deadline": (booking.created_at or utcnow()) >= deadline}
     return {}
 
 

@@ -1,6 +1,8 @@
 """Booking pages: teachers book, see and cancel; coordinators manage a session's roster."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -109,6 +111,8 @@ def new():
                            avail=availability(session, utcnow()),
                            outlook=school_outlook(current_user.school, session, utcnow())
                            if permissions.is_teacher(current_user) else None,
+                           inside_deadline=session.starts_at - timedelta(days=session.offer.cancel_deadline_days)
+                           <= utcnow(),
                            collect_gender=session.offer.region.collect_gender_counts), status
 
 

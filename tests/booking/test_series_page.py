@@ -81,3 +81,27 @@ def test_choose_every_date_by_hand(client, login):
     login(teacher)
     page = client.get(f"/boekingen/reeks?offer_id={offer.id}&zelf=1")
     assert page.status_code == 200 and f'id="part_1_{at_school[0].id}"' in page.text
+
+
+def test_home_shows_upcoming_waiting_and_offered(client, login):
+    from app.booking.services import ClassDetails, create_booking
+
+    region = factories.region()
+    venue = factories.venue(region)
+    offer = factories.offer(region, venue, groep_min=6, groep_max=8, adults_per_class=1, title="Bruggen bouwen")
+    full = factories.offer(region, venue, groep_min=6, groep_max=8, adults_per_class=1, title="Vol aanbod",
+                           capacity_pupils=10)
+    s1 = factories.session(offer, _at(30))
+    s2 = factories.session(full, _at(31))
+    school, other = factories.school(region), factories.school(region)
+    teacher, other_teacher = factories.teacher(school), factories.teacher(other)
+    create_booking(other_teacher, s2.id, ClassDetails(other.id, "7", 10, 1, "X", "x@example.org"))
+    create_booking(teacher, s1.id, ClassDetails(school.id, "7", 1, 1, "Juf", "juf@example.org", class_name="7A"))
+    create_booking(teacher, s2.id, ClassDetails(school.id, "8", 20, 1, "Juf", "juf@example.org"), waitlist=True)
+    db.session.commit()
+    login(teacher)
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "Uw komende boekingen" in home.text and "Bruggen bouwen" in home.text and "klas 7A" in home.text
+    assert "1 leerling)" in home.text  # ngettext, not "1 leerlingen"
+    assert "Op de wachtlijst" in home.text and "Vol aanbod" in home.text
