@@ -133,7 +133,8 @@ def _series_picker(offer, grouped):
                 sessions[s.id] = s
                 candidates.setdefault(p.position, []).append(sp.Candidate(s.id, to_local(s.starts_at).date(),
                                                                           class_room(s)))
-    cap = min((max((c.room for c in candidates.get(p.position, [])), default=0) for p in parts), default=0)
+    # the largest class the whole series can take (a part without dates leaves the others' figures alone)
+    cap = min((max(c.room for c in cs) for cs in candidates.values() if cs), default=0)
     anchor = sp.anchor_position(parts, candidates)
     return parts, sessions, candidates, cap, anchor
 
