@@ -124,14 +124,15 @@ def _series_picker(offer, grouped):
     from app.labs.capacity import class_room
     from app.timeutil import to_local
 
-    parts = [sp.PartSpec(p.position, p.min_days_after_previous, p.max_days_after_previous,
-                         at_venue=p.location.value == "venue") for p in offer.parts]
+    # the picker counts parts 1..n in order (offer.parts is ordered by position)
+    parts = [sp.PartSpec(i, p.min_days_after_previous, p.max_days_after_previous,
+                         at_venue=p.location.value == "venue") for i, p in enumerate(offer.parts, start=1)]
     sessions, candidates = {}, {}
-    for p in offer.parts:
+    for i, p in enumerate(offer.parts, start=1):
         for s, a in grouped.get(p.id, []):
             if a.bookable:
                 sessions[s.id] = s
-                candidates.setdefault(p.position, []).append(sp.Candidate(s.id, to_local(s.starts_at).date(),
+                candidates.setdefault(i, []).append(sp.Candidate(s.id, to_local(s.starts_at).date(),
                                                                           class_room(s)))
     # the largest class the whole series can take (a part without dates leaves the others' figures alone)
     cap = min((max(c.room for c in cs) for cs in candidates.values() if cs), default=0)
