@@ -71,7 +71,7 @@ def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: in
 # the DUO upload gets MAX_CONTENT_LENGTH (which is nginx's client_max_body_size, deploy/).
 AUTH_ENDPOINTS = frozenset({"auth.login", "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
                             "auth.logout", "api.create_token", "main.set_language"})
-UPLOAD_ENDPOINTS = frozenset({"admin.holidays", "transport.distances"})
+UPLOAD_ENDPOINTS = frozenset({"admin.holidays", "transport.distances", "labs.material_upload"})
 LARGE_UPLOAD_ENDPOINTS = frozenset({"admin.duo_import"})
 
 
@@ -212,6 +212,10 @@ def register_template_helpers(app: Flask) -> None:
             digest = static_fingerprint(app.static_folder, values["filename"])
             if digest:
                 values["v"] = digest
+
+    from app import formats
+
+    formats.register(app)  # Dutch numbers and plurals: |km, places_text(), pupils_text(), classes_text()
 
     @app.template_filter("local_dt")
     def local_dt(dt: datetime | None, fmt: str = "EEEE d MMMM y HH:mm") -> str:

@@ -150,6 +150,7 @@ def _make_app(backend: str, tmp_root: Path, smtp_port: int):
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp_port,
             "SERVER_NAME": None,
+            "MATERIALS_DIR": str(tmp_root / f"materials-{backend}"),  # offers' preparation files
         })
         @app.before_request
         def _fresh_login_state():

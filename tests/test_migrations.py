@@ -115,11 +115,17 @@ def test_a_database_migrated_before_the_rename_upgrades_without_change(backend_n
     try:
         app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
-            upgrade()
+            from flask_migrate import downgrade
+
+            upgrade(revision="0008_buses")  # the last migration that was renamed
             with db.engine.begin() as conn:  # as a database migrated before the rename
                 conn.execute(text("UPDATE alembic_version SET version_num = '0010_buses'"))
             upgrade()
+            head = _version()
+            downgrade(revision="0008_buses")  # the renamed id is where the old one was
             assert _version() == "0008_buses"
+            upgrade()
+            assert _version() == head
             assert _schema_diff() == []
             db.engine.dispose()
     finally:

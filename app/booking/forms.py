@@ -6,6 +6,12 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 GROEP_CHOICES = [(str(g), str(g)) for g in range(1, 9)] + [("%d/%d" % (g, g + 1), "%d/%d" % (g, g + 1)) for g in range(1, 8)]
 
 
+def groep_choices(groep_min: int = 1, groep_max: int = 8) -> list[tuple[str, str]]:
+    """The groepen of an offer for the select: each groep, and each combination of two within it."""
+    return [(v, label) for v, label in GROEP_CHOICES
+            if groep_min <= int(v.split("/")[0]) and int(v.split("/")[-1]) <= groep_max]
+
+
 class ClassForm(FlaskForm):
     """The class that books: a short form (groep, numbers, contact, remarks)."""
 

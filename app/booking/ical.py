@@ -54,8 +54,9 @@ def booking_event(booking, base_url: str, pickup=None, stamp: datetime | None = 
                      f"{_location(s, school)}.")
         if back_at is not None:
             lines.append(f"Terug bij school rond {back_at.astimezone(LOCAL_TZ):%H:%M}.")
-    lines += [f"Groep {booking.groep_label}, {booking.pupils} leerlingen, {booking.adults} begeleiders.",
-              f"Status: {booking.status.value}."]
+    lines += [f"Groep {booking.groep_label}, {_count(booking.pupils, 'leerling', 'leerlingen')}, "
+              f"{_count(booking.adults, 'begeleider', 'begeleiders')}.",
+              STATUS_WORDS.get(booking.status.value, "")]
     if booking.part_position is not None and s.part is not None:
         lines.append(f"Deel {booking.part_position}: {s.part.title}.")
         if s.part.description:
@@ -65,9 +66,24 @@ def booking_event(booking, base_url: str, pickup=None, stamp: datetime | None = 
     if booking.remarks:
         lines.append(f"Opmerkingen: {booking.remarks}")
     lines.append(f"{base_url.rstrip('/')}/boekingen/{booking.id}")
-    ev.add("description", "\n".join(lines))
+    ev.add("description", "\n".join(line for line in lines if line))
     ev.add("url", f"{base_url.rstrip('/')}/boekingen/{booking.id}")
     return ev
+
+
+# The booking's state in words for the calendar description (not "Status: confirmed.")
+STATUS_WORDS = {
+    "confirmed": "Uw boeking is bevestigd.",
+    "waitlisted": "Uw klas staat op de wachtlijst; dit is nog geen afspraak.",
+    "offered": "Er is een plaats vrijgekomen voor uw klas: neem hem aan of sla hem af op de website.",
+    "cancelled": "Deze boeking is geannuleerd.",
+    "attended": "Uw klas is geweest.",
+    "no_show": "Uw klas is niet verschenen.",
+}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def session_event(session, base_url: str, stamp: datetime | None = None) -> Event:

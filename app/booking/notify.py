@@ -81,13 +81,27 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
         pickups, returns = pickup_times(bookings), return_times(bookings)
         awaiting = {b.id for b in bookings if b.id not in pickups and b.status.value == "confirmed"
                     and booking_needs_bus(b)}
+    files, files_left = _materials(kind, booking)
     with force_locale(payload.get("locale") or "nl"):
         subject = SUBJECTS[kind](booking.session.offer.title)
         body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings, pickups=pickups,
                                returns=returns, awaiting=awaiting,
                                base_url=current_app.config["BASE_URL"].rstrip("/"),
+                               materials=[m for m, _data in files], materials_left=files_left,
                                **(payload.get("extra") or {}), **_extra(kind, booking))
-    return Mail(list(payload["to"]), subject, body, [_ics(bookings, pickups, returns)], request_id)
+    attachments = [_ics(bookings, pickups, returns)]
+    attachments += [Attachment(filename=m.filename, content=data, maintype=m.content_type.split("/")[0],
+                               subtype=m.content_type.split("/")[1], params={}) for m, data in files]
+    return Mail(list(payload["to"]), subject, body, attachments, request_id)
+
+
+def _materials(kind: str, booking) -> tuple[list, list]:
+    """The offer's preparation files go with the reminder of part 1 (or of a single booking)."""
+    if kind != "reminder" or booking.part_position not in (None, 1):
+        return [], []
+    from app.labs.materials import attachments_for
+
+    return attachments_for(booking.session.offer_id)
 
 
 def _extra(kind: str, booking) -> dict:
@@ -104,6 +118,12 @@ def _extra(kind: str, booking) -> dict:
         from app.booking.services import cancel_deadline
 
         return {"deadline": cancel_deadline(booking), "now": utcnow()}
+    if kind in ("confirmed", "series"):
+        from app.booking.services import cancel_deadline
+
+        # booked inside the cancellation period: the mail does not promise a cancel the page does not offer
+        deadline = cancel_deadline(booking)
+        return {"deadline": deadline, "inside_deadline": (booking.created_at or utcnow()) >= deadline}
     return {}
 
 

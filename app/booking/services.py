@@ -222,6 +222,10 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
         chain.append(s)
     for prev, (part, s) in zip(chain, list(zip(parts, chain, strict=False))[1:], strict=False):
         gap = (to_local(s.starts_at).date() - to_local(prev.starts_at).date()).days
+        if gap < 0:  # picked in reverse order: say so, never "(nu -5)"
+            raise Refused(_("Deel %(b)s ligt vóór deel %(a)s. Kies voor deel %(b)s een datum %(lo)s tot %(hi)s dagen "
+                            "na deel %(a)s.", a=part.position - 1, b=part.position, lo=part.min_days_after_previous,
+                            hi=part.max_days_after_previous), code="series_gap", field="session_ids")
         if gap < part.min_days_after_previous or gap > part.max_days_after_previous:
             raise Refused(_("Tussen deel %(a)s en deel %(b)s moeten %(lo)s tot %(hi)s dagen zitten (nu %(gap)s).",
                             a=part.position - 1, b=part.position, lo=part.min_days_after_previous,

@@ -1,6 +1,8 @@
 """Booking pages: teachers book, see and cancel; coordinators manage a session's roster."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -68,6 +70,18 @@ def _prefill(form) -> None:
         form.contact_email.data = form.contact_email.data or current_user.email
 
 
+def _limit_groep(form, offer) -> None:
+    """The groep list holds only the offer's groepen (and their combinations), with no groep
+    chosen in advance; the groep of the catalogue filter (?groep=7) is carried over."""
+    from app.booking.forms import groep_choices
+
+    form.groep.choices = [("", _("Kies een groep"))] + groep_choices(offer.groep_min, offer.groep_max)
+    form.groep.validate_choice = False  # a groep outside the offer gets the admission rule's own message
+    wanted = request.args.get("groep", "")
+    if request.method == "GET" and not form.groep.data and wanted in {v for v, _label in form.groep.choices[1:]}:
+        form.groep.data = wanted
+
+
 @bp.route("/nieuw", methods=["GET", "POST"])
 @login_required
 def new():
@@ -75,6 +89,7 @@ def new():
     if session.offer.parts and len(session.offer.parts) > 1:
         return redirect(url_for("booking.new_series", offer_id=session.offer_id))
     form = BookingForm()
+    _limit_groep(form, session.offer)
     _prefill(form)
     status = 200
     if form.validate_on_submit():
@@ -96,19 +111,69 @@ def new():
                            avail=availability(session, utcnow()),
                            outlook=school_outlook(current_user.school, session, utcnow())
                            if permissions.is_teacher(current_user) else None,
+                           inside_deadline=session.starts_at - timedelta(days=session.offer.cancel_deadline_days)
+                           <= utcnow(),
                            collect_gender=session.offer.region.collect_gender_counts), status
+
+
+def _series_picker(offer, grouped):
+    """The picker's view of an offer: candidates per part (bookable dates and the room for a class),
+    the scarce part to start from, and the one places figure per date (capped at what every part
+    can take, so part 1 at school does not promise 32 places when the lab takes 30)."""
+    from app.booking import series_picker as sp
+    from app.labs.capacity import class_room
+    from app.timeutil import to_local
+
+    # the picker counts parts 1..n in order (offer.parts is ordered by position)
+    parts = [sp.PartSpec(i, p.min_days_after_previous, p.max_days_after_previous,
+                         at_venue=p.location.value == "venue") for i, p in enumerate(offer.parts, start=1)]
+    sessions, candidates = {}, {}
+    for i, p in enumerate(offer.parts, start=1):
+        for s, a in grouped.get(p.id, []):
+            if a.bookable:
+                sessions[s.id] = s
+                candidates.setdefault(i, []).append(sp.Candidate(s.id, to_local(s.starts_at).date(),
+                                                                          class_room(s)))
+    # the largest class the whole series can take (a part without dates leaves the others' figures alone)
+    cap = min((max(c.room for c in cs) for cs in candidates.values() if cs), default=0)
+    anchor = sp.anchor_position(parts, candidates)
+    return parts, sessions, candidates, cap, anchor
 
 
 @bp.route("/reeks", methods=["GET", "POST"])
 @login_required
 def new_series():
+    from app.booking import series_picker as sp
+
     offer = load_or_404(Offer, int_arg("offer_id", 0), lambda u, o: permissions.is_teacher(u) and o.published)
     if len(offer.parts) < 2:
         abort(404)
     form = SeriesForm()
+    _limit_groep(form, offer)
     _prefill(form)
-    grouped = offer_sessions(offer, utcnow())
+    grouped = offer_sessions(offer, utcnow(), limit=1000)
+    parts, sessions, candidates, cap, anchor = _series_picker(offer, grouped)
+    anchor_id = int_arg("anker") if request.values.get("anker") else None
+    anchor_id = anchor_id if anchor_id in {c.key for c in candidates.get(anchor, [])} else None
+    proposals = {}  # anchor session id -> proposed chain
+    for c in candidates.get(anchor, []):
+        chain = sp.propose(parts, candidates, c.key)
+        if chain is not None:
+            proposals[c.key] = chain
+    proposal = proposals.get(anchor_id) if anchor_id else None
+    if anchor_id is not None and proposal is None:
+        anchor_id = None
+    by_hand = request.values.get("zelf") == "1" or (request.method == "POST" and anchor_id is None)
+    choices = {}  # position -> the candidates a teacher may pick by hand
+    for p in parts:
+        cs = candidates.get(p.position, [])
+        if proposal is not None and not by_hand:
+            lo, hi = sp.window(parts, anchor, proposal[anchor - 1].day, p.position)
+            cs = [c for c in cs if lo <= c.day <= hi]
+        choices[p.position] = cs
     chosen = {p.id: form_id(f"part_{p.position}") for p in offer.parts}
+    if request.method == "GET" and proposal is not None:
+        chosen = {p.id: c.key for p, c in zip(offer.parts, proposal)}
     status = 200
     if form.validate_on_submit():
         missing = [p for p in offer.parts if not chosen.get(p.id)]
@@ -130,7 +195,12 @@ def new_series():
                 status = 409
     elif form.errors:
         status = 422
-    return render_template("booking/new_series.html", form=form, offer=offer, grouped=grouped, chosen=chosen,
+    figure = lambda c: min(c.room, cap)  # noqa: E731  one places figure for every part
+    return render_template("booking/new_series.html", form=form, offer=offer, chosen=chosen, sessions=sessions,
+                           anchor=anchor, anchor_id=anchor_id, proposals=proposals, proposal=proposal,
+                           choices=choices, by_hand=by_hand, figure=figure, cap=cap,
+                           anchor_part=offer.parts[anchor - 1],
+                           proposal_room=min(sp.chain_room(proposal), cap) if proposal else 0,
                            collect_gender=offer.region.collect_gender_counts), status
 
 

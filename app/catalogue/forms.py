@@ -7,6 +7,16 @@ from app.inputs import DateField  # dates in 2000–2100 only
 from app.labels import OFFER_KIND_LABELS, WORLD_LABELS
 
 
+class DutchDecimalField(DecimalField):
+    """A decimal number typed the Dutch way (7,5) or the English way (7.5)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [v.strip().replace(",", ".") if isinstance(v, str) and v.count(",") == 1 and "." not in v
+                         else v for v in valuelist]
+        super().process_formdata(valuelist)
+
+
 class OfferFilterForm(FlaskForm):
     """The catalogue's filters (GET, no CSRF: it changes nothing)."""
 
@@ -21,8 +31,9 @@ class OfferFilterForm(FlaskForm):
     venue = SelectField(_l("Locatie"), validators=[Optional()])
     date_from = DateField(_l("Vanaf"), validators=[Optional()])
     date_to = DateField(_l("Tot en met"), validators=[Optional()])
-    max_km = DecimalField(_l("Maximaal aantal km van mijn school"), places=0,
-                          validators=[Optional(), NumberRange(min=1, max=500)])
+    max_km = DutchDecimalField(_l("Maximaal aantal km van mijn school"), places=None,
+                               validators=[Optional(), NumberRange(min=1, max=500,
+                                                                   message=_l("Kies een afstand van 1 tot 500 km."))])
     only_available = BooleanField(_l("Alleen met plaatsen vrij"))
     bus_only = BooleanField(_l("Alleen met busvervoer"))
     sort = SelectField(_l("Sorteren"), choices=[("", _l("Standaard")), ("distance", _l("Afstand")),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
@@ -42,32 +42,37 @@ def offers():
         [Venue.region_id == region_id] if region_id else [])).order_by(Venue.name)).all()
     form = OfferFilterForm(request.args)
     form.set_choices(venues)
-    valid = form.validate()
-    f = OfferFilters()
-    if valid:
-        f = OfferFilters(
-            groep=int(form.groep.data) if form.groep.data else None,
-            world=World(form.world.data) if form.world.data else None,
-            kind=OfferKind(form.kind.data) if form.kind.data else None,
-            venue_id=int(form.venue.data) if form.venue.data else None,
-            date_from=form.date_from.data, date_to=form.date_to.data,
-            only_available=form.only_available.data, bus_only=form.bus_only.data,
-            max_km=float(form.max_km.data) if form.max_km.data is not None else None,
-            q=(form.q.data or "").strip()[:100], sort=form.sort.data or "",
-        )
+    form.validate()
+    # one bad filter does not drop the others: the bad one is left out, its error shown on its field
+    ok = {name: not fld.errors for name, fld in form._fields.items()}
+
+    def value(name, convert=lambda v: v):
+        data = form[name].data
+        return convert(data) if ok[name] and data not in (None, "") else None
+
+    f = OfferFilters(
+        groep=value("groep", int), world=value("world", World), kind=value("kind", OfferKind),
+        venue_id=value("venue", int), date_from=value("date_from"), date_to=value("date_to"),
+        only_available=bool(ok["only_available"] and form.only_available.data),
+        bus_only=bool(ok["bus_only"] and form.bus_only.data), max_km=value("max_km", float),
+        q=(value("q") or "").strip()[:100], sort=value("sort") or "",
+    )
     page = search_offers(_viewer(), region_id, f, utcnow(), page=int_arg("page", 1, lo=1, hi=10_000))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("catalogue/offers.html", form=form, page=page, args=args, book_url=book_url)
+    return render_template("catalogue/offers.html", form=form, page=page, args=args, book_url=book_url,
+                           groep=f.groep)
 
 
 def book_url(session_id: int | None = None, offer_id: int | None = None) -> str | None:
-    """The booking form's address, when the booking pages are there."""
+    """The booking form's address, when the booking pages are there; the groep of the
+    catalogue filter (?groep=7) goes along, so the form starts with it."""
     from flask import url_for
 
+    groep = request.args.get("groep") if request.args.get("groep", "").isdigit() else None
     try:
         if offer_id is not None:
-            return url_for("booking.new_series", offer_id=offer_id)
-        return url_for("booking.new", session_id=session_id)
+            return url_for("booking.new_series", offer_id=offer_id, groep=groep)
+        return url_for("booking.new", session_id=session_id, groep=groep)
     except BuildError:
         return None
 
@@ -83,8 +88,37 @@ def offer(offer_id: int):
     distance = None
     if permissions.is_teacher(user) and offer.venue_id:
         distance = school_distances(user.school, {offer.venue_id}, user.region.road_factor).get(offer.venue_id)
+    from app.labs.materials import materials_of
+
     return render_template("catalogue/offer.html", offer=offer, grouped=grouped, distance=distance,
-                           book_url=book_url, can_book=permissions.is_teacher(user))
+                           book_url=book_url, can_book=permissions.is_teacher(user), materials=materials_of(offer.id))
+
+
+@bp.get("/<int:offer_id>/materiaal/<int:material_id>")
+@login_required
+def material(offer_id: int, material_id: int):
+    """A file of preparation material: only for signed-in users who may see the offer, always
+    as a download (never shown inline by the browser), from the instance folder."""
+    from flask import send_file
+
+    from app.labs.materials import OfferMaterial, path_of
+
+    offer = db.session.get(Offer, offer_id)
+    if offer is None or not _can_see_offer(current_user, offer):
+        abort(404)
+    m = db.session.get(OfferMaterial, material_id)
+    if m is None or m.offer_id != offer.id:
+        abort(404)
+    try:
+        path = path_of(m)
+    except FileNotFoundError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    resp = send_file(path, mimetype=m.content_type, as_attachment=True, download_name=m.filename, max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 @bp.get("/locaties")

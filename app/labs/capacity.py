@@ -27,3 +27,10 @@ def fits(session, pupils: int, classes: int = 1) -> bool:
     """Whether a class of `pupils` fits in what is left of the session."""
     left = places_left(session)
     return pupils <= left.pupils and classes <= left.classes
+
+
+def class_room(session) -> int:
+    """The largest class that can still book the session: the pupils left while a class place
+    is left, else 0. Pages show this one figure (never "17 leerlingen, 0 klassen")."""
+    left = places_left(session)
+    return left.pupils if left.classes > 0 else 0

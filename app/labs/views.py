@@ -141,7 +141,10 @@ def offer_edit(offer_id):
     part_form = PartForm()
     part_form.venue_id.choices = [(0, "—")] + [(v.id, v.name) for v in db.session.scalars(
         select(Venue).where(Venue.region_id == (offer.region_id if offer else current_user.region_id)).order_by(Venue.name))]
-    return render_template("labs/offer.html", form=form, offer=offer, part_form=part_form), (422 if form.errors else 200)
+    from app.labs.materials import materials_of
+
+    return render_template("labs/offer.html", form=form, offer=offer, part_form=part_form,
+                           materials=materials_of(offer.id) if offer else []), (422 if form.errors else 200)
 
 
 @bp.post("/aanbod/<int:offer_id>/deel")
@@ -183,6 +186,57 @@ def offer_action(offer_id: int, action: str):
     db.session.commit()
     flash(_("Opgeslagen."), "success")
     return redirect(url_for("labs.offer_edit", offer_id=offer_id))
+
+
+# ------------------------------------------------------------------ preparation material
+
+@bp.post("/aanbod/<int:offer_id>/materiaal")
+@login_required
+def material_upload(offer_id: int):
+    """A coordinator adds a file of preparation material to the offer (checked and stored by the service)."""
+    from app.labs import materials
+
+    offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Kies een bestand."), "error")
+        return redirect(url_for("labs.offer_edit", offer_id=offer_id) + "#materiaal")
+    material = None
+    try:
+        material = materials.add_material(current_user, offer, upload.filename, upload.stream)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        materials.discard(material)
+        flash(exc.message, "error")
+    except Exception:
+        db.session.rollback()
+        materials.discard(material)
+        raise
+    else:
+        flash(_("Het bestand %(name)s is toegevoegd.", name=material.filename), "success")
+    return redirect(url_for("labs.offer_edit", offer_id=offer_id) + "#materiaal")
+
+
+@bp.post("/aanbod/<int:offer_id>/materiaal/<int:material_id>/verwijderen")
+@login_required
+def material_delete(offer_id: int, material_id: int):
+    from app.labs import materials
+
+    offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
+    material = db.session.get(materials.OfferMaterial, material_id)
+    if material is None or material.offer_id != offer.id:
+        abort(404)
+    try:
+        materials.delete_material(current_user, material)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        materials.discard(material)
+        flash(_("Het bestand is verwijderd."), "success")
+    return redirect(url_for("labs.offer_edit", offer_id=offer_id) + "#materiaal")
 
 
 # ------------------------------------------------------------------ sessions

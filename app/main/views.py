@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session
 from flask_login import current_user
+from app.auth import permissions
 from app.extensions import db
 from app.web import safe_next
 
@@ -11,7 +12,15 @@ bp = Blueprint("main", __name__, template_folder="templates")
 
 @bp.get("/")
 def index():
-    return render_template("main/index.html")
+    home = None
+    if permissions.is_teacher(current_user if current_user.is_authenticated else None):
+        from app.booking.forms import ReasonForm
+        from app.booking.home import teacher_home
+        from app.db import utcnow
+
+        home = teacher_home(current_user.school_id, utcnow())
+        return render_template("main/index.html", home=home, answer_form=ReasonForm())
+    return render_template("main/index.html", home=home)
 
 
 @bp.post("/taal/<lang>")

@@ -108,6 +108,8 @@ MATRIX: dict[str, Case] = {
     "/aanbod/": everyone("/aanbod/"),
     "/aanbod/locaties": everyone("/aanbod/locaties"),
     "/aanbod/<int:offer_id>": everyone("/aanbod/{offer}", region2=NOT_FOUND),
+    "/aanbod/<int:offer_id>/materiaal/<int:material_id>": signed_in("/aanbod/{offer}/materiaal/{material}",
+                                                                    region2=NOT_FOUND),
     "/aanbod/locaties/<int:venue_id>": everyone("/aanbod/locaties/{venue}", region2=NOT_FOUND),
     "/agenda/<token>.ics": everyone("/agenda/{calendar_token}.ics"),  # the secret URL is the key
 
@@ -201,6 +203,10 @@ MATRIX: dict[str, Case] = {
                                                       region2=NOT_FOUND),
     "/beheer/locaties/<int:venue_id>/sluiting": case("/beheer/locaties/{venue}/sluiting", method="POST",
                                                      **MANAGE_SESSION),
+    "/beheer/aanbod/<int:offer_id>/materiaal": case("/beheer/aanbod/{offer}/materiaal", method="POST",
+                                                    **MANAGE_SESSION),
+    "/beheer/aanbod/<int:offer_id>/materiaal/<int:material_id>/verwijderen": case(
+        "/beheer/aanbod/{offer}/materiaal/{material}/verwijderen", method="POST", **MANAGE_SESSION),
     "/beheer/aanbod/<int:offer_id>/deel": case("/beheer/aanbod/{offer}/deel", method="POST", **MANAGE_SESSION),
     "/beheer/aanbod/<int:offer_id>/<action>": case("/beheer/aanbod/{offer}/verbergen", method="POST",
                                                    **MANAGE_SESSION),
@@ -385,8 +391,14 @@ def _world():
     stop = BusStop(bus=bus, booking_id=booking.id, position=1, seats=26)
     db.session.add(stop)
     bearer = {role: create_api_token(u, name="matrix")[1] for role, u in users.items()}
+    from app.labs.materials import OfferMaterial, storage_dir
+
+    material = OfferMaterial(offer_id=offer.id, filename="werkblad.pdf", stored_name="matrix-werkblad.pdf",
+                             content_type="application/pdf", size_bytes=9)
+    (storage_dir() / material.stored_name).write_bytes(b"%PDF-1.4\n")
+    db.session.add(material)
     db.session.commit()
-    ids = dict(region=r1.id, user=users["teacher"].id, venue=v1.id, offer=offer.id, series_offer=series.id,
+    ids = dict(region=r1.id, material=material.id, user=users["teacher"].id, venue=v1.id, offer=offer.id, series_offer=series.id,
                session=session.id, school=s1.id, booking=booking.id, plan=plan.id, bus=bus.id, stop=stop.id,
                rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id,
                calendar_token=users["teacher"].calendar_token, reset_token="reset-secret-for-the-matrix",

@@ -47,7 +47,11 @@ PAGES = [
     Page("booking form", "teacher", "/boekingen/nieuw?session_id={session}"),
     Page("booking form with errors", "teacher", "/boekingen/nieuw?session_id={session}", blank_submit=True),
     Page("series booking form", "teacher", "/boekingen/reeks?offer_id={series_offer}"),
-    Page("series booking form with errors", "teacher", "/boekingen/reeks?offer_id={series_offer}", blank_submit=True),
+    Page("series booking form, dates by hand", "teacher", "/boekingen/reeks?offer_id={series_offer}&zelf=1"),
+    Page("series booking form with errors", "teacher", "/boekingen/reeks?offer_id={series_offer}&zelf=1",
+         blank_submit=True),
+    Page("series booking form, proposal", "teacher", "/boekingen/reeks?offer_id={series_offer}&anker={series_anchor}"),
+    Page("home with upcoming bookings (teacher)", "teacher", "/"),
     Page("my bookings", "teacher", "/boekingen/"),
     Page("booking detail", "teacher", "/boekingen/{booking}"),
     Page("booking detail with its bus", "bussed_teacher", "/boekingen/{bussed_booking}"),
@@ -154,6 +158,10 @@ def ids(demo_site):
             "password": DEFAULT_PASSWORD,
             "offer": session.offer_id, "session": session.id, "venue": session.offer.venue_id,
             "series_offer": series_offer.id, "booking": booking.id,
+            # a masterclass date (part 2, at the lab) a month ahead: the picker proposes the other parts around it
+            "series_anchor": db.session.scalars(select(Session.id).where(
+                Session.part_id == series_offer.parts[1].id, Session.starts_at > now + timedelta(days=30),
+                Session.booked_classes < Session.capacity_classes).order_by(Session.starts_at)).first(),
             "my_venue": my_session.venue_id, "my_offer": my_session.offer_id, "my_session": my_session.id,
             "day": to_local(my_session.starts_at).date().isoformat(), "round": rnd.id,
             "school": reached_school, "world": session.offer.world.value,

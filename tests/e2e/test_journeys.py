@@ -180,8 +180,11 @@ def test_teacher_books_a_series_and_cancels_it(production_site, browser, mailbox
     _sign_in(browser, site.base, ids["teacher"])
     browser.get(f"{site.base}/aanbod/{ids['series']}")
     browser.find_element(By.LINK_TEXT, "Alle delen boeken").click()
+    # the picker starts from the masterclass date and proposes the other parts
+    browser.find_element(By.XPATH, "//button[normalize-space()='Stel de andere delen voor']").click()
+    _wait_text(browser, "Voorstel")
     for position in (1, 2, 3):
-        browser.find_element(By.CSS_SELECTOR, f"input[name=part_{position}]").click()
+        assert browser.find_element(By.CSS_SELECTOR, f"input[name=part_{position}]:checked")
     browser.find_element(By.ID, "groep").send_keys("7/8")
     browser.find_element(By.ID, "pupils").send_keys("26")
     browser.find_element(By.ID, "adults").send_keys("2")
