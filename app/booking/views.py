@@ -173,7 +173,7 @@ def new_series():
         choices[p.position] = cs
     chosen = {p.id: form_id(f"part_{p.position}") for p in offer.parts}
     if request.method == "GET" and proposal is not None:
-        chosen = {p.id: c.key for p, c in zip(offer.parts, proposal)}
+        chosen = {p.id: c.key for p, c in zip(offer.parts, proposal, strict=True)}
     status = 200
     if form.validate_on_submit():
         missing = [p for p in offer.parts if not chosen.get(p.id)]
@@ -195,7 +195,7 @@ def new_series():
                 status = 409
     elif form.errors:
         status = 422
-    figure = lambda c: min(c.room, cap)  # noqa: E731  one places figure for every part
+    figure = lambda c: min(c.room, cap)
     return render_template("booking/new_series.html", form=form, offer=offer, chosen=chosen, sessions=sessions,
                            anchor=anchor, anchor_id=anchor_id, proposals=proposals, proposal=proposal,
                            choices=choices, by_hand=by_hand, figure=figure, cap=cap,

@@ -27,7 +27,7 @@ def test_proposal_around_the_masterclass_has_gaps_in_range_and_never_negative():
     cands = _cands()
     chain = propose(PARTS, cands, 200)
     assert [c.key for c in chain][1] == 200
-    for part, prev, c in zip(PARTS[1:], chain, chain[1:]):
+    for _part, prev, c in zip(PARTS[1:], chain, chain[1:], strict=False):
         assert 3 <= (c.day - prev.day).days <= 30
     # part 1 as close before the masterclass as the gap allows (at least 3 days), part 3 as soon as allowed
     assert (chain[1].day - chain[0].day).days == 8 and (chain[2].day - chain[1].day).days == 9

@@ -39,7 +39,7 @@ def _sign_in(driver, base, email):
 @VIEWPORTS
 def test_teacher_books_a_series_from_the_masterclass_and_sees_it_at_home(app, live_server, browser, viewport):
     today = datetime.now(timezone.utc).date()
-    at = lambda d: local_to_utc(today + timedelta(days=d), time(9, 0))  # noqa: E731
+    at = lambda d: local_to_utc(today + timedelta(days=d), time(9, 0))
     region = factories.region()
     lab, company = factories.venue(region, name="Techlab Doetinchem"), factories.venue(region, name="Metaalbedrijf")
     offer = factories.series_offer(region, lab, company, title="Masterclass Metaal", gaps=((0, 0), (3, 21), (3, 21)),
