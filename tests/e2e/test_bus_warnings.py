@@ -47,7 +47,8 @@ def test_the_plan_page_shows_every_warning(app, live_server, browser, transport)
             "greedy"} <= codes
     text = main.text
     assert "Basisschool Achteraan (30 plaatsen) heeft geen bus" in text
-    assert "Een extra bus huren (€ 240.00 per rit)." in text and "De school vragen of ze zelf vervoer regelt." in text
+    assert "Een extra Touringcar 50 huren voor deze dag (€ 240.00 per rit)." in text
+    assert "De school vragen of ze zelf vervoer regelt." in text
     assert "Basisschool Nergens ligt volgens de coördinaten buiten Nederland" in text
     assert "Basisschool Zonder heeft geen coördinaten" in text
     assert text.count("te controleren") >= 2
