@@ -138,6 +138,9 @@ def load_config(instance_path: str) -> dict:
         "OUTBOX_RETRY_MAX_SECONDS": float(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", "3600")),
         "OUTBOX_POLL_SECONDS": float(os.environ.get("OUTBOX_POLL_SECONDS", "1")),
         "OUTBOX_BATCH": int(os.environ.get("OUTBOX_BATCH", "50")),
+        # a booking notice waits for the re-plan of its session (it carries the bus) at most this long;
+        # after that it goes with "bus: wordt gepland" and the plan's own mail tells the pickup
+        "OUTBOX_MAIL_WAITS_FOR_PLAN_SECONDS": float(os.environ.get("OUTBOX_MAIL_WAITS_FOR_PLAN_SECONDS", "300")),
         # /health is degraded when an entry waits longer than this (or there are dead letters)
         "OUTBOX_ALERT_AGE_SECONDS": float(os.environ.get("OUTBOX_ALERT_AGE_SECONDS", "900")),
     }

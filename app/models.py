@@ -11,6 +11,6 @@ from app.labs.models import (  # noqa: F401
     Venue, VenueClosure, VenueKind, World,
 )
 from app.schools.models import CoordSource, GroepEnrolment, HolidayPeriod, School, SchoolKind, SchoolYearCount  # noqa: F401
-from app.transport.models import Bus, BusPlan, BusStop, BusType, PlanStatus, RoadDistance  # noqa: F401
+from app.transport.models import Bus, BusHire, BusPlan, BusStop, BusType, PlanStatus, RoadDistance  # noqa: F401
 from app.outbox.models import OutboxEntry, OutboxKind, OutboxStatus  # noqa: F401
 from app.labs.materials import OfferMaterial  # noqa: F401

@@ -16,7 +16,9 @@ rides over the limit (classes farther than the limit on their own), cost, and th
 proof: the plan's objective against the solver's lower bound (every class has at least 10
 seats, so no bus takes more than 5 classes: routes of up to 5 stops are all routes, and
 the optimum is the model's true optimum). The same day with an unlimited fleet shows what
-the fleet costs. Churn (on the unlimited fleet, where most classes share): after the day is planned (its pickups announced), one class
+the fleet costs, and the same day when the coordinator takes the "hire" choice (the
+contract's fleet first, hired buses of each type at € 300 / € 160 a trip on top: how many are
+hired, classes still without a bus, cost). Churn (on the unlimited fleet, where most classes share): after the day is planned (its pickups announced), one class
 cancels and one new class books; the re-plan is made holding the announced pickups
 (hold="hard") and from scratch (hold="free"): schools moved by more than 5 minutes, and the
 cost of holding.
@@ -47,6 +49,11 @@ TECHLABS = {"Techlab Doetinchem": "7001", "Techlab Winterswijk": "7101", "Techla
             "Techlab Ulft": "7071"}
 TYPES = (planning.VehicleType(1, 50, 180.0, 1.9, available=6, name="Touringcar 50", carrier="Achterhoek Tours"),
          planning.VehicleType(2, 19, 95.0, 1.1, available=8, name="Minibus 19", carrier="Taxi Oost"))
+# the shortfall's "hire" choice: extra buses of each type for the day at a hire price per trip (assumed
+# € 300 a coach, € 160 a minibus, plus the type's price per km), as many as the day needs
+HIRE = {1: 300.0, 2: 160.0}
+HIRED = TYPES + tuple(planning.VehicleType(t.id, t.seats, HIRE[t.id], t.cost_per_km, 99, t.name, t.carrier, hired=True)
+                      for t in TYPES)
 UNLIMITED = tuple(planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, 99, t.name, t.carrier)
                   for t in TYPES)
 FACTOR, THRESHOLD = 1.3, 6.0
@@ -148,9 +155,9 @@ def main():
           + ", ".join(f"{t.available} × {t.name}" for t in TYPES))
     head = (f"{'day':<11}{'classes':>8}{'buses':>7}{'peak c/m':>10}{'beyond':>7}{'no bus':>7}{'>45min':>7}"
             f"{'cost EUR':>10}{'optimal':>8}{'gap EUR':>8}{'unlim. buses':>13}{'unlim. cost':>12}"
-            f"{'moved held':>11}{'moved free':>11}{'hold +%':>8}{'time s':>7}")
+            f"{'hired':>6}{'no bus':>7}{'cost EUR':>9}{'moved held':>11}{'moved free':>11}{'hold +%':>8}{'time s':>7}")
     print(head)
-    tot = dict(classes=0, buses=0, beyond=0, nobus=0, over=0, cost=0.0, ubuses=0, ucost=0.0, mh=0, mf=0, ch=0.0,
+    tot = dict(hired=0, hnobus=0, hcost=0.0, classes=0, buses=0, beyond=0, nobus=0, over=0, cost=0.0, ubuses=0, ucost=0.0, mh=0, mf=0, ch=0.0,
                cf=0.0, time=0.0, optimal=0, days=0)
     for d, reqs in sorted(days.items()):
         classes = sum(len({s.booking_id for s in r.stops}) for r in reqs)
@@ -167,6 +174,10 @@ def main():
         gap = plans[0].day_objective - plans[0].day_bound if plans else 0.0
         free = planning.plan_day([_with(r, types=UNLIMITED) for r in reqs])
         ubuses, ucost = sum(len(p.buses) for p in free), sum(p.total_cost for p in free)
+        hired_plans = planning.plan_day([_with(r, types=HIRED) for r in reqs])
+        hired = sum(1 for p in hired_plans for b in p.buses if b.type.hired)
+        hnobus = sum(len(p.unplanned) for p in hired_plans)
+        hcost = sum(p.total_cost for p in hired_plans)
         # churn where classes share buses most: the same day with the unlimited fleet
         churn = [0, 0, 0.0, 0.0]
         for _trial in range(TRIALS):
@@ -175,19 +186,21 @@ def main():
         hold_pct = 100 * (churn[2] - churn[3]) / churn[3] if churn[3] else 0.0
         print(f"{d.isoformat():<11}{classes:>8}{buses:>7}{str(peak[1]) + '/' + str(peak[2]):>10}{beyond:>7}"
               f"{nobus:>7}{over:>7}{cost:>10.0f}{'yes' if optimal else 'no':>8}{gap:>8.2f}{ubuses:>13}{ucost:>12.0f}"
-              f"{churn[0]:>11}{churn[1]:>11}{hold_pct:>8.1f}{took:>7.2f}")
+              f"{hired:>6}{hnobus:>7}{hcost:>9.0f}{churn[0]:>11}{churn[1]:>11}{hold_pct:>8.1f}{took:>7.2f}")
         for k, v in (("classes", classes), ("buses", buses), ("beyond", beyond), ("nobus", nobus), ("over", over),
-                     ("cost", cost), ("ubuses", ubuses), ("ucost", ucost), ("mh", churn[0]), ("mf", churn[1]),
+                     ("cost", cost), ("ubuses", ubuses), ("ucost", ucost), ("hired", hired), ("hnobus", hnobus), ("hcost", hcost), ("mh", churn[0]), ("mf", churn[1]),
                      ("ch", churn[2]), ("cf", churn[3]), ("time", took), ("optimal", int(optimal)), ("days", 1)):
             tot[k] += v
     print(f"{'week':<11}{tot['classes']:>8}{tot['buses']:>7}{'':>10}{tot['beyond']:>7}{tot['nobus']:>7}"
           f"{tot['over']:>7}{tot['cost']:>10.0f}{str(tot['optimal']) + '/' + str(tot['days']):>8}{'':>8}"
-          f"{tot['ubuses']:>13}{tot['ucost']:>12.0f}{tot['mh']:>11}{tot['mf']:>11}"
+          f"{tot['ubuses']:>13}{tot['ucost']:>12.0f}{tot['hired']:>6}{tot['hnobus']:>7}{tot['hcost']:>9.0f}"
+          f"{tot['mh']:>11}{tot['mf']:>11}"
           f"{(100 * (tot['ch'] - tot['cf']) / tot['cf'] if tot['cf'] else 0):>8.1f}{tot['time']:>7.1f}")
     print("peak c/m: most coaches / minibuses on the road at once; beyond: buses beyond the fleet (must be 0); "
           "no bus: classes the fleet cannot carry (shown to the coordinator with choices); >45min: classes "
           "farther than the ride limit on their own; optimal/gap: CP-SAT proved the day's optimum (objective − "
-          "bound); unlim.: the same day with an unlimited fleet; moved held/free: schools whose announced pickup "
+          "bound); unlim.: the same day with an unlimited fleet; hired/no bus/cost: the fleet plus hired buses (the 'hire' "
+          "choice); moved held/free: schools whose announced pickup "
           "moved > 5 min after one cancellation and one new booking (summed over 10 trials per day), holding the announced times or planning from "
           "scratch; hold +%: the cost of holding them.")
 

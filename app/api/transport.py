@@ -11,13 +11,13 @@ from app.errors import DomainError
 from app.extensions import db
 from app.inputs import MAX_DATE, MIN_DATE, parse_date
 from app.transport import warnings
-from app.transport.services import plans_on
+from app.transport.services import hires_on, plans_on
 
 
 def _bus_json(bus) -> dict:
     bt = bus.bus_type
     return {"id": bus.id, "type": {"id": bt.id, "name": bt.name, "carrier": bt.carrier}, "seats": bt.seats,
-            "seats_taken": sum(s.seats for s in bus.stops), "locked": bus.locked,
+            "seats_taken": sum(s.seats for s in bus.stops), "locked": bus.locked, "hired": bus.hired,
             "arrives_at": iso(bus.arrives_at), "departs_back_at": iso(bus.departs_back_at),
             "km": bus.km, "cost": bus.cost,
             "stops": [{"position": s.position, "booking_id": s.booking_id,
@@ -60,7 +60,11 @@ def transport_plans():
         region_id = region.id
     plans = plans_on(region_id, day)
     described = warnings.describe(plans)
-    return jsonify({"date": day.isoformat(), "region_id": region_id,
+    hires = [{"bus_type_id": h.bus_type_id, "name": h.bus_type.name, "count": h.count}
+             for h in hires_on(region_id, day)]
+    shortfall = [{"plan_id": p.id, "booking_id": w.get("booking_id"), "seats": w.get("seats")}
+                 for p in plans for w in (p.warnings or []) if w.get("code") == "no_bus"]
+    return jsonify({"date": day.isoformat(), "region_id": region_id, "hired": hires, "shortfall": shortfall,
                     "plans": [plan_json(p, described[p.id]) for p in plans]})
 
 
@@ -77,6 +81,7 @@ SCHEMAS = {
         "type": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
                                                   "carrier": {"type": "string"}}},
         "seats": {"type": "integer"}, "seats_taken": {"type": "integer"}, "locked": {"type": "boolean"},
+        "hired": {"type": "boolean", "description": "an extra bus hired for the day, at the type's hire price"},
         "arrives_at": {"type": ["string", "null"], "format": "date-time"},
         "departs_back_at": {"type": ["string", "null"], "format": "date-time"},
         "km": {"type": "number", "description": "there and back"}, "cost": {"type": "number"},
@@ -100,10 +105,24 @@ SCHEMAS = {
         "booking_id": {"type": "integer"}, "school": {"type": "string"}, "text": {"type": "string"},
         "minutes": {"type": "integer"}, "seats": {"type": "integer"},
         "choices": {"type": "array", "description": "for a class without a bus: hire, move_session, ask_school",
-                    "items": {"type": "object", "properties": {"code": {"type": "string"},
-                                                               "text": {"type": "string"}}}}}},
+                    "items": {"type": "object", "properties": {
+                        "code": {"type": "string", "enum": ["hire", "move_session", "ask_school"]},
+                        "text": {"type": "string"},
+                        "bus_type_id": {"type": "integer", "description": "hire: the type"},
+                        "date": {"type": "string", "format": "date", "description": "hire: the day"},
+                        "count": {"type": "integer", "description": "hire: the number hired after this choice"},
+                        "price": {"type": "number", "description": "hire: the price of one hired bus for a trip"},
+                        "session_id": {"type": "integer"}, "offer_id": {"type": "integer"},
+                        "plan_id": {"type": "integer"}, "booking_id": {"type": ["integer", "null"]},
+                        "email": {"type": "string"}}}}}},
     "BusPlans": {"type": "object", "required": ["date", "plans"], "properties": {
         "date": {"type": "string", "format": "date"}, "region_id": {"type": ["integer", "null"]},
+        "hired": {"type": "array", "description": "extra buses hired for the day", "items": {
+            "type": "object", "properties": {"bus_type_id": {"type": "integer"}, "name": {"type": "string"},
+                                             "count": {"type": "integer"}}}},
+        "shortfall": {"type": "array", "description": "classes without a bus (the fleet is used up)", "items": {
+            "type": "object", "properties": {"plan_id": {"type": "integer"}, "booking_id": {"type": "integer"},
+                                             "seats": {"type": "integer"}}}},
         "plans": {"type": "array", "items": {"$ref": "#/components/schemas/BusPlan"}}}},
 }
 PATHS = {"/transport/plans": {"get": {

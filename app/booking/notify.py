@@ -50,18 +50,27 @@ SUBJECTS = {
 }
 
 
+# notices of a confirmed place carry the bus: they wait for the re-plan of their sessions (queued in
+# the same unit of work), so the worker renders them with the pickup and return times and the .ics
+# runs from the pickup to the return. The plan's own first "Busvervoer" mail is then left out.
+WAITS_FOR_PLAN = ("confirmed", "promoted", "changed", "series")
+
+
 def _send(kind: str, booking, bookings=None, **extra) -> None:
     """Queue the mail in the caller's unit of work: only who gets it and about which
-    bookings. It is rendered by the outbox worker (``render``), not under the booking's locks."""
+    bookings. It is rendered by the outbox worker (``render``), not under the booking's locks;
+    a notice in ``WAITS_FOR_PLAN`` names the sessions whose re-plan it waits for (``after_replan``)."""
     bookings = bookings or [booking]
     to, locale = _recipients(booking)
     if not to:
         return
     from app.outbox.services import enqueue
 
-    enqueue("mail", {"template": kind, "to": to, "locale": locale, "booking_id": booking.id,
-                     "booking_ids": [b.id for b in bookings], "extra": extra},
-            f"mail:{kind}:{booking.id}:{uuid.uuid4().hex}", request_id=current_request_id())
+    payload = {"template": kind, "to": to, "locale": locale, "booking_id": booking.id,
+               "booking_ids": [b.id for b in bookings], "extra": extra}
+    if kind in WAITS_FOR_PLAN:
+        payload["after_replan"] = sorted({b.session_id for b in bookings if b.session_id is not None})
+    enqueue("mail", payload, f"mail:{kind}:{booking.id}:{uuid.uuid4().hex}", request_id=current_request_id())
 
 
 def render(payload: dict, request_id: str | None = None) -> Mail:

@@ -70,6 +70,21 @@ def pending_replans(session_ids=None) -> set[int]:
     return out if session_ids is None else out & set(session_ids)
 
 
+def notices_waiting_for_plan(booking_ids) -> set[int]:
+    """The bookings (of these) with a pending notice that waits for their session's re-plan and
+    will carry the bus (see app.booking.notify.WAITS_FOR_PLAN): the plan need not mail them itself."""
+    ids = set(booking_ids)
+    if not ids:
+        return set()
+    out: set[int] = set()
+    for payload in db.session.scalars(select(OutboxEntry.payload).where(
+            OutboxEntry.kind == OutboxKind.MAIL.value, OutboxEntry.status == OutboxStatus.PENDING,
+            OutboxEntry.key.like("mail:%"))):
+        if (payload or {}).get("after_replan"):
+            out |= ids & set(payload.get("booking_ids") or ())
+    return out
+
+
 # ------------------------------------------------------------------ the queue's state (health, admin page)
 
 def queue_stats(now: datetime | None = None) -> dict:

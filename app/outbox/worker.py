@@ -17,7 +17,11 @@ on SQLite the write lock, taken first by every transaction, makes one worker at 
   (``replan:<id>`` → ``replan:<id>#<entry id>``) and commits, so a change during the
   planning queues a fresh entry instead of being folded into a plan that did not see it;
   the planning then runs in a unit of work of its own and marks the entry done. A crash
-  in between leaves the entry pending, due again after LEASE_SECONDS.
+  in between leaves the entry pending, due again after LEASE_SECONDS. The claimed re-plans
+  run before the batch's mail is claimed: a booking notice that names the sessions it
+  waits for (``after_replan``: a confirmation, say) is rendered after their plan, so it
+  carries the bus; while such a session's re-plan is still pending (another worker, a
+  failure) the notice waits, at most OUTBOX_MAIL_WAITS_FOR_PLAN_SECONDS.
 
 After OUTBOX_MAX_ATTEMPTS failures an entry is dead (logged as an error); the
 administrator retries or discards it on /regiobeheer/wachtrij.
@@ -158,7 +162,12 @@ def deliver_batch(now: datetime | None = None, *, batch: int | None = None, clai
         e.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
     replan_ids = [e.id for e in replans]
     db.session.commit()
+    # the re-plans run before the mail is claimed: a booking's confirmation queued with its
+    # session's re-plan is rendered once the plan is made, and so carries the bus
+    for entry_id in replan_ids:
+        _replan(entry_id, now)
     rows = _claim(now, batch, claim, replans=False)
+    rows = _defer_waiting(rows, now)
     barrier = current_app.config.get("OUTBOX_TEST_BARRIER")
     if barrier is not None:  # test seam: concurrent workers meet after claiming
         barrier.wait(timeout=30)
@@ -169,9 +178,29 @@ def deliver_batch(now: datetime | None = None, *, batch: int | None = None, clai
     if mails:
         _deliver_mails(mails, now)
     db.session.commit()
-    for entry_id in replan_ids:
-        _replan(entry_id, now)
     return len(replan_ids) + len(rows)
+
+
+def _defer_waiting(rows: list[OutboxEntry], now: datetime) -> list[OutboxEntry]:
+    """Leave out (and look again a little later) the booking notices whose session still waits
+    for its re-plan, elsewhere or after a failure, for up to OUTBOX_MAIL_WAITS_FOR_PLAN_SECONDS;
+    after that the notice goes as it is ("bus: wordt gepland")."""
+    waiting = [e for e in rows if e.kind == OutboxKind.MAIL.value and (e.payload or {}).get("after_replan")]
+    if not waiting:
+        return rows
+    from app.outbox.services import pending_replans
+
+    pending = pending_replans()
+    limit = timedelta(seconds=current_app.config["OUTBOX_MAIL_WAITS_FOR_PLAN_SECONDS"])
+    out = []
+    for e in rows:
+        sessions = set((e.payload or {}).get("after_replan") or ())
+        created = e.created_at if e.created_at.tzinfo else e.created_at.replace(tzinfo=now.tzinfo)
+        if sessions & pending and now - created < limit:
+            e.next_attempt_at = min(created + limit, now + timedelta(seconds=5))
+            continue
+        out.append(e)
+    return out
 
 
 def _replan(entry_id: int, now: datetime) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DecimalField, HiddenField, SelectField, StringField
+from wtforms import DecimalField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 
@@ -19,6 +19,18 @@ class FlagForm(FlaskForm):
 class MoveStopForm(FlaskForm):
     target = SelectField(_l("Naar bus"), validate_choice=False,
                          validators=[DataRequired(message=_l("Kies een bus.")), Regexp(r"^(bus|type):\d+$")])
+
+
+class HireForm(FlaskForm):
+    """Hire extra buses of a type for a day (the number replaces what was hired; 0: none)."""
+
+    datum = StringField(validators=[DataRequired(), Regexp(r"^\d{4}-\d{2}-\d{2}$")])
+    bus_type = StringField(validators=[DataRequired(), Regexp(r"^\d{1,10}$")])
+    count = IntegerField(validators=[InputRequired(), NumberRange(0, 20)])
+
+
+class AskSchoolForm(FlaskForm):
+    booking = StringField(validators=[DataRequired(), Regexp(r"^\d{1,10}$")])
 
 
 class RoadDistanceForm(FlaskForm):

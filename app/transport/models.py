@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
@@ -34,6 +34,30 @@ class BusType(db.Model):
     cost_per_km: Mapped[float] = mapped_column(Float, default=0.0)
     available: Mapped[int] = mapped_column(Integer, default=10)  # buses of this type per day
     active: Mapped[bool] = mapped_column(default=True)
+    # the price of one extra bus of this type for a trip, hired when the fleet is used up (None: the
+    # region's bus_hire_price; both None: this type cannot be hired)
+    hire_price: Mapped[Optional[float]] = mapped_column(Float)
+
+
+class BusHire(db.Model):
+    """Extra buses of a type hired for one local day of a region, on top of the fleet: the day's
+    plan may use them (each at the type's hire price)."""
+
+    __tablename__ = "bus_hires"
+    __table_args__ = (
+        UniqueConstraint("region_id", "day", "bus_type_id"),
+        CheckConstraint("count > 0", name="count_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
+    day: Mapped[date] = mapped_column(Date)
+    bus_type_id: Mapped[int] = mapped_column(ForeignKey("bus_types.id", ondelete="CASCADE"))
+    count: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    bus_type: Mapped[BusType] = relationship()
 
 
 class RoadDistance(db.Model):
@@ -100,6 +124,7 @@ class Bus(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("bus_plans.id", ondelete="CASCADE"), index=True)
     bus_type_id: Mapped[int] = mapped_column(ForeignKey("bus_types.id"))
     locked: Mapped[bool] = mapped_column(default=False)  # kept as is by re-planning
+    hired: Mapped[bool] = mapped_column(default=False)  # an extra bus hired for the day (BusHire)
     arrives_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     departs_back_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     km: Mapped[float] = mapped_column(Float, default=0.0)

@@ -66,6 +66,12 @@ class VehicleType:
     available: int = 99
     name: str = ""
     carrier: str = ""
+    hired: bool = False  # extra buses of the type hired for the day: a fleet of their own, at the hire price
+
+
+def fleet_key(t: VehicleType) -> tuple[int, bool]:
+    """The contract's buses of a type and the ones hired for the day are separate fleets."""
+    return (t.id, t.hired)
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class GivenBus:
     type_id: int
     booking_ids: tuple[int, ...] = ()  # in route order (used for locked buses)
     locked: bool = False
+    hired: bool = False
 
 
 @dataclass(frozen=True)
@@ -322,11 +329,17 @@ class _Session:
                 self.locked.append((g, kept))
         self.open = [s for s in req.stops if s.booking_id not in on_locked]
         self.keyed = {g.key: g for g in req.given if not g.locked}
-        self.types = {t.id: t for t in req.types}
+        self.types = {t.id: t for t in req.types if not t.hired}
+        self.hired_types = {t.id: t for t in req.types if t.hired}
         fleet = [t for t in req.types if t.available > 0] or list(req.types)
         # without bus types (a region with no contract) every class is a unit the model cannot carry
         self.units = _split_cheapest(self.open, fleet, self.metric) if self.open and fleet else \
             [_Unit(s, s.seats) for s in self.open]
+
+    def type_of(self, g: GivenBus) -> VehicleType | None:
+        """The type of a given bus: hired or of the contract (the other when the day has none)."""
+        first, other = (self.hired_types, self.types) if g.hired else (self.types, self.hired_types)
+        return first.get(g.type_id) or other.get(g.type_id)
 
     # -- one route: pickup times backwards from the arrival, waiting for an announced time
     def route(self, order: tuple[int, ...]):
@@ -390,7 +403,7 @@ class _Session:
         free = []
         for i, u in enumerate(self.units):
             if u.stop.pinned_bus is not None and u.stop.pinned_bus in self.keyed \
-                    and self.keyed[u.stop.pinned_bus].type_id in self.types:
+                    and self.type_of(self.keyed[u.stop.pinned_bus]) is not None:
                 pinned.setdefault(u.stop.pinned_bus, []).append(i)
             else:
                 free.append(i)
@@ -401,7 +414,7 @@ class _Session:
             over = ride > lim.max_ride_minutes
             if not must and len(subset) > 1 and (over or (hard and moved)):
                 return False
-            types = [self.types[self.keyed[key].type_id]] if key is not None else \
+            types = [self.type_of(self.keyed[key])] if key is not None else \
                 [t for t in fleet if t.seats >= seats]
             for t in types:
                 c = self.column(order, t, times, km, ride, moved, key=key)
@@ -469,7 +482,7 @@ class _Session:
     def locked_columns(self) -> list[_Column]:
         out = []
         for g, kept in self.locked:
-            t = self.types.get(g.type_id) or VehicleType(g.type_id, sum(s.seats for s in kept), 0.0, 0.0, 0)
+            t = self.type_of(g) or VehicleType(g.type_id, sum(s.seats for s in kept), 0.0, 0.0, 0, hired=g.hired)
             ids = len(self.units)
             for s in kept:  # locked stops are units of their own (outside the model)
                 self.units.append(_Unit(s, s.seats))
@@ -517,7 +530,7 @@ def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
     from ortools.sat.python import cp_model
 
     sessions = [_Session(i, r) for i, r in enumerate(reqs)]
-    fleet = {t.id: t.available for t in (reqs[0].types if reqs else ())}
+    fleet = {fleet_key(t): t.available for t in (reqs[0].types if reqs else ())}
     columns: list[_Column] = []
     fixed: list[_Column] = []
     for s in sessions:
@@ -545,12 +558,12 @@ def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
         for key in sorted({c.key for c in columns if c.session == s.index and c.key is not None}):
             model.Add(sum(v for c, v in zip(columns, x, strict=True) if c.session == s.index and c.key == key) <= 1)
     warnings_fleet: set[int] = set()
-    for t_id, available in sorted(fleet.items()):
-        mine = [(c, v) for c, v in zip(columns, x, strict=True) if c.type.id == t_id]
-        held = [c for c in fixed if c.type.id == t_id]
+    for t_key, available in sorted(fleet.items()):
+        mine = [(c, v) for c, v in zip(columns, x, strict=True) if fleet_key(c.type) == t_key]
+        held = [c for c in fixed if fleet_key(c.type) == t_key]
         fixed_max = _max_overlap([c.busy for c in held])
         if fixed_max > available:
-            warnings_fleet.add(t_id)
+            warnings_fleet.add(t_key[0])
         for clique in _cliques([(c.busy, v) for c, v in mine] + [(c.busy, None) for c in held]):
             here = [v for v in clique if v is not None]
             fixed_here = len(clique) - len(here)

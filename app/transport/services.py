@@ -33,7 +33,7 @@ from app.transport.distance import road_km
 from app.transport.effects import session_changed
 from app.transport.eligibility import needs_bus
 from app.transport.errors import BusFull, BusLocked, PlanningNotAllowed, PlanNotFound, TransportError
-from app.transport.models import Bus, BusPlan, BusStop, BusType, PickupNotice, PlanStatus, RoadDistance
+from app.transport.models import Bus, BusHire, BusPlan, BusStop, BusType, PickupNotice, PlanStatus, RoadDistance
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +222,30 @@ def _riders(session: Session, warnings: list | None = None) -> list[tuple[Bookin
     return out
 
 
-def _types_for(region_id: int) -> list[planning.VehicleType]:
-    """The region's bus types with the buses of each a day (the fleet of the day)."""
+def hire_price(bus_type: BusType, region: Region) -> float | None:
+    """The price of hiring one extra bus of this type for a trip (None: it cannot be hired)."""
+    return bus_type.hire_price if bus_type.hire_price is not None else region.bus_hire_price
+
+
+def _types_for(region_id: int, day: date | None = None) -> list[planning.VehicleType]:
+    """The region's bus types with the buses of each a day (the fleet of the day); with ``day``
+    also the buses hired for that day, each type's a fleet of its own at the hire price (the
+    hire price for the trip, plus the type's price per km)."""
     types = db.session.scalars(select(BusType).where(BusType.region_id == region_id,
                                                      BusType.active.is_(True)).order_by(BusType.id)).all()
-    return [planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, t.available, t.name, t.carrier)
-            for t in types]
+    out = [planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, t.available, t.name, t.carrier)
+           for t in types]
+    if day is not None:
+        region = db.session.get(Region, region_id)
+        by_id = {t.id: t for t in types}
+        for h in db.session.scalars(select(BusHire).where(BusHire.region_id == region_id, BusHire.day == day)
+                                    .order_by(BusHire.bus_type_id)):
+            t = by_id.get(h.bus_type_id)
+            price = hire_price(t, region) if t is not None else None
+            if price is not None:
+                out.append(planning.VehicleType(t.id, t.seats, price, t.cost_per_km, h.count, t.name, t.carrier,
+                                                hired=True))
+    return out
 
 
 def _road(factor: float):
@@ -246,11 +264,12 @@ def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str
     given = []
     for bus in plan.buses:
         if bus.locked:
-            given.append(planning.GivenBus(bus.id, bus.bus_type_id, tuple(s.booking_id for s in bus.stops), True))
+            given.append(planning.GivenBus(bus.id, bus.bus_type_id, tuple(s.booking_id for s in bus.stops), True,
+                                           hired=bus.hired))
             continue
         stops = [s for s in bus.stops if s.pinned]
         if stops:
-            given.append(planning.GivenBus(bus.id, bus.bus_type_id))
+            given.append(planning.GivenBus(bus.id, bus.bus_type_id, hired=bus.hired))
             for s in stops:
                 pinned[s.booking_id] = bus.id
     told = _notices(b.id for b, _km, _m in riders)
@@ -262,7 +281,8 @@ def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str
                                        announced_at=told[b.id].pickup_at if b.id in told else None)
                   for b, km, minutes in riders)
     return planning.PlanRequest(v.latitude, v.longitude, session.starts_at, session.ends_at, stops,
-                                tuple(types if types is not None else _types_for(session.offer.region_id)),
+                                tuple(types if types is not None else
+                                      _types_for(session.offer.region_id, to_local(session.starts_at).date())),
                                 _road(session.offer.region.road_factor), _limits(), tuple(given), hold=hold)
 
 
@@ -279,7 +299,7 @@ def _fixed_request(session: Session, plan: BusPlan, types) -> planning.PlanReque
             stops.append(planning.StopRequest(st.id, school.id, lat, lon, st.seats))  # one stop per bus stop row
             ids.append(st.id)
         if ids:
-            given.append(planning.GivenBus(bus.id, bus.bus_type_id, tuple(ids), True))
+            given.append(planning.GivenBus(bus.id, bus.bus_type_id, tuple(ids), True, hired=bus.hired))
     return planning.PlanRequest(v.latitude, v.longitude, session.starts_at, session.ends_at, tuple(stops),
                                 tuple(types), _road(session.offer.region.road_factor), _limits(), tuple(given))
 
@@ -372,7 +392,7 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
 def plan_day_of(session: Session, now: datetime, *, force_ids=frozenset(), holds=None) -> dict[int, BusPlan]:
     """Plan every session of ``session``'s day and region in one model; returns the plans written."""
     holds = holds or {}
-    types = _types_for(session.offer.region_id)
+    types = _types_for(session.offer.region_id, to_local(session.starts_at).date())
     if not types:
         _warn_no_bus_types(session.offer.region_id)  # every far class is reported without a bus
     plans = {sid: _lock_plan(sid) for sid in _day_session_ids(session, now)}  # sorted: one lock order
@@ -426,10 +446,13 @@ def _announce(plan: BusPlan, result: planning.Plan, hold: str, before: dict) -> 
         elif hold != "hard" and notice.pickup_at != at:
             notice.pickup_at, notice.announced_at = at, utcnow()
     if first and not db.session.info.get("transport.no_mail"):
-        # the school hears its pickup (and return) time once the bus is planned, with a new .ics
+        # the school hears its pickup (and return) time once the bus is planned, with a new .ics;
+        # a confirmation (or change) still queued for this plan carries the bus itself: no second mail
         from app.booking import notify
+        from app.outbox.services import notices_waiting_for_plan
 
         db.session.flush()
+        first = sorted(set(first) - notices_waiting_for_plan(first))
         for b in db.session.scalars(select(Booking).where(Booking.id.in_(first)).order_by(Booking.id)):
             notify.pickup_planned(b, ordered=False)
 
@@ -490,7 +513,7 @@ def _write(plan: BusPlan, result: planning.Plan) -> None:
         if bus is None:
             bus = Bus(plan_id=plan.id, bus_type_id=pb.type.id)
             db.session.add(bus)
-        bus.bus_type_id, bus.locked = pb.type.id, pb.locked
+        bus.bus_type_id, bus.locked, bus.hired = pb.type.id, pb.locked, pb.type.hired
         bus.arrives_at, bus.departs_back_at = pb.arrives_at, pb.departs_back_at
         bus.km, bus.cost = pb.km, pb.cost
         db.session.flush()
@@ -768,6 +791,98 @@ def mark_reviewed(actor: User, plan_id: int) -> BusPlan:
     plan.needs_review, plan.review_note = False, ""
     db.session.flush()
     return plan
+
+
+# ------------------------------------------------------------------ a shortfall: hire, ask the school
+
+MAX_HIRED_PER_TYPE = 20
+
+
+def day_sessions_with_plans(region_id: int, day: date) -> list[int]:
+    """The sessions of a local day of a region that have a bus plan."""
+    from app.labs.models import Offer
+
+    lo, hi = local_to_utc(day, time(0, 0)), local_to_utc(day + timedelta(days=1), time(0, 0))
+    return sorted(db.session.scalars(select(BusPlan.session_id).join(Session, BusPlan.session_id == Session.id)
+                                     .join(Offer, Session.offer_id == Offer.id).where(
+        Offer.region_id == region_id, Session.starts_at >= lo, Session.starts_at < hi)))
+
+
+def hire_buses(actor: User, region: Region, day: date, bus_type_id, count: int) -> BusHire | None:
+    """The coordinator hires ``count`` extra buses of a type for a day (0: none; the number replaces
+    what was hired). The day's plans are re-made after the commit (outbox) and may use them, each at
+    the type's hire price; the shortfall warning goes when they suffice."""
+    if not permissions.can_plan_transport(actor, region):
+        raise PlanningNotAllowed(_("U mag de busplanning niet wijzigen."))
+    bt = permissions.linkable(actor, BusType, bus_type_id, field="bus_type",
+                              check=lambda a, t: t.region_id == region.id and t.active)
+    if hire_price(bt, region) is None:
+        raise TransportError(_("Voor dit bustype is geen huurprijs ingesteld: het kan niet gehuurd worden."),
+                             field="bus_type", code="not_for_hire")
+    if not isinstance(count, int) or not 0 <= count <= MAX_HIRED_PER_TYPE:
+        raise TransportError(_("Huur tussen 0 en %(n)s bussen.", n=MAX_HIRED_PER_TYPE), field="count")
+    if day < to_local(utcnow()).date():
+        raise TransportError(_("Een dag in het verleden kan niet meer."), field="day")
+    hire = db.session.scalar(select(BusHire).where(BusHire.region_id == region.id, BusHire.day == day,
+                                                   BusHire.bus_type_id == bt.id))
+    if count == 0:
+        if hire is not None:
+            db.session.delete(hire)
+        hire = None
+    else:
+        if hire is None:
+            hire = BusHire(region_id=region.id, day=day, bus_type_id=bt.id, count=count, created_by_id=actor.id)
+            db.session.add(hire)
+        hire.count = count
+    # the day is planned as one: its plans are re-made after the commit (stale: even a plan whose
+    # classes all have a bus), holding the pickup times the schools were told
+    for sid in day_sessions_with_plans(region.id, day):
+        _lock_plan(sid).stale = True
+        session_changed(sid)
+    db.session.flush()
+    return hire
+
+
+def hires_on(region_id: int | None, day: date) -> list[BusHire]:
+    stmt = select(BusHire).where(BusHire.day == day).options(selectinload(BusHire.bus_type)).order_by(BusHire.bus_type_id)
+    if region_id is not None:
+        stmt = stmt.where(BusHire.region_id == region_id)
+    return list(db.session.scalars(stmt))
+
+
+def ask_school(actor: User, plan_id: int, booking_id) -> Booking:
+    """A class has no bus (the fleet is used up): mail the school's contacts (through the outbox) to ask
+    whether they can arrange their own transport; they answer by declining the bus on their booking."""
+    plan, session = _plan_for(actor, plan_id)
+    booking = permissions.linkable(actor, Booking, booking_id, field="booking",
+                                   check=lambda a, b: b.session_id == session.id)
+    if not any(w.get("code") == "no_bus" and w.get("booking_id") == booking.id for w in plan.warnings or []):
+        raise TransportError(_("Deze klas heeft een bus: er is niets te vragen."), field="booking", code="has_bus")
+    from flask_babel import force_locale
+
+    from app.booking.notify import _recipients
+    from app.mail import queue_mail
+
+    to, locale = _recipients(booking)
+    if not to:
+        raise TransportError(_("Van deze boeking is geen e-mailadres bekend."), field="booking", code="no_email")
+    base = current_app.config["BASE_URL"].rstrip("/")
+    with force_locale(locale):
+        when = to_local(session.starts_at).strftime("%d-%m-%Y %H:%M")
+        subject = _("Busvervoer: %(title)s", title=session.offer.title)
+        body = "\n\n".join([
+            _("Beste %(name)s,", name=booking.contact_name or _("collega")),
+            _("Voor uw klas (groep %(groep)s, %(seats)s plaatsen) bij \"%(title)s\" op %(when)s is nog geen bus: "
+              "alle bussen van de regio rijden dan al.", groep=booking.groep_label,
+              seats=booking.pupils + booking.adults, title=session.offer.title, when=when),
+            _("Kunt u zelf vervoer regelen? Geef dat dan aan bij uw boeking (\"eigen vervoer\"): %(url)s",
+              url=f"{base}/boekingen/{booking.id}"),
+            _("Lukt dat niet, dan zoeken wij verder naar een oplossing en hoort u van ons."),
+        ])
+    queue_mail(to, subject, body)
+    booking.events.append(BookingEvent(actor_id=actor.id, at=utcnow(), action="asked_own_transport"))
+    db.session.flush()
+    return booking
 
 
 # ------------------------------------------------------------------ teachers: own transport

@@ -19,7 +19,8 @@ from app.labs.models import Venue
 from app.schools.models import School
 from app.timeutil import to_local
 from app.transport import maps, services, warnings
-from app.transport.forms import ActionForm, FlagForm, MoveStopForm, RoadDistanceForm, RoadDistanceImportForm
+from app.transport.forms import (ActionForm, AskSchoolForm, FlagForm, HireForm, MoveStopForm, RoadDistanceForm,
+                                 RoadDistanceImportForm)
 from app.transport.models import Bus, BusPlan, BusStop, BusType
 from app.inputs import content_disposition, parse_date
 from app.web import int_arg, load_or_404, run_and_flash
@@ -87,7 +88,8 @@ def plans():
                            lines=lines, points=points, carriers=carriers, form=ActionForm(), move_form=MoveStopForm(),
                            days=services.plan_days(region.id if region else None, to_local(utcnow()).date()),
                            prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
-                           admin_args=_admin_args(), replanning=_replanning(day_plans))
+                           admin_args=_admin_args(), replanning=_replanning(day_plans),
+                           hires=services.hires_on(region.id if region else None, day))
 
 
 def _replanning(plans) -> set[int]:
@@ -168,6 +170,35 @@ def warnings_seen(plan_id: int):
         abort(400)
     run_and_flash(lambda: services.mark_warnings_seen(current_user, plan.id),
                   _("Gezien: de waarschuwingen staan er nog, maar het plan hoeft niet meer gecontroleerd te worden."))
+    return redirect(_back(_plan_day(plan)))
+
+
+@bp.post("/huren")
+@login_required
+def hire():
+    """Extra buses of a type for a day, for a shortfall: the day is re-planned after the commit."""
+    region = _region()
+    form = HireForm()
+    if region is None or not form.validate_on_submit():
+        abort(400)
+    day = _day(form.datum.data)
+    count = form.count.data
+    run_and_flash(lambda: services.hire_buses(current_user, region, day, form.bus_type.data, count),
+                  _("Gehuurd: de bussen van die dag worden opnieuw gepland.") if count
+                  else _("Niet meer gehuurd: de bussen van die dag worden opnieuw gepland."))
+    return redirect(_back(day))
+
+
+@bp.post("/plan/<int:plan_id>/school-vragen")
+@login_required
+def ask_school(plan_id: int):
+    """Ask a school without a bus whether it can arrange its own transport (a mail, via the outbox)."""
+    plan = load_or_404(BusPlan, plan_id, _can_plan)
+    form = AskSchoolForm()
+    if not form.validate_on_submit():
+        abort(400)
+    run_and_flash(lambda: services.ask_school(current_user, plan.id, form.booking.data),
+                  _("De school krijgt een mail met de vraag of ze zelf vervoer regelt."))
     return redirect(_back(_plan_day(plan)))
 
 

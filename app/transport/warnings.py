@@ -10,6 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from app.booking.models import Booking
 from app.extensions import db
+from app.timeutil import to_local
+from app.transport.services import hire_price
 
 
 def _bookings(plans) -> dict[int, Booking]:
@@ -51,6 +53,22 @@ def _text(w: dict, school: str) -> str:
     return code
 
 
+def _hireable(region) -> list:
+    """The region's active bus types that can be hired (a hire price of their own or the region's)."""
+    from app.transport.models import BusType
+
+    types = db.session.scalars(select(BusType).where(BusType.region_id == region.id, BusType.active.is_(True))
+                               .order_by(BusType.seats.desc(), BusType.id)).all()
+    return [t for t in types if hire_price(t, region) is not None]
+
+
+def _hired(region_id: int, day) -> dict[int, int]:
+    from app.transport.models import BusHire
+
+    return {t: n for t, n in db.session.execute(select(BusHire.bus_type_id, BusHire.count).where(
+        BusHire.region_id == region_id, BusHire.day == day))}
+
+
 def describe(plans) -> dict[int, list[dict]]:
     """Per plan id its warnings: code, booking id, school, text and (a class without a bus) choices,
     each a code, a text and where it fits an address (``url``: filled in by the caller)."""
@@ -64,16 +82,21 @@ def describe(plans) -> dict[int, list[dict]]:
             item = {**w, "school": school, "text": _text(w, school)}
             if w["code"] == "no_bus":
                 region = p.session.offer.region
+                day = to_local(p.session.starts_at).date()
                 choices = []
-                if region.bus_hire_price is not None:
-                    choices.append({"code": "hire", "text": _("Een extra bus huren (€ %(price)s per rit).",
-                                                              price="%.2f" % region.bus_hire_price)})
-                choices.append({"code": "move_session",
+                hired = _hired(region.id, day)
+                for t in _hireable(region):
+                    price = hire_price(t, region)
+                    choices.append({"code": "hire", "bus_type_id": t.id, "date": day.isoformat(),
+                                    "count": hired.get(t.id, 0) + 1, "price": round(price, 2),
+                                    "text": _("Een extra %(type)s huren voor deze dag (€ %(price)s per rit).",
+                                              type=t.name, price="%.2f" % price)})
+                choices.append({"code": "move_session", "session_id": p.session_id,
                                 "text": _("De les verplaatsen naar een tijd waarop er bussen over zijn."),
                                 "offer_id": p.session.offer_id})
                 email = (b.contact_user.email if b and b.contact_user else (b.contact_email if b else "")) or ""
-                choices.append({"code": "ask_school", "text": _("De school vragen of ze zelf vervoer regelt."),
-                                "email": email})
+                choices.append({"code": "ask_school", "plan_id": p.id, "booking_id": w.get("booking_id"),
+                                "text": _("De school vragen of ze zelf vervoer regelt."), "email": email})
                 item["choices"] = choices
             items.append(item)
         out[p.id] = items

@@ -240,6 +240,11 @@ MATRIX: dict[str, Case] = {
     "/vervoer/plan/<int:plan_id>/gezien": case("/vervoer/plan/{plan}/gezien", method="POST", **MANAGE_SESSION),
     "/vervoer/plan/<int:plan_id>/waarschuwingen-gezien": case("/vervoer/plan/{plan}/waarschuwingen-gezien",
                                                               method="POST", **MANAGE_SESSION),
+    # a shortfall: the coordinator hires extra buses for a day of their own region, or asks a school
+    "/vervoer/huren": case("/vervoer/huren", method="POST", teacher=FORBIDDEN, coordinator=ALLOWED,
+                           programme_leader=FORBIDDEN, admin=ALLOWED, coordinator_r2=ALLOWED),
+    "/vervoer/plan/<int:plan_id>/school-vragen": case("/vervoer/plan/{plan}/school-vragen", method="POST",
+                                                      **MANAGE_SESSION),
     # the school's teacher declines the bus (own transport), or the session's coordinator does
     "/vervoer/boeking/<int:booking_id>/bus": case("/vervoer/boeking/{booking}/bus", method="POST", teacher=ALLOWED,
                                                   coordinator=ALLOWED, programme_leader=FORBIDDEN, admin=ALLOWED,

@@ -3,6 +3,7 @@ on the page (with the choices for the class without a bus) until 'Ik heb het gez
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
@@ -10,7 +11,7 @@ from app.extensions import db
 from app.timeutil import to_local
 from app.transport import services
 from app.transport.models import BusPlan
-from tests.transport.conftest import book, school_at, short_day, transport  # noqa: F401 (fixture)
+from tests.transport.conftest import book, drain, school_at, short_day, transport  # noqa: F401 (fixture)
 
 from .test_series_journey import _sign_in
 
@@ -47,12 +48,26 @@ def test_the_plan_page_shows_every_warning(app, live_server, browser, transport)
             "greedy"} <= codes
     text = main.text
     assert "Basisschool Achteraan (30 plaatsen) heeft geen bus" in text
-    assert "Een extra bus huren (€ 240.00 per rit)." in text and "De school vragen of ze zelf vervoer regelt." in text
+    assert "Een extra Touringcar 50 huren voor deze dag (€ 240.00 per rit)." in text
+    assert "De school vragen of ze zelf vervoer regelt." in text
     assert "Basisschool Nergens ligt volgens de coördinaten buiten Nederland" in text
     assert "Basisschool Zonder heeft geen coördinaten" in text
     assert text.count("te controleren") >= 2
     while browser.find_elements(By.XPATH, "//main//button[normalize-space()='Ik heb het gezien']"):
-        browser.find_element(By.XPATH, "//main//button[normalize-space()='Ik heb het gezien']").click()
+        button = browser.find_element(By.XPATH, "//main//button[normalize-space()='Ik heb het gezien']")
+        button.click()
+        WebDriverWait(browser, 10).until(EC.staleness_of(button))  # the next page, not the flash of the last one
         WebDriverWait(browser, 10).until(lambda d: "Gezien: de waarschuwingen" in d.page_source)
     assert "te controleren" not in browser.find_element(By.TAG_NAME, "main").text
     assert "heeft geen bus" in browser.find_element(By.TAG_NAME, "main").text  # the warnings stay visible
+    # the coordinator takes the choice: one extra coach for the day; the worker re-plans; the class rides
+    button = browser.find_element(By.XPATH, "//main//button[starts-with(normalize-space(), 'Een extra Touringcar 50')]")
+    button.click()
+    WebDriverWait(browser, 10).until(EC.staleness_of(button))
+    WebDriverWait(browser, 10).until(lambda d: "Gehuurd: de bussen van die dag" in d.page_source)
+    assert "1 × Touringcar 50 gehuurd voor deze dag" in browser.find_element(By.TAG_NAME, "main").text
+    drain()
+    db.session.remove()
+    browser.get(f"{live_server}/vervoer/?datum={day}")
+    text = browser.find_element(By.TAG_NAME, "main").text
+    assert "Basisschool Achteraan (30 plaatsen) heeft geen bus" not in text and "gehuurd" in text

@@ -151,6 +151,28 @@ def test_the_fleet_is_a_hard_limit_and_the_shortfall_is_reported():
         sorted(u.booking_id for u in result.unplanned)
 
 
+def test_hired_buses_are_a_fleet_of_their_own_at_the_hire_price():
+    """The same shortfall with one coach hired for the day: the contract's coach first (cheaper),
+    the hired one for the rest, at its hire price; never more hired buses than hired."""
+    stops = _stops(4, seed=9, seats=(20, 25))
+    contract = VehicleType(1, 50, 180.0, 1.9, available=1)
+    hired = VehicleType(1, 50, 300.0, 1.9, available=3, hired=True)
+    req = _req(stops, types=(contract, hired))
+    result = planning.plan(req)
+    _check(req, result)
+    assert [b.type.hired for b in result.buses].count(False) == 1 and len(result.buses) <= 1 + hired.available
+    for bus in result.buses:
+        assert bus.cost == round((300.0 if bus.type.hired else 180.0) + 1.9 * bus.km, 2)
+    assert not [w for w in result.warnings if w.code == "no_bus"]
+    # a pinned class on a hired bus stays on a hired bus
+    key = 77
+    given = (GivenBus(key=key, type_id=1, hired=True),)
+    pinned = tuple(StopRequest(**{**s.__dict__, "pinned_bus": key}) if s.booking_id == 1 else s for s in stops)
+    result = planning.plan(_req(pinned, types=(contract, hired), given=given))
+    bus = next(b for b in result.buses if any(st.booking_id == 1 for st in b.stops))
+    assert bus.type.hired and bus.key == key
+
+
 def test_greedy_fallback_when_routing_finds_nothing(monkeypatch):
     monkeypatch.setattr(planning, "_solve_ortools", lambda *a: None)
     req = _req(_stops(6, seed=9), limits=Limits(exact_max_columns=0))
