@@ -29,6 +29,7 @@ from app.booking.models import Booking, BookingStatus, SeriesBooking
 from app.extensions import db
 from app.labs.models import Offer, Session, Venue, World
 from app.schools.enrolment import enrolment_by_groep
+from app.schools.membership import region_in_year
 from app.schools.models import School, SchoolKind
 from app.timeutil import local_to_utc, school_year_bounds
 from app.transport.distance import road_km
@@ -61,6 +62,11 @@ class SchoolRow:
     reached_groep: dict[int, float] = field(default_factory=dict)
     enrolled_groep: dict[int, int] = field(default_factory=dict)
     booked_not_visited: int = 0  # confirmed bookings, not (yet) attended
+    region_id: int | None = None  # the school's region in the school year asked for
+
+    def __post_init__(self):
+        if self.region_id is None and self.school is not None:
+            self.region_id = self.school.region_id
 
     @property
     def reached(self) -> bool:
@@ -100,17 +106,19 @@ def _bookings(f: Filters):
             .join(School, Booking.school_id == School.id).where(*_booking_filter(f)))
 
 
-def schools_in_scope(f: Filters) -> list[School]:
-    stmt = select(School).where(School.active.is_(True), School.kind != SchoolKind.VSO)
+def schools_in_scope(f: Filters) -> list[tuple[School, int]]:
+    """The schools of the region *in that school year* (their dated membership), with that region."""
+    region = region_in_year(f.school_year).label("year_region_id")
+    stmt = select(School, region).where(School.active.is_(True), School.kind != SchoolKind.VSO)
     if f.region_id is not None:
-        stmt = stmt.where(School.region_id == f.region_id)
+        stmt = stmt.where(region == f.region_id)
     else:
-        stmt = stmt.where(School.region_id.is_not(None))
+        stmt = stmt.where(region.is_not(None))
     if f.municipality:
         stmt = stmt.where(School.municipality_code == f.municipality)
     if f.school_id is not None:
         stmt = stmt.where(School.id == f.school_id)
-    return list(db.session.scalars(stmt.order_by(School.name, School.id)))
+    return [(s, rid) for s, rid in db.session.execute(stmt.order_by(School.name, School.id)).all()]
 
 
 def class_reach(f: Filters) -> list[tuple[int, int, int, int, int]]:
@@ -137,7 +145,7 @@ def reach_by_school(region_id: int, school_year: int):
 
 def school_rows(f: Filters) -> list[SchoolRow]:
     schools = schools_in_scope(f)
-    rows = {s.id: SchoolRow(s) for s in schools}
+    rows = {s.id: SchoolRow(s, region_id=rid) for s, rid in schools}
     for sid, lo, hi, pupils, visits in class_reach(f):
         row = rows.get(sid)
         if row is None:
@@ -189,8 +197,8 @@ def school_rows(f: Filters) -> list[SchoolRow]:
     known = known_roads([vid for vs in venues.values() for vid, _la, _lo in vs])
     for row in rows.values():
         s = row.school
-        dists = [road_km(s.latitude, s.longitude, la, lo, factors[s.region_id], known.get((s.id, vid), (None,))[0])
-                 for vid, la, lo in venues.get(s.region_id, [])]
+        dists = [road_km(s.latitude, s.longitude, la, lo, factors[row.region_id], known.get((s.id, vid), (None,))[0])
+                 for vid, la, lo in venues.get(row.region_id, [])]
         dists = [d for d in dists if d is not None]
         row.distance_km = min(dists) if dists else None
         row.worlds.sort()

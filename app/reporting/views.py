@@ -89,7 +89,7 @@ def school(school_id: int):
         abort(404)
     history = []
     for y in range(f.school_year - 4, f.school_year + 1):
-        rows = school_rows(Filters(y, s.region_id, school_id=s.id))
+        rows = school_rows(Filters(y, None, school_id=s.id))  # in whichever region it was that year
         history.append((school_year_label(y), rows[0] if rows else None))
     return render_template("reporting/school.html", school=s, history=history,
                            worlds={w.value: label for w, label in WORLD_LABELS.items()})
