@@ -27,12 +27,26 @@ def bars(items: list[tuple[str, float | None, str]], width=600, height=220, pad=
     return out
 
 
-def line(points: list[tuple[str, float]], width=600, height=200, pad=30) -> list[tuple[str, float, float, float]]:
-    """(label, value, x, y) for a line chart scaled to the maximum value."""
-    top = max([v for _, v in points] + [1])
+def line(points: list[tuple[str, float | None]], width=600, height=200, pad=30) -> list[tuple[str, float | None, float, float | None]]:
+    """(label, value, x, y) for a line chart scaled to the maximum value; a value of None (no
+    data) has no y: the chart leaves a gap there instead of drawing a 0."""
+    top = max([v for _, v in points if v is not None] + [1])
     n = max(1, len(points) - 1)
-    return [(label, v, pad + i * (width - 2 * pad) / n, height - pad - (height - 2 * pad) * v / top)
+    return [(label, v, pad + i * (width - 2 * pad) / n,
+             None if v is None else height - pad - (height - 2 * pad) * v / top)
             for i, (label, v) in enumerate(points)]
+
+
+def segments(points) -> list[list[tuple[float, float]]]:
+    """The runs of consecutive points with a value: one polyline each, so gaps stay gaps."""
+    out: list[list[tuple[float, float]]] = [[]]
+    for _label, _v, x, y in points:
+        if y is None:
+            if out[-1]:
+                out.append([])
+        else:
+            out[-1].append((x, y))
+    return [s for s in out if s]
 
 
 # reach classes of the map: (key, lower bound of the share reached); a reached school
