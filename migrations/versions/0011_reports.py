@@ -2,7 +2,8 @@
 
 A school's region per school year (school_regions), so reach for a past school year uses
 the region the school was in then; a reassignment of schools to a region (region_changes)
-keeps what it replaced, so it can be undone exactly.
+keeps what it replaced, so it can be undone exactly. Place names already imported with a
+naive title case ("Oude Ijsselstreek", "'S-Gravenhage") get their official spelling.
 
 Revision ID: 0011_reports
 Revises: 0010_buses
@@ -57,6 +58,18 @@ def upgrade():
                                 ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_region_changes')),
     )
+
+
+    # place names in their official spelling (app.schools.names; pure code)
+    from app.schools.names import place_name
+
+    conn = op.get_bind()
+    schools = sa.table('schools', sa.column('city', sa.String), sa.column('municipality_name', sa.String))
+    for col in (schools.c.city, schools.c.municipality_name):
+        for (old,) in conn.execute(sa.select(col).distinct()).all():
+            new = place_name(old or "")
+            if old and new != old:
+                conn.execute(sa.update(schools).where(col == old).values({col.name: new}))
 
 
 def downgrade():
