@@ -64,10 +64,16 @@ def reach_class(row) -> str:
 
 @dataclass(frozen=True)
 class MapPoint:
-    item: object  # a school row or a venue
+    item: object  # a school row or a venue (a cluster: its first school row)
     x: float
     y: float
-    cls: str = ""
+    cls: str = ""  # a reach class, "venue", or "cluster"
+    members: tuple = ()  # a cluster: the school rows drawn at this one place
+    approximate: bool = False  # placed at its postcode area's centre, not its own address
+
+    @property
+    def count(self) -> int:
+        return len(self.members) or 1
 
 
 def map_points(rows, venues=(), width=600, height=500, pad=20) -> tuple[list[MapPoint], list[MapPoint]]:
@@ -89,8 +95,22 @@ def map_points(rows, venues=(), width=600, height=500, pad=20) -> tuple[list[Map
     def xy(lat, lon):
         return pad + (lon - lon0) * aspect * scale, height - pad - (lat - lat0) * scale
 
+    # schools at exactly the same place (most often the centre of a postcode area, when the
+    # school's own coordinates are unknown) are one cluster with its number, not a stack
+    from app.schools.models import CoordSource
+
+    places: dict[tuple[float, float], list] = {}
+    for r in located:
+        places.setdefault((round(r.school.latitude, 5), round(r.school.longitude, 5)), []).append(r)
     order = {key: i for i, (key, _) in enumerate(REACH_CLASSES)}  # reached schools drawn on top
-    schools = sorted((MapPoint(r, *xy(r.school.latitude, r.school.longitude), reach_class(r)) for r in located),
-                     key=lambda p: order[p.cls])
+    order["cluster"] = len(order)
+    points = []
+    for (lat, lon), group in places.items():
+        approx = any(r.school.coord_source == CoordSource.PC4 for r in group)
+        if len(group) == 1:
+            points.append(MapPoint(group[0], *xy(lat, lon), reach_class(group[0]), approximate=approx))
+        else:
+            points.append(MapPoint(group[0], *xy(lat, lon), "cluster", tuple(group), approx))
+    schools = sorted(points, key=lambda p: order[p.cls])
     return (schools,
             [MapPoint(v, *xy(v.latitude, v.longitude), "venue") for v in sites])
