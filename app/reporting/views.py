@@ -83,7 +83,7 @@ def dashboard():
                            groepen_choices=list(HEADLINE_GROEPEN), trend=tr, region=region,
                            groep_bars=groep_bars, trend_points=trend_points,
                            trend_segments=charts.segments(trend_points), trend_running=[t["running"] for t in tr], funnel=funnel,
-                           map_points=charts.map_points(rows, venues), offers=offers, venues=venues,
+                           map_points=charts.map_points(rows, venues), reach_class=charts.reach_class, offers=offers, venues=venues,
                            municipalities=municipalities, worlds=WORLD_LABELS, args=args,
                            year_label=school_year_label(f.school_year), contacts=_contacts(f.region_id),
                            not_reached=sorted((r for r in rows if not r.reached),
