@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from app.auth.models import Region
 from app.booking.models import Booking, BookingStatus, SeriesBooking
@@ -30,7 +30,7 @@ from app.extensions import db
 from app.labs.models import Offer, Session, Venue, World
 from app.schools.enrolment import enrolment_by_groep
 from app.schools.membership import region_in_year
-from app.schools.models import School, SchoolKind
+from app.schools.models import School, SchoolKind, SchoolRegion
 from app.timeutil import local_to_utc, school_year_bounds
 from app.transport.distance import road_km
 from app.transport.models import Bus, BusStop
@@ -111,7 +111,10 @@ def schools_in_scope(f: Filters) -> list[tuple[School, int]]:
     region = region_in_year(f.school_year).label("year_region_id")
     stmt = select(School, region).where(School.active.is_(True), School.kind != SchoolKind.VSO)
     if f.region_id is not None:
-        stmt = stmt.where(region == f.region_id)
+        # the index on schools.region_id finds the candidates (now in the region, or ever was);
+        # the dated membership decides
+        ever = select(SchoolRegion.school_id).where(SchoolRegion.region_id == f.region_id)
+        stmt = stmt.where(or_(School.region_id == f.region_id, School.id.in_(ever)), region == f.region_id)
     else:
         stmt = stmt.where(region.is_not(None))
     if f.municipality:

@@ -151,7 +151,7 @@ class SchoolRegion(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
-    region_id: Mapped[Optional[int]] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"))
+    region_id: Mapped[Optional[int]] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), index=True)
     valid_from: Mapped[Optional[int]] = mapped_column(Integer)
     valid_to: Mapped[Optional[int]] = mapped_column(Integer)
 

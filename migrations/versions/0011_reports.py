@@ -36,6 +36,7 @@ def upgrade():
     )
     op.create_index('ix_school_regions_school_id_valid_from', 'school_regions', ['school_id', 'valid_from'],
                     unique=False)
+    op.create_index(op.f('ix_school_regions_region_id'), 'school_regions', ['region_id'], unique=False)
     op.create_table(
         'region_changes',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -74,5 +75,6 @@ def upgrade():
 
 def downgrade():
     op.drop_table('region_changes')
+    op.drop_index(op.f('ix_school_regions_region_id'), table_name='school_regions')
     op.drop_index('ix_school_regions_school_id_valid_from', table_name='school_regions')
     op.drop_table('school_regions')
