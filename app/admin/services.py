@@ -26,7 +26,7 @@ from app.db import utcnow
 from app.errors import DomainError, PermissionDeniedError
 from app.extensions import db
 from app.labs.models import Venue
-from app.schools.models import HolidayPeriod, School
+from app.schools.models import HolidayPeriod, RegionChange, School, SchoolRegion
 
 audit = logging.getLogger("app.audit")
 
@@ -426,10 +426,8 @@ def parse_codes(raw: str) -> list[str]:
     return [c for c in re.split(r"[\s,;]+", (raw or "").strip()) if c]
 
 
-def assign_schools_to_region(actor: User, region: Region, area: str, codes: Iterable[str]) -> int:
-    """Assign every school of the given municipalities, nodal areas or COROP areas to the region."""
-    if not permissions.can_manage_school_data(actor):
-        raise _deny()
+def _area_schools(area: str, codes: Iterable[str]) -> tuple[list[str], list[School]]:
+    """The codes (normalised) and every school of the given municipalities, nodal or COROP areas."""
     column = AREA_COLUMNS.get(area)
     if column is None:
         raise DomainError(_("Kies gemeenten, nodale gebieden of COROP-gebieden."), field="area")
@@ -439,14 +437,145 @@ def assign_schools_to_region(actor: User, region: Region, area: str, codes: Iter
     if not codes or any(len(c) > 4 for c in codes):
         raise DomainError(_("Vul een of meer codes in (hoogstens 4 tekens elk), gescheiden door komma's."),
                           field="codes")
+    codes = list(dict.fromkeys(codes))
     found = set(db.session.scalars(select(column).where(column.in_(codes)).distinct()))
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise DomainError(_("Geen scholen met deze code(s): %(codes)s.", codes=", ".join(unknown)), field="codes")
-    n = db.session.execute(update(School).where(column.in_(codes)).values(region_id=region.id)).rowcount
-    audit.info("%s schools of %s %s assigned to region %s by account %s", n, area, ",".join(codes), region.code,
-               actor.id)
-    return n
+    schools = list(db.session.scalars(select(School).where(column.in_(codes)).order_by(School.name, School.id)
+                                      .options(selectinload(School.region))))
+    return codes, schools
+
+
+@dataclass
+class RegionChangePreview:
+    """What a reassignment would change, shown before it is confirmed."""
+
+    region: Region
+    area: str
+    codes: list[str]
+    from_year: int
+    moving: list[School]  # schools that change region
+    staying: int  # schools of the areas already in the region
+    teachers: list[User]
+    upcoming: list  # bookings of the moving schools still to come (they stay as they are)
+    from_regions: dict[str, int]  # region name (or "—") -> schools leaving it
+
+
+def preview_region_change(actor: User, region: Region, area: str, codes: Iterable[str]) -> RegionChangePreview:
+    """The schools, teachers and upcoming bookings a reassignment touches; changes nothing."""
+    from app.booking.models import Booking, BookingStatus
+    from app.labs.models import Session
+    from app.timeutil import school_year_of
+
+    if not permissions.can_manage_school_data(actor):
+        raise _deny()
+    codes, schools = _area_schools(area, codes)
+    moving = [s for s in schools if s.region_id != region.id]
+    ids = [s.id for s in moving]
+    teachers = list(db.session.scalars(select(User).where(User.role == Role.TEACHER, User.school_id.in_(ids))
+                                       .order_by(User.email))) if ids else []
+    upcoming = list(db.session.scalars(
+        select(Booking).join(Session, Booking.session_id == Session.id)
+        .where(Booking.school_id.in_(ids), Session.starts_at >= utcnow(),
+               Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED]))
+        .order_by(Session.starts_at))) if ids else []
+    from_regions: dict[str, int] = {}
+    for s in moving:
+        key = s.region.name if s.region is not None else "—"
+        from_regions[key] = from_regions.get(key, 0) + 1
+    return RegionChangePreview(region, area, codes, school_year_of(utcnow()), moving, len(schools) - len(moving),
+                               teachers, upcoming, from_regions)
+
+
+def _memberships(school_ids: list[int]) -> dict[int, list[SchoolRegion]]:
+    out: dict[int, list[SchoolRegion]] = {sid: [] for sid in school_ids}
+    if school_ids:
+        for m in db.session.scalars(select(SchoolRegion).where(SchoolRegion.school_id.in_(school_ids))
+                                    .order_by(SchoolRegion.school_id, SchoolRegion.valid_from)):
+            out[m.school_id].append(m)
+    return out
+
+
+def assign_schools_to_region(actor: User, region: Region, area: str, codes: Iterable[str]) -> RegionChange:
+    """Assign every school of the given municipalities, nodal or COROP areas to the region,
+    from the running school year on: earlier school years keep the region the school was in
+    (a dated membership), so their reach does not change. The schools' teachers move with
+    their school. What was there before is kept on the RegionChange, for an exact undo."""
+    from app.timeutil import school_year_of
+
+    if not permissions.can_manage_school_data(actor):
+        raise _deny()
+    codes, schools = _area_schools(area, codes)
+    year = school_year_of(utcnow())
+    moving = [s for s in schools if s.region_id != region.id]
+    rows = _memberships([s.id for s in moving])
+    teachers = list(db.session.scalars(select(User).where(User.role == Role.TEACHER,
+                                                          User.school_id.in_([s.id for s in moving])))) if moving else []
+    before = {"schools": {str(s.id): {"region_id": s.region_id,
+                                      "rows": [[m.valid_from, m.valid_to, m.region_id] for m in rows[s.id]]}
+                          for s in moving},
+              "teachers": {str(u.id): u.region_id for u in teachers}}
+    for s in moving:
+        history = rows[s.id]
+        if not history:  # the first change: until now the school was in its region all along
+            db.session.add(SchoolRegion(school_id=s.id, region_id=s.region_id, valid_from=None, valid_to=year))
+        for m in history:
+            if m.valid_from is not None and m.valid_from >= year:
+                db.session.delete(m)  # replaced from this year on
+            elif m.valid_to is None or m.valid_to > year:
+                m.valid_to = year
+        db.session.add(SchoolRegion(school_id=s.id, region_id=region.id, valid_from=year, valid_to=None))
+        s.region_id = region.id
+    for u in teachers:
+        u.region_id = region.id
+    change = RegionChange(region_id=region.id, area=area, codes=",".join(codes), from_year=year,
+                          schools=len(moving), teachers=len(teachers), before=before, created_by_id=actor.id)
+    db.session.add(change)
+    db.session.flush()
+    audit.info("%s schools of %s %s assigned to region %s from school year %s by account %s (change %s; %s "
+               "teachers moved)", len(moving), area, ",".join(codes), region.code, year, actor.id, change.id,
+               len(teachers))
+    return change
+
+
+def recent_region_changes(limit: int = 10) -> list[RegionChange]:
+    return list(db.session.scalars(select(RegionChange).order_by(RegionChange.id.desc()).limit(limit)
+                                   .options(selectinload(RegionChange.region))))
+
+
+def undo_region_change(actor: User, change: RegionChange) -> RegionChange:
+    """Put back exactly what the change replaced: memberships, the schools' regions and the
+    regions of the teachers it moved (a teacher moved again since keeps their new region).
+    Refused when a later change (not undone) touched one of its schools: undo that first."""
+    if not permissions.can_manage_school_data(actor):
+        raise _deny()
+    if change.undone_at is not None:
+        raise DomainError(_("Deze wijziging is al ongedaan gemaakt."), code="already_undone")
+    ids = {int(k) for k in change.before.get("schools", {})}
+    later = db.session.scalars(select(RegionChange).where(RegionChange.id > change.id,
+                                                          RegionChange.undone_at.is_(None))).all()
+    if any(ids & {int(k) for k in c.before.get("schools", {})} for c in later):
+        raise DomainError(_("Een latere wijziging raakt dezelfde scholen: maak die eerst ongedaan."),
+                          code="later_change")
+    rows = _memberships(sorted(ids))
+    for sid, was in change.before.get("schools", {}).items():
+        for m in rows[int(sid)]:
+            db.session.delete(m)
+        for valid_from, valid_to, region_id in was["rows"]:
+            db.session.add(SchoolRegion(school_id=int(sid), region_id=region_id, valid_from=valid_from,
+                                        valid_to=valid_to))
+        school = db.session.get(School, int(sid))
+        if school is not None:
+            school.region_id = was["region_id"]
+    for uid, region_id in change.before.get("teachers", {}).items():
+        user = db.session.get(User, int(uid))
+        if user is not None and user.region_id == change.region_id:
+            user.region_id = region_id
+    change.undone_at, change.undone_by_id = utcnow(), actor.id
+    db.session.flush()
+    audit.info("region change %s undone by account %s", change.id, actor.id)
+    return change
 
 
 def municipality_overview() -> list[dict]:

@@ -284,25 +284,47 @@ def duo_import():
 @bp.route("/schoolgegevens/regio", methods=["GET", "POST"])
 @login_required
 def assign_region():
+    """Reassign schools: the first post shows what changes (preview), the second confirms it."""
     _require(permissions.can_manage_school_data(current_user))
     form = AssignRegionForm()
     refused = False
+    preview = None
     form.region.choices = [(r.id, f"{r.name} ({r.code})") for r in services.regions_for(current_user)]
     if form.validate_on_submit():
         region = db.session.get(Region, form.region.data)
+        codes = services.parse_codes(form.codes.data)
         try:
-            n = services.assign_schools_to_region(current_user, region, form.area.data,
-                                                  services.parse_codes(form.codes.data))
+            if request.form.get("confirm") != "1":
+                preview = services.preview_region_change(current_user, region, form.area.data, codes)
+            else:
+                change = services.assign_schools_to_region(current_user, region, form.area.data, codes)
         except DomainError as exc:
             db.session.rollback()
             put_back(form, exc)
             refused = True
         else:
-            db.session.commit()
-            flash(_("%(n)s scholen zijn toegewezen aan %(region)s.", n=n, region=region.name), "success")
-            return redirect(url_for("admin.assign_region"))
-    return render_template("admin/assign_region.html", form=form, areas=services.municipality_overview()), (
-        422 if form.errors or refused else 200)
+            if preview is None:
+                db.session.commit()
+                flash(_("%(n)s scholen zijn toegewezen aan %(region)s.", n=change.schools, region=region.name),
+                      "success")
+                return redirect(url_for("admin.assign_region"))
+    return render_template("admin/assign_region.html", form=form, areas=services.municipality_overview(),
+                           preview=preview, changes=services.recent_region_changes(),
+                           school_year_label=school_year_label), (422 if form.errors or refused else 200)
+
+
+@bp.post("/schoolgegevens/regio/wijzigingen/<int:change_id>/ongedaan")
+@login_required
+def undo_region_change(change_id: int):
+    from app.schools.models import RegionChange
+
+    _require(permissions.can_manage_school_data(current_user))
+    change = db.session.get(RegionChange, change_id)
+    if change is None:
+        abort(404)
+    run_and_flash(lambda: services.undo_region_change(current_user, change),
+                  _("De wijziging is ongedaan gemaakt: de scholen en hun leerkrachten horen weer bij hun vorige regio."))
+    return redirect(url_for("admin.assign_region"))
 
 
 @bp.route("/schoolgegevens/vakanties", methods=["GET", "POST"])

@@ -8,7 +8,7 @@ from app.auth import permissions
 from app.db import utcnow
 from app.errors import DomainError
 from app.labs.models import World
-from app.reporting.reach import Filters, school_rows, summary
+from app.reporting.reach import DEFAULT_GROEPEN, HEADLINE_GROEPEN, Filters, headline, school_rows, summary
 from app.timeutil import school_year_of
 
 GROUPINGS = ("school", "groep", "municipality", "world")
@@ -28,6 +28,10 @@ def reach():
     group_by = request.args.get("group_by", "school")
     if group_by not in GROUPINGS:
         raise DomainError(f"group_by must be one of {', '.join(GROUPINGS)}.", code="invalid_parameter", field="group_by")
+    groepen = request.args.get("groepen") or DEFAULT_GROEPEN
+    if groepen not in HEADLINE_GROEPEN:
+        raise DomainError(f"groepen must be one of {', '.join(HEADLINE_GROEPEN)}.", code="invalid_parameter",
+                          field="groepen")
     region = int_param("region")
     region_id = user.region_id if not permissions.is_admin(user) else region
     f = Filters(year, region_id, (request.args.get("municipality") or "")[:4], int_param("offer"), world,
@@ -65,7 +69,7 @@ def reach():
                                 "pupils": sm.pupils_served, "attended": sm.bookings_attended,
                                 "no_show": sm.bookings_no_show, "series": sm.series, "transport": sm.transport,
                                 "girls": sm.girls, "boys": sm.boys},
-                    "groups": groups})
+                    "headline": headline(rows, groepen), "groups": groups})
 
 
 def _forbidden():
@@ -79,6 +83,15 @@ SCHEMAS = {"Reach": {"type": "object", "required": ["school_year", "summary", "g
     "group_by": {"type": "string", "enum": list(GROUPINGS)},
     "summary": {"type": "object", "properties": {k: {"type": "integer"} for k in (
         "schools", "schools_reached", "schools_booked_not_visited", "schools_not_reached", "sessions_held", "classes", "pupils", "attended", "no_show", "girls", "boys")}},
+    "headline": {"type": "object", "description": (
+        "The share of the region's schools reached (attended), and within those schools the share of the pupils "
+        "of the chosen groepen reached, against enrolment (reached schools without enrolment data left out)."),
+        "properties": {"groepen": {"type": "string", "enum": list(HEADLINE_GROEPEN)},
+                       "groep_min": {"type": "integer"}, "groep_max": {"type": "integer"},
+                       "schools": {"type": "integer"}, "schools_reached": {"type": "integer"},
+                       "share_schools": {"type": ["number", "null"]}, "pupils_reached": {"type": "integer"},
+                       "pupils_enrolled": {"type": "integer"}, "share_pupils": {"type": ["number", "null"]},
+                       "schools_without_enrolment": {"type": "integer"}}},
     "groups": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}}}}}}}
 PATHS = {"/reach": {"get": {
     "summary": "Reach per school year, grouped by school, groep, municipality or world",
@@ -86,6 +99,7 @@ PATHS = {"/reach": {"get": {
         ("school_year", SCHOOL_YEAR_SCHEMA), ("region", ID_SCHEMA),
         ("group_by", {"type": "string", "enum": list(GROUPINGS)}), ("municipality", {"type": "string"}),
         ("offer", ID_SCHEMA), ("world", {"type": "string", "enum": [w.value for w in World]}),
+        ("groepen", {"type": "string", "enum": list(HEADLINE_GROEPEN), "default": DEFAULT_GROEPEN}),
         ("venue", ID_SCHEMA))],
     "responses": {"200": {"description": "Reach", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Reach"}}}}, **problem_responses(401, 403, 422)}}}}

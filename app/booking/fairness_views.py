@@ -21,6 +21,7 @@ from app.booking.models import Booking, FairnessRule, RequestRound, RuleKind, Ru
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
+from app.labels import OFFER_KIND_LABELS, WORLD_LABELS
 from app.labs.models import Offer, OfferKind, Session, World
 from app.timeutil import local_to_utc, school_year_label, school_year_of
 from app.web import int_arg, load_or_404
@@ -47,7 +48,8 @@ class RuleForm(FlaskForm):
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        self.scope_value.choices = [("", "—")] + [(k.value, k.value) for k in OfferKind] + [(w.value, w.value) for w in World]
+        self.scope_value.choices = ([("", "—")] + [(k.value, str(OFFER_KIND_LABELS.get(k, k.value))) for k in OfferKind]
+                                   + [(w.value, str(WORLD_LABELS[w])) for w in World])  # names, never the codes
 
 
 class RoundForm(FlaskForm):

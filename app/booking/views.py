@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -339,7 +340,9 @@ def cancel_session(session_id: int):
     form = ReasonForm()
     if form.validate_on_submit():
         run_and_flash(lambda: services.cancel_session(current_user, session.id, form.reason.data or ""),
-                      lambda cancelled: _("De les is geannuleerd; %(n)s scholen krijgen bericht.", n=len(cancelled)))
+                      lambda cancelled: ngettext("De les is geannuleerd; %(num)d school krijgt bericht.",
+                                                 "De les is geannuleerd; %(num)d scholen krijgen bericht.",
+                                                 len(cancelled)))
     return redirect(url_for("booking.roster", session_id=session_id))
 
 

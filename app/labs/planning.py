@@ -26,7 +26,14 @@ class Pattern:
 @dataclass(frozen=True)
 class Skipped:
     day: date
-    reason: str  # "holiday: <name>", "closed: <reason>", "not open on this weekday"
+    kind: str  # "holiday", "closed" or "weekday" (not open on this weekday): the page words it
+    name: str = ""  # the holiday's name or the closure's reason
+
+    @property
+    def reason(self) -> str:
+        """A code for logs and tests ("holiday: <name>"); pages show ``kind`` in words."""
+        return {"holiday": f"holiday: {self.name}", "closed": f"closed: {self.name}"}.get(
+            self.kind, "not open on this weekday")
 
 
 def generate_slots(pattern: Pattern, holidays=(), closures=(), opening_days: str = "1234567"
@@ -46,11 +53,11 @@ def generate_slots(pattern: Pattern, holidays=(), closures=(), opening_days: str
             holiday = next((h for h in holidays if h.starts_on <= day <= h.ends_on), None)
             closure = next((c for c in closures if c.starts_on <= day <= c.ends_on), None)
             if holiday is not None:
-                skipped.append(Skipped(day, f"holiday: {holiday.name}"))
+                skipped.append(Skipped(day, "holiday", holiday.name))
             elif closure is not None:
-                skipped.append(Skipped(day, f"closed: {getattr(closure, 'reason', '')}"))
+                skipped.append(Skipped(day, "closed", getattr(closure, "reason", "") or ""))
             elif str(iso) not in opening_days:
-                skipped.append(Skipped(day, "not open on this weekday"))
+                skipped.append(Skipped(day, "weekday"))
             else:
                 start = local_to_utc(day, pattern.start)
                 slots.append((start, start + timedelta(minutes=pattern.minutes)))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from app.auth import permissions
@@ -280,7 +281,9 @@ def reserve_kit(actor: User, kit_id: int, starts_on: date, quantity: int = 1, to
     ends_on = starts_on + timedelta(days=kit.loan_days - 1)
     free = kit.stock - kit_in_use(kit, starts_on, ends_on)
     if quantity > free:
-        raise LabError(_("In die periode zijn er nog %(n)s leskisten vrij. Kies een andere periode.", n=max(0, free)),
+        raise LabError(ngettext("In die periode is er nog %(num)d leskist vrij. Kies een andere periode.",
+                                "In die periode zijn er nog %(num)d leskisten vrij. Kies een andere periode.",
+                                max(0, free)),
                        code="kit_unavailable", field="starts_on")
     loan = KitLoan(kit_id=kit.id, school_id=actor.school_id, booked_by_id=actor.id, starts_on=starts_on,
                    ends_on=ends_on, quantity=quantity)

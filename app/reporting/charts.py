@@ -27,12 +27,26 @@ def bars(items: list[tuple[str, float | None, str]], width=600, height=220, pad=
     return out
 
 
-def line(points: list[tuple[str, float]], width=600, height=200, pad=30) -> list[tuple[str, float, float, float]]:
-    """(label, value, x, y) for a line chart scaled to the maximum value."""
-    top = max([v for _, v in points] + [1])
+def line(points: list[tuple[str, float | None]], width=600, height=200, pad=30) -> list[tuple[str, float | None, float, float | None]]:
+    """(label, value, x, y) for a line chart scaled to the maximum value; a value of None (no
+    data) has no y: the chart leaves a gap there instead of drawing a 0."""
+    top = max([v for _, v in points if v is not None] + [1])
     n = max(1, len(points) - 1)
-    return [(label, v, pad + i * (width - 2 * pad) / n, height - pad - (height - 2 * pad) * v / top)
+    return [(label, v, pad + i * (width - 2 * pad) / n,
+             None if v is None else height - pad - (height - 2 * pad) * v / top)
             for i, (label, v) in enumerate(points)]
+
+
+def segments(points) -> list[list[tuple[float, float]]]:
+    """The runs of consecutive points with a value: one polyline each, so gaps stay gaps."""
+    out: list[list[tuple[float, float]]] = [[]]
+    for _label, _v, x, y in points:
+        if y is None:
+            if out[-1]:
+                out.append([])
+        else:
+            out[-1].append((x, y))
+    return [s for s in out if s]
 
 
 # reach classes of the map: (key, lower bound of the share reached); a reached school
@@ -50,10 +64,16 @@ def reach_class(row) -> str:
 
 @dataclass(frozen=True)
 class MapPoint:
-    item: object  # a school row or a venue
+    item: object  # a school row or a venue (a cluster: its first school row)
     x: float
     y: float
-    cls: str = ""
+    cls: str = ""  # a reach class, "venue", or "cluster"
+    members: tuple = ()  # a cluster: the school rows drawn at this one place
+    approximate: bool = False  # placed at its postcode area's centre, not its own address
+
+    @property
+    def count(self) -> int:
+        return len(self.members) or 1
 
 
 def map_points(rows, venues=(), width=600, height=500, pad=20) -> tuple[list[MapPoint], list[MapPoint]]:
@@ -75,8 +95,22 @@ def map_points(rows, venues=(), width=600, height=500, pad=20) -> tuple[list[Map
     def xy(lat, lon):
         return pad + (lon - lon0) * aspect * scale, height - pad - (lat - lat0) * scale
 
+    # schools at exactly the same place (most often the centre of a postcode area, when the
+    # school's own coordinates are unknown) are one cluster with its number, not a stack
+    from app.schools.models import CoordSource
+
+    places: dict[tuple[float, float], list] = {}
+    for r in located:
+        places.setdefault((round(r.school.latitude, 5), round(r.school.longitude, 5)), []).append(r)
     order = {key: i for i, (key, _) in enumerate(REACH_CLASSES)}  # reached schools drawn on top
-    schools = sorted((MapPoint(r, *xy(r.school.latitude, r.school.longitude), reach_class(r)) for r in located),
-                     key=lambda p: order[p.cls])
+    order["cluster"] = len(order)
+    points = []
+    for (lat, lon), group in places.items():
+        approx = any(r.school.coord_source == CoordSource.PC4 for r in group)
+        if len(group) == 1:
+            points.append(MapPoint(group[0], *xy(lat, lon), reach_class(group[0]), approximate=approx))
+        else:
+            points.append(MapPoint(group[0], *xy(lat, lon), "cluster", tuple(group), approx))
+    schools = sorted(points, key=lambda p: order[p.cls])
     return (schools,
             [MapPoint(v, *xy(v.latitude, v.longitude), "venue") for v in sites])

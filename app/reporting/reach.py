@@ -22,14 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from app.auth.models import Region
 from app.booking.models import Booking, BookingStatus, SeriesBooking
 from app.extensions import db
 from app.labs.models import Offer, Session, Venue, World
 from app.schools.enrolment import enrolment_by_groep
-from app.schools.models import School, SchoolKind
+from app.schools.membership import region_in_year
+from app.schools.models import School, SchoolKind, SchoolRegion
 from app.timeutil import local_to_utc, school_year_bounds
 from app.transport.distance import road_km
 from app.transport.models import Bus, BusStop
@@ -61,6 +62,11 @@ class SchoolRow:
     reached_groep: dict[int, float] = field(default_factory=dict)
     enrolled_groep: dict[int, int] = field(default_factory=dict)
     booked_not_visited: int = 0  # confirmed bookings, not (yet) attended
+    region_id: int | None = None  # the school's region in the school year asked for
+
+    def __post_init__(self):
+        if self.region_id is None and self.school is not None:
+            self.region_id = self.school.region_id
 
     @property
     def reached(self) -> bool:
@@ -100,17 +106,22 @@ def _bookings(f: Filters):
             .join(School, Booking.school_id == School.id).where(*_booking_filter(f)))
 
 
-def schools_in_scope(f: Filters) -> list[School]:
-    stmt = select(School).where(School.active.is_(True), School.kind != SchoolKind.VSO)
+def schools_in_scope(f: Filters) -> list[tuple[School, int]]:
+    """The schools of the region *in that school year* (their dated membership), with that region."""
+    region = region_in_year(f.school_year).label("year_region_id")
+    stmt = select(School, region).where(School.active.is_(True), School.kind != SchoolKind.VSO)
     if f.region_id is not None:
-        stmt = stmt.where(School.region_id == f.region_id)
+        # the index on schools.region_id finds the candidates (now in the region, or ever was);
+        # the dated membership decides
+        ever = select(SchoolRegion.school_id).where(SchoolRegion.region_id == f.region_id)
+        stmt = stmt.where(or_(School.region_id == f.region_id, School.id.in_(ever)), region == f.region_id)
     else:
-        stmt = stmt.where(School.region_id.is_not(None))
+        stmt = stmt.where(region.is_not(None))
     if f.municipality:
         stmt = stmt.where(School.municipality_code == f.municipality)
     if f.school_id is not None:
         stmt = stmt.where(School.id == f.school_id)
-    return list(db.session.scalars(stmt.order_by(School.name, School.id)))
+    return [(s, rid) for s, rid in db.session.execute(stmt.order_by(School.name, School.id)).all()]
 
 
 def class_reach(f: Filters) -> list[tuple[int, int, int, int, int]]:
@@ -137,7 +148,7 @@ def reach_by_school(region_id: int, school_year: int):
 
 def school_rows(f: Filters) -> list[SchoolRow]:
     schools = schools_in_scope(f)
-    rows = {s.id: SchoolRow(s) for s in schools}
+    rows = {s.id: SchoolRow(s, region_id=rid) for s, rid in schools}
     for sid, lo, hi, pupils, visits in class_reach(f):
         row = rows.get(sid)
         if row is None:
@@ -189,8 +200,8 @@ def school_rows(f: Filters) -> list[SchoolRow]:
     known = known_roads([vid for vs in venues.values() for vid, _la, _lo in vs])
     for row in rows.values():
         s = row.school
-        dists = [road_km(s.latitude, s.longitude, la, lo, factors[s.region_id], known.get((s.id, vid), (None,))[0])
-                 for vid, la, lo in venues.get(s.region_id, [])]
+        dists = [road_km(s.latitude, s.longitude, la, lo, factors[row.region_id], known.get((s.id, vid), (None,))[0])
+                 for vid, la, lo in venues.get(row.region_id, [])]
         dists = [d for d in dists if d is not None]
         row.distance_km = min(dists) if dists else None
         row.worlds.sort()
@@ -281,21 +292,69 @@ def series_completion(f: Filters) -> dict:
 
 
 def transport(f: Filters) -> dict:
-    stops = (select(BusStop.bus_id, BusStop.booking_id).join(Booking, BusStop.booking_id == Booking.id)
+    """Classes that went (or go) by bus in a bus plan, the buses and their kilometres.
+
+    A class counts once however many buses it needed; cancelled and no-show bookings left on
+    an old plan do not count. ``classes_bussed_done`` are those of sessions already held
+    (attended), ``classes_bussed_planned`` those still to come."""
+    from app.booking.models import HOLDS_PLACE
+
+    stops = (select(BusStop.bus_id, BusStop.booking_id, Booking.status, Session.starts_at)
+             .join(Booking, BusStop.booking_id == Booking.id)
              .join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
-             .join(School, Booking.school_id == School.id).where(*_booking_filter(f)).subquery())
-    classes = db.session.scalar(select(func.count(func.distinct(stops.c.booking_id)))) or 0
+             .join(School, Booking.school_id == School.id)
+             .where(Booking.status.in_(HOLDS_PLACE), *_booking_filter(f)).subquery())
+    classes, done = db.session.execute(select(
+        func.count(func.distinct(stops.c.booking_id)),
+        func.count(func.distinct(case((stops.c.status == BookingStatus.ATTENDED.value, stops.c.booking_id)))))).one()
     bus_ids = select(func.distinct(stops.c.bus_id))
     buses, km = db.session.execute(select(func.count(Bus.id), func.coalesce(func.sum(Bus.km), 0.0))
                                    .where(Bus.id.in_(bus_ids))).one()
-    return {"classes_bussed": int(classes), "buses": int(buses), "km": float(km)}
+    return {"classes_bussed": int(classes or 0), "classes_bussed_done": int(done or 0),
+            "classes_bussed_planned": int(classes or 0) - int(done or 0), "buses": int(buses), "km": float(km)}
 
 
 def trend(f: Filters, years: int = 5) -> list[dict]:
+    """Per school year: schools, classes and pupils reached. A year without any booking in
+    scope has ``no_data`` (a gap in the chart, not a 0); the running year is ``running``
+    (its figures are not final)."""
+    from app.db import utcnow
+    from app.timeutil import school_year_of
+
+    now_year = school_year_of(utcnow())
     out = []
     for y in range(f.school_year - years + 1, f.school_year + 1):
         fy = replace(f, school_year=y)
         classes = class_reach(fy)
+        any_booking = bool(classes) or db.session.scalar(
+            select(func.count()).select_from(_bookings(fy).limit(1).subquery())) > 0
         out.append({"school_year": y, "schools_reached": len({c[0] for c in classes}), "classes": len(classes),
-                    "pupils": sum(int(c[3] or 0) for c in classes)})
+                    "pupils": sum(int(c[3] or 0) for c in classes), "no_data": not any_booking,
+                    "running": y == now_year})
     return out
+
+
+# the groepen a headline figure can be asked for (the seeds' evaluations use groep 3–8)
+HEADLINE_GROEPEN = {"3-8": (3, 8), "5-8": (5, 8), "6-8": (6, 8)}
+DEFAULT_GROEPEN = "3-8"
+
+
+def headline(rows: list[SchoolRow], groepen: str = DEFAULT_GROEPEN) -> dict:
+    """The two headline figures of a school year:
+
+    * share of the region's schools reached: schools with an attended visit / schools in scope;
+    * within those reached schools, the share of the pupils of the chosen groepen reached:
+      pupils of those groepen reached (a combination class spread evenly over its groepen) /
+      pupils enrolled in those groepen. Reached schools without enrolment data are left out of
+      both numbers (and counted in ``schools_without_enrolment``).
+    """
+    lo, hi = HEADLINE_GROEPEN[groepen]
+    reached = [r for r in rows if r.classes]
+    with_data = [r for r in reached if r.enrolled_groep]
+    pupils = sum(v for r in with_data for g, v in r.reached_groep.items() if lo <= g <= hi)
+    enrolled = sum(v for r in with_data for g, v in r.enrolled_groep.items() if lo <= g <= hi)
+    return {"groepen": groepen, "groep_min": lo, "groep_max": hi, "schools": len(rows),
+            "schools_reached": len(reached), "share_schools": (len(reached) / len(rows)) if rows else None,
+            "pupils_reached": round(pupils), "pupils_enrolled": enrolled,
+            "share_pupils": min(1.0, pupils / enrolled) if enrolled else None,
+            "schools_without_enrolment": len(reached) - len(with_data)}

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.labels import WORLD_LABELS
 from app.labs.models import Offer, Venue, World
 from app.reporting import charts, exports
-from app.reporting.reach import Filters, school_rows, summary, trend
+from app.reporting.reach import DEFAULT_GROEPEN, HEADLINE_GROEPEN, Filters, headline, school_rows, summary, trend
 from app.schools.models import School
 from app.timeutil import school_year_label, school_year_of
 from app.web import int_arg
@@ -39,6 +39,13 @@ def _filters() -> Filters:
                    int_arg("offer", lo=1), world, int_arg("venue", lo=1))
 
 
+def _groepen() -> str:
+    groepen = request.args.get("groepen") or DEFAULT_GROEPEN
+    if groepen not in HEADLINE_GROEPEN:
+        abort(400)
+    return groepen
+
+
 def _contacts(region_id) -> dict[int, str]:
     rows = db.session.execute(select(User.school_id, User.email).where(
         User.role == Role.TEACHER, User.active.is_(True), *([User.region_id == region_id] if region_id else []))).all()
@@ -52,12 +59,15 @@ def _contacts(region_id) -> dict[int, str]:
 @login_required
 def dashboard():
     f = _filters()
+    groepen = _groepen()
     rows = school_rows(f)
     sm = summary(f, rows)
+    head = headline(rows, groepen)
     tr = trend(f)
     region = db.session.get(Region, f.region_id) if f.region_id else None
     groep_bars = charts.bars([(str(g["groep"]), g["share"], f"{(g['share'] or 0) * 100:.0f}%") for g in sm.groepen])
-    trend_points = charts.line([(school_year_label(t["school_year"]), t["schools_reached"]) for t in tr])
+    trend_points = charts.line([(school_year_label(t["school_year"]), None if t["no_data"] else t["schools_reached"])
+                                for t in tr])
     series = sm.series
     funnel = charts.bars([("1", (series["part1"] / series["series"]) if series["series"] else None, str(series["part1"])),
                           ("1+2", (series["parts12"] / series["series"]) if series["series"] else None, str(series["parts12"])),
@@ -68,10 +78,12 @@ def dashboard():
     venues = db.session.scalars(select(Venue).where(*([Venue.region_id == f.region_id] if f.region_id else []))
                                 .order_by(Venue.name)).all()
     municipalities = sorted({(r.school.municipality_code, r.school.municipality_name) for r in rows}, key=lambda m: m[1])
-    args = {k: v for k, v in request.args.items() if v}
-    return render_template("reporting/dashboard.html", f=f, rows=rows, sm=sm, trend=tr, region=region,
-                           groep_bars=groep_bars, trend_points=trend_points, funnel=funnel,
-                           map_points=charts.map_points(rows, venues), offers=offers, venues=venues,
+    args = {k: v for k, v in request.args.items() if v and k != "notatie"}
+    return render_template("reporting/dashboard.html", f=f, rows=rows, sm=sm, head=head, groepen=groepen,
+                           groepen_choices=list(HEADLINE_GROEPEN), trend=tr, region=region,
+                           groep_bars=groep_bars, trend_points=trend_points,
+                           trend_segments=charts.segments(trend_points), trend_running=[t["running"] for t in tr], funnel=funnel,
+                           map_points=charts.map_points(rows, venues), reach_class=charts.reach_class, offers=offers, venues=venues,
                            municipalities=municipalities, worlds=WORLD_LABELS, args=args,
                            year_label=school_year_label(f.school_year), contacts=_contacts(f.region_id),
                            not_reached=sorted((r for r in rows if not r.reached),
@@ -89,7 +101,7 @@ def school(school_id: int):
         abort(404)
     history = []
     for y in range(f.school_year - 4, f.school_year + 1):
-        rows = school_rows(Filters(y, s.region_id, school_id=s.id))
+        rows = school_rows(Filters(y, None, school_id=s.id))  # in whichever region it was that year
         history.append((school_year_label(y), rows[0] if rows else None))
     return render_template("reporting/school.html", school=s, history=history,
                            worlds={w.value: label for w, label in WORLD_LABELS.items()})
@@ -106,6 +118,7 @@ def export(table: str, fmt: str):
     if table not in TABLES or fmt not in ("csv", "xlsx"):
         abort(404)
     f = _filters()
+    groepen = _groepen()
     rows = school_rows(f)
     cache: dict = {}
 
@@ -114,7 +127,7 @@ def export(table: str, fmt: str):
             cache["sm"] = summary(f, rows)
         return cache["sm"]
 
-    makers = {"summary": lambda: exports.summary_table(sm()),
+    makers = {"summary": lambda: exports.summary_table(sm(), headline(rows, groepen)),
               "schools": lambda: exports.school_table(rows),
               "groepen": lambda: exports.groep_table(sm()),
               "trend": lambda: exports.trend_table(trend(f)),
@@ -124,11 +137,13 @@ def export(table: str, fmt: str):
     name = f"bereik-{table if fmt == 'csv' else 'alles'}-{f.school_year}"
     if fmt == "csv":
         header, body = makers[TABLES[table]]()
-        resp = Response(stream_with_context(exports.csv_stream(header, body)), mimetype="text/csv")
+        international = request.args.get("notatie") == "internationaal"  # , and . instead of ; and ,
+        resp = Response(stream_with_context(exports.csv_stream(header, body, international=international)),
+                        mimetype="text/csv")
         resp.headers["Content-Type"] = "text/csv; charset=utf-8"
     else:
         sheets = [(t, *makers[TABLES[t]]()) for t in TABLES]
-        resp = Response(exports.xlsx_bytes(sheets),
+        resp = Response(exports.xlsx_bytes(sheets, exports.definitions()),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     from app.inputs import content_disposition
 

@@ -37,6 +37,7 @@ from app.inputs import clean_name
 from app.schools.geo import pc4_centroids
 from app.schools.models import CoordSource, GroepEnrolment, School, SchoolKind, SchoolYearCount
 from app.timeutil import school_year_of
+from app.schools.names import place_name
 
 Progress = Callable[[int, int], None]
 
@@ -397,8 +398,8 @@ def _import_locations(rep: FileReport, header, rows, progress, total: int = 0) -
             values = {
                 "brin": code[:4], "name": name[:200], "street": get(row, "street")[:200],
                 "house_number": get(row, "number")[:20], "postcode": postcode[:7],
-                "city": get(row, "city").title()[:100], "municipality_code": get(row, "municipality_code").zfill(4)[:4],
-                "municipality_name": get(row, "municipality_name").title()[:100], "province": get(row, "province")[:50],
+                "city": place_name(get(row, "city"))[:100], "municipality_code": get(row, "municipality_code").zfill(4)[:4],
+                "municipality_name": place_name(get(row, "municipality_name"))[:100], "province": get(row, "province")[:50],
                 "denomination": get(row, "denomination")[:100], "authority_number": get(row, "authority")[:10],
                 "phone": get(row, "phone")[:30], "website": get(row, "website")[:200],
                 "corop_code": get(row, "corop_code")[:4], "corop_name": get(row, "corop_name")[:100],
@@ -483,7 +484,7 @@ def _import_totals(rep: FileReport, header, rows, from_year: int, progress, tota
             if kind in (SchoolKind.SBO, SchoolKind.SO) and active:
                 school = School(location_code=code, brin=code[:4], name=row.get(cols.get("name", ""), code)[:200],
                                 kind=kind, municipality_code=row.get(cols.get("municipality_code", ""), "").zfill(4)[:4],
-                                municipality_name=row.get(cols.get("municipality_name", ""), "").title()[:100],
+                                municipality_name=place_name(row.get(cols.get("municipality_name", ""), ""))[:100],
                                 denomination=row.get(cols.get("denomination", ""), "")[:100])
                 db.session.add(school)
                 db.session.flush()

@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import HolidayRegion, Region
@@ -131,3 +131,49 @@ class HolidayPeriod(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
+
+
+class SchoolRegion(db.Model):
+    """A school's membership of a region over school years (a dated history).
+
+    ``valid_from`` and ``valid_to`` are school years (start year, 2025 = 2025/26); the
+    membership holds for ``valid_from <= year < valid_to``; ``None`` is open (since always,
+    until further notice). A school without rows is in ``School.region_id`` in every year;
+    ``School.region_id`` is always the region of the running school year. Reach for a school
+    year reads the membership of that year (app.schools.membership.region_in_year).
+    """
+
+    __tablename__ = "school_regions"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="valid_range"),
+        Index("ix_school_regions_school_id_valid_from", "school_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    region_id: Mapped[Optional[int]] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), index=True)
+    valid_from: Mapped[Optional[int]] = mapped_column(Integer)
+    valid_to: Mapped[Optional[int]] = mapped_column(Integer)
+
+
+class RegionChange(db.Model):
+    """One reassignment of schools (by municipality, nodal or COROP area) to a region, with
+    what it changed (memberships, the schools' and their teachers' regions before) so that
+    it can be undone exactly."""
+
+    __tablename__ = "region_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[Optional[int]] = mapped_column(ForeignKey("regions.id", ondelete="SET NULL"))
+    area: Mapped[str] = mapped_column(String(20))
+    codes: Mapped[str] = mapped_column(String(5000))
+    from_year: Mapped[int] = mapped_column(Integer)
+    schools: Mapped[int] = mapped_column(Integer, default=0)
+    teachers: Mapped[int] = mapped_column(Integer, default=0)
+    before: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    undone_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    region: Mapped[Optional[Region]] = relationship()

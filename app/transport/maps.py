@@ -17,7 +17,11 @@ class MapPoint:
 class MapRoute:
     label: str
     points: tuple[tuple[float, float], ...]  # stops in order, then the venue
-    colour: int  # 0..7, a CSS class
+    colour: int  # 0..11, a CSS class (r0..r11)
+    dash: int = 0  # 0..2, a CSS class (d0 solid, d1 dashed, d2 dotted): with the colour, 36 distinct lines
+
+
+COLOURS, DASHES = 12, 3
 
 
 def route_map(routes: list[tuple[str, list[tuple[str, float, float]], tuple[str, float, float]]],
@@ -42,7 +46,7 @@ def route_map(routes: list[tuple[str, list[tuple[str, float, float]], tuple[str,
     lines, points, seen = [], [], set()
     for i, (label, stops, venue) in enumerate(routes):
         pts = [xy(lat, lon) for _s, lat, lon in stops + [venue] if lat is not None and lon is not None]
-        lines.append(MapRoute(label, tuple(pts), i % 8))
+        lines.append(MapRoute(label, tuple(pts), i % COLOURS, (i // COLOURS) % DASHES))
         for name, lat, lon in stops:
             if lat is not None and (name, lat, lon) not in seen:
                 seen.add((name, lat, lon))

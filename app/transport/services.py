@@ -1035,6 +1035,13 @@ def orders(region_id: int | None, day: date, carrier: str | None = None) -> list
     return lines
 
 
+def _order_status_labels():
+    from flask_babel import lazy_gettext as _l
+
+    return {"draft": _l("concept"), "frozen": _l("besteld")}
+
+
+ORDER_STATUS_LABELS = _order_status_labels()
 ORDER_HEADER = ["datum", "vervoerder", "bus", "bus_type", "zitplaatsen", "bezet", "halte", "ophalen", "school",
                 "adres", "plaatsen", "bestemming", "adres_bestemming", "aankomst", "terugreis", "km", "kosten", "status"]
 
@@ -1049,7 +1056,8 @@ def order_rows(lines: list[OrderLine]):
         for pos, pickup, school, address, seats in ln.stops:
             yield [ln.day.isoformat(), ln.carrier, ln.bus_id, ln.bus_type, ln.seats, ln.seats_taken, pos,
                    _hm(pickup), school, address, seats, ln.venue, ln.venue_address, _hm(ln.arrives_at),
-                   _hm(ln.departs_back_at), f"{ln.km:.1f}", f"{ln.cost:.2f}", ln.status]
+                   _hm(ln.departs_back_at), round(ln.km, 1), round(ln.cost, 2),  # numbers (Dutch CSV: a decimal comma)
+                   ORDER_STATUS_LABELS.get(ln.status, ln.status)]
 
 
 def known_distances(region_id: int, limit: int = 500):

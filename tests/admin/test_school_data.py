@@ -95,7 +95,8 @@ def test_assign_schools_of_municipalities_to_a_region(client, app, login):
     page = client.get("/regiobeheer/schoolgegevens/regio")
     assert page.status_code == 200 and "Amersfoort" in page.text and "0344" in page.text
     resp = client.post("/regiobeheer/schoolgegevens/regio", data={"region": region.id, "area": "municipality",
-                                                                  "codes": "344"}, follow_redirects=True)
+                                                                  "codes": "344", "confirm": "1"},
+                       follow_redirects=True)
     assert resp.status_code == 200 and "2 scholen zijn toegewezen aan Doelregio" in resp.text
     db.session.expire_all()
     assert [db.session.get(School, s.id).region_id for s in (a, b, c)] == [region.id, region.id, None]
@@ -104,7 +105,8 @@ def test_assign_schools_of_municipalities_to_a_region(client, app, login):
     assert bad.status_code == 422 and "Geen scholen met deze code(s): 99" in bad.text and 'id="codes-error"' in bad.text
     db.session.expire_all()
     assert db.session.get(School, c.id).region_id is None  # nothing changed
-    ok = client.post("/regiobeheer/schoolgegevens/regio", data={"region": other.id, "area": "nodal", "codes": "13"})
+    ok = client.post("/regiobeheer/schoolgegevens/regio", data={"region": other.id, "area": "nodal", "codes": "13",
+                                                                "confirm": "1"})
     assert ok.status_code == 302
     db.session.expire_all()
     assert db.session.get(School, c.id).region_id == other.id

@@ -271,6 +271,9 @@ MATRIX: dict[str, Case] = {
         programme_leader=FORBIDDEN, admin=ALLOWED),
     "/regiobeheer/schoolgegevens/regio": case("/regiobeheer/schoolgegevens/regio", **ADMIN_PAGE),
     "/regiobeheer/schoolgegevens/vakanties": case("/regiobeheer/schoolgegevens/vakanties", **ADMIN_PAGE),
+    "/regiobeheer/schoolgegevens/regio/wijzigingen/<int:change_id>/ongedaan": case(
+        "/regiobeheer/schoolgegevens/regio/wijzigingen/1/ongedaan", method="POST", teacher=FORBIDDEN,
+        coordinator=FORBIDDEN, programme_leader=FORBIDDEN, admin=ALLOWED),
 
     # the JSON API (bearer tokens)
     "/api/v1/openapi.json": everyone("/api/v1/openapi.json"),

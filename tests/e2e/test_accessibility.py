@@ -26,6 +26,7 @@ class Page(NamedTuple):
     role: str | None  # None: anonymous; else a key of ``ids["users"]``
     path: str
     blank_submit: bool = False
+    fill: dict | None = None  # field id -> value ({placeholders} filled): fill the main form and submit it
 
 
 PAGES = [
@@ -104,6 +105,9 @@ PAGES = [
     Page("edit an account", "admin", "/regiobeheer/gebruikers/{account}"),
     Page("DUO upload", "admin", "/regiobeheer/schoolgegevens/duo"),
     Page("assign schools to a region", "admin", "/regiobeheer/schoolgegevens/regio"),
+    Page("assign schools to a region: the preview", "admin", "/regiobeheer/schoolgegevens/regio",
+         fill={"area": "municipality", "codes": "{municipality}"}),
+    Page("reach dashboard, groep 6-8", "leader", "/bereik/?groepen=6-8"),
     Page("holidays", "admin", "/regiobeheer/schoolgegevens/vakanties"),
 ]
 
@@ -119,6 +123,7 @@ def ids(demo_site):
     from app.demo.regional import DEFAULT_PASSWORD, teacher_email
     from app.extensions import db
     from app.labs.models import Offer, OfferPart, Session
+    from app.schools.models import School
     from app.timeutil import school_year_of, to_local
 
     _, application = demo_site
@@ -165,6 +170,8 @@ def ids(demo_site):
             "my_venue": my_session.venue_id, "my_offer": my_session.offer_id, "my_session": my_session.id,
             "day": to_local(my_session.starts_at).date().isoformat(), "round": rnd.id,
             "school": reached_school, "world": session.offer.world.value,
+            "municipality": db.session.scalar(
+                select(func.min(School.municipality_code)).where(School.region_id == coordinator.region_id)),
         }
         db.session.commit()
         db.session.remove()
@@ -198,6 +205,18 @@ def site_browser(demo_site, ids):
         driver.quit()
 
 
+def _submit_filled(driver, values: dict) -> None:
+    """Fill fields of the main form by id and submit it (a page shown after a valid post)."""
+    driver.execute_script("""
+        const values = arguments[0];
+        for (const [id, value] of Object.entries(values)) { document.getElementById(id).value = value; }
+        const form = document.getElementById(Object.keys(values)[0]).form;
+        form.requestSubmit(form.querySelector('button[type=submit], button:not([type])'));
+    """, values)
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete"
+                                    and d.find_elements(By.CSS_SELECTOR, "#preview, .error, .error-summary"))
+
+
 def _submit_blank(driver) -> None:
     """Empty the main form's fields and submit it past the browser's own checks."""
     driver.execute_script("""
@@ -222,6 +241,8 @@ def test_page_meets_wcag_21_aa(site_browser, ids, page):
     assert "Fout 500" not in driver.title
     if page.blank_submit:
         _submit_blank(driver)
+    if page.fill:
+        _submit_filled(driver, {k: v.format(**ids) for k, v in page.fill.items()})
     violations = axe_run(driver)
     bad = serious(violations)
     if violations:

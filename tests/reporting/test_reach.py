@@ -128,7 +128,8 @@ def test_dashboard_exports_and_api(client, app, login, data):
     assert by_name["A"][3:6] == ["2", "47", "3"] and by_name["B"][7] == "ja"
     xlsx = client.get(f"/bereik/export/scholen.xlsx?school_year={YEAR}")
     wb = load_workbook(io.BytesIO(xlsx.data), read_only=True)
-    assert wb.sheetnames == ["kerncijfers", "scholen", "groepen", "trend", "afstand", "reeksen", "niet-bereikt"]
+    assert wb.sheetnames == ["kerncijfers", "scholen", "groepen", "trend", "afstand", "reeksen", "niet-bereikt",
+                             "Definities"]
     key = dict(r for r in wb["kerncijfers"].iter_rows(values_only=True))
     assert (key["Scholen bereikt (geweest)"], key["Leerlingen bereikt"], key["Boekingen niet verschenen"]) == (3, 27 + 20 + 18 + 20, 1)
     assert list(wb["reeksen"].iter_rows(values_only=True))[1] == (1, 1, 1, 0)

@@ -28,7 +28,7 @@ def test_csv_cells_that_would_start_a_formula_get_a_quote_numbers_stay_numbers()
     rows = _csv_rows(text)
     for row, payload in zip(rows[1:], PAYLOADS, strict=False):
         assert row[0] == "'" + payload and row[1] == "3"
-    assert rows[-1] == ["Gewone school", "-2.5"]
+    assert rows[-1] == ["Gewone school", "-2,5"]  # the Dutch decimal sign
 
 
 def test_xlsx_text_is_text_never_a_formula_unless_ours():
