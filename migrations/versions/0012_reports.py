@@ -5,15 +5,15 @@ the region the school was in then; a reassignment of schools to a region (region
 keeps what it replaced, so it can be undone exactly. Place names already imported with a
 naive title case ("Oude Ijsselstreek", "'S-Gravenhage") get their official spelling.
 
-Revision ID: 0011_reports
-Revises: 0010_buses
+Revision ID: 0012_reports
+Revises: 0011_buses2
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011_reports'
-down_revision = '0010_buses'
+revision = '0012_reports'
+down_revision = '0011_buses2'
 branch_labels = None
 depends_on = None
 
