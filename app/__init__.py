@@ -23,6 +23,7 @@ BLUEPRINTS = [
     "app.booking.calendar_views",
     "app.booking.fairness_views",
     "app.labs.views",
+    "app.desk.views",
     "app.schools.views",
     "app.transport.views",
     "app.reporting.views",

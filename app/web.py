@@ -201,6 +201,32 @@ def register_template_helpers(app: Flask) -> None:
         keyboard and screen readers (WCAG 2.1.1), as in <div class="table-wrap" {{ scroll_region() }}>."""
         return Markup('tabindex="0" role="region" aria-label="%s"') % _("Tabel, schuif opzij voor meer kolommen")
 
+    @app.template_global("describe_event")
+    def describe_event(event) -> str:
+        """A booking event in words with its actor (app.booking.history): never a raw action code."""
+        from app.booking.history import describe_event as describe
+
+        return describe(event)
+
+    @app.template_global("undo_offer")
+    def undo_offer():
+        """The booking the user just cancelled, while its cancellation may still be undone (the
+        "Ongedaan maken" button under the flash message); None otherwise."""
+        from flask import session as session_store
+        from flask_login import current_user
+
+        booking_id = session_store.get("undo_booking")
+        if not booking_id or not current_user.is_authenticated:
+            return None
+        from app.booking.models import Booking
+        from app.booking.services import can_undo_cancel
+
+        booking = db.session.get(Booking, booking_id)
+        if booking is None or not can_undo_cancel(current_user, booking):
+            session_store.pop("undo_booking", None)
+            return None
+        return booking
+
     @app.context_processor
     def inject():
         return {
@@ -224,7 +250,8 @@ def _nav_spec():
 
     return {
         "teacher": [("booking.my_bookings", _l("Mijn boekingen")), ("calendar.settings", _l("Agenda"))],
-        "coordinator": [("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
+        "coordinator": [("desk.bookings", _l("Boekingen")), ("desk.week", _l("Week")),
+                        ("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
                         ("transport.plans", _l("Busplanning")), ("reporting.dashboard", _l("Bereik"))],
         "programme_leader": [("reporting.dashboard", _l("Bereik")), ("fairness.rules", _l("Spelregels")),
                              ("fairness.rounds", _l("Aanvraagrondes")), ("admin.index", _l("Regiobeheer"))],

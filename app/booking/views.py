@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as session_store
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -164,7 +165,9 @@ def detail(booking_id: int):
                            transport={b.id: transport_info(b) for b in bookings}, bus_form=FlagForm(), now=now,
                            teacher_can_cancel=services.can_teacher_cancel(booking, now),
                            deadline=services.cancel_deadline(booking),
-                           waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None)
+                           waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None,
+                           can_undo=services.can_undo_cancel(current_user, booking, now),
+                           undo_until=services.undo_deadline(booking))
 
 
 def _answer_offer(booking_id: int, answer, done: str):
@@ -208,9 +211,23 @@ def cancel(booking_id: int):
         return redirect(url_for("booking.detail", booking_id=booking_id))
     if _commit_or_error():
         flash(message, "success")
+        if services.undo_deadline(booking) is not None:
+            session_store["undo_booking"] = booking.id  # the next page offers "Ongedaan maken" (base.html)
     if permissions.is_teacher(current_user):
         return redirect(url_for("booking.my_bookings"))
     return redirect(url_for("booking.roster", session_id=booking.session_id))
+
+
+@bp.post("/<int:booking_id>/herstellen")
+@login_required
+def undo_cancel(booking_id: int):
+    """Undo a cancellation within the grace period, when the place is still free (admission decides)."""
+    booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
+    session_store.pop("undo_booking", None)
+    if ReasonForm().validate_on_submit():
+        run_and_flash(lambda: services.undo_cancel(current_user, booking.id),
+                      _("De annulering is ongedaan gemaakt: de boeking is weer bevestigd."))
+    return redirect(url_for("booking.detail", booking_id=booking_id))
 
 
 # ------------------------------------------------------------------ coordinators
