@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.auth import permissions
 from app.extensions import db
-from app.labels import BOOKING_STATUS_LABELS, OFFER_KIND_LABELS, ROLE_LABELS, VENUE_KIND_LABELS, WORLD_LABELS, groep_label, groep_range
+from app.labels import BOOKING_STATUS_LABELS, KIT_LOAN_STATUS_LABELS, OFFER_KIND_LABELS, ROLE_LABELS, VENUE_KIND_LABELS, WORLD_LABELS, groep_label, groep_range
 
 T = TypeVar("T")
 
@@ -208,6 +208,12 @@ def register_template_helpers(app: Flask) -> None:
 
         return describe(event)
 
+    @app.template_global("school_choice_label")
+    def school_choice_label(school) -> str:
+        from app.schools.lookup import school_choice_label as label
+
+        return label(school)
+
     @app.template_global("undo_offer")
     def undo_offer():
         """The booking the user just cancelled, while its cancellation may still be undone (the
@@ -236,6 +242,7 @@ def register_template_helpers(app: Flask) -> None:
             "OFFER_KIND_LABELS": OFFER_KIND_LABELS,
             "BOOKING_STATUS_LABELS": BOOKING_STATUS_LABELS,
             "ROLE_LABELS": ROLE_LABELS,
+            "KIT_LOAN_STATUS_LABELS": KIT_LOAN_STATUS_LABELS,
             "groep_label": groep_label,
             "groep_range": groep_range,
             "nav_items": nav_items,

@@ -239,14 +239,20 @@ def roster(session_id: int):
     bookings = db.session.scalars(select(Booking).where(Booking.session_id == session.id)
                                   .order_by(Booking.created_at)).all()
     waiting = services.waitlist_order(session)
+    from app.labs.models import SessionStatus
+
     others = db.session.scalars(select(Session).where(
-        Session.offer_id == session.offer_id, Session.part_id.is_(session.part_id) if session.part_id is None
+        Session.offer_id == session.offer_id, Session.status != SessionStatus.CANCELLED, Session.part_id.is_(session.part_id) if session.part_id is None
         else Session.part_id == session.part_id, Session.id != session.id, Session.starts_at > utcnow())
         .order_by(Session.starts_at).limit(100)).all()
     move_form = MoveForm()
     move_form.session_id.choices = [(s.id, f"{s.starts_at:%Y-%m-%d %H:%M} UTC") for s in others]
     cap_form = CapacityForm(capacity_pupils=session.capacity_pupils, capacity_classes=session.capacity_classes)
-    return render_template("booking/roster.html", session=session, bookings=bookings, waiting=waiting,
+    from app.schools.models import School
+
+    schools = db.session.scalars(select(School).where(School.region_id == session.offer.region_id)
+                                 .order_by(School.name).limit(2000)).all()
+    return render_template("booking/roster.html", session=session, bookings=bookings, waiting=waiting, schools=schools,
                            move_form=move_form, cap_form=cap_form, reason_form=ReasonForm(),
                            attendance_form=AttendanceForm(), others=others, now=utcnow(),
                            statuses=BookingStatus)
@@ -313,11 +319,14 @@ def override(session_id: int):
     if not form.validate_on_submit():
         flash(_("Vul school, groep, aantallen en een reden in."), "error")
         return redirect(url_for("booking.roster", session_id=session_id))
-    school = db.session.scalar(select(School).where(School.location_code == form.school_code.data.strip().upper(),
-                                                    School.region_id == session.offer.region_id))
-    if school is None:
-        flash(_("Onbekende school (gebruik de vestigingscode, bijvoorbeeld 03AI00)."), "error")
+    from app.schools.lookup import find_school_by_name_or_code
+
+    matches = find_school_by_name_or_code(session.offer.region_id, form.school_code.data)
+    if len(matches) != 1:
+        flash(_("Kies de school uit de lijst: er zijn meerdere scholen met die naam.") if matches else
+              _("Onbekende school: typ een deel van de naam en kies de school uit de lijst."), "error")
         return redirect(url_for("booking.roster", session_id=session_id))
+    school = matches[0]
     run_and_flash(lambda: services.create_booking(current_user, session.id, services.ClassDetails(
         school.id, form.groep.data, form.pupils.data, form.adults.data, contact_name=school.name,
         class_name=(form.class_name.data or "").strip()),

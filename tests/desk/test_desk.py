@@ -191,7 +191,7 @@ def test_undo_refused_after_grace_or_when_the_place_is_taken(app):
     b1 = w["bookings"][0]
     booking_services.cancel_booking(ta, b1.id)
     db.session.commit()
-    later = NOW + timedelta(minutes=16)
+    later = db.session.get(Booking, b1.id).cancelled_at + timedelta(minutes=15, seconds=1)
     try:
         booking_services.undo_cancel(ta, b1.id, now=later)
     except Exception as exc:  # noqa: BLE001
