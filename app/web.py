@@ -221,7 +221,7 @@ def register_template_helpers(app: Flask) -> None:
         from flask import session as session_store
         from flask_login import current_user
 
-        booking_id = session_store.get("undo_booking")
+        booking_id = session_store.pop("undo_booking", None)  # offered once, under the flash it belongs to
         if not booking_id or not current_user.is_authenticated:
             return None
         from app.booking.models import Booking
@@ -229,7 +229,6 @@ def register_template_helpers(app: Flask) -> None:
 
         booking = db.session.get(Booking, booking_id)
         if booking is None or not can_undo_cancel(current_user, booking):
-            session_store.pop("undo_booking", None)
             return None
         return booking
 

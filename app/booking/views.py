@@ -139,6 +139,10 @@ def new_series():
 @login_required
 def my_bookings():
     if not permissions.is_teacher(current_user):
+        from app.desk.services import can_use_desk
+
+        if can_use_desk(current_user):  # the bookings of a coordinator (or leader) are on the desk
+            return redirect(url_for("desk.bookings"))
         abort(403)
     bookings = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id)
                                   .where(Booking.school_id == current_user.school_id)

@@ -227,7 +227,11 @@ def message_booking(actor: User, booking: Booking, subject: str, text: str, *, n
     to = _recipients(booking)
     if not to:
         return False
-    body = render_template("desk/message.txt", booking=booking, text=text, sender=actor)
+    from flask_babel import force_locale
+
+    locale = (booking.contact_user.locale if booking.contact_user is not None else None) or "nl"
+    with force_locale(locale):  # the school reads the footer in its own language (Dutch unless it chose English)
+        body = render_template("desk/message.txt", booking=booking, text=text, sender=actor)
     queue_mail(to, subject, body)
     booking.events.append(BookingEvent(actor_id=actor.id, at=now or utcnow(), action="message",
                                        reason="", data={"subject": subject}))

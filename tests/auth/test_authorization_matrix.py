@@ -131,8 +131,9 @@ MATRIX: dict[str, Case] = {
     "/agenda/nieuw-adres": signed_in("/agenda/nieuw-adres", ALLOWED, method="POST"),
 
     # booking (teachers)
-    "/boekingen/": case("/boekingen/", teacher=OK, coordinator=FORBIDDEN, programme_leader=FORBIDDEN,
-                        admin=FORBIDDEN),
+    # a teacher's bookings; the other roles find bookings on the desk (/bureau/) and are sent there
+    "/boekingen/": case("/boekingen/", teacher=OK, coordinator=REDIRECT, programme_leader=REDIRECT,
+                        admin=REDIRECT),
     "/boekingen/nieuw": case("/boekingen/nieuw?session_id={session}", teacher=OK, coordinator=FORBIDDEN,
                              programme_leader=FORBIDDEN, admin=FORBIDDEN, region2=NOT_FOUND),
     "/boekingen/reeks": case("/boekingen/reeks?offer_id={series_offer}", teacher=OK, coordinator=FORBIDDEN,
