@@ -79,10 +79,10 @@ PAGES = [
     Page("desk: bookings", "coordinator", "/bureau/"),
     Page("desk: bookings filtered on one offer (bulk move offered)", "coordinator", "/bureau/?offer_id={my_offer}"),
     Page("desk: week grid", "coordinator", "/bureau/week?datum={day}"),
-    Page("desk: message a day's schools", "coordinator", "/bureau/bericht?venue_id={my_venue}&dag={day}"),
-    Page("desk: message a day's schools with errors", "coordinator", "/bureau/bericht?venue_id={my_venue}&dag={day}",
-         blank_submit=True),
-    Page("desk: message a session's schools", "coordinator", "/bureau/bericht?session_id={my_session}"),
+    Page("desk: message a day's schools", "coordinator", "/bureau/bericht?venue_id={msg_venue}&dag={msg_day}"),
+    Page("desk: message a day's schools with errors", "coordinator",
+         "/bureau/bericht?venue_id={msg_venue}&dag={msg_day}", blank_submit=True),
+    Page("desk: message a session's schools", "coordinator", "/bureau/bericht?session_id={msg_session}"),
     Page("bus plans of a day, with the route map", "coordinator", "/vervoer/?datum={bus_day}"),
     Page("bus order of a day (printable)", "coordinator", "/vervoer/bestelling/{bus_day}"),
     Page("known road distances", "coordinator", "/vervoer/afstanden"),
@@ -143,6 +143,10 @@ def ids(demo_site):
         my_session = db.session.scalars(select(Session).join(Offer, Session.offer_id == Offer.id).where(
             Offer.venue_id.in_(my_venue_ids), Session.venue_id.in_(my_venue_ids), Session.booked_classes > 0,
             Session.starts_at > now).order_by(Session.starts_at)).first()
+        # a day of the coordinator's with classes still to come (the demo's today has attended ones)
+        msg_session = db.session.scalars(select(Session).join(Booking, Booking.session_id == Session.id).where(
+            Session.venue_id.in_(my_venue_ids), Booking.status == BookingStatus.CONFIRMED,
+            Session.starts_at > now + timedelta(days=2)).order_by(Session.starts_at)).first()
         rnd = create_round(users[Role.PROGRAMME_LEADER], title="Aanvraagronde voorjaar", opens_at=now - timedelta(days=1),
                            deadline_at=now + timedelta(days=14), school_year=school_year_of(now),
                            period_start=(now + timedelta(days=21)).date(), period_end=(now + timedelta(days=90)).date(),
@@ -166,6 +170,8 @@ def ids(demo_site):
             "my_venue": my_session.venue_id, "my_offer": my_session.offer_id, "my_session": my_session.id,
             "day": to_local(my_session.starts_at).date().isoformat(), "round": rnd.id,
             "school": reached_school, "world": session.offer.world.value,
+            "msg_venue": msg_session.venue_id, "msg_day": to_local(msg_session.starts_at).date().isoformat(),
+            "msg_session": msg_session.id,
         }
         db.session.commit()
         db.session.remove()
