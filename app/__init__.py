@@ -24,6 +24,7 @@ BLUEPRINTS = [
     "app.booking.calendar_views",
     "app.booking.fairness_views",
     "app.labs.views",
+    "app.desk.views",
     "app.transport.views",
     "app.reporting.views",
     "app.admin.views",

@@ -51,6 +51,8 @@ def load_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
         "LANGUAGES": ["nl", "en"],
+        # a cancelled booking may be restored (if its place is still free) within this many minutes
+        "UNDO_CANCEL_MINUTES": int(os.environ.get("UNDO_CANCEL_MINUTES", "15")),
         # mail: MAIL_BACKEND=smtp sends over SMTP; "console" prints (development)
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "console" if dev else "smtp"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),

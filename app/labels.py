@@ -72,3 +72,11 @@ def parse_groep(value: str) -> tuple[int, int]:
     if sorted(nums) != list(range(lo, hi + 1)):
         raise ValueError(value)
     return lo, hi
+
+
+KIT_LOAN_STATUS_LABELS = {
+    "reserved": _l("Gereserveerd"),
+    "lent": _l("Uitgeleend"),
+    "returned": _l("Teruggebracht"),
+    "cancelled": _l("Geannuleerd"),
+}

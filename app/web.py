@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.auth import permissions
 from app.extensions import db
-from app.labels import BOOKING_STATUS_LABELS, OFFER_KIND_LABELS, ROLE_LABELS, VENUE_KIND_LABELS, WORLD_LABELS, groep_label, groep_range
+from app.labels import BOOKING_STATUS_LABELS, KIT_LOAN_STATUS_LABELS, OFFER_KIND_LABELS, ROLE_LABELS, VENUE_KIND_LABELS, WORLD_LABELS, groep_label, groep_range
 
 T = TypeVar("T")
 
@@ -235,6 +235,37 @@ def register_template_helpers(app: Flask) -> None:
         keyboard and screen readers (WCAG 2.1.1), as in <div class="table-wrap" {{ scroll_region() }}>."""
         return Markup('tabindex="0" role="region" aria-label="%s"') % _("Tabel, schuif opzij voor meer kolommen")
 
+    @app.template_global("describe_event")
+    def describe_event(event) -> str:
+        """A booking event in words with its actor (app.booking.history): never a raw action code."""
+        from app.booking.history import describe_event as describe
+
+        return describe(event)
+
+    @app.template_global("school_choice_label")
+    def school_choice_label(school) -> str:
+        from app.schools.lookup import school_choice_label as label
+
+        return label(school)
+
+    @app.template_global("undo_offer")
+    def undo_offer():
+        """The booking the user just cancelled, while its cancellation may still be undone (the
+        "Ongedaan maken" button under the flash message); None otherwise."""
+        from flask import session as session_store
+        from flask_login import current_user
+
+        booking_id = session_store.pop("undo_booking", None)  # offered once, under the flash it belongs to
+        if not booking_id or not current_user.is_authenticated:
+            return None
+        from app.booking.models import Booking
+        from app.booking.services import can_undo_cancel
+
+        booking = db.session.get(Booking, booking_id)
+        if booking is None or not can_undo_cancel(current_user, booking):
+            return None
+        return booking
+
     @app.context_processor
     def inject():
         return {
@@ -244,6 +275,7 @@ def register_template_helpers(app: Flask) -> None:
             "OFFER_KIND_LABELS": OFFER_KIND_LABELS,
             "BOOKING_STATUS_LABELS": BOOKING_STATUS_LABELS,
             "ROLE_LABELS": ROLE_LABELS,
+            "KIT_LOAN_STATUS_LABELS": KIT_LOAN_STATUS_LABELS,
             "groep_label": groep_label,
             "groep_range": groep_range,
             "nav_items": nav_items,
@@ -258,7 +290,8 @@ def _nav_spec():
 
     return {
         "teacher": [("booking.my_bookings", _l("Mijn boekingen")), ("calendar.settings", _l("Agenda"))],
-        "coordinator": [("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
+        "coordinator": [("desk.bookings", _l("Boekingen")), ("desk.week", _l("Week")),
+                        ("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
                         ("transport.plans", _l("Busplanning")), ("reporting.dashboard", _l("Bereik"))],
         "programme_leader": [("reporting.dashboard", _l("Bereik")), ("fairness.rules", _l("Spelregels")),
                              ("fairness.rounds", _l("Aanvraagrondes")), ("admin.index", _l("Regiobeheer"))],

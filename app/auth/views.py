@@ -65,10 +65,19 @@ def login():
             sign_in(user)
             db.session.commit()
             flash(_("U bent ingelogd."), "success")
-            return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+            return redirect(safe_next(request.args.get("next"), landing_page(user)))
     elif form.errors:
         status = 422
     return render_template("auth/login.html", form=form), status
+
+
+def landing_page(user) -> str:
+    """Where a signed-in user starts: coordinators at their desk, everyone else at the start page."""
+    from app.auth import permissions
+
+    if permissions.is_coordinator(user):
+        return url_for("desk.bookings")
+    return url_for("main.index")
 
 
 @bp.post("/uitloggen")

@@ -62,7 +62,8 @@ class AttendanceForm(FlaskForm):
 
 
 class OverrideForm(FlaskForm):
-    school_code = StringField(_l("Vestigingscode van de school"), validators=[DataRequired(), Length(max=6)])
+    # the school by name (the page offers the region's schools to choose from) or its vestigingscode
+    school_code = StringField(_l("School"), validators=[DataRequired(), Length(max=300)])
     groep = StringField(_l("Groep"), validators=[DataRequired(), Length(max=5)])
     pupils = IntegerField(_l("Aantal leerlingen"), validators=[InputRequired(), NumberRange(min=1, max=40)])
     adults = IntegerField(_l("Aantal begeleiders"), validators=[InputRequired(), NumberRange(min=0, max=10)])

@@ -646,3 +646,66 @@ def record_attendance(actor: User, booking_id: int, status: str, attended_pupils
         session.booked_classes += 1
     db.session.flush()
     return booking
+
+
+# ------------------------------------------------------------------ undoing a cancellation
+
+def undo_deadline(booking: Booking) -> datetime | None:
+    """Until when the cancellation of this booking may be undone (None: it may not)."""
+    if booking.status != BookingStatus.CANCELLED or booking.cancelled_at is None or not booking.events:
+        return None
+    last = booking.events[-1]
+    if last.action != "cancel" or last.from_status != BookingStatus.CONFIRMED.value:
+        return None  # only a confirmed place given up by a cancel (not a session cancelled, an offer declined …)
+    return booking.cancelled_at + timedelta(minutes=current_app.config.get("UNDO_CANCEL_MINUTES", 15))
+
+
+def can_undo_cancel(actor: User, booking: Booking, now: datetime | None = None) -> bool:
+    deadline = undo_deadline(booking)
+    return (deadline is not None and (now or utcnow()) < deadline
+            and permissions.can_cancel_booking(actor, booking))
+
+
+def undo_cancel(actor: User, booking_id: int, *, now: datetime | None = None) -> list[Booking]:
+    """Restore a cancelled booking (all parts of a series cancelled together) within the grace
+    period, when the place is still free: the admission decision must admit the class again
+    under the same locks as a booking (a waiting class promoted meanwhile keeps its place)."""
+    now = now or utcnow()
+    booking = _load_booking(booking_id)
+    if not permissions.can_cancel_booking(actor, booking):
+        raise NotAllowed(_("U mag deze boeking niet wijzigen."))
+    cancelled_at = booking.cancelled_at
+    targets = ([b for b in booking.series.bookings if b.cancelled_at == cancelled_at]
+               if booking.series is not None else [booking])
+    school = lock_school(booking.school_id)
+    sessions = lock_sessions([b.session_id for b in targets])
+    for b in targets:
+        db.session.refresh(b)
+    deadline = undo_deadline(booking)
+    if deadline is None or any(undo_deadline(b) is None for b in targets):
+        raise Refused(_("Deze annulering kan niet ongedaan worden gemaakt."), code="not_undoable")
+    if now >= deadline:
+        minutes = current_app.config.get("UNDO_CANCEL_MINUTES", 15)
+        raise Refused(_("Een annulering kan tot %(n)s minuten daarna ongedaan worden gemaakt; die tijd is voorbij.",
+                        n=minutes), code="undo_expired")
+    chain = [sessions[b.session_id] for b in targets]
+    decision = decide(school, ClassRef.of(booking), chain, now, purpose=PROMOTE, exclude_ids=[b.id for b in targets])
+    if not isinstance(decision, Admit):
+        if isinstance(decision, Wait) and decision.rule == "full":
+            raise Refused(_("De plaats is niet meer vrij: de annulering kan niet ongedaan worden gemaakt."),
+                          code="place_taken")
+        raise _refusal(decision)
+    for b in targets:
+        _set_status(b, BookingStatus.CONFIRMED, actor, "undo_cancel")
+        b.cancelled_at, b.cancel_reason = None, ""
+        _hold(sessions[b.session_id], b)
+    if booking.series is not None:
+        booking.series.status = BookingStatus.CONFIRMED
+    db.session.flush()
+    for s in chain:
+        session_changed(s.id)
+    if booking.series is not None:
+        notify.series_confirmed(booking.series)
+    else:
+        notify.booking_confirmed(booking)
+    return targets

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as session_store
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -209,6 +210,10 @@ def new_series():
 @login_required
 def my_bookings():
     if not permissions.is_teacher(current_user):
+        from app.desk.services import can_use_desk
+
+        if can_use_desk(current_user):  # the bookings of a coordinator (or leader) are on the desk
+            return redirect(url_for("desk.bookings"))
         abort(403)
     bookings = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id)
                                   .where(Booking.school_id == current_user.school_id)
@@ -235,7 +240,9 @@ def detail(booking_id: int):
                            transport={b.id: transport_info(b) for b in bookings}, bus_form=FlagForm(), now=now,
                            teacher_can_cancel=services.can_teacher_cancel(booking, now),
                            deadline=services.cancel_deadline(booking),
-                           waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None)
+                           waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None,
+                           can_undo=services.can_undo_cancel(current_user, booking, now),
+                           undo_until=services.undo_deadline(booking))
 
 
 def _answer_offer(booking_id: int, answer, done: str):
@@ -279,9 +286,23 @@ def cancel(booking_id: int):
         return redirect(url_for("booking.detail", booking_id=booking_id))
     if _commit_or_error():
         flash(message, "success")
+        if services.undo_deadline(booking) is not None:
+            session_store["undo_booking"] = booking.id  # the next page offers "Ongedaan maken" (base.html)
     if permissions.is_teacher(current_user):
         return redirect(url_for("booking.my_bookings"))
     return redirect(url_for("booking.roster", session_id=booking.session_id))
+
+
+@bp.post("/<int:booking_id>/herstellen")
+@login_required
+def undo_cancel(booking_id: int):
+    """Undo a cancellation within the grace period, when the place is still free (admission decides)."""
+    booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
+    session_store.pop("undo_booking", None)
+    if ReasonForm().validate_on_submit():
+        run_and_flash(lambda: services.undo_cancel(current_user, booking.id),
+                      _("De annulering is ongedaan gemaakt: de boeking is weer bevestigd."))
+    return redirect(url_for("booking.detail", booking_id=booking_id))
 
 
 # ------------------------------------------------------------------ coordinators
@@ -293,14 +314,20 @@ def roster(session_id: int):
     bookings = db.session.scalars(select(Booking).where(Booking.session_id == session.id)
                                   .order_by(Booking.created_at)).all()
     waiting = services.waitlist_order(session)
+    from app.labs.models import SessionStatus
+
     others = db.session.scalars(select(Session).where(
-        Session.offer_id == session.offer_id, Session.part_id.is_(session.part_id) if session.part_id is None
+        Session.offer_id == session.offer_id, Session.status != SessionStatus.CANCELLED, Session.part_id.is_(session.part_id) if session.part_id is None
         else Session.part_id == session.part_id, Session.id != session.id, Session.starts_at > utcnow())
         .order_by(Session.starts_at).limit(100)).all()
     move_form = MoveForm()
     move_form.session_id.choices = [(s.id, f"{s.starts_at:%Y-%m-%d %H:%M} UTC") for s in others]
     cap_form = CapacityForm(capacity_pupils=session.capacity_pupils, capacity_classes=session.capacity_classes)
-    return render_template("booking/roster.html", session=session, bookings=bookings, waiting=waiting,
+    from app.schools.models import School
+
+    schools = db.session.scalars(select(School).where(School.region_id == session.offer.region_id)
+                                 .order_by(School.name).limit(2000)).all()
+    return render_template("booking/roster.html", session=session, bookings=bookings, waiting=waiting, schools=schools,
                            move_form=move_form, cap_form=cap_form, reason_form=ReasonForm(),
                            attendance_form=AttendanceForm(), others=others, now=utcnow(),
                            statuses=BookingStatus)
@@ -369,11 +396,14 @@ def override(session_id: int):
     if not form.validate_on_submit():
         flash(_("Vul school, groep, aantallen en een reden in."), "error")
         return redirect(url_for("booking.roster", session_id=session_id))
-    school = db.session.scalar(select(School).where(School.location_code == form.school_code.data.strip().upper(),
-                                                    School.region_id == session.offer.region_id))
-    if school is None:
-        flash(_("Onbekende school (gebruik de vestigingscode, bijvoorbeeld 03AI00)."), "error")
+    from app.schools.lookup import find_school_by_name_or_code
+
+    matches = find_school_by_name_or_code(session.offer.region_id, form.school_code.data)
+    if len(matches) != 1:
+        flash(_("Kies de school uit de lijst: er zijn meerdere scholen met die naam.") if matches else
+              _("Onbekende school: typ een deel van de naam en kies de school uit de lijst."), "error")
         return redirect(url_for("booking.roster", session_id=session_id))
+    school = matches[0]
     run_and_flash(lambda: services.create_booking(current_user, session.id, services.ClassDetails(
         school.id, form.groep.data, form.pupils.data, form.adults.data, contact_name=school.name,
         class_name=(form.class_name.data or "").strip()),

@@ -224,8 +224,18 @@ def bulk_cancel(actor: User, session_ids: list[int], reason: str) -> int:
 def bulk_capacity(actor: User, session_ids: list[int], capacity_pupils: int, capacity_classes: int) -> int:
     from app.booking.services import change_capacity
 
+    from app.timeutil import to_local
+
     for sid in sorted(set(session_ids)):
-        change_capacity(actor, sid, capacity_pupils, capacity_classes)
+        try:
+            change_capacity(actor, sid, capacity_pupils, capacity_classes)
+        except DomainError as exc:  # say which of the chosen sessions refused
+            session = db.session.get(Session, sid)
+            if session is not None:
+                exc.message = _("Les van %(when)s: %(message)s",
+                                when=to_local(session.starts_at).strftime("%d-%m-%Y %H:%M"), message=exc.message)
+                exc.args = (exc.message,)
+            raise
     return len(set(session_ids))
 
 
@@ -243,6 +253,31 @@ def assign_staff(actor: User, session: Session, staff_id: int | str | None) -> l
         session.staff.append(staff)
     db.session.flush()
     return double_bookings(staff, session)
+
+
+def unassign_staff(actor: User, session: Session, staff_id: int | str | None) -> Staff:
+    """Take a person off a session (the id a form names)."""
+    from app.booking.services import _require_manager
+
+    _require_manager(actor, session)
+    staff = permissions.linkable(actor, Staff, staff_id, field="staff_id",
+                                 check=lambda _u, st: st.region_id == session.offer.region_id)
+    if staff in session.staff:
+        session.staff.remove(staff)
+    db.session.flush()
+    return staff
+
+
+def update_staff(actor: User, staff: Staff, name: str, email: str, active: bool) -> Staff:
+    """Change a person's name, address or whether they can still be rostered."""
+    if not (permissions.is_coordinator(actor) or permissions.is_admin(actor)) or not permissions.same_region(actor, staff):
+        raise PermissionDeniedError(_("U beheert deze medewerker niet."))
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise LabError(_("Geef een naam (hoogstens 200 tekens)."), field="name")
+    staff.name, staff.email, staff.active = name, (email or "").strip()[:254], bool(active)
+    db.session.flush()
+    return staff
 
 
 def double_bookings(staff: Staff, session: Session) -> list[Session]:

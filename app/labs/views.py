@@ -296,8 +296,19 @@ def sessions(offer_id: int):
             db.session.commit()
             flash(message, "success")
         return redirect(url_for("labs.sessions", offer_id=offer.id))
-    rows = db.session.scalars(select(Session).where(Session.offer_id == offer.id).order_by(Session.starts_at)).all()
-    return render_template("labs/sessions.html", offer=offer, rows=rows, staff=db.session.scalars(
+    period = request.args.get("periode", "toekomst")
+    period = period if period in ("toekomst", "verleden", "alle") else "toekomst"
+    stmt = select(Session).where(Session.offer_id == offer.id)
+    now = datetime.now(LOCAL_TZ)
+    if period == "toekomst":
+        stmt = stmt.where(Session.starts_at >= now).order_by(Session.starts_at)
+    elif period == "verleden":
+        stmt = stmt.where(Session.starts_at < now).order_by(Session.starts_at.desc())
+    else:
+        stmt = stmt.order_by(Session.starts_at)
+    rows = db.session.scalars(stmt).all()
+    return render_template("labs/sessions.html", offer=offer, rows=rows, period=period,
+                           pick_all=request.args.get("alle") == "1", staff=db.session.scalars(
         select(Staff).where(Staff.region_id == offer.region_id, Staff.active.is_(True)).order_by(Staff.name)).all())
 
 
@@ -322,6 +333,29 @@ def assign(session_id: int):
     return redirect(url_for("labs.sessions", offer_id=session.offer_id))
 
 
+@bp.post("/les/<int:session_id>/medewerker/verwijderen")
+@login_required
+def unassign(session_id: int):
+    session = load_or_404(Session, session_id, permissions.can_manage_session)
+    run_and_flash(lambda: services.unassign_staff(current_user, session, form_id("staff_id")),
+                  lambda staff: _("%(name)s is niet meer ingeroosterd op deze les.", name=staff.name))
+    return redirect(url_for("labs.sessions", offer_id=session.offer_id))
+
+
+@bp.post("/medewerkers/<int:staff_id>")
+@login_required
+def staff_edit(staff_id: int):
+    _manager_only()
+    person = load_or_404(Staff, staff_id)
+    form = StaffForm()
+    if form.validate_on_submit():
+        run_and_flash(lambda: services.update_staff(current_user, person, form.name.data, form.email.data or "",
+                                                    request.form.get("active") == "y"), _("Medewerker opgeslagen."))
+    else:
+        flash(_("Vul een naam en een geldig e-mailadres in."), "error")
+    return redirect(url_for("labs.staff"))
+
+
 @bp.route("/medewerkers", methods=["GET", "POST"])
 @login_required
 def staff():
@@ -335,7 +369,8 @@ def staff():
         db.session.commit()
         flash(_("Medewerker toegevoegd."), "success")
         return redirect(url_for("labs.staff"))
-    people = db.session.scalars(select(Staff).where(Staff.region_id == current_user.region_id).order_by(Staff.name)).all()
+    people = db.session.scalars(select(Staff).where(Staff.region_id == current_user.region_id)
+                                .order_by(Staff.active.desc(), Staff.name)).all()
     return render_template("labs/staff.html", form=form, people=people)
 
 

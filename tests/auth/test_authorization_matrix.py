@@ -35,7 +35,7 @@ from app.booking import services as booking_services
 from app.booking.models import FairnessRule, RequestRound, RuleKind
 from app.db import utcnow
 from app.extensions import db
-from app.labs.models import Kit, KitLoan, World
+from app.labs.models import Kit, KitLoan, Staff, World
 from app.timeutil import school_year_of
 from app.transport.models import Bus, BusPlan, BusStop, BusType
 from tests import factories
@@ -139,8 +139,9 @@ MATRIX: dict[str, Case] = {
     "/agenda/nieuw-adres": signed_in("/agenda/nieuw-adres", ALLOWED, method="POST"),
 
     # booking (teachers)
-    "/boekingen/": case("/boekingen/", teacher=OK, coordinator=FORBIDDEN, programme_leader=FORBIDDEN,
-                        admin=FORBIDDEN),
+    # a teacher's bookings; the other roles find bookings on the desk (/bureau/) and are sent there
+    "/boekingen/": case("/boekingen/", teacher=OK, coordinator=REDIRECT, programme_leader=REDIRECT,
+                        admin=REDIRECT),
     "/boekingen/nieuw": case("/boekingen/nieuw?session_id={session}", teacher=OK, coordinator=FORBIDDEN,
                              programme_leader=FORBIDDEN, admin=FORBIDDEN, region2=NOT_FOUND),
     "/boekingen/reeks": case("/boekingen/reeks?offer_id={series_offer}", teacher=OK, coordinator=FORBIDDEN,
@@ -157,6 +158,24 @@ MATRIX: dict[str, Case] = {
     "/boekingen/<int:booking_id>/aanbod/afslaan": case(
         "/boekingen/{booking}/aanbod/afslaan", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
         programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+
+    # undoing a cancellation: whoever may cancel the booking (the service checks the grace period)
+    "/boekingen/<int:booking_id>/herstellen": case(
+        "/boekingen/{booking}/herstellen", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
+        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+
+    # the coordinator's desk: coordinators (their venues), programme leaders (their region, to look),
+    # administrators; each sees their own, so the region-2 roles answer alike
+    "/bureau/": case("/bureau/", teacher=FORBIDDEN, coordinator=OK, programme_leader=OK, admin=OK),
+    "/bureau/boekingen.csv": case("/bureau/boekingen.csv", teacher=FORBIDDEN, coordinator=OK, programme_leader=OK,
+                                  admin=OK),
+    "/bureau/week": case("/bureau/week?datum={day}", teacher=FORBIDDEN, coordinator=OK, programme_leader=OK,
+                         admin=OK),
+    "/bureau/bulk": case("/bureau/bulk", method="POST", teacher=FORBIDDEN, coordinator=ALLOWED,
+                         programme_leader=FORBIDDEN, admin=ALLOWED),
+    # messaging a session's schools: the role is refused first, another region's session does not exist
+    "/bureau/bericht": case("/bureau/bericht?session_id={session}", teacher=FORBIDDEN, coordinator=OK,
+                            programme_leader=FORBIDDEN, admin=OK, coordinator_r2=NOT_FOUND),
 
     # a session's roster (coordinators of the venue)
     "/boekingen/les/<int:session_id>": case("/boekingen/les/{session}", teacher=FORBIDDEN, coordinator=OK,
@@ -212,6 +231,12 @@ MATRIX: dict[str, Case] = {
                                                    **MANAGE_SESSION),
     "/beheer/les/<int:session_id>/medewerker": case("/beheer/les/{session}/medewerker", method="POST",
                                                     **MANAGE_SESSION),
+    "/beheer/les/<int:session_id>/medewerker/verwijderen": case("/beheer/les/{session}/medewerker/verwijderen",
+                                                                method="POST", **MANAGE_SESSION),
+    # the role is refused before the person is looked at; another region's person does not exist
+    "/beheer/medewerkers/<int:staff_id>": case("/beheer/medewerkers/{staff}", method="POST", teacher=FORBIDDEN,
+                                               coordinator=ALLOWED, programme_leader=FORBIDDEN, admin=ALLOWED,
+                                               coordinator_r2=NOT_FOUND),
     "/beheer/leskisten": signed_in("/beheer/leskisten"),  # teachers reserve kits here
     "/beheer/leskisten/<int:kit_id>/reserveren": case(
         "/beheer/leskisten/{kit}/reserveren", method="POST", data={"starts_on": "{kit_day}", "quantity": "1"},
@@ -382,7 +407,8 @@ def _world():
     rnd = RequestRound(region_id=r1.id, school_year=school_year_of(now), title="Voorjaar", opens_at=now,
                        deadline_at=now + timedelta(days=10))
     kit = Kit(region_id=r1.id, title="Stroomkist", world=World.HITECH_SCIENCE, stock=3)
-    db.session.add_all([rule, rnd, kit])
+    staff = Staff(region_id=r1.id, name="Piet Lesgever")
+    db.session.add_all([rule, rnd, kit, staff])
     db.session.flush()
     loan = KitLoan(kit_id=kit.id, school_id=s1.id, starts_on=date.today() + timedelta(days=7),
                    ends_on=date.today() + timedelta(days=21), booked_by_id=users["teacher"].id)
@@ -408,7 +434,7 @@ def _world():
     db.session.commit()
     ids = dict(region=r1.id, material=material.id, user=users["teacher"].id, venue=v1.id, offer=offer.id, series_offer=series.id,
                session=session.id, school=s1.id, booking=booking.id, plan=plan.id, bus=bus.id, stop=stop.id,
-               rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id,
+               rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id, staff=staff.id,
                calendar_token=users["teacher"].calendar_token, reset_token="reset-secret-for-the-matrix",
                day=session.starts_at.date().isoformat(), kit_day=(date.today() + timedelta(days=3)).isoformat())
     return ids, {role: u.id for role, u in users.items()}, bearer

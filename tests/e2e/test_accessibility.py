@@ -81,6 +81,13 @@ PAGES = [
     Page("staff", "coordinator", "/beheer/medewerkers"),
     Page("kits", "coordinator", "/beheer/leskisten"),
     Page("roster", "coordinator", "/boekingen/les/{my_session}"),
+    Page("desk: bookings", "coordinator", "/bureau/"),
+    Page("desk: bookings filtered on one offer (bulk move offered)", "coordinator", "/bureau/?offer_id={my_offer}"),
+    Page("desk: week grid", "coordinator", "/bureau/week?datum={day}"),
+    Page("desk: message a day's schools", "coordinator", "/bureau/bericht?venue_id={msg_venue}&dag={msg_day}"),
+    Page("desk: message a day's schools with errors", "coordinator",
+         "/bureau/bericht?venue_id={msg_venue}&dag={msg_day}", blank_submit=True),
+    Page("desk: message a session's schools", "coordinator", "/bureau/bericht?session_id={msg_session}"),
     Page("bus plans of a day, with the route map", "coordinator", "/vervoer/?datum={bus_day}"),
     Page("bus order of a day (printable)", "coordinator", "/vervoer/bestelling/{bus_day}"),
     Page("known road distances", "coordinator", "/vervoer/afstanden"),
@@ -92,6 +99,8 @@ PAGES = [
     Page("reach dashboard", "leader", "/bereik/"),
     Page("reach dashboard filtered", "leader", "/bereik/?world={world}"),
     Page("school history", "leader", "/bereik/school/{school}"),
+    Page("desk: bookings (programme leader)", "leader", "/bureau/?status=confirmed"),
+    Page("desk: week grid (programme leader)", "leader", "/bureau/week?datum={day}"),
     Page("administration (programme leader)", "leader", "/regiobeheer/"),
     Page("accounts of the region", "leader", "/regiobeheer/gebruikers"),
     Page("invite an account (programme leader)", "leader", "/regiobeheer/gebruikers/nieuw"),
@@ -143,6 +152,10 @@ def ids(demo_site):
         my_session = db.session.scalars(select(Session).join(Offer, Session.offer_id == Offer.id).where(
             Offer.venue_id.in_(my_venue_ids), Session.venue_id.in_(my_venue_ids), Session.booked_classes > 0,
             Session.starts_at > now).order_by(Session.starts_at)).first()
+        # a day of the coordinator's with classes still to come (the demo's today has attended ones)
+        msg_session = db.session.scalars(select(Session).join(Booking, Booking.session_id == Session.id).where(
+            Session.venue_id.in_(my_venue_ids), Booking.status == BookingStatus.CONFIRMED,
+            Session.starts_at > now + timedelta(days=2)).order_by(Session.starts_at)).first()
         rnd = create_round(users[Role.PROGRAMME_LEADER], title="Aanvraagronde voorjaar", opens_at=now - timedelta(days=1),
                            deadline_at=now + timedelta(days=14), school_year=school_year_of(now),
                            period_start=(now + timedelta(days=21)).date(), period_end=(now + timedelta(days=90)).date(),
@@ -172,6 +185,8 @@ def ids(demo_site):
             "school": reached_school, "world": session.offer.world.value,
             "municipality": db.session.scalar(
                 select(func.min(School.municipality_code)).where(School.region_id == coordinator.region_id)),
+            "msg_venue": msg_session.venue_id, "msg_day": to_local(msg_session.starts_at).date().isoformat(),
+            "msg_session": msg_session.id,
         }
         db.session.commit()
         db.session.remove()
