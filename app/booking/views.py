@@ -389,7 +389,6 @@ def attendance(booking_id: int):
 def override(session_id: int):
     """A coordinator books a school outside the rules, with a reason (kept in the audit trail)."""
     from app.booking.forms import OverrideForm
-    from app.schools.models import School
 
     session = load_or_404(Session, session_id, permissions.can_manage_session)
     form = OverrideForm()

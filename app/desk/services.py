@@ -190,7 +190,7 @@ def bulk_cancel(actor: User, ids: list[int], reason: str, *, now: datetime | Non
     result = BulkResult("cancel")
     for b in _bookings_for(actor, ids):
         bid = b.id
-        _run(result, b, lambda: booking_services.cancel_booking(actor, bid, reason, now=now),
+        _run(result, b, lambda bid=bid: booking_services.cancel_booking(actor, bid, reason, now=now),
              _("Geannuleerd; de school krijgt bericht."))
     return result
 
@@ -207,7 +207,7 @@ def bulk_move(actor: User, ids: list[int], session_id: int | None, reason: str, 
     result = BulkResult("move")
     for b in _bookings_for(actor, ids):
         bid = b.id
-        _run(result, b, lambda: booking_services.move_booking(actor, bid, session_id, reason, now=now),
+        _run(result, b, lambda bid=bid: booking_services.move_booking(actor, bid, session_id, reason, now=now),
              _("Verplaatst; de school krijgt bericht."))
     return result
 

@@ -87,7 +87,7 @@ def test_coordinator_desk_journey(app, live_server, browser, mailbox, drain_outb
                                                                    "een ruime tafel bij de deur"))
                 for i, t in enumerate(teachers)]
     db.session.commit()
-    email, session_id, venue_id = coord.email, session.id, venue.id
+    email, venue_id = coord.email, venue.id
     booking_id = bookings[0].id
     day = to_local(day_start).date().isoformat()
     drain_outbox()
