@@ -723,15 +723,17 @@ def change_booking(actor: User, booking_id: int, changes: dict, *, now: datetime
                       code="change_deadline_passed")
     current = {name: _value_of(booking, name) for name in CHANGEABLE}
     wanted = {**current, **{k: v for k, v in changes.items()}}
+    if "class_name" not in changes and booking.class_name == booking.groep_label:
+        wanted["class_name"] = ""  # a class named after its groep follows a new groep
     details = ClassDetails(school_id=booking.school_id, groep=wanted["groep"], pupils=wanted["pupils"],
                            adults=wanted["adults"], contact_name=(wanted["contact_name"] or "").strip(),
                            contact_email=(wanted["contact_email"] or "").strip(),
                            remarks=(wanted["remarks"] or "").strip(), class_name=wanted["class_name"] or "")
     groep = _validate(details)
     class_name = _class_name(details, groep)
-    if not details.contact_name:
+    if "contact_name" in changes and not details.contact_name:
         raise InvalidInput(_("Vul een naam in."), field="contact_name")
-    if not details.contact_email:
+    if "contact_email" in changes and not details.contact_email:
         raise InvalidInput(_("Vul een e-mailadres in."), field="contact_email")
     if len(details.contact_name) > 200 or len(details.contact_email) > 254:
         raise InvalidInput(_("Deze tekst is te lang."), field="contact_name")
