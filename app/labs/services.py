@@ -322,7 +322,8 @@ def bulk_retime(actor: User, session_ids: list[int], new_start) -> int:
         s.starts_at = local_to_utc(to_local(s.starts_at).date(), new_start)
         s.ends_at = s.starts_at + duration
         for b in db.session.scalars(select(Booking).where(
-                Booking.session_id == s.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)))):
+                Booking.session_id == s.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED,
+                                                                BookingStatus.REQUESTED)))):
             b.sequence += 1
             b.reminder_sent_at = None
             notify.booking_changed(b)
