@@ -35,6 +35,7 @@ BOOKING_STATUS_LABELS = {
     "confirmed": _l("Bevestigd"),
     "waitlisted": _l("Op de wachtlijst"),
     "offered": _l("Plaats aangeboden: aannemen of afslaan"),
+    "requested": _l("Aangevraagd: wacht op goedkeuring"),
     "cancelled": _l("Geannuleerd"),
     "attended": _l("Aanwezig geweest"),
     "no_show": _l("Niet verschenen"),

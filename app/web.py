@@ -290,8 +290,8 @@ def _nav_spec():
 
     return {
         "teacher": [("booking.my_bookings", _l("Mijn boekingen")), ("calendar.settings", _l("Agenda"))],
-        "coordinator": [("desk.bookings", _l("Boekingen")), ("desk.week", _l("Week")),
-                        ("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
+        "coordinator": [("desk.bookings", _l("Boekingen")), ("booking.requests", _l("Aanvragen")),
+                        ("desk.week", _l("Week")), ("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
                         ("transport.plans", _l("Busplanning")), ("reporting.dashboard", _l("Bereik"))],
         "programme_leader": [("reporting.dashboard", _l("Bereik")), ("fairness.rules", _l("Spelregels")),
                              ("fairness.rounds", _l("Aanvraagrondes")), ("admin.index", _l("Regiobeheer"))],

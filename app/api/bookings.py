@@ -242,6 +242,83 @@ def cancel_booking(booking_id):
     return jsonify(booking_json(booking))
 
 
+def _changes(data) -> dict:
+    """The fields a PATCH changes: only those given; unknown fields are refused (not silently dropped)."""
+    if not isinstance(data, dict) or not data:
+        raise InvalidInput("Give at least one field to change.", field=None)
+    unknown = sorted(set(data) - set(services.CHANGEABLE))
+    if unknown:
+        raise InvalidInput(f"{unknown[0]} cannot be changed; changeable: {', '.join(services.CHANGEABLE)}.",
+                           field=unknown[0])
+    out = {}
+    for name in data:
+        if name in ("pupils", "adults"):
+            out[name] = _int(data, name)
+        elif name == "groep":
+            groep = _whole(data.get("groep"))
+            if isinstance(groep, int) and not isinstance(groep, bool):
+                groep = str(groep)
+            if not isinstance(groep, str):
+                raise InvalidInput("groep must be a text like \"7\" or \"7/8\".", field="groep")
+            out[name] = groep[:10]
+        elif name == "contact_name":
+            out[name] = _name(data, name, 200)
+        elif name == "contact_email":
+            out[name] = _email(data, name)
+        elif name == "class_name":
+            out[name] = _str(data, name, 40)
+        else:
+            out[name] = _str(data, name, 2000)
+    return out
+
+
+@bp.patch("/bookings/<int:booking_id>")
+@token_required
+def change_booking(booking_id):
+    """Change the class of a booking (counts, contact, remarks, groep, class name) until the change deadline."""
+    booking = _booking_or_404(booking_id)
+    data = json_body()
+    try:
+        services.change_booking(api_user(), booking.id, _changes(data))
+    except DomainError as exc:
+        db.session.rollback()
+        _forbidden_as_problem(exc)
+    except DBAPIError:
+        db.session.rollback()
+        raise ConflictError("The session is busy; try again.", code="busy")
+    _commit(keep=True)
+    return jsonify(booking_json(booking))
+
+
+@bp.post("/bookings/<int:booking_id>/approve")
+@token_required
+def approve_request(booking_id):
+    """Approve a requested booking (an offer with approval required): it is confirmed."""
+    booking = _booking_or_404(booking_id)
+    try:
+        services.approve_booking(api_user(), booking.id)
+    except DomainError:
+        db.session.rollback()
+        raise
+    _commit(keep=True)
+    return jsonify(booking_json(booking))
+
+
+@bp.post("/bookings/<int:booking_id>/reject")
+@token_required
+def reject_request(booking_id):
+    """Decline a requested booking with a reason the school reads; the place goes to the waiting list."""
+    booking = _booking_or_404(booking_id)
+    data = json_body()
+    try:
+        services.decline_request(api_user(), booking.id, _str(data, "reason", 500))
+    except DomainError:
+        db.session.rollback()
+        raise
+    _commit(keep=True)
+    return jsonify(booking_json(booking))
+
+
 @bp.post("/bookings/<int:booking_id>/accept")
 @token_required
 def accept_offer(booking_id):
@@ -272,7 +349,10 @@ def decline_offer(booking_id):
 
 BOOKING_SCHEMA = {"type": "object", "required": ["id", "status", "session_id", "pupils"], "properties": {
     "id": {"type": "integer"},
-    "status": {"type": "string", "enum": ["confirmed", "waitlisted", "offered", "cancelled", "attended", "no_show"]},
+    "status": {"type": "string", "enum": ["confirmed", "waitlisted", "offered", "requested", "cancelled", "attended",
+                                          "no_show"],
+               "description": "requested: on an offer with approval required, waiting for the coordinator "
+                              "(the place is held)"},
     "class_name": {"type": "string"}, "offer_expires_at": {"type": ["string", "null"], "format": "date-time"},
     "waiting": {"type": ["object", "null"], "description": "for a waiting class: position in the promotion order, "
                 "the rule that holds it back (full, priority_window, … or room) and until when", "properties": {
@@ -306,6 +386,13 @@ SCHEMAS = {
         "offer_id": ID_SCHEMA, "session_ids": {"type": "array", "items": ID_SCHEMA, "maxItems": 9,
                                                          "description": "one session per part, in part order"},
         **CLASS_FIELDS}},
+    "BookingChange": {"type": "object", "minProperties": 1, "additionalProperties": False,
+                      "description": "the fields to change (only those given); until the offer's change_deadline_days "
+                                     "before the session, through the same admission rules as a new booking",
+                      "properties": {k: CLASS_FIELDS[k] for k in ("groep", "class_name", "pupils", "adults",
+                                                                   "contact_name", "contact_email", "remarks")}},
+    "RequestDecline": {"type": "object", "required": ["reason"], "properties": {
+        "reason": {"type": "string", "minLength": 1, "maxLength": 500, "description": "the school reads it"}}},
     "SeriesBooking": {"type": "object", "properties": {
         "id": {"type": "integer"}, "offer_id": {"type": "integer"}, "school_id": {"type": "integer"},
         "status": {"type": "string"}, "bookings": {"type": "array", "items": {"$ref": "#/components/schemas/Booking"}}}},
@@ -334,6 +421,24 @@ PATHS = {
         "delete": {"summary": "Cancel a booking (a series: all parts)", "parameters": ID,
                    "responses": {"200": {"description": "Cancelled", "content": _json("Booking")},
                                  **problem_responses(401, 403, 404, 422)}},
+        "patch": {"summary": "Change the class of a booking (a series: all parts): pupils, adults, contact, remarks, "
+                             "groep, class name; until the offer's change deadline (422 code change_deadline_passed), "
+                             "more pupils only if they fit (409 code full)", "parameters": ID,
+                  "requestBody": {"required": True, "content": _json("BookingChange")},
+                  "responses": {"200": {"description": "Changed", "content": _json("Booking")},
+                                **problem_responses(400, 401, 403, 404, 409, 415, 422)}},
+    },
+    "/bookings/{booking_id}/approve": {
+        "post": {"summary": "Approve a requested booking (coordinator of its session): it is confirmed",
+                 "parameters": ID,
+                 "responses": {"200": {"description": "Confirmed", "content": _json("Booking")},
+                               **problem_responses(401, 403, 404, 422)}},
+    },
+    "/bookings/{booking_id}/reject": {
+        "post": {"summary": "Decline a requested booking with a reason; the held place goes to the waiting list",
+                 "parameters": ID, "requestBody": {"required": True, "content": _json("RequestDecline")},
+                 "responses": {"200": {"description": "Declined", "content": _json("Booking")},
+                               **problem_responses(400, 401, 403, 404, 415, 422)}},
     },
     "/bookings/{booking_id}/accept": {
         "post": {"summary": "Accept a place offered from the waiting list (status offered) before offer_expires_at",

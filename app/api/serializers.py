@@ -34,6 +34,8 @@ def offer_json(o):
             "adults_per_class": o.adults_per_class, "venue": venue_ref(o.venue), "bus_provided": o.bus_provided,
             "booking_opens_at": iso(o.booking_opens_at), "booking_closes_at": iso(o.booking_closes_at),
             "cancel_deadline_days": o.cancel_deadline_days, "preparation": o.preparation,
+            "booking_horizon_weeks": o.booking_horizon_weeks, "min_notice_days": o.min_notice_days,
+            "change_deadline_days": o.change_deadline_days, "approval_required": o.approval_required,
             "is_series": len(o.parts) > 1, "parts": [part_json(p) for p in o.parts], "region_id": o.region_id}
 
 
@@ -86,6 +88,14 @@ SCHEMAS = {
         "booking_opens_at": {"type": ["string", "null"], "format": "date-time"},
         "booking_closes_at": {"type": ["string", "null"], "format": "date-time"},
         "cancel_deadline_days": {"type": "integer"}, "preparation": {"type": "string"},
+        "booking_horizon_weeks": {"type": ["integer", "null"],
+                                  "description": "a class books at most this many weeks ahead (null: no limit)"},
+        "min_notice_days": {"type": "integer", "description": "a class books at least this many days before"},
+        "change_deadline_days": {"type": "integer",
+                                 "description": "pupils, adults, contact, remarks and class change until this many "
+                                                "days before"},
+        "approval_required": {"type": "boolean",
+                              "description": "a booking waits as requested until the coordinator approves it"},
         "is_series": {"type": "boolean"}, "parts": {"type": "array", "items": {"$ref": "#/components/schemas/OfferPart"}},
         "region_id": {"type": "integer"}}},
     "Session": {"type": "object", "required": ["id", "offer_id", "starts_at", "ends_at", "capacity", "booked", "available"],

@@ -127,6 +127,16 @@ def can_cancel_booking(user: User | None, booking: Any) -> bool:
     return is_coordinator(user) and can_manage_session(user, booking.session) or is_admin(user)
 
 
+def can_change_booking(user: User | None, booking: Any) -> bool:
+    """Who may change a booking's class (counts, contact, remarks): whoever may cancel it."""
+    return can_cancel_booking(user, booking)
+
+
+def can_answer_request(user: User | None, booking: Any) -> bool:
+    """Approving or declining a requested booking: the coordinator of its session, or an administrator."""
+    return (is_coordinator(user) and can_manage_session(user, booking.session)) or is_admin(user)
+
+
 def can_reserve_kit(user: User | None, kit: Any) -> bool:
     """Teachers reserve their region's lending kits for their school."""
     return is_teacher(user) and same_region(user, kit)

@@ -26,10 +26,11 @@ own duplicate are never overridden.
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from app.booking.errors import AlreadyBooked, BookingError, Refused, SessionFull
@@ -40,7 +41,7 @@ from app.labs.capacity import fits
 from app.labs.models import Session, SessionStatus
 from app.timeutil import to_local
 
-BOOK, PROMOTE, MOVE = "book", "promote", "move"
+BOOK, PROMOTE, MOVE, CHANGE = "book", "promote", "move", "change"
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,8 @@ def _session_state(session: Session, now: datetime, purpose: str) -> Refuse | No
         return Refuse("session_cancelled", _("Deze les gaat niet door. Kies een andere datum."))
     if session.starts_at <= now:
         return Refuse("session_past", _("Deze les is al geweest. Kies een datum in de toekomst."))
-    if purpose == PROMOTE:  # the class asked while booking was open; the offer's window no longer matters
-        return None
+    if purpose in (PROMOTE, CHANGE):  # the class asked (or booked) while booking was open; the offer's window
+        return None                    # no longer matters (a change has its own deadline: change_deadline_days)
     offer = session.offer
     if not offer.published:
         return Refuse("offer_unpublished", _("Dit aanbod is (nog) niet te boeken."))
@@ -128,6 +129,38 @@ def _session_state(session: Session, now: datetime, purpose: str) -> Refuse | No
     if offer.booking_closes_at is not None and now >= offer.booking_closes_at:
         return Refuse("window_closed", _("Boeken voor dit aanbod is gesloten sinds %(when)s.",
                                          when=to_local(offer.booking_closes_at).strftime("%d-%m-%Y")))
+    if purpose == BOOK:
+        return _notice_and_horizon(session, now)
+    return None
+
+
+def notice_deadline(session: Session) -> datetime:
+    """The last moment a class may book this session (the offer's minimum notice)."""
+    return session.starts_at - timedelta(days=session.offer.min_notice_days or 0)
+
+
+def horizon_opens(session: Session) -> datetime | None:
+    """The first moment a class may book this session (the offer's booking horizon), or None."""
+    weeks = session.offer.booking_horizon_weeks
+    return session.starts_at - timedelta(weeks=weeks) if weeks else None
+
+
+def _notice_and_horizon(session: Session, now: datetime) -> Refuse | None:
+    """The offer's minimum notice (at least M days before) and booking horizon (at most N weeks ahead)."""
+    offer = session.offer
+    if offer.min_notice_days and now > notice_deadline(session):
+        return Refuse("min_notice", ngettext("Boeken kan tot uiterlijk %(num)s dag van tevoren.",
+                                             "Boeken kan tot uiterlijk %(num)s dagen van tevoren.",
+                                             offer.min_notice_days),
+                      what_to_do=_("Kies een latere datum."), extra={"min_notice_days": offer.min_notice_days})
+    opens = horizon_opens(session)
+    if opens is not None and now < opens:
+        return Refuse("booking_horizon", ngettext(
+            "Boeken kan hoogstens %(num)s week van tevoren; voor deze les kan dat vanaf %(when)s.",
+            "Boeken kan hoogstens %(num)s weken van tevoren; voor deze les kan dat vanaf %(when)s.",
+            offer.booking_horizon_weeks, when=to_local(opens).strftime("%d-%m-%Y")),
+            what_to_do=_("Kies een eerdere datum, of boek later."),
+            extra={"booking_horizon_weeks": offer.booking_horizon_weeks, "opens_at": opens.isoformat()})
     return None
 
 
@@ -178,7 +211,7 @@ def decide(school, klass: ClassRef, sessions: list[Session], now: datetime, *, o
         refused = _session_state(s, now, purpose)
         if refused is not None:
             return refused
-    if purpose == BOOK:
+    if purpose in (BOOK, CHANGE):
         refused = _class_fits_offer(sessions[0].offer, klass)
         if refused is not None:
             return refused

@@ -41,6 +41,18 @@ class SeriesForm(ClassForm):
     pass
 
 
+class ChangeForm(ClassForm):
+    """Changing a booking: the class, its counts, contact and remarks (not the gender counts)."""
+
+    girls = None
+    boys = None
+
+
+class DeclineRequestForm(FlaskForm):
+    reason = TextAreaField(_l("Reden (de school krijgt die te lezen)"),
+                           validators=[DataRequired(message=_l("Geef een reden.")), Length(max=500)])
+
+
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reden"), validators=[Optional(), Length(max=500)])
 

@@ -44,7 +44,7 @@ def booking_event(booking, base_url: str, pickup=None, stamp: datetime | None = 
     ev.add("summary", title)
     ev.add("location", f"{booking.school.name}, {booking.school.address}" if bus else _location(s, booking.school))
     ev.add("sequence", booking.sequence + (1 if bus else 0))  # the bus changes the event: a newer version
-    status = {"cancelled": "CANCELLED", "waitlisted": "TENTATIVE"}.get(booking.status.value, "CONFIRMED")
+    status = {"cancelled": "CANCELLED", "waitlisted": "TENTATIVE", "requested": "TENTATIVE"}.get(booking.status.value, "CONFIRMED")
     ev.add("status", status)
     lines = []
     if bus:

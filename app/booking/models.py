@@ -19,17 +19,20 @@ class BookingStatus(str, enum.Enum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
     OFFERED = "offered"  # promoted inside the cancellation deadline: holds the place until accepted or expired
+    # "aangevraagd": on an offer with approval required, the booking waits for the coordinator's
+    # approval; it holds its place meanwhile (counts toward capacity) but does not reach the school
+    REQUESTED = "requested"
     CANCELLED = "cancelled"
     ATTENDED = "attended"
     NO_SHOW = "no_show"
 
 
 # statuses that hold a place in the session's capacity
-HOLDS_PLACE = (BookingStatus.CONFIRMED, BookingStatus.OFFERED, BookingStatus.ATTENDED)
+HOLDS_PLACE = (BookingStatus.CONFIRMED, BookingStatus.OFFERED, BookingStatus.REQUESTED, BookingStatus.ATTENDED)
 # statuses under which a class "has" a session (one booking per class per session)
-ACTIVE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED, BookingStatus.ATTENDED,
-          BookingStatus.NO_SHOW)
-_ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'offered', 'attended', 'no_show')"
+ACTIVE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED, BookingStatus.REQUESTED,
+          BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
+_ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'offered', 'requested', 'attended', 'no_show')"
 
 
 def _groep_name(row: dict) -> str:

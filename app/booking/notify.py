@@ -47,21 +47,32 @@ SUBJECTS = {
     "cancelled": lambda title: _("Geannuleerd: %(title)s", title=title),
     "reminder": lambda title: _("Herinnering: %(title)s", title=title),
     "pickup": lambda title: _("Busvervoer: %(title)s", title=title),
+    "requested": lambda title: _("Aangevraagd: %(title)s (wacht op goedkeuring)", title=title),
+    "request_received": lambda title: _("Nieuwe aanvraag om goed te keuren: %(title)s", title=title),
+    "approved": lambda title: _("Goedgekeurd en bevestigd: %(title)s", title=title),
+    "request_declined": lambda title: _("Aanvraag afgewezen: %(title)s", title=title),
+    "updated": lambda title: _("Boeking gewijzigd: %(title)s", title=title),
 }
 
 
 # notices of a confirmed place carry the bus: they wait for the re-plan of their sessions (queued in
 # the same unit of work), so the worker renders them with the pickup and return times and the .ics
 # runs from the pickup to the return. The plan's own first "Busvervoer" mail is then left out.
-WAITS_FOR_PLAN = ("confirmed", "promoted", "changed", "series")
+WAITS_FOR_PLAN = ("confirmed", "promoted", "changed", "updated", "series")
 
 
-def _send(kind: str, booking, bookings=None, **extra) -> None:
+def _send(kind: str, booking, bookings=None, *, to: list[str] | None = None, also: tuple[str, ...] = (),
+          **extra) -> None:
     """Queue the mail in the caller's unit of work: only who gets it and about which
     bookings. It is rendered by the outbox worker (``render``), not under the booking's locks;
-    a notice in ``WAITS_FOR_PLAN`` names the sessions whose re-plan it waits for (``after_replan``)."""
+    a notice in ``WAITS_FOR_PLAN`` names the sessions whose re-plan it waits for (``after_replan``).
+    ``to``: other recipients than the booking's contact (e.g. the coordinators), in Dutch."""
     bookings = bookings or [booking]
-    to, locale = _recipients(booking)
+    if to is None:
+        to, locale = _recipients(booking)
+        to = to + [a for a in also if a and a not in to]
+    else:
+        locale = "nl"
     if not to:
         return
     from app.outbox.services import enqueue
@@ -84,7 +95,7 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
     bookings = [b for b in (db.session.get(Booking, i) for i in payload["booking_ids"]) if b is not None]
     if booking is None or not bookings:
         raise LookupError(f"booking {payload['booking_id']} no longer exists")
-    if kind == "cancelled":  # a cancelled class rides no bus: no bus line, the event as it was booked
+    if kind in ("cancelled", "request_declined"):  # a cancelled class rides no bus: no bus line, the event as it was booked
         pickups, returns, awaiting = {}, {}, set()
     else:
         pickups, returns = pickup_times(bookings), return_times(bookings)
@@ -174,3 +185,43 @@ def pickup_planned(booking, ordered: bool = True) -> None:
     """The school hears its pickup time and place: when the bus is first planned, and when the
     plan is frozen (ordered)."""
     _send("pickup", booking, ordered=ordered)
+
+
+def coordinator_emails(booking) -> list[str]:
+    """Who answers for the booking's session: the active coordinators of its venue (or the offer's);
+    without any, the venue's contact address."""
+    from sqlalchemy import select
+
+    from app.auth.models import Role, User, coordinator_venues
+    from app.extensions import db
+
+    venue = booking.session.venue or booking.session.offer.venue
+    if venue is None:
+        return []
+    emails = list(db.session.scalars(select(User.email).join(
+        coordinator_venues, coordinator_venues.c.user_id == User.id).where(
+        coordinator_venues.c.venue_id == venue.id, User.role == Role.COORDINATOR, User.active.is_(True))
+        .order_by(User.email)))
+    return [e for e in emails if e] or ([venue.contact_email] if venue.contact_email else [])
+
+
+def booking_requested(booking, bookings=None) -> None:
+    """A booking on an offer with approval: the school hears it waits; the coordinators that it asks."""
+    _send("requested", booking, bookings)
+    coordinators = coordinator_emails(booking)
+    if coordinators:
+        _send("request_received", booking, bookings, to=coordinators)
+
+
+def request_approved(booking, bookings=None) -> None:
+    _send("approved", booking, bookings)
+
+
+def request_declined(booking, bookings=None) -> None:
+    _send("request_declined", booking, bookings)
+
+
+def booking_updated(booking, bookings, changes: dict) -> None:
+    """The class changed (pupils, contact …): the school gets old → new; a changed address hears it too."""
+    old_email = (changes.get("contact_email") or [None])[0]
+    _send("updated", booking, list(bookings), also=(old_email,) if old_email else (), changes=changes)

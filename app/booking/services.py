@@ -16,8 +16,8 @@ from sqlalchemy import select
 from app.auth import permissions
 from app.auth.models import Role, User
 from app.booking import notify
-from app.booking.admission import MOVE, PROMOTE, Admit, ClassRef, Refuse, Wait, decide
-from app.booking.errors import BookingNotFound, InvalidInput, NotAllowed, Refused
+from app.booking.admission import CHANGE, MOVE, PROMOTE, Admit, ClassRef, Refuse, Wait, decide
+from app.booking.errors import BookingNotFound, InvalidInput, NotAllowed, Refused, SessionFull
 from app.booking.locking import lock_school, lock_schools, lock_sessions
 from app.booking.models import ACTIVE, Booking, BookingEvent, BookingStatus, SeriesBooking
 from app.booking.reached import reached_schools
@@ -144,6 +144,16 @@ def _refusal(decision) -> Exception:
     return decision.error()
 
 
+def _admitted_status(actor: User, offer: Offer, override_reason: str = "", via_round: int | None = None) -> BookingStatus:
+    """An admitted class is confirmed, or — on an offer with approval required, when a teacher books —
+    requested ("aangevraagd"): it holds its place until the coordinator approves or declines. A
+    coordinator's own booking, an override and a round's allocation are the coordinator's decision."""
+    if offer.approval_required and actor is not None and actor.role == Role.TEACHER and not override_reason \
+            and via_round is None:
+        return BookingStatus.REQUESTED
+    return BookingStatus.CONFIRMED
+
+
 # ------------------------------------------------------------------ booking
 
 def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitlist: bool = False,
@@ -172,7 +182,8 @@ def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitl
     decision = decide(school, klass, [session], now, override=override_reason)
     _race_point()
     if isinstance(decision, Admit):
-        booking = _new_booking(session, details, groep, BookingStatus.CONFIRMED, actor, now, class_name=class_name)
+        status = _admitted_status(actor, offer, override_reason, via_round)
+        booking = _new_booking(session, details, groep, status, actor, now, class_name=class_name)
         _hold(session, booking)
     elif isinstance(decision, Wait) and waitlist:
         booking = _new_booking(session, details, groep, BookingStatus.WAITLISTED, actor, now, class_name=class_name)
@@ -188,6 +199,8 @@ def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitl
     if booking.status == BookingStatus.CONFIRMED:
         session_changed(session.id)
         notify.booking_confirmed(booking)
+    elif booking.status == BookingStatus.REQUESTED:
+        notify.booking_requested(booking)
     else:
         notify.booking_waitlisted(booking)
     return booking
@@ -235,15 +248,19 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
     _race_point()
     if not isinstance(decision, Admit):
         raise _refusal(decision)  # a series never waits: all parts or nothing
-    series = SeriesBooking(offer_id=offer.id, school_id=details.school_id, status=BookingStatus.CONFIRMED, created_at=now)
+    status = _admitted_status(actor, offer, "", via_round)
+    series = SeriesBooking(offer_id=offer.id, school_id=details.school_id, status=status, created_at=now)
     db.session.add(series)
-    for part, s in zip(parts, chain, strict=False):
-        booking = _new_booking(s, details, groep, BookingStatus.CONFIRMED, actor, now, series=series,
+    for part, s in zip(parts, chain, strict=True):
+        booking = _new_booking(s, details, groep, status, actor, now, series=series,
                                position=part.position, class_name=class_name)
         _hold(s, booking)
         if via_round is not None:
             _event(booking, actor, "allocated", None, None, f"round {via_round}", round_id=via_round)
     db.session.flush()
+    if status == BookingStatus.REQUESTED:
+        notify.booking_requested(series.bookings[0], list(series.bookings))
+        return series
     for s in chain:
         session_changed(s.id)
     notify.series_confirmed(series)
@@ -252,13 +269,17 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
 
 # ------------------------------------------------------------------ cancelling and the waiting list
 
+# statuses a cancel ends (a confirmed booking, a waiting entry, an offered place, a request)
+CANCELLABLE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED, BookingStatus.REQUESTED)
+
+
 def cancel_deadline(booking: Booking) -> datetime:
     return booking.session.starts_at - timedelta(days=booking.session.offer.cancel_deadline_days)
 
 
 def can_teacher_cancel(booking: Booking, now: datetime) -> bool:
-    if booking.status in (BookingStatus.WAITLISTED, BookingStatus.OFFERED):
-        return True  # leaving the waiting list, or declining an offered place, is always possible
+    if booking.status in (BookingStatus.WAITLISTED, BookingStatus.OFFERED, BookingStatus.REQUESTED):
+        return True  # leaving the waiting list, declining an offered place or withdrawing a request is always possible
     bookings = booking.series.bookings if booking.series is not None else [booking]
     upcoming = [b for b in bookings if b.status in ACTIVE and b.session.starts_at > now]
     return bool(upcoming) and all(cancel_deadline(b) > now for b in upcoming)
@@ -291,8 +312,7 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     sessions = _lock_for_promotion([b.session_id for b in targets])
     for b in targets:
         db.session.refresh(b)
-    active = [b for b in targets if b.status in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED)
-              and (b.session.starts_at > now or actor.role != Role.TEACHER)]
+    active = [b for b in targets if b.status in CANCELLABLE and (b.session.starts_at > now or actor.role != Role.TEACHER)]
     if not active:
         raise Refused(_("Deze boeking is al geannuleerd of voorbij."), code="not_cancellable")
     if actor.role == Role.TEACHER:
@@ -304,7 +324,8 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     freed = []
     for b in active:
         held = b.holds_place
-        action = "decline_offer" if b.status == BookingStatus.OFFERED else "cancel"
+        action = {BookingStatus.OFFERED: "decline_offer", BookingStatus.REQUESTED: "withdraw_request"}.get(b.status,
+                                                                                                         "cancel")
         _set_status(b, BookingStatus.CANCELLED, actor, action, reason)
         b.cancelled_at, b.cancel_reason, b.offer_expires_at = now, (reason or "")[:500], None
         if held:
@@ -375,7 +396,9 @@ def promote_waitlist(session: Session, *, now: datetime | None = None, actor: Us
         if not isinstance(decision, Admit):
             continue
         _race_point()
-        if now >= cancel_deadline(b):
+        if session.offer.approval_required:  # the coordinator still approves: the place is held as a request
+            _set_status(b, BookingStatus.REQUESTED, actor, "promote", _("Plaats vrijgekomen"))
+        elif now >= cancel_deadline(b):
             hours = session.offer.region.offer_hours
             _set_status(b, BookingStatus.OFFERED, actor, "offer", _("Plaats vrijgekomen"))
             b.offer_expires_at = min(now + timedelta(hours=hours), session.starts_at)
@@ -387,7 +410,9 @@ def promote_waitlist(session: Session, *, now: datetime | None = None, actor: Us
     if promoted:
         session_changed(session.id)
     for b in promoted:
-        if b.status == BookingStatus.OFFERED:
+        if b.status == BookingStatus.REQUESTED:
+            notify.booking_requested(b)
+        elif b.status == BookingStatus.OFFERED:
             notify.booking_offered(b)
         else:
             notify.booking_promoted(b)
@@ -591,8 +616,7 @@ def cancel_session(actor: User, session_id: int, reason: str, *, now: datetime |
         return []
     bookings = list(db.session.scalars(select(Booking).where(
         Booking.session_id == session.id,
-        Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED)))
-        .execution_options(populate_existing=True)))
+        Booking.status.in_(CANCELLABLE)).execution_options(populate_existing=True)))
     for b in bookings:
         if b.holds_place:
             _release(session, b)
@@ -709,3 +733,196 @@ def undo_cancel(actor: User, booking_id: int, *, now: datetime | None = None) ->
     else:
         notify.booking_confirmed(booking)
     return targets
+
+
+# ------------------------------------------------------------------ changing a booking
+
+# what a booking's class may change (counts, contact, remarks and the class itself)
+CHANGEABLE = ("groep", "class_name", "pupils", "adults", "contact_name", "contact_email", "remarks")
+CHANGE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.REQUESTED, BookingStatus.WAITLISTED)
+
+
+def change_deadline(booking: Booking) -> datetime:
+    """Until when the school may change the booking (the offer's change deadline, days before)."""
+    return booking.session.starts_at - timedelta(days=booking.session.offer.change_deadline_days or 0)
+
+
+def can_teacher_change(booking: Booking, now: datetime) -> bool:
+    bookings = booking.series.bookings if booking.series is not None else [booking]
+    upcoming = [b for b in bookings if b.status in CHANGE_STATUSES and b.session.starts_at > now]
+    return booking.status in CHANGE_STATUSES and bool(upcoming) and all(change_deadline(b) > now for b in upcoming)
+
+
+def _value_of(booking: Booking, name: str):
+    return booking.groep_label if name == "groep" else getattr(booking, name)
+
+
+def change_booking(actor: User, booking_id: int, changes: dict, *, now: datetime | None = None) -> Booking:
+    """Change a booking's class (pupils, adults, contact, remarks, groep, class name) — every part of a
+    series alike — until the offer's change deadline (a coordinator: until the session starts).
+
+    The changed class asks the same admission decision as a new booking, under the same locks
+    (the school, the waiting schools, then the sessions), with its own place released for the
+    question: more pupils must fit, a new class name must not be booked already, a new groep
+    must be targeted. The school gets a mail with old → new; buses are re-planned; places freed
+    by fewer pupils go to the waiting list."""
+    now = now or utcnow()
+    unknown = set(changes) - set(CHANGEABLE)
+    if unknown:
+        raise InvalidInput(_("Dit kan niet worden gewijzigd: %(fields)s.", fields=", ".join(sorted(unknown))),
+                           field=sorted(unknown)[0])
+    booking = _load_booking(booking_id)
+    if not permissions.can_change_booking(actor, booking):
+        raise NotAllowed(_("U mag deze boeking niet wijzigen."))
+    targets = list(booking.series.bookings) if booking.series is not None else [booking]
+    sessions = _lock_for_promotion([b.session_id for b in targets], [booking.school_id])
+    school = booking.school
+    for b in targets:
+        db.session.refresh(b)
+    targets = [b for b in targets if b.status in CHANGE_STATUSES]
+    if booking.status not in CHANGE_STATUSES or not targets:
+        raise Refused(_("Deze boeking kan niet meer worden gewijzigd."), code="not_changeable")
+    if any(sessions[b.session_id].starts_at <= now for b in targets):
+        raise Refused(_("Deze les is al begonnen of geweest; wijzigen kan niet meer."), code="not_changeable")
+    if actor.role == Role.TEACHER and not all(change_deadline(b) > now for b in targets):
+        raise Refused(_("Wijzigen kon tot %(when)s. Neem contact op met de coördinator van het techlab.",
+                        when=to_local(min(change_deadline(b) for b in targets)).strftime("%d-%m-%Y %H:%M")),
+                      code="change_deadline_passed")
+    current = {name: _value_of(booking, name) for name in CHANGEABLE}
+    wanted = {**current, **{k: v for k, v in changes.items()}}
+    if "class_name" not in changes and booking.class_name == booking.groep_label:
+        wanted["class_name"] = ""  # a class named after its groep follows a new groep
+    details = ClassDetails(school_id=booking.school_id, groep=wanted["groep"], pupils=wanted["pupils"],
+                           adults=wanted["adults"], contact_name=(wanted["contact_name"] or "").strip(),
+                           contact_email=(wanted["contact_email"] or "").strip(),
+                           remarks=(wanted["remarks"] or "").strip(), class_name=wanted["class_name"] or "")
+    groep = _validate(details)
+    class_name = _class_name(details, groep)
+    if "contact_name" in changes and not details.contact_name:
+        raise InvalidInput(_("Vul een naam in."), field="contact_name")
+    if "contact_email" in changes and not details.contact_email:
+        raise InvalidInput(_("Vul een e-mailadres in."), field="contact_email")
+    if len(details.contact_name) > 200 or len(details.contact_email) > 254:
+        raise InvalidInput(_("Deze tekst is te lang."), field="contact_name")
+    after = {"groep": "/".join(str(g) for g in range(groep[0], groep[1] + 1)) if groep[0] != groep[1] else str(groep[0]),
+             "class_name": class_name, "pupils": details.pupils, "adults": details.adults,
+             "contact_name": details.contact_name, "contact_email": details.contact_email, "remarks": details.remarks}
+    diff = {k: [current[k], after[k]] for k in CHANGEABLE if current[k] != after[k]}
+    if not diff:
+        return booking
+    klass = ClassRef(school.id, class_name, groep[0], groep[1], details.pupils, details.adults)
+    chain = [sessions[b.session_id] for b in targets]
+    held = [b for b in targets if b.holds_place]
+    for b in held:  # the class's own place does not count against it
+        _release(sessions[b.session_id], b)
+    decision = decide(school, klass, chain, now, purpose=CHANGE, exclude_ids=tuple(b.id for b in targets))
+    _race_point()
+    admitted = isinstance(decision, Admit) or (isinstance(decision, Wait) and not held)
+    for b in held:
+        _hold(sessions[b.session_id], b)
+    if not admitted:
+        if isinstance(decision, Wait) and decision.rule == "full":
+            raise SessionFull(_("Voor %(n)s leerlingen is in deze les geen plaats meer. Het aantal is niet gewijzigd.",
+                                n=details.pupils), field="pupils")
+        raise decision.error()
+    fewer = details.pupils < booking.pupils
+    for b in targets:
+        if b.holds_place:
+            _release(sessions[b.session_id], b)
+        b.groep_min, b.groep_max, b.class_name = groep[0], groep[1], class_name
+        b.pupils, b.adults = details.pupils, details.adults
+        b.contact_name, b.contact_email, b.remarks = details.contact_name, details.contact_email, details.remarks
+        if b.holds_place:
+            _hold(sessions[b.session_id], b)
+        b.sequence += 1
+        _event(b, actor, "change", b.status, b.status, "", changes=diff)
+    db.session.flush()
+    for b in targets:
+        if b.status == BookingStatus.CONFIRMED:
+            session_changed(b.session_id)
+    notify.booking_updated(booking, targets, diff)
+    if fewer:
+        for b in held:
+            promote_waitlist(sessions[b.session_id], now=now)
+    return booking
+
+
+# ------------------------------------------------------------------ approval
+
+def _request_targets(actor: User, booking_id: int) -> tuple[Booking, list[Booking], dict[int, Session]]:
+    booking = _load_booking(booking_id)
+    _require_manager(actor, booking.session)
+    targets = list(booking.series.bookings) if booking.series is not None else [booking]
+    sessions = _lock_for_promotion([b.session_id for b in targets], [booking.school_id])
+    for b in targets:
+        db.session.refresh(b)
+        _require_manager(actor, sessions[b.session_id])
+    targets = [b for b in targets if b.status == BookingStatus.REQUESTED]
+    if booking.status != BookingStatus.REQUESTED or not targets:
+        raise Refused(_("Deze aanvraag is al beantwoord of ingetrokken."), code="not_requested")
+    return booking, targets, sessions
+
+
+def approve_booking(actor: User, booking_id: int, *, now: datetime | None = None) -> Booking:
+    """The coordinator approves a request: the booking (every part of a series) is confirmed. Its place
+    was held all along, so there is nothing to re-check but the session still being ahead."""
+    now = now or utcnow()
+    booking, targets, sessions = _request_targets(actor, booking_id)
+    if any(sessions[b.session_id].starts_at <= now or sessions[b.session_id].status == SessionStatus.CANCELLED
+           for b in targets):
+        raise Refused(_("Deze les is al geweest of gaat niet door."), code="session_past")
+    for b in targets:
+        _set_status(b, BookingStatus.CONFIRMED, actor, "approve")
+    if booking.series is not None:
+        booking.series.status = BookingStatus.CONFIRMED
+    db.session.flush()
+    for b in targets:
+        session_changed(b.session_id)
+    notify.request_approved(booking, targets)
+    return booking
+
+
+def decline_request(actor: User, booking_id: int, reason: str, *, now: datetime | None = None) -> Booking:
+    """The coordinator declines a request, with a reason the school reads. The held place is freed
+    and goes to the waiting list through the same promotion as a cancellation."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Geef een reden: de school krijgt die te lezen."), field="reason")
+    booking, targets, sessions = _request_targets(actor, booking_id)
+    for b in targets:
+        _set_status(b, BookingStatus.CANCELLED, actor, "decline_request", reason)
+        b.cancelled_at, b.cancel_reason = now, reason[:500]
+        _release(sessions[b.session_id], b)
+    if booking.series is not None:
+        booking.series.status = BookingStatus.CANCELLED
+    db.session.flush()
+    notify.request_declined(booking, targets)
+    for b in targets:
+        promote_waitlist(sessions[b.session_id], now=now)
+    return booking
+
+
+def pending_requests(actor: User) -> list[Booking]:
+    """The requests waiting for this coordinator's answer (sessions they manage), soonest first."""
+    stmt = (select(Booking).join(Session, Booking.session_id == Session.id)
+            .where(Booking.status == BookingStatus.REQUESTED, Session.starts_at > utcnow())
+            .order_by(Session.starts_at, Booking.created_at, Booking.id))
+    if actor.role != Role.ADMIN:
+        stmt = stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == actor.region_id)
+    return [b for b in db.session.scalars(stmt) if permissions.can_manage_session(actor, b.session)
+            and (b.series is None or b.part_position == min(x.part_position or 0 for x in b.series.bookings))]
+
+
+def competing(booking: Booking) -> list[Booking]:
+    """The other classes in the same session(s) asking or holding a place: what approving means."""
+    own = booking.series.bookings if booking.series is not None else [booking]
+    return list(db.session.scalars(select(Booking).where(
+        Booking.session_id.in_([b.session_id for b in own]), Booking.id.not_in([b.id for b in own]),
+        Booking.status.in_((BookingStatus.REQUESTED, BookingStatus.WAITLISTED, BookingStatus.CONFIRMED,
+                            BookingStatus.OFFERED))).order_by(Booking.created_at, Booking.id)))
+
+
+def lab_contact(booking: Booking):
+    """Whom the school contacts about a booking: the venue of its session (or of the offer)."""
+    return booking.session.venue or booking.session.offer.venue

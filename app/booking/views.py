@@ -14,7 +14,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from app.auth import permissions
 from app.booking import services
 from app.booking.admission import school_outlook, waiting_info
-from app.booking.forms import AttendanceForm, BookingForm, CapacityForm, MoveForm, ReasonForm, SeriesForm
+from app.booking.forms import (
+    AttendanceForm, BookingForm, CapacityForm, ChangeForm, DeclineRequestForm, MoveForm, ReasonForm, SeriesForm,
+)
 from app.booking.models import Booking, BookingStatus
 from app.catalogue.availability import availability
 from app.catalogue.services import offer_sessions
@@ -58,6 +60,9 @@ def _booked_message(booking) -> str:
     """What the teacher reads after booking: confirmed, or why the class waits and its place in line."""
     if booking.status == BookingStatus.CONFIRMED:
         return _("Uw boeking is bevestigd. U krijgt een e-mail met de afspraak.")
+    if booking.status == BookingStatus.REQUESTED:
+        return _("Uw aanvraag is verstuurd. De coördinator keurt elke boeking van dit aanbod goed; tot dan houden we "
+                 "de plaats voor uw klas vast. U krijgt een e-mail met het antwoord.")
     info = waiting_info(booking, utcnow())
     if info.rule == "full":
         return _("De les is vol: uw klas staat op de wachtlijst (nummer %(n)s). U krijgt bericht als er plaats komt.",
@@ -192,7 +197,8 @@ def new_series():
                 status = 409 if exc.status == 409 else 422
             else:
                 if _commit_or_error():
-                    flash(_("Alle delen zijn geboekt. U krijgt een e-mail met de afspraken."), "success")
+                    flash(_booked_message(series.bookings[0]) if series.status == BookingStatus.REQUESTED
+                          else _("Alle delen zijn geboekt. U krijgt een e-mail met de afspraken."), "success")
                     return redirect(url_for("booking.detail", booking_id=series.bookings[0].id))
                 status = 409
     elif form.errors:
@@ -240,6 +246,8 @@ def detail(booking_id: int):
                            transport={b.id: transport_info(b) for b in bookings}, bus_form=FlagForm(), now=now,
                            teacher_can_cancel=services.can_teacher_cancel(booking, now),
                            deadline=services.cancel_deadline(booking),
+                           can_change=_may_change(booking, now), change_deadline=services.change_deadline(booking),
+                           contact=services.lab_contact(booking),
                            waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None,
                            can_undo=services.can_undo_cancel(current_user, booking, now),
                            undo_until=services.undo_deadline(booking))
@@ -266,31 +274,106 @@ def decline_offer(booking_id: int):
                          _("U heeft de plaats afgeslagen; de volgende klas op de wachtlijst krijgt hem."))
 
 
-@bp.post("/<int:booking_id>/annuleren")
+def _may_change(booking: Booking, now) -> bool:
+    """Whether the change page offers itself: a teacher until the change deadline, a coordinator until the start."""
+    if not permissions.can_change_booking(current_user, booking) or booking.status not in services.CHANGE_STATUSES:
+        return False
+    if permissions.is_teacher(current_user):
+        return services.can_teacher_change(booking, now)
+    return booking.session.starts_at > now
+
+
+def _place_outcome(booking: Booking) -> str:
+    """What happens to the place when this booking is cancelled, in words for the confirmation step."""
+    bookings = list(booking.series.bookings) if booking.series is not None else [booking]
+    if booking.status == BookingStatus.WAITLISTED:
+        return _("Uw klas gaat van de wachtlijst af. Er verandert niets voor andere klassen.")
+    if booking.status == BookingStatus.REQUESTED:
+        return _("Uw aanvraag wordt ingetrokken. De plaats die voor uw klas werd vastgehouden, komt vrij.")
+    waiting = any(services.waitlist_order(b.session) for b in bookings if b.holds_place)
+    if waiting:
+        return _("De plaats gaat meteen naar de volgende klas op de wachtlijst. U kunt hem daarna niet terugkrijgen.")
+    return _("De plaats komt vrij en andere scholen kunnen hem boeken. U kunt hem daarna niet terugkrijgen.")
+
+
+@bp.route("/<int:booking_id>/annuleren", methods=["GET", "POST"])
 @login_required
 def cancel(booking_id: int):
+    """Cancelling takes two steps: this page says what happens to the place (and, inside the
+    cancellation deadline, whom to contact); only its form's POST cancels."""
     booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
     form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        if booking.status == BookingStatus.WAITLISTED and booking.series is None:
-            services.leave_waitlist(current_user, booking.id)
-            message = _("Uw klas staat niet meer op de wachtlijst.")
+    now = utcnow()
+    bookings = list(booking.series.bookings) if booking.series is not None else [booking]
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            if booking.status == BookingStatus.WAITLISTED and booking.series is None:
+                services.leave_waitlist(current_user, booking.id)
+                message = _("Uw klas staat niet meer op de wachtlijst.")
+            else:
+                was_request = booking.status == BookingStatus.REQUESTED
+                services.cancel_booking(current_user, booking.id, form.reason.data or "")
+                message = _("Uw aanvraag is ingetrokken.") if was_request else _("De boeking is geannuleerd.")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("booking.detail", booking_id=booking_id))
+        if _commit_or_error():
+            flash(message, "success")
+            if services.undo_deadline(booking) is not None:
+                session_store["undo_booking"] = booking.id  # the next page offers "Ongedaan maken" (base.html)
+        if permissions.is_teacher(current_user):
+            return redirect(url_for("booking.my_bookings"))
+        return redirect(url_for("booking.roster", session_id=booking.session_id))
+    teacher = permissions.is_teacher(current_user)
+    cancellable = booking.status in services.CANCELLABLE and (not teacher or services.can_teacher_cancel(booking, now))
+    return render_template("booking/cancel.html", booking=booking, bookings=bookings, form=form, teacher=teacher,
+                           cancellable=cancellable, outcome=_place_outcome(booking) if cancellable else "",
+                           deadline=services.cancel_deadline(booking), contact=services.lab_contact(booking))
+
+
+@bp.route("/<int:booking_id>/wijzigen", methods=["GET", "POST"])
+@login_required
+def change(booking_id: int):
+    """Change the class's counts, contact, remarks and the class itself, until the offer's change deadline."""
+    booking = load_or_404(Booking, booking_id, permissions.can_change_booking)
+    now = utcnow()
+    if request.method == "GET":
+        # a class named after its groep shows an empty name, so that it follows a new groep
+        form = ChangeForm(data={"groep": booking.groep_label,
+                                "class_name": "" if booking.class_name == booking.groep_label else booking.class_name,
+                                "pupils": booking.pupils, "adults": booking.adults,
+                                "contact_name": booking.contact_name, "contact_email": booking.contact_email,
+                                "remarks": booking.remarks})
+    else:
+        form = ChangeForm()
+    if booking.groep_label not in [c[0] for c in form.groep.choices]:
+        form.groep.choices = list(form.groep.choices) + [(booking.groep_label, booking.groep_label)]
+    status = 200
+    if form.validate_on_submit():
+        changes = {"groep": form.groep.data, "class_name": (form.class_name.data or "").strip(),
+                   "pupils": form.pupils.data, "adults": form.adults.data,
+                   "contact_name": form.contact_name.data.strip(), "contact_email": form.contact_email.data.strip(),
+                   "remarks": (form.remarks.data or "").strip()}
+        try:
+            services.change_booking(current_user, booking.id, changes, now=now)
+        except DomainError as exc:
+            db.session.rollback()
+            _apply(form, exc)
+            status = 409 if exc.status == 409 else 422
         else:
-            services.cancel_booking(current_user, booking.id, form.reason.data or "")
-            message = _("De boeking is geannuleerd.")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("booking.detail", booking_id=booking_id))
-    if _commit_or_error():
-        flash(message, "success")
-        if services.undo_deadline(booking) is not None:
-            session_store["undo_booking"] = booking.id  # the next page offers "Ongedaan maken" (base.html)
-    if permissions.is_teacher(current_user):
-        return redirect(url_for("booking.my_bookings"))
-    return redirect(url_for("booking.roster", session_id=booking.session_id))
+            if _commit_or_error():
+                flash(_("De boeking is gewijzigd. U krijgt een e-mail met de wijziging."), "success")
+                return redirect(url_for("booking.detail", booking_id=booking.id))
+            status = 409
+    elif form.errors:
+        status = 422
+    booking = db.session.get(Booking, booking_id)
+    return render_template("booking/change.html", booking=booking, form=form, may_change=_may_change(booking, now),
+                           change_deadline=services.change_deadline(booking),
+                           contact=services.lab_contact(booking)), status
 
 
 @bp.post("/<int:booking_id>/herstellen")
@@ -408,3 +491,40 @@ def override(session_id: int):
         class_name=(form.class_name.data or "").strip()),
         override_reason=form.reason.data.strip()), _("Uitzondering vastgelegd: %(school)s is geboekt.", school=school.name))
     return redirect(url_for("booking.roster", session_id=session_id))
+
+
+# ------------------------------------------------------------------ approval of requests
+
+@bp.get("/aanvragen")
+@login_required
+def requests():
+    """The coordinator's requests waiting for an answer, each with the other classes in its session(s)."""
+    if not (permissions.is_coordinator(current_user) or permissions.is_admin(current_user)):
+        abort(403)
+    pending = services.pending_requests(current_user)
+    return render_template("booking/requests.html", pending=pending,
+                           competing={b.id: services.competing(b) for b in pending},
+                           form=ReasonForm(), decline_form=DeclineRequestForm())
+
+
+@bp.post("/<int:booking_id>/goedkeuren")
+@login_required
+def approve(booking_id: int):
+    booking = load_or_404(Booking, booking_id, permissions.can_answer_request)
+    if ReasonForm().validate_on_submit():
+        run_and_flash(lambda: services.approve_booking(current_user, booking.id),
+                      _("De aanvraag is goedgekeurd; de school krijgt een bevestiging."))
+    return redirect(url_for("booking.requests"))
+
+
+@bp.post("/<int:booking_id>/afwijzen")
+@login_required
+def decline_request(booking_id: int):
+    booking = load_or_404(Booking, booking_id, permissions.can_answer_request)
+    form = DeclineRequestForm()
+    if form.validate_on_submit():
+        run_and_flash(lambda: services.decline_request(current_user, booking.id, form.reason.data),
+                      _("De aanvraag is afgewezen; de school krijgt bericht en de plaats komt vrij."))
+    else:
+        flash(_("Geef een reden: de school krijgt die te lezen."), "error")
+    return redirect(url_for("booking.requests"))

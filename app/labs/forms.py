@@ -61,6 +61,15 @@ class OfferForm(FlaskForm):
     booking_closes_on = DateField(_l("Boeken sluit op"), validators=[Optional()])
     cancel_deadline_days = IntegerField(_l("Annuleren tot (dagen van tevoren)"), default=14,
                                         validators=[InputRequired(), NumberRange(0, 120)])
+    booking_horizon_weeks = IntegerField(_l("Boeken kan hoogstens … weken van tevoren (leeg: geen grens)"),
+                                         validators=[Optional(), NumberRange(1, 104)])
+    # empty: 0 (booking and changing until the session starts)
+    min_notice_days = IntegerField(_l("Boeken kan tot uiterlijk … dagen van tevoren"), default=0,
+                                   validators=[Optional(), NumberRange(0, 120)])
+    change_deadline_days = IntegerField(_l("Aantallen, contact en klas wijzigen kan tot … dagen van tevoren"), default=0,
+                                        validators=[Optional(), NumberRange(0, 120)])
+    approval_required = BooleanField(_l("Elke boeking eerst goedkeuren (de boeking wacht als ‘aangevraagd’)"),
+                                     default=False)
     preparation = TextAreaField(_l("Wat de school voorbereidt"), validators=[Optional(), Length(max=5000)])
     bus_provided = BooleanField(_l("Vervoer per bus voor scholen verder dan de grens"), default=True)
 

@@ -125,6 +125,9 @@ class Offer(db.Model):
         CheckConstraint("adults_per_class >= 0", name="adults_not_negative"),
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
         CheckConstraint("cancel_deadline_days >= 0", name="cancel_deadline_not_negative"),
+        CheckConstraint("booking_horizon_weeks IS NULL OR booking_horizon_weeks >= 1", name="booking_horizon_positive"),
+        CheckConstraint("min_notice_days >= 0", name="min_notice_not_negative"),
+        CheckConstraint("change_deadline_days >= 0", name="change_deadline_not_negative"),
         Index("ix_offers_region_id_school_year", "region_id", "school_year"),
     )
 
@@ -146,6 +149,14 @@ class Offer(db.Model):
     booking_opens_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     booking_closes_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     cancel_deadline_days: Mapped[int] = mapped_column(Integer, default=14)
+    # booking horizon: a class books at most this many weeks before the session (NULL: no limit)
+    booking_horizon_weeks: Mapped[Optional[int]] = mapped_column(Integer)
+    # minimum notice: a class books at least this many days before the session (0: until it starts)
+    min_notice_days: Mapped[int] = mapped_column(Integer, default=0)
+    # pupils, adults, contact, remarks and the class may change until this many days before
+    change_deadline_days: Mapped[int] = mapped_column(Integer, default=0)
+    # every booking waits as "aangevraagd" (requested) until the coordinator approves or declines it
+    approval_required: Mapped[bool] = mapped_column(default=False)
     preparation: Mapped[str] = mapped_column(Text, default="")  # what the school must prepare
     bus_provided: Mapped[bool] = mapped_column(default=True)
     published: Mapped[bool] = mapped_column(default=False)

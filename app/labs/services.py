@@ -88,7 +88,8 @@ def add_closure(actor: User, venue: Venue, starts_on: date, ends_on: date, reaso
 
 OFFER_FIELDS = ("title", "description", "world", "kind", "groep_min", "groep_max", "duration_minutes",
                 "capacity_pupils", "capacity_classes", "adults_per_class", "booking_opens_at", "booking_closes_at",
-                "cancel_deadline_days", "preparation", "bus_provided", "venue_id", "school_year")
+                "cancel_deadline_days", "preparation", "bus_provided", "venue_id", "school_year",
+                "booking_horizon_weeks", "min_notice_days", "change_deadline_days", "approval_required")
 
 
 def save_offer(actor: User, offer: Offer | None, data: dict) -> Offer:
@@ -107,6 +108,9 @@ def save_offer(actor: User, offer: Offer | None, data: dict) -> Offer:
         raise LabError(_("De laagste groep is hoger dan de hoogste."), field="groep_min")
     if offer.booking_opens_at and offer.booking_closes_at and offer.booking_closes_at <= offer.booking_opens_at:
         raise LabError(_("Boeken moet sluiten na het openen."), field="booking_closes_at")
+    if offer.booking_horizon_weeks is not None and offer.booking_horizon_weeks * 7 <= (offer.min_notice_days or 0):
+        raise LabError(_("Zo kan niemand boeken: de boekingshorizon moet verder vooruit liggen dan de minimale "
+                         "termijn."), field="booking_horizon_weeks")
     db.session.flush()
     return offer
 
@@ -154,6 +158,8 @@ def copy_offer_to_next_year(actor: User, offer: Offer) -> Offer:
                  adults_per_class=offer.adults_per_class, booking_opens_at=shift(offer.booking_opens_at),
                  booking_closes_at=shift(offer.booking_closes_at), cancel_deadline_days=offer.cancel_deadline_days,
                  preparation=offer.preparation, bus_provided=offer.bus_provided, published=False,
+                 booking_horizon_weeks=offer.booking_horizon_weeks, min_notice_days=offer.min_notice_days,
+                 change_deadline_days=offer.change_deadline_days, approval_required=offer.approval_required,
                  copied_from_id=offer.id)
     copy.parts = [OfferPart(position=p.position, title=p.title, description=p.description, location=p.location,
                             venue_id=p.venue_id, min_days_after_previous=p.min_days_after_previous,
@@ -353,7 +359,8 @@ def bulk_retime(actor: User, session_ids: list[int], new_start) -> int:
         s.starts_at = local_to_utc(to_local(s.starts_at).date(), new_start)
         s.ends_at = s.starts_at + duration
         for b in db.session.scalars(select(Booking).where(
-                Booking.session_id == s.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)))):
+                Booking.session_id == s.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED,
+                                                                BookingStatus.REQUESTED)))):
             b.sequence += 1
             b.reminder_sent_at = None
             notify.booking_changed(b)

@@ -125,7 +125,9 @@ def offer_edit(offer_id):
         data = {k: getattr(form, k).data for k in ("title", "description", "groep_min", "groep_max", "duration_minutes",
                                                       "capacity_pupils", "capacity_classes", "adults_per_class",
                                                       "cancel_deadline_days", "preparation", "bus_provided",
-                                                      "venue_id", "school_year")}
+                                                      "venue_id", "school_year", "booking_horizon_weeks",
+                                                      "min_notice_days", "change_deadline_days", "approval_required")}
+        data.update(min_notice_days=form.min_notice_days.data or 0, change_deadline_days=form.change_deadline_days.data or 0)
         data.update(kind=OfferKind(form.kind.data), world=World(form.world.data),
                     booking_opens_at=local_to_utc(form.booking_opens_on.data, time(0)) if form.booking_opens_on.data else None,
                     booking_closes_at=local_to_utc(form.booking_closes_on.data, time(0)) if form.booking_closes_on.data else None)

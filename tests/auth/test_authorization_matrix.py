@@ -148,9 +148,18 @@ MATRIX: dict[str, Case] = {
                              programme_leader=FORBIDDEN, admin=FORBIDDEN, region2=NOT_FOUND),
     "/boekingen/<int:booking_id>": case("/boekingen/{booking}", **REGION_OBJECT),
     "/agenda/boeking/<int:booking_id>.ics": case("/agenda/boeking/{booking}.ics", **REGION_OBJECT),
+    # cancelling: a confirmation page (GET) whose form cancels (POST); changing: a form page
     "/boekingen/<int:booking_id>/annuleren": case(
-        "/boekingen/{booking}/annuleren", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
-        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+        "/boekingen/{booking}/annuleren", teacher=OK, coordinator=OK, programme_leader=FORBIDDEN, admin=OK,
+        region2=NOT_FOUND),
+    "/boekingen/<int:booking_id>/wijzigen": case(
+        "/boekingen/{booking}/wijzigen", teacher=OK, coordinator=OK, programme_leader=FORBIDDEN, admin=OK,
+        region2=NOT_FOUND),
+    # requests on offers with approval: the coordinator's list, approving and declining
+    "/boekingen/aanvragen": case("/boekingen/aanvragen", **MANAGER_PAGE),
+    "/boekingen/<int:booking_id>/goedkeuren": case("/boekingen/{booking}/goedkeuren", method="POST",
+                                                   **MANAGE_SESSION),
+    "/boekingen/<int:booking_id>/afwijzen": case("/boekingen/{booking}/afwijzen", method="POST", **MANAGE_SESSION),
     # an offered place: whoever may cancel the booking answers the offer
     "/boekingen/<int:booking_id>/aanbod/aannemen": case(
         "/boekingen/{booking}/aanbod/aannemen", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
@@ -332,6 +341,15 @@ MATRIX: dict[str, Case] = {
     "DELETE /api/v1/bookings/<int:booking_id>": api(
         "/api/v1/bookings/{booking}", method="DELETE", teacher=ALLOWED, coordinator=ALLOWED,
         programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+    "PATCH /api/v1/bookings/<int:booking_id>": api(
+        "/api/v1/bookings/{booking}", method="PATCH", json={"pupils": 21}, teacher=ALLOWED, coordinator=ALLOWED,
+        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+    "/api/v1/bookings/<int:booking_id>/approve": api(
+        "/api/v1/bookings/{booking}/approve", method="POST", teacher=FORBIDDEN, coordinator=ALLOWED,
+        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+    "/api/v1/bookings/<int:booking_id>/reject": api(
+        "/api/v1/bookings/{booking}/reject", method="POST", json={"reason": "x"}, teacher=FORBIDDEN,
+        coordinator=ALLOWED, programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
     "/api/v1/bookings/<int:booking_id>/accept": api(
         "/api/v1/bookings/{booking}/accept", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
         programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),

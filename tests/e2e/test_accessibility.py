@@ -56,6 +56,9 @@ PAGES = [
     Page("my bookings", "teacher", "/boekingen/"),
     Page("booking detail", "teacher", "/boekingen/{booking}"),
     Page("booking detail with its bus", "bussed_teacher", "/boekingen/{bussed_booking}"),
+    Page("cancel confirmation", "teacher", "/boekingen/{booking}/annuleren"),
+    Page("change a booking", "teacher", "/boekingen/{booking}/wijzigen"),
+    Page("change a booking with errors", "teacher", "/boekingen/{booking}/wijzigen", blank_submit=True),
     Page("calendar settings", "teacher", "/agenda/"),
     Page("my data", "teacher", "/mijn-account/"),
     Page("API keys", "teacher", "/mijn-account/api-sleutels"),
@@ -88,6 +91,8 @@ PAGES = [
     Page("desk: message a day's schools with errors", "coordinator",
          "/bureau/bericht?venue_id={msg_venue}&dag={msg_day}", blank_submit=True),
     Page("desk: message a session's schools", "coordinator", "/bureau/bericht?session_id={msg_session}"),
+
+    Page("requests awaiting approval", "coordinator", "/boekingen/aanvragen"),
     Page("bus plans of a day, with the route map", "coordinator", "/vervoer/?datum={bus_day}"),
     Page("bus order of a day (printable)", "coordinator", "/vervoer/bestelling/{bus_day}"),
     Page("known road distances", "coordinator", "/vervoer/afstanden"),
@@ -156,6 +161,14 @@ def ids(demo_site):
         msg_session = db.session.scalars(select(Session).join(Booking, Booking.session_id == Session.id).where(
             Session.venue_id.in_(my_venue_ids), Booking.status == BookingStatus.CONFIRMED,
             Session.starts_at > now + timedelta(days=2)).order_by(Session.starts_at)).first()
+
+        # a request awaiting the coordinator's approval (an offer with approval required), for the requests page
+        requested = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id).where(
+            Session.venue_id.in_(my_venue_ids), Booking.status == BookingStatus.CONFIRMED, Booking.id != booking.id,
+            Booking.series_id.is_(None), Session.starts_at > now).order_by(Session.starts_at.desc())).first()
+        if requested is not None:
+            requested.status = BookingStatus.REQUESTED
+            requested.session.offer.approval_required = True
         rnd = create_round(users[Role.PROGRAMME_LEADER], title="Aanvraagronde voorjaar", opens_at=now - timedelta(days=1),
                            deadline_at=now + timedelta(days=14), school_year=school_year_of(now),
                            period_start=(now + timedelta(days=21)).date(), period_end=(now + timedelta(days=90)).date(),

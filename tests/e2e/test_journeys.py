@@ -195,7 +195,9 @@ def test_teacher_books_a_series_and_cancels_it(production_site, browser, mailbox
     ics = [p for p in confirmation.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert ics and ics[0].get_content().count("BEGIN:VEVENT") == 3
 
-    browser.find_element(By.XPATH, "//button[normalize-space()='Alle delen annuleren']").click()
+    browser.find_element(By.XPATH, "//a[normalize-space()='Alle delen annuleren']").click()
+    _wait_text(browser, "Alle 3 delen van de reeks worden geannuleerd.")  # the confirmation step
+    browser.find_element(By.XPATH, "//button[normalize-space()='Ja, annuleren']").click()
     _wait_text(browser, "De boeking is geannuleerd.")
     _mails_to(smtp_server, ids["teacher"], "Geannuleerd: Masterclass Energie")
     with site.app.app_context():
