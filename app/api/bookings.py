@@ -285,7 +285,7 @@ def change_booking(booking_id):
         _forbidden_as_problem(exc)
     except DBAPIError:
         db.session.rollback()
-        raise ConflictError("The session is busy; try again.", code="busy")
+        raise ConflictError("The session is busy; try again.", code="busy") from None
     _commit(keep=True)
     return jsonify(booking_json(booking))
 

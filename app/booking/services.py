@@ -851,12 +851,12 @@ def change_booking(actor: User, booking_id: int, changes: dict, *, now: datetime
 
 def _request_targets(actor: User, booking_id: int) -> tuple[Booking, list[Booking], dict[int, Session]]:
     booking = _load_booking(booking_id)
-    _require_manager(actor, booking.session)
+    require_session_manager(actor, booking.session)
     targets = list(booking.series.bookings) if booking.series is not None else [booking]
     sessions = _lock_for_promotion([b.session_id for b in targets], [booking.school_id])
     for b in targets:
         db.session.refresh(b)
-        _require_manager(actor, sessions[b.session_id])
+        require_session_manager(actor, sessions[b.session_id])
     targets = [b for b in targets if b.status == BookingStatus.REQUESTED]
     if booking.status != BookingStatus.REQUESTED or not targets:
         raise Refused(_("Deze aanvraag is al beantwoord of ingetrokken."), code="not_requested")

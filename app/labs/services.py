@@ -263,9 +263,9 @@ def assign_staff(actor: User, session: Session, staff_id: int | str | None) -> l
 
 def unassign_staff(actor: User, session: Session, staff_id: int | str | None) -> Staff:
     """Take a person off a session (the id a form names)."""
-    from app.booking.services import _require_manager
+    from app.booking.services import require_session_manager
 
-    _require_manager(actor, session)
+    require_session_manager(actor, session)
     staff = permissions.linkable(actor, Staff, staff_id, field="staff_id",
                                  check=lambda _u, st: st.region_id == session.offer.region_id)
     if staff in session.staff:
