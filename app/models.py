@@ -1,5 +1,7 @@
 """Every model of the application, imported in one place (for Alembic and the shell)."""
-from app.auth.models import ApiToken, HolidayRegion, LoginAttempt, PasswordResetToken, Region, Role, User  # noqa: F401
+from app.auth.models import (  # noqa: F401
+    ApiToken, HolidayRegion, LoginAttempt, PasswordResetToken, Region, Role, TokenPurpose, User,
+)
 from app.booking.models import (  # noqa: F401
     Booking, BookingEvent, BookingStatus, FairnessRule, RequestRound, RoundRequest, RoundStatus, RoundWish,
     RuleKind, RuleScope, SeriesBooking,
@@ -9,6 +11,8 @@ from app.labs.models import (  # noqa: F401
     Kit, KitLoan, KitLoanStatus, Offer, OfferKind, OfferPart, PartLocation, Session, SessionStatus, Staff,
     Venue, VenueClosure, VenueKind, World,
 )
-from app.schools.models import CoordSource, GroepEnrolment, HolidayPeriod, School, SchoolKind, SchoolYearCount  # noqa: F401
+from app.schools.models import (  # noqa: F401
+    CoordSource, GroepEnrolment, HolidayPeriod, School, SchoolClass, SchoolKind, SchoolYearCount,
+)
 from app.transport.models import Bus, BusPlan, BusStop, BusType, PlanStatus, RoadDistance  # noqa: F401
 from app.outbox.models import OutboxEntry, OutboxKind, OutboxStatus  # noqa: F401

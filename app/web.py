@@ -70,7 +70,7 @@ def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: in
 # forms anyone can post without an account get MAX_AUTH_BODY_BYTES; the CSV uploads more; only
 # the DUO upload gets MAX_CONTENT_LENGTH (which is nginx's client_max_body_size, deploy/).
 AUTH_ENDPOINTS = frozenset({"auth.login", "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
-                            "auth.logout", "api.create_token", "main.set_language"})
+                            "auth.login_link_request", "auth.login_link", "auth.logout", "api.create_token", "main.set_language"})
 UPLOAD_ENDPOINTS = frozenset({"admin.holidays", "transport.distances"})
 LARGE_UPLOAD_ENDPOINTS = frozenset({"admin.duo_import"})
 
