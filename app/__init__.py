@@ -24,6 +24,7 @@ BLUEPRINTS = [
     "app.booking.fairness_views",
     "app.labs.views",
     "app.schools.views",
+    "app.schools.coordinator_views",
     "app.transport.views",
     "app.reporting.views",
     "app.admin.views",

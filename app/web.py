@@ -228,6 +228,8 @@ def _nav_spec():
                         ("transport.plans", _l("Busplanning")), ("reporting.dashboard", _l("Bereik"))],
         "programme_leader": [("reporting.dashboard", _l("Bereik")), ("fairness.rules", _l("Spelregels")),
                              ("fairness.rounds", _l("Aanvraagrondes")), ("admin.index", _l("Regiobeheer"))],
+        "school_coordinator": [("school.bookings", _l("Boekingen van de school")), ("school.classes", _l("Klassen")),
+                               ("school.teachers", _l("Leerkrachten")), ("calendar.settings", _l("Agenda"))],
         "admin": [("reporting.dashboard", _l("Bereik")), ("labs.dashboard", _l("Locaties")),
                   ("schools.index", _l("Scholen")), ("admin.index", _l("Beheer"))],
     }

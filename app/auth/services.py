@@ -77,7 +77,7 @@ def create_user(*, email: str, role: Role, password: str | None, region: Region 
         region = school.region if school is not None else None
         if region is None:
             raise DomainError(_("Kies een regio."), code="region_required", field="region")
-    if role == Role.TEACHER and school is None:
+    if role in (Role.TEACHER, Role.SCHOOL_COORDINATOR) and school is None:
         raise DomainError(_("Een leerkracht hoort bij een school."), code="school_required", field="school")
     if school is not None and region is not None and school.region_id not in (None, region.id):
         raise DomainError(_("De school hoort niet bij deze regio."), code="school_region", field="school")

@@ -55,13 +55,18 @@ def _send(kind: str, booking, bookings=None, **extra) -> None:
     bookings. It is rendered by the outbox worker (``render``), not under the booking's locks."""
     bookings = bookings or [booking]
     to, locale = _recipients(booking)
-    if not to:
-        return
     from app.outbox.services import enqueue
+    from app.schools.coordinator import school_coordinators
 
-    enqueue("mail", {"template": kind, "to": to, "locale": locale, "booking_id": booking.id,
-                     "booking_ids": [b.id for b in bookings], "extra": extra},
-            f"mail:{kind}:{booking.id}:{uuid.uuid4().hex}", request_id=current_request_id())
+    payload = {"template": kind, "booking_id": booking.id, "booking_ids": [b.id for b in bookings], "extra": extra}
+    if to:
+        enqueue("mail", {**payload, "to": to, "locale": locale},
+                f"mail:{kind}:{booking.id}:{uuid.uuid4().hex}", request_id=current_request_id())
+    # a copy for the school's coordinator(s), each in their own language (issue 18 point 4)
+    for coordinator in school_coordinators(booking.school_id):
+        if coordinator.email not in to:
+            enqueue("mail", {**payload, "to": [coordinator.email], "locale": coordinator.locale or "nl", "copy": True},
+                    f"mail:{kind}:{booking.id}:copy:{uuid.uuid4().hex}", request_id=current_request_id())
 
 
 def render(payload: dict, request_id: str | None = None) -> Mail:
@@ -83,6 +88,8 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
                     and booking_needs_bus(b)}
     with force_locale(payload.get("locale") or "nl"):
         subject = SUBJECTS[kind](booking.session.offer.title)
+        if payload.get("copy"):
+            subject = _("Kopie voor de schoolcoördinator: %(subject)s", subject=subject)
         body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings, pickups=pickups,
                                returns=returns, awaiting=awaiting,
                                base_url=current_app.config["BASE_URL"].rstrip("/"),

@@ -252,6 +252,10 @@ def cancel_deadline(booking: Booking) -> datetime:
     return booking.session.starts_at - timedelta(days=booking.session.offer.cancel_deadline_days)
 
 
+# the school's own people: they cancel the school's bookings within the deadline, without a reason
+SCHOOL_ROLES = (Role.TEACHER, Role.SCHOOL_COORDINATOR)
+
+
 def can_teacher_cancel(booking: Booking, now: datetime) -> bool:
     if booking.status in (BookingStatus.WAITLISTED, BookingStatus.OFFERED):
         return True  # leaving the waiting list, or declining an offered place, is always possible
@@ -288,10 +292,10 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     for b in targets:
         db.session.refresh(b)
     active = [b for b in targets if b.status in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED)
-              and (b.session.starts_at > now or actor.role != Role.TEACHER)]
+              and (b.session.starts_at > now or actor.role not in SCHOOL_ROLES)]
     if not active:
         raise Refused(_("Deze boeking is al geannuleerd of voorbij."), code="not_cancellable")
-    if actor.role == Role.TEACHER:
+    if actor.role in SCHOOL_ROLES:  # the school's own people keep to the cancellation deadline
         if not can_teacher_cancel(booking, now):
             raise Refused(_("De annuleringstermijn is verstreken. Neem contact op met de coördinator van het techlab."),
                           code="cancel_deadline_passed")

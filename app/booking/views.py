@@ -62,10 +62,19 @@ def _booked_message(booking) -> str:
              "tegen: %(rule)s", n=info.position, rule=info.message)
 
 
-def _prefill(form) -> None:
+def _prefill(form) -> dict:
+    """Contact details from the account; a class the school keeps (?klas=, picked above the
+    form) fills the class name, groep and pupils. Returns what the class picker shows."""
+    from app.schools.coordinator import bookable_classes
+
+    classes = bookable_classes(current_user)
+    picked = next((c for c in classes if c.id == int_arg("klas", 0)), None)  # only the own school's classes
     if request.method == "GET":
         form.contact_name.data = form.contact_name.data or current_user.name
         form.contact_email.data = form.contact_email.data or current_user.email
+        if picked is not None:
+            form.class_name.data, form.groep.data, form.pupils.data = picked.name, picked.groep, picked.pupils
+    return {"school_classes": classes, "picked": picked}
 
 
 @bp.route("/nieuw", methods=["GET", "POST"])
@@ -75,7 +84,7 @@ def new():
     if session.offer.parts and len(session.offer.parts) > 1:
         return redirect(url_for("booking.new_series", offer_id=session.offer_id))
     form = BookingForm()
-    _prefill(form)
+    picker = _prefill(form)
     status = 200
     if form.validate_on_submit():
         try:
@@ -96,7 +105,8 @@ def new():
                            avail=availability(session, utcnow()),
                            outlook=school_outlook(current_user.school, session, utcnow())
                            if permissions.is_teacher(current_user) else None,
-                           collect_gender=session.offer.region.collect_gender_counts), status
+                           collect_gender=session.offer.region.collect_gender_counts,
+                           pick_args={"session_id": session.id}, **picker), status
 
 
 @bp.route("/reeks", methods=["GET", "POST"])
@@ -106,7 +116,7 @@ def new_series():
     if len(offer.parts) < 2:
         abort(404)
     form = SeriesForm()
-    _prefill(form)
+    picker = _prefill(form)
     grouped = offer_sessions(offer, utcnow())
     chosen = {p.id: form_id(f"part_{p.position}") for p in offer.parts}
     status = 200
@@ -131,7 +141,8 @@ def new_series():
     elif form.errors:
         status = 422
     return render_template("booking/new_series.html", form=form, offer=offer, grouped=grouped, chosen=chosen,
-                           collect_gender=offer.region.collect_gender_counts), status
+                           collect_gender=offer.region.collect_gender_counts,
+                           pick_args={"offer_id": offer.id}, **picker), status
 
 
 @bp.get("/")
@@ -210,6 +221,8 @@ def cancel(booking_id: int):
         flash(message, "success")
     if permissions.is_teacher(current_user):
         return redirect(url_for("booking.my_bookings"))
+    if permissions.is_school_coordinator(current_user):
+        return redirect(url_for("school.bookings"))
     return redirect(url_for("booking.roster", session_id=booking.session_id))
 
 
