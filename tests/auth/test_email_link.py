@@ -170,3 +170,10 @@ def test_two_uses_of_one_link_sign_in_once(client, app, mailbox, drain_outbox):
 
     with pytest.raises(InvalidLinkError):
         use_login_link(secret)
+
+
+def test_the_link_secret_is_never_logged():
+    from app.ops.logs import redact_path
+
+    assert redact_path("GET /inloglink/s3cr3t-link?x=1 200") == "GET /inloglink/<redacted>?x=1 200"
+    assert redact_path("/inloglink") == "/inloglink"
