@@ -55,18 +55,13 @@ def _send(kind: str, booking, bookings=None, **extra) -> None:
     bookings. It is rendered by the outbox worker (``render``), not under the booking's locks."""
     bookings = bookings or [booking]
     to, locale = _recipients(booking)
+    if not to:
+        return
     from app.outbox.services import enqueue
-    from app.schools.coordinator import school_coordinators
 
-    payload = {"template": kind, "booking_id": booking.id, "booking_ids": [b.id for b in bookings], "extra": extra}
-    if to:
-        enqueue("mail", {**payload, "to": to, "locale": locale},
-                f"mail:{kind}:{booking.id}:{uuid.uuid4().hex}", request_id=current_request_id())
-    # a copy for the school's coordinator(s), each in their own language (issue 18 point 4)
-    for coordinator in school_coordinators(booking.school_id):
-        if coordinator.email not in to:
-            enqueue("mail", {**payload, "to": [coordinator.email], "locale": coordinator.locale or "nl", "copy": True},
-                    f"mail:{kind}:{booking.id}:copy:{uuid.uuid4().hex}", request_id=current_request_id())
+    enqueue("mail", {"template": kind, "to": to, "locale": locale, "booking_id": booking.id,
+                     "booking_ids": [b.id for b in bookings], "extra": extra},
+            f"mail:{kind}:{booking.id}:{uuid.uuid4().hex}", request_id=current_request_id())
 
 
 def render(payload: dict, request_id: str | None = None) -> Mail:
@@ -88,13 +83,21 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
                     and booking_needs_bus(b)}
     with force_locale(payload.get("locale") or "nl"):
         subject = SUBJECTS[kind](booking.session.offer.title)
-        if payload.get("copy"):
-            subject = _("Kopie voor de schoolcoördinator: %(subject)s", subject=subject)
         body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings, pickups=pickups,
                                returns=returns, awaiting=awaiting,
                                base_url=current_app.config["BASE_URL"].rstrip("/"),
                                **(payload.get("extra") or {}), **_extra(kind, booking))
-    return Mail(list(payload["to"]), subject, body, [_ics(bookings, pickups, returns)], request_id)
+    return Mail(_with_school_coordinators(list(payload["to"]), booking), subject, body,
+                [_ics(bookings, pickups, returns)], request_id)
+
+
+def _with_school_coordinators(to: list[str], booking) -> list[str]:
+    """The school's coordinators get every notice about the school's bookings too (issue 18
+    point 4): added here, when the worker renders the mail, so the booking's own transaction
+    does no extra work."""
+    from app.schools.coordinator import school_coordinators
+
+    return to + [u.email for u in school_coordinators(booking.school_id) if u.email not in to]
 
 
 def _extra(kind: str, booking) -> dict:
