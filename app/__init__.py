@@ -25,6 +25,7 @@ BLUEPRINTS = [
     "app.booking.fairness_views",
     "app.labs.views",
     "app.desk.views",
+    "app.schools.coordinator_views",
     "app.transport.views",
     "app.reporting.views",
     "app.admin.views",
@@ -119,7 +120,7 @@ def create_app(config: dict | None = None) -> Flask:
             resp.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains")
         if (resp.mimetype in ("text/html", "application/json", "application/problem+json") and has_request_context()
                 and (current_user.is_authenticated or request.path.startswith("/api/")
-                     or request.endpoint in ("auth.reset_password", "auth.accept_invitation"))):
+                     or request.endpoint in ("auth.reset_password", "auth.accept_invitation", "auth.login_link"))):
             # personal pages are not kept in shared caches or the browser's history cache
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp

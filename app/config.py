@@ -73,6 +73,11 @@ def load_config(instance_path: str) -> dict:
         "PASSWORD_RESET_SECONDS": int(os.environ.get("PASSWORD_RESET_SECONDS", "3600")),
         "PASSWORD_RESET_MAX_PER_HOUR": int(os.environ.get("PASSWORD_RESET_MAX_PER_HOUR", "3")),
         "PASSWORD_RESET_MAX_PER_IP_HOUR": int(os.environ.get("PASSWORD_RESET_MAX_PER_IP_HOUR", "20")),
+        # sign-in by e-mail link (teachers and school coordinators): valid this long, single use;
+        # at most this many link mails per account/address per hour
+        "LOGIN_LINK_SECONDS": int(os.environ.get("LOGIN_LINK_SECONDS", "900")),
+        "LOGIN_LINK_MAX_PER_HOUR": int(os.environ.get("LOGIN_LINK_MAX_PER_HOUR", "3")),
+        "LOGIN_LINK_MAX_PER_IP_HOUR": int(os.environ.get("LOGIN_LINK_MAX_PER_IP_HOUR", "20")),
         # an invitation to a new account (a link to choose a password) is valid this long
         "INVITATION_SECONDS": int(os.environ.get("INVITATION_SECONDS", str(7 * 24 * 3600))),
         # sign-in with a school account: the OpenID Connect providers (a JSON list, or a file

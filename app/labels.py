@@ -46,6 +46,7 @@ ROLE_LABELS = {
     "coordinator": _l("Techlab-coördinator"),
     "programme_leader": _l("Programmaleider"),
     "admin": _l("Beheerder"),
+    "school_coordinator": _l("Schoolcoördinator"),
 }
 
 

@@ -70,7 +70,7 @@ def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: in
 # forms anyone can post without an account get MAX_AUTH_BODY_BYTES; the CSV uploads more; only
 # the DUO upload gets MAX_CONTENT_LENGTH (which is nginx's client_max_body_size, deploy/).
 AUTH_ENDPOINTS = frozenset({"auth.login", "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
-                            "auth.logout", "api.create_token", "main.set_language"})
+                            "auth.login_link_request", "auth.login_link", "auth.logout", "api.create_token", "main.set_language"})
 UPLOAD_ENDPOINTS = frozenset({"admin.holidays", "transport.distances", "labs.material_upload"})
 LARGE_UPLOAD_ENDPOINTS = frozenset({"admin.duo_import"})
 
@@ -295,6 +295,8 @@ def _nav_spec():
                         ("transport.plans", _l("Busplanning")), ("reporting.dashboard", _l("Bereik"))],
         "programme_leader": [("reporting.dashboard", _l("Bereik")), ("fairness.rules", _l("Spelregels")),
                              ("fairness.rounds", _l("Aanvraagrondes")), ("admin.index", _l("Regiobeheer"))],
+        "school_coordinator": [("school.bookings", _l("Boekingen van de school")), ("school.classes", _l("Klassen")),
+                               ("school.teachers", _l("Leerkrachten")), ("calendar.settings", _l("Agenda"))],
         "admin": [("reporting.dashboard", _l("Bereik")), ("labs.dashboard", _l("Locaties")),
                   ("admin.duo_import", _l("Scholen")), ("admin.index", _l("Beheer"))],
     }

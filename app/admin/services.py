@@ -221,7 +221,7 @@ def _check_assignment(actor: User, a: Assignment) -> Assignment:
     """May the actor give this role in this region, and does it fit together? Returns it
     normalised (a school only for a teacher, venues only for a coordinator)."""
     if a.role != Role.ADMIN and a.region is None:
-        if a.school is not None and a.role == Role.TEACHER:
+        if a.school is not None and a.role in (Role.TEACHER, Role.SCHOOL_COORDINATOR):
             a.region = a.school.region
         if a.region is None:
             raise DomainError(_("Kies een regio."), code="region_required", field="region")
@@ -229,7 +229,7 @@ def _check_assignment(actor: User, a: Assignment) -> Assignment:
         if a.role == Role.ADMIN:
             raise _deny(_("Alleen een beheerder maakt beheerders."))
         raise _deny(_("U beheert alleen de accounts van uw eigen regio."))
-    if a.role == Role.TEACHER:
+    if a.role in (Role.TEACHER, Role.SCHOOL_COORDINATOR):
         if a.school is None:
             raise DomainError(_("Een leerkracht hoort bij een school."), code="school_required", field="school")
         if a.region is not None and a.school.region_id != a.region.id:

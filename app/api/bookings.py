@@ -194,7 +194,7 @@ def _visible_bookings():
     user = api_user()
     stmt = select(Booking).join(Session, Booking.session_id == Session.id).options(
         selectinload(Booking.session).selectinload(Session.offer), selectinload(Booking.session).selectinload(Session.venue))
-    if permissions.is_teacher(user):
+    if permissions.is_teacher(user) or permissions.is_school_coordinator(user):
         return stmt.where(Booking.school_id == user.school_id)
     if permissions.is_coordinator(user):
         from app.labs.models import Offer

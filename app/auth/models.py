@@ -28,6 +28,8 @@ class Role(str, enum.Enum):
     COORDINATOR = "coordinator"
     PROGRAMME_LEADER = "programme_leader"
     ADMIN = "admin"
+    # the school's own ICC/W&T coordinator: manages the school's teachers, classes and bookings
+    SCHOOL_COORDINATOR = "school_coordinator"
 
 
 class Region(db.Model):
@@ -76,6 +78,7 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint("role = 'admin' OR region_id IS NOT NULL", name="region_unless_admin"),
         CheckConstraint("role != 'teacher' OR school_id IS NOT NULL", name="teacher_has_school"),
+        CheckConstraint("role != 'school_coordinator' OR school_id IS NOT NULL", name="school_coordinator_has_school"),
         CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),
     )
 
@@ -166,8 +169,14 @@ class LoginAttempt(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class TokenPurpose(str, enum.Enum):
+    PASSWORD = "password"  # a password reset or invitation link: choose a password
+    LOGIN = "login"  # a sign-in link mailed on request (no password)
+
+
 class PasswordResetToken(db.Model):
-    """A password reset link: only the SHA-256 of its secret is stored; single use, expiring."""
+    """A link mailed to an account (password reset, invitation, sign-in): only the SHA-256 of
+    its secret is stored; single use, expiring. ``purpose`` says which page takes it."""
 
     __tablename__ = "password_reset_tokens"
 
@@ -177,5 +186,7 @@ class PasswordResetToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    purpose: Mapped[TokenPurpose] = mapped_column(str_enum(TokenPurpose, "token_purpose"), default=TokenPurpose.PASSWORD,
+                                                  server_default=TokenPurpose.PASSWORD.value)
 
     user: Mapped[User] = relationship()

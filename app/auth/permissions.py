@@ -73,6 +73,17 @@ def is_admin(user: User | None) -> bool:
     return _authenticated(user) and user.role == Role.ADMIN
 
 
+def is_school_coordinator(user: User | None) -> bool:
+    """The school's own ICC/W&T coordinator, bound to one school."""
+    return _authenticated(user) and user.role == Role.SCHOOL_COORDINATOR and user.school_id is not None
+
+
+def is_of_school(user: User | None, school_id: int | None) -> bool:
+    """A teacher or school coordinator of this school (the school's own people)."""
+    return ((is_teacher(user) or is_school_coordinator(user)) and school_id is not None
+            and user.school_id == school_id)
+
+
 def can_manage_venue(user: User | None, venue: Any) -> bool:
     """Coordinators manage the venues they are linked to; administrators all."""
     if is_admin(user):
@@ -113,7 +124,7 @@ def can_book(user: User | None, session: Any) -> bool:
 
 
 def can_view_booking(user: User | None, booking: Any) -> bool:
-    if is_teacher(user):
+    if is_teacher(user) or is_school_coordinator(user):
         return booking.school_id == user.school_id
     if is_coordinator(user):
         return can_manage_session(user, booking.session)
@@ -121,8 +132,9 @@ def can_view_booking(user: User | None, booking: Any) -> bool:
 
 
 def can_cancel_booking(user: User | None, booking: Any) -> bool:
-    """Whether the user may cancel at all; the deadline rule is the service's."""
-    if is_teacher(user):
+    """Whether the user may cancel at all; the deadline rule is the service's. The school's
+    teachers and its school coordinator cancel the school's bookings (every one of them)."""
+    if is_teacher(user) or is_school_coordinator(user):
         return booking.school_id == user.school_id
     return is_coordinator(user) and can_manage_session(user, booking.session) or is_admin(user)
 
@@ -170,10 +182,34 @@ def can_manage_api_token(user: User | None, token: Any) -> bool:
 
 
 def can_decline_bus(user: User | None, booking: Any) -> bool:
-    """The school's teacher (own transport), or the coordinator of the session."""
-    if is_teacher(user):
+    """The school's teacher or school coordinator (own transport), or the coordinator of the session."""
+    if is_teacher(user) or is_school_coordinator(user):
         return booking.school_id == user.school_id
     return (is_coordinator(user) and can_manage_session(user, booking.session)) or is_admin(user)
+
+
+# ------------------------------------------------------------------ the school coordinator
+
+def can_manage_school(user: User | None, school: Any) -> bool:
+    """The school coordinator's pages (teachers, classes, bookings of the school): only the
+    school coordinator of that very school, in their own region."""
+    return is_school_coordinator(user) and school is not None and user.school_id == school.id and same_region(user, school)
+
+
+def can_manage_school_class(user: User | None, school_class: Any) -> bool:
+    """A class of a school (school_classes): its school coordinator changes and removes it."""
+    return is_school_coordinator(user) and school_class.school_id == user.school_id
+
+
+def can_use_school_class(user: User | None, school_class: Any) -> bool:
+    """The booking form offers (and takes) the classes of the booking teacher's own school."""
+    return is_of_school(user, school_class.school_id)
+
+
+def can_manage_school_teacher(user: User | None, target: Any) -> bool:
+    """A school coordinator invites and removes the teachers of their own school, nobody else."""
+    return (is_school_coordinator(user) and target.role == Role.TEACHER and target.school_id == user.school_id
+            and target.id != user.id)
 
 
 # ------------------------------------------------------------------ administration

@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import ApiToken, LoginAttempt, LoginSession, PasswordResetToken, Region, Role, User
+from app.auth.models import ApiToken, LoginAttempt, LoginSession, PasswordResetToken, Region, Role, TokenPurpose, User
 from app.auth.tokens import hash_token
 from app.db import utcnow
 from app.errors import DomainError
@@ -91,7 +91,7 @@ def create_user(*, email: str, role: Role, password: str | None, region: Region 
         region = school.region if school is not None else None
         if region is None:
             raise DomainError(_("Kies een regio."), code="region_required", field="region")
-    if role == Role.TEACHER and school is None:
+    if role in (Role.TEACHER, Role.SCHOOL_COORDINATOR) and school is None:
         raise DomainError(_("Een leerkracht hoort bij een school."), code="school_required", field="school")
     if school is not None and region is not None and school.region_id not in (None, region.id):
         raise DomainError(_("De school hoort niet bij deze regio."), code="school_region", field="school")
@@ -324,11 +324,14 @@ def _issue_reset_token(user: User, now: datetime, lifetime_seconds: int) -> str:
     return secret
 
 
-def void_reset_tokens(user: User | None, now: datetime | None = None) -> None:
-    """Make every unused reset or invitation link of the user invalid (with None: the same
-    statement, matching nothing — the reset page does equal work for unknown addresses)."""
+def void_reset_tokens(user: User | None, now: datetime | None = None,
+                      purposes: tuple[TokenPurpose, ...] = tuple(TokenPurpose)) -> None:
+    """Make every unused reset or invitation link (and, unless ``purposes`` says otherwise,
+    sign-in link) of the user invalid (with None: the same statement, matching nothing — the
+    reset page does equal work for unknown addresses)."""
     db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == (user.id if user else 0),
-                                                        PasswordResetToken.used_at.is_(None))
+                                                        PasswordResetToken.used_at.is_(None),
+                                                        PasswordResetToken.purpose.in_(purposes))
                        .values(used_at=now or utcnow()))
 
 
@@ -364,6 +367,8 @@ def _reset_token(secret: str, now: datetime) -> PasswordResetToken | None:
         return None
     token = db.session.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(secret)))
     if token is None or token.used_at is not None or token.expires_at <= now:
+        return None
+    if token.purpose != TokenPurpose.PASSWORD:  # a sign-in link sets no password (app.auth.email_link)
         return None
     if not token.user.active:
         return None

@@ -159,3 +159,7 @@ def accept_invitation(token: str):
     elif form.errors:
         status = 422
     return render_template("auth/accept_invitation.html", form=form, user=reset_token_user(token)), status
+
+
+# sign-in by e-mail link: its routes belong to this blueprint
+from app.auth import email_link_views  # noqa: E402,F401

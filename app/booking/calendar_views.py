@@ -42,7 +42,7 @@ def feed_events(user: User):
     """The events of a user's feed: a teacher's school bookings, a coordinator's sessions."""
     base = current_app.config["BASE_URL"]
     since = utcnow() - timedelta(days=60)
-    if user.role == Role.TEACHER:
+    if user.role in (Role.TEACHER, Role.SCHOOL_COORDINATOR):
         bookings = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id).where(
             Booking.school_id == user.school_id, Session.starts_at >= since,
             Booking.status != BookingStatus.WAITLISTED).order_by(Session.starts_at)).all()

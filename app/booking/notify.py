@@ -112,7 +112,7 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
     attachments = [_ics(bookings, pickups, returns)]
     attachments += [Attachment(filename=m.filename, content=data, maintype=m.content_type.split("/")[0],
                                subtype=m.content_type.split("/")[1], params={}) for m, data in files]
-    return Mail(list(payload["to"]), subject, body, attachments, request_id)
+    return Mail(_with_school_coordinators(list(payload["to"]), booking), subject, body, attachments, request_id)
 
 
 def _materials(kind: str, booking) -> tuple[list, list]:
@@ -122,6 +122,15 @@ def _materials(kind: str, booking) -> tuple[list, list]:
     from app.labs.materials import attachments_for
 
     return attachments_for(booking.session.offer_id)
+
+
+def _with_school_coordinators(to: list[str], booking) -> list[str]:
+    """The school's coordinators get every notice about the school's bookings too (issue 18
+    point 4): added here, when the worker renders the mail, so the booking's own transaction
+    does no extra work."""
+    from app.schools.coordinator import school_coordinators
+
+    return to + [u.email for u in school_coordinators(booking.school_id) if u.email not in to]
 
 
 def _extra(kind: str, booking) -> dict:

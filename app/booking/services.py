@@ -277,6 +277,10 @@ def cancel_deadline(booking: Booking) -> datetime:
     return booking.session.starts_at - timedelta(days=booking.session.offer.cancel_deadline_days)
 
 
+# the school's own people: they cancel the school's bookings within the deadline, without a reason
+SCHOOL_ROLES = (Role.TEACHER, Role.SCHOOL_COORDINATOR)
+
+
 def can_teacher_cancel(booking: Booking, now: datetime) -> bool:
     if booking.status in (BookingStatus.WAITLISTED, BookingStatus.OFFERED, BookingStatus.REQUESTED):
         return True  # leaving the waiting list, declining an offered place or withdrawing a request is always possible
@@ -312,10 +316,11 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     sessions = _lock_for_promotion([b.session_id for b in targets])
     for b in targets:
         db.session.refresh(b)
-    active = [b for b in targets if b.status in CANCELLABLE and (b.session.starts_at > now or actor.role != Role.TEACHER)]
+    active = [b for b in targets if b.status in CANCELLABLE
+              and (b.session.starts_at > now or actor.role not in SCHOOL_ROLES)]
     if not active:
         raise Refused(_("Deze boeking is al geannuleerd of voorbij."), code="not_cancellable")
-    if actor.role == Role.TEACHER:
+    if actor.role in SCHOOL_ROLES:  # the school's own people keep to the cancellation deadline
         if not can_teacher_cancel(booking, now):
             raise Refused(_("De annuleringstermijn is verstreken. Neem contact op met de coördinator van het techlab."),
                           code="cancel_deadline_passed")

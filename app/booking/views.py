@@ -71,10 +71,19 @@ def _booked_message(booking) -> str:
              "tegen: %(rule)s", n=info.position, rule=info.message)
 
 
-def _prefill(form) -> None:
+def _prefill(form) -> dict:
+    """Contact details from the account; a class the school keeps (?klas=, picked above the
+    form) fills the class name, groep and pupils. Returns what the class picker shows."""
+    from app.schools.coordinator import bookable_classes
+
+    classes = bookable_classes(current_user)
+    picked = next((c for c in classes if c.id == int_arg("klas", 0)), None)  # only the own school's classes
     if request.method == "GET":
         form.contact_name.data = form.contact_name.data or current_user.name
         form.contact_email.data = form.contact_email.data or current_user.email
+        if picked is not None:
+            form.class_name.data, form.groep.data, form.pupils.data = picked.name, picked.groep, picked.pupils
+    return {"school_classes": classes, "picked": picked}
 
 
 def _limit_groep(form, offer) -> None:
@@ -97,7 +106,7 @@ def new():
         return redirect(url_for("booking.new_series", offer_id=session.offer_id))
     form = BookingForm()
     _limit_groep(form, session.offer)
-    _prefill(form)
+    picker = _prefill(form)
     status = 200
     if form.validate_on_submit():
         try:
@@ -120,7 +129,8 @@ def new():
                            if permissions.is_teacher(current_user) else None,
                            inside_deadline=session.starts_at - timedelta(days=session.offer.cancel_deadline_days)
                            <= utcnow(),
-                           collect_gender=session.offer.region.collect_gender_counts), status
+                           collect_gender=session.offer.region.collect_gender_counts,
+                           pick_args={"session_id": session.id}, **picker), status
 
 
 def _series_picker(offer, grouped):
@@ -157,7 +167,7 @@ def new_series():
         abort(404)
     form = SeriesForm()
     _limit_groep(form, offer)
-    _prefill(form)
+    picker = _prefill(form)
     grouped = offer_sessions(offer, utcnow(), limit=1000)
     parts, sessions, candidates, cap, anchor = _series_picker(offer, grouped)
     anchor_id = int_arg("anker") if request.values.get("anker") else None
@@ -209,7 +219,8 @@ def new_series():
                            choices=choices, by_hand=by_hand, figure=figure, cap=cap,
                            anchor_part=offer.parts[anchor - 1],
                            proposal_room=min(sp.chain_room(proposal), cap) if proposal else 0,
-                           collect_gender=offer.region.collect_gender_counts), status
+                           collect_gender=offer.region.collect_gender_counts,
+                           pick_args={"offer_id": offer.id}, **picker), status
 
 
 @bp.get("/")
@@ -326,8 +337,10 @@ def cancel(booking_id: int):
                 session_store["undo_booking"] = booking.id  # the next page offers "Ongedaan maken" (base.html)
         if permissions.is_teacher(current_user):
             return redirect(url_for("booking.my_bookings"))
+        if permissions.is_school_coordinator(current_user):
+            return redirect(url_for("school.bookings"))
         return redirect(url_for("booking.roster", session_id=booking.session_id))
-    teacher = permissions.is_teacher(current_user)
+    teacher = permissions.is_teacher(current_user) or permissions.is_school_coordinator(current_user)
     cancellable = booking.status in services.CANCELLABLE and (not teacher or services.can_teacher_cancel(booking, now))
     return render_template("booking/cancel.html", booking=booking, bookings=bookings, form=form, teacher=teacher,
                            cancellable=cancellable, outcome=_place_outcome(booking) if cancellable else "",

@@ -129,6 +129,7 @@ def load_demo(*, password: str = DEFAULT_PASSWORD, seed: int = 2026, today: date
     users = _users(region, schools, venues, password)
     _bookings(region, schools, venues, offers, sessions, users, rng, today)  # in bulk; the buses are planned once below
     _rules(region, offers, year)
+    _school_coordinator(region, year, users["leader"].password_hash)  # the demo password
     db.session.commit()
     _buses(region, today, echo)
     return DemoSummary(True, region, password)
@@ -284,6 +285,38 @@ def _users(region, schools, venues, password) -> dict:
     users["teachers"] = teachers
     db.session.flush()
     return users
+
+
+SCHOOL_COORDINATOR_EMAIL = f"icc@{DOMAIN}"
+
+
+def _school_coordinator(region: Region, year: int, password_hash: str) -> User:
+    """The school coordinator (ICC) of the school with the most bookings this school year, and
+    that school's classes of this year (the booking form offers them). Uses no random numbers,
+    so the rest of the demo stays as it was."""
+    from app.schools.models import SchoolClass
+    from app.timeutil import school_year_bounds
+
+    start, end = school_year_bounds(year)
+    school_id = db.session.execute(
+        select(Booking.school_id).join(Session, Booking.session_id == Session.id).join(School, Booking.school_id == School.id)
+        .where(School.region_id == region.id, Session.starts_at >= datetime.combine(start, time(0), tzinfo=timezone.utc),
+               Session.starts_at <= datetime.combine(end, time(23, 59), tzinfo=timezone.utc))
+        .group_by(Booking.school_id, School.location_code)
+        .order_by(func.count().desc(), School.location_code).limit(1)).scalar()
+    school = db.session.get(School, school_id) if school_id else db.session.scalar(
+        select(School).where(School.region_id == region.id).order_by(School.location_code).limit(1))
+    import secrets as _secrets
+
+    user = User(email=SCHOOL_COORDINATOR_EMAIL, role=Role.SCHOOL_COORDINATOR, name=f"ICC-coördinator {school.name}"[:200],
+                region_id=region.id, school_id=school.id, password_hash=password_hash,
+                calendar_token=_secrets.token_urlsafe(24))
+    db.session.add(user)
+    for name, groep, pupils in (("6A", 6, 27), ("7A", 7, 26), ("7B", 7, 24), ("8A", 8, 28)):
+        db.session.add(SchoolClass(school_id=school.id, school_year=year, name=name, groep_min=groep, groep_max=groep,
+                                   pupils=pupils))
+    db.session.flush()
+    return user
 
 
 def teacher_email(school: School) -> str:
@@ -465,6 +498,7 @@ def reset_demo() -> bool:
     from app.auth.models import ApiToken, coordinator_venues
     from app.booking.models import FairnessRule, RequestRound
     from app.labs.models import Kit, KitLoan, VenueClosure, session_staff
+    from app.schools.models import SchoolClass
     from app.transport.models import BusPlan, RoadDistance
 
     region = demo_region()
@@ -499,6 +533,7 @@ def reset_demo() -> bool:
         delete(ApiToken).where(ApiToken.user_id.in_(user_ids)),
         delete(User).where(User.region_id == region.id),
         delete(User).where(User.email == f"beheerder@{DOMAIN}"),
+        delete(SchoolClass).where(SchoolClass.school_id.in_(select(School.id).where(School.region_id == region.id))),
         update(School).where(School.region_id == region.id).values(region_id=None),
         delete(Region).where(Region.id == region.id),
     ):

@@ -32,10 +32,10 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"']+")
 _SECRET_WORDS = ("token", "secret", "password", "key")
 # The one rule for secrets in paths, used by the app's request log, gunicorn's access and
 # error logs and every message (both loggers use the formatters below): the link secrets of
-# password resets and invitations, the calendar feed's secret, and a query parameter named
+# password resets, invitations and sign-in links, the calendar feed's secret, and a query parameter named
 # like a secret (?token=…). tests/ops/test_logs.py checks that every URL rule of the app with
 # a secret-named part is covered.
-_SECRET_PATH = re.compile(r"(/wachtwoord-herstellen/|/uitnodiging/)[^/\s?#\"']+")
+_SECRET_PATH = re.compile(r"(/wachtwoord-herstellen/|/uitnodiging/|/inloglink/)[^/\s?#\"']+")
 _FEED_PATH = re.compile(r"(/agenda/)(?!boeking/)[^/\s?#\"']+(\.ics)")
 _SECRET_QUERY = re.compile(r"(?i)([?&][a-z0-9_.-]*(?:token|secret|password|key)[a-z0-9_.-]*=)[^&#\s\"']*")
 

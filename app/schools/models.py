@@ -177,3 +177,37 @@ class RegionChange(db.Model):
     undone_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     region: Mapped[Optional[Region]] = relationship()
+
+
+class SchoolClass(db.Model):
+    """A class of a school in a school year, kept by the school coordinator: its name (7A),
+    groep (7, or 7/8 for a combined class) and number of pupils. Counts only, never names.
+    The booking form offers these; picking one fills the booking's class name, groep and pupils."""
+
+    __tablename__ = "school_classes"
+    __table_args__ = (
+        UniqueConstraint("school_id", "school_year", "name"),
+        CheckConstraint("groep_min BETWEEN 1 AND 8 AND groep_max BETWEEN 1 AND 8", name="groep_range"),
+        CheckConstraint("groep_min <= groep_max", name="groep_order"),
+        CheckConstraint("pupils BETWEEN 1 AND 40", name="pupils_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    school_year: Mapped[int] = mapped_column(Integer)  # start year: 2025 = 2025/26
+    name: Mapped[str] = mapped_column(String(40))
+    groep_min: Mapped[int] = mapped_column(Integer)
+    groep_max: Mapped[int] = mapped_column(Integer)
+    pupils: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    school: Mapped[School] = relationship()
+
+    @property
+    def groep(self) -> str:
+        """As the booking form names it: "7", or "7/8" for a combined class."""
+        return str(self.groep_min) if self.groep_min == self.groep_max else f"{self.groep_min}/{self.groep_max}"
+
+    @property
+    def region_id(self) -> int | None:  # region isolation (permissions.region_id_of)
+        return self.school.region_id

@@ -29,13 +29,14 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from app.auth.models import PasswordResetToken, Role
+from app.auth.models import PasswordResetToken, Role, TokenPurpose
 from app.auth.tokens import create_api_token, hash_token
 from app.booking import services as booking_services
 from app.booking.models import FairnessRule, RequestRound, RuleKind
 from app.db import utcnow
 from app.extensions import db
 from app.labs.models import Kit, KitLoan, Staff, World
+from app.schools.models import SchoolClass
 from app.timeutil import school_year_of
 from app.transport.models import Bus, BusPlan, BusStop, BusType
 from tests import factories
@@ -43,7 +44,7 @@ from tests import factories
 OK, REDIRECT, LOGIN, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, ALLOWED = (
     "200 OK", "302 elsewhere", "302 to sign-in", "401", "403", "404", "allowed (not sent)")
 
-REGION1 = ("teacher", "coordinator", "programme_leader")
+REGION1 = ("teacher", "coordinator", "programme_leader", "school_coordinator")
 ROLES = ("anonymous", *REGION1, "admin", *(f"{r}_r2" for r in REGION1))
 
 
@@ -62,13 +63,19 @@ class Case:
         return self.url.startswith("/api/")
 
 
-def case(url, *, anonymous=LOGIN, teacher, coordinator, programme_leader, admin, region2=None, method="GET",
-         data=None, json=None, **r2) -> Case:
+def case(url, *, anonymous=LOGIN, teacher, coordinator, programme_leader, admin, school_coordinator=None,
+         region2=None, method="GET", data=None, json=None, **r2) -> Case:
     """Answers for region 1 and the administrator; ``region2`` (if given) for every region-2
     role, else each region-2 role answers like its region-1 counterpart (pages about "my
-    own" things); ``teacher_r2=…`` etc. override one region-2 role."""
+    own" things); ``teacher_r2=…`` etc. override one region-2 role.
+
+    The school coordinator (of the booking's school, s1) answers, unless named, like the other
+    signed-in roles where they all answer alike, and 403 elsewhere (the rows where that is not
+    so name it)."""
+    if school_coordinator is None:
+        school_coordinator = teacher if teacher == coordinator == programme_leader else FORBIDDEN
     answers = {"anonymous": anonymous, "teacher": teacher, "coordinator": coordinator,
-               "programme_leader": programme_leader, "admin": admin}
+               "programme_leader": programme_leader, "admin": admin, "school_coordinator": school_coordinator}
     for role in REGION1:
         answers[f"{role}_r2"] = r2.pop(f"{role}_r2", region2 if region2 is not None else answers[role])
     assert not r2, f"unknown roles {r2}"
@@ -96,6 +103,10 @@ MANAGER_PAGE = dict(teacher=FORBIDDEN, coordinator=OK, programme_leader=FORBIDDE
 REACH = dict(teacher=FORBIDDEN, coordinator=OK, programme_leader=OK, admin=OK)
 LEADER_PAGE = dict(teacher=FORBIDDEN, coordinator=FORBIDDEN, programme_leader=OK, admin=OK)
 ADMIN_PAGE = dict(teacher=FORBIDDEN, coordinator=FORBIDDEN, programme_leader=FORBIDDEN, admin=OK)
+SCHOOL_PAGE = dict(teacher=FORBIDDEN, coordinator=FORBIDDEN, programme_leader=FORBIDDEN, admin=FORBIDDEN,
+                   school_coordinator=OK)
+SCHOOL_PAGE_ALLOWED = dict(teacher=FORBIDDEN, coordinator=FORBIDDEN, programme_leader=FORBIDDEN, admin=FORBIDDEN,
+                           school_coordinator=ALLOWED, school_coordinator_r2=NOT_FOUND)
 
 MATRIX: dict[str, Case] = {
     # public pages
@@ -125,6 +136,18 @@ MATRIX: dict[str, Case] = {
     "/inloggen/via/<name>": everyone("/inloggen/via/entree", NOT_FOUND),
     "/inloggen/via/<name>/terug": everyone("/inloggen/via/entree/terug?code=x&state=y", NOT_FOUND),
     "/inloggen/via/<name>/school-kiezen": everyone("/inloggen/via/entree/school-kiezen", NOT_FOUND),
+    "/inloglink": everyone("/inloglink"),
+    "/inloglink/<token>": everyone("/inloglink/{login_token}"),  # the secret link is the key (a POST uses it)
+
+    # the school coordinator's pages: their own school's teachers, classes and bookings
+    "/mijn-school/leerkrachten": case("/mijn-school/leerkrachten", **SCHOOL_PAGE),
+    "/mijn-school/klassen": case("/mijn-school/klassen", **SCHOOL_PAGE),
+    "/mijn-school/boekingen": case("/mijn-school/boekingen", **SCHOOL_PAGE),
+    # the role is refused before the object is looked at; s1's teacher / class: 404 for region 2
+    "/mijn-school/leerkrachten/<int:user_id>/verwijderen": case(
+        "/mijn-school/leerkrachten/{user}/verwijderen", method="POST", **SCHOOL_PAGE_ALLOWED),
+    "/mijn-school/klassen/<int:class_id>/verwijderen": case(
+        "/mijn-school/klassen/{school_class}/verwijderen", method="POST", **SCHOOL_PAGE_ALLOWED),
 
     # my account: everyone their own
     "/mijn-account/": signed_in("/mijn-account/"),
@@ -151,10 +174,10 @@ MATRIX: dict[str, Case] = {
     # cancelling: a confirmation page (GET) whose form cancels (POST); changing: a form page
     "/boekingen/<int:booking_id>/annuleren": case(
         "/boekingen/{booking}/annuleren", teacher=OK, coordinator=OK, programme_leader=FORBIDDEN, admin=OK,
-        region2=NOT_FOUND),
+        school_coordinator=OK, region2=NOT_FOUND),
     "/boekingen/<int:booking_id>/wijzigen": case(
         "/boekingen/{booking}/wijzigen", teacher=OK, coordinator=OK, programme_leader=FORBIDDEN, admin=OK,
-        region2=NOT_FOUND),
+        school_coordinator=OK, region2=NOT_FOUND),
     # requests on offers with approval: the coordinator's list, approving and declining
     "/boekingen/aanvragen": case("/boekingen/aanvragen", **MANAGER_PAGE),
     "/boekingen/<int:booking_id>/goedkeuren": case("/boekingen/{booking}/goedkeuren", method="POST",
@@ -163,15 +186,15 @@ MATRIX: dict[str, Case] = {
     # an offered place: whoever may cancel the booking answers the offer
     "/boekingen/<int:booking_id>/aanbod/aannemen": case(
         "/boekingen/{booking}/aanbod/aannemen", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
-        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+        programme_leader=FORBIDDEN, admin=ALLOWED, school_coordinator=ALLOWED, region2=NOT_FOUND),
     "/boekingen/<int:booking_id>/aanbod/afslaan": case(
         "/boekingen/{booking}/aanbod/afslaan", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
-        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+        programme_leader=FORBIDDEN, admin=ALLOWED, school_coordinator=ALLOWED, region2=NOT_FOUND),
 
     # undoing a cancellation: whoever may cancel the booking (the service checks the grace period)
     "/boekingen/<int:booking_id>/herstellen": case(
         "/boekingen/{booking}/herstellen", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
-        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+        programme_leader=FORBIDDEN, admin=ALLOWED, school_coordinator=ALLOWED, region2=NOT_FOUND),
 
     # the coordinator's desk: coordinators (their venues), programme leaders (their region, to look),
     # administrators; each sees their own, so the region-2 roles answer alike
@@ -282,7 +305,7 @@ MATRIX: dict[str, Case] = {
     # the school's teacher declines the bus (own transport), or the session's coordinator does
     "/vervoer/boeking/<int:booking_id>/bus": case("/vervoer/boeking/{booking}/bus", method="POST", teacher=ALLOWED,
                                                   coordinator=ALLOWED, programme_leader=FORBIDDEN, admin=ALLOWED,
-                                                  region2=NOT_FOUND),
+                                                  school_coordinator=ALLOWED, region2=NOT_FOUND),
 
     # administration (Beheer): administrators everything; a programme leader their own region's
     # settings and accounts; the role is refused before an object is looked at
@@ -340,10 +363,10 @@ MATRIX: dict[str, Case] = {
         teacher_r2=NOT_FOUND),
     "DELETE /api/v1/bookings/<int:booking_id>": api(
         "/api/v1/bookings/{booking}", method="DELETE", teacher=ALLOWED, coordinator=ALLOWED,
-        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+        programme_leader=FORBIDDEN, admin=ALLOWED, school_coordinator=ALLOWED, region2=NOT_FOUND),
     "PATCH /api/v1/bookings/<int:booking_id>": api(
         "/api/v1/bookings/{booking}", method="PATCH", json={"pupils": 21}, teacher=ALLOWED, coordinator=ALLOWED,
-        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+        programme_leader=FORBIDDEN, admin=ALLOWED, school_coordinator=ALLOWED, region2=NOT_FOUND),
     "/api/v1/bookings/<int:booking_id>/approve": api(
         "/api/v1/bookings/{booking}/approve", method="POST", teacher=FORBIDDEN, coordinator=ALLOWED,
         programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
@@ -352,10 +375,10 @@ MATRIX: dict[str, Case] = {
         coordinator=ALLOWED, programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
     "/api/v1/bookings/<int:booking_id>/accept": api(
         "/api/v1/bookings/{booking}/accept", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
-        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+        programme_leader=FORBIDDEN, admin=ALLOWED, school_coordinator=ALLOWED, region2=NOT_FOUND),
     "/api/v1/bookings/<int:booking_id>/decline": api(
         "/api/v1/bookings/{booking}/decline", method="POST", teacher=ALLOWED, coordinator=ALLOWED,
-        programme_leader=FORBIDDEN, admin=ALLOWED, region2=NOT_FOUND),
+        programme_leader=FORBIDDEN, admin=ALLOWED, school_coordinator=ALLOWED, region2=NOT_FOUND),
     "DELETE /api/v1/auth/token": api("/api/v1/auth/token", method="DELETE", teacher=ALLOWED, coordinator=ALLOWED,
                                      programme_leader=ALLOWED, admin=ALLOWED),
 }
@@ -418,6 +441,8 @@ def _world():
         "teacher_r2": _user(Role.TEACHER, region=r2, school=s2),
         "coordinator_r2": _user(Role.COORDINATOR, region=r2, venues=[v2]),
         "programme_leader_r2": _user(Role.PROGRAMME_LEADER, region=r2),
+        "school_coordinator": _user(Role.SCHOOL_COORDINATOR, region=r1, school=s1),
+        "school_coordinator_r2": _user(Role.SCHOOL_COORDINATOR, region=r2, school=s2),
     }
     booking = booking_services.create_booking(users["teacher"], session.id, booking_services.ClassDetails(
         s1.id, "7", 24, 2, contact_name="Juf", contact_email="juf@example.org"))
@@ -433,7 +458,11 @@ def _world():
     token, _secret = create_api_token(users["teacher"], name="koppeling")
     reset = PasswordResetToken(user_id=users["teacher"].id, token_hash=hash_token("reset-secret-for-the-matrix"),
                                expires_at=now + timedelta(hours=1))
-    db.session.add_all([loan, reset])
+    login_link = PasswordResetToken(user_id=users["teacher"].id, token_hash=hash_token("login-secret-for-the-matrix"),
+                                    expires_at=now + timedelta(minutes=15), purpose=TokenPurpose.LOGIN)
+    school_class = SchoolClass(school_id=s1.id, school_year=school_year_of(now), name="7B", groep_min=7, groep_max=7,
+                               pupils=25)
+    db.session.add_all([loan, reset, login_link, school_class])
     db.session.commit()  # the booking's commit re-plans its session (no bus needed here): then a bus by hand
     coach = BusType(region_id=r1.id, name="Touringcar", seats=50, cost_per_trip=250, cost_per_km=1.5)
     plan = db.session.scalar(select(BusPlan).where(BusPlan.session_id == session.id)) or BusPlan(session_id=session.id)
@@ -454,6 +483,7 @@ def _world():
                session=session.id, school=s1.id, booking=booking.id, plan=plan.id, bus=bus.id, stop=stop.id,
                rule=rule.id, round=rnd.id, kit=kit.id, loan=loan.id, token=token.id, staff=staff.id,
                calendar_token=users["teacher"].calendar_token, reset_token="reset-secret-for-the-matrix",
+               login_token="login-secret-for-the-matrix", school_class=school_class.id,
                day=session.starts_at.date().isoformat(), kit_day=(date.today() + timedelta(days=3)).isoformat())
     return ids, {role: u.id for role, u in users.items()}, bearer
 

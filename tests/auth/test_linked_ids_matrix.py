@@ -25,6 +25,8 @@ from app.booking.models import Booking
 from app.db import utcnow
 from app.extensions import db
 from app.labs.models import Offer, OfferPart, Session, Staff
+from app.schools.models import SchoolClass
+from app.timeutil import school_year_of
 from app.transport.models import Bus, BusPlan, BusStop, BusType, RoadDistance
 from tests import factories
 
@@ -104,6 +106,19 @@ ROWS = {
         lambda w, x: db.session.scalar(select(Booking.id).where(Booking.session_id == w["s1b"],
                                                                 Booking.school_id == x)) is not None,
         own="school1b", other="school2", only_linkable=False),
+    "invited school coordinator school": Row(
+        "programme_leader", "POST", "/regiobeheer/gebruikers/nieuw",
+        lambda w, x: {"email": f"icc{x}@example.org", "role": "school_coordinator", "region": str(w["r1"]),
+                      "school": str(x), "locale": "nl", "name": "ICC"},
+        lambda w, x: db.session.scalar(select(User.school_id).where(User.email == f"icc{x}@example.org")) == x,
+        own="school1b", other="school2", only_linkable=False),
+    # the school coordinator: the id in the URL ({x}) names a teacher or a class of the own school only
+    "school coordinator removes a teacher": Row(
+        "school_coordinator", "POST", "/mijn-school/leerkrachten/{x}/verwijderen", lambda w, x: {},
+        lambda w, x: not db.session.get(User, x).active, own="teacher1b", other="teacher2", only_linkable=False),
+    "school coordinator removes a class": Row(
+        "school_coordinator", "POST", "/mijn-school/klassen/{x}/verwijderen", lambda w, x: {},
+        lambda w, x: db.session.get(SchoolClass, x) is None, own="class1", other="class2", only_linkable=False),
     # last: it moves the booking the bus stop above belongs to
     "booking move session_id": Row(
         "coordinator", "POST", "/boekingen/{booking1}/verplaatsen",
@@ -134,7 +149,12 @@ def _world() -> dict:
         "teacher": factories.teacher(school1),
         "coordinator": factories.user(Role.COORDINATOR, region=r1, venues=[v1, hotspot1]),
         "programme_leader": factories.user(Role.PROGRAMME_LEADER, region=r1),
+        "school_coordinator": factories.user(Role.SCHOOL_COORDINATOR, region=r1, school=school1),
     }
+    teacher1b, teacher2 = factories.teacher(school1), factories.teacher(school2)
+    class1, class2 = (SchoolClass(school_id=s.id, school_year=school_year_of(now), name="7B", groep_min=7, groep_max=7,
+                                  pupils=25) for s in (school1, school2))
+    db.session.add_all([class1, class2])
     db.session.flush()
     booking1 = booking_services.create_booking(users["teacher"], s1.id, booking_services.ClassDetails(
         school1.id, "7", 24, 2, contact_name="Juf", contact_email="juf@example.org"))
@@ -150,7 +170,8 @@ def _world() -> dict:
     w = dict(r1=r1.id, r2=r2.id, v1=v1.id, hotspot1=hotspot1.id, v2=v2.id, offer1=offer1.id, s1=s1.id, s1b=s1b.id,
              s1c=s1c.id, s2=s2.id, school1=school1.id, school1b=school1b.id, school2=school2.id,
              codes={s.id: s.location_code for s in (school1, school1b, school2)}, year=offer1.school_year, school1_code=school1.location_code, staff1=staff1.id,
-             staff2=staff2.id, bt1b=bt1b.id, bt2=bt2.id, booking1=booking1.id, plan1=plan.id, stop1=stop.id,
+             staff2=staff2.id, teacher1b=teacher1b.id, teacher2=teacher2.id, class1=class1.id, class2=class2.id,
+             bt1b=bt1b.id, bt2=bt2.id, booking1=booking1.id, plan1=plan.id, stop1=stop.id,
              headers={role: factories.auth_header(u) for role, u in users.items()},
              emails={role: u.email for role, u in users.items()})
     db.session.commit()
@@ -160,7 +181,7 @@ def _world() -> dict:
 
 def _send(app, w, row: Row, linked_id):
     client = app.test_client()
-    url = row.url.format(**w)
+    url = row.url.format(**w, x=linked_id)
     if row.api:
         resp = client.open(url, method=row.method, json=row.body(w, linked_id), headers=w["headers"][row.actor])
     else:

@@ -43,6 +43,16 @@ PAGES = [
     Page("error 404", None, "/bestaat-niet"),
     Page("forgot password", None, "/wachtwoord-vergeten"),
     Page("forgot password with errors", None, "/wachtwoord-vergeten", blank_submit=True),
+    Page("sign-in link", None, "/inloglink"),
+    Page("sign-in link with errors", None, "/inloglink", blank_submit=True),
+    Page("sign-in link invalid", None, "/inloglink/niet-geldig"),
+    # school coordinator
+    Page("school bookings", "school_coordinator", "/mijn-school/boekingen"),
+    Page("school classes", "school_coordinator", "/mijn-school/klassen"),
+    Page("school classes with errors", "school_coordinator", "/mijn-school/klassen", blank_submit=True),
+    Page("school teachers", "school_coordinator", "/mijn-school/leerkrachten"),
+    Page("school teachers with errors", "school_coordinator", "/mijn-school/leerkrachten", blank_submit=True),
+    Page("booking form with the school's classes", "school_teacher", "/boekingen/nieuw?session_id={session}&klas={school_class}"),
     # teacher
     Page("catalogue filtered, with distance", "teacher", "/aanbod/?groep=7&bus=1"),
     Page("booking form", "teacher", "/boekingen/nieuw?session_id={session}"),
@@ -180,10 +190,17 @@ def ids(demo_site):
         stop = db.session.scalars(select(BusStop).join(Bus, BusStop.bus_id == Bus.id)
                                   .order_by(Bus.arrives_at, BusStop.id)).first()
         bussed = db.session.get(Booking, stop.booking_id)
+        from app.demo.regional import SCHOOL_COORDINATOR_EMAIL
+        from app.schools.models import SchoolClass
+
+        icc = db.session.scalar(select(User).where(User.email == SCHOOL_COORDINATOR_EMAIL))
+        school_class = db.session.scalar(select(SchoolClass).where(SchoolClass.school_id == icc.school_id).limit(1))
         out = {
             "users": {"teacher": teacher_email(school), "coordinator": coordinator.email,
                       "leader": users[Role.PROGRAMME_LEADER].email, "bussed_teacher": teacher_email(bussed.school),
-                      "admin": users[Role.ADMIN].email},
+                      "admin": users[Role.ADMIN].email, "school_coordinator": icc.email,
+                      "school_teacher": teacher_email(icc.school)},
+            "school_class": school_class.id,
             "region": coordinator.region_id, "account": coordinator.id,
             "bussed_booking": bussed.id, "bus_day": to_local(stop.bus.arrives_at).date().isoformat(),
             "password": DEFAULT_PASSWORD,

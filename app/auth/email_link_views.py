@@ -1,0 +1,57 @@
+"""Sign-in by e-mail link: ask for a link, and use it (routes of the ``auth`` blueprint)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from flask_wtf import FlaskForm
+
+from app.auth.email_link import InvalidLinkError, login_link_user, request_login_link, use_login_link
+from app.auth.forms import ForgotPasswordForm
+from app.auth.services import ThrottledError
+from app.auth.views import bp, sign_in
+from app.extensions import db
+
+
+@bp.route("/inloglink", methods=["GET", "POST"])
+def login_link_request():
+    form = ForgotPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            request_login_link(form.email.data, request.remote_addr)
+        except ThrottledError as exc:
+            db.session.rollback()
+            form.email.errors.append(exc.message)
+            status = 429
+        else:
+            db.session.commit()
+            # the same answer whether or not the address has an account
+            flash(_("Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail met een "
+                    "inloglink. De link werkt één keer en is 15 minuten geldig."), "info")
+            return redirect(url_for("auth.login"))
+    elif form.errors:
+        status = 422
+    return render_template("auth/login_link_request.html", form=form), status
+
+
+@bp.route("/inloglink/<token>", methods=["GET", "POST"])
+def login_link(token: str):
+    """Opening the link shows a button; pressing it signs in (a mail scanner's GET uses nothing)."""
+    user = login_link_user(token)
+    if user is None:
+        return render_template("auth/login_link_invalid.html"), 404
+    form = FlaskForm()
+    if form.validate_on_submit():
+        try:
+            user = use_login_link(token, request.remote_addr)
+        except InvalidLinkError:
+            db.session.rollback()
+            return render_template("auth/login_link_invalid.html"), 404
+        if current_user.is_authenticated:
+            logout_user()
+        sign_in(user)
+        db.session.commit()
+        flash(_("U bent ingelogd."), "success")
+        return redirect(url_for("main.index"))
+    return render_template("auth/login_link.html", form=form, user=user)
