@@ -5,8 +5,9 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import ApiToken, User
 from app.db import utcnow
@@ -45,12 +46,26 @@ def user_for_token(secret: str) -> User | None:
     user = token.user
     if not user.active:
         return None
-    # compared here, written (in the request's own transaction) only when stale
+    # compared here, written (in the request's own transaction) only when stale; as plain
+    # UPDATE statements on the request's connection, so the objects are not dirty and the
+    # booking's flush does not carry them through the unit of work
     if _stale(token.last_used_at, now):
-        token.last_used_at = now
+        _write_back(ApiToken.__table__, token, "last_used_at", now)
     if _stale(user.last_seen_at, now):
-        user.last_seen_at = now
+        _write_back(User.__table__, user, "last_seen_at", now)
     return user
+
+
+_WRITE_BACK: dict = {}
+
+
+def _write_back(table, obj, column: str, now: datetime) -> None:
+    stmt = _WRITE_BACK.get(column)
+    if stmt is None:  # built once per process
+        stmt = _WRITE_BACK[column] = (update(table).where(table.c.id == bindparam("obj_id"))
+                                      .values({column: bindparam("now")}))
+    db.session.connection().execute(stmt, {"obj_id": obj.id, "now": now})
+    set_committed_value(obj, column, now)
 
 
 def _stale(at: datetime | None, now: datetime) -> bool:

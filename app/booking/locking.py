@@ -11,11 +11,11 @@ show the race they guard against.
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select, text
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, load_only
 
 from app.extensions import db
-from app.labs.models import Offer, Session
+from app.labs.models import Offer, Session, Venue
 from app.schools.models import School
 
 
@@ -34,16 +34,18 @@ def _set_lock_timeout() -> None:
         if transaction is not None and db.session.info.get("lock_timeout_set") is transaction:
             return
         ms = int(current_app.config.get("LOCK_TIMEOUT_MS", 5000))
-        db.session.execute(text(f"SET LOCAL lock_timeout = '{ms}ms'"))
+        db.session.connection().exec_driver_sql(f"SET LOCAL lock_timeout = '{ms}ms'")
         db.session.info["lock_timeout_set"] = db.session().get_transaction()
 
 
 def lock_sessions(session_ids) -> dict[int, Session]:
-    """Lock the sessions (sorted by id) and return them freshly loaded, with their offer (and its
-    parts) and venue read in the same statement (only the session rows are locked)."""
+    """Lock the sessions (sorted by id) and return them freshly loaded, with their offer (its parts
+    and region) and venue (its name; the rest when first used) read in the same statement (only
+    the session rows are locked)."""
     ids = sorted(set(session_ids))
     stmt = (select(Session).where(Session.id.in_(ids)).order_by(Session.id)
-            .options(joinedload(Session.offer).joinedload(Offer.parts), joinedload(Session.venue))
+            .options(joinedload(Session.offer).joinedload(Offer.parts), joinedload(Session.offer).joinedload(Offer.region),
+                     joinedload(Session.venue).load_only(Venue.id, Venue.name, Venue.region_id))
             .execution_options(populate_existing=True))
     if locking_enabled():
         _set_lock_timeout()
@@ -56,8 +58,11 @@ def lock_sessions(session_ids) -> dict[int, Session]:
 
 
 def lock_school(school_id: int) -> School | None:
-    """Lock the school row: per-school rules (quotas, one booking per session) hold under concurrency."""
-    stmt = select(School).where(School.id == school_id).execution_options(populate_existing=True)
+    """Lock the school row: per-school rules (quotas, one booking per session) hold under concurrency.
+    Only its id and region are read (what the admission decision asks); any other attribute
+    is loaded when first used."""
+    stmt = (select(School).where(School.id == school_id).options(load_only(School.id, School.region_id))
+            .execution_options(populate_existing=True))
     if locking_enabled():
         _set_lock_timeout()
         if _postgres():

@@ -11,7 +11,8 @@ from datetime import datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth import permissions
 from app.auth.models import Role, User
@@ -95,20 +96,49 @@ def _check_actor_for_school(actor: User, school_id: int) -> None:
 
 
 def _event(booking: Booking, actor: User | None, action: str, from_status, to_status, reason: str = "", **data) -> None:
-    booking.events.append(BookingEvent(
+    event = BookingEvent(
         actor_id=actor.id if actor is not None else None, at=utcnow(), action=action,
         from_status=from_status.value if from_status is not None else None,
-        to_status=to_status.value if to_status is not None else None, reason=(reason or "")[:500], data=data or None))
+        to_status=to_status.value if to_status is not None else None, reason=(reason or "")[:500], data=data or None)
+    if booking.id is not None and "events" not in booking.__dict__ and booking not in db.session.new:
+        # a stored booking whose audit trail is not loaded: one INSERT, without reading the trail
+        # (it is read from the database when someone asks for it) and without the ORM's flush
+        db.session.connection().execute(_STATEMENTS["event"], {
+            "booking_id": booking.id, "actor_id": event.actor_id, "at": event.at, "action": action,
+            "from_status": event.from_status, "to_status": event.to_status, "reason": event.reason,
+            "data": event.data})
+    else:
+        booking.events.append(event)
+
+
+# the hot path's plain statements, built once per process
+_STATEMENTS = {
+    "event": BookingEvent.__table__.insert(),
+    "counters": update(Session.__table__).where(Session.__table__.c.id == bindparam("session_id"))
+    .values(booked_pupils=bindparam("pupils"), booked_classes=bindparam("classes"), updated_at=bindparam("at")),
+}
+
+
+def _set_counters(session: Session, pupils: int, classes: int) -> None:
+    """Write the session's counters: the values computed from the locked row (absolute, as the
+    ORM would write them), as one plain UPDATE, so the session is not left for the flush."""
+    if session.id is None or session in db.session.new:
+        session.booked_pupils, session.booked_classes = pupils, classes
+        return
+    now = utcnow()
+    db.session.connection().execute(_STATEMENTS["counters"], {"session_id": session.id, "pupils": pupils,
+                                                               "classes": classes, "at": now})
+    set_committed_value(session, "booked_pupils", pupils)
+    set_committed_value(session, "booked_classes", classes)
+    set_committed_value(session, "updated_at", now)
 
 
 def _hold(session: Session, booking: Booking) -> None:
-    session.booked_pupils += booking.pupils
-    session.booked_classes += 1
+    _set_counters(session, session.booked_pupils + booking.pupils, session.booked_classes + 1)
 
 
 def _release(session: Session, booking: Booking) -> None:
-    session.booked_pupils -= booking.pupils
-    session.booked_classes -= 1
+    _set_counters(session, session.booked_pupils - booking.pupils, session.booked_classes - 1)
 
 
 def _set_status(booking: Booking, to: BookingStatus, actor, action: str, reason: str = "", **data) -> None:
