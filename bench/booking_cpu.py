@@ -191,11 +191,6 @@ def main():
                     pstats.Stats(profiler).sort_stats(key).print_stats(args.profile)
         return 0
     finally:
-        try:
-            from app.extensions import db  # noqa: F401
-            import sqlalchemy  # noqa: F401
-        except Exception:  # noqa: BLE001
-            pass
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 

@@ -1,6 +1,7 @@
 """API tokens: random secrets of which only a SHA-256 is stored."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -32,12 +33,17 @@ def create_api_token(user: User, name: str = "", expires_at: datetime | None = N
     return token, secret
 
 
+@functools.cache
+def _token_stmt():
+    """Built once per process, on first use (after the mappers are configured)."""
+    return select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def user_for_token(secret: str) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    # the token and its user in one statement
-    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
-                              .where(ApiToken.token_hash == hash_token(secret)))
+    # the token and its user in one statement (built once per process)
+    token = db.session.scalar(_token_stmt(), {"token_hash": hash_token(secret)})
     if token is None or token.revoked_at is not None:
         return None
     now = utcnow()

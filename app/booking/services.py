@@ -6,6 +6,7 @@ after the lock, writes, records the change in the audit trail and queues the mai
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -301,8 +302,7 @@ def _lock_for_promotion(session_ids, school_ids=()) -> dict[int, Session]:
     """Lock, in the one lock order (schools, then sessions), the schools waiting for these
     sessions and the sessions themselves: promotion asks the admission decision under the
     same locks as a direct booking."""
-    waiting = db.session.scalars(select(Booking.school_id).where(
-        Booking.session_id.in_(list(session_ids)), Booking.status == BookingStatus.WAITLISTED).distinct()).all()
+    waiting = db.session.scalars(_statement("waiting_schools"), {"session_ids": list(session_ids)}).all()
     lock_schools(set(waiting) | set(school_ids))
     return lock_sessions(session_ids)
 
@@ -352,9 +352,7 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
 def _recheck_waiting_of(school_ids, now: datetime) -> int:
     """A school that gave up a place may no longer be reached: its classes waiting elsewhere
     (held back by a priority window) may be admitted now."""
-    session_ids = db.session.scalars(select(Booking.session_id).join(Session, Booking.session_id == Session.id).where(
-        Booking.school_id.in_(list(school_ids)), Booking.status == BookingStatus.WAITLISTED,
-        Session.starts_at > now).distinct()).all()
+    session_ids = db.session.scalars(_statement("waiting_elsewhere"), {"school_ids": list(school_ids), "now": now}).all()
     return promote_sessions(session_ids, now)
 
 
@@ -372,10 +370,23 @@ def leave_waitlist(actor: User, booking_id: int, *, now: datetime | None = None)
     return booking
 
 
+@functools.cache
+def _statement(name: str):
+    """The waiting list's statements, built once per process on first use."""
+    if name == "waiting":
+        return select(Booking).where(Booking.session_id == bindparam("session_id"),
+                                     Booking.status == BookingStatus.WAITLISTED)
+    if name == "waiting_schools":
+        return select(Booking.school_id).where(Booking.session_id.in_(bindparam("session_ids", expanding=True)),
+                                               Booking.status == BookingStatus.WAITLISTED).distinct()
+    return select(Booking.session_id).join(Session, Booking.session_id == Session.id).where(  # waiting_elsewhere
+        Booking.school_id.in_(bindparam("school_ids", expanding=True)), Booking.status == BookingStatus.WAITLISTED,
+        Session.starts_at > bindparam("now")).distinct()
+
+
 def waitlist_order(session: Session) -> list[Booking]:
     """Waiting classes in promotion order: schools not yet reached this year first, then first come."""
-    waiting = list(db.session.scalars(select(Booking).where(
-        Booking.session_id == session.id, Booking.status == BookingStatus.WAITLISTED)))
+    waiting = list(db.session.scalars(_statement("waiting"), {"session_id": session.id}))
     reached = reached_schools({b.school_id for b in waiting}, school_year_of(session.starts_at),
                               exclude_session_id=session.id)
     return sorted(waiting, key=lambda b: (b.school_id in reached, b.waitlisted_at or b.created_at, b.id))
