@@ -119,7 +119,7 @@ def create_app(config: dict | None = None) -> Flask:
         if app.config.get("HSTS_SECONDS"):
             resp.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains")
         if (resp.mimetype in ("text/html", "application/json", "application/problem+json") and has_request_context()
-                and (current_user.is_authenticated or request.path.startswith("/api/")
+                and (request.path.startswith("/api/") or current_user.is_authenticated
                      or request.endpoint in ("auth.reset_password", "auth.accept_invitation", "auth.login_link"))):
             # personal pages are not kept in shared caches or the browser's history cache
             resp.headers.setdefault("Cache-Control", "no-store")

@@ -8,8 +8,6 @@ only the control tests do that, to show the races the locks guard against.
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import text
-
 from app.extensions import db
 
 
@@ -30,5 +28,5 @@ def set_lock_timeout(config_key: str = "LOCK_TIMEOUT_MS", default_ms: int = 5000
     transaction = db.session().get_transaction()
     if transaction is not None and db.session.info.get("lock_timeout_set") == (transaction, ms):
         return
-    db.session.execute(text(f"SET LOCAL lock_timeout = '{ms}ms'"))
+    db.session.connection().exec_driver_sql(f"SET LOCAL lock_timeout = '{ms}ms'")  # no statement compilation
     db.session.info["lock_timeout_set"] = (db.session().get_transaction(), ms)

@@ -1,12 +1,14 @@
 """API tokens: random secrets of which only a SHA-256 is stored."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import ApiToken, User
 from app.db import utcnow
@@ -31,12 +33,17 @@ def create_api_token(user: User, name: str = "", expires_at: datetime | None = N
     return token, secret
 
 
+@functools.cache
+def _token_stmt():
+    """Built once per process, on first use (after the mappers are configured)."""
+    return select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def user_for_token(secret: str) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    # the token and its user in one statement
-    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
-                              .where(ApiToken.token_hash == hash_token(secret)))
+    # the token and its user in one statement (built once per process)
+    token = db.session.scalar(_token_stmt(), {"token_hash": hash_token(secret)})
     if token is None or token.revoked_at is not None:
         return None
     now = utcnow()
@@ -45,12 +52,26 @@ def user_for_token(secret: str) -> User | None:
     user = token.user
     if not user.active:
         return None
-    # compared here, written (in the request's own transaction) only when stale
+    # compared here, written (in the request's own transaction) only when stale; as plain
+    # UPDATE statements on the request's connection, so the objects are not dirty and the
+    # booking's flush does not carry them through the unit of work
     if _stale(token.last_used_at, now):
-        token.last_used_at = now
+        _write_back(ApiToken.__table__, token, "last_used_at", now)
     if _stale(user.last_seen_at, now):
-        user.last_seen_at = now
+        _write_back(User.__table__, user, "last_seen_at", now)
     return user
+
+
+_WRITE_BACK: dict = {}
+
+
+def _write_back(table, obj, column: str, now: datetime) -> None:
+    stmt = _WRITE_BACK.get(column)
+    if stmt is None:  # built once per process
+        stmt = _WRITE_BACK[column] = (update(table).where(table.c.id == bindparam("obj_id"))
+                                      .values({column: bindparam("now")}))
+    db.session.connection().execute(stmt, {"obj_id": obj.id, "now": now})
+    set_committed_value(obj, column, now)
 
 
 def _stale(at: datetime | None, now: datetime) -> bool:

@@ -25,13 +25,14 @@ own duplicate are never overridden.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field as dc_field
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.booking.errors import AlreadyBooked, BookingError, Refused, SessionFull
 from app.booking.fairness import RuleRefused, check_booking_rules
@@ -174,12 +175,18 @@ def _class_fits_offer(offer, klass: ClassRef) -> Refuse | None:
     return None
 
 
+@functools.cache
+def _classes_stmt():
+    """Built once per process, on first use."""
+    return select(Booking.class_name).where(Booking.session_id == bindparam("session_id"),
+                                            Booking.school_id == bindparam("school_id"), Booking.status.in_(ACTIVE))
+
+
 def _classes_of_school(session: Session, school_id: int, exclude_ids) -> list[str]:
-    stmt = select(Booking.class_name).where(Booking.session_id == session.id, Booking.school_id == school_id,
-                                            Booking.status.in_(ACTIVE))
+    stmt = _classes_stmt()
     if exclude_ids:
         stmt = stmt.where(Booking.id.not_in(list(exclude_ids)))
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt, {"session_id": session.id, "school_id": school_id}))
 
 
 def _one_per_class(session: Session, klass: ClassRef, exclude_ids, override: bool) -> Refuse | None:

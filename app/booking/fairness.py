@@ -21,11 +21,12 @@ no value, each offer separately), an offer kind, or a world of technology.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.booking.errors import Refused
 from app.booking.models import ACTIVE, Booking, FairnessRule, RuleKind, RuleScope
@@ -54,10 +55,16 @@ class Candidate:
     exclude_ids: tuple = ()
 
 
+@functools.cache
+def _rules_stmt():
+    """Built once per process, on first use."""
+    return select(FairnessRule).where(
+        FairnessRule.region_id == bindparam("region_id"), FairnessRule.school_year == bindparam("school_year"),
+        FairnessRule.active.is_(True)).order_by(FairnessRule.id)
+
+
 def rules_in_force(region_id: int, school_year: int) -> list[FairnessRule]:
-    return list(db.session.scalars(select(FairnessRule).where(
-        FairnessRule.region_id == region_id, FairnessRule.school_year == school_year,
-        FairnessRule.active.is_(True)).order_by(FairnessRule.id)))
+    return list(db.session.scalars(_rules_stmt(), {"region_id": region_id, "school_year": school_year}))
 
 
 def _year_window(school_year: int) -> tuple[datetime, datetime]:

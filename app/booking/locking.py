@@ -10,12 +10,12 @@ show the race they guard against.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload, load_only
 
 from app.extensions import db
+from app.labs.models import Offer, Session, Venue
 from app.locking import is_postgres, locking_enabled, set_lock_timeout
-from app.labs.models import Offer, Session
 from app.schools.models import School
 
 
@@ -23,31 +23,57 @@ from app.schools.models import School
 _postgres, _set_lock_timeout = is_postgres, set_lock_timeout
 
 
-def lock_sessions(session_ids) -> dict[int, Session]:
-    """Lock the sessions (sorted by id) and return them freshly loaded, with their offer (and its
-    parts) and venue read in the same statement (only the session rows are locked)."""
-    ids = sorted(set(session_ids))
-    stmt = (select(Session).where(Session.id.in_(ids)).order_by(Session.id)
-            .options(joinedload(Session.offer).joinedload(Offer.parts), joinedload(Session.venue))
+# The statements are built once per process and variant (locking on/off, PostgreSQL or not):
+# building a select with its loader options costs more CPU than running it.
+_STATEMENTS: dict = {}
+
+
+def _cached(name: str, build):
+    key = (name, locking_enabled(), _postgres())
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build(key[1] and key[2])
+    return stmt
+
+
+def _sessions_stmt(for_update: bool):
+    stmt = (select(Session).where(Session.id.in_(bindparam("ids", expanding=True))).order_by(Session.id)
+            .options(joinedload(Session.offer).joinedload(Offer.parts), joinedload(Session.offer).joinedload(Offer.region),
+                     joinedload(Session.venue).load_only(Venue.id, Venue.name, Venue.region_id))
             .execution_options(populate_existing=True))
+    if for_update:
+        # NO KEY UPDATE: bookings still queue for the session, but a transaction that only
+        # references the row (a bus plan or stop's foreign key takes KEY SHARE, held while the
+        # outbox worker plans the day) does not make a booking wait
+        stmt = stmt.with_for_update(of=Session, key_share=True)
+    return stmt
+
+
+def _school_stmt(for_update: bool):
+    stmt = (select(School).where(School.id == bindparam("school_id")).options(load_only(School.id, School.region_id))
+            .execution_options(populate_existing=True))
+    return stmt.with_for_update(of=School) if for_update else stmt
+
+
+def lock_sessions(session_ids) -> dict[int, Session]:
+    """Lock the sessions (sorted by id) and return them freshly loaded, with their offer (its parts
+    and region) and venue (its name; the rest when first used) read in the same statement (only
+    the session rows are locked)."""
+    ids = sorted(set(session_ids))
+    stmt = _cached("sessions", _sessions_stmt)
     if locking_enabled():
         _set_lock_timeout()
-        if _postgres():
-            # NO KEY UPDATE: bookings still queue for the session, but a transaction that only
-            # references the row (a bus plan or stop's foreign key takes KEY SHARE, held while the
-            # outbox worker plans the day) does not make a booking wait
-            stmt = stmt.with_for_update(of=Session, key_share=True)
-    return {s.id: s for s in db.session.scalars(stmt).unique()}
+    return {s.id: s for s in db.session.scalars(stmt, {"ids": ids}).unique()}
 
 
 def lock_school(school_id: int) -> School | None:
-    """Lock the school row: per-school rules (quotas, one booking per session) hold under concurrency."""
-    stmt = select(School).where(School.id == school_id).execution_options(populate_existing=True)
+    """Lock the school row: per-school rules (quotas, one booking per session) hold under concurrency.
+    Only its id and region are read (what the admission decision asks); any other attribute
+    is loaded when first used."""
+    stmt = _cached("school", _school_stmt)
     if locking_enabled():
         _set_lock_timeout()
-        if _postgres():
-            stmt = stmt.with_for_update(of=School)
-    return db.session.scalar(stmt)
+    return db.session.scalar(stmt, {"school_id": school_id})
 
 
 def lock_schools(school_ids) -> dict[int, School]:

@@ -6,12 +6,14 @@ after the lock, writes, records the change in the audit trail and queues the mai
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth import permissions
 from app.auth.models import Role, User
@@ -95,20 +97,49 @@ def _check_actor_for_school(actor: User, school_id: int) -> None:
 
 
 def _event(booking: Booking, actor: User | None, action: str, from_status, to_status, reason: str = "", **data) -> None:
-    booking.events.append(BookingEvent(
+    event = BookingEvent(
         actor_id=actor.id if actor is not None else None, at=utcnow(), action=action,
         from_status=from_status.value if from_status is not None else None,
-        to_status=to_status.value if to_status is not None else None, reason=(reason or "")[:500], data=data or None))
+        to_status=to_status.value if to_status is not None else None, reason=(reason or "")[:500], data=data or None)
+    if booking.id is not None and "events" not in booking.__dict__ and booking not in db.session.new:
+        # a stored booking whose audit trail is not loaded: one INSERT, without reading the trail
+        # (it is read from the database when someone asks for it) and without the ORM's flush
+        db.session.connection().execute(_STATEMENTS["event"], {
+            "booking_id": booking.id, "actor_id": event.actor_id, "at": event.at, "action": action,
+            "from_status": event.from_status, "to_status": event.to_status, "reason": event.reason,
+            "data": event.data})
+    else:
+        booking.events.append(event)
+
+
+# the hot path's plain statements, built once per process
+_STATEMENTS = {
+    "event": BookingEvent.__table__.insert(),
+    "counters": update(Session.__table__).where(Session.__table__.c.id == bindparam("session_id"))
+    .values(booked_pupils=bindparam("pupils"), booked_classes=bindparam("classes"), updated_at=bindparam("at")),
+}
+
+
+def _set_counters(session: Session, pupils: int, classes: int) -> None:
+    """Write the session's counters: the values computed from the locked row (absolute, as the
+    ORM would write them), as one plain UPDATE, so the session is not left for the flush."""
+    if session.id is None or session in db.session.new:
+        session.booked_pupils, session.booked_classes = pupils, classes
+        return
+    now = utcnow()
+    db.session.connection().execute(_STATEMENTS["counters"], {"session_id": session.id, "pupils": pupils,
+                                                               "classes": classes, "at": now})
+    set_committed_value(session, "booked_pupils", pupils)
+    set_committed_value(session, "booked_classes", classes)
+    set_committed_value(session, "updated_at", now)
 
 
 def _hold(session: Session, booking: Booking) -> None:
-    session.booked_pupils += booking.pupils
-    session.booked_classes += 1
+    _set_counters(session, session.booked_pupils + booking.pupils, session.booked_classes + 1)
 
 
 def _release(session: Session, booking: Booking) -> None:
-    session.booked_pupils -= booking.pupils
-    session.booked_classes -= 1
+    _set_counters(session, session.booked_pupils - booking.pupils, session.booked_classes - 1)
 
 
 def _set_status(booking: Booking, to: BookingStatus, actor, action: str, reason: str = "", **data) -> None:
@@ -300,8 +331,7 @@ def _lock_for_promotion(session_ids, school_ids=()) -> dict[int, Session]:
     """Lock, in the one lock order (schools, then sessions), the schools waiting for these
     sessions and the sessions themselves: promotion asks the admission decision under the
     same locks as a direct booking."""
-    waiting = db.session.scalars(select(Booking.school_id).where(
-        Booking.session_id.in_(list(session_ids)), Booking.status == BookingStatus.WAITLISTED).distinct()).all()
+    waiting = db.session.scalars(_statement("waiting_schools"), {"session_ids": list(session_ids)}).all()
     lock_schools(set(waiting) | set(school_ids))
     return lock_sessions(session_ids)
 
@@ -352,9 +382,7 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
 def _recheck_waiting_of(school_ids, now: datetime) -> int:
     """A school that gave up a place may no longer be reached: its classes waiting elsewhere
     (held back by a priority window) may be admitted now."""
-    session_ids = db.session.scalars(select(Booking.session_id).join(Session, Booking.session_id == Session.id).where(
-        Booking.school_id.in_(list(school_ids)), Booking.status == BookingStatus.WAITLISTED,
-        Session.starts_at > now).distinct()).all()
+    session_ids = db.session.scalars(_statement("waiting_elsewhere"), {"school_ids": list(school_ids), "now": now}).all()
     return promote_sessions(session_ids, now)
 
 
@@ -372,10 +400,23 @@ def leave_waitlist(actor: User, booking_id: int, *, now: datetime | None = None)
     return booking
 
 
+@functools.cache
+def _statement(name: str):
+    """The waiting list's statements, built once per process on first use."""
+    if name == "waiting":
+        return select(Booking).where(Booking.session_id == bindparam("session_id"),
+                                     Booking.status == BookingStatus.WAITLISTED)
+    if name == "waiting_schools":
+        return select(Booking.school_id).where(Booking.session_id.in_(bindparam("session_ids", expanding=True)),
+                                               Booking.status == BookingStatus.WAITLISTED).distinct()
+    return select(Booking.session_id).join(Session, Booking.session_id == Session.id).where(  # waiting_elsewhere
+        Booking.school_id.in_(bindparam("school_ids", expanding=True)), Booking.status == BookingStatus.WAITLISTED,
+        Session.starts_at > bindparam("now")).distinct()
+
+
 def waitlist_order(session: Session) -> list[Booking]:
     """Waiting classes in promotion order: schools not yet reached this year first, then first come."""
-    waiting = list(db.session.scalars(select(Booking).where(
-        Booking.session_id == session.id, Booking.status == BookingStatus.WAITLISTED)))
+    waiting = list(db.session.scalars(_statement("waiting"), {"session_id": session.id}))
     reached = reached_schools({b.school_id for b in waiting}, school_year_of(session.starts_at),
                               exclude_session_id=session.id)
     return sorted(waiting, key=lambda b: (b.school_id in reached, b.waitlisted_at or b.created_at, b.id))
