@@ -60,16 +60,21 @@ def oidc_provider():
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         _skip("the OpenID provider tests need node and npm (Node.js 20.19 or later)")
-    if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=PROVIDER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            _skip(f"npm ci in {PROVIDER_DIR} failed: {done.stderr[-500:]}")
+    import fcntl
+
+    # one install, also when several pytest workers (xdist) start at once
+    with open(PROVIDER_DIR / ".npm-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
+            done = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=PROVIDER_DIR,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                _skip(f"npm ci in {PROVIDER_DIR} failed: {done.stderr[-500:]}")
     proc = subprocess.Popen(
         [node, "server.js"],
         cwd=PROVIDER_DIR,
