@@ -3,6 +3,7 @@
 Every value can be changed from the environment, so one file serves a laptop, a single
 machine and several machines behind a load balancer.
 """
+
 import multiprocessing
 import os
 
@@ -29,9 +30,9 @@ threads = _int("THREADS", 4)
 # each worker imports the app itself and opens its own database pool (never shared across a fork)
 preload_app = False
 
-timeout = _int("TIMEOUT", 60)              # a worker silent this long is restarted (exports take a few seconds)
+timeout = _int("TIMEOUT", 60)  # a worker silent this long is restarted (exports take a few seconds)
 graceful_timeout = _int("GRACEFUL_TIMEOUT", 30)
-keepalive = _int("KEEPALIVE", 5)           # seconds; above the load balancer's idle timeout is not needed
+keepalive = _int("KEEPALIVE", 5)  # seconds; above the load balancer's idle timeout is not needed
 
 # recycle workers now and then (slow leaks), not all at once
 max_requests = _int("MAX_REQUESTS", 2000)
@@ -46,8 +47,11 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-logger_class = ("app.ops.gunicorn_logging.TextLogger" if os.environ.get("LOG_FORMAT", "json").lower() == "text"
-                else "app.ops.gunicorn_logging.JsonLogger")
+logger_class = (
+    "app.ops.gunicorn_logging.TextLogger"
+    if os.environ.get("LOG_FORMAT", "json").lower() == "text"
+    else "app.ops.gunicorn_logging.JsonLogger"
+)
 
 # the app's own temporary files stay in memory-backed storage where there is one
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None

@@ -1,4 +1,5 @@
 """The techlab booking platform: application factory."""
+
 from __future__ import annotations
 
 import os
@@ -77,9 +78,14 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
-                     render_as_batch=True, compare_type=True,
-                     render_item=render_migration_item)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Amsterdam")
     login_manager.init_app(app)
@@ -117,10 +123,18 @@ def create_app(config: dict | None = None) -> Flask:
         resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("HSTS_SECONDS"):
-            resp.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains")
-        if (resp.mimetype in ("text/html", "application/json", "application/problem+json") and has_request_context()
-                and (request.path.startswith("/api/") or current_user.is_authenticated
-                     or request.endpoint in ("auth.reset_password", "auth.accept_invitation", "auth.login_link"))):
+            resp.headers.setdefault(
+                "Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains"
+            )
+        if (
+            resp.mimetype in ("text/html", "application/json", "application/problem+json")
+            and has_request_context()
+            and (
+                request.path.startswith("/api/")
+                or current_user.is_authenticated
+                or request.endpoint in ("auth.reset_password", "auth.accept_invitation", "auth.login_link")
+            )
+        ):
             # personal pages are not kept in shared caches or the browser's history cache
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp

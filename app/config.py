@@ -3,6 +3,7 @@
 APP_ENV selects the profile: ``production`` (the default), ``development`` or
 ``testing``. Outside development and testing, SECRET_KEY must be set.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,9 +35,11 @@ def load_config(instance_path: str) -> dict:
         # them idle; after a database restart SQLAlchemy sees the disconnect on first use and
         # discards the whole pool, so one request per worker may fail. DB_POOL_PRE_PING=1
         # brings the ping back where idle connections are cut sooner than that.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": _bool("DB_POOL_PRE_PING", False),
-                                      "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
-                                      "hide_parameters": not dev},
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": _bool("DB_POOL_PRE_PING", False),
+            "pool_recycle": int(os.environ.get("DB_POOL_RECYCLE", "1800")),
+            "hide_parameters": not dev,
+        },
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not dev),

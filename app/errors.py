@@ -1,4 +1,5 @@
 """Typed domain errors, and how the web answers errors (pages and problem+json)."""
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
@@ -40,7 +41,13 @@ class ConflictError(DomainError):
 
 
 def problem(status: int, code: str, detail: str, title: str | None = None, **extra):
-    body = {"type": "about:blank", "title": title or _http_title(status), "status": status, "code": code, "detail": detail}
+    body = {
+        "type": "about:blank",
+        "title": title or _http_title(status),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
     body.update(extra)
     resp = jsonify(body)
     resp.status_code = status
@@ -61,8 +68,18 @@ def wants_problem_json() -> bool:
     return request.path.startswith("/api/")
 
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-               409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+}
 
 
 def register_error_handlers(app: Flask) -> None:

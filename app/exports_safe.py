@@ -13,6 +13,7 @@ typed, a carrier name) and a spreadsheet would run it as a formula when it start
   editing the cell in Excel or LibreOffice keeps it text. Only a :class:`Formula` we build
   ourselves is written as a formula.
 """
+
 from __future__ import annotations
 
 import csv
@@ -110,8 +111,9 @@ def _xlsx_row(ws, row: Iterable, font=None):
     for value in row:
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             cell = WriteOnlyCell(ws, value=float(value) if isinstance(value, Percent) else value)
-            cell.number_format = (PERCENT_FORMAT if isinstance(value, Percent) else
-                                  INT_FORMAT if isinstance(value, int) else FLOAT_FORMAT)
+            cell.number_format = (
+                PERCENT_FORMAT if isinstance(value, Percent) else INT_FORMAT if isinstance(value, int) else FLOAT_FORMAT
+            )
             cells.append(cell)
             continue
         if value is None or isinstance(value, (bool, date, datetime, time)):
@@ -131,8 +133,9 @@ def _xlsx_row(ws, row: Iterable, font=None):
     ws.append(cells)
 
 
-def xlsx_bytes(sheets: list[tuple[str, list, Iterable[list]]],
-               definitions: list[tuple[str, str]] | None = None) -> bytes:
+def xlsx_bytes(
+    sheets: list[tuple[str, list, Iterable[list]]], definitions: list[tuple[str, str]] | None = None
+) -> bytes:
     """A workbook written row by row (write-only mode keeps memory flat), returned as bytes.
 
     Every sheet has a bold, frozen header and column widths (a :class:`Col` gives its own,

@@ -1,6 +1,7 @@
 """Numbers as a Dutch reader expects them, everywhere a teacher looks: "1,4 km", "1 klas",
 "2 klassen", and one way to say how much room a session has left (never "17 leerlingen,
 0 klassen — Vol"). Template filters and globals; plain functions for mails and tests."""
+
 from __future__ import annotations
 
 from flask_babel import format_decimal, gettext as _, ngettext
@@ -31,8 +32,7 @@ def places(session) -> str:
     left = places_left(session)
     if left.classes == 1:
         return ngettext("plaats voor 1 klas, tot %(num)d leerling", "plaats voor 1 klas, tot %(num)d leerlingen", room)
-    return _("plaats voor %(classes)s, samen tot %(pupils)s",
-             classes=classes(left.classes), pupils=pupils(room))
+    return _("plaats voor %(classes)s, samen tot %(pupils)s", classes=classes(left.classes), pupils=pupils(room))
 
 
 def register(app) -> None:

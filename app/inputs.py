@@ -8,6 +8,7 @@
 - file names in Content-Disposition: RFC 6266/5987 (``content_disposition``);
 - JSON: nesting depth limited before it is parsed (``JSONProvider``).
 """
+
 from __future__ import annotations
 
 import re
@@ -108,7 +109,7 @@ def email_problem(value: str | None) -> str | None:
         return "is required"
     if has_line_break(value) or len(value) > 254:
         return "must be one e-mail address on one line"
-    if any(ch in value for ch in ",;<>\"() \t") or value.count("@") != 1:
+    if any(ch in value for ch in ',;<>"() \t') or value.count("@") != 1:
         return "must be exactly one e-mail address"
     from email_validator import EmailNotValidError, validate_email
 
@@ -128,7 +129,7 @@ def content_disposition(filename: str, kind: str = "attachment") -> str:
     The header stays Latin-1 (a carrier named in Cyrillic gave a 500)."""
     name = clean_name(_LINE_BREAKS.sub("", filename)) or "download"
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    ascii_name = re.sub(r'[^A-Za-z0-9._ -]', "_", ascii_name).strip() or "download"
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", ascii_name).strip() or "download"
     value = f'{kind}; filename="{ascii_name}"'
     if ascii_name != name:
         value += "; filename*=UTF-8''" + quote(name, safe="")

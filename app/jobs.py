@@ -5,6 +5,7 @@ unique constraint makes the claim succeed in exactly one process, however many
 schedulers or web processes race for it; the loser sees the existing row and skips.
 Jobs themselves are written to be safe to run twice as well (they re-check state).
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Dutch (translatable) labels for domain values, used by pages, mails and exports."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

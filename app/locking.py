@@ -5,6 +5,7 @@ SQLite every transaction already holds the database's write lock from its first 
 (BEGIN IMMEDIATE, see app/__init__.py). ``BOOKING_LOCKING = False`` switches row locks off:
 only the control tests do that, to show the races the locks guard against.
 """
+
 from __future__ import annotations
 
 from flask import current_app

@@ -6,6 +6,7 @@ gone with it, so no mail ever announces something that did not happen and none i
 when the SMTP server is away. The worker (app.outbox.worker) builds and sends it with a
 Message-ID derived from the row's idempotency key, retrying with backoff.
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,16 +46,34 @@ class Mail:
     request_id: str | None = field(default_factory=current_request_id)
 
     def to_payload(self) -> dict:
-        return {"to": self.to, "subject": self.subject, "body": self.body,
-                "attachments": [{"filename": a.filename, "content": base64.b64encode(a.content).decode("ascii"),
-                                 "maintype": a.maintype, "subtype": a.subtype, "params": a.params}
-                                for a in self.attachments]}
+        return {
+            "to": self.to,
+            "subject": self.subject,
+            "body": self.body,
+            "attachments": [
+                {
+                    "filename": a.filename,
+                    "content": base64.b64encode(a.content).decode("ascii"),
+                    "maintype": a.maintype,
+                    "subtype": a.subtype,
+                    "params": a.params,
+                }
+                for a in self.attachments
+            ],
+        }
 
     @classmethod
     def from_payload(cls, payload: dict, request_id: str | None = None) -> "Mail":
-        return cls(list(payload["to"]), payload["subject"], payload["body"],
-                   [Attachment(a["filename"], base64.b64decode(a["content"]), a["maintype"], a["subtype"], a["params"])
-                    for a in payload.get("attachments", [])], request_id)
+        return cls(
+            list(payload["to"]),
+            payload["subject"],
+            payload["body"],
+            [
+                Attachment(a["filename"], base64.b64decode(a["content"]), a["maintype"], a["subtype"], a["params"])
+                for a in payload.get("attachments", [])
+            ],
+            request_id,
+        )
 
 
 def queue_mail(to: str | list[str], subject: str, body: str, attachments: list[Attachment] | None = None) -> None:

@@ -7,6 +7,7 @@ scheduled time — so each run happens once. A heartbeat claim (each minute by d
 lets the health check see that a scheduler is alive. Each run logs under a request id of
 its own (``job-…``), which also goes on the mails it sends.
 """
+
 from __future__ import annotations
 
 import logging
@@ -101,15 +102,15 @@ def heartbeat(scheduled_at: datetime) -> bool:
     the winner removes heartbeats older than a day."""
     if not claim_run(HEARTBEAT, run_key(scheduled_at), host=process_name()):
         return False
-    db.session.execute(delete(JobRun).where(JobRun.name == HEARTBEAT,
-                                            JobRun.started_at < utcnow() - timedelta(days=1)))
+    db.session.execute(delete(JobRun).where(JobRun.name == HEARTBEAT, JobRun.started_at < utcnow() - timedelta(days=1)))
     db.session.commit()
     return True
 
 
 def last_heartbeat() -> datetime | None:
-    return db.session.scalar(select(JobRun.started_at).where(JobRun.name == HEARTBEAT)
-                             .order_by(JobRun.started_at.desc()).limit(1))
+    return db.session.scalar(
+        select(JobRun.started_at).where(JobRun.name == HEARTBEAT).order_by(JobRun.started_at.desc()).limit(1)
+    )
 
 
 def scheduler_alive(now: datetime | None = None, last: datetime | None = None) -> bool:
@@ -154,12 +155,17 @@ def _fire(app, job_id: str, trigger):
             finally:
                 db.session.remove()
                 request_id_var.reset(token)
+
     return fire
 
 
 @scheduler_cli.command("run")
-@click.option("--every-seconds", type=int, default=None,
-              help="Drills and tests only: fire every job every N seconds (default: SCHEDULER_EVERY_SECONDS).")
+@click.option(
+    "--every-seconds",
+    type=int,
+    default=None,
+    help="Drills and tests only: fire every job every N seconds (default: SCHEDULER_EVERY_SECONDS).",
+)
 def run_cmd(every_seconds):
     """Run the scheduler in the foreground (one per deployment; a second one is harmless)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -170,21 +176,43 @@ def run_cmd(every_seconds):
     sched = BlockingScheduler(timezone=TIMEZONE)
     triggers = build_triggers(every)
     for job_id, trigger in triggers.items():
-        sched.add_job(_fire(app, job_id, trigger), trigger, id=job_id, coalesce=True, max_instances=1,
-                      misfire_grace_time=MISFIRE_GRACE_SECONDS)
+        sched.add_job(
+            _fire(app, job_id, trigger),
+            trigger,
+            id=job_id,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        )
     beat = _aligned_interval(app.config["SCHEDULER_HEARTBEAT_SECONDS"])
-    sched.add_job(_fire(app, HEARTBEAT, beat), beat, id=HEARTBEAT, coalesce=True, max_instances=1,
-                  misfire_grace_time=MISFIRE_GRACE_SECONDS)
+    sched.add_job(
+        _fire(app, HEARTBEAT, beat),
+        beat,
+        id=HEARTBEAT,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+    )
 
     def stop(signum, frame):
-        log.info("scheduler %s stopping (signal %s); running jobs finish first", process_name(), signum,
-                 extra={"event": "scheduler_stop"})
+        log.info(
+            "scheduler %s stopping (signal %s); running jobs finish first",
+            process_name(),
+            signum,
+            extra={"event": "scheduler_stop"},
+        )
         sched.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("scheduler %s: %d jobs%s: %s", process_name(), len(triggers), f" every {every} s" if every else "",
-             ", ".join(sorted(triggers)), extra={"event": "scheduler_start"})
+    log.info(
+        "scheduler %s: %d jobs%s: %s",
+        process_name(),
+        len(triggers),
+        f" every {every} s" if every else "",
+        ", ".join(sorted(triggers)),
+        extra={"event": "scheduler_start"},
+    )
     sched.start()
     log.info("scheduler %s stopped", process_name(), extra={"event": "scheduler_stopped"})
 

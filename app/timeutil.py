@@ -1,4 +1,5 @@
 """Local time (Europe/Amsterdam) and school years (1 August – 31 July)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone

@@ -8,6 +8,7 @@ transaction rolled back. Any other answer (4xx, an exception) leaves the session
 back when the request ends, so nothing half-written stays. This is Indico's ``RH``
 discipline (process, then commit once), on Flask's own dispatch.
 """
+
 from __future__ import annotations
 
 from flask import Flask, Response

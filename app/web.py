@@ -1,4 +1,5 @@
 """Helpers for request handlers and templates."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -13,7 +14,16 @@ from flask_login import current_user
 
 from app.auth import permissions
 from app.extensions import db
-from app.labels import BOOKING_STATUS_LABELS, KIT_LOAN_STATUS_LABELS, OFFER_KIND_LABELS, ROLE_LABELS, VENUE_KIND_LABELS, WORLD_LABELS, groep_label, groep_range
+from app.labels import (
+    BOOKING_STATUS_LABELS,
+    KIT_LOAN_STATUS_LABELS,
+    OFFER_KIND_LABELS,
+    ROLE_LABELS,
+    VENUE_KIND_LABELS,
+    WORLD_LABELS,
+    groep_label,
+    groep_range,
+)
 
 T = TypeVar("T")
 
@@ -69,8 +79,19 @@ def int_arg(name: str, default: int | None = None, lo: int | None = None, hi: in
 # body limit bounds their parsing. Every request gets MAX_BODY_BYTES; sign-in and the other
 # forms anyone can post without an account get MAX_AUTH_BODY_BYTES; the CSV uploads more; only
 # the DUO upload gets MAX_CONTENT_LENGTH (which is nginx's client_max_body_size, deploy/).
-AUTH_ENDPOINTS = frozenset({"auth.login", "auth.forgot_password", "auth.reset_password", "auth.accept_invitation",
-                            "auth.login_link_request", "auth.login_link", "auth.logout", "api.create_token", "main.set_language"})
+AUTH_ENDPOINTS = frozenset(
+    {
+        "auth.login",
+        "auth.forgot_password",
+        "auth.reset_password",
+        "auth.accept_invitation",
+        "auth.login_link_request",
+        "auth.login_link",
+        "auth.logout",
+        "api.create_token",
+        "main.set_language",
+    }
+)
 UPLOAD_ENDPOINTS = frozenset({"admin.holidays", "transport.distances", "labs.material_upload"})
 LARGE_UPLOAD_ENDPOINTS = frozenset({"admin.duo_import"})
 
@@ -116,6 +137,7 @@ def refuse_nul_characters() -> None:
 
     No text of ours can contain one, and PostgreSQL refuses it in any text value (where
     SQLite would store it): one guard here instead of a 500 wherever text reaches a query."""
+
     def has_nul(value) -> bool:
         if isinstance(value, str):
             return "\x00" in value
@@ -128,10 +150,17 @@ def refuse_nul_characters() -> None:
     from werkzeug.exceptions import RequestEntityTooLarge
 
     try:
-        found = (has_nul(request.path) or any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True))
-                 or (request.method in ("POST", "PUT", "PATCH", "DELETE") and (
-                     any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True))
-                     or (request.is_json and has_nul(request.get_json(silent=True))))))
+        found = (
+            has_nul(request.path)
+            or any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True))
+            or (
+                request.method in ("POST", "PUT", "PATCH", "DELETE")
+                and (
+                    any(has_nul(k) or has_nul(v) for k, v in request.form.items(multi=True))
+                    or (request.is_json and has_nul(request.get_json(silent=True)))
+                )
+            )
+        )
     except RequestEntityTooLarge:
         if request.endpoint in UPLOAD_ENDPOINTS | LARGE_UPLOAD_ENDPOINTS:
             return  # the upload pages say themselves what was too large
@@ -175,8 +204,9 @@ class IdConverter(IntegerConverter):
     """``<int:…>`` in every route: at most MAX_ID, so /boekingen/99999999999 is a 404
     (as any id that names nothing), not a database error."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
-                 signed: bool = False) -> None:
+    def __init__(
+        self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False
+    ) -> None:
         from app.db import MAX_ID
 
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
@@ -290,15 +320,33 @@ def _nav_spec():
 
     return {
         "teacher": [("booking.my_bookings", _l("Mijn boekingen")), ("calendar.settings", _l("Agenda"))],
-        "coordinator": [("desk.bookings", _l("Boekingen")), ("booking.requests", _l("Aanvragen")),
-                        ("desk.week", _l("Week")), ("labs.dashboard", _l("Mijn techlabs")), ("labs.calendar", _l("Agenda")),
-                        ("transport.plans", _l("Busplanning")), ("reporting.dashboard", _l("Bereik"))],
-        "programme_leader": [("reporting.dashboard", _l("Bereik")), ("fairness.rules", _l("Spelregels")),
-                             ("fairness.rounds", _l("Aanvraagrondes")), ("admin.index", _l("Regiobeheer"))],
-        "school_coordinator": [("school.bookings", _l("Boekingen van de school")), ("school.classes", _l("Klassen")),
-                               ("school.teachers", _l("Leerkrachten")), ("calendar.settings", _l("Agenda"))],
-        "admin": [("reporting.dashboard", _l("Bereik")), ("labs.dashboard", _l("Locaties")),
-                  ("admin.duo_import", _l("Scholen")), ("admin.index", _l("Beheer"))],
+        "coordinator": [
+            ("desk.bookings", _l("Boekingen")),
+            ("booking.requests", _l("Aanvragen")),
+            ("desk.week", _l("Week")),
+            ("labs.dashboard", _l("Mijn techlabs")),
+            ("labs.calendar", _l("Agenda")),
+            ("transport.plans", _l("Busplanning")),
+            ("reporting.dashboard", _l("Bereik")),
+        ],
+        "programme_leader": [
+            ("reporting.dashboard", _l("Bereik")),
+            ("fairness.rules", _l("Spelregels")),
+            ("fairness.rounds", _l("Aanvraagrondes")),
+            ("admin.index", _l("Regiobeheer")),
+        ],
+        "school_coordinator": [
+            ("school.bookings", _l("Boekingen van de school")),
+            ("school.classes", _l("Klassen")),
+            ("school.teachers", _l("Leerkrachten")),
+            ("calendar.settings", _l("Agenda")),
+        ],
+        "admin": [
+            ("reporting.dashboard", _l("Bereik")),
+            ("labs.dashboard", _l("Locaties")),
+            ("admin.duo_import", _l("Scholen")),
+            ("admin.index", _l("Beheer")),
+        ],
     }
 
 

@@ -14,6 +14,7 @@ DELETE apart), statements per request, and with ``--profile`` the top of a cProf
 
 Needs PostgreSQL at BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,13 +37,28 @@ def environ(method: str, path: str, token: str, body: dict | None = None) -> dic
     """The environ gunicorn's worker hands the app (the keys it sets for such a request)."""
     payload = json.dumps(body).encode() if body is not None else b""
     env = {
-        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "", "RAW_URI": path,
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "50000", "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_USER_AGENT": "Python-urllib/3", "HTTP_ACCEPT_ENCODING": "identity",
-        "HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_CONNECTION": "keep-alive",
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(payload),
-        "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "RAW_URI": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "50000",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_USER_AGENT": "Python-urllib/3",
+        "HTTP_ACCEPT_ENCODING": "identity",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "HTTP_CONNECTION": "keep-alive",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(payload),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
     }
     if body is not None:
         env["CONTENT_TYPE"] = "application/json"
@@ -72,8 +88,12 @@ def main():
     ap.add_argument("--teachers", type=int, default=200)
     ap.add_argument("--sessions", type=int, default=6)
     ap.add_argument("--cancel-share", type=float, default=0.9)
-    ap.add_argument("--profile", type=int, default=0, help="print this many lines of a cProfile (sorted by tottime "
-                                                            "and by cumulative)")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        help="print this many lines of a cProfile (sorted by tottime and by cumulative)",
+    )
     ap.add_argument("--show-sql", action="store_true", help="print the statements of a few requests")
     ap.add_argument("--calls", action="store_true", help="count the Python function calls (under cProfile)")
     ap.add_argument("--profile-out", help="write the cProfile stats to this file")
@@ -99,8 +119,13 @@ def main():
         for handler in list(logging.getLogger().handlers):  # the migrations' log set-up (alembic.ini)
             logging.getLogger().removeHandler(handler)
         # the web process as gunicorn.conf.py starts it (wsgi.py), production settings, mail queued only
-        os.environ.update(APP_ENV="production", SECRET_KEY="bench-" + uuid.uuid4().hex, DATABASE_URL=db_url,
-                          MAIL_BACKEND="null", SESSION_COOKIE_SECURE="0")
+        os.environ.update(
+            APP_ENV="production",
+            SECRET_KEY="bench-" + uuid.uuid4().hex,
+            DATABASE_URL=db_url,
+            MAIL_BACKEND="null",
+            SESSION_COOKIE_SECURE="0",
+        )
         devnull = open(os.devnull, "w")
         real_stdout, sys.stdout = sys.stdout, devnull  # the JSON log lines are formatted, then dropped
         try:
@@ -134,9 +159,17 @@ def main():
                     kind = "DELETE"
                 else:
                     person = rng.choice(people)
-                    env = environ("POST", "/api/v1/bookings", person["token"],
-                                  {"session_id": rng.choice(session_ids), "groep": "7",
-                                   "pupils": rng.randint(18, 29), "adults": 2})
+                    env = environ(
+                        "POST",
+                        "/api/v1/bookings",
+                        person["token"],
+                        {
+                            "session_id": rng.choice(session_ids),
+                            "groep": "7",
+                            "pupils": rng.randint(18, 29),
+                            "adults": 2,
+                        },
+                    )
                     kind = "POST"
                 current[0] = kind
                 t0 = time.process_time()
@@ -171,12 +204,16 @@ def main():
             sys.stdout = real_stdout
             devnull.close()
         total = sum(count.values())
-        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {total} requests measured "
-              f"(after {args.warmup} warm-up), one process, one thread{' (under cProfile)' if profiler else ''}")
+        print(
+            f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {total} requests measured "
+            f"(after {args.warmup} warm-up), one process, one thread{' (under cProfile)' if profiler else ''}"
+        )
         for kind in ("POST", "DELETE"):
             if count[kind]:
-                print(f"  {kind:6} {count[kind]:5} requests: {cpu[kind] / count[kind] * 1000:.2f} ms CPU per request, "
-                      f"{statements[kind] / count[kind]:.1f} statements per request")
+                print(
+                    f"  {kind:6} {count[kind]:5} requests: {cpu[kind] / count[kind] * 1000:.2f} ms CPU per request, "
+                    f"{statements[kind] / count[kind]:.1f} statements per request"
+                )
         print(f"  all    {total:5} requests: {sum(cpu.values()) / max(1, total) * 1000:.2f} ms CPU per request")
         print("  outcomes: " + ", ".join(f"{k} {s}: {n}" for (k, s), n in sorted(outcomes.items())))
         if profiler is not None:

@@ -37,6 +37,7 @@ the commit off (TRANSPORT_REPLAN_AFTER_COMMIT=0; ``--replan`` keeps it on; the o
 it out of the request). Needs PostgreSQL at BENCH_DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,6 +84,7 @@ def ms(values, p) -> str:
 
 # ------------------------------------------------------------------ seeding
 
+
 def seed(db_url: str, teachers: int, groups: int, sessions: int, classes: int, far_share: float):
     """A region, one offer, ``groups`` sets of ``sessions`` sessions (one set per phase, so every
     phase books empty sessions), ``teachers`` schools each with a teacher and an API token."""
@@ -106,14 +108,28 @@ def seed(db_url: str, teachers: int, groups: int, sessions: int, classes: int, f
         db.session.flush()
         venue = Venue(region_id=region.id, kind=VenueKind.TECHLAB, name="Techlab", latitude=52.0, longitude=6.0)
         db.session.add(venue)
-        db.session.add_all([BusType(region_id=region.id, name="Touringcar 50", seats=50, cost_per_trip=180,
-                                    cost_per_km=1.9),
-                            BusType(region_id=region.id, name="Minibus 19", seats=19, cost_per_trip=95, cost_per_km=1.1)])
+        db.session.add_all(
+            [
+                BusType(region_id=region.id, name="Touringcar 50", seats=50, cost_per_trip=180, cost_per_km=1.9),
+                BusType(region_id=region.id, name="Minibus 19", seats=19, cost_per_trip=95, cost_per_km=1.1),
+            ]
+        )
         db.session.flush()
         layout = random.Random(3)
-        offer = Offer(region_id=region.id, venue_id=venue.id, school_year=2026, kind=OfferKind.WORKSHOP, title="Rush",
-                      world=World.HITECH_SCIENCE, groep_min=5, groep_max=8, capacity_pupils=classes * 30,
-                      capacity_classes=classes, adults_per_class=1, published=True)
+        offer = Offer(
+            region_id=region.id,
+            venue_id=venue.id,
+            school_year=2026,
+            kind=OfferKind.WORKSHOP,
+            title="Rush",
+            world=World.HITECH_SCIENCE,
+            groep_min=5,
+            groep_max=8,
+            capacity_pupils=classes * 30,
+            capacity_classes=classes,
+            adults_per_class=1,
+            published=True,
+        )
         db.session.add(offer)
         db.session.flush()
         start = datetime.now(timezone.utc) + timedelta(days=40)
@@ -121,9 +137,14 @@ def seed(db_url: str, teachers: int, groups: int, sessions: int, classes: int, f
         for g in range(groups):
             ids = []
             for i in range(sessions):
-                s = Session(offer_id=offer.id, venue_id=venue.id, starts_at=start + timedelta(days=g, hours=i),
-                            ends_at=start + timedelta(days=g, hours=i, minutes=50), capacity_pupils=classes * 30,
-                            capacity_classes=classes)
+                s = Session(
+                    offer_id=offer.id,
+                    venue_id=venue.id,
+                    starts_at=start + timedelta(days=g, hours=i),
+                    ends_at=start + timedelta(days=g, hours=i, minutes=50),
+                    capacity_pupils=classes * 30,
+                    capacity_classes=classes,
+                )
                 db.session.add(s)
                 db.session.flush()
                 ids.append(s.id)
@@ -133,25 +154,36 @@ def seed(db_url: str, teachers: int, groups: int, sessions: int, classes: int, f
         for i in range(teachers):
             # a share of the schools may lie 8-20 km from the techlab (north-east): their classes need a bus
             far = layout.random() < far_share
-            dlat, dlon = ((layout.uniform(0.04, 0.09), layout.uniform(0.04, 0.12)) if far else (0.0, 0.0))
-            school = School(brin=f"{i:04d}"[-4:].replace("0", "A", 1), location_code=f"Z{i:05d}", name=f"School {i}",
-                            region_id=region.id, latitude=52.0 + dlat, longitude=6.0 + dlon)
+            dlat, dlon = (layout.uniform(0.04, 0.09), layout.uniform(0.04, 0.12)) if far else (0.0, 0.0)
+            school = School(
+                brin=f"{i:04d}"[-4:].replace("0", "A", 1),
+                location_code=f"Z{i:05d}",
+                name=f"School {i}",
+                region_id=region.id,
+                latitude=52.0 + dlat,
+                longitude=6.0 + dlon,
+            )
             db.session.add(school)
             db.session.flush()
-            user = User(email=f"t{i}@rush.example", role=Role.TEACHER, region_id=region.id, school_id=school.id,
-                        password_hash=pw)
+            user = User(
+                email=f"t{i}@rush.example",
+                role=Role.TEACHER,
+                region_id=region.id,
+                school_id=school.id,
+                password_hash=pw,
+            )
             db.session.add(user)
             db.session.flush()
             secret = f"tlb_bench{i}_{uuid.uuid4().hex}"
             db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(secret), prefix=secret[:10]))
-            people.append({"school_id": school.id, "user_id": user.id, "token": secret,
-                           "email": user.email})
+            people.append({"school_id": school.id, "user_id": user.id, "token": secret, "email": user.email})
         db.session.commit()
         db.engine.dispose()
     return session_groups, people
 
 
 # ------------------------------------------------------------------ the mix
+
 
 class Tally:
     """Latencies and outcomes of one phase (thread-safe enough: list.append is atomic)."""
@@ -239,8 +271,9 @@ def sql_cancel(conn, person, booking_id) -> int:
     return 200
 
 
-def closed_loop(people, session_ids, concurrency, seconds, cancel_share, seed_value, connect, book, cancel,
-                close=lambda conn: None) -> tuple[Tally, float]:
+def closed_loop(
+    people, session_ids, concurrency, seconds, cancel_share, seed_value, connect, book, cancel, close=lambda conn: None
+) -> tuple[Tally, float]:
     """Every client books (and cancels a share again) as fast as it can for ``seconds``; one
     connection per client, opened (``connect(k, mine)``) before the clock runs."""
     tally = Tally()
@@ -280,11 +313,22 @@ def run_sql(pg_url, people, session_ids, concurrency, seconds, cancel_share, see
     import psycopg
 
     # persistent connections, opened before the clock runs
-    return closed_loop(people, session_ids, concurrency, seconds, cancel_share, seed_value,
-                       lambda k, mine: psycopg.connect(pg_url), sql_book, sql_cancel, close=lambda c: c.close())
+    return closed_loop(
+        people,
+        session_ids,
+        concurrency,
+        seconds,
+        cancel_share,
+        seed_value,
+        lambda k, mine: psycopg.connect(pg_url),
+        sql_book,
+        sql_cancel,
+        close=lambda c: c.close(),
+    )
 
 
 # ---- the API
+
 
 class Api:
     """One keep-alive HTTP connection (reopened when the server closes it)."""
@@ -324,8 +368,12 @@ class Api:
 
 
 def api_book(api, person, session_id, pupils):
-    status, data = api.call("POST", "/api/v1/bookings", person["token"],
-                            {"session_id": session_id, "groep": "7", "pupils": pupils, "adults": 2})
+    status, data = api.call(
+        "POST",
+        "/api/v1/bookings",
+        person["token"],
+        {"session_id": session_id, "groep": "7", "pupils": pupils, "adults": 2},
+    )
     booking_id = json.loads(data)["id"] if status == 201 else None
     return status, booking_id
 
@@ -340,12 +388,14 @@ def run_api_closed(port, people, session_ids, concurrency, seconds, cancel_share
         api.call("GET", "/api/v1/me", mine[0]["token"])  # connected before the clock runs
         return api
 
-    return closed_loop(people, session_ids, concurrency, seconds, cancel_share, seed_value, connect, api_book,
-                       api_cancel)
+    return closed_loop(
+        people, session_ids, concurrency, seconds, cancel_share, seed_value, connect, api_book, api_cancel
+    )
 
 
-def run_api_open(port, people, session_ids, rate, seconds, cancel_share, senders=48, seed_value=37,
-                 grace=10.0) -> Tally:
+def run_api_open(
+    port, people, session_ids, rate, seconds, cancel_share, senders=48, seed_value=37, grace=10.0
+) -> Tally:
     """Open loop: request i is due at start + i/rate whatever happened before; its latency counts
     from that moment (a server that falls behind shows its queue in the figures). Bounded: a
     request still unsent ``grace`` seconds after the schedule ends is not sent; it is counted in
@@ -407,12 +457,20 @@ def run_api_open(port, people, session_ids, rate, seconds, cancel_share, senders
 
 # ------------------------------------------------------------------ gunicorn
 
+
 class Server:
     def __init__(self, db_url, workers=None, threads=None, worker_class=None, extra_env=None, log_dir=None):
         self.port = free_port()
-        env = dict(os.environ, APP_ENV="production", SECRET_KEY="bench-" + uuid.uuid4().hex, DATABASE_URL=db_url,
-                   MAIL_BACKEND="null", SESSION_COOKIE_SECURE="0", BIND=f"127.0.0.1:{self.port}",
-                   TRANSPORT_REPLAN_AFTER_COMMIT="0")
+        env = dict(
+            os.environ,
+            APP_ENV="production",
+            SECRET_KEY="bench-" + uuid.uuid4().hex,
+            DATABASE_URL=db_url,
+            MAIL_BACKEND="null",
+            SESSION_COOKIE_SECURE="0",
+            BIND=f"127.0.0.1:{self.port}",
+            TRANSPORT_REPLAN_AFTER_COMMIT="0",
+        )
         for name in ("WEB_CONCURRENCY", "WORKERS", "THREADS", "WORKER_CLASS"):
             env.pop(name, None)  # gunicorn.conf.py's own defaults unless the bench is told otherwise
         if workers:
@@ -425,8 +483,13 @@ class Server:
         self.env = env
         # the server's log lines (access log, request log) go to a file, as to journald in production
         self.log = open(Path(log_dir or tempfile.gettempdir()) / f"gunicorn-{self.port}.log", "wb")
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
-                                      "wsgi:app"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -455,10 +518,18 @@ class Server:
         return total / ticks
 
     def describe(self) -> str:
-        out = subprocess.run([str(Path(sys.executable).parent / "python"), "-c",
-                              "import runpy; c = runpy.run_path('gunicorn.conf.py'); "
-                              "print(c['workers'], c['threads'], c['worker_class'])"],
-                             cwd=ROOT, env=self.env, capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "python"),
+                "-c",
+                "import runpy; c = runpy.run_path('gunicorn.conf.py'); "
+                "print(c['workers'], c['threads'], c['worker_class'])",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
         workers, threads, worker_class = out.stdout.split()
         return f"{workers} workers × {threads} threads ({worker_class})"
 
@@ -479,6 +550,7 @@ def warm(port, people, session_ids, concurrency, seconds, cancel_share):
 
 
 # ------------------------------------------------------------------ slow SMTP
+
 
 def slow_smtp_server(delay: float):
     from aiosmtpd.controller import Controller
@@ -510,7 +582,8 @@ def outbox_counts(pg_url):
             return None
         pending, done, dead = c.execute(
             "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'done'), "
-            "count(*) FILTER (WHERE status = 'dead') FROM outbox WHERE kind = 'mail'").fetchone()
+            "count(*) FILTER (WHERE status = 'dead') FROM outbox WHERE kind = 'mail'"
+        ).fetchone()
         return {"pending": pending, "done": done, "dead": dead}
 
 
@@ -519,11 +592,22 @@ def flush_outbox_to_null(db_url, pg_url):
     so the slow run's mail is what the worker sends to the slow server."""
     if outbox_counts(pg_url) is None:
         return None
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY="bench-" + uuid.uuid4().hex, DATABASE_URL=db_url,
-               MAIL_BACKEND="null", TRANSPORT_REPLAN_AFTER_COMMIT="0")
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="bench-" + uuid.uuid4().hex,
+        DATABASE_URL=db_url,
+        MAIL_BACKEND="null",
+        TRANSPORT_REPLAN_AFTER_COMMIT="0",
+    )
     try:
-        subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "outbox", "work", "--once"],
-                       cwd=ROOT, env=env, capture_output=True, timeout=300)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "outbox", "work", "--once"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
     except subprocess.TimeoutExpired:
         pass
     return outbox_counts(pg_url)
@@ -532,33 +616,55 @@ def flush_outbox_to_null(db_url, pg_url):
 def slow_smtp_phase(args, db_url, pg_url, people, session_ids, log_dir, baseline):
     flushed = flush_outbox_to_null(db_url, pg_url)
     if flushed is not None:
-        print(f"\n(the earlier phases' mail went to the null backend first: {flushed['done']} delivered, "
-              f"{flushed['pending']} pending)")
+        print(
+            f"\n(the earlier phases' mail went to the null backend first: {flushed['done']} delivered, "
+            f"{flushed['pending']} pending)"
+        )
     controller, handler, smtp_port = slow_smtp_server(args.slow_smtp)
-    server = Server(db_url, args.workers, args.threads, args.worker_class, log_dir=log_dir, extra_env={
-        "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port)})
+    server = Server(
+        db_url,
+        args.workers,
+        args.threads,
+        args.worker_class,
+        log_dir=log_dir,
+        extra_env={"MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port)},
+    )
     worker = None
     try:
         before = outbox_counts(pg_url)
-        tally, elapsed = run_api_closed(server.port, people, session_ids, args.concurrency, args.slow_seconds,
-                                        args.cancel_share, seed_value=41)
+        tally, elapsed = run_api_closed(
+            server.port, people, session_ids, args.concurrency, args.slow_seconds, args.cancel_share, seed_value=41
+        )
         rate = len(tally.statuses) / elapsed
-        print(f"\nwith SMTP to a test server that takes {args.slow_smtp:g} s per message "
-              f"({server.describe()}, {args.slow_seconds:g} s):")
-        print(f"  {len(tally.statuses)} requests = {rate:.0f} req/s (without mail {baseline:.0f}), "
-              f"p50 {ms(tally.latencies, 50)} ms, p99 {ms(tally.latencies, 99)} ms; {tally.outcome()}")
+        print(
+            f"\nwith SMTP to a test server that takes {args.slow_smtp:g} s per message "
+            f"({server.describe()}, {args.slow_seconds:g} s):"
+        )
+        print(
+            f"  {len(tally.statuses)} requests = {rate:.0f} req/s (without mail {baseline:.0f}), "
+            f"p50 {ms(tally.latencies, 50)} ms, p99 {ms(tally.latencies, 99)} ms; {tally.outcome()}"
+        )
         server_errors = sum(1 for s in tally.statuses if s >= 500 or s == 0)
         counts = outbox_counts(pg_url)
         if counts is None:
-            print("  no outbox yet (issue 13 part A not merged): mail is sent in the request after the commit, "
-                  f"so the rush waits for SMTP; {len(handler.ids)} mails arrived during the rush")
+            print(
+                "  no outbox yet (issue 13 part A not merged): mail is sent in the request after the commit, "
+                f"so the rush waits for SMTP; {len(handler.ids)} mails arrived during the rush"
+            )
             return server_errors
         queued = counts["pending"] + counts["done"] + counts["dead"] - sum((before or {}).values())
-        print(f"  mail queued to the outbox during the rush: {queued} "
-              f"({len(handler.ids)} arrived meanwhile, {counts['pending']} pending)")
+        print(
+            f"  mail queued to the outbox during the rush: {queued} "
+            f"({len(handler.ids)} arrived meanwhile, {counts['pending']} pending)"
+        )
         worker_log = open(Path(log_dir) / "outbox-worker.log", "wb")
-        worker = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "outbox", "work"],
-                                  cwd=ROOT, env=server.env, stdout=worker_log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "outbox", "work"],
+            cwd=ROOT,
+            env=server.env,
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+        )
         t0 = time.monotonic()
         while time.monotonic() - t0 < args.drain_seconds:
             time.sleep(1)
@@ -570,10 +676,15 @@ def slow_smtp_phase(args, db_url, pg_url, people, session_ids, log_dir, baseline
                 break
         counts = outbox_counts(pg_url)
         unique = len(set(handler.ids))
-        print(f"  outbox worker: after {time.monotonic() - t0:.0f} s {len(handler.ids)} mails arrived "
-              f"({unique} distinct Message-IDs), {counts['pending']} still pending, {counts['dead']} dead letters"
-              + ("" if counts["pending"] == 0 else f" (bounded at {args.drain_seconds:g} s; "
-                                                   f"{args.slow_smtp:g} s per message)"))
+        print(
+            f"  outbox worker: after {time.monotonic() - t0:.0f} s {len(handler.ids)} mails arrived "
+            f"({unique} distinct Message-IDs), {counts['pending']} still pending, {counts['dead']} dead letters"
+            + (
+                ""
+                if counts["pending"] == 0
+                else f" (bounded at {args.drain_seconds:g} s; {args.slow_smtp:g} s per message)"
+            )
+        )
         return server_errors + (1 if unique != len(handler.ids) else 0)
     finally:
         if worker is not None:
@@ -588,31 +699,42 @@ def slow_smtp_phase(args, db_url, pg_url, people, session_ids, log_dir, baseline
 
 # ------------------------------------------------------------------ checks
 
+
 def check_counters(pg_url):
     import psycopg
 
     with psycopg.connect(pg_url) as c:
-        over = c.execute("SELECT count(*) FROM sessions WHERE booked_pupils > capacity_pupils "
-                         "OR booked_classes > capacity_classes").fetchone()[0]
+        over = c.execute(
+            "SELECT count(*) FROM sessions WHERE booked_pupils > capacity_pupils OR booked_classes > capacity_classes"
+        ).fetchone()[0]
         drift = c.execute(f"""SELECT count(*) FROM sessions s LEFT JOIN (
             SELECT session_id, count(*) AS classes, sum(pupils) AS pupils FROM bookings
             WHERE status IN {HOLDS_PLACE_SQL} GROUP BY session_id) b ON b.session_id = s.id
-            WHERE s.booked_classes <> coalesce(b.classes, 0) OR s.booked_pupils <> coalesce(b.pupils, 0)""").fetchone()[0]
+            WHERE s.booked_classes <> coalesce(b.classes, 0) OR s.booked_pupils <> coalesce(b.pupils, 0)""").fetchone()[
+            0
+        ]
         confirmed = c.execute(f"SELECT count(*) FROM bookings WHERE status IN {HOLDS_PLACE_SQL}").fetchone()[0]
         cancelled = c.execute("SELECT count(*) FROM bookings WHERE status = 'cancelled'").fetchone()[0]
         bus = None
         if c.execute("SELECT count(*) FROM schools WHERE latitude > 52.001").fetchone()[0]:
-            bussed = c.execute("SELECT count(DISTINCT st.booking_id) FROM bus_stops st JOIN bookings b ON b.id = "
-                               "st.booking_id WHERE b.status = 'confirmed'").fetchone()[0]
-            far = c.execute("SELECT count(*) FROM bookings b JOIN schools sc ON sc.id = b.school_id "
-                            "WHERE b.status = 'confirmed' AND sc.latitude > 52.001").fetchone()[0]
-            stray = c.execute("SELECT count(*) FROM bus_stops st JOIN bookings b ON b.id = st.booking_id "
-                              "WHERE b.status <> 'confirmed'").fetchone()[0]
+            bussed = c.execute(
+                "SELECT count(DISTINCT st.booking_id) FROM bus_stops st JOIN bookings b ON b.id = "
+                "st.booking_id WHERE b.status = 'confirmed'"
+            ).fetchone()[0]
+            far = c.execute(
+                "SELECT count(*) FROM bookings b JOIN schools sc ON sc.id = b.school_id "
+                "WHERE b.status = 'confirmed' AND sc.latitude > 52.001"
+            ).fetchone()[0]
+            stray = c.execute(
+                "SELECT count(*) FROM bus_stops st JOIN bookings b ON b.id = st.booking_id "
+                "WHERE b.status <> 'confirmed'"
+            ).fetchone()[0]
             bus = (far, bussed, stray)
     return over, drift, confirmed, cancelled, bus
 
 
 # ------------------------------------------------------------------ main
+
 
 def parse_matrix(text):
     configs = []
@@ -642,8 +764,9 @@ def main():
     ap.add_argument("--slow-seconds", type=float, default=8)
     ap.add_argument("--drain-seconds", type=float, default=30, help="how long the outbox worker may deliver")
     ap.add_argument("--replan", action="store_true", help="keep the bus re-plan after the commit (in the request)")
-    ap.add_argument("--far-share", type=float, default=0.0,
-                    help="share of schools 8-20 km away (their bookings re-plan buses)")
+    ap.add_argument(
+        "--far-share", type=float, default=0.0, help="share of schools 8-20 km away (their bookings re-plan buses)"
+    )
     args = ap.parse_args()
 
     import psycopg
@@ -665,20 +788,27 @@ def main():
     try:
         groups = 1 + 2 * len(configs) + (1 if args.slow_smtp else 0)
         session_groups, people = seed(db_url, args.teachers, groups, args.sessions, args.classes, args.far_share)
-        print(f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
-              f"({os.cpu_count()} cores; other work on the machine slows both sides)")
-        print(f"booking rush: {args.teachers} schools, {args.sessions} sessions per side, concurrency "
-              f"{args.concurrency}, {args.cancel_share:.0%} of confirmed places cancelled again; closed loop "
-              f"{args.seconds:g} s per side; MAIL_BACKEND=null, bus re-plan in the request "
-              f"{'on' if args.replan else 'off'}")
+        print(
+            f"load average before the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+            f"({os.cpu_count()} cores; other work on the machine slows both sides)"
+        )
+        print(
+            f"booking rush: {args.teachers} schools, {args.sessions} sessions per side, concurrency "
+            f"{args.concurrency}, {args.cancel_share:.0%} of confirmed places cancelled again; closed loop "
+            f"{args.seconds:g} s per side; MAIL_BACKEND=null, bus re-plan in the request "
+            f"{'on' if args.replan else 'off'}"
+        )
 
         sql, sql_elapsed = run_sql(pg_url, people, session_groups[0], args.concurrency, args.seconds, args.cancel_share)
         sql_rate = len(sql.statuses) / sql_elapsed
-        print(f"\nplain SQL (psycopg, {args.concurrency} persistent connections, one transaction per booking "
-              f"or cancel):")
-        print(f"  {len(sql.statuses)} transactions in {sql_elapsed:.1f} s = {sql_rate:.0f} tx/s, "
-              f"p50 {ms(sql.latencies, 50)} ms, p95 {ms(sql.latencies, 95)} ms, p99 {ms(sql.latencies, 99)} ms; "
-              f"{sql.outcome()}")
+        print(
+            f"\nplain SQL (psycopg, {args.concurrency} persistent connections, one transaction per booking or cancel):"
+        )
+        print(
+            f"  {len(sql.statuses)} transactions in {sql_elapsed:.1f} s = {sql_rate:.0f} tx/s, "
+            f"p50 {ms(sql.latencies, 50)} ms, p95 {ms(sql.latencies, 95)} ms, p99 {ms(sql.latencies, 99)} ms; "
+            f"{sql.outcome()}"
+        )
 
         extra_env = {"TRANSPORT_REPLAN_AFTER_COMMIT": "1"} if args.replan else {}
         results = []
@@ -689,13 +819,15 @@ def main():
                 label = server.describe() + (" — gunicorn.conf.py defaults" if n == 0 and not any(configs[0]) else "")
                 warm(server.port, people, sessions_closed, args.concurrency, args.warmup_seconds, args.cancel_share)
                 cpu0 = server.cpu_seconds()
-                api, elapsed = run_api_closed(server.port, people, sessions_closed, args.concurrency, args.seconds,
-                                              args.cancel_share)
+                api, elapsed = run_api_closed(
+                    server.port, people, sessions_closed, args.concurrency, args.seconds, args.cancel_share
+                )
                 cpu_per_request = (server.cpu_seconds() - cpu0) / max(1, len(api.statuses))
                 opened = None
                 if args.open_rate:
-                    opened = run_api_open(server.port, people, sessions_open, args.open_rate, args.open_seconds,
-                                          args.cancel_share)
+                    opened = run_api_open(
+                        server.port, people, sessions_open, args.open_rate, args.open_seconds, args.cancel_share
+                    )
             finally:
                 server.stop()
             rate = len(api.statuses) / elapsed
@@ -704,16 +836,23 @@ def main():
             failures += errors
             results.append((label, rate))
             print(f"\nAPI, {label}:")
-            print(f"  closed loop: {len(api.statuses)} requests in {elapsed:.1f} s = {rate:.0f} req/s, "
-                  f"p50 {ms(api.latencies, 50)} ms, p95 {ms(api.latencies, 95)} ms, p99 {ms(api.latencies, 99)} ms; "
-                  f"{api.outcome()}; workers' CPU {cpu_per_request * 1000:.1f} ms per request")
+            print(
+                f"  closed loop: {len(api.statuses)} requests in {elapsed:.1f} s = {rate:.0f} req/s, "
+                f"p50 {ms(api.latencies, 50)} ms, p95 {ms(api.latencies, 95)} ms, p99 {ms(api.latencies, 99)} ms; "
+                f"{api.outcome()}; workers' CPU {cpu_per_request * 1000:.1f} ms per request"
+            )
             if opened:
-                behind = (f" ({opened.unsent} not sent: the server was still behind 10 s after the schedule "
-                          f"ended; their latency counts as their wait, so p99 is a lower bound)"
-                          if opened.unsent else "")
-                print(f"  open loop at {args.open_rate:g} req/s offered for {args.open_seconds:g} s: "
-                      f"{len(opened.statuses)} requests, p50 {ms(opened.latencies, 50)} ms, "
-                      f"p95 {ms(opened.latencies, 95)} ms, p99 {ms(opened.latencies, 99)} ms; {opened.outcome()}{behind}")
+                behind = (
+                    f" ({opened.unsent} not sent: the server was still behind 10 s after the schedule "
+                    f"ended; their latency counts as their wait, so p99 is a lower bound)"
+                    if opened.unsent
+                    else ""
+                )
+                print(
+                    f"  open loop at {args.open_rate:g} req/s offered for {args.open_seconds:g} s: "
+                    f"{len(opened.statuses)} requests, p50 {ms(opened.latencies, 50)} ms, "
+                    f"p95 {ms(opened.latencies, 95)} ms, p99 {ms(opened.latencies, 99)} ms; {opened.outcome()}{behind}"
+                )
             print(f"  ratio API ÷ plain SQL: {rate / sql_rate:.3f}; server errors (5xx or dropped) {errors}")
 
         if args.slow_smtp:
@@ -721,8 +860,10 @@ def main():
 
         print(f"\nload average after the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         over, drift, confirmed, cancelled, bus = check_counters(pg_url)
-        print(f"\nafter the run: {confirmed} bookings hold a place, {cancelled} cancelled; overbooked sessions {over}, "
-              f"sessions whose counters differ from the sums of their bookings (pupils, classes) {drift}")
+        print(
+            f"\nafter the run: {confirmed} bookings hold a place, {cancelled} cancelled; overbooked sessions {over}, "
+            f"sessions whose counters differ from the sums of their bookings (pupils, classes) {drift}"
+        )
         if bus is not None and args.replan:
             far, bussed, stray = bus
             print(f"  confirmed classes from afar {far}, on a bus {bussed}; stops of cancelled classes {stray}")

@@ -9,6 +9,7 @@ the Python heap peak (tracemalloc) during the request, the process's peak RSS an
     .venv/bin/python bench/duo_upload.py --mb 8
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/techlab_bench .venv/bin/python bench/duo_upload.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,18 +69,29 @@ def measure_upload(client, path: Path) -> dict:
     tracemalloc.start()
     started = time.perf_counter()
     with open(path, "rb") as f:
-        resp = client.post("/regiobeheer/schoolgegevens/duo", data={"files": (f, path.name), "from_year": "2019"},
-                           content_type="multipart/form-data")
+        resp = client.post(
+            "/regiobeheer/schoolgegevens/duo",
+            data={"files": (f, path.name), "from_year": "2019"},
+            content_type="multipart/form-data",
+        )
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"status": resp.status_code, "heap_peak": peak, "seconds": elapsed, "rss_before": rss_before,
-            "rss_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "body": resp.get_data(as_text=True)}
+    return {
+        "status": resp.status_code,
+        "heap_peak": peak,
+        "seconds": elapsed,
+        "rss_before": rss_before,
+        "rss_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "body": resp.get_data(as_text=True),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mb", type=float, default=32.0, help="the file's size; the upload limit leaves 16 KB for the form")
+    parser.add_argument(
+        "--mb", type=float, default=32.0, help="the file's size; the upload limit leaves 16 KB for the form"
+    )
     args = parser.parse_args()
     os.environ.setdefault("APP_ENV", "testing")
     from app import create_app
@@ -89,8 +101,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.sqlite3"
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
-                          "MAIL_BACKEND": "console", "SECRET_KEY": "bench"})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": url,
+                "WTF_CSRF_ENABLED": False,
+                "MAIL_BACKEND": "console",
+                "SECRET_KEY": "bench",
+            }
+        )
         with app.app_context():
             db.drop_all()
             db.create_all()
@@ -99,17 +118,25 @@ def main() -> None:
         path = Path(tmp) / "02.-alle-schoolvestigingen-bench.csv"
         rows = make_locations_file(path, int(args.mb * 1024 * 1024) - 16 * 1024)
         client = app.test_client()
-        assert client.post("/inloggen", data={"email": "bench-admin@example.org",
-                                               "password": "bench-password-123"}).status_code == 302
+        assert (
+            client.post(
+                "/inloggen", data={"email": "bench-admin@example.org", "password": "bench-password-123"}
+            ).status_code
+            == 302
+        )
         result = measure_upload(client, path)
         if result["status"] >= 400 and os.environ.get("BENCH_DEBUG"):
             print(result["body"][-3000:])
         mb = 1024 * 1024
-        print(f"DUO upload of {path.stat().st_size / mb:.1f} MB ({rows} rows, every one a new school), "
-              f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}")
+        print(
+            f"DUO upload of {path.stat().st_size / mb:.1f} MB ({rows} rows, every one a new school), "
+            f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}"
+        )
         print(f"  answer {result['status']} in {result['seconds']:.1f} s (under tracemalloc)")
         print(f"  Python heap peak during the request: {result['heap_peak'] / mb:.0f} MB (tracemalloc)")
-        print(f"  process peak RSS: {result['rss_peak'] / mb:.0f} MB (before the upload: {result['rss_before'] / mb:.0f} MB)")
+        print(
+            f"  process peak RSS: {result['rss_peak'] / mb:.0f} MB (before the upload: {result['rss_before'] / mb:.0f} MB)"
+        )
 
 
 if __name__ == "__main__":

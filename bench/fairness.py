@@ -12,6 +12,7 @@ asked, unmet demand and granted first choices, for each seed.
 
     .venv/bin/python bench/fairness.py [--seeds 1 2 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,12 @@ def load_schools():
             continue
         lat, lon = pc4.get(row[cols["postcode"]][:4], (None, None))
         schools[row[cols["location"]]] = (lat, lon)
-    _, trows = read_rows(decode((ROOT / "data/duo/06.-historisch-overzicht-aantal-leerlingen-per-schoolvestiging.csv")
-                                .read_bytes()))
-    pupils = {r["VESTIGINGSCODE"]: parse_count(r.get("LEERLINGEN 2025", ""))[0] for _, r in trows if "VESTIGINGSCODE" in r}
+    _, trows = read_rows(
+        decode((ROOT / "data/duo/06.-historisch-overzicht-aantal-leerlingen-per-schoolvestiging.csv").read_bytes())
+    )
+    pupils = {
+        r["VESTIGINGSCODE"]: parse_count(r.get("LEERLINGEN 2025", ""))[0] for _, r in trows if "VESTIGINGSCODE" in r
+    }
     return {code: (lat, lon, pupils.get(code, 200)) for code, (lat, lon) in sorted(schools.items())}
 
 
@@ -132,7 +136,8 @@ def measures(schools, ids, requests, granted):
     return {
         "schools reached": sum(1 for v in per_school.values() if v),
         "pupils reached per groep (5/6/7/8)": " / ".join(
-            f"{100 * reached_groep[g] / max(1, enrolled_groep[g]):.1f}%" for g in range(5, 9)),
+            f"{100 * reached_groep[g] / max(1, enrolled_groep[g]):.1f}%" for g in range(5, 9)
+        ),
         "Gini of places among requesting schools": f"{gini(list(per_school.values())):.3f}",
         "most places of one school": max(per_school.values()),
         "unmet demand (requests not granted)": f"{len(requests) - len(granted)} of {len(requests)}",
@@ -151,8 +156,10 @@ def main():
         rows = {name: measures(schools, ids, requests, granted) for name, granted in results.items()}
         bound = matching_bound(requests, capacity)
         asking = len({req.school_id for req, _, _ in requests})
-        print(f"fairness simulation: {len(schools)} real schools (Achterhoek), {asking} of them asking, "
-              f"{len(requests)} requests, 60 sessions of 1 class, seed {seed}")
+        print(
+            f"fairness simulation: {len(schools)} real schools (Achterhoek), {asking} of them asking, "
+            f"{len(requests)} requests, 60 sessions of 1 class, seed {seed}"
+        )
         names = list(rows)
         print(f"| measure | {' | '.join(names)} |")
         print("|---|" + "---|" * len(names))
@@ -160,15 +167,25 @@ def main():
             print(f"| {key} | {' | '.join(str(rows[n][key]) for n in names)} |")
         a, b = rows[names[0]], rows[names[1]]
         gini_key = "Gini of places among requesting schools"
-        seed_ok = (b["schools reached"] == bound and b["most places of one school"] <= 2
-                   and float(b[gini_key]) < float(a[gini_key]))
+        seed_ok = (
+            b["schools reached"] == bound
+            and b["most places of one school"] <= 2
+            and float(b[gini_key]) < float(a[gini_key])
+        )
         ok = ok and seed_ok
-        summary.append(f"| {seed} | {b['schools reached']} / {bound} | {a['schools reached']} | {b[gini_key]} | "
-                       f"{a[gini_key]} | {b['most places of one school']} |")
-        print(f"reached {b['schools reached']} of the bound {bound}; quota of 2 kept:",
-              "yes" if b["most places of one school"] <= 2 else "NO", "\n")
-    print("| seed | platform: schools reached / bound | first come, first served: reached | platform: Gini among "
-          "requesting schools | first come, first served: Gini | platform: most places of one school |")
+        summary.append(
+            f"| {seed} | {b['schools reached']} / {bound} | {a['schools reached']} | {b[gini_key]} | "
+            f"{a[gini_key]} | {b['most places of one school']} |"
+        )
+        print(
+            f"reached {b['schools reached']} of the bound {bound}; quota of 2 kept:",
+            "yes" if b["most places of one school"] <= 2 else "NO",
+            "\n",
+        )
+    print(
+        "| seed | platform: schools reached / bound | first come, first served: reached | platform: Gini among "
+        "requesting schools | first come, first served: Gini | platform: most places of one school |"
+    )
     print("|---|---|---|---|---|---|")
     print("\n".join(summary))
     print("platform reaches the bound with a lower Gini on every seed:", "yes" if ok else "NO")

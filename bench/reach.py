@@ -9,6 +9,7 @@ and pupils reached as the reference.
     .venv/bin/python bench/reach.py [--rebuild]
 Needs PostgreSQL at BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,14 +91,23 @@ def main():
         db.session.commit()
         year = school_year_of(utcnow()) - 1  # the last complete school year
         region_id, n_schools = db.session.execute(
-            select(School.region_id, func.count()).where(School.region_id.is_not(None))
-            .group_by(School.region_id).order_by(func.count().desc()).limit(1)).one()
-        counts = db.session.execute(text("SELECT (SELECT count(*) FROM schools), (SELECT count(*) FROM regions), "
-                                         "(SELECT count(*) FROM sessions), (SELECT count(*) FROM bookings)")).one()
+            select(School.region_id, func.count())
+            .where(School.region_id.is_not(None))
+            .group_by(School.region_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        counts = db.session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM schools), (SELECT count(*) FROM regions), "
+                "(SELECT count(*) FROM sessions), (SELECT count(*) FROM bookings)"
+            )
+        ).one()
         region_code = db.session.get(Region, region_id).code
         leader = db.session.scalar(select(User).where(User.region_id == region_id, User.role == Role.PROGRAMME_LEADER))
         admin_user = db.session.scalar(select(User).where(User.role == Role.ADMIN)) or User(
-            email="admin@national.techlab.nl", role=Role.ADMIN, password_hash=leader.password_hash)
+            email="admin@national.techlab.nl", role=Role.ADMIN, password_hash=leader.password_hash
+        )
         db.session.add(admin_user)
         _, leader_token = create_api_token(leader)
         db.session.commit()
@@ -133,21 +143,29 @@ def main():
     page_t, resp = timed(lambda: client.get(f"/bereik/?school_year={year}"))
     assert resp.status_code == 200, resp.status_code
     rows.append(("region: dashboard page (HTTP)", page_t))
-    csv_t, csv_peak, _ = with_memory(lambda: b"".join(client.get(f"/bereik/export/scholen.csv?school_year={year}")
-                                                      .response))
+    csv_t, csv_peak, _ = with_memory(
+        lambda: b"".join(client.get(f"/bereik/export/scholen.csv?school_year={year}").response)
+    )
     xlsx_t, xlsx_peak, _ = with_memory(lambda: client.get(f"/bereik/export/scholen.xlsx?school_year={year}").data)
-    api_t, api = timed(lambda: client.get(f"/api/v1/reach?school_year={year}&group_by=municipality",
-                                          headers={"Authorization": f"Bearer {leader_token}"}))
+    api_t, api = timed(
+        lambda: client.get(
+            f"/api/v1/reach?school_year={year}&group_by=municipality",
+            headers={"Authorization": f"Bearer {leader_token}"},
+        )
+    )
     rows.append(("region: GET /api/v1/reach", api_t))
     client.post("/uitloggen")
     admin_client = app.test_client()
     admin_client.post("/inloggen", data={"email": admin_email, "password": "demo-techlab-2026"})
-    nat_csv_t, nat_csv_peak, body = with_memory(lambda: b"".join(
-        admin_client.get(f"/bereik/export/scholen.csv?school_year={year}").response))
+    nat_csv_t, nat_csv_peak, body = with_memory(
+        lambda: b"".join(admin_client.get(f"/bereik/export/scholen.csv?school_year={year}").response)
+    )
 
-    print(f"reach benchmark on PostgreSQL: {counts[0]} schools, {counts[1]} regions, {counts[2]} sessions, "
-          f"{counts[3]} bookings (build {build:.0f} s; 0 when reused); school year {year}/{year + 1}; "
-          f"largest region {region_code} with {n_schools} schools")
+    print(
+        f"reach benchmark on PostgreSQL: {counts[0]} schools, {counts[1]} regions, {counts[2]} sessions, "
+        f"{counts[3]} bookings (build {build:.0f} s; 0 when reused); school year {year}/{year + 1}; "
+        f"largest region {region_code} with {n_schools} schools"
+    )
     print("| measure | time |")
     print("|---|---|")
     for name, t in rows:
@@ -155,8 +173,7 @@ def main():
     print(f"| region: CSV export | {csv_t * 1000:.0f} ms, peak {csv_peak / 1e6:.1f} MB |")
     print(f"| region: XLSX export (all 7 tables) | {xlsx_t * 1000:.0f} ms, peak {xlsx_peak / 1e6:.1f} MB |")
     n_lines = body.count(b"\n") - 1
-    print(f"| national: CSV export ({n_lines} schools) | {nat_csv_t * 1000:.0f} ms, "
-          f"peak {nat_csv_peak / 1e6:.1f} MB |")
+    print(f"| national: CSV export ({n_lines} schools) | {nat_csv_t * 1000:.0f} ms, peak {nat_csv_peak / 1e6:.1f} MB |")
     print(f"| reference: one SQL query, schools and pupils reached per region (national) | {ref_t * 1000:.0f} ms |")
     ref_schools = sum(r[1] for r in ref)
     print(f"schools reached nationally: dashboard {ours}, reference SQL {ref_schools}")

@@ -25,6 +25,7 @@ cost of holding.
 
     .venv/bin/python bench/transport.py [--seed 1] [--seconds 1.0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,17 +46,25 @@ from app.transport.distance import road_km  # noqa: E402
 from app.transport.eligibility import needs_bus  # noqa: E402
 from bench.fairness import load_schools  # noqa: E402
 
-TECHLABS = {"Techlab Doetinchem": "7001", "Techlab Winterswijk": "7101", "Techlab Groenlo": "7141",
-            "Techlab Ulft": "7071"}
-TYPES = (planning.VehicleType(1, 50, 180.0, 1.9, available=6, name="Touringcar 50", carrier="Achterhoek Tours"),
-         planning.VehicleType(2, 19, 95.0, 1.1, available=8, name="Minibus 19", carrier="Taxi Oost"))
+TECHLABS = {
+    "Techlab Doetinchem": "7001",
+    "Techlab Winterswijk": "7101",
+    "Techlab Groenlo": "7141",
+    "Techlab Ulft": "7071",
+}
+TYPES = (
+    planning.VehicleType(1, 50, 180.0, 1.9, available=6, name="Touringcar 50", carrier="Achterhoek Tours"),
+    planning.VehicleType(2, 19, 95.0, 1.1, available=8, name="Minibus 19", carrier="Taxi Oost"),
+)
 # the shortfall's "hire" choice: extra buses of each type for the day at a hire price per trip (assumed
 # € 300 a coach, € 160 a minibus, plus the type's price per km), as many as the day needs
 HIRE = {1: 300.0, 2: 160.0}
-HIRED = TYPES + tuple(planning.VehicleType(t.id, t.seats, HIRE[t.id], t.cost_per_km, 99, t.name, t.carrier, hired=True)
-                      for t in TYPES)
-UNLIMITED = tuple(planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, 99, t.name, t.carrier)
-                  for t in TYPES)
+HIRED = TYPES + tuple(
+    planning.VehicleType(t.id, t.seats, HIRE[t.id], t.cost_per_km, 99, t.name, t.carrier, hired=True) for t in TYPES
+)
+UNLIMITED = tuple(
+    planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, 99, t.name, t.carrier) for t in TYPES
+)
 FACTOR, THRESHOLD = 1.3, 6.0
 TRIALS = 10  # churn: cancellation + new booking trials per day
 
@@ -89,8 +98,15 @@ def busy_week(seed: int):
                     size = max(8, min(32, round((pupils or 200) / 8 * rng.uniform(0.8, 1.2))))
                     stops.append(planning.StopRequest(len(sessions) * 100 + i, i, lat, lon, size + 2, name=code))
                 starts = local_to_utc(d, start)
-                sessions.append((d, name, planning.PlanRequest(
-                    vlat, vlon, starts, starts + timedelta(hours=2, minutes=30), tuple(stops), TYPES, _dist)))
+                sessions.append(
+                    (
+                        d,
+                        name,
+                        planning.PlanRequest(
+                            vlat, vlon, starts, starts + timedelta(hours=2, minutes=30), tuple(stops), TYPES, _dist
+                        ),
+                    )
+                )
     return sessions
 
 
@@ -102,8 +118,9 @@ def _peak(plans) -> dict[int, int]:
     """The most buses of each type on the road at one moment (busy from first pickup to back + turnaround)."""
     out = {}
     for t in TYPES:
-        out[t.id] = planning._max_overlap([(b.busy_from, b.busy_until) for p in plans for b in p.buses
-                                           if b.type.id == t.id])
+        out[t.id] = planning._max_overlap(
+            [(b.busy_from, b.busy_until) for p in plans for b in p.buses if b.type.id == t.id]
+        )
     return out
 
 
@@ -129,7 +146,7 @@ def _churn(reqs, plans, rng, spare_stops, seconds):
     reqs[i] = _with(reqs[i], stops=tuple(s for s in reqs[i].stops if s.booking_id != gone))
     j = rng.randrange(len(reqs))
     newcomer = rng.choice(spare_stops)
-    reqs[j] = _with(reqs[j], stops=reqs[j].stops + (_with(newcomer, booking_id=10 ** 6 + j, announced_at=None),))
+    reqs[j] = _with(reqs[j], stops=reqs[j].stops + (_with(newcomer, booking_id=10**6 + j, announced_at=None),))
     out = []
     for hold in ("hard", "free"):
         again = planning.plan_day([_with(r, hold=hold) for r in reqs])
@@ -151,14 +168,36 @@ def main():
     for d, _venue, req in sessions:
         days.setdefault(d, []).append(_with(req, limits=limits))
     spare = [s for _d, _v, r in sessions for s in r.stops]
-    print(f"{len(sessions)} sessions at {len(TECHLABS)} techlabs in one week; fleet per day: "
-          + ", ".join(f"{t.available} × {t.name}" for t in TYPES))
-    head = (f"{'day':<11}{'classes':>8}{'buses':>7}{'peak c/m':>10}{'beyond':>7}{'no bus':>7}{'>45min':>7}"
-            f"{'cost EUR':>10}{'optimal':>8}{'gap EUR':>8}{'unlim. buses':>13}{'unlim. cost':>12}"
-            f"{'hired':>6}{'no bus':>7}{'cost EUR':>9}{'moved held':>11}{'moved free':>11}{'hold +%':>8}{'time s':>7}")
+    print(
+        f"{len(sessions)} sessions at {len(TECHLABS)} techlabs in one week; fleet per day: "
+        + ", ".join(f"{t.available} × {t.name}" for t in TYPES)
+    )
+    head = (
+        f"{'day':<11}{'classes':>8}{'buses':>7}{'peak c/m':>10}{'beyond':>7}{'no bus':>7}{'>45min':>7}"
+        f"{'cost EUR':>10}{'optimal':>8}{'gap EUR':>8}{'unlim. buses':>13}{'unlim. cost':>12}"
+        f"{'hired':>6}{'no bus':>7}{'cost EUR':>9}{'moved held':>11}{'moved free':>11}{'hold +%':>8}{'time s':>7}"
+    )
     print(head)
-    tot = dict(hired=0, hnobus=0, hcost=0.0, classes=0, buses=0, beyond=0, nobus=0, over=0, cost=0.0, ubuses=0, ucost=0.0, mh=0, mf=0, ch=0.0,
-               cf=0.0, time=0.0, optimal=0, days=0)
+    tot = dict(
+        hired=0,
+        hnobus=0,
+        hcost=0.0,
+        classes=0,
+        buses=0,
+        beyond=0,
+        nobus=0,
+        over=0,
+        cost=0.0,
+        ubuses=0,
+        ucost=0.0,
+        mh=0,
+        mf=0,
+        ch=0.0,
+        cf=0.0,
+        time=0.0,
+        optimal=0,
+        days=0,
+    )
     for d, reqs in sorted(days.items()):
         classes = sum(len({s.booking_id for s in r.stops}) for r in reqs)
         t0 = clock.perf_counter()
@@ -184,25 +223,48 @@ def main():
             one = _churn([_with(r, types=UNLIMITED) for r in reqs], free, rng, spare, args.seconds) or (0, 0, 0.0, 0.0)
             churn = [a + b for a, b in zip(churn, one, strict=False)]
         hold_pct = 100 * (churn[2] - churn[3]) / churn[3] if churn[3] else 0.0
-        print(f"{d.isoformat():<11}{classes:>8}{buses:>7}{str(peak[1]) + '/' + str(peak[2]):>10}{beyond:>7}"
-              f"{nobus:>7}{over:>7}{cost:>10.0f}{'yes' if optimal else 'no':>8}{gap:>8.2f}{ubuses:>13}{ucost:>12.0f}"
-              f"{hired:>6}{hnobus:>7}{hcost:>9.0f}{churn[0]:>11}{churn[1]:>11}{hold_pct:>8.1f}{took:>7.2f}")
-        for k, v in (("classes", classes), ("buses", buses), ("beyond", beyond), ("nobus", nobus), ("over", over),
-                     ("cost", cost), ("ubuses", ubuses), ("ucost", ucost), ("hired", hired), ("hnobus", hnobus), ("hcost", hcost), ("mh", churn[0]), ("mf", churn[1]),
-                     ("ch", churn[2]), ("cf", churn[3]), ("time", took), ("optimal", int(optimal)), ("days", 1)):
+        print(
+            f"{d.isoformat():<11}{classes:>8}{buses:>7}{str(peak[1]) + '/' + str(peak[2]):>10}{beyond:>7}"
+            f"{nobus:>7}{over:>7}{cost:>10.0f}{'yes' if optimal else 'no':>8}{gap:>8.2f}{ubuses:>13}{ucost:>12.0f}"
+            f"{hired:>6}{hnobus:>7}{hcost:>9.0f}{churn[0]:>11}{churn[1]:>11}{hold_pct:>8.1f}{took:>7.2f}"
+        )
+        for k, v in (
+            ("classes", classes),
+            ("buses", buses),
+            ("beyond", beyond),
+            ("nobus", nobus),
+            ("over", over),
+            ("cost", cost),
+            ("ubuses", ubuses),
+            ("ucost", ucost),
+            ("hired", hired),
+            ("hnobus", hnobus),
+            ("hcost", hcost),
+            ("mh", churn[0]),
+            ("mf", churn[1]),
+            ("ch", churn[2]),
+            ("cf", churn[3]),
+            ("time", took),
+            ("optimal", int(optimal)),
+            ("days", 1),
+        ):
             tot[k] += v
-    print(f"{'week':<11}{tot['classes']:>8}{tot['buses']:>7}{'':>10}{tot['beyond']:>7}{tot['nobus']:>7}"
-          f"{tot['over']:>7}{tot['cost']:>10.0f}{str(tot['optimal']) + '/' + str(tot['days']):>8}{'':>8}"
-          f"{tot['ubuses']:>13}{tot['ucost']:>12.0f}{tot['hired']:>6}{tot['hnobus']:>7}{tot['hcost']:>9.0f}"
-          f"{tot['mh']:>11}{tot['mf']:>11}"
-          f"{(100 * (tot['ch'] - tot['cf']) / tot['cf'] if tot['cf'] else 0):>8.1f}{tot['time']:>7.1f}")
-    print("peak c/m: most coaches / minibuses on the road at once; beyond: buses beyond the fleet (must be 0); "
-          "no bus: classes the fleet cannot carry (shown to the coordinator with choices); >45min: classes "
-          "farther than the ride limit on their own; optimal/gap: CP-SAT proved the day's optimum (objective − "
-          "bound); unlim.: the same day with an unlimited fleet; hired/no bus/cost: the fleet plus hired buses (the 'hire' "
-          "choice); moved held/free: schools whose announced pickup "
-          "moved > 5 min after one cancellation and one new booking (summed over 10 trials per day), holding the announced times or planning from "
-          "scratch; hold +%: the cost of holding them.")
+    print(
+        f"{'week':<11}{tot['classes']:>8}{tot['buses']:>7}{'':>10}{tot['beyond']:>7}{tot['nobus']:>7}"
+        f"{tot['over']:>7}{tot['cost']:>10.0f}{str(tot['optimal']) + '/' + str(tot['days']):>8}{'':>8}"
+        f"{tot['ubuses']:>13}{tot['ucost']:>12.0f}{tot['hired']:>6}{tot['hnobus']:>7}{tot['hcost']:>9.0f}"
+        f"{tot['mh']:>11}{tot['mf']:>11}"
+        f"{(100 * (tot['ch'] - tot['cf']) / tot['cf'] if tot['cf'] else 0):>8.1f}{tot['time']:>7.1f}"
+    )
+    print(
+        "peak c/m: most coaches / minibuses on the road at once; beyond: buses beyond the fleet (must be 0); "
+        "no bus: classes the fleet cannot carry (shown to the coordinator with choices); >45min: classes "
+        "farther than the ride limit on their own; optimal/gap: CP-SAT proved the day's optimum (objective − "
+        "bound); unlim.: the same day with an unlimited fleet; hired/no bus/cost: the fleet plus hired buses (the 'hire' "
+        "choice); moved held/free: schools whose announced pickup "
+        "moved > 5 min after one cancellation and one new booking (summed over 10 trials per day), holding the announced times or planning from "
+        "scratch; hold +%: the cost of holding them."
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ it commits (``db.session.commit()``, ``_commit(...)``, ``run_and_flash``), so th
 refactoring step is visible. ``--max-lines`` sets the length limit (15); ``--strict``
 exits 1 when a handler commits.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,12 +24,18 @@ def handlers(root: Path):
         for node in ast.walk(tree):
             if not isinstance(node, ast.FunctionDef):
                 continue
-            routes = [d for d in node.decorator_list if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
-                      and d.func.attr in ROUTE_DECORATORS]
+            routes = [
+                d
+                for d in node.decorator_list
+                if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in ROUTE_DECORATORS
+            ]
             if not routes:
                 continue
-            calls = {c.func.attr if isinstance(c.func, ast.Attribute) else getattr(c.func, "id", "")
-                     for c in ast.walk(node) if isinstance(c, ast.Call)}
+            calls = {
+                c.func.attr if isinstance(c.func, ast.Attribute) else getattr(c.func, "id", "")
+                for c in ast.walk(node)
+                if isinstance(c, ast.Call)
+            }
             body_lines = node.end_lineno - node.body[0].lineno + 1
             yield path, node.name, node.lineno, body_lines, tuple(sorted(calls & COMMITS))
 

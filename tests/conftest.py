@@ -14,6 +14,7 @@ Between tests every table a test wrote to is emptied (a DELETE, not a TRUNCATE: 
 ``_empty_all_tables``), so tests may commit (they must, to test concurrency) and still
 start clean.
 """
+
 from __future__ import annotations
 
 import os
@@ -141,17 +142,20 @@ def _make_app(backend: str, tmp_root: Path, smtp_port: int):
             url = "sqlite:///" + str(tmp_root / "test.sqlite3")
         else:
             url = _pg_database_url()
-        app = create_app({
-            "TESTING": True,
-            "SECRET_KEY": secrets.token_urlsafe(32),
-            "SQLALCHEMY_DATABASE_URI": url,
-            "WTF_CSRF_ENABLED": False,
-            "MAIL_BACKEND": "smtp",
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": smtp_port,
-            "SERVER_NAME": None,
-            "MATERIALS_DIR": str(tmp_root / f"materials-{backend}"),  # offers' preparation files
-        })
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": secrets.token_urlsafe(32),
+                "SQLALCHEMY_DATABASE_URI": url,
+                "WTF_CSRF_ENABLED": False,
+                "MAIL_BACKEND": "smtp",
+                "MAIL_SERVER": "127.0.0.1",
+                "MAIL_PORT": smtp_port,
+                "SERVER_NAME": None,
+                "MATERIALS_DIR": str(tmp_root / f"materials-{backend}"),  # offers' preparation files
+            }
+        )
+
         @app.before_request
         def _fresh_login_state():
             # a test keeps one app context open across its requests, so ``g`` outlives a
@@ -208,15 +212,17 @@ def _delete_used_rows(engine, tables):
         if conn.dialect.name == "postgresql":
             for t in tables:
                 if t.name in used and "id" in t.c and t.c.id.autoincrement in (True, "auto"):
-                    conn.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false) "
-                        f"WHERE pg_get_serial_sequence('\"{t.name}\"', 'id') IS NOT NULL"
-                    ))
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false) "
+                            f"WHERE pg_get_serial_sequence('\"{t.name}\"', 'id') IS NOT NULL"
+                        )
+                    )
         elif used:
             # SQLite: AUTOINCREMENT tables keep their counter in sqlite_sequence
-            has_seq = conn.execute(text(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'"
-            )).first()
+            has_seq = conn.execute(
+                text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'")
+            ).first()
             if has_seq:
                 conn.execute(text("DELETE FROM sqlite_sequence"))
 

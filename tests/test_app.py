@@ -57,6 +57,7 @@ def test_every_menu_item_of_every_role_is_a_page(app):
     spec = _nav_spec()
     with app.test_request_context("/"):
         for role in Role:
+
             class Someone:
                 pass
 

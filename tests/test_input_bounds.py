@@ -2,6 +2,7 @@
 64-bit ids, dates in year 1 or 9999, a carrier name outside Latin-1 in a file name, a
 move to session "abc", deeply nested JSON — answer 4xx (or a page), never a 5xx.
 Each runs on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -42,8 +43,9 @@ def _world():
 def factories_details(school, teacher):
     from app.booking.services import ClassDetails
 
-    return ClassDetails(school_id=school.id, groep="6", pupils=20, adults=2, contact_name="Juf Ans",
-                        contact_email=teacher.email)
+    return ClassDetails(
+        school_id=school.id, groep="6", pupils=20, adults=2, contact_name="Juf Ans", contact_email=teacher.email
+    )
 
 
 # (role, method, path or a function of the world, form data) — every one of them once answered 500
@@ -143,7 +145,16 @@ def test_json_of_ordinary_depth_still_reads(client):
     world = _world()
     header = factories.auth_header(world["users"]["teacher"])
     db.session.commit()
-    resp = client.post("/api/v1/bookings", headers=header, json={
-        "session_id": world["session"], "groep": "7", "pupils": 20, "adults": 2, "remarks": "[{\"not\": [nested]}]",
-        "extra": {"a": [{"b": [1, 2, {"c": "]]]]"}]}]}})
+    resp = client.post(
+        "/api/v1/bookings",
+        headers=header,
+        json={
+            "session_id": world["session"],
+            "groep": "7",
+            "pupils": 20,
+            "adults": 2,
+            "remarks": '[{"not": [nested]}]',
+            "extra": {"a": [{"b": [1, 2, {"c": "]]]]"}]}]},
+        },
+    )
     assert resp.status_code in (201, 409, 422), resp.get_json()

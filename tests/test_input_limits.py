@@ -1,6 +1,7 @@
 """Bounded parsing (issue 14 item 8): a body is read only up to its endpoint's limit —
 small for sign-in, larger for CSV uploads, MAX_CONTENT_LENGTH (nginx's limit) only for the
 DUO upload."""
+
 from __future__ import annotations
 
 import time
@@ -33,8 +34,12 @@ def test_limits_per_endpoint(app, client, login):
     login(user)  # an ordinary sign-in still fits
     big = "x" * (cfg["MAX_BODY_BYTES"] + 1)
     assert client.post("/regiobeheer/regios/nieuw", data={"code": "x", "name": big}).status_code == 413
-    resp = client.post("/api/v1/bookings", data=b"[" + b"1," * cfg["MAX_BODY_BYTES"] + b"1]",
-                       content_type="application/json", headers=factories.auth_header(user))
+    resp = client.post(
+        "/api/v1/bookings",
+        data=b"[" + b"1," * cfg["MAX_BODY_BYTES"] + b"1]",
+        content_type="application/json",
+        headers=factories.auth_header(user),
+    )
     assert resp.status_code == 413 and resp.mimetype == "application/problem+json"
 
 

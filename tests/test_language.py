@@ -5,6 +5,7 @@ translation layer only for texts the catalogue has, and shows no raw code of a k
 The pages are those of the authorization matrix (tests/auth/test_authorization_matrix.py), each
 fetched as every role that may see it, in the matrix's world; the mails are every booking notice
 rendered by the outbox worker's renderer, and the account mails."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,10 @@ from tests.auth import test_authorization_matrix as matrix
 PO = Path(__file__).resolve().parents[1] / "app/translations/en/LC_MESSAGES/messages.po"
 # the enum values that are also ordinary Dutch words (or product names) are no tell-tale of a raw code
 DUTCH_WORDS = {"workshop", "techlab", "hotspot", "masterclass", "bo", "sbo", "so", "vso", "admin"}
-CODES = sorted({e.value for enum in (BookingStatus, World, OfferKind, SessionStatus, VenueKind, PlanStatus, Role)
-                for e in enum} - DUTCH_WORDS)
+CODES = sorted(
+    {e.value for enum in (BookingStatus, World, OfferKind, SessionStatus, VenueKind, PlanStatus, Role) for e in enum}
+    - DUTCH_WORDS
+)
 CODE_RE = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, CODES)) + r")(?![\w/.-])|\b(holiday|closed):\s")
 
 
@@ -134,8 +137,16 @@ def test_every_mail_in_dutch(app, asked):
     found = []
     with app.test_request_context("/"):
         for kind in notify.SUBJECTS:
-            mail = notify.render({"template": kind, "to": ["juf@example.org"], "locale": "nl",
-                                  "booking_id": booking.id, "booking_ids": [booking.id], "extra": {}})
+            mail = notify.render(
+                {
+                    "template": kind,
+                    "to": ["juf@example.org"],
+                    "locale": "nl",
+                    "booking_id": booking.id,
+                    "booking_ids": [booking.id],
+                    "extra": {},
+                }
+            )
             codes = raw_codes(mail.subject + "\n" + mail.body)
             if codes:
                 found.append(f"mail {kind}: {codes}")
@@ -143,8 +154,10 @@ def test_every_mail_in_dutch(app, asked):
         from app.auth.models import User
 
         user = user or db.session.get(User, session_ids["teacher"])
-        for template, extra in (("auth/mail/invitation.txt", {"days": 7, "invited_by": None}),
-                                ("auth/mail/password_reset.txt", {"minutes": 60})):
+        for template, extra in (
+            ("auth/mail/invitation.txt", {"days": 7, "invited_by": None}),
+            ("auth/mail/password_reset.txt", {"minutes": 60}),
+        ):
             with flask_babel.force_locale("nl"):
                 body = render_template(template, user=user, link="https://example.org/x", **extra)
             codes = raw_codes(body)

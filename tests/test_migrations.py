@@ -1,4 +1,5 @@
 """The migrations produce exactly the models' schema, on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -41,7 +42,9 @@ def test_migrations_match_models(backend_name, tmp_path):
         with app.app_context():
             upgrade()
             with db.engine.connect() as conn:
-                ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_item": render_migration_item})
+                ctx = MigrationContext.configure(
+                    conn, opts={"compare_type": True, "render_item": render_migration_item}
+                )
                 diff = compare_metadata(ctx, db.metadata)
             assert diff == [], f"models and migrations differ: {diff}"
             tables = set(inspect(db.engine).get_table_names())

@@ -12,6 +12,7 @@ drawn from every form. Deterministic (derandomised), with a bounded number of ex
 endpoint and role (PAGE_FUZZ_EXAMPLES, default 4), so it runs in a few minutes. The JSON
 API has its own fuzzing (tests/api/test_api_fuzz.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -33,17 +34,52 @@ EXAMPLES = int(os.environ.get("PAGE_FUZZ_EXAMPLES", "4"))
 ROLES = ["anonymous", "teacher", "coordinator", "programme_leader", "admin"]  # the order matters little:
 SKIP = {"auth.logout", "static"}  # signing out would end the role's run; static files are no page
 
-TRICKY = ["", "0", "-1", "1", "2", "abc", "9223372036854775808", "-9223372036854775809", "2147483648", "1e309", "NaN",
-          "inf", "0001-01-01", "9999-12-31", "2030-02-30", "2030-01-07", "25:99", "12:30", "a\r\nBcc: x@evil.example",
-          "Jan\u202ede\u200bVries", "Ω東京", "<script>alert(1)</script>", "' OR 1=1 --", "%00", "x" * 3000, "on", "1/2",
-          "7/8", "nl", "en", "true", "null", "[]", "{}", "../../etc/passwd", "juf@example.org", "a@b.nl, c@d.nl"]
+TRICKY = [
+    "",
+    "0",
+    "-1",
+    "1",
+    "2",
+    "abc",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "2147483648",
+    "1e309",
+    "NaN",
+    "inf",
+    "0001-01-01",
+    "9999-12-31",
+    "2030-02-30",
+    "2030-01-07",
+    "25:99",
+    "12:30",
+    "a\r\nBcc: x@evil.example",
+    "Jan\u202ede\u200bVries",
+    "Ω東京",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "%00",
+    "x" * 3000,
+    "on",
+    "1/2",
+    "7/8",
+    "nl",
+    "en",
+    "true",
+    "null",
+    "[]",
+    "{}",
+    "../../etc/passwd",
+    "juf@example.org",
+    "a@b.nl, c@d.nl",
+]
 
 
 def values(ids: list[int]):
     return st.one_of(
         st.sampled_from(TRICKY),
         st.sampled_from([str(i) for i in ids] or ["1"]),
-        st.integers(-2**70, 2**70).map(str),
+        st.integers(-(2**70), 2**70).map(str),
         st.dates(min_value=date(1, 1, 1)).map(date.isoformat),
         st.text(st.characters(exclude_categories=("Cs",)), max_size=40),
     )
@@ -62,8 +98,12 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self.form = {"action": a.get("action") or "", "method": (a.get("method") or "get").upper(), "fields": {},
-                         "buttons": []}
+            self.form = {
+                "action": a.get("action") or "",
+                "method": (a.get("method") or "get").upper(),
+                "fields": {},
+                "buttons": [],
+            }
             self.forms.append(self.form)
         elif self.form is None or not a.get("name"):
             return
@@ -119,34 +159,83 @@ def _world() -> dict:
     series = factories.series_offer(region, lab, hotspot, adults_per_class=1)
     for i, part in enumerate(series.parts):
         factories.session(series, now + timedelta(days=30 + 7 * i), part=part)
-    db.session.add(BusType(region_id=region.id, name="Bus 50", carrier="Вектор Tours", seats=50, cost_per_trip=150.0,
-                           cost_per_km=1.5, available=4))
+    db.session.add(
+        BusType(
+            region_id=region.id,
+            name="Bus 50",
+            carrier="Вектор Tours",
+            seats=50,
+            cost_per_trip=150.0,
+            cost_per_km=1.5,
+            available=4,
+        )
+    )
     school = factories.school(region, latitude=52.3, longitude=6.3)
     factories.enrol(school, school_year_of(now))
     teacher = factories.teacher(school)
-    booking = create_booking(teacher, sessions[0].id, ClassDetails(
-        school_id=school.id, groep="6", pupils=20, adults=2, contact_name="Juf Ans", contact_email=teacher.email))
-    users = {"teacher": teacher,
-             "coordinator": factories.user("coordinator", region=region, venues=[lab, hotspot]),
-             "programme_leader": factories.user("programme_leader", region=region),
-             "admin": factories.user("admin")}
+    booking = create_booking(
+        teacher,
+        sessions[0].id,
+        ClassDetails(
+            school_id=school.id, groep="6", pupils=20, adults=2, contact_name="Juf Ans", contact_email=teacher.email
+        ),
+    )
+    users = {
+        "teacher": teacher,
+        "coordinator": factories.user("coordinator", region=region, venues=[lab, hotspot]),
+        "programme_leader": factories.user("programme_leader", region=region),
+        "admin": factories.user("admin"),
+    }
     factories.user("coordinator", region=other)
     db.session.commit()
     replan_sessions([s.id for s in sessions])
     db.session.commit()
-    ids = sorted({region.id, other.id, lab.id, hotspot.id, offer.id, series.id, booking.id, school.id,
-                  *(s.id for s in sessions), *(u.id for u in users.values())})
-    return {"users": users, "ids": ids, "day": (now + timedelta(days=20)).date().isoformat(),
-            "session": sessions[0].id, "offer": offer.id, "series": series.id, "booking": booking.id,
-            "lab": lab.id, "region": region.id, "school": school.id}
+    ids = sorted(
+        {
+            region.id,
+            other.id,
+            lab.id,
+            hotspot.id,
+            offer.id,
+            series.id,
+            booking.id,
+            school.id,
+            *(s.id for s in sessions),
+            *(u.id for u in users.values()),
+        }
+    )
+    return {
+        "users": users,
+        "ids": ids,
+        "day": (now + timedelta(days=20)).date().isoformat(),
+        "session": sessions[0].id,
+        "offer": offer.id,
+        "series": series.id,
+        "booking": booking.id,
+        "lab": lab.id,
+        "region": region.id,
+        "school": school.id,
+    }
 
 
 def _pages(app, world) -> list[str]:
     """A concrete GET address per page of the URL map (its path values from the world)."""
-    fill = {"offer_id": world["offer"], "venue_id": world["lab"], "booking_id": world["booking"],
-            "session_id": world["session"], "school_id": world["school"], "region_id": world["region"],
-            "user_id": world["users"]["teacher"].id, "day": world["day"], "datum": world["day"],
-            "table": "schools", "fmt": "csv", "token": "x", "round_id": 1, "rule_id": 1}
+    fill = {
+        "offer_id": world["offer"],
+        "venue_id": world["lab"],
+        "booking_id": world["booking"],
+        "session_id": world["session"],
+        "school_id": world["school"],
+        "region_id": world["region"],
+        "user_id": world["users"]["teacher"].id,
+        "day": world["day"],
+        "datum": world["day"],
+        "table": "schools",
+        "fmt": "csv",
+        "token": "x",
+        "round_id": 1,
+        "rule_id": 1,
+    }
     out = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in SKIP or rule.endpoint.startswith("api.") or "GET" not in rule.methods:
@@ -155,8 +244,12 @@ def _pages(app, world) -> list[str]:
             out.append(app.url_map.bind("localhost").build(rule.endpoint, {a: fill.get(a, 1) for a in rule.arguments}))
         except Exception:
             continue
-    out += [f"/boekingen/nieuw?session_id={world['session']}", f"/boekingen/reeks?offer_id={world['series']}",
-            f"/boekingen/les/{world['session']}", f"/beheer/aanbod/{world['series']}"]
+    out += [
+        f"/boekingen/nieuw?session_id={world['session']}",
+        f"/boekingen/reeks?offer_id={world['series']}",
+        f"/boekingen/les/{world['session']}",
+        f"/beheer/aanbod/{world['series']}",
+    ]
     return sorted(set(out))
 
 
@@ -189,16 +282,27 @@ def _crawl(client, app, pages) -> dict[str, list[tuple[str, dict]]]:
 
 def _post_rules(app, world) -> dict[str, str]:
     """endpoint → an address, for every POST endpoint (path values from the world)."""
-    fill = {"offer_id": world["offer"], "venue_id": world["lab"], "booking_id": world["booking"],
-            "session_id": world["session"], "region_id": world["region"], "user_id": world["users"]["teacher"].id,
-            "action": "verbergen", "status": "uitgeleend", "lang": "en", "token": "x"}
+    fill = {
+        "offer_id": world["offer"],
+        "venue_id": world["lab"],
+        "booking_id": world["booking"],
+        "session_id": world["session"],
+        "region_id": world["region"],
+        "user_id": world["users"]["teacher"].id,
+        "action": "verbergen",
+        "status": "uitgeleend",
+        "lang": "en",
+        "token": "x",
+    }
     out = {}
     for rule in app.url_map.iter_rules():
         if rule.endpoint in SKIP or rule.endpoint.startswith("api.") or "POST" not in rule.methods:
             continue
         try:
-            out.setdefault(rule.endpoint, app.url_map.bind("localhost").build(
-                rule.endpoint, {a: fill.get(a, 1) for a in rule.arguments}))
+            out.setdefault(
+                rule.endpoint,
+                app.url_map.bind("localhost").build(rule.endpoint, {a: fill.get(a, 1) for a in rule.arguments}),
+            )
         except Exception:
             continue
     return out
@@ -215,10 +319,39 @@ def _mutated_path(path: str, draw_value) -> str:
     return "/".join(parts) + (("?" + path.split("?", 1)[1]) if "?" in path else "")
 
 
-QUERY_NAMES = ["region", "regio", "date", "datum", "date_from", "date_to", "session_id", "offer_id", "page", "q",
-               "groep", "world", "kind", "venue", "sort", "view", "school_year", "vervoerder", "next", "role",
-               "school", "active", "email", "municipality", "lang", "full", "max_km", "only_available", "bus_only",
-               "offer", "group_by"]
+QUERY_NAMES = [
+    "region",
+    "regio",
+    "date",
+    "datum",
+    "date_from",
+    "date_to",
+    "session_id",
+    "offer_id",
+    "page",
+    "q",
+    "groep",
+    "world",
+    "kind",
+    "venue",
+    "sort",
+    "view",
+    "school_year",
+    "vervoerder",
+    "next",
+    "role",
+    "school",
+    "active",
+    "email",
+    "municipality",
+    "lang",
+    "full",
+    "max_km",
+    "only_available",
+    "bus_only",
+    "offer",
+    "group_by",
+]
 
 
 STATS: dict = {}
@@ -233,9 +366,22 @@ def _check(failures, role, method, url, resp, data=None):
 
 def _generic_body(world) -> dict:
     """A body for a POST endpoint no page showed a form for (yet): the fields such forms have."""
-    return {"session_id": str(world["session"] + 1), "reason": "fuzz", "status": "attended", "attended_pupils": "20",
-            "value": "1", "action": "cancel", "start": "10:00", "capacity_pupils": "30", "capacity_classes": "2",
-            "staff_id": "1", "to_bus_id": "1", "kind": "bus", "starts_on": world["day"], "quantity": "1"}
+    return {
+        "session_id": str(world["session"] + 1),
+        "reason": "fuzz",
+        "status": "attended",
+        "attended_pupils": "20",
+        "value": "1",
+        "action": "cancel",
+        "start": "10:00",
+        "capacity_pupils": "30",
+        "capacity_classes": "2",
+        "staff_id": "1",
+        "to_bus_id": "1",
+        "kind": "bus",
+        "starts_on": world["day"],
+        "quantity": "1",
+    }
 
 
 def test_pages_survive_generated_input(app):
@@ -244,8 +390,14 @@ def test_pages_survive_generated_input(app):
     post_rules = _post_rules(app, world)
     assert len(pages) >= 40 and len(post_rules) >= 40
     failures: list[str] = []
-    base_settings = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                             phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    base_settings = settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     vals = values(world["ids"])
     clients, forms = {}, {}
     for role in ROLES:  # every role's forms first, before any generated POST changes the world
@@ -256,16 +408,22 @@ def test_pages_survive_generated_input(app):
         forms[role] = _crawl(client, app, pages)
         if os.environ.get("PAGE_FUZZ_VERBOSE"):
             print(role, "forms of", sorted(forms[role]))
-    field_pool = sorted({name for by_role in forms.values() for bodies in by_role.values() for _, body in bodies
-                         for name in body} | set(_generic_body(world)) | {"part_1", "part_2", "part_3", "venue_id",
-                                                                           "next"})
+    field_pool = sorted(
+        {name for by_role in forms.values() for bodies in by_role.values() for _, body in bodies for name in body}
+        | set(_generic_body(world))
+        | {"part_1", "part_2", "part_3", "venue_id", "next"}
+    )
 
     for role in ROLES:
         client = clients[role]
         for page in pages:
+
             @base_settings
-            @given(query=st.dictionaries(st.sampled_from(QUERY_NAMES), vals, max_size=4), path_value=vals,
-                   mutate_path=st.booleans())
+            @given(
+                query=st.dictionaries(st.sampled_from(QUERY_NAMES), vals, max_size=4),
+                path_value=vals,
+                mutate_path=st.booleans(),
+            )
             def get_page(query, path_value, mutate_path):
                 url = _mutated_path(page, path_value) if mutate_path else page
                 path, _, fixed = url.partition("?")
@@ -288,11 +446,14 @@ def test_pages_survive_generated_input(app):
             own = sorted({name for _, body in candidates for name in body if name != "csrf_token"}) or field_pool
 
             @settings(base_settings, max_examples=EXAMPLES * 2)
-            @given(which=st.integers(0, len(candidates) - 1),
-                   changes=st.dictionaries(st.sampled_from(own), vals, min_size=1, max_size=4),
-                   extra=st.dictionaries(st.sampled_from(field_pool), vals, max_size=2),
-                   drop=st.lists(st.sampled_from(field_pool), max_size=3), path_value=vals,
-                   mutate_path=st.integers(0, 4).map(lambda n: n == 0))
+            @given(
+                which=st.integers(0, len(candidates) - 1),
+                changes=st.dictionaries(st.sampled_from(own), vals, min_size=1, max_size=4),
+                extra=st.dictionaries(st.sampled_from(field_pool), vals, max_size=2),
+                drop=st.lists(st.sampled_from(field_pool), max_size=3),
+                path_value=vals,
+                mutate_path=st.integers(0, 4).map(lambda n: n == 0),
+            )
             def post_form(which, changes, extra, drop, path_value, mutate_path):
                 target, body = candidates[which]
                 body = {k: v for k, v in {**body, **extra, **changes}.items() if k not in drop or k in changes}

@@ -1,4 +1,5 @@
 """The English catalogue is complete and keeps every placeholder of the Dutch text."""
+
 import re
 from pathlib import Path
 
@@ -26,10 +27,19 @@ def test_every_message_is_translated_with_its_placeholders():
 
 
 def test_every_interface_text_is_in_the_catalogue():
-    method_map = [("app/**.py", "python"), ("app/**/templates/**.html", "jinja2"), ("app/**/templates/**.txt", "jinja2")]
-    found = {m[2] if isinstance(m[2], str) else m[2][0]
-             for m in extract_from_dir(str(ROOT), method_map, keywords={"_": None, "gettext": None, "ngettext": (1, 2),
-                                                                       "_l": None, "lazy_gettext": None})}
+    method_map = [
+        ("app/**.py", "python"),
+        ("app/**/templates/**.html", "jinja2"),
+        ("app/**/templates/**.txt", "jinja2"),
+    ]
+    found = {
+        m[2] if isinstance(m[2], str) else m[2][0]
+        for m in extract_from_dir(
+            str(ROOT),
+            method_map,
+            keywords={"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None},
+        )
+    }
     known = {m.id if isinstance(m.id, str) else m.id[0] for m in _catalogue() if m.id}
     missing = sorted(found - known)
     assert not missing, f"run `make messages` and translate: {missing[:10]}"

@@ -1,5 +1,6 @@
 """One unit of work per request: committed once after a successful answer, never after a
 refusal or an error, and a conflict at the commit is a 409, not a 500."""
+
 from __future__ import annotations
 
 import pytest

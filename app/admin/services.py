@@ -4,6 +4,7 @@ Every function takes the acting user, checks what that user may do (app/auth/per
 and the rules of the data, raises DomainError (with the form field where it fits),
 flushes but does not commit. Changes go to the ``app.audit`` logger with the actor's id.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,6 +42,7 @@ def _deny(message: str | None = None) -> PermissionDeniedError:
 
 # ------------------------------------------------------------------ regions
 
+
 @dataclass(frozen=True)
 class RegionSettings:
     holiday_region: HolidayRegion
@@ -55,15 +57,16 @@ class RegionSettings:
 def _check_settings(settings: RegionSettings) -> None:
     lo, hi = BUS_THRESHOLD_RANGE
     if not (lo < settings.bus_threshold_km <= hi):
-        raise DomainError(_("De busgrens ligt tussen 0 en 100 km (meer dan 0)."), code="invalid_threshold",
-                          field="bus_threshold_km")
+        raise DomainError(
+            _("De busgrens ligt tussen 0 en 100 km (meer dan 0)."), code="invalid_threshold", field="bus_threshold_km"
+        )
     lo, hi = ROAD_FACTOR_RANGE
     if not (lo <= settings.road_factor <= hi):
-        raise DomainError(_("De omrijfactor ligt tussen 1,0 en 3,0."), code="invalid_road_factor",
-                          field="road_factor")
+        raise DomainError(_("De omrijfactor ligt tussen 1,0 en 3,0."), code="invalid_road_factor", field="road_factor")
     if not 1 <= int(settings.classes_per_school_session) <= 20:
-        raise DomainError(_("Van 1 tot en met 20."), code="invalid_classes_per_school_session",
-                          field="classes_per_school_session")
+        raise DomainError(
+            _("Van 1 tot en met 20."), code="invalid_classes_per_school_session", field="classes_per_school_session"
+        )
     if not 1 <= int(settings.offer_hours) <= 336:
         raise DomainError(_("Van 1 tot en met 336 uur."), code="invalid_offer_hours", field="offer_hours")
 
@@ -71,8 +74,11 @@ def _check_settings(settings: RegionSettings) -> None:
 def _check_code_and_name(code: str, name: str, region: Region | None) -> tuple[str, str]:
     code, name = (code or "").strip().lower(), (name or "").strip()
     if not REGION_CODE.match(code):
-        raise DomainError(_("Een code heeft 2 tot 40 tekens: kleine letters, cijfers en streepjes."),
-                          code="invalid_code", field="code")
+        raise DomainError(
+            _("Een code heeft 2 tot 40 tekens: kleine letters, cijfers en streepjes."),
+            code="invalid_code",
+            field="code",
+        )
     other = db.session.scalar(select(Region.id).where(Region.code == code))
     if other is not None and (region is None or other != region.id):
         raise DomainError(_("Er bestaat al een regio met deze code."), code="code_taken", field="code")
@@ -105,31 +111,44 @@ def create_region(actor: User, code: str, name: str, settings: RegionSettings) -
     return region
 
 
-def update_region(actor: User, region: Region, settings: RegionSettings, *, code: str | None = None,
-                  name: str | None = None) -> Region:
+def update_region(
+    actor: User, region: Region, settings: RegionSettings, *, code: str | None = None, name: str | None = None
+) -> Region:
     """Change a region's settings; its code and name only an administrator changes."""
     if not permissions.can_edit_region(actor, region):
         raise _deny()
     if code is not None or name is not None:
         if not permissions.can_manage_regions(actor):
             raise _deny(_("Alleen een beheerder wijzigt de code en naam van een regio."))
-        region.code, region.name = _check_code_and_name(code if code is not None else region.code,
-                                                        name if name is not None else region.name, region)
+        region.code, region.name = _check_code_and_name(
+            code if code is not None else region.code, name if name is not None else region.name, region
+        )
     _check_settings(settings)
     _apply_settings(region, settings)
     db.session.flush()
-    audit.info("region %s (%s) changed by account %s: holiday region %s, bus threshold %s km, road factor %s, "
-               "gender counts %s, password sign-in off %s", region.id, region.code, actor.id,
-               region.holiday_region.value, region.bus_threshold_km, region.road_factor, region.collect_gender_counts,
-               region.password_login_off)
+    audit.info(
+        "region %s (%s) changed by account %s: holiday region %s, bus threshold %s km, road factor %s, "
+        "gender counts %s, password sign-in off %s",
+        region.id,
+        region.code,
+        actor.id,
+        region.holiday_region.value,
+        region.bus_threshold_km,
+        region.road_factor,
+        region.collect_gender_counts,
+        region.password_login_off,
+    )
     return region
 
 
 def region_overview() -> list[tuple[Region, int, int]]:
     """Every region with its number of schools and of active accounts."""
     schools = dict(db.session.execute(select(School.region_id, func.count(School.id)).group_by(School.region_id)).all())
-    users = dict(db.session.execute(select(User.region_id, func.count(User.id)).where(User.active.is_(True))
-                                    .group_by(User.region_id)).all())
+    users = dict(
+        db.session.execute(
+            select(User.region_id, func.count(User.id)).where(User.active.is_(True)).group_by(User.region_id)
+        ).all()
+    )
     regions = db.session.scalars(select(Region).order_by(Region.name)).all()
     return [(r, schools.get(r.id, 0), users.get(r.id, 0)) for r in regions]
 
@@ -144,8 +163,13 @@ def regions_for(actor: User) -> list[Region]:
 def region_schools(region: Region | None) -> list[School]:
     if region is None:
         return []
-    return list(db.session.scalars(select(School).where(School.region_id == region.id, School.active.is_(True))
-                                   .order_by(School.name, School.city)))
+    return list(
+        db.session.scalars(
+            select(School)
+            .where(School.region_id == region.id, School.active.is_(True))
+            .order_by(School.name, School.city)
+        )
+    )
 
 
 def region_venues(region: Region | None) -> list[Venue]:
@@ -155,6 +179,7 @@ def region_venues(region: Region | None) -> list[Venue]:
 
 
 # ------------------------------------------------------------------ accounts
+
 
 @dataclass(frozen=True)
 class UserFilters:
@@ -169,8 +194,11 @@ def users_stmt(actor: User, filters: UserFilters):
     """The accounts the actor may see, filtered, in a stable order (a statement to paginate)."""
     if not permissions.can_manage_users(actor):
         raise _deny()
-    stmt = (select(User).order_by(User.email, User.id)
-            .options(selectinload(User.region), selectinload(User.school), selectinload(User.venues)))
+    stmt = (
+        select(User)
+        .order_by(User.email, User.id)
+        .options(selectinload(User.region), selectinload(User.school), selectinload(User.venues))
+    )
     if not permissions.is_admin(actor):
         stmt = stmt.where(User.region_id == actor.region_id, User.role != Role.ADMIN)
     if filters.role is not None:
@@ -198,9 +226,11 @@ class Assignment:
     name: str = ""
 
 
-def load_assignment(role: str, region_id: int | None, school_id: int | None, venue_ids: Iterable[int],
-                    name: str = "") -> Assignment:
+def load_assignment(
+    role: str, region_id: int | None, school_id: int | None, venue_ids: Iterable[int], name: str = ""
+) -> Assignment:
     """An Assignment from the ids a form gives (0 or None: none)."""
+
     def get(model, ident, field_name):
         if not ident:
             return None
@@ -213,8 +243,13 @@ def load_assignment(role: str, region_id: int | None, school_id: int | None, ven
         role_value = Role(role)
     except ValueError:
         raise DomainError(_("Maak een keuze uit de lijst."), code="invalid_role", field="role") from None
-    return Assignment(role=role_value, region=get(Region, region_id, "region"), school=get(School, school_id, "school"),
-                      venues=[get(Venue, v, "venues") for v in venue_ids if v], name=name)
+    return Assignment(
+        role=role_value,
+        region=get(Region, region_id, "region"),
+        school=get(School, school_id, "school"),
+        venues=[get(Venue, v, "venues") for v in venue_ids if v],
+        name=name,
+    )
 
 
 def _check_assignment(actor: User, a: Assignment) -> Assignment:
@@ -252,8 +287,12 @@ def _lock_active_admins() -> list[User]:
     write lock already), so two administrators cannot remove each other at the same time."""
     from app.booking.locking import for_update
 
-    stmt = (select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
-            .execution_options(populate_existing=True))
+    stmt = (
+        select(User)
+        .where(User.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)
+        .execution_options(populate_existing=True)
+    )
     admins = list(db.session.scalars(for_update(stmt, User)))
     barrier = current_app.config.get("ADMIN_TEST_BARRIER")  # the control test only: all read, then all write
     if barrier is not None:
@@ -265,8 +304,11 @@ def _keep_an_admin(target: User) -> None:
     """Refuse when ``target`` is the last active administrator."""
     admins = _lock_active_admins()
     if target.role == Role.ADMIN and target.active and not any(u.id != target.id for u in admins):
-        raise DomainError(_("Dit is de laatste actieve beheerder: maak eerst iemand anders beheerder."),
-                          code="last_admin", field="role")
+        raise DomainError(
+            _("Dit is de laatste actieve beheerder: maak eerst iemand anders beheerder."),
+            code="last_admin",
+            field="role",
+        )
 
 
 def invite_user(actor: User, email: str, assignment: Assignment, locale: str = "nl") -> User:
@@ -274,11 +316,20 @@ def invite_user(actor: User, email: str, assignment: Assignment, locale: str = "
     if not permissions.can_manage_users(actor):
         raise _deny()
     a = _check_assignment(actor, assignment)
-    user = create_user(email=email, role=a.role, password=None, region=a.region, school=a.school,
-                       venues=a.venues, name=a.name, locale=locale if locale in ("nl", "en") else "nl")
+    user = create_user(
+        email=email,
+        role=a.role,
+        password=None,
+        region=a.region,
+        school=a.school,
+        venues=a.venues,
+        name=a.name,
+        locale=locale if locale in ("nl", "en") else "nl",
+    )
     send_invitation(user, invited_by=actor)
-    audit.info("account %s invited as %s (region %s) by account %s", user.id, user.role.value,
-               user.region_id or "-", actor.id)
+    audit.info(
+        "account %s invited as %s (region %s) by account %s", user.id, user.role.value, user.region_id or "-", actor.id
+    )
     return user
 
 
@@ -294,8 +345,13 @@ def update_user(actor: User, target: User, assignment: Assignment) -> User:
     target.role, target.region, target.school, target.name = a.role, a.region, a.school, a.name
     target.venues = list(a.venues)
     db.session.flush()
-    audit.info("account %s changed by account %s: role/region/school %s -> %s", target.id, actor.id, before,
-               (target.role.value, target.region_id, target.school_id))
+    audit.info(
+        "account %s changed by account %s: role/region/school %s -> %s",
+        target.id,
+        actor.id,
+        before,
+        (target.role.value, target.region_id, target.school_id),
+    )
     return target
 
 
@@ -313,8 +369,9 @@ def set_user_active(actor: User, target: User, active: bool) -> User:
             raise DomainError(_("U kunt uw eigen account niet deactiveren."), code="own_account")
         target.active = False
         target.session_version = (target.session_version or 0) + 1
-        db.session.execute(update(ApiToken).where(ApiToken.user_id == target.id, ApiToken.revoked_at.is_(None))
-                           .values(revoked_at=now))
+        db.session.execute(
+            update(ApiToken).where(ApiToken.user_id == target.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+        )
         void_reset_tokens(target, now)
     else:
         target.active = True
@@ -331,13 +388,19 @@ def resend_invitation(actor: User, target: User) -> User:
     if not target.active:
         raise DomainError(_("Dit account is gedeactiveerd; activeer het eerst."), code="inactive")
     if target.password_hash:
-        raise DomainError(_("Dit account heeft al een wachtwoord. Via \"Wachtwoord vergeten?\" kan de gebruiker "
-                            "zelf een nieuwe link aanvragen."), code="has_password")
+        raise DomainError(
+            _(
+                'Dit account heeft al een wachtwoord. Via "Wachtwoord vergeten?" kan de gebruiker '
+                "zelf een nieuwe link aanvragen."
+            ),
+            code="has_password",
+        )
     send_invitation(target, invited_by=actor)
     return target
 
 
 # ------------------------------------------------------------------ school data
+
 
 class UploadError(DomainError):
     code = "bad_upload"
@@ -384,9 +447,15 @@ def import_duo_uploads(actor: User, uploads: Iterable[Upload], from_year: int):
         report = import_files(paths, from_year=from_year)
     for f, name in zip(report.files, names, strict=False):  # show the names as uploaded, not the temporary paths
         f.path = name
-    audit.info("DUO files imported by account %s: %s", actor.id,
-               "; ".join(f"{f.path} ({f.kind or '?'}): created {f.created}, updated {f.updated}, bad "
-                         f"{f.bad_total}{', NOT IMPORTED' if f.error else ''}" for f in report.files))
+    audit.info(
+        "DUO files imported by account %s: %s",
+        actor.id,
+        "; ".join(
+            f"{f.path} ({f.kind or '?'}): created {f.created}, updated {f.updated}, bad "
+            f"{f.bad_total}{', NOT IMPORTED' if f.error else ''}"
+            for f in report.files
+        ),
+    )
     return report
 
 
@@ -412,10 +481,22 @@ def import_holiday_upload(actor: User, upload: Upload) -> HolidayReport:
     try:
         created, updated, bad = import_holidays(text=text)
     except HolidayFileError as exc:
-        raise UploadError(_("Dit bestand is geen vakantiebestand: %(reason)s. De eerste regel moet zijn: "
-                            "holiday_region,school_year,name,starts_on,ends_on", reason=str(exc)), field="file") from None
-    audit.info("holidays imported by account %s from %s: created %s, updated %s, bad %s", actor.id, name, created,
-               updated, len(bad))
+        raise UploadError(
+            _(
+                "Dit bestand is geen vakantiebestand: %(reason)s. De eerste regel moet zijn: "
+                "holiday_region,school_year,name,starts_on,ends_on",
+                reason=str(exc),
+            ),
+            field="file",
+        ) from None
+    audit.info(
+        "holidays imported by account %s from %s: created %s, updated %s, bad %s",
+        actor.id,
+        name,
+        created,
+        updated,
+        len(bad),
+    )
     return HolidayReport(name, created, updated, bad)
 
 
@@ -435,15 +516,22 @@ def _area_schools(area: str, codes: Iterable[str]) -> tuple[list[str], list[Scho
     if area == "municipality":
         codes = [c.zfill(4) if c.isdigit() else c for c in codes]
     if not codes or any(len(c) > 4 for c in codes):
-        raise DomainError(_("Vul een of meer codes in (hoogstens 4 tekens elk), gescheiden door komma's."),
-                          field="codes")
+        raise DomainError(
+            _("Vul een of meer codes in (hoogstens 4 tekens elk), gescheiden door komma's."), field="codes"
+        )
     codes = list(dict.fromkeys(codes))
     found = set(db.session.scalars(select(column).where(column.in_(codes)).distinct()))
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise DomainError(_("Geen scholen met deze code(s): %(codes)s.", codes=", ".join(unknown)), field="codes")
-    schools = list(db.session.scalars(select(School).where(column.in_(codes)).order_by(School.name, School.id)
-                                      .options(selectinload(School.region))))
+    schools = list(
+        db.session.scalars(
+            select(School)
+            .where(column.in_(codes))
+            .order_by(School.name, School.id)
+            .options(selectinload(School.region))
+        )
+    )
     return codes, schools
 
 
@@ -473,26 +561,56 @@ def preview_region_change(actor: User, region: Region, area: str, codes: Iterabl
     codes, schools = _area_schools(area, codes)
     moving = [s for s in schools if s.region_id != region.id]
     ids = [s.id for s in moving]
-    teachers = list(db.session.scalars(select(User).where(User.role == Role.TEACHER, User.school_id.in_(ids))
-                                       .order_by(User.email))) if ids else []
-    upcoming = list(db.session.scalars(
-        select(Booking).join(Session, Booking.session_id == Session.id)
-        .where(Booking.school_id.in_(ids), Session.starts_at >= utcnow(),
-               Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED]))
-        .order_by(Session.starts_at))) if ids else []
+    teachers = (
+        list(
+            db.session.scalars(
+                select(User).where(User.role == Role.TEACHER, User.school_id.in_(ids)).order_by(User.email)
+            )
+        )
+        if ids
+        else []
+    )
+    upcoming = (
+        list(
+            db.session.scalars(
+                select(Booking)
+                .join(Session, Booking.session_id == Session.id)
+                .where(
+                    Booking.school_id.in_(ids),
+                    Session.starts_at >= utcnow(),
+                    Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED]),
+                )
+                .order_by(Session.starts_at)
+            )
+        )
+        if ids
+        else []
+    )
     from_regions: dict[str, int] = {}
     for s in moving:
         key = s.region.name if s.region is not None else "—"
         from_regions[key] = from_regions.get(key, 0) + 1
-    return RegionChangePreview(region, area, codes, school_year_of(utcnow()), moving, len(schools) - len(moving),
-                               teachers, upcoming, from_regions)
+    return RegionChangePreview(
+        region,
+        area,
+        codes,
+        school_year_of(utcnow()),
+        moving,
+        len(schools) - len(moving),
+        teachers,
+        upcoming,
+        from_regions,
+    )
 
 
 def _memberships(school_ids: list[int]) -> dict[int, list[SchoolRegion]]:
     out: dict[int, list[SchoolRegion]] = {sid: [] for sid in school_ids}
     if school_ids:
-        for m in db.session.scalars(select(SchoolRegion).where(SchoolRegion.school_id.in_(school_ids))
-                                    .order_by(SchoolRegion.school_id, SchoolRegion.valid_from)):
+        for m in db.session.scalars(
+            select(SchoolRegion)
+            .where(SchoolRegion.school_id.in_(school_ids))
+            .order_by(SchoolRegion.school_id, SchoolRegion.valid_from)
+        ):
             out[m.school_id].append(m)
     return out
 
@@ -510,12 +628,22 @@ def assign_schools_to_region(actor: User, region: Region, area: str, codes: Iter
     year = school_year_of(utcnow())
     moving = [s for s in schools if s.region_id != region.id]
     rows = _memberships([s.id for s in moving])
-    teachers = list(db.session.scalars(select(User).where(User.role == Role.TEACHER,
-                                                          User.school_id.in_([s.id for s in moving])))) if moving else []
-    before = {"schools": {str(s.id): {"region_id": s.region_id,
-                                      "rows": [[m.valid_from, m.valid_to, m.region_id] for m in rows[s.id]]}
-                          for s in moving},
-              "teachers": {str(u.id): u.region_id for u in teachers}}
+    teachers = (
+        list(
+            db.session.scalars(
+                select(User).where(User.role == Role.TEACHER, User.school_id.in_([s.id for s in moving]))
+            )
+        )
+        if moving
+        else []
+    )
+    before = {
+        "schools": {
+            str(s.id): {"region_id": s.region_id, "rows": [[m.valid_from, m.valid_to, m.region_id] for m in rows[s.id]]}
+            for s in moving
+        },
+        "teachers": {str(u.id): u.region_id for u in teachers},
+    }
     for s in moving:
         history = rows[s.id]
         if not history:  # the first change: until now the school was in its region all along
@@ -529,19 +657,41 @@ def assign_schools_to_region(actor: User, region: Region, area: str, codes: Iter
         s.region_id = region.id
     for u in teachers:
         u.region_id = region.id
-    change = RegionChange(region_id=region.id, area=area, codes=",".join(codes), from_year=year,
-                          schools=len(moving), teachers=len(teachers), before=before, created_by_id=actor.id)
+    change = RegionChange(
+        region_id=region.id,
+        area=area,
+        codes=",".join(codes),
+        from_year=year,
+        schools=len(moving),
+        teachers=len(teachers),
+        before=before,
+        created_by_id=actor.id,
+    )
     db.session.add(change)
     db.session.flush()
-    audit.info("%s schools of %s %s assigned to region %s from school year %s by account %s (change %s; %s "
-               "teachers moved)", len(moving), area, ",".join(codes), region.code, year, actor.id, change.id,
-               len(teachers))
+    audit.info(
+        "%s schools of %s %s assigned to region %s from school year %s by account %s (change %s; %s teachers moved)",
+        len(moving),
+        area,
+        ",".join(codes),
+        region.code,
+        year,
+        actor.id,
+        change.id,
+        len(teachers),
+    )
     return change
 
 
 def recent_region_changes(limit: int = 10) -> list[RegionChange]:
-    return list(db.session.scalars(select(RegionChange).order_by(RegionChange.id.desc()).limit(limit)
-                                   .options(selectinload(RegionChange.region))))
+    return list(
+        db.session.scalars(
+            select(RegionChange)
+            .order_by(RegionChange.id.desc())
+            .limit(limit)
+            .options(selectinload(RegionChange.region))
+        )
+    )
 
 
 def undo_region_change(actor: User, change: RegionChange) -> RegionChange:
@@ -553,18 +703,21 @@ def undo_region_change(actor: User, change: RegionChange) -> RegionChange:
     if change.undone_at is not None:
         raise DomainError(_("Deze wijziging is al ongedaan gemaakt."), code="already_undone")
     ids = {int(k) for k in change.before.get("schools", {})}
-    later = db.session.scalars(select(RegionChange).where(RegionChange.id > change.id,
-                                                          RegionChange.undone_at.is_(None))).all()
+    later = db.session.scalars(
+        select(RegionChange).where(RegionChange.id > change.id, RegionChange.undone_at.is_(None))
+    ).all()
     if any(ids & {int(k) for k in c.before.get("schools", {})} for c in later):
-        raise DomainError(_("Een latere wijziging raakt dezelfde scholen: maak die eerst ongedaan."),
-                          code="later_change")
+        raise DomainError(
+            _("Een latere wijziging raakt dezelfde scholen: maak die eerst ongedaan."), code="later_change"
+        )
     rows = _memberships(sorted(ids))
     for sid, was in change.before.get("schools", {}).items():
         for m in rows[int(sid)]:
             db.session.delete(m)
         for valid_from, valid_to, region_id in was["rows"]:
-            db.session.add(SchoolRegion(school_id=int(sid), region_id=region_id, valid_from=valid_from,
-                                        valid_to=valid_to))
+            db.session.add(
+                SchoolRegion(school_id=int(sid), region_id=region_id, valid_from=valid_from, valid_to=valid_to)
+            )
         school = db.session.get(School, int(sid))
         if school is not None:
             school.region_id = was["region_id"]
@@ -581,16 +734,24 @@ def undo_region_change(actor: User, change: RegionChange) -> RegionChange:
 def municipality_overview() -> list[dict]:
     """Per municipality: its code and name, number of schools, and the regions they are in."""
     rows = db.session.execute(
-        select(School.municipality_code, School.municipality_name, School.nodal_code, School.nodal_name,
-               Region.code, func.count(School.id))
+        select(
+            School.municipality_code,
+            School.municipality_name,
+            School.nodal_code,
+            School.nodal_name,
+            Region.code,
+            func.count(School.id),
+        )
         .outerjoin(Region, School.region_id == Region.id)
-        .group_by(School.municipality_code, School.municipality_name, School.nodal_code, School.nodal_name,
-                  Region.code)
-        .order_by(School.municipality_name, School.municipality_code)).all()
+        .group_by(School.municipality_code, School.municipality_name, School.nodal_code, School.nodal_name, Region.code)
+        .order_by(School.municipality_name, School.municipality_code)
+    ).all()
     out: dict[str, dict] = {}
     for code, name, nodal_code, nodal_name, region_code, n in rows:
-        m = out.setdefault(code, {"code": code, "name": name, "nodal": f"{nodal_code} {nodal_name}".strip(),
-                                  "schools": 0, "regions": {}})
+        m = out.setdefault(
+            code,
+            {"code": code, "name": name, "nodal": f"{nodal_code} {nodal_name}".strip(), "schools": 0, "regions": {}},
+        )
         m["schools"] += n
         m["regions"][region_code or "—"] = m["regions"].get(region_code or "—", 0) + n
     return list(out.values())
@@ -601,8 +762,11 @@ def holiday_years() -> list[int]:
 
 
 def holidays_by_region(school_year: int) -> dict[HolidayRegion, list[HolidayPeriod]]:
-    periods = db.session.scalars(select(HolidayPeriod).where(HolidayPeriod.school_year == school_year)
-                                 .order_by(HolidayPeriod.starts_on, HolidayPeriod.name)).all()
+    periods = db.session.scalars(
+        select(HolidayPeriod)
+        .where(HolidayPeriod.school_year == school_year)
+        .order_by(HolidayPeriod.starts_on, HolidayPeriod.name)
+    ).all()
     out: dict[HolidayRegion, list[HolidayPeriod]] = {r: [] for r in HolidayRegion}
     for p in periods:
         out[p.holiday_region].append(p)

@@ -4,6 +4,7 @@ Administrators see every region; a programme leader sets their own region's sett
 and manages its accounts. Every handler: check the role (403), load the object (404 for
 another region's), validate the form, call one service, commit or put the error back.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -13,8 +14,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.admin import services
 from app.admin.forms import (
-    HOLIDAY_REGION_LABELS, AssignRegionForm, DuoUploadForm, HolidayUploadForm, InviteForm, RegionForm,
-    RegionSettingsForm, UserFilterForm, UserForm,
+    HOLIDAY_REGION_LABELS,
+    AssignRegionForm,
+    DuoUploadForm,
+    HolidayUploadForm,
+    InviteForm,
+    RegionForm,
+    RegionSettingsForm,
+    UserFilterForm,
+    UserForm,
 )
 from app.auth import permissions
 from app.auth.models import HolidayRegion, Region, Role, User
@@ -41,23 +49,26 @@ def index():
 
 # ------------------------------------------------------------------ regions
 
+
 def _settings(form: RegionSettingsForm) -> services.RegionSettings:
-    return services.RegionSettings(holiday_region=HolidayRegion(form.holiday_region.data),
-                                   bus_threshold_km=float(form.bus_threshold_km.data),
-                                   road_factor=float(form.road_factor.data),
-                                   collect_gender_counts=bool(form.collect_gender_counts.data),
-                                   classes_per_school_session=int(form.classes_per_school_session.data or 1),
-                                   offer_hours=int(form.offer_hours.data or 48),
-                                   password_login_off=bool(form.password_login_off.data)
-                                   if hasattr(form, "password_login_off") else None)
+    return services.RegionSettings(
+        holiday_region=HolidayRegion(form.holiday_region.data),
+        bus_threshold_km=float(form.bus_threshold_km.data),
+        road_factor=float(form.road_factor.data),
+        collect_gender_counts=bool(form.collect_gender_counts.data),
+        classes_per_school_session=int(form.classes_per_school_session.data or 1),
+        offer_hours=int(form.offer_hours.data or 48),
+        password_login_off=bool(form.password_login_off.data) if hasattr(form, "password_login_off") else None,
+    )
 
 
 @bp.get("/regios")
 @login_required
 def regions():
     _require(permissions.can_manage_regions(current_user))
-    return render_template("admin/regions.html", rows=services.region_overview(),
-                           HOLIDAY_REGION_LABELS=HOLIDAY_REGION_LABELS)
+    return render_template(
+        "admin/regions.html", rows=services.region_overview(), HOLIDAY_REGION_LABELS=HOLIDAY_REGION_LABELS
+    )
 
 
 @bp.route("/regios/nieuw", methods=["GET", "POST"])
@@ -110,6 +121,7 @@ def region_edit(region_id: int):
 
 # ------------------------------------------------------------------ accounts
 
+
 def _region_choices() -> list[tuple[int, str]]:
     regions = services.regions_for(current_user)
     choices = [(r.id, f"{r.name} ({r.code})") for r in regions]
@@ -129,8 +141,9 @@ def _prepare_user_form(form: UserForm, default_region_id: int | None) -> Region 
         form.region.data = region_id
     # a posted region that is not among the choices stays, so the form refuses it
     region = db.session.get(Region, region_id) if region_id else None
-    form.school.choices = [(0, "—")] + [(s.id, f"{s.name}, {s.city} ({s.location_code})")
-                                        for s in services.region_schools(region)]
+    form.school.choices = [(0, "—")] + [
+        (s.id, f"{s.name}, {s.city} ({s.location_code})") for s in services.region_schools(region)
+    ]
     form.venues.choices = [(v.id, v.name) for v in services.region_venues(region)]
     if not permissions.is_admin(current_user):
         form.role.choices = [c for c in form.role.choices if c[0] != Role.ADMIN.value]
@@ -138,8 +151,9 @@ def _prepare_user_form(form: UserForm, default_region_id: int | None) -> Region 
 
 
 def _assignment(form: UserForm) -> services.Assignment:
-    return services.load_assignment(form.role.data, form.region.data, form.school.data, form.venues.data or [],
-                                    form.name.data or "")
+    return services.load_assignment(
+        form.role.data, form.region.data, form.school.data, form.venues.data or [], form.name.data or ""
+    )
 
 
 def _picking_region() -> bool:
@@ -166,9 +180,14 @@ def users():
             region_id=region.id if admin and region is not None else None,
             school_id=int(form.school.data) if form.school.data else None,
             active={"1": True, "0": False}.get(form.active.data or ""),
-            email=(form.email.data or "").strip()[:254])
-    page = db.paginate(services.users_stmt(current_user, filters), page=int_arg("page", 1, lo=1, hi=100_000),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+            email=(form.email.data or "").strip()[:254],
+        )
+    page = db.paginate(
+        services.users_stmt(current_user, filters),
+        page=int_arg("page", 1, lo=1, hi=100_000),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("admin/users.html", form=form, page=page, args=args, show_region=admin)
 
@@ -192,8 +211,10 @@ def user_invite():
             refused = True
         else:
             db.session.commit()
-            flash(_("%(email)s is uitgenodigd en krijgt een e-mail om een wachtwoord te kiezen.", email=user.email),
-                  "success")
+            flash(
+                _("%(email)s is uitgenodigd en krijgt een e-mail om een wachtwoord te kiezen.", email=user.email),
+                "success",
+            )
             return redirect(url_for("admin.user_edit", user_id=user.id))
     return render_template("admin/user_invite.html", form=form), 422 if form.errors or refused else 200
 
@@ -233,11 +254,15 @@ def user_edit(user_id: int):
 def user_action(user_id: int, action: str):
     target = _load_user(user_id)
     actions = {
-        "deactiveren": (lambda: services.set_user_active(current_user, target, False),
-                        _("Het account is gedeactiveerd: inloggen en API-sleutels werken niet meer.")),
+        "deactiveren": (
+            lambda: services.set_user_active(current_user, target, False),
+            _("Het account is gedeactiveerd: inloggen en API-sleutels werken niet meer."),
+        ),
         "activeren": (lambda: services.set_user_active(current_user, target, True), _("Het account is weer actief.")),
-        "uitnodigen": (lambda: services.resend_invitation(current_user, target),
-                       _("Er is een nieuwe uitnodiging verstuurd; eerdere links werken niet meer.")),
+        "uitnodigen": (
+            lambda: services.resend_invitation(current_user, target),
+            _("Er is een nieuwe uitnodiging verstuurd; eerdere links werken niet meer."),
+        ),
     }
     if action not in actions:
         abort(404)
@@ -248,14 +273,16 @@ def user_action(user_id: int, action: str):
 
 # ------------------------------------------------------------------ school data
 
+
 def _upload_form(form_cls):
     """The upload form, or an empty one with the size error when the body is too large."""
     try:
         return form_cls(), None
     except RequestEntityTooLarge:
         limit_mb = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
-        return form_cls(formdata=None), _("Het bestand is te groot (hoogstens %(n)s MB). Er is niets ingelezen.",
-                                          n=max(limit_mb, 1))
+        return form_cls(formdata=None), _(
+            "Het bestand is te groot (hoogstens %(n)s MB). Er is niets ingelezen.", n=max(limit_mb, 1)
+        )
 
 
 @bp.route("/schoolgegevens/duo", methods=["GET", "POST"])
@@ -305,12 +332,18 @@ def assign_region():
         else:
             if preview is None:
                 db.session.commit()
-                flash(_("%(n)s scholen zijn toegewezen aan %(region)s.", n=change.schools, region=region.name),
-                      "success")
+                flash(
+                    _("%(n)s scholen zijn toegewezen aan %(region)s.", n=change.schools, region=region.name), "success"
+                )
                 return redirect(url_for("admin.assign_region"))
-    return render_template("admin/assign_region.html", form=form, areas=services.municipality_overview(),
-                           preview=preview, changes=services.recent_region_changes(),
-                           school_year_label=school_year_label), (422 if form.errors or refused else 200)
+    return render_template(
+        "admin/assign_region.html",
+        form=form,
+        areas=services.municipality_overview(),
+        preview=preview,
+        changes=services.recent_region_changes(),
+        school_year_label=school_year_label,
+    ), (422 if form.errors or refused else 200)
 
 
 @bp.post("/schoolgegevens/regio/wijzigingen/<int:change_id>/ongedaan")
@@ -322,8 +355,10 @@ def undo_region_change(change_id: int):
     change = db.session.get(RegionChange, change_id)
     if change is None:
         abort(404)
-    run_and_flash(lambda: services.undo_region_change(current_user, change),
-                  _("De wijziging is ongedaan gemaakt: de scholen en hun leerkrachten horen weer bij hun vorige regio."))
+    run_and_flash(
+        lambda: services.undo_region_change(current_user, change),
+        _("De wijziging is ongedaan gemaakt: de scholen en hun leerkrachten horen weer bij hun vorige regio."),
+    )
     return redirect(url_for("admin.assign_region"))
 
 
@@ -352,6 +387,14 @@ def holidays():
     years = services.holiday_years()
     current = school_year_of(utcnow())
     year = int_arg("school_year", current if current in years or not years else years[-1], lo=2000, hi=2100)
-    return render_template("admin/holidays.html", form=form, report=report, years=years, year=year,
-                           year_label=school_year_label(year), periods=services.holidays_by_region(year),
-                           school_year_label=school_year_label, HOLIDAY_REGION_LABELS=HOLIDAY_REGION_LABELS), status
+    return render_template(
+        "admin/holidays.html",
+        form=form,
+        report=report,
+        years=years,
+        year=year,
+        year_label=school_year_label(year),
+        periods=services.holidays_by_region(year),
+        school_year_label=school_year_label,
+        HOLIDAY_REGION_LABELS=HOLIDAY_REGION_LABELS,
+    ), status

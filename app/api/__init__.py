@@ -4,6 +4,7 @@ Each area adds its endpoints in a module of this package and describes them in t
 module's ``PATHS`` (OpenAPI path items) and ``SCHEMAS``; ``/api/v1/openapi.json``
 merges them.
 """
+
 from __future__ import annotations
 
 from functools import wraps
@@ -122,15 +123,22 @@ PROBLEM_SCHEMA = {
 
 def problem_responses(*statuses: int) -> dict:
     return {
-        str(s): {"description": "Problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        str(s): {
+            "description": "Problem",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
         for s in statuses
     }
 
 
 # Schemas of parameters and fields, as the code checks them.
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
-SCHOOL_YEAR_SCHEMA = {"type": "integer", "minimum": 2000, "maximum": 2100,
-                      "description": "the calendar year in which the school year starts (2026 = 2026/27)"}
+SCHOOL_YEAR_SCHEMA = {
+    "type": "integer",
+    "minimum": 2000,
+    "maximum": 2100,
+    "description": "the calendar year in which the school year starts (2026 = 2026/27)",
+}
 PAGE_PARAMS = [
     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
@@ -164,8 +172,11 @@ def openapi():
         schemas.update(getattr(mod, "SCHEMAS", {}))
     doc = {
         "openapi": "3.1.0",
-        "info": {"title": "Techlab booking platform API", "version": "1.0.0",
-                 "description": "Bookings of techlabs, hotspots and masterclasses for primary schools."},
+        "info": {
+            "title": "Techlab booking platform API",
+            "version": "1.0.0",
+            "description": "Bookings of techlabs, hotspots and masterclasses for primary schools.",
+        },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {

@@ -1,4 +1,5 @@
 """API: tokens and the token holder."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,8 +24,9 @@ def create_token():
     expires_at = utcnow() + timedelta(days=current_app.config["API_TOKEN_DAYS"])
     token, secret = create_api_token(user, name=str(data.get("name") or "api")[:100], expires_at=expires_at)
     db.session.commit()
-    return jsonify({"token": secret, "token_type": "Bearer", "expires_at": expires_at.isoformat(),
-                    "prefix": token.prefix}), 201
+    return jsonify(
+        {"token": secret, "token_type": "Bearer", "expires_at": expires_at.isoformat(), "prefix": token.prefix}
+    ), 201
 
 
 @bp.delete("/auth/token")
@@ -45,43 +47,98 @@ def revoke_token():
 @token_required
 def me():
     u = api_user()
-    return jsonify({
-        "id": u.id, "email": u.email, "name": u.name, "role": u.role.value, "locale": u.locale,
-        "region": {"id": u.region.id, "code": u.region.code, "name": u.region.name} if u.region else None,
-        "school": {"id": u.school.id, "location_code": u.school.location_code, "name": u.school.name}
-        if u.school else None,
-        "venues": [{"id": v.id, "name": v.name} for v in u.venues],
-    })
+    return jsonify(
+        {
+            "id": u.id,
+            "email": u.email,
+            "name": u.name,
+            "role": u.role.value,
+            "locale": u.locale,
+            "region": {"id": u.region.id, "code": u.region.code, "name": u.region.name} if u.region else None,
+            "school": {"id": u.school.id, "location_code": u.school.location_code, "name": u.school.name}
+            if u.school
+            else None,
+            "venues": [{"id": v.id, "name": v.name} for v in u.venues],
+        }
+    )
 
 
 SCHEMAS = {
-    "TokenRequest": {"type": "object", "required": ["email", "password"], "properties": {
-        "email": {"type": "string"}, "password": {"type": "string"}, "name": {"type": "string"}}},
-    "Token": {"type": "object", "required": ["token", "token_type"], "properties": {
-        "token": {"type": "string"}, "token_type": {"type": "string", "enum": ["Bearer"]},
-        "expires_at": {"type": ["string", "null"]}, "prefix": {"type": "string"}}},
-    "Me": {"type": "object", "required": ["id", "email", "role"], "properties": {
-        "id": {"type": "integer"}, "email": {"type": "string"}, "name": {"type": "string"},
-        "role": {"type": "string", "enum": ["teacher", "coordinator", "programme_leader", "admin"]},
-        "locale": {"type": "string"},
-        "region": {"type": ["object", "null"], "properties": {"id": {"type": "integer"}, "code": {"type": "string"},
-                                                              "name": {"type": "string"}}},
-        "school": {"type": ["object", "null"], "properties": {"id": {"type": "integer"},
-                                                              "location_code": {"type": "string"}, "name": {"type": "string"}}},
-        "venues": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"},
-                                                                               "name": {"type": "string"}}}}}},
+    "TokenRequest": {
+        "type": "object",
+        "required": ["email", "password"],
+        "properties": {"email": {"type": "string"}, "password": {"type": "string"}, "name": {"type": "string"}},
+    },
+    "Token": {
+        "type": "object",
+        "required": ["token", "token_type"],
+        "properties": {
+            "token": {"type": "string"},
+            "token_type": {"type": "string", "enum": ["Bearer"]},
+            "expires_at": {"type": ["string", "null"]},
+            "prefix": {"type": "string"},
+        },
+    },
+    "Me": {
+        "type": "object",
+        "required": ["id", "email", "role"],
+        "properties": {
+            "id": {"type": "integer"},
+            "email": {"type": "string"},
+            "name": {"type": "string"},
+            "role": {"type": "string", "enum": ["teacher", "coordinator", "programme_leader", "admin"]},
+            "locale": {"type": "string"},
+            "region": {
+                "type": ["object", "null"],
+                "properties": {"id": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"}},
+            },
+            "school": {
+                "type": ["object", "null"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "location_code": {"type": "string"},
+                    "name": {"type": "string"},
+                },
+            },
+            "venues": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+            },
+        },
+    },
 }
 PATHS = {
     "/auth/token": {
-        "post": {"summary": "Exchange e-mail and password for a bearer token (shown once)", "security": [],
-                 "requestBody": {"required": True, "content": {"application/json": {
-                     "schema": {"$ref": "#/components/schemas/TokenRequest"}}}},
-                 "responses": {"201": {"description": "Token", "content": {"application/json": {
-                     "schema": {"$ref": "#/components/schemas/Token"}}}},
-                               **problem_responses(400, 401, 403, 415, 422, 429)}},  # 403: password sign-in off
-        "delete": {"summary": "Revoke the token in use", "responses": {"204": {"description": "Revoked"},
-                                                                        **problem_responses(401)}},
+        "post": {
+            "summary": "Exchange e-mail and password for a bearer token (shown once)",
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TokenRequest"}}},
+            },
+            "responses": {
+                "201": {
+                    "description": "Token",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}},
+                },
+                **problem_responses(400, 401, 403, 415, 422, 429),
+            },
+        },  # 403: password sign-in off
+        "delete": {
+            "summary": "Revoke the token in use",
+            "responses": {"204": {"description": "Revoked"}, **problem_responses(401)},
+        },
     },
-    "/me": {"get": {"summary": "The token holder", "responses": {"200": {"description": "Me", "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/Me"}}}}, **problem_responses(401)}}},
+    "/me": {
+        "get": {
+            "summary": "The token holder",
+            "responses": {
+                "200": {
+                    "description": "Me",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Me"}}},
+                },
+                **problem_responses(401),
+            },
+        }
+    },
 }

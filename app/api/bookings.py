@@ -1,4 +1,5 @@
 """API: bookings and series bookings of the token holder."""
+
 from __future__ import annotations
 
 from flask import abort, jsonify, url_for
@@ -6,7 +7,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.api import ID_SCHEMA, PAGE_PARAMS, api_user, bp, json_body, page_of, paginate, problem_responses, token_required
+from app.api import (
+    ID_SCHEMA,
+    PAGE_PARAMS,
+    api_user,
+    bp,
+    json_body,
+    page_of,
+    paginate,
+    problem_responses,
+    token_required,
+)
 from app.api.serializers import iso, venue_ref
 from app.auth import permissions
 from app.booking import services
@@ -21,13 +32,31 @@ from app.labs.models import Session
 
 def booking_json(b: Booking) -> dict:
     s = b.session
-    return {"id": b.id, "status": b.status.value, "session_id": b.session_id, "offer_id": s.offer_id,
-            "series_id": b.series_id, "part": b.part_position, "school_id": b.school_id, "groep": b.groep_label,
-            "pupils": b.pupils, "adults": b.adults, "contact_name": b.contact_name, "contact_email": b.contact_email,
-            "remarks": b.remarks, "starts_at": iso(s.starts_at), "ends_at": iso(s.ends_at), "venue": venue_ref(s.venue),
-            "title": s.offer.title, "created_at": iso(b.created_at), "cancelled_at": iso(b.cancelled_at),
-            "sequence": b.sequence, "class_name": b.class_name, "offer_expires_at": iso(b.offer_expires_at),
-            "waiting": _waiting(b)}
+    return {
+        "id": b.id,
+        "status": b.status.value,
+        "session_id": b.session_id,
+        "offer_id": s.offer_id,
+        "series_id": b.series_id,
+        "part": b.part_position,
+        "school_id": b.school_id,
+        "groep": b.groep_label,
+        "pupils": b.pupils,
+        "adults": b.adults,
+        "contact_name": b.contact_name,
+        "contact_email": b.contact_email,
+        "remarks": b.remarks,
+        "starts_at": iso(s.starts_at),
+        "ends_at": iso(s.ends_at),
+        "venue": venue_ref(s.venue),
+        "title": s.offer.title,
+        "created_at": iso(b.created_at),
+        "cancelled_at": iso(b.cancelled_at),
+        "sequence": b.sequence,
+        "class_name": b.class_name,
+        "offer_expires_at": iso(b.offer_expires_at),
+        "waiting": _waiting(b),
+    }
 
 
 def _waiting(b: Booking):
@@ -41,8 +70,13 @@ def _waiting(b: Booking):
 
 
 def series_json(series: SeriesBooking) -> dict:
-    return {"id": series.id, "offer_id": series.offer_id, "school_id": series.school_id,
-            "status": series.status.value, "bookings": [booking_json(b) for b in series.bookings]}
+    return {
+        "id": series.id,
+        "offer_id": series.offer_id,
+        "school_id": series.school_id,
+        "status": series.status.value,
+        "bookings": [booking_json(b) for b in series.bookings],
+    }
 
 
 def _whole(value):
@@ -107,12 +141,19 @@ def _details(data) -> services.ClassDetails:
     if isinstance(groep, int) and not isinstance(groep, bool):
         groep = str(groep)
     if not isinstance(groep, str):
-        raise InvalidInput("groep must be a text like \"7\" or \"7/8\".", field="groep")
+        raise InvalidInput('groep must be a text like "7" or "7/8".', field="groep")
     return services.ClassDetails(
-        school_id=user.school_id, groep=groep[:10], pupils=_int(data, "pupils"), adults=_int(data, "adults", default=0),
-        contact_name=_name(data, "contact_name", 200), contact_email=_email(data, "contact_email"),
-        remarks=_str(data, "remarks", 2000), girls=_int(data, "girls", required=False),
-        boys=_int(data, "boys", required=False), class_name=_str(data, "class_name", 40))
+        school_id=user.school_id,
+        groep=groep[:10],
+        pupils=_int(data, "pupils"),
+        adults=_int(data, "adults", default=0),
+        contact_name=_name(data, "contact_name", 200),
+        contact_email=_email(data, "contact_email"),
+        remarks=_str(data, "remarks", 2000),
+        girls=_int(data, "girls", required=False),
+        boys=_int(data, "boys", required=False),
+        class_name=_str(data, "class_name", 40),
+    )
 
 
 def _commit(keep: bool = False):
@@ -192,8 +233,14 @@ def create_series_booking():
 
 def _visible_bookings():
     user = api_user()
-    stmt = select(Booking).join(Session, Booking.session_id == Session.id).options(
-        selectinload(Booking.session).selectinload(Session.offer), selectinload(Booking.session).selectinload(Session.venue))
+    stmt = (
+        select(Booking)
+        .join(Session, Booking.session_id == Session.id)
+        .options(
+            selectinload(Booking.session).selectinload(Session.offer),
+            selectinload(Booking.session).selectinload(Session.venue),
+        )
+    )
     if permissions.is_teacher(user) or permissions.is_school_coordinator(user):
         return stmt.where(Booking.school_id == user.school_id)
     if permissions.is_coordinator(user):
@@ -201,7 +248,8 @@ def _visible_bookings():
 
         venue_ids = [v.id for v in user.venues]
         return stmt.join(Offer, Session.offer_id == Offer.id).where(
-            or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids)))
+            or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids))
+        )
     if permissions.is_admin(user):
         return stmt
     from app.labs.models import Offer
@@ -248,8 +296,9 @@ def _changes(data) -> dict:
         raise InvalidInput("Give at least one field to change.", field=None)
     unknown = sorted(set(data) - set(services.CHANGEABLE))
     if unknown:
-        raise InvalidInput(f"{unknown[0]} cannot be changed; changeable: {', '.join(services.CHANGEABLE)}.",
-                           field=unknown[0])
+        raise InvalidInput(
+            f"{unknown[0]} cannot be changed; changeable: {', '.join(services.CHANGEABLE)}.", field=unknown[0]
+        )
     out = {}
     for name in data:
         if name in ("pupils", "adults"):
@@ -259,7 +308,7 @@ def _changes(data) -> dict:
             if isinstance(groep, int) and not isinstance(groep, bool):
                 groep = str(groep)
             if not isinstance(groep, str):
-                raise InvalidInput("groep must be a text like \"7\" or \"7/8\".", field="groep")
+                raise InvalidInput('groep must be a text like "7" or "7/8".', field="groep")
             out[name] = groep[:10]
         elif name == "contact_name":
             out[name] = _name(data, name, 200)
@@ -347,55 +396,128 @@ def decline_offer(booking_id):
     return jsonify(booking_json(booking))
 
 
-BOOKING_SCHEMA = {"type": "object", "required": ["id", "status", "session_id", "pupils"], "properties": {
-    "id": {"type": "integer"},
-    "status": {"type": "string", "enum": ["confirmed", "waitlisted", "offered", "requested", "cancelled", "attended",
-                                          "no_show"],
-               "description": "requested: on an offer with approval required, waiting for the coordinator "
-                              "(the place is held)"},
-    "class_name": {"type": "string"}, "offer_expires_at": {"type": ["string", "null"], "format": "date-time"},
-    "waiting": {"type": ["object", "null"], "description": "for a waiting class: position in the promotion order, "
-                "the rule that holds it back (full, priority_window, … or room) and until when", "properties": {
-        "position": {"type": ["integer", "null"]}, "rule": {"type": "string"}, "message": {"type": "string"},
-        "until": {"type": ["string", "null"]}, "rule_id": {"type": ["integer", "null"]}}},
-    "session_id": {"type": "integer"}, "offer_id": {"type": "integer"}, "series_id": {"type": ["integer", "null"]},
-    "part": {"type": ["integer", "null"]}, "school_id": {"type": "integer"}, "groep": {"type": "string"},
-    "pupils": {"type": "integer"}, "adults": {"type": "integer"}, "contact_name": {"type": "string"},
-    "contact_email": {"type": "string"}, "remarks": {"type": "string"},
-    "starts_at": {"type": "string", "format": "date-time"}, "ends_at": {"type": "string", "format": "date-time"},
-    "venue": {"type": ["object", "null"]}, "title": {"type": "string"},
-    "created_at": {"type": "string"}, "cancelled_at": {"type": ["string", "null"]}, "sequence": {"type": "integer"}}}
-GROEP_PATTERN = "^(" + "|".join([str(g) for g in range(1, 9)] + [f"{g}/{g + 1}" for g in range(1, 8)]
-                                + [f"{g}/{g + 1}/{g + 2}" for g in range(1, 7)]) + ")$"
+BOOKING_SCHEMA = {
+    "type": "object",
+    "required": ["id", "status", "session_id", "pupils"],
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {
+            "type": "string",
+            "enum": ["confirmed", "waitlisted", "offered", "requested", "cancelled", "attended", "no_show"],
+            "description": "requested: on an offer with approval required, waiting for the coordinator "
+            "(the place is held)",
+        },
+        "class_name": {"type": "string"},
+        "offer_expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "waiting": {
+            "type": ["object", "null"],
+            "description": "for a waiting class: position in the promotion order, "
+            "the rule that holds it back (full, priority_window, … or room) and until when",
+            "properties": {
+                "position": {"type": ["integer", "null"]},
+                "rule": {"type": "string"},
+                "message": {"type": "string"},
+                "until": {"type": ["string", "null"]},
+                "rule_id": {"type": ["integer", "null"]},
+            },
+        },
+        "session_id": {"type": "integer"},
+        "offer_id": {"type": "integer"},
+        "series_id": {"type": ["integer", "null"]},
+        "part": {"type": ["integer", "null"]},
+        "school_id": {"type": "integer"},
+        "groep": {"type": "string"},
+        "pupils": {"type": "integer"},
+        "adults": {"type": "integer"},
+        "contact_name": {"type": "string"},
+        "contact_email": {"type": "string"},
+        "remarks": {"type": "string"},
+        "starts_at": {"type": "string", "format": "date-time"},
+        "ends_at": {"type": "string", "format": "date-time"},
+        "venue": {"type": ["object", "null"]},
+        "title": {"type": "string"},
+        "created_at": {"type": "string"},
+        "cancelled_at": {"type": ["string", "null"]},
+        "sequence": {"type": "integer"},
+    },
+}
+GROEP_PATTERN = (
+    "^("
+    + "|".join(
+        [str(g) for g in range(1, 9)]
+        + [f"{g}/{g + 1}" for g in range(1, 8)]
+        + [f"{g}/{g + 1}/{g + 2}" for g in range(1, 7)]
+    )
+    + ")$"
+)
 CLASS_FIELDS = {
-    "groep": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 8},
-                        {"type": "string", "pattern": GROEP_PATTERN}],
-              "description": "1–8 or a combination of two successive groepen such as \"7/8\""},
-    "class_name": {"type": "string", "maxLength": 40,
-                   "description": "the class's name within the school (\"7A\"); default: its groep"},
-    "pupils": {"type": "integer", "minimum": 1, "maximum": 40}, "adults": {"type": "integer", "minimum": 0, "maximum": 10},
-    "contact_name": {"type": "string"}, "contact_email": {"type": "string"}, "remarks": {"type": "string"},
+    "groep": {
+        "anyOf": [{"type": "integer", "minimum": 1, "maximum": 8}, {"type": "string", "pattern": GROEP_PATTERN}],
+        "description": '1–8 or a combination of two successive groepen such as "7/8"',
+    },
+    "class_name": {
+        "type": "string",
+        "maxLength": 40,
+        "description": 'the class\'s name within the school ("7A"); default: its groep',
+    },
+    "pupils": {"type": "integer", "minimum": 1, "maximum": 40},
+    "adults": {"type": "integer", "minimum": 0, "maximum": 10},
+    "contact_name": {"type": "string"},
+    "contact_email": {"type": "string"},
+    "remarks": {"type": "string"},
     "girls": {"type": ["integer", "null"], "minimum": 0, "maximum": 40},
-    "boys": {"type": ["integer", "null"], "minimum": 0, "maximum": 40}}
+    "boys": {"type": ["integer", "null"], "minimum": 0, "maximum": 40},
+}
 SCHEMAS = {
     "Booking": BOOKING_SCHEMA,
     "BookingPage": page_of("Booking"),
-    "BookingRequest": {"type": "object", "required": ["session_id", "groep", "pupils"], "properties": {
-        "session_id": ID_SCHEMA, "waitlist": {"type": "boolean", "default": False}, **CLASS_FIELDS}},
-    "SeriesBookingRequest": {"type": "object", "required": ["offer_id", "session_ids", "groep", "pupils"], "properties": {
-        "offer_id": ID_SCHEMA, "session_ids": {"type": "array", "items": ID_SCHEMA, "maxItems": 9,
-                                                         "description": "one session per part, in part order"},
-        **CLASS_FIELDS}},
-    "BookingChange": {"type": "object", "minProperties": 1, "additionalProperties": False,
-                      "description": "the fields to change (only those given); until the offer's change_deadline_days "
-                                     "before the session, through the same admission rules as a new booking",
-                      "properties": {k: CLASS_FIELDS[k] for k in ("groep", "class_name", "pupils", "adults",
-                                                                   "contact_name", "contact_email", "remarks")}},
-    "RequestDecline": {"type": "object", "required": ["reason"], "properties": {
-        "reason": {"type": "string", "minLength": 1, "maxLength": 500, "description": "the school reads it"}}},
-    "SeriesBooking": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "offer_id": {"type": "integer"}, "school_id": {"type": "integer"},
-        "status": {"type": "string"}, "bookings": {"type": "array", "items": {"$ref": "#/components/schemas/Booking"}}}},
+    "BookingRequest": {
+        "type": "object",
+        "required": ["session_id", "groep", "pupils"],
+        "properties": {"session_id": ID_SCHEMA, "waitlist": {"type": "boolean", "default": False}, **CLASS_FIELDS},
+    },
+    "SeriesBookingRequest": {
+        "type": "object",
+        "required": ["offer_id", "session_ids", "groep", "pupils"],
+        "properties": {
+            "offer_id": ID_SCHEMA,
+            "session_ids": {
+                "type": "array",
+                "items": ID_SCHEMA,
+                "maxItems": 9,
+                "description": "one session per part, in part order",
+            },
+            **CLASS_FIELDS,
+        },
+    },
+    "BookingChange": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "description": "the fields to change (only those given); until the offer's change_deadline_days "
+        "before the session, through the same admission rules as a new booking",
+        "properties": {
+            k: CLASS_FIELDS[k]
+            for k in ("groep", "class_name", "pupils", "adults", "contact_name", "contact_email", "remarks")
+        },
+    },
+    "RequestDecline": {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {
+            "reason": {"type": "string", "minLength": 1, "maxLength": 500, "description": "the school reads it"}
+        },
+    },
+    "SeriesBooking": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "offer_id": {"type": "integer"},
+            "school_id": {"type": "integer"},
+            "status": {"type": "string"},
+            "bookings": {"type": "array", "items": {"$ref": "#/components/schemas/Booking"}},
+        },
+    },
 }
 
 
@@ -406,56 +528,102 @@ def _json(ref):
 ID = [{"name": "booking_id", "in": "path", "required": True, "schema": ID_SCHEMA}]
 PATHS = {
     "/bookings": {
-        "post": {"summary": "Book a session for your class (201 confirmed or waitlisted; 409 code full when no place; "
-                            "422 with the rule's code, e.g. priority_window, when a rule holds the class back)",
-                 "requestBody": {"required": True, "content": _json("BookingRequest")},
-                 "responses": {"201": {"description": "Booked", "content": _json("Booking")},
-                               **problem_responses(400, 401, 403, 404, 409, 415, 422)}},
-        "get": {"summary": "Your bookings (teacher: your school; coordinator: your venues)", "parameters": PAGE_PARAMS,
-                "responses": {"200": {"description": "A page", "content": _json("BookingPage")},
-                              **problem_responses(401, 422)}},
+        "post": {
+            "summary": "Book a session for your class (201 confirmed or waitlisted; 409 code full when no place; "
+            "422 with the rule's code, e.g. priority_window, when a rule holds the class back)",
+            "requestBody": {"required": True, "content": _json("BookingRequest")},
+            "responses": {
+                "201": {"description": "Booked", "content": _json("Booking")},
+                **problem_responses(400, 401, 403, 404, 409, 415, 422),
+            },
+        },
+        "get": {
+            "summary": "Your bookings (teacher: your school; coordinator: your venues)",
+            "parameters": PAGE_PARAMS,
+            "responses": {
+                "200": {"description": "A page", "content": _json("BookingPage")},
+                **problem_responses(401, 422),
+            },
+        },
     },
     "/bookings/{booking_id}": {
-        "get": {"summary": "One booking", "parameters": ID,
-                "responses": {"200": {"description": "Booking", "content": _json("Booking")}, **problem_responses(401, 404)}},
-        "delete": {"summary": "Cancel a booking (a series: all parts)", "parameters": ID,
-                   "responses": {"200": {"description": "Cancelled", "content": _json("Booking")},
-                                 **problem_responses(401, 403, 404, 422)}},
-        "patch": {"summary": "Change the class of a booking (a series: all parts): pupils, adults, contact, remarks, "
-                             "groep, class name; until the offer's change deadline (422 code change_deadline_passed), "
-                             "more pupils only if they fit (409 code full)", "parameters": ID,
-                  "requestBody": {"required": True, "content": _json("BookingChange")},
-                  "responses": {"200": {"description": "Changed", "content": _json("Booking")},
-                                **problem_responses(400, 401, 403, 404, 409, 415, 422)}},
+        "get": {
+            "summary": "One booking",
+            "parameters": ID,
+            "responses": {
+                "200": {"description": "Booking", "content": _json("Booking")},
+                **problem_responses(401, 404),
+            },
+        },
+        "delete": {
+            "summary": "Cancel a booking (a series: all parts)",
+            "parameters": ID,
+            "responses": {
+                "200": {"description": "Cancelled", "content": _json("Booking")},
+                **problem_responses(401, 403, 404, 422),
+            },
+        },
+        "patch": {
+            "summary": "Change the class of a booking (a series: all parts): pupils, adults, contact, remarks, "
+            "groep, class name; until the offer's change deadline (422 code change_deadline_passed), "
+            "more pupils only if they fit (409 code full)",
+            "parameters": ID,
+            "requestBody": {"required": True, "content": _json("BookingChange")},
+            "responses": {
+                "200": {"description": "Changed", "content": _json("Booking")},
+                **problem_responses(400, 401, 403, 404, 409, 415, 422),
+            },
+        },
     },
     "/bookings/{booking_id}/approve": {
-        "post": {"summary": "Approve a requested booking (coordinator of its session): it is confirmed",
-                 "parameters": ID,
-                 "responses": {"200": {"description": "Confirmed", "content": _json("Booking")},
-                               **problem_responses(401, 403, 404, 422)}},
+        "post": {
+            "summary": "Approve a requested booking (coordinator of its session): it is confirmed",
+            "parameters": ID,
+            "responses": {
+                "200": {"description": "Confirmed", "content": _json("Booking")},
+                **problem_responses(401, 403, 404, 422),
+            },
+        },
     },
     "/bookings/{booking_id}/reject": {
-        "post": {"summary": "Decline a requested booking with a reason; the held place goes to the waiting list",
-                 "parameters": ID, "requestBody": {"required": True, "content": _json("RequestDecline")},
-                 "responses": {"200": {"description": "Declined", "content": _json("Booking")},
-                               **problem_responses(400, 401, 403, 404, 415, 422)}},
+        "post": {
+            "summary": "Decline a requested booking with a reason; the held place goes to the waiting list",
+            "parameters": ID,
+            "requestBody": {"required": True, "content": _json("RequestDecline")},
+            "responses": {
+                "200": {"description": "Declined", "content": _json("Booking")},
+                **problem_responses(400, 401, 403, 404, 415, 422),
+            },
+        },
     },
     "/bookings/{booking_id}/accept": {
-        "post": {"summary": "Accept a place offered from the waiting list (status offered) before offer_expires_at",
-                 "parameters": ID,
-                 "responses": {"200": {"description": "Confirmed", "content": _json("Booking")},
-                               **problem_responses(401, 403, 404, 422)}},
+        "post": {
+            "summary": "Accept a place offered from the waiting list (status offered) before offer_expires_at",
+            "parameters": ID,
+            "responses": {
+                "200": {"description": "Confirmed", "content": _json("Booking")},
+                **problem_responses(401, 403, 404, 422),
+            },
+        },
     },
     "/bookings/{booking_id}/decline": {
-        "post": {"summary": "Decline a place offered from the waiting list; it goes to the next waiting class",
-                 "parameters": ID,
-                 "responses": {"200": {"description": "Declined", "content": _json("Booking")},
-                               **problem_responses(401, 403, 404, 422)}},
+        "post": {
+            "summary": "Decline a place offered from the waiting list; it goes to the next waiting class",
+            "parameters": ID,
+            "responses": {
+                "200": {"description": "Declined", "content": _json("Booking")},
+                **problem_responses(401, 403, 404, 422),
+            },
+        },
     },
     "/series-bookings": {
-        "post": {"summary": "Book all parts of a series at once (all or nothing)",
-                 "requestBody": {"required": True, "content": _json("SeriesBookingRequest")},
-                 "responses": {"201": {"description": "Booked", "content": _json("SeriesBooking")},
-                               **problem_responses(400, 401, 403, 404, 409, 415, 422)}},
+        "post": {
+            "summary": "Book all parts of a series at once (all or nothing)",
+            "requestBody": {"required": True, "content": _json("SeriesBookingRequest")},
+            "responses": {
+                "201": {"description": "Booked", "content": _json("SeriesBooking")},
+                **problem_responses(400, 401, 403, 404, 409, 415, 422),
+            },
+        },
     },
 }

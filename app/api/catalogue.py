@@ -1,4 +1,5 @@
 """API: offers, sessions, venues and schools of the caller's region."""
+
 from __future__ import annotations
 
 from datetime import datetime, time
@@ -7,7 +8,17 @@ from flask import abort, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.api import ID_SCHEMA, PAGE_PARAMS, api_user, bp, int_param, page_of, paginate, problem_responses, token_required
+from app.api import (
+    ID_SCHEMA,
+    PAGE_PARAMS,
+    api_user,
+    bp,
+    int_param,
+    page_of,
+    paginate,
+    problem_responses,
+    token_required,
+)
 from app.api.serializers import SCHEMAS as SHAPES
 from app.api.serializers import offer_json, school_json, session_json, venue_json
 from app.auth import permissions
@@ -43,8 +54,9 @@ def _enum_param(name, enum_cls):
     try:
         return enum_cls(raw)
     except ValueError:
-        raise DomainError(f"{name} must be one of: {', '.join(e.value for e in enum_cls)}.",
-                          code="invalid_parameter", field=name) from None
+        raise DomainError(
+            f"{name} must be one of: {', '.join(e.value for e in enum_cls)}.", code="invalid_parameter", field=name
+        ) from None
 
 
 def _datetime_param(name, end_of_day=False):
@@ -59,8 +71,11 @@ def _datetime_param(name, end_of_day=False):
         if not in_date_range(value):
             raise ValueError(name)
     except ValueError:
-        raise DomainError(f"{name} must be an ISO date or date-time in the years {MIN_DATE.year}-{MAX_DATE.year}.",
-                          code="invalid_parameter", field=name) from None
+        raise DomainError(
+            f"{name} must be an ISO date or date-time in the years {MIN_DATE.year}-{MAX_DATE.year}.",
+            code="invalid_parameter",
+            field=name,
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
 
 
@@ -74,8 +89,12 @@ def _visible(obj, check=permissions.can_view):
 @bp.get("/offers")
 @token_required
 def list_offers():
-    stmt = select(Offer).where(Offer.published.is_(True), *_region_filter(Offer.region_id)).options(
-        selectinload(Offer.parts), selectinload(Offer.venue)).order_by(Offer.title, Offer.id)
+    stmt = (
+        select(Offer)
+        .where(Offer.published.is_(True), *_region_filter(Offer.region_id))
+        .options(selectinload(Offer.parts), selectinload(Offer.venue))
+        .order_by(Offer.title, Offer.id)
+    )
     groep = int_param("groep", 1, 8)
     if groep is not None:
         stmt = stmt.where(Offer.groep_min <= groep, Offer.groep_max >= groep)
@@ -100,10 +119,13 @@ def get_offer(offer_id):
 @bp.get("/sessions")
 @token_required
 def list_sessions():
-    stmt = (select(Session).join(Offer, Session.offer_id == Offer.id)
-            .where(Offer.published.is_(True), *_region_filter(Offer.region_id))
-            .options(selectinload(Session.offer), selectinload(Session.venue), selectinload(Session.part))
-            .order_by(Session.starts_at, Session.id))
+    stmt = (
+        select(Session)
+        .join(Offer, Session.offer_id == Offer.id)
+        .where(Offer.published.is_(True), *_region_filter(Offer.region_id))
+        .options(selectinload(Session.offer), selectinload(Session.venue), selectinload(Session.part))
+        .order_by(Session.starts_at, Session.id)
+    )
     if (offer := int_param("offer")) is not None:
         stmt = stmt.where(Session.offer_id == offer)
     if (venue := int_param("venue")) is not None:
@@ -163,16 +185,35 @@ def get_school(school_id):
 
 
 def _list(summary, ref, params=()):
-    return {"get": {"summary": summary, "parameters": list(params) + PAGE_PARAMS,
-                    "responses": {"200": {"description": "A page", "content": {"application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{ref}Page"}}}}, **problem_responses(400, 401, 422)}}}
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": list(params) + PAGE_PARAMS,
+            "responses": {
+                "200": {
+                    "description": "A page",
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}Page"}}},
+                },
+                **problem_responses(400, 401, 422),
+            },
+        }
+    }
 
 
 def _one(summary, ref, param):
-    return {"get": {"summary": summary, "parameters": [{"name": param, "in": "path", "required": True,
-                                                        "schema": ID_SCHEMA}],
-                    "responses": {"200": {"description": ref, "content": {"application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{ref}"}}}}, **problem_responses(401, 404)}}}
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": [{"name": param, "in": "path", "required": True, "schema": ID_SCHEMA}],
+            "responses": {
+                "200": {
+                    "description": ref,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+                },
+                **problem_responses(401, 404),
+            },
+        }
+    }
 
 
 def _q(name, schema, description=""):
@@ -182,21 +223,37 @@ def _q(name, schema, description=""):
 DATE_OR_DATETIME = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
 REGION_PARAM = _q("region", {"type": "string"}, "Region code (administrators only).")
 PATHS = {
-    "/offers": _list("Published offers of your region", "Offer", [
-        _q("groep", {"type": "integer", "minimum": 1, "maximum": 8}),
-        _q("world", {"type": "string", "enum": [w.value for w in World]}),
-        _q("kind", {"type": "string", "enum": [k.value for k in OfferKind]}),
-        _q("venue", ID_SCHEMA), REGION_PARAM]),
+    "/offers": _list(
+        "Published offers of your region",
+        "Offer",
+        [
+            _q("groep", {"type": "integer", "minimum": 1, "maximum": 8}),
+            _q("world", {"type": "string", "enum": [w.value for w in World]}),
+            _q("kind", {"type": "string", "enum": [k.value for k in OfferKind]}),
+            _q("venue", ID_SCHEMA),
+            REGION_PARAM,
+        ],
+    ),
     "/offers/{offer_id}": _one("One offer", "Offer", "offer_id"),
-    "/sessions": _list("Sessions with capacity, booked and available places", "Session", [
-        _q("offer", ID_SCHEMA), _q("venue", ID_SCHEMA),
-        _q("from", DATE_OR_DATETIME, "ISO date or date-time"), _q("to", DATE_OR_DATETIME, "ISO date or date-time"),
-        REGION_PARAM]),
+    "/sessions": _list(
+        "Sessions with capacity, booked and available places",
+        "Session",
+        [
+            _q("offer", ID_SCHEMA),
+            _q("venue", ID_SCHEMA),
+            _q("from", DATE_OR_DATETIME, "ISO date or date-time"),
+            _q("to", DATE_OR_DATETIME, "ISO date or date-time"),
+            REGION_PARAM,
+        ],
+    ),
     "/sessions/{session_id}": _one("One session", "Session", "session_id"),
     "/venues": _list("Venues of your region", "Venue", [REGION_PARAM]),
     "/venues/{venue_id}": _one("One venue", "Venue", "venue_id"),
-    "/schools": _list("Schools of your region, with enrolment per groep", "School", [
-        _q("q", {"type": "string"}), _q("municipality", {"type": "string"}), REGION_PARAM]),
+    "/schools": _list(
+        "Schools of your region, with enrolment per groep",
+        "School",
+        [_q("q", {"type": "string"}), _q("municipality", {"type": "string"}), REGION_PARAM],
+    ),
     "/schools/{school_id}": _one("One school", "School", "school_id"),
 }
 SCHEMAS = dict(SHAPES)

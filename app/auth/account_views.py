@@ -1,4 +1,5 @@
 """The signed-in person's own account: my data (view, export, delete), password, API tokens."""
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,13 @@ def password():
 
             sign_in(user)  # this browser goes on in a new sign-in session; all others (and API keys) ended
             db.session.commit()
-            flash(_("Uw wachtwoord is gewijzigd. Op andere apparaten bent u uitgelogd en uw API-sleutels zijn "
-                    "ingetrokken."), "success")
+            flash(
+                _(
+                    "Uw wachtwoord is gewijzigd. Op andere apparaten bent u uitgelogd en uw API-sleutels zijn "
+                    "ingetrokken."
+                ),
+                "success",
+            )
             return redirect(url_for("account.my_data"))
     elif form.errors:
         status = 422
@@ -98,15 +104,17 @@ def tokens():
     status = 200
     if form.validate_on_submit():
         days = min(int(form.days.data), current_app.config["API_TOKEN_DAYS"])
-        _token, secret = create_api_token(current_user, name=form.name.data.strip(),
-                                          expires_at=utcnow() + timedelta(days=days))
+        _token, secret = create_api_token(
+            current_user, name=form.name.data.strip(), expires_at=utcnow() + timedelta(days=days)
+        )
         db.session.commit()
         status = 201  # the secret is shown on this page only, once; never flashed into the session cookie
         form = ApiTokenForm(formdata=None)
     elif form.errors:
         status = 422
-    return render_template("account/tokens.html", form=form, secret=secret, tokens=user_api_tokens(current_user),
-                           now=utcnow()), status
+    return render_template(
+        "account/tokens.html", form=form, secret=secret, tokens=user_api_tokens(current_user), now=utcnow()
+    ), status
 
 
 @bp.post("/api-sleutels/<int:token_id>/intrekken")

@@ -1,4 +1,5 @@
 """`flask users …`: bootstrap accounts and API tokens."""
+
 from __future__ import annotations
 
 import click
@@ -42,8 +43,9 @@ def create_user_cmd(email, role, school_code, region_code, venue_ids, name, pass
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(email=email, role=Role(role), password=password, region=region, school=school,
-                           venues=venues, name=name)
+        user = create_user(
+            email=email, role=Role(role), password=password, region=region, school=school, venues=venues, name=name
+        )
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from None

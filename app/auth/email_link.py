@@ -11,6 +11,7 @@ the same work and sends nothing.
 Opening the link shows a button; only pressing it (a POST) uses the link, so a mail
 scanner that fetches every link in a mail does not use it up.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -76,9 +77,15 @@ def request_login_link(email: str, remote_addr: str | None, now: datetime | None
         else:
             audit.warning("sign-in link not sent: too many for account %s (ip %s)", user.id, remote_addr)
         return
-    db.session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash, created_at=now,
-                                      expires_at=now + timedelta(seconds=cfg["LOGIN_LINK_SECONDS"]),
-                                      purpose=TokenPurpose.LOGIN))
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=now + timedelta(seconds=cfg["LOGIN_LINK_SECONDS"]),
+            purpose=TokenPurpose.LOGIN,
+        )
+    )
     queue_mail(user.email, subject, body)
     audit.info("sign-in link mailed (account %s, ip %s)", user.id, remote_addr)
 
@@ -86,8 +93,11 @@ def request_login_link(email: str, remote_addr: str | None, now: datetime | None
 def _login_token(secret: str, now: datetime) -> PasswordResetToken | None:
     if not secret or len(secret) > 200:
         return None
-    token = db.session.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(secret),
-                                                               PasswordResetToken.purpose == TokenPurpose.LOGIN))
+    token = db.session.scalar(
+        select(PasswordResetToken).where(
+            PasswordResetToken.token_hash == hash_token(secret), PasswordResetToken.purpose == TokenPurpose.LOGIN
+        )
+    )
     if token is None or token.used_at is not None or token.expires_at <= now:
         return None
     if not token.user.active or token.user.role not in LINK_ROLES:
@@ -112,8 +122,11 @@ def use_login_link(secret: str, remote_addr: str | None = None, now: datetime | 
     message = _("Deze inloglink is ongeldig, al gebruikt of verlopen. Vraag een nieuwe aan.")
     if token is None:
         raise InvalidLinkError(message)
-    claimed = db.session.execute(update(PasswordResetToken).where(
-        PasswordResetToken.id == token.id, PasswordResetToken.used_at.is_(None)).values(used_at=now)).rowcount
+    claimed = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == token.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
     if claimed != 1:
         raise InvalidLinkError(message)
     user = token.user

@@ -1,4 +1,5 @@
 """Sign-in by e-mail link: ask for a link, and use it (routes of the ``auth`` blueprint)."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -27,8 +28,13 @@ def login_link_request():
         else:
             db.session.commit()
             # the same answer whether or not the address has an account
-            flash(_("Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail met een "
-                    "inloglink. De link werkt één keer en is 15 minuten geldig."), "info")
+            flash(
+                _(
+                    "Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail met een "
+                    "inloglink. De link werkt één keer en is 15 minuten geldig."
+                ),
+                "info",
+            )
             return redirect(url_for("auth.login"))
     elif form.errors:
         status = 422

@@ -1,4 +1,5 @@
 """Regions, users, roles and API tokens."""
+
 from __future__ import annotations
 
 import enum
@@ -186,7 +187,10 @@ class PasswordResetToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    purpose: Mapped[TokenPurpose] = mapped_column(str_enum(TokenPurpose, "token_purpose"), default=TokenPurpose.PASSWORD,
-                                                  server_default=TokenPurpose.PASSWORD.value)
+    purpose: Mapped[TokenPurpose] = mapped_column(
+        str_enum(TokenPurpose, "token_purpose"),
+        default=TokenPurpose.PASSWORD,
+        server_default=TokenPurpose.PASSWORD.value,
+    )
 
     user: Mapped[User] = relationship()

@@ -3,6 +3,7 @@
 Region isolation lives in ``same_region``: everyone but the administrator sees and
 changes only objects of their own region.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -80,8 +81,7 @@ def is_school_coordinator(user: User | None) -> bool:
 
 def is_of_school(user: User | None, school_id: int | None) -> bool:
     """A teacher or school coordinator of this school (the school's own people)."""
-    return ((is_teacher(user) or is_school_coordinator(user)) and school_id is not None
-            and user.school_id == school_id)
+    return (is_teacher(user) or is_school_coordinator(user)) and school_id is not None and user.school_id == school_id
 
 
 def can_manage_venue(user: User | None, venue: Any) -> bool:
@@ -190,10 +190,13 @@ def can_decline_bus(user: User | None, booking: Any) -> bool:
 
 # ------------------------------------------------------------------ the school coordinator
 
+
 def can_manage_school(user: User | None, school: Any) -> bool:
     """The school coordinator's pages (teachers, classes, bookings of the school): only the
     school coordinator of that very school, in their own region."""
-    return is_school_coordinator(user) and school is not None and user.school_id == school.id and same_region(user, school)
+    return (
+        is_school_coordinator(user) and school is not None and user.school_id == school.id and same_region(user, school)
+    )
 
 
 def can_manage_school_class(user: User | None, school_class: Any) -> bool:
@@ -208,11 +211,16 @@ def can_use_school_class(user: User | None, school_class: Any) -> bool:
 
 def can_manage_school_teacher(user: User | None, target: Any) -> bool:
     """A school coordinator invites and removes the teachers of their own school, nobody else."""
-    return (is_school_coordinator(user) and target.role == Role.TEACHER and target.school_id == user.school_id
-            and target.id != user.id)
+    return (
+        is_school_coordinator(user)
+        and target.role == Role.TEACHER
+        and target.school_id == user.school_id
+        and target.id != user.id
+    )
 
 
 # ------------------------------------------------------------------ administration
+
 
 def can_administer(user: User | None) -> bool:
     """The administration pages (Beheer): administrators, and programme leaders for their own region."""
@@ -239,8 +247,12 @@ def can_manage_user(user: User | None, target: Any) -> bool:
     region, administrators excepted."""
     if is_admin(user):
         return True
-    return (is_programme_leader(user) and target.role != Role.ADMIN and target.region_id is not None
-            and target.region_id == user.region_id)
+    return (
+        is_programme_leader(user)
+        and target.role != Role.ADMIN
+        and target.region_id is not None
+        and target.region_id == user.region_id
+    )
 
 
 def can_grant_role(user: User | None, role: Role, region: Any | None) -> bool:
@@ -248,8 +260,12 @@ def can_grant_role(user: User | None, role: Role, region: Any | None) -> bool:
     leader every role but administrator, in their own region only."""
     if is_admin(user):
         return True
-    return (is_programme_leader(user) and role != Role.ADMIN and region is not None
-            and region_id_of(region) == user.region_id)
+    return (
+        is_programme_leader(user)
+        and role != Role.ADMIN
+        and region is not None
+        and region_id_of(region) == user.region_id
+    )
 
 
 def can_manage_school_data(user: User | None) -> bool:
@@ -259,8 +275,10 @@ def can_manage_school_data(user: User | None) -> bool:
 
 # ------------------------------------------------------------------ linked objects
 
-def linkable(actor: User | None, model: type, ident: Any, *, field: str,
-             check: Callable[[Any, Any], bool] | None = None) -> Any:
+
+def linkable(
+    actor: User | None, model: type, ident: Any, *, field: str, check: Callable[[Any, Any], bool] | None = None
+) -> Any:
     """Load the object an id in a form field or API body names, as one this actor may link to.
 
     Every write that links another object (a venue to an offer part, a member of staff to a

@@ -3,6 +3,7 @@
 Security events (lockouts, refused sign-ins, resets, password changes) go to the
 ``app.audit`` logger with the account id and client address, never the password.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,12 @@ class PasswordSignInOffError(AuthError):
 def password_sign_in_off(user: User) -> bool:
     """A school's account in a region that turned password sign-in off (administrators and
     the region's staff without a school keep their password)."""
-    return (user.role != Role.ADMIN and user.school_id is not None and user.region is not None
-            and bool(user.region.password_login_off))
+    return (
+        user.role != Role.ADMIN
+        and user.school_id is not None
+        and user.region is not None
+        and bool(user.region.password_login_off)
+    )
 
 
 def hash_password(password: str) -> str:
@@ -63,23 +68,39 @@ def validate_password(password: str, email: str | None = None) -> None:
 
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(_("Een wachtwoord heeft minstens %(n)s tekens.", n=MIN_PASSWORD_LENGTH),
-                          code="weak_password", field="password")
+        raise DomainError(
+            _("Een wachtwoord heeft minstens %(n)s tekens.", n=MIN_PASSWORD_LENGTH),
+            code="weak_password",
+            field="password",
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise DomainError(_("Een wachtwoord heeft hoogstens %(n)s tekens.", n=MAX_PASSWORD_LENGTH),
-                          code="weak_password", field="password")
+        raise DomainError(
+            _("Een wachtwoord heeft hoogstens %(n)s tekens.", n=MAX_PASSWORD_LENGTH),
+            code="weak_password",
+            field="password",
+        )
     email = normalise_email(email or "")
     if email and password.strip().lower() in {email, email.split("@")[0]}:
-        raise DomainError(_("Kies een wachtwoord dat niet gelijk is aan uw e-mailadres."),
-                          code="weak_password", field="password")
+        raise DomainError(
+            _("Kies een wachtwoord dat niet gelijk is aan uw e-mailadres."), code="weak_password", field="password"
+        )
 
 
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def create_user(*, email: str, role: Role, password: str | None, region: Region | None = None,
-                school=None, venues=(), name: str = "", locale: str = "nl") -> User:
+def create_user(
+    *,
+    email: str,
+    role: Role,
+    password: str | None,
+    region: Region | None = None,
+    school=None,
+    venues=(),
+    name: str = "",
+    locale: str = "nl",
+) -> User:
     from flask_babel import gettext as _
 
     email = normalise_email(email)
@@ -97,9 +118,16 @@ def create_user(*, email: str, role: Role, password: str | None, region: Region 
         raise DomainError(_("De school hoort niet bij deze regio."), code="school_region", field="school")
     if password is not None:
         validate_password(password, email)
-    user = User(email=email, role=role, region=region if role != Role.ADMIN else region, school=school,
-                name=name, locale=locale, password_hash=hash_password(password) if password else None,
-                calendar_token=secrets.token_urlsafe(24))
+    user = User(
+        email=email,
+        role=role,
+        region=region if role != Role.ADMIN else region,
+        school=school,
+        name=name,
+        locale=locale,
+        password_hash=hash_password(password) if password else None,
+        calendar_token=secrets.token_urlsafe(24),
+    )
     user.venues = list(venues)
     db.session.add(user)
     db.session.flush()
@@ -107,8 +135,12 @@ def create_user(*, email: str, role: Role, password: str | None, region: Region 
 
 
 def _recent_failures(key: str, since) -> int:
-    return db.session.scalar(select(func.count()).select_from(LoginAttempt)
-                             .where(LoginAttempt.key == key, LoginAttempt.at >= since)) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key == key, LoginAttempt.at >= since)
+        )
+        or 0
+    )
 
 
 def _throttled_message() -> str:
@@ -150,13 +182,16 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     user = db.session.scalar(stmt)
     if user is not None and user.locked_until is not None and user.locked_until > now:
-        audit.warning("login refused: account %s locked until %s (ip %s)", user.id, user.locked_until.isoformat(),
-                      remote_addr)
+        audit.warning(
+            "login refused: account %s locked until %s (ip %s)", user.id, user.locked_until.isoformat(), remote_addr
+        )
         user.failed_logins += 1
         db.session.commit()
         raise ThrottledError(_throttled_message())
-    if (_recent_failures(account_key, since) >= cfg["LOGIN_MAX_FAILURES"]
-            or _recent_failures(ip_key, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]):
+    if (
+        _recent_failures(account_key, since) >= cfg["LOGIN_MAX_FAILURES"]
+        or _recent_failures(ip_key, since) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
+    ):
         audit.warning("login refused: too many failures (account %s, ip %s)", user.id if user else "-", remote_addr)
         if user is not None:
             user.failed_logins += 1
@@ -170,21 +205,27 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
             user.failed_logins += 1
             if failures >= cfg["LOGIN_MAX_FAILURES"]:
                 user.locked_until = now + timedelta(seconds=cfg["LOGIN_LOCKOUT_SECONDS"])
-                audit.warning("account %s locked after %s failed sign-ins (ip %s)", user.id, user.failed_logins,
-                              remote_addr)
+                audit.warning(
+                    "account %s locked after %s failed sign-ins (ip %s)", user.id, user.failed_logins, remote_addr
+                )
         audit.info("login failed (account %s, ip %s)", user.id if user else "-", remote_addr)
         db.session.commit()
         raise AuthError(_("Onbekend e-mailadres of onjuist wachtwoord."))
     if password_sign_in_off(user):  # told only after the right password: it reveals the account
         from app.auth.oidc import providers
 
-        audit.info("login refused: password sign-in off in region %s (account %s, ip %s)", user.region_id, user.id,
-                   remote_addr)
+        audit.info(
+            "login refused: password sign-in off in region %s (account %s, ip %s)", user.region_id, user.id, remote_addr
+        )
         names = ", ".join(p.label for p in providers())
         raise PasswordSignInOffError(
-            _("In uw regio logt u niet met een wachtwoord in, maar met uw schoolaccount: %(providers)s.",
-              providers=names) if names else
-            _("In uw regio logt u niet met een wachtwoord in, maar met uw schoolaccount."))
+            _(
+                "In uw regio logt u niet met een wachtwoord in, maar met uw schoolaccount: %(providers)s.",
+                providers=names,
+            )
+            if names
+            else _("In uw regio logt u niet met een wachtwoord in, maar met uw schoolaccount.")
+        )
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == account_key))
     user.failed_logins = 0
     user.locked_until = None
@@ -194,6 +235,7 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
 
 
 # ------------------------------------------------------------------ sign-in sessions
+
 
 def start_session(user: User, now: datetime | None = None) -> str:
     """A new sign-in session on the server; its id goes into the cookie (through User.get_id)."""
@@ -207,8 +249,11 @@ def session_user(user_id: int, sid: str) -> User | None:
     """The account of a sign-in session that has not ended (one query), or None."""
     if not sid or len(sid) > 100:
         return None
-    user = db.session.scalar(select(User).join(LoginSession, LoginSession.user_id == User.id).where(
-        User.id == user_id, LoginSession.sid_hash == hash_token(sid), LoginSession.ended_at.is_(None)))
+    user = db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == user_id, LoginSession.sid_hash == hash_token(sid), LoginSession.ended_at.is_(None))
+    )
     if user is not None:
         user._session_id = sid
     return user
@@ -218,8 +263,11 @@ def end_session(user: User, now: datetime | None = None) -> None:
     """Sign out on the server: this session's cookie, copied or not, no longer signs in."""
     sid = getattr(user, "_session_id", None)
     if sid:
-        db.session.execute(update(LoginSession).where(LoginSession.sid_hash == hash_token(sid),
-                                                      LoginSession.ended_at.is_(None)).values(ended_at=now or utcnow()))
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.sid_hash == hash_token(sid), LoginSession.ended_at.is_(None))
+            .values(ended_at=now or utcnow())
+        )
         user._session_id = None
 
 
@@ -227,10 +275,14 @@ def end_all_sessions(user: User, now: datetime | None = None) -> None:
     """End every sign-in session of the account and revoke its API keys (new password, deactivation)."""
     now = now or utcnow()
     user.session_version = (user.session_version or 0) + 1
-    db.session.execute(update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
-                       .values(ended_at=now))
-    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                       .values(revoked_at=now))
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
     user._session_id = None
 
 
@@ -250,17 +302,18 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     from flask_babel import gettext as _
 
     if not user.password_hash or not check_password(user.password_hash, current_password or ""):
-        raise DomainError(_("Uw huidige wachtwoord klopt niet."), code="invalid_credentials",
-                          field="current_password")
+        raise DomainError(_("Uw huidige wachtwoord klopt niet."), code="invalid_credentials", field="current_password")
     if current_password == new_password:
-        raise DomainError(_("Kies een nieuw wachtwoord dat anders is dan het huidige."), code="weak_password",
-                          field="password")
+        raise DomainError(
+            _("Kies een nieuw wachtwoord dat anders is dan het huidige."), code="weak_password", field="password"
+        )
     set_password(user, new_password)
     db.session.flush()
     audit.info("password changed (account %s)", user.id)
 
 
 # ------------------------------------------------------------------ password reset
+
 
 def request_password_reset(email: str, remote_addr: str | None, now: datetime | None = None) -> None:
     """Mail a reset link when the address belongs to an active account.
@@ -308,8 +361,14 @@ def request_password_reset(email: str, remote_addr: str | None, now: datetime | 
         else:
             audit.warning("password reset not sent: too many for account %s (ip %s)", user.id, remote_addr)
         return
-    db.session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash, created_at=now,
-                                      expires_at=now + timedelta(seconds=cfg["PASSWORD_RESET_SECONDS"])))
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=now + timedelta(seconds=cfg["PASSWORD_RESET_SECONDS"]),
+        )
+    )
     queue_mail(user.email, subject, body)
     audit.info("password reset mailed (account %s, ip %s)", user.id, remote_addr)
 
@@ -318,21 +377,33 @@ def _issue_reset_token(user: User, now: datetime, lifetime_seconds: int) -> str:
     """A new single-use link secret for the user (older unused links are voided); only its hash is stored."""
     void_reset_tokens(user, now)
     secret = secrets.token_urlsafe(32)
-    db.session.add(PasswordResetToken(user_id=user.id, token_hash=hash_token(secret), created_at=now,
-                                      expires_at=now + timedelta(seconds=lifetime_seconds)))
+    db.session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=hash_token(secret),
+            created_at=now,
+            expires_at=now + timedelta(seconds=lifetime_seconds),
+        )
+    )
     db.session.flush()
     return secret
 
 
-def void_reset_tokens(user: User | None, now: datetime | None = None,
-                      purposes: tuple[TokenPurpose, ...] = tuple(TokenPurpose)) -> None:
+def void_reset_tokens(
+    user: User | None, now: datetime | None = None, purposes: tuple[TokenPurpose, ...] = tuple(TokenPurpose)
+) -> None:
     """Make every unused reset or invitation link (and, unless ``purposes`` says otherwise,
     sign-in link) of the user invalid (with None: the same statement, matching nothing — the
     reset page does equal work for unknown addresses)."""
-    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == (user.id if user else 0),
-                                                        PasswordResetToken.used_at.is_(None),
-                                                        PasswordResetToken.purpose.in_(purposes))
-                       .values(used_at=now or utcnow()))
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(
+            PasswordResetToken.user_id == (user.id if user else 0),
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.purpose.in_(purposes),
+        )
+        .values(used_at=now or utcnow())
+    )
 
 
 def send_invitation(user: User, invited_by: User | None = None, now: datetime | None = None) -> None:
@@ -382,18 +453,26 @@ def reset_password(secret: str, new_password: str, now: datetime | None = None) 
     now = now or utcnow()
     token = _reset_token(secret, now)
     if token is None:
-        raise DomainError(_("Deze link is ongeldig, al gebruikt of verlopen. Vraag een nieuwe aan."),
-                          code="invalid_token")
+        raise DomainError(
+            _("Deze link is ongeldig, al gebruikt of verlopen. Vraag een nieuwe aan."), code="invalid_token"
+        )
     user = token.user
     validate_password(new_password, user.email)
     # single use, also when two requests race: only the one that marks it used goes on
-    claimed = db.session.execute(update(PasswordResetToken).where(
-        PasswordResetToken.id == token.id, PasswordResetToken.used_at.is_(None)).values(used_at=now)).rowcount
+    claimed = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == token.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
     if claimed != 1:
-        raise DomainError(_("Deze link is ongeldig, al gebruikt of verlopen. Vraag een nieuwe aan."),
-                          code="invalid_token")
-    db.session.execute(update(PasswordResetToken).where(PasswordResetToken.user_id == user.id,
-                                                        PasswordResetToken.used_at.is_(None)).values(used_at=now))
+        raise DomainError(
+            _("Deze link is ongeldig, al gebruikt of verlopen. Vraag een nieuwe aan."), code="invalid_token"
+        )
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
     set_password(user, new_password)
     db.session.flush()
     audit.info("password reset used (account %s)", user.id)

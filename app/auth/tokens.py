@@ -1,4 +1,5 @@
 """API tokens: random secrets of which only a SHA-256 is stored."""
+
 from __future__ import annotations
 
 import functools
@@ -68,8 +69,9 @@ _WRITE_BACK: dict = {}
 def _write_back(table, obj, column: str, now: datetime) -> None:
     stmt = _WRITE_BACK.get(column)
     if stmt is None:  # built once per process
-        stmt = _WRITE_BACK[column] = (update(table).where(table.c.id == bindparam("obj_id"))
-                                      .values({column: bindparam("now")}))
+        stmt = _WRITE_BACK[column] = (
+            update(table).where(table.c.id == bindparam("obj_id")).values({column: bindparam("now")})
+        )
     db.session.connection().execute(stmt, {"obj_id": obj.id, "now": now})
     set_committed_value(obj, column, now)
 
@@ -79,8 +81,11 @@ def _stale(at: datetime | None, now: datetime) -> bool:
 
 
 def user_api_tokens(user: User) -> list[ApiToken]:
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
-                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
 
 
 def revoke_api_token(token: ApiToken) -> None:

@@ -1,4 +1,5 @@
 """Sign in and out; forgotten passwords."""
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -102,8 +103,13 @@ def forgot_password():
         else:
             db.session.commit()
             # the same answer whether or not the address has an account
-            flash(_("Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail "
-                    "met een link om een nieuw wachtwoord in te stellen."), "info")
+            flash(
+                _(
+                    "Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail "
+                    "met een link om een nieuw wachtwoord in te stellen."
+                ),
+                "info",
+            )
             return redirect(url_for("auth.login"))
     elif form.errors:
         status = 422

@@ -23,6 +23,7 @@ priority window, classes per school per session); it is recorded with its reason
 the booking's audit trail by the caller. Capacity, the session's state and the class's
 own duplicate are never overridden.
 """
+
 from __future__ import annotations
 
 import functools
@@ -58,8 +59,9 @@ class ClassRef:
 
     @classmethod
     def of(cls, booking: Booking) -> "ClassRef":
-        return cls(booking.school_id, booking.class_name, booking.groep_min, booking.groep_max, booking.pupils,
-                   booking.adults)
+        return cls(
+            booking.school_id, booking.class_name, booking.groep_min, booking.groep_max, booking.pupils, booking.adults
+        )
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,13 @@ class Wait:
     def error(self) -> BookingError:
         if self.rule == "full":
             return SessionFull(self.message, **({"part": self.part} if self.part is not None else {}))
-        return RuleRefused(self.message, code=self.rule, rule_id=self.rule_id, what_to_do=self.what_to_do,
-                           release_at=self.until.isoformat() if self.until else None)
+        return RuleRefused(
+            self.message,
+            code=self.rule,
+            rule_id=self.rule_id,
+            what_to_do=self.what_to_do,
+            release_at=self.until.isoformat() if self.until else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -120,16 +127,23 @@ def _session_state(session: Session, now: datetime, purpose: str) -> Refuse | No
     if session.starts_at <= now:
         return Refuse("session_past", _("Deze les is al geweest. Kies een datum in de toekomst."))
     if purpose in (PROMOTE, CHANGE):  # the class asked (or booked) while booking was open; the offer's window
-        return None                    # no longer matters (a change has its own deadline: change_deadline_days)
+        return None  # no longer matters (a change has its own deadline: change_deadline_days)
     offer = session.offer
     if not offer.published:
         return Refuse("offer_unpublished", _("Dit aanbod is (nog) niet te boeken."))
     if offer.booking_opens_at is not None and now < offer.booking_opens_at:
-        return Refuse("window_not_open", _("Boeken kan vanaf %(when)s.",
-                                           when=to_local(offer.booking_opens_at).strftime("%d-%m-%Y %H:%M")))
+        return Refuse(
+            "window_not_open",
+            _("Boeken kan vanaf %(when)s.", when=to_local(offer.booking_opens_at).strftime("%d-%m-%Y %H:%M")),
+        )
     if offer.booking_closes_at is not None and now >= offer.booking_closes_at:
-        return Refuse("window_closed", _("Boeken voor dit aanbod is gesloten sinds %(when)s.",
-                                         when=to_local(offer.booking_closes_at).strftime("%d-%m-%Y")))
+        return Refuse(
+            "window_closed",
+            _(
+                "Boeken voor dit aanbod is gesloten sinds %(when)s.",
+                when=to_local(offer.booking_closes_at).strftime("%d-%m-%Y"),
+            ),
+        )
     if purpose == BOOK:
         return _notice_and_horizon(session, now)
     return None
@@ -150,36 +164,56 @@ def _notice_and_horizon(session: Session, now: datetime) -> Refuse | None:
     """The offer's minimum notice (at least M days before) and booking horizon (at most N weeks ahead)."""
     offer = session.offer
     if offer.min_notice_days and now > notice_deadline(session):
-        return Refuse("min_notice", ngettext("Boeken kan tot uiterlijk %(num)s dag van tevoren.",
-                                             "Boeken kan tot uiterlijk %(num)s dagen van tevoren.",
-                                             offer.min_notice_days),
-                      what_to_do=_("Kies een latere datum."), extra={"min_notice_days": offer.min_notice_days})
+        return Refuse(
+            "min_notice",
+            ngettext(
+                "Boeken kan tot uiterlijk %(num)s dag van tevoren.",
+                "Boeken kan tot uiterlijk %(num)s dagen van tevoren.",
+                offer.min_notice_days,
+            ),
+            what_to_do=_("Kies een latere datum."),
+            extra={"min_notice_days": offer.min_notice_days},
+        )
     opens = horizon_opens(session)
     if opens is not None and now < opens:
-        return Refuse("booking_horizon", ngettext(
-            "Boeken kan hoogstens %(num)s week van tevoren; voor deze les kan dat vanaf %(when)s.",
-            "Boeken kan hoogstens %(num)s weken van tevoren; voor deze les kan dat vanaf %(when)s.",
-            offer.booking_horizon_weeks, when=to_local(opens).strftime("%d-%m-%Y")),
+        return Refuse(
+            "booking_horizon",
+            ngettext(
+                "Boeken kan hoogstens %(num)s week van tevoren; voor deze les kan dat vanaf %(when)s.",
+                "Boeken kan hoogstens %(num)s weken van tevoren; voor deze les kan dat vanaf %(when)s.",
+                offer.booking_horizon_weeks,
+                when=to_local(opens).strftime("%d-%m-%Y"),
+            ),
             what_to_do=_("Kies een eerdere datum, of boek later."),
-            extra={"booking_horizon_weeks": offer.booking_horizon_weeks, "opens_at": opens.isoformat()})
+            extra={"booking_horizon_weeks": offer.booking_horizon_weeks, "opens_at": opens.isoformat()},
+        )
     return None
 
 
 def _class_fits_offer(offer, klass: ClassRef) -> Refuse | None:
     if not offer.targets_groep(klass.groep_min, klass.groep_max):
-        return Refuse("groep_not_targeted", _("Dit aanbod is voor groep %(lo)s tot en met %(hi)s.",
-                                              lo=offer.groep_min, hi=offer.groep_max), field="groep")
+        return Refuse(
+            "groep_not_targeted",
+            _("Dit aanbod is voor groep %(lo)s tot en met %(hi)s.", lo=offer.groep_min, hi=offer.groep_max),
+            field="groep",
+        )
     if klass.adults < offer.adults_per_class:
-        return Refuse("adults_required", _("Per klas zijn minstens %(n)s begeleiders nodig.", n=offer.adults_per_class),
-                      field="adults")
+        return Refuse(
+            "adults_required",
+            _("Per klas zijn minstens %(n)s begeleiders nodig.", n=offer.adults_per_class),
+            field="adults",
+        )
     return None
 
 
 @functools.cache
 def _classes_stmt():
     """Built once per process, on first use."""
-    return select(Booking.class_name).where(Booking.session_id == bindparam("session_id"),
-                                            Booking.school_id == bindparam("school_id"), Booking.status.in_(ACTIVE))
+    return select(Booking.class_name).where(
+        Booking.session_id == bindparam("session_id"),
+        Booking.school_id == bindparam("school_id"),
+        Booking.status.in_(ACTIVE),
+    )
 
 
 def _classes_of_school(session: Session, school_id: int, exclude_ids) -> list[str]:
@@ -192,26 +226,44 @@ def _classes_of_school(session: Session, school_id: int, exclude_ids) -> list[st
 def _one_per_class(session: Session, klass: ClassRef, exclude_ids, override: bool) -> Refuse | None:
     names = _classes_of_school(session, klass.school_id, exclude_ids)
     if klass.class_name.lower() in {n.lower() for n in names}:
-        return Refuse("already_booked", _("Klas %(name)s van uw school heeft deze les al geboekt (of staat op de "
-                                          "wachtlijst).", name=klass.class_name),
-                      what_to_do=_("Kies een andere datum, of geef de andere klas een eigen naam."))
+        return Refuse(
+            "already_booked",
+            _(
+                "Klas %(name)s van uw school heeft deze les al geboekt (of staat op de wachtlijst).",
+                name=klass.class_name,
+            ),
+            what_to_do=_("Kies een andere datum, of geef de andere klas een eigen naam."),
+        )
     allowed = session.offer.region.classes_per_school_session
     if names and len(names) >= allowed and not override:
-        return Refuse("classes_per_school_session",
-                      ngettext_classes(allowed),
-                      what_to_do=_("Kies een andere datum voor deze klas."), field="class_name")
+        return Refuse(
+            "classes_per_school_session",
+            ngettext_classes(allowed),
+            what_to_do=_("Kies een andere datum voor deze klas."),
+            field="class_name",
+        )
     return None
 
 
 def ngettext_classes(allowed: int) -> str:
     if allowed <= 1:
         return _("In deze regio boekt een school met één klas per les; uw school heeft deze les al geboekt.")
-    return _("In deze regio boeken hoogstens %(n)s klassen van een school dezelfde les; uw school heeft er al zoveel.",
-             n=allowed)
+    return _(
+        "In deze regio boeken hoogstens %(n)s klassen van een school dezelfde les; uw school heeft er al zoveel.",
+        n=allowed,
+    )
 
 
-def decide(school, klass: ClassRef, sessions: list[Session], now: datetime, *, override: str | None = None,
-           purpose: str = BOOK, exclude_ids=()) -> Decision:
+def decide(
+    school,
+    klass: ClassRef,
+    sessions: list[Session],
+    now: datetime,
+    *,
+    override: str | None = None,
+    purpose: str = BOOK,
+    exclude_ids=(),
+) -> Decision:
     """The one admission decision (see the module's text). The caller holds the locks."""
     overridden = bool((override or "").strip())
     for s in sessions:
@@ -228,22 +280,43 @@ def decide(school, klass: ClassRef, sessions: list[Session], now: datetime, *, o
             return refused
     if not overridden and not bypassed():
         try:
-            check_booking_rules(None, school, sessions, klass.groep_min, klass.groep_max, now,
-                                class_name=klass.class_name, exclude_ids=exclude_ids)
+            check_booking_rules(
+                None,
+                school,
+                sessions,
+                klass.groep_min,
+                klass.groep_max,
+                now,
+                class_name=klass.class_name,
+                exclude_ids=exclude_ids,
+            )
         except RuleRefused as exc:
             if exc.code == "priority_window":
                 release = exc.extra.get("release_at")
-                return Wait("priority_window", exc.message, datetime.fromisoformat(release) if release else None,
-                            rule_id=exc.extra.get("rule_id"), what_to_do=exc.extra.get("what_to_do", ""))
-            return Refuse(exc.code, exc.message, exc.extra.get("what_to_do", ""), rule_id=exc.extra.get("rule_id"),
-                          field=exc.field)
+                return Wait(
+                    "priority_window",
+                    exc.message,
+                    datetime.fromisoformat(release) if release else None,
+                    rule_id=exc.extra.get("rule_id"),
+                    what_to_do=exc.extra.get("what_to_do", ""),
+                )
+            return Refuse(
+                exc.code,
+                exc.message,
+                exc.extra.get("what_to_do", ""),
+                rule_id=exc.extra.get("rule_id"),
+                field=exc.field,
+            )
     for s in sessions:
         if not fits(s, klass.pupils):
             part = None
             if len(sessions) > 1:
                 part = s.part.position if s.part is not None else None
-                message = _("Deel %(n)s (%(when)s) is vol. Kies voor dat deel een andere datum.",
-                            n=part, when=to_local(s.starts_at).strftime("%d-%m-%Y"))
+                message = _(
+                    "Deel %(n)s (%(when)s) is vol. Kies voor dat deel een andere datum.",
+                    n=part,
+                    when=to_local(s.starts_at).strftime("%d-%m-%Y"),
+                )
             else:
                 message = _("Deze les is vol. Zet uw klas op de wachtlijst of kies een andere datum.")
             return Wait("full", message, session_id=s.id, part=part if len(sessions) > 1 else None)
@@ -251,6 +324,7 @@ def decide(school, klass: ClassRef, sessions: list[Session], now: datetime, *, o
 
 
 # ------------------------------------------------------------------ read-only explanations
+
 
 def waiting_position(booking: Booking) -> int | None:
     """The waiting entry's place in the promotion order (1 = next), or None if it does not wait."""
@@ -265,8 +339,9 @@ def waiting_position(booking: Booking) -> int | None:
 
 def why_waiting(booking: Booking, now: datetime) -> Decision:
     """What holds a waiting class back right now (read-only; for pages, mails and the API)."""
-    return decide(booking.school, ClassRef.of(booking), [booking.session], now, purpose=PROMOTE,
-                  exclude_ids=(booking.id,))
+    return decide(
+        booking.school, ClassRef.of(booking), [booking.session], now, purpose=PROMOTE, exclude_ids=(booking.id,)
+    )
 
 
 @dataclass(frozen=True)
@@ -280,16 +355,27 @@ class WaitingInfo:
     rule_id: int | None = None
 
     def as_json(self) -> dict:
-        return {"position": self.position, "rule": self.rule, "message": self.message,
-                "until": self.until.isoformat() if self.until else None, "rule_id": self.rule_id}
+        return {
+            "position": self.position,
+            "rule": self.rule,
+            "message": self.message,
+            "until": self.until.isoformat() if self.until else None,
+            "rule_id": self.rule_id,
+        }
 
 
 def waiting_info(booking: Booking, now: datetime) -> WaitingInfo:
     decision = why_waiting(booking, now)
     position = waiting_position(booking)
     if isinstance(decision, Admit):
-        return WaitingInfo(position, "room", _("Er is plaats; uw klas krijgt die zodra de klassen vóór haar op de "
-                                               "wachtlijst aan de beurt zijn geweest."))
+        return WaitingInfo(
+            position,
+            "room",
+            _(
+                "Er is plaats; uw klas krijgt die zodra de klassen vóór haar op de "
+                "wachtlijst aan de beurt zijn geweest."
+            ),
+        )
     if isinstance(decision, Wait):
         return WaitingInfo(position, decision.rule, decision.message, decision.until, decision.rule_id)
     return WaitingInfo(position, decision.rule, decision.message, None, decision.rule_id)
@@ -303,7 +389,8 @@ def school_outlook(school, session: Session, now: datetime) -> Wait | Refuse | N
     decision = decide(school, probe, [session], now)
     if isinstance(decision, Wait) and decision.rule != "full":
         return decision
-    if isinstance(decision, Refuse) and (decision.rule.startswith("quota_school") or
-                                         decision.rule == "classes_per_school_session"):
+    if isinstance(decision, Refuse) and (
+        decision.rule.startswith("quota_school") or decision.rule == "classes_per_school_session"
+    ):
         return decision
     return None

@@ -23,6 +23,7 @@ plus what it won earlier in this run; a series counts once, against its first pa
 the priority window (a school reached before, or in this run, is held back). Outcomes
 carry a language-free code and parameters; the pages render them in the reader's language.
 """
+
 from __future__ import annotations
 
 import math
@@ -146,14 +147,20 @@ class _State:
                 return "priority_window", {"rule": w.rule_id, "until": w.until}
         s = self.school(r.school_id)
         if s.quota_left is not None and s.quota_left - self.granted_now.get(r.school_id, 0) <= 0:
-            return "quota_school", {"max": s.quota_left + s.reached_before, "n": s.reached_before +
-                                    self.granted_now.get(r.school_id, 0)}
+            return "quota_school", {
+                "max": s.quota_left + s.reached_before,
+                "n": s.reached_before + self.granted_now.get(r.school_id, 0),
+            }
         for lim in self.limits:
             if first not in lim.groups:
                 continue
             g = lim.groups[first]
-            won = sum(1 for school, groep, f in mine if lim.groups.get(f, _MISSING) == g and
-                      (not lim.per_class or (groep[0] <= r.groep[1] and groep[1] >= r.groep[0])))
+            won = sum(
+                1
+                for school, groep, f in mine
+                if lim.groups.get(f, _MISSING) == g
+                and (not lim.per_class or (groep[0] <= r.groep[1] and groep[1] >= r.groep[0]))
+            )
             used = lim.used.get((g, r.id), 0) + won
             if used + 1 > lim.max_count:
                 return lim.code, {"rule": lim.rule_id, "n": used, "max": lim.max_count}
@@ -179,10 +186,18 @@ class _State:
 _MISSING = object()
 
 
-def allocate(requests: list[RequestIn], capacity: dict[int, tuple[int, int]], schools: dict[int, SchoolIn],
-             seed: str, *, w_distance: float = 0.0, w_cbs: float = 0.0,
-             already: set[tuple[int, int]] = frozenset(), limits: list[LimitIn] = (),
-             windows: list[WindowIn] = ()) -> Allocation:
+def allocate(
+    requests: list[RequestIn],
+    capacity: dict[int, tuple[int, int]],
+    schools: dict[int, SchoolIn],
+    seed: str,
+    *,
+    w_distance: float = 0.0,
+    w_cbs: float = 0.0,
+    already: set[tuple[int, int]] = frozenset(),
+    limits: list[LimitIn] = (),
+    windows: list[WindowIn] = (),
+) -> Allocation:
     """Allocate; ``capacity`` maps session id to free (pupils, classes); ``already`` holds (school, session) taken."""
     requests = sorted(requests, key=lambda r: r.id)
     st = _State(requests, capacity, schools, limits, windows, already)
@@ -205,9 +220,17 @@ def allocate(requests: list[RequestIn], capacity: dict[int, tuple[int, int]], sc
         before = st.school(r.school_id).reached_before + st.granted_now.get(r.school_id, 0)
         st.take(chain, r)
         result.outcomes[r.id] = Outcome(
-            r.id, r.school_id, "granted", rank=rank, sessions=tuple(chain), priority=round(lottery[r.school_id], 6),
-            order=order, code="granted", phase=phase,
-            params={"rank": rank, "order": order, "lottery": round(lottery[r.school_id], 6), "before": before})
+            r.id,
+            r.school_id,
+            "granted",
+            rank=rank,
+            sessions=tuple(chain),
+            priority=round(lottery[r.school_id], 6),
+            order=order,
+            code="granted",
+            phase=phase,
+            params={"rank": rank, "order": order, "lottery": round(lottery[r.school_id], 6), "before": before},
+        )
 
     # 1. one place per school: a maximum matching in priority order (augmenting paths)
     by_school: dict[int, list[RequestIn]] = {}

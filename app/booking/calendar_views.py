@@ -1,4 +1,5 @@
 """Calendar: a private feed URL per user, and one .ics per booking."""
+
 from __future__ import annotations
 
 import secrets
@@ -43,9 +44,16 @@ def feed_events(user: User):
     base = current_app.config["BASE_URL"]
     since = utcnow() - timedelta(days=60)
     if user.role in (Role.TEACHER, Role.SCHOOL_COORDINATOR):
-        bookings = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id).where(
-            Booking.school_id == user.school_id, Session.starts_at >= since,
-            Booking.status != BookingStatus.WAITLISTED).order_by(Session.starts_at)).all()
+        bookings = db.session.scalars(
+            select(Booking)
+            .join(Session, Booking.session_id == Session.id)
+            .where(
+                Booking.school_id == user.school_id,
+                Session.starts_at >= since,
+                Booking.status != BookingStatus.WAITLISTED,
+            )
+            .order_by(Session.starts_at)
+        ).all()
         return _booking_events(bookings, base)
     stmt = select(Session).join(Offer, Session.offer_id == Offer.id).where(Session.starts_at >= since)
     if user.role == Role.COORDINATOR:
@@ -74,8 +82,7 @@ def booking_ics(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_view_booking)
     bookings = list(booking.series.bookings) if booking.series is not None else [booking]
     base = current_app.config["BASE_URL"]
-    return _ics_response(calendar_bytes(_booking_events(bookings, base), "Techlab"),
-                         f"boeking-{booking.id}.ics")
+    return _ics_response(calendar_bytes(_booking_events(bookings, base), "Techlab"), f"boeking-{booking.id}.ics")
 
 
 @bp.get("/")

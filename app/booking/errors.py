@@ -1,4 +1,5 @@
 """Typed booking errors: a stable code for the API, a Dutch message that says what to do."""
+
 from __future__ import annotations
 
 from app.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError

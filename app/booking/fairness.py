@@ -19,6 +19,7 @@ path that gives a class a place asks.
 Scopes: the whole school year, a term (window_start..window_end), one offer (or, with
 no value, each offer separately), an offer kind, or a world of technology.
 """
+
 from __future__ import annotations
 
 import functools
@@ -58,9 +59,15 @@ class Candidate:
 @functools.cache
 def _rules_stmt():
     """Built once per process, on first use."""
-    return select(FairnessRule).where(
-        FairnessRule.region_id == bindparam("region_id"), FairnessRule.school_year == bindparam("school_year"),
-        FairnessRule.active.is_(True)).order_by(FairnessRule.id)
+    return (
+        select(FairnessRule)
+        .where(
+            FairnessRule.region_id == bindparam("region_id"),
+            FairnessRule.school_year == bindparam("school_year"),
+            FairnessRule.active.is_(True),
+        )
+        .order_by(FairnessRule.id)
+    )
 
 
 def rules_in_force(region_id: int, school_year: int) -> list[FairnessRule]:
@@ -79,8 +86,9 @@ def rule_applies(rule: FairnessRule, offer: Offer, starts_at: datetime) -> bool:
     if rule.scope == RuleScope.WORLD:
         return offer.world.value == rule.scope_value
     if rule.scope == RuleScope.TERM and rule.kind != RuleKind.PRIORITY_WINDOW:
-        return (rule.window_start is None or starts_at >= rule.window_start) and \
-               (rule.window_end is None or starts_at < rule.window_end)
+        return (rule.window_start is None or starts_at >= rule.window_start) and (
+            rule.window_end is None or starts_at < rule.window_end
+        )
     return True
 
 
@@ -104,10 +112,20 @@ def count_bookings(rule: FairnessRule, c: Candidate, per_class: bool) -> int:
     """Bookings of the school (or class) in the rule's scope; a series counts once."""
     start, end = _year_window(rule.school_year)
     unit = func.coalesce(Booking.series_id * -1, Booking.id)
-    stmt = (select(func.count(func.distinct(unit))).select_from(Booking)
-            .join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
-            .where(Booking.school_id == c.school_id, Booking.status.in_(ACTIVE), Offer.region_id == c.region_id,
-                   Session.starts_at >= start, Session.starts_at < end, *_scope_filter(rule, c.offer)))
+    stmt = (
+        select(func.count(func.distinct(unit)))
+        .select_from(Booking)
+        .join(Session, Booking.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id)
+        .where(
+            Booking.school_id == c.school_id,
+            Booking.status.in_(ACTIVE),
+            Offer.region_id == c.region_id,
+            Session.starts_at >= start,
+            Session.starts_at < end,
+            *_scope_filter(rule, c.offer),
+        )
+    )
     if per_class:
         if c.class_name:
             stmt = stmt.where(func.lower(Booking.class_name) == c.class_name.lower())
@@ -122,16 +140,19 @@ def reach_share(school_id: int, school_year: int) -> float:
     """Share of the school's pupils reached this school year (distinct classes)."""
     from app.schools.enrolment import enrolment_by_groep
 
-    groepen = enrolment_by_groep([school_id], school_year).get(school_id) or \
-        enrolment_by_groep([school_id], school_year - 1).get(school_id)
+    groepen = enrolment_by_groep([school_id], school_year).get(school_id) or enrolment_by_groep(
+        [school_id], school_year - 1
+    ).get(school_id)
     total = sum(g.pupils for g in groepen or [])
     if not total:
         return 0.0
     start, end = _year_window(school_year)
-    rows = db.session.execute(select(Booking.groep_min, Booking.groep_max, func.max(Booking.pupils))
-                              .join(Session, Booking.session_id == Session.id).where(
-        Booking.school_id == school_id, reached_condition(), Session.starts_at >= start,
-        Session.starts_at < end).group_by(Booking.groep_min, Booking.groep_max)).all()
+    rows = db.session.execute(
+        select(Booking.groep_min, Booking.groep_max, func.max(Booking.pupils))
+        .join(Session, Booking.session_id == Session.id)
+        .where(Booking.school_id == school_id, reached_condition(), Session.starts_at >= start, Session.starts_at < end)
+        .group_by(Booking.groep_min, Booking.groep_max)
+    ).all()
     return min(1.0, sum(r[2] for r in rows) / total)
 
 
@@ -152,12 +173,21 @@ def explain(rule: FairnessRule) -> str:
         return _("Een school boekt hoogstens %(n)s keer %(scope)s.", n=rule.max_count, scope=scope)
     if rule.kind == RuleKind.MAX_PER_CLASS:
         return _("Een klas boekt hoogstens %(n)s keer %(scope)s.", n=rule.max_count, scope=scope)
-    return _("Van %(a)s tot %(b)s boeken eerst de scholen die dit schooljaar nog niet bereikt zijn; daarna staat "
-             "wat over is open voor iedereen.", a=_date(rule.window_start), b=_date(rule.window_end))
+    return _(
+        "Van %(a)s tot %(b)s boeken eerst de scholen die dit schooljaar nog niet bereikt zijn; daarna staat "
+        "wat over is open voor iedereen.",
+        a=_date(rule.window_start),
+        b=_date(rule.window_end),
+    )
 
 
-CODES = {RuleScope.YEAR: "quota_school_year", RuleScope.TERM: "quota_school_term", RuleScope.OFFER: "quota_school_offer",
-         RuleScope.OFFER_KIND: "quota_school_kind", RuleScope.WORLD: "quota_school_world"}
+CODES = {
+    RuleScope.YEAR: "quota_school_year",
+    RuleScope.TERM: "quota_school_term",
+    RuleScope.OFFER: "quota_school_offer",
+    RuleScope.OFFER_KIND: "quota_school_kind",
+    RuleScope.WORLD: "quota_school_world",
+}
 
 
 def check_candidate(c: Candidate, now: datetime, rules: list[FairnessRule] | None = None) -> None:
@@ -175,32 +205,67 @@ def check_candidate(c: Candidate, now: datetime, rules: list[FairnessRule] | Non
                 allowed = not is_reached(c.school_id, c.region_id, year, c.exclude_ids)
             if not allowed:
                 raise RuleRefused(
-                    _("Tot %(date)s zijn de plaatsen eerst voor scholen die dit schooljaar nog niet bereikt zijn. "
-                      "Uw school is al bereikt. Vanaf %(date)s kunt u boeken wat er over is; u kunt nu al op de "
-                      "wachtlijst.", date=_date(rule.window_end)),
-                    what_to_do=_("Zet uw klas op de wachtlijst: na %(date)s krijgt u de plaats als die er nog is.",
-                                 date=_date(rule.window_end)),
-                    code="priority_window", rule_id=rule.id, release_at=rule.window_end.isoformat() if rule.window_end else None)
+                    _(
+                        "Tot %(date)s zijn de plaatsen eerst voor scholen die dit schooljaar nog niet bereikt zijn. "
+                        "Uw school is al bereikt. Vanaf %(date)s kunt u boeken wat er over is; u kunt nu al op de "
+                        "wachtlijst.",
+                        date=_date(rule.window_end),
+                    ),
+                    what_to_do=_(
+                        "Zet uw klas op de wachtlijst: na %(date)s krijgt u de plaats als die er nog is.",
+                        date=_date(rule.window_end),
+                    ),
+                    code="priority_window",
+                    rule_id=rule.id,
+                    release_at=rule.window_end.isoformat() if rule.window_end else None,
+                )
             continue
         per_class = rule.kind == RuleKind.MAX_PER_CLASS
         used = count_bookings(rule, c, per_class)
         if rule.max_count is not None and used + 1 > rule.max_count:
             if per_class:
-                raise RuleRefused(_("Deze klas heeft hier al %(n)s keer geboekt (%(rule)s). Kies ander aanbod, zodat "
-                                    "ook andere klassen aan de beurt komen.", n=used, rule=explain(rule)),
-                                  code="quota_class", rule_id=rule.id, field="class_name",
-                                  what_to_do=_("Kies ander aanbod of boek voor een andere klas."))
-            raise RuleRefused(_("Uw school heeft al %(n)s boekingen (%(rule)s). Annuleer eerst een andere boeking of "
-                                "vraag de coördinator om een uitzondering.", n=used, rule=explain(rule)),
-                              code=CODES[rule.scope], rule_id=rule.id,
-                              what_to_do=_("Annuleer eerst een andere boeking of vraag de coördinator om een uitzondering."))
+                raise RuleRefused(
+                    _(
+                        "Deze klas heeft hier al %(n)s keer geboekt (%(rule)s). Kies ander aanbod, zodat "
+                        "ook andere klassen aan de beurt komen.",
+                        n=used,
+                        rule=explain(rule),
+                    ),
+                    code="quota_class",
+                    rule_id=rule.id,
+                    field="class_name",
+                    what_to_do=_("Kies ander aanbod of boek voor een andere klas."),
+                )
+            raise RuleRefused(
+                _(
+                    "Uw school heeft al %(n)s boekingen (%(rule)s). Annuleer eerst een andere boeking of "
+                    "vraag de coördinator om een uitzondering.",
+                    n=used,
+                    rule=explain(rule),
+                ),
+                code=CODES[rule.scope],
+                rule_id=rule.id,
+                what_to_do=_("Annuleer eerst een andere boeking of vraag de coördinator om een uitzondering."),
+            )
 
 
-def check_booking_rules(actor, school, sessions, groep_min: int, groep_max: int, now, *, class_name: str = "",
-                        exclude_ids=()) -> None:
+def check_booking_rules(
+    actor, school, sessions, groep_min: int, groep_max: int, now, *, class_name: str = "", exclude_ids=()
+) -> None:
     """Check every rule for a booking (a series counts once, against its first part).
 
     Called only by app.booking.admission.decide, the one admission decision."""
     first = min(sessions, key=lambda s: s.starts_at)
-    check_candidate(Candidate(school.id, first.offer.region_id, groep_min, groep_max, first.offer, first.starts_at,
-                              class_name=class_name, exclude_ids=tuple(exclude_ids)), now)
+    check_candidate(
+        Candidate(
+            school.id,
+            first.offer.region_id,
+            groep_min,
+            groep_max,
+            first.offer,
+            first.starts_at,
+            class_name=class_name,
+            exclude_ids=tuple(exclude_ids),
+        ),
+        now,
+    )

@@ -1,4 +1,5 @@
 """Fairness pages: the region's rules (seen by everyone), request rounds, overrides."""
+
 from __future__ import annotations
 
 from datetime import time
@@ -30,26 +31,42 @@ bp = Blueprint("fairness", __name__, template_folder="templates")
 
 
 class RuleForm(FlaskForm):
-    kind = SelectField(_l("Soort regel"), choices=[(RuleKind.MAX_PER_SCHOOL.value, _l("Hoogstens N boekingen per school")),
-                                                   (RuleKind.MAX_PER_CLASS.value, _l("Hoogstens N boekingen per klas")),
-                                                   (RuleKind.PRIORITY_WINDOW.value, _l("Voorrang voor scholen die nog niet bereikt zijn"))])
-    scope = SelectField(_l("Geldt voor"), choices=[(RuleScope.YEAR.value, _l("Het hele schooljaar")),
-                                                   (RuleScope.TERM.value, _l("Een periode")),
-                                                   (RuleScope.OFFER.value, _l("Elk aanbod apart")),
-                                                   (RuleScope.OFFER_KIND.value, _l("Een soort aanbod")),
-                                                   (RuleScope.WORLD.value, _l("Een wereld van techniek"))])
+    kind = SelectField(
+        _l("Soort regel"),
+        choices=[
+            (RuleKind.MAX_PER_SCHOOL.value, _l("Hoogstens N boekingen per school")),
+            (RuleKind.MAX_PER_CLASS.value, _l("Hoogstens N boekingen per klas")),
+            (RuleKind.PRIORITY_WINDOW.value, _l("Voorrang voor scholen die nog niet bereikt zijn")),
+        ],
+    )
+    scope = SelectField(
+        _l("Geldt voor"),
+        choices=[
+            (RuleScope.YEAR.value, _l("Het hele schooljaar")),
+            (RuleScope.TERM.value, _l("Een periode")),
+            (RuleScope.OFFER.value, _l("Elk aanbod apart")),
+            (RuleScope.OFFER_KIND.value, _l("Een soort aanbod")),
+            (RuleScope.WORLD.value, _l("Een wereld van techniek")),
+        ],
+    )
     scope_value = SelectField(_l("Soort aanbod of wereld (indien van toepassing)"), validators=[Optional()])
     max_count = IntegerField(_l("Maximum (N)"), validators=[Optional(), NumberRange(min=0, max=100)])
-    max_reach_share = DecimalField(_l("Voorrang tot dit deel van de leerlingen bereikt is (0–1, leeg = nog niet bereikt)"),
-                                   places=2, validators=[Optional(), NumberRange(min=0, max=1)])
+    max_reach_share = DecimalField(
+        _l("Voorrang tot dit deel van de leerlingen bereikt is (0–1, leeg = nog niet bereikt)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0, max=1)],
+    )
     window_start = DateField(_l("Vanaf (periode of voorrang)"), validators=[Optional()])
     window_end = DateField(_l("Tot (einde periode of vrijgavedatum)"), validators=[Optional()])
     description = StringField(_l("Toelichting"), validators=[Optional(), Length(max=500)])
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        self.scope_value.choices = ([("", "—")] + [(k.value, str(OFFER_KIND_LABELS.get(k, k.value))) for k in OfferKind]
-                                   + [(w.value, str(WORLD_LABELS[w])) for w in World])  # names, never the codes
+        self.scope_value.choices = (
+            [("", "—")]
+            + [(k.value, str(OFFER_KIND_LABELS.get(k, k.value))) for k in OfferKind]
+            + [(w.value, str(WORLD_LABELS[w])) for w in World]
+        )  # names, never the codes
 
 
 class RoundForm(FlaskForm):
@@ -59,8 +76,15 @@ class RoundForm(FlaskForm):
     deadline_on = DateField(_l("Sluit op (toewijzing om 17:00)"), validators=[DataRequired()])
     period_start = DateField(_l("Lessen vanaf"), validators=[DataRequired()])
     period_end = DateField(_l("Lessen tot en met"), validators=[DataRequired()])
-    weight_distance = DecimalField(_l("Gewicht afstand (0–5)"), default=1, places=1, validators=[InputRequired(), NumberRange(min=0, max=5)])
-    weight_cbs = DecimalField(_l("Gewicht CBS-schoolgewicht (0–5)"), default=0, places=1, validators=[InputRequired(), NumberRange(min=0, max=5)])
+    weight_distance = DecimalField(
+        _l("Gewicht afstand (0–5)"), default=1, places=1, validators=[InputRequired(), NumberRange(min=0, max=5)]
+    )
+    weight_cbs = DecimalField(
+        _l("Gewicht CBS-schoolgewicht (0–5)"),
+        default=0,
+        places=1,
+        validators=[InputRequired(), NumberRange(min=0, max=5)],
+    )
 
 
 class RequestForm(FlaskForm):
@@ -90,13 +114,18 @@ def rules():
         if not can_edit:
             abort(403)
         if form.validate_on_submit():
-            rule = FairnessRule(region_id=region_id, school_year=year, kind=RuleKind(form.kind.data),
-                                scope=RuleScope(form.scope.data), scope_value=form.scope_value.data or "",
-                                max_count=form.max_count.data,
-                                max_reach_share=float(form.max_reach_share.data) if form.max_reach_share.data is not None else None,
-                                window_start=local_to_utc(form.window_start.data, time(0)) if form.window_start.data else None,
-                                window_end=local_to_utc(form.window_end.data, time(0)) if form.window_end.data else None,
-                                description=form.description.data or "")
+            rule = FairnessRule(
+                region_id=region_id,
+                school_year=year,
+                kind=RuleKind(form.kind.data),
+                scope=RuleScope(form.scope.data),
+                scope_value=form.scope_value.data or "",
+                max_count=form.max_count.data,
+                max_reach_share=float(form.max_reach_share.data) if form.max_reach_share.data is not None else None,
+                window_start=local_to_utc(form.window_start.data, time(0)) if form.window_start.data else None,
+                window_end=local_to_utc(form.window_end.data, time(0)) if form.window_end.data else None,
+                description=form.description.data or "",
+            )
             if rule.kind != RuleKind.PRIORITY_WINDOW and rule.max_count is None:
                 form.max_count.errors = [_("Vul een maximum in.")]
             elif rule.kind == RuleKind.PRIORITY_WINDOW and not rule.window_end:
@@ -107,11 +136,27 @@ def rules():
                 flash(_("De regel is toegevoegd."), "success")
                 return redirect(url_for("fairness.rules"))
     rules = rules_in_force(region_id, year) if region_id else []
-    overrides = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id).join(
-        Offer, Session.offer_id == Offer.id).where(Offer.region_id == region_id, Booking.override_reason != "")
-        .order_by(Booking.created_at.desc()).limit(100)).all() if region_id else []
-    return render_template("fairness/rules.html", rules=rules, explain=explain, form=form, can_edit=can_edit,
-                           year_label=school_year_label(year), overrides=overrides), (422 if form.errors else 200)
+    overrides = (
+        db.session.scalars(
+            select(Booking)
+            .join(Session, Booking.session_id == Session.id)
+            .join(Offer, Session.offer_id == Offer.id)
+            .where(Offer.region_id == region_id, Booking.override_reason != "")
+            .order_by(Booking.created_at.desc())
+            .limit(100)
+        ).all()
+        if region_id
+        else []
+    )
+    return render_template(
+        "fairness/rules.html",
+        rules=rules,
+        explain=explain,
+        form=form,
+        can_edit=can_edit,
+        year_label=school_year_label(year),
+        overrides=overrides,
+    ), (422 if form.errors else 200)
 
 
 @bp.post("/spelregels/<int:rule_id>/uit")
@@ -139,28 +184,46 @@ def rounds():
         if form.validate_on_submit():
             try:
                 rnd = round_service.create_round(
-                    current_user, title=form.title.data, description=form.description.data or "",
+                    current_user,
+                    title=form.title.data,
+                    description=form.description.data or "",
                     opens_at=local_to_utc(form.opens_on.data, time(0)),
                     deadline_at=local_to_utc(form.deadline_on.data, time(17)),
                     school_year=school_year_of(form.period_start.data),
-                    period_start=form.period_start.data, period_end=form.period_end.data,
-                    weight_distance=float(form.weight_distance.data), weight_cbs=float(form.weight_cbs.data))
+                    period_start=form.period_start.data,
+                    period_end=form.period_end.data,
+                    weight_distance=float(form.weight_distance.data),
+                    weight_cbs=float(form.weight_cbs.data),
+                )
             except DomainError as exc:
                 db.session.rollback()
-                getattr(form, {"deadline_at": "deadline_on"}.get(exc.field, exc.field) or "title", form.title).errors = \
-                    [exc.message]
+                getattr(
+                    form, {"deadline_at": "deadline_on"}.get(exc.field, exc.field) or "title", form.title
+                ).errors = [exc.message]
             else:
                 db.session.commit()
                 return redirect(url_for("fairness.round_detail", round_id=rnd.id))
-    items = db.session.scalars(select(RequestRound).where(RequestRound.region_id == region_id)
-                               .order_by(RequestRound.deadline_at.desc())).all() if region_id else []
-    return render_template("fairness/rounds.html", rounds=items, form=form, can_create=can_create, now=utcnow(),
-                           status_label=round_service.status_label)
+    items = (
+        db.session.scalars(
+            select(RequestRound).where(RequestRound.region_id == region_id).order_by(RequestRound.deadline_at.desc())
+        ).all()
+        if region_id
+        else []
+    )
+    return render_template(
+        "fairness/rounds.html",
+        rounds=items,
+        form=form,
+        can_create=can_create,
+        now=utcnow(),
+        status_label=round_service.status_label,
+    )
 
 
 def _offer_choices(rnd: RequestRound):
-    offers = db.session.scalars(select(Offer).where(Offer.region_id == rnd.region_id, Offer.published.is_(True))
-                                .order_by(Offer.title)).all()
+    offers = db.session.scalars(
+        select(Offer).where(Offer.region_id == rnd.region_id, Offer.published.is_(True)).order_by(Offer.title)
+    ).all()
     return [(o.id, o.title) for o in offers if not o.is_series]
 
 
@@ -176,8 +239,14 @@ def round_detail(round_id: int):
         if form.validate_on_submit():
             wishes = [(w, None) for w in (form.wish1.data, form.wish2.data, form.wish3.data) if w]
             try:
-                round_service.submit_request(current_user, rnd.id, groep=form.groep.data, pupils=form.pupils.data,
-                                             adults=form.adults.data, wishes=wishes)
+                round_service.submit_request(
+                    current_user,
+                    rnd.id,
+                    groep=form.groep.data,
+                    pupils=form.pupils.data,
+                    adults=form.adults.data,
+                    wishes=wishes,
+                )
             except DomainError as exc:
                 db.session.rollback()
                 flash(exc.message, "error")
@@ -185,11 +254,24 @@ def round_detail(round_id: int):
                 db.session.commit()
                 flash(_("Uw aanvraag is ontvangen. Na de sluitingsdatum hoort u wat u krijgt."), "success")
                 return redirect(url_for("fairness.round_detail", round_id=rnd.id))
-    mine = [r for r in rnd.requests if r.school_id == current_user.school_id] if permissions.is_teacher(current_user) else []
+    mine = (
+        [r for r in rnd.requests if r.school_id == current_user.school_id]
+        if permissions.is_teacher(current_user)
+        else []
+    )
     manage = permissions.can_manage_rounds(current_user, rnd)
-    return render_template("fairness/round.html", rnd=rnd, form=form, mine=mine, manage=manage, now=utcnow(),
-                           describe=round_service.describe_outcome, status_label=round_service.status_label, decimal=format_decimal,
-                           requests=sorted(rnd.requests, key=lambda r: (r.priority is None, r.priority or 0, r.id)))
+    return render_template(
+        "fairness/round.html",
+        rnd=rnd,
+        form=form,
+        mine=mine,
+        manage=manage,
+        now=utcnow(),
+        describe=round_service.describe_outcome,
+        status_label=round_service.status_label,
+        decimal=format_decimal,
+        requests=sorted(rnd.requests, key=lambda r: (r.priority is None, r.priority or 0, r.id)),
+    )
 
 
 @bp.post("/aanvraagrondes/<int:round_id>/<action>")
@@ -211,4 +293,3 @@ def round_action(round_id: int, action: str):
         return redirect(url_for("fairness.round_detail", round_id=rnd.id))
     db.session.commit()
     return redirect(url_for("fairness.round_detail", round_id=rnd.id))
-

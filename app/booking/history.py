@@ -5,6 +5,7 @@ roster and desk) renders events through ``describe_event``, so no raw action cod
 ("create", "move", "bus_declined") reaches a reader. The text goes through the translation
 layer; an unknown action falls back to a neutral sentence naming the new status.
 """
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -56,13 +57,17 @@ def action_text(event) -> str:
         from app.extensions import db
         from app.labs.models import Session
 
-        old, new = (db.session.get(Session, data.get(k)) if data.get(k) else None for k in ("from_session",
-                                                                                            "to_session"))
+        old, new = (
+            db.session.get(Session, data.get(k)) if data.get(k) else None for k in ("from_session", "to_session")
+        )
         if old is not None and new is not None:
             from flask_babel import format_datetime
 
-            return _("Verplaatst van %(old)s naar %(new)s", old=format_datetime(old.starts_at, "d MMM y HH:mm"),
-                     new=format_datetime(new.starts_at, "d MMM y HH:mm"))
+            return _(
+                "Verplaatst van %(old)s naar %(new)s",
+                old=format_datetime(old.starts_at, "d MMM y HH:mm"),
+                new=format_datetime(new.starts_at, "d MMM y HH:mm"),
+            )
     if event.action == "attendance" and event.to_status:
         label = BOOKING_STATUS_LABELS.get(event.to_status, "")
         if event.to_status == "attended" and data.get("attended_pupils") is not None:

@@ -1,5 +1,6 @@
 """What a teacher sees first after signing in: the school's next bookings, its open places on
 waiting lists, and places offered to it that wait for an answer. Read-only."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,14 +30,23 @@ def teacher_home(school_id: int | None, now: datetime, limit: int = 10) -> Teach
     if school_id is None:
         return home
     rows = db.session.scalars(
-        select(Booking).join(Session, Booking.session_id == Session.id)
-        .where(Booking.school_id == school_id, Session.starts_at > now,
-               Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED)))
+        select(Booking)
+        .join(Session, Booking.session_id == Session.id)
+        .where(
+            Booking.school_id == school_id,
+            Session.starts_at > now,
+            Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED)),
+        )
         .options(selectinload(Booking.session).selectinload(Session.offer))
-        .order_by(Session.starts_at, Booking.id).limit(300)).all()
+        .order_by(Session.starts_at, Booking.id)
+        .limit(300)
+    ).all()
     for b in rows:
-        {BookingStatus.OFFERED: home.offered, BookingStatus.CONFIRMED: home.upcoming,
-         BookingStatus.WAITLISTED: home.waiting}[b.status].append(b)
+        {
+            BookingStatus.OFFERED: home.offered,
+            BookingStatus.CONFIRMED: home.upcoming,
+            BookingStatus.WAITLISTED: home.waiting,
+        }[b.status].append(b)
     home.upcoming = home.upcoming[:limit]
     home.waiting = home.waiting[:limit]
     return home

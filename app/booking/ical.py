@@ -3,6 +3,7 @@
 Times are written in Europe/Amsterdam with a VTIMEZONE; UIDs are stable; SEQUENCE is
 the booking's change counter so calendar clients replace the old version.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -28,8 +29,9 @@ def _location(session, school=None) -> str:
     return ""
 
 
-def booking_event(booking, base_url: str, pickup=None, stamp: datetime | None = None,
-                  back_at: datetime | None = None) -> Event:
+def booking_event(
+    booking, base_url: str, pickup=None, stamp: datetime | None = None, back_at: datetime | None = None
+) -> Event:
     """The booking as a calendar event; with a bus (``pickup``) it runs from the pickup at the
     school to the return there (``back_at``), the lesson times in the description."""
     s = booking.session
@@ -44,19 +46,25 @@ def booking_event(booking, base_url: str, pickup=None, stamp: datetime | None = 
     ev.add("summary", title)
     ev.add("location", f"{booking.school.name}, {booking.school.address}" if bus else _location(s, booking.school))
     ev.add("sequence", booking.sequence + (1 if bus else 0))  # the bus changes the event: a newer version
-    status = {"cancelled": "CANCELLED", "waitlisted": "TENTATIVE", "requested": "TENTATIVE"}.get(booking.status.value, "CONFIRMED")
+    status = {"cancelled": "CANCELLED", "waitlisted": "TENTATIVE", "requested": "TENTATIVE"}.get(
+        booking.status.value, "CONFIRMED"
+    )
     ev.add("status", status)
     lines = []
     if bus:
         school = booking.school
         lines.append(f"Bus: ophalen om {pickup.astimezone(LOCAL_TZ):%H:%M} bij {school.name}, {school.address}.")
-        lines.append(f"Les: {s.starts_at.astimezone(LOCAL_TZ):%H:%M}–{s.ends_at.astimezone(LOCAL_TZ):%H:%M}, "
-                     f"{_location(s, school)}.")
+        lines.append(
+            f"Les: {s.starts_at.astimezone(LOCAL_TZ):%H:%M}–{s.ends_at.astimezone(LOCAL_TZ):%H:%M}, "
+            f"{_location(s, school)}."
+        )
         if back_at is not None:
             lines.append(f"Terug bij school rond {back_at.astimezone(LOCAL_TZ):%H:%M}.")
-    lines += [f"Groep {booking.groep_label}, {_count(booking.pupils, 'leerling', 'leerlingen')}, "
-              f"{_count(booking.adults, 'begeleider', 'begeleiders')}.",
-              STATUS_WORDS.get(booking.status.value, "")]
+    lines += [
+        f"Groep {booking.groep_label}, {_count(booking.pupils, 'leerling', 'leerlingen')}, "
+        f"{_count(booking.adults, 'begeleider', 'begeleiders')}.",
+        STATUS_WORDS.get(booking.status.value, ""),
+    ]
     if booking.part_position is not None and s.part is not None:
         lines.append(f"Deel {booking.part_position}: {s.part.title}.")
         if s.part.description:
@@ -96,8 +104,11 @@ def session_event(session, base_url: str, stamp: datetime | None = None) -> Even
     ev.add("summary", f"{session.offer.title}{part} ({session.booked_classes}/{session.capacity_classes} klassen)")
     ev.add("location", _location(session))
     ev.add("status", "CANCELLED" if session.status.value == "cancelled" else "CONFIRMED")
-    ev.add("description", f"Geboekt: {session.booked_pupils} van {session.capacity_pupils} leerlingen, "
-                          f"{session.booked_classes} van {session.capacity_classes} klassen.")
+    ev.add(
+        "description",
+        f"Geboekt: {session.booked_pupils} van {session.capacity_pupils} leerlingen, "
+        f"{session.booked_classes} van {session.capacity_classes} klassen.",
+    )
     return ev
 
 

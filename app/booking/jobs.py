@@ -1,4 +1,5 @@
 """Scheduled jobs of the booking area: plain functions of `now`, safe to run twice."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -22,10 +23,19 @@ def send_reminders(now: datetime, batch: int = 200) -> int:
     days = int(current_app.config.get("REMINDER_DAYS_BEFORE", 3))
     sent = 0
     while True:
-        stmt = (select(Booking).join(Session, Booking.session_id == Session.id).where(
-            Booking.status == BookingStatus.CONFIRMED, Booking.reminder_sent_at.is_(None),
-            Session.status == SessionStatus.SCHEDULED, Session.starts_at > now,
-            Session.starts_at <= now + timedelta(days=days)).order_by(Booking.id).limit(batch))
+        stmt = (
+            select(Booking)
+            .join(Session, Booking.session_id == Session.id)
+            .where(
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.reminder_sent_at.is_(None),
+                Session.status == SessionStatus.SCHEDULED,
+                Session.starts_at > now,
+                Session.starts_at <= now + timedelta(days=days),
+            )
+            .order_by(Booking.id)
+            .limit(batch)
+        )
         if db.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(of=Booking, skip_locked=True)
         rows = list(db.session.scalars(stmt))
@@ -53,9 +63,14 @@ def release_priority_windows(now: datetime) -> int:
     from app.booking.services import promote_sessions, sessions_with_waiting
     from app.jobs import claim_run
 
-    rules = db.session.scalars(select(FairnessRule).where(
-        FairnessRule.kind == RuleKind.PRIORITY_WINDOW, FairnessRule.active.is_(True),
-        FairnessRule.window_end <= now, FairnessRule.window_end > now - timedelta(days=30))).all()
+    rules = db.session.scalars(
+        select(FairnessRule).where(
+            FairnessRule.kind == RuleKind.PRIORITY_WINDOW,
+            FairnessRule.active.is_(True),
+            FairnessRule.window_end <= now,
+            FairnessRule.window_end > now - timedelta(days=30),
+        )
+    ).all()
     promoted = 0
     for rule in rules:
         region_id = rule.region_id
@@ -65,8 +80,9 @@ def release_priority_windows(now: datetime) -> int:
     return promoted
 
 
-JOBS.append({"id": "booking.release_priority_windows", "func": release_priority_windows, "trigger": "cron",
-             "minute": "*/10"})
+JOBS.append(
+    {"id": "booking.release_priority_windows", "func": release_priority_windows, "trigger": "cron", "minute": "*/10"}
+)
 
 
 def allocate_rounds(now: datetime) -> int:

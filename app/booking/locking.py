@@ -8,6 +8,7 @@ app/__init__.py), so the rows read here are current and nobody else can write.
 ``BOOKING_LOCKING = False`` switches the locks off; only the control test does that, to
 show the race they guard against.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
@@ -37,10 +38,17 @@ def _cached(name: str, build):
 
 
 def _sessions_stmt(for_update: bool):
-    stmt = (select(Session).where(Session.id.in_(bindparam("ids", expanding=True))).order_by(Session.id)
-            .options(joinedload(Session.offer).joinedload(Offer.parts), joinedload(Session.offer).joinedload(Offer.region),
-                     joinedload(Session.venue).load_only(Venue.id, Venue.name, Venue.region_id))
-            .execution_options(populate_existing=True))
+    stmt = (
+        select(Session)
+        .where(Session.id.in_(bindparam("ids", expanding=True)))
+        .order_by(Session.id)
+        .options(
+            joinedload(Session.offer).joinedload(Offer.parts),
+            joinedload(Session.offer).joinedload(Offer.region),
+            joinedload(Session.venue).load_only(Venue.id, Venue.name, Venue.region_id),
+        )
+        .execution_options(populate_existing=True)
+    )
     if for_update:
         # NO KEY UPDATE: bookings still queue for the session, but a transaction that only
         # references the row (a bus plan or stop's foreign key takes KEY SHARE, held while the
@@ -50,8 +58,12 @@ def _sessions_stmt(for_update: bool):
 
 
 def _school_stmt(for_update: bool):
-    stmt = (select(School).where(School.id == bindparam("school_id")).options(load_only(School.id, School.region_id))
-            .execution_options(populate_existing=True))
+    stmt = (
+        select(School)
+        .where(School.id == bindparam("school_id"))
+        .options(load_only(School.id, School.region_id))
+        .execution_options(populate_existing=True)
+    )
     return stmt.with_for_update(of=School) if for_update else stmt
 
 

@@ -1,4 +1,5 @@
 """Bookings, series bookings, the audit trail, fairness rules and request rounds."""
+
 from __future__ import annotations
 
 import enum
@@ -30,8 +31,14 @@ class BookingStatus(str, enum.Enum):
 # statuses that hold a place in the session's capacity
 HOLDS_PLACE = (BookingStatus.CONFIRMED, BookingStatus.OFFERED, BookingStatus.REQUESTED, BookingStatus.ATTENDED)
 # statuses under which a class "has" a session (one booking per class per session)
-ACTIVE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.OFFERED, BookingStatus.REQUESTED,
-          BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
+ACTIVE = (
+    BookingStatus.CONFIRMED,
+    BookingStatus.WAITLISTED,
+    BookingStatus.OFFERED,
+    BookingStatus.REQUESTED,
+    BookingStatus.ATTENDED,
+    BookingStatus.NO_SHOW,
+)
 _ACTIVE_SQL = "status IN ('confirmed', 'waitlisted', 'offered', 'requested', 'attended', 'no_show')"
 
 
@@ -214,8 +221,10 @@ class RequestRound(db.Model):
     """A request round: wishes until the deadline, then a reproducible allocation."""
 
     __tablename__ = "request_rounds"
-    __table_args__ = (CheckConstraint("deadline_at > opens_at", name="deadline_after_open"),
-                      CheckConstraint("period_end >= period_start", name="period_order"))
+    __table_args__ = (
+        CheckConstraint("deadline_at > opens_at", name="deadline_after_open"),
+        CheckConstraint("period_end >= period_start", name="period_order"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)

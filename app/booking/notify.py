@@ -5,6 +5,7 @@ which bookings, which notice), so nothing is rendered while the service holds th
 session's lock. The outbox worker renders each mail (``render``) in the recipient's
 language (Dutch unless they chose English), with the bookings' .ics attached.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -61,8 +62,9 @@ SUBJECTS = {
 WAITS_FOR_PLAN = ("confirmed", "promoted", "changed", "updated", "series")
 
 
-def _send(kind: str, booking, bookings=None, *, to: list[str] | None = None, also: tuple[str, ...] = (),
-          **extra) -> None:
+def _send(
+    kind: str, booking, bookings=None, *, to: list[str] | None = None, also: tuple[str, ...] = (), **extra
+) -> None:
     """Queue the mail in the caller's unit of work: only who gets it and about which
     bookings. It is rendered by the outbox worker (``render``), not under the booking's locks;
     a notice in ``WAITS_FOR_PLAN`` names the sessions whose re-plan it waits for (``after_replan``).
@@ -77,8 +79,14 @@ def _send(kind: str, booking, bookings=None, *, to: list[str] | None = None, als
         return
     from app.outbox.services import enqueue
 
-    payload = {"template": kind, "to": to, "locale": locale, "booking_id": booking.id,
-               "booking_ids": [b.id for b in bookings], "extra": extra}
+    payload = {
+        "template": kind,
+        "to": to,
+        "locale": locale,
+        "booking_id": booking.id,
+        "booking_ids": [b.id for b in bookings],
+        "extra": extra,
+    }
     if kind in WAITS_FOR_PLAN:
         payload["after_replan"] = sorted({b.session_id for b in bookings if b.session_id is not None})
     enqueue("mail", payload, f"mail:{kind}:{booking.id}:{uuid.uuid4().hex}", request_id=current_request_id())
@@ -95,23 +103,43 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
     bookings = [b for b in (db.session.get(Booking, i) for i in payload["booking_ids"]) if b is not None]
     if booking is None or not bookings:
         raise LookupError(f"booking {payload['booking_id']} no longer exists")
-    if kind in ("cancelled", "request_declined"):  # a cancelled class rides no bus: no bus line, the event as it was booked
+    if kind in (
+        "cancelled",
+        "request_declined",
+    ):  # a cancelled class rides no bus: no bus line, the event as it was booked
         pickups, returns, awaiting = {}, {}, set()
     else:
         pickups, returns = pickup_times(bookings), return_times(bookings)
-        awaiting = {b.id for b in bookings if b.id not in pickups and b.status.value == "confirmed"
-                    and booking_needs_bus(b)}
+        awaiting = {
+            b.id for b in bookings if b.id not in pickups and b.status.value == "confirmed" and booking_needs_bus(b)
+        }
     files, files_left = _materials(kind, booking)
     with force_locale(payload.get("locale") or "nl"):
         subject = SUBJECTS[kind](booking.session.offer.title)
-        body = render_template(f"mail/{kind}.txt", booking=booking, bookings=bookings, pickups=pickups,
-                               returns=returns, awaiting=awaiting,
-                               base_url=current_app.config["BASE_URL"].rstrip("/"),
-                               materials=[m for m, _data in files], materials_left=files_left,
-                               **(payload.get("extra") or {}), **_extra(kind, booking))
+        body = render_template(
+            f"mail/{kind}.txt",
+            booking=booking,
+            bookings=bookings,
+            pickups=pickups,
+            returns=returns,
+            awaiting=awaiting,
+            base_url=current_app.config["BASE_URL"].rstrip("/"),
+            materials=[m for m, _data in files],
+            materials_left=files_left,
+            **(payload.get("extra") or {}),
+            **_extra(kind, booking),
+        )
     attachments = [_ics(bookings, pickups, returns)]
-    attachments += [Attachment(filename=m.filename, content=data, maintype=m.content_type.split("/")[0],
-                               subtype=m.content_type.split("/")[1], params={}) for m, data in files]
+    attachments += [
+        Attachment(
+            filename=m.filename,
+            content=data,
+            maintype=m.content_type.split("/")[0],
+            subtype=m.content_type.split("/")[1],
+            params={},
+        )
+        for m, data in files
+    ]
     return Mail(_with_school_coordinators(list(payload["to"]), booking), subject, body, attachments, request_id)
 
 
@@ -141,8 +169,10 @@ def _extra(kind: str, booking) -> dict:
         from app.booking.admission import Wait, waiting_position, why_waiting
 
         reason = why_waiting(booking, utcnow())
-        return {"held_back": reason if isinstance(reason, Wait) and reason.rule != "full" else None,
-                "position": waiting_position(booking)}
+        return {
+            "held_back": reason if isinstance(reason, Wait) and reason.rule != "full" else None,
+            "position": waiting_position(booking),
+        }
     if kind == "promoted":
         from app.booking.services import cancel_deadline
 
@@ -207,10 +237,14 @@ def coordinator_emails(booking) -> list[str]:
     venue = booking.session.venue or booking.session.offer.venue
     if venue is None:
         return []
-    emails = list(db.session.scalars(select(User.email).join(
-        coordinator_venues, coordinator_venues.c.user_id == User.id).where(
-        coordinator_venues.c.venue_id == venue.id, User.role == Role.COORDINATOR, User.active.is_(True))
-        .order_by(User.email)))
+    emails = list(
+        db.session.scalars(
+            select(User.email)
+            .join(coordinator_venues, coordinator_venues.c.user_id == User.id)
+            .where(coordinator_venues.c.venue_id == venue.id, User.role == Role.COORDINATOR, User.active.is_(True))
+            .order_by(User.email)
+        )
+    )
     return [e for e in emails if e] or ([venue.contact_email] if venue.contact_email else [])
 
 

@@ -8,6 +8,7 @@ yet reached first; the dashboard's recruitment list ("niet bereikt") lists the s
 are not reached, and shows "geboekt, nog niet geweest" (confirmed, not yet visited) apart
 from the schools that attended.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -32,16 +33,27 @@ def reached_condition():
     return Booking.status.in_(REACHED)
 
 
-def reached_schools(school_ids, school_year: int, *, region_id: int | None = None, exclude_booking_ids=(),
-                    exclude_session_id: int | None = None) -> set[int]:
+def reached_schools(
+    school_ids,
+    school_year: int,
+    *,
+    region_id: int | None = None,
+    exclude_booking_ids=(),
+    exclude_session_id: int | None = None,
+) -> set[int]:
     """The schools among ``school_ids`` reached in the school year (optionally within one region)."""
     school_ids = set(school_ids)
     if not school_ids:
         return set()
     start, end = year_window(school_year)
-    stmt = (select(Booking.school_id).distinct().join(Session, Booking.session_id == Session.id)
-            .where(Booking.school_id.in_(school_ids), reached_condition(),
-                   Session.starts_at >= start, Session.starts_at < end))
+    stmt = (
+        select(Booking.school_id)
+        .distinct()
+        .join(Session, Booking.session_id == Session.id)
+        .where(
+            Booking.school_id.in_(school_ids), reached_condition(), Session.starts_at >= start, Session.starts_at < end
+        )
+    )
     if region_id is not None:
         stmt = stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == region_id)
     if exclude_booking_ids:
@@ -52,5 +64,6 @@ def reached_schools(school_ids, school_year: int, *, region_id: int | None = Non
 
 
 def is_reached(school_id: int, region_id: int, school_year: int, exclude_booking_ids=()) -> bool:
-    return school_id in reached_schools({school_id}, school_year, region_id=region_id,
-                                        exclude_booking_ids=exclude_booking_ids)
+    return school_id in reached_schools(
+        {school_id}, school_year, region_id=region_id, exclude_booking_ids=exclude_booking_ids
+    )

@@ -7,6 +7,7 @@ and shows what it proposes; the booking service checks the chosen chain again un
 A gap is counted in local calendar days from the previous part, as the booking service does.
 A proposal never has a negative gap: a later part never lies before an earlier one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,11 +43,15 @@ def window(parts: list[PartSpec], anchor: int, anchor_day: date, position: int) 
         return anchor_day, anchor_day
     if position > anchor:
         between = [by_pos[k] for k in range(anchor + 1, position + 1)]
-        return (anchor_day + timedelta(days=sum(p.min_days for p in between)),
-                anchor_day + timedelta(days=sum(p.max_days for p in between)))
+        return (
+            anchor_day + timedelta(days=sum(p.min_days for p in between)),
+            anchor_day + timedelta(days=sum(p.max_days for p in between)),
+        )
     between = [by_pos[k] for k in range(position + 1, anchor + 1)]
-    return (anchor_day - timedelta(days=sum(p.max_days for p in between)),
-            anchor_day - timedelta(days=sum(p.min_days for p in between)))
+    return (
+        anchor_day - timedelta(days=sum(p.max_days for p in between)),
+        anchor_day - timedelta(days=sum(p.min_days for p in between)),
+    )
 
 
 def gap_ok(part: PartSpec, previous_day: date, day: date) -> bool:
@@ -54,8 +59,9 @@ def gap_ok(part: PartSpec, previous_day: date, day: date) -> bool:
     return gap >= 0 and part.min_days <= gap <= part.max_days
 
 
-def propose(parts: list[PartSpec], candidates: dict[int, list[Candidate]], anchor_key: int,
-            pupils: int = 1) -> list[Candidate] | None:
+def propose(
+    parts: list[PartSpec], candidates: dict[int, list[Candidate]], anchor_key: int, pupils: int = 1
+) -> list[Candidate] | None:
     """A complete chain (one candidate per part, in order of position) around the anchor
     session ``anchor_key``, where every gap is allowed and the class of ``pupils`` fits each
     part; None when there is none. Later parts come as early as they can, earlier parts as
@@ -68,8 +74,9 @@ def propose(parts: list[PartSpec], candidates: dict[int, list[Candidate]], ancho
     if start.room < pupils:
         return None
     by_pos = {p.position: p for p in parts}
-    usable = {pos: sorted((c for c in cs if c.room >= pupils), key=lambda c: (c.day, c.key))
-              for pos, cs in candidates.items()}
+    usable = {
+        pos: sorted((c for c in cs if c.room >= pupils), key=lambda c: (c.day, c.key)) for pos, cs in candidates.items()
+    }
 
     def forward(pos: int, prev: Candidate) -> list[Candidate] | None:
         if pos not in by_pos:

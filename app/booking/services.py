@@ -4,6 +4,7 @@ Each function takes the acting user and plain values, locks what is scarce, re-c
 after the lock, writes, records the change in the audit trail and queues the mails
 (sent after the commit). They flush but never commit: the caller's unit of work does.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,11 +55,14 @@ class ClassDetails:
 
 # ------------------------------------------------------------------ helpers
 
+
 def _validate(details: ClassDetails) -> tuple[int, int]:
     try:
         groep_min, groep_max = parse_groep(details.groep)
     except (ValueError, TypeError):
-        raise InvalidInput(_("Kies een groep van 1 tot en met 8, of een combinatie zoals 7/8."), field="groep") from None
+        raise InvalidInput(
+            _("Kies een groep van 1 tot en met 8, of een combinatie zoals 7/8."), field="groep"
+        ) from None
     if not isinstance(details.pupils, int) or not 1 <= details.pupils <= MAX_PUPILS:
         raise InvalidInput(_("Het aantal leerlingen moet tussen 1 en %(n)s liggen.", n=MAX_PUPILS), field="pupils")
     if not isinstance(details.adults, int) or not 0 <= details.adults <= MAX_ADULTS:
@@ -98,16 +102,30 @@ def _check_actor_for_school(actor: User, school_id: int) -> None:
 
 def _event(booking: Booking, actor: User | None, action: str, from_status, to_status, reason: str = "", **data) -> None:
     event = BookingEvent(
-        actor_id=actor.id if actor is not None else None, at=utcnow(), action=action,
+        actor_id=actor.id if actor is not None else None,
+        at=utcnow(),
+        action=action,
         from_status=from_status.value if from_status is not None else None,
-        to_status=to_status.value if to_status is not None else None, reason=(reason or "")[:500], data=data or None)
+        to_status=to_status.value if to_status is not None else None,
+        reason=(reason or "")[:500],
+        data=data or None,
+    )
     if booking.id is not None and "events" not in booking.__dict__ and booking not in db.session.new:
         # a stored booking whose audit trail is not loaded: one INSERT, without reading the trail
         # (it is read from the database when someone asks for it) and without the ORM's flush
-        db.session.connection().execute(_STATEMENTS["event"], {
-            "booking_id": booking.id, "actor_id": event.actor_id, "at": event.at, "action": action,
-            "from_status": event.from_status, "to_status": event.to_status, "reason": event.reason,
-            "data": event.data})
+        db.session.connection().execute(
+            _STATEMENTS["event"],
+            {
+                "booking_id": booking.id,
+                "actor_id": event.actor_id,
+                "at": event.at,
+                "action": action,
+                "from_status": event.from_status,
+                "to_status": event.to_status,
+                "reason": event.reason,
+                "data": event.data,
+            },
+        )
     else:
         booking.events.append(event)
 
@@ -115,7 +133,8 @@ def _event(booking: Booking, actor: User | None, action: str, from_status, to_st
 # the hot path's plain statements, built once per process
 _STATEMENTS = {
     "event": BookingEvent.__table__.insert(),
-    "counters": update(Session.__table__).where(Session.__table__.c.id == bindparam("session_id"))
+    "counters": update(Session.__table__)
+    .where(Session.__table__.c.id == bindparam("session_id"))
     .values(booked_pupils=bindparam("pupils"), booked_classes=bindparam("classes"), updated_at=bindparam("at")),
 }
 
@@ -127,8 +146,9 @@ def _set_counters(session: Session, pupils: int, classes: int) -> None:
         session.booked_pupils, session.booked_classes = pupils, classes
         return
     now = utcnow()
-    db.session.connection().execute(_STATEMENTS["counters"], {"session_id": session.id, "pupils": pupils,
-                                                               "classes": classes, "at": now})
+    db.session.connection().execute(
+        _STATEMENTS["counters"], {"session_id": session.id, "pupils": pupils, "classes": classes, "at": now}
+    )
     set_committed_value(session, "booked_pupils", pupils)
     set_committed_value(session, "booked_classes", classes)
     set_committed_value(session, "updated_at", now)
@@ -158,12 +178,24 @@ def _race_point() -> None:
 
 def _new_booking(session, details, groep, status, actor, now, series=None, position=None, *, class_name) -> Booking:
     booking = Booking(
-        session_id=session.id, school_id=details.school_id, status=status, groep_min=groep[0], groep_max=groep[1],
-        pupils=details.pupils, adults=details.adults, contact_user_id=actor.id if actor.role == Role.TEACHER else None,
+        session_id=session.id,
+        school_id=details.school_id,
+        status=status,
+        groep_min=groep[0],
+        groep_max=groep[1],
+        pupils=details.pupils,
+        adults=details.adults,
+        contact_user_id=actor.id if actor.role == Role.TEACHER else None,
         contact_name=(details.contact_name or actor.name or "")[:200],
         contact_email=(details.contact_email or (actor.email if actor.role == Role.TEACHER else ""))[:254],
-        remarks=details.remarks or "", girls=details.girls, boys=details.boys, series=series,
-        part_position=position, waitlisted_at=now if status == BookingStatus.WAITLISTED else None, created_at=now)
+        remarks=details.remarks or "",
+        girls=details.girls,
+        boys=details.boys,
+        series=series,
+        part_position=position,
+        waitlisted_at=now if status == BookingStatus.WAITLISTED else None,
+        created_at=now,
+    )
     booking.session = session
     booking.class_name = class_name
     _event(booking, actor, "create", None, status)
@@ -175,20 +207,36 @@ def _refusal(decision) -> Exception:
     return decision.error()
 
 
-def _admitted_status(actor: User, offer: Offer, override_reason: str = "", via_round: int | None = None) -> BookingStatus:
+def _admitted_status(
+    actor: User, offer: Offer, override_reason: str = "", via_round: int | None = None
+) -> BookingStatus:
     """An admitted class is confirmed, or — on an offer with approval required, when a teacher books —
     requested ("aangevraagd"): it holds its place until the coordinator approves or declines. A
     coordinator's own booking, an override and a round's allocation are the coordinator's decision."""
-    if offer.approval_required and actor is not None and actor.role == Role.TEACHER and not override_reason \
-            and via_round is None:
+    if (
+        offer.approval_required
+        and actor is not None
+        and actor.role == Role.TEACHER
+        and not override_reason
+        and via_round is None
+    ):
         return BookingStatus.REQUESTED
     return BookingStatus.CONFIRMED
 
 
 # ------------------------------------------------------------------ booking
 
-def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitlist: bool = False,
-                   now: datetime | None = None, override_reason: str = "", via_round: int | None = None) -> Booking:
+
+def create_booking(
+    actor: User,
+    session_id: int,
+    details: ClassDetails,
+    *,
+    waitlist: bool = False,
+    now: datetime | None = None,
+    override_reason: str = "",
+    via_round: int | None = None,
+) -> Booking:
     """Book a class into a session as the admission decision says: confirmed when admitted; on the
     waiting list (if asked) when it must wait (no room, or a rule holds it back); else refused."""
     now = now or utcnow()
@@ -237,8 +285,15 @@ def create_booking(actor: User, session_id: int, details: ClassDetails, *, waitl
     return booking
 
 
-def create_series_booking(actor: User, offer_id: int, session_ids: list[int], details: ClassDetails, *,
-                          now: datetime | None = None, via_round: int | None = None) -> SeriesBooking:
+def create_series_booking(
+    actor: User,
+    offer_id: int,
+    session_ids: list[int],
+    details: ClassDetails,
+    *,
+    now: datetime | None = None,
+    via_round: int | None = None,
+) -> SeriesBooking:
     """Book every part of a series at once: all parts confirmed, or nothing."""
     now = now or utcnow()
     groep = _validate(details)
@@ -251,8 +306,11 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
     if len(parts) < 2:
         raise Refused(_("Dit aanbod is geen reeks."), code="not_a_series")
     if not isinstance(session_ids, list) or len(session_ids) != len(parts) or len(set(session_ids)) != len(parts):
-        raise Refused(_("Kies voor elk van de %(n)s delen één datum.", n=len(parts)), code="series_incomplete",
-                      field="session_ids")
+        raise Refused(
+            _("Kies voor elk van de %(n)s delen één datum.", n=len(parts)),
+            code="series_incomplete",
+            field="session_ids",
+        )
     school = lock_school(details.school_id)
     if school is None or school.region_id != offer.region_id:
         raise InvalidInput(_("Onbekende school."), field="school")
@@ -261,19 +319,40 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
     for part, sid in zip(parts, session_ids, strict=False):
         s = sessions.get(sid)
         if s is None or s.offer_id != offer.id or s.part_id != part.id:
-            raise Refused(_("De gekozen datum voor deel %(n)s hoort niet bij dit deel.", n=part.position),
-                          code="series_order", field="session_ids")
+            raise Refused(
+                _("De gekozen datum voor deel %(n)s hoort niet bij dit deel.", n=part.position),
+                code="series_order",
+                field="session_ids",
+            )
         chain.append(s)
     for prev, (part, s) in zip(chain, list(zip(parts, chain, strict=False))[1:], strict=False):
         gap = (to_local(s.starts_at).date() - to_local(prev.starts_at).date()).days
         if gap < 0:  # picked in reverse order: say so, never "(nu -5)"
-            raise Refused(_("Deel %(b)s ligt vóór deel %(a)s. Kies voor deel %(b)s een datum %(lo)s tot %(hi)s dagen "
-                            "na deel %(a)s.", a=part.position - 1, b=part.position, lo=part.min_days_after_previous,
-                            hi=part.max_days_after_previous), code="series_gap", field="session_ids")
+            raise Refused(
+                _(
+                    "Deel %(b)s ligt vóór deel %(a)s. Kies voor deel %(b)s een datum %(lo)s tot %(hi)s dagen "
+                    "na deel %(a)s.",
+                    a=part.position - 1,
+                    b=part.position,
+                    lo=part.min_days_after_previous,
+                    hi=part.max_days_after_previous,
+                ),
+                code="series_gap",
+                field="session_ids",
+            )
         if gap < part.min_days_after_previous or gap > part.max_days_after_previous:
-            raise Refused(_("Tussen deel %(a)s en deel %(b)s moeten %(lo)s tot %(hi)s dagen zitten (nu %(gap)s).",
-                            a=part.position - 1, b=part.position, lo=part.min_days_after_previous,
-                            hi=part.max_days_after_previous, gap=gap), code="series_gap", field="session_ids")
+            raise Refused(
+                _(
+                    "Tussen deel %(a)s en deel %(b)s moeten %(lo)s tot %(hi)s dagen zitten (nu %(gap)s).",
+                    a=part.position - 1,
+                    b=part.position,
+                    lo=part.min_days_after_previous,
+                    hi=part.max_days_after_previous,
+                    gap=gap,
+                ),
+                code="series_gap",
+                field="session_ids",
+            )
     klass = ClassRef(school.id, class_name, groep[0], groep[1], details.pupils, details.adults)
     decision = decide(school, klass, chain, now)
     _race_point()
@@ -283,8 +362,9 @@ def create_series_booking(actor: User, offer_id: int, session_ids: list[int], de
     series = SeriesBooking(offer_id=offer.id, school_id=details.school_id, status=status, created_at=now)
     db.session.add(series)
     for part, s in zip(parts, chain, strict=True):
-        booking = _new_booking(s, details, groep, status, actor, now, series=series,
-                               position=part.position, class_name=class_name)
+        booking = _new_booking(
+            s, details, groep, status, actor, now, series=series, position=part.position, class_name=class_name
+        )
         _hold(s, booking)
         if via_round is not None:
             _event(booking, actor, "allocated", None, None, f"round {via_round}", round_id=via_round)
@@ -346,21 +426,25 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     sessions = _lock_for_promotion([b.session_id for b in targets])
     for b in targets:
         db.session.refresh(b)
-    active = [b for b in targets if b.status in CANCELLABLE
-              and (b.session.starts_at > now or actor.role not in SCHOOL_ROLES)]
+    active = [
+        b for b in targets if b.status in CANCELLABLE and (b.session.starts_at > now or actor.role not in SCHOOL_ROLES)
+    ]
     if not active:
         raise Refused(_("Deze boeking is al geannuleerd of voorbij."), code="not_cancellable")
     if actor.role in SCHOOL_ROLES:  # the school's own people keep to the cancellation deadline
         if not can_teacher_cancel(booking, now):
-            raise Refused(_("De annuleringstermijn is verstreken. Neem contact op met de coördinator van het techlab."),
-                          code="cancel_deadline_passed")
+            raise Refused(
+                _("De annuleringstermijn is verstreken. Neem contact op met de coördinator van het techlab."),
+                code="cancel_deadline_passed",
+            )
     elif not (reason or "").strip():
         raise InvalidInput(_("Geef een reden voor de annulering."), field="reason")
     freed = []
     for b in active:
         held = b.holds_place
-        action = {BookingStatus.OFFERED: "decline_offer", BookingStatus.REQUESTED: "withdraw_request"}.get(b.status,
-                                                                                                         "cancel")
+        action = {BookingStatus.OFFERED: "decline_offer", BookingStatus.REQUESTED: "withdraw_request"}.get(
+            b.status, "cancel"
+        )
         _set_status(b, BookingStatus.CANCELLED, actor, action, reason)
         b.cancelled_at, b.cancel_reason, b.offer_expires_at = now, (reason or "")[:500], None
         if held:
@@ -382,7 +466,9 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
 def _recheck_waiting_of(school_ids, now: datetime) -> int:
     """A school that gave up a place may no longer be reached: its classes waiting elsewhere
     (held back by a priority window) may be admitted now."""
-    session_ids = db.session.scalars(_statement("waiting_elsewhere"), {"school_ids": list(school_ids), "now": now}).all()
+    session_ids = db.session.scalars(
+        _statement("waiting_elsewhere"), {"school_ids": list(school_ids), "now": now}
+    ).all()
     return promote_sessions(session_ids, now)
 
 
@@ -404,21 +490,36 @@ def leave_waitlist(actor: User, booking_id: int, *, now: datetime | None = None)
 def _statement(name: str):
     """The waiting list's statements, built once per process on first use."""
     if name == "waiting":
-        return select(Booking).where(Booking.session_id == bindparam("session_id"),
-                                     Booking.status == BookingStatus.WAITLISTED)
+        return select(Booking).where(
+            Booking.session_id == bindparam("session_id"), Booking.status == BookingStatus.WAITLISTED
+        )
     if name == "waiting_schools":
-        return select(Booking.school_id).where(Booking.session_id.in_(bindparam("session_ids", expanding=True)),
-                                               Booking.status == BookingStatus.WAITLISTED).distinct()
-    return select(Booking.session_id).join(Session, Booking.session_id == Session.id).where(  # waiting_elsewhere
-        Booking.school_id.in_(bindparam("school_ids", expanding=True)), Booking.status == BookingStatus.WAITLISTED,
-        Session.starts_at > bindparam("now")).distinct()
+        return (
+            select(Booking.school_id)
+            .where(
+                Booking.session_id.in_(bindparam("session_ids", expanding=True)),
+                Booking.status == BookingStatus.WAITLISTED,
+            )
+            .distinct()
+        )
+    return (
+        select(Booking.session_id)
+        .join(Session, Booking.session_id == Session.id)
+        .where(  # waiting_elsewhere
+            Booking.school_id.in_(bindparam("school_ids", expanding=True)),
+            Booking.status == BookingStatus.WAITLISTED,
+            Session.starts_at > bindparam("now"),
+        )
+        .distinct()
+    )
 
 
 def waitlist_order(session: Session) -> list[Booking]:
     """Waiting classes in promotion order: schools not yet reached this year first, then first come."""
     waiting = list(db.session.scalars(_statement("waiting"), {"session_id": session.id}))
-    reached = reached_schools({b.school_id for b in waiting}, school_year_of(session.starts_at),
-                              exclude_session_id=session.id)
+    reached = reached_schools(
+        {b.school_id for b in waiting}, school_year_of(session.starts_at), exclude_session_id=session.id
+    )
     return sorted(waiting, key=lambda b: (b.school_id in reached, b.waitlisted_at or b.created_at, b.id))
 
 
@@ -478,10 +579,15 @@ def promote_sessions(session_ids, now: datetime, *, commit_each: bool = False) -
 
 
 def sessions_with_waiting(region_id: int, now: datetime) -> list[int]:
-    return list(db.session.scalars(select(Session.id).join(Offer, Session.offer_id == Offer.id).join(
-        Booking, Booking.session_id == Session.id).where(
-        Offer.region_id == region_id, Session.starts_at > now, Booking.status == BookingStatus.WAITLISTED)
-        .distinct()))
+    return list(
+        db.session.scalars(
+            select(Session.id)
+            .join(Offer, Session.offer_id == Offer.id)
+            .join(Booking, Booking.session_id == Session.id)
+            .where(Offer.region_id == region_id, Session.starts_at > now, Booking.status == BookingStatus.WAITLISTED)
+            .distinct()
+        )
+    )
 
 
 def switch_rule_off(actor: User, rule_id: int, *, now: datetime | None = None):
@@ -499,6 +605,7 @@ def switch_rule_off(actor: User, rule_id: int, *, now: datetime | None = None):
 
 
 # ------------------------------------------------------------------ offered places
+
 
 def _offer_for(actor: User, booking_id: int) -> tuple[Booking, Session]:
     booking = _load_booking(booking_id)
@@ -543,8 +650,11 @@ def expire_offers(now: datetime) -> int:
     """Job: offered places not accepted in time go to the next class. Safe to run twice:
     each booking is re-read under the lock and only an offered, expired one is released."""
     expired = 0
-    ids = db.session.scalars(select(Booking.id).where(
-        Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at <= now).order_by(Booking.id)).all()
+    ids = db.session.scalars(
+        select(Booking.id)
+        .where(Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at <= now)
+        .order_by(Booking.id)
+    ).all()
     for booking_id in ids:
         booking = db.session.get(Booking, booking_id)
         session = _lock_for_promotion([booking.session_id])[booking.session_id]
@@ -563,13 +673,15 @@ def expire_offers(now: datetime) -> int:
 
 # ------------------------------------------------------------------ coordinator actions
 
+
 def require_session_manager(actor: User, session: Session) -> None:
     if not permissions.can_manage_session(actor, session):
         raise NotAllowed(_("U beheert deze les niet."))
 
 
-def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str, *,
-                 now: datetime | None = None) -> Booking:
+def move_booking(
+    actor: User, booking_id: int, new_session_id: int, reason: str, *, now: datetime | None = None
+) -> Booking:
     """Move a booking to another session of the same offer (and part), keeping series order.
     The new session is a new place for the class: the admission decision must admit it."""
     now = now or utcnow()
@@ -584,12 +696,14 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
     db.session.refresh(booking)
     old, new = sessions.get(booking.session_id), sessions.get(new_session_id)
     if new is None or new.offer_id != old.offer_id or new.part_id != old.part_id or new.id == old.id:
-        raise Refused(_("Kies een andere datum van hetzelfde aanbod (en hetzelfde deel)."), code="move_target",
-                      field="session_id")
+        raise Refused(
+            _("Kies een andere datum van hetzelfde aanbod (en hetzelfde deel)."), code="move_target", field="session_id"
+        )
     require_session_manager(actor, new)
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED):
-        raise Refused(_("Alleen een bevestigde boeking of een klas op de wachtlijst kan worden verplaatst."),
-                      code="not_movable")
+        raise Refused(
+            _("Alleen een bevestigde boeking of een klas op de wachtlijst kan worden verplaatst."), code="not_movable"
+        )
     if booking.series is not None:
         siblings = {b.part_position: b for b in booking.series.bookings if b.id != booking.id}
         parts = {p.position: p for p in new.offer.parts}
@@ -602,9 +716,16 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
                 continue
             gap = (to_local(b).date() - to_local(a).date()).days
             if gap < part.min_days_after_previous or gap > part.max_days_after_previous:
-                raise Refused(_("Zo klopt de volgorde van de reeks niet meer: tussen de delen moeten %(lo)s tot "
-                                "%(hi)s dagen zitten.", lo=part.min_days_after_previous, hi=part.max_days_after_previous),
-                              code="series_gap", field="session_id")
+                raise Refused(
+                    _(
+                        "Zo klopt de volgorde van de reeks niet meer: tussen de delen moeten %(lo)s tot "
+                        "%(hi)s dagen zitten.",
+                        lo=part.min_days_after_previous,
+                        hi=part.max_days_after_previous,
+                    ),
+                    code="series_gap",
+                    field="session_id",
+                )
     held = booking.holds_place
     decision = decide(school, ClassRef.of(booking), [new], now, purpose=MOVE, exclude_ids=(booking.id,))
     if isinstance(decision, Refuse) or (held and not isinstance(decision, Admit)):
@@ -631,16 +752,24 @@ def move_booking(actor: User, booking_id: int, new_session_id: int, reason: str,
     return booking
 
 
-def change_capacity(actor: User, session_id: int, capacity_pupils: int, capacity_classes: int, *,
-                    now: datetime | None = None) -> Session:
+def change_capacity(
+    actor: User, session_id: int, capacity_pupils: int, capacity_classes: int, *, now: datetime | None = None
+) -> Session:
     session = _lock_for_promotion([session_id]).get(session_id)
     if session is None:
         raise BookingNotFound(_("Deze les bestaat niet."))
     require_session_manager(actor, session)
     if capacity_pupils < session.booked_pupils or capacity_classes < session.booked_classes:
-        raise Refused(_("Er zijn al %(p)s leerlingen in %(c)s klassen geboekt; lager kan niet. Verplaats of annuleer "
-                        "eerst boekingen.", p=session.booked_pupils, c=session.booked_classes),
-                      code="capacity_below_booked", field="capacity_pupils")
+        raise Refused(
+            _(
+                "Er zijn al %(p)s leerlingen in %(c)s klassen geboekt; lager kan niet. Verplaats of annuleer "
+                "eerst boekingen.",
+                p=session.booked_pupils,
+                c=session.booked_classes,
+            ),
+            code="capacity_below_booked",
+            field="capacity_pupils",
+        )
     if capacity_pupils > 500 or capacity_classes > 20:
         raise InvalidInput(_("Die capaciteit is onwaarschijnlijk groot."), field="capacity_pupils")
     session.capacity_pupils, session.capacity_classes = capacity_pupils, capacity_classes
@@ -660,9 +789,13 @@ def cancel_session(actor: User, session_id: int, reason: str, *, now: datetime |
         raise InvalidInput(_("Geef een reden: de scholen krijgen die te lezen."), field="reason")
     if session.status == SessionStatus.CANCELLED:
         return []
-    bookings = list(db.session.scalars(select(Booking).where(
-        Booking.session_id == session.id,
-        Booking.status.in_(CANCELLABLE)).execution_options(populate_existing=True)))
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.session_id == session.id, Booking.status.in_(CANCELLABLE))
+            .execution_options(populate_existing=True)
+        )
+    )
     for b in bookings:
         if b.holds_place:
             _release(session, b)
@@ -678,12 +811,16 @@ def cancel_session(actor: User, session_id: int, reason: str, *, now: datetime |
     return bookings
 
 
-ATTENDANCE = {"attended": BookingStatus.ATTENDED, "no_show": BookingStatus.NO_SHOW,
-              "cancelled_late": BookingStatus.CANCELLED}
+ATTENDANCE = {
+    "attended": BookingStatus.ATTENDED,
+    "no_show": BookingStatus.NO_SHOW,
+    "cancelled_late": BookingStatus.CANCELLED,
+}
 
 
-def record_attendance(actor: User, booking_id: int, status: str, attended_pupils: int | None = None, *,
-                      now: datetime | None = None) -> Booking:
+def record_attendance(
+    actor: User, booking_id: int, status: str, attended_pupils: int | None = None, *, now: datetime | None = None
+) -> Booking:
     """After the session: attended (with pupils present), no-show, or cancelled late."""
     now = now or utcnow()
     booking = _load_booking(booking_id)
@@ -699,8 +836,10 @@ def record_attendance(actor: User, booking_id: int, status: str, attended_pupils
     target = ATTENDANCE[status]
     if target == BookingStatus.ATTENDED:
         if attended_pupils is None or not 1 <= attended_pupils <= booking.pupils + 5:
-            raise InvalidInput(_("Vul het aantal aanwezige leerlingen in (1 tot %(n)s).", n=booking.pupils + 5),
-                               field="attended_pupils")
+            raise InvalidInput(
+                _("Vul het aantal aanwezige leerlingen in (1 tot %(n)s).", n=booking.pupils + 5),
+                field="attended_pupils",
+            )
     was_holding = booking.holds_place
     if booking.status != target or booking.attended_pupils != attended_pupils:
         before = booking.status
@@ -720,6 +859,7 @@ def record_attendance(actor: User, booking_id: int, status: str, attended_pupils
 
 # ------------------------------------------------------------------ undoing a cancellation
 
+
 def undo_deadline(booking: Booking) -> datetime | None:
     """Until when the cancellation of this booking may be undone (None: it may not)."""
     if booking.status != BookingStatus.CANCELLED or booking.cancelled_at is None or not booking.events:
@@ -732,8 +872,7 @@ def undo_deadline(booking: Booking) -> datetime | None:
 
 def can_undo_cancel(actor: User, booking: Booking, now: datetime | None = None) -> bool:
     deadline = undo_deadline(booking)
-    return (deadline is not None and (now or utcnow()) < deadline
-            and permissions.can_cancel_booking(actor, booking))
+    return deadline is not None and (now or utcnow()) < deadline and permissions.can_cancel_booking(actor, booking)
 
 
 def undo_cancel(actor: User, booking_id: int, *, now: datetime | None = None) -> list[Booking]:
@@ -745,8 +884,11 @@ def undo_cancel(actor: User, booking_id: int, *, now: datetime | None = None) ->
     if not permissions.can_cancel_booking(actor, booking):
         raise NotAllowed(_("U mag deze boeking niet wijzigen."))
     cancelled_at = booking.cancelled_at
-    targets = ([b for b in booking.series.bookings if b.cancelled_at == cancelled_at]
-               if booking.series is not None else [booking])
+    targets = (
+        [b for b in booking.series.bookings if b.cancelled_at == cancelled_at]
+        if booking.series is not None
+        else [booking]
+    )
     school = lock_school(booking.school_id)
     sessions = lock_sessions([b.session_id for b in targets])
     for b in targets:
@@ -756,14 +898,17 @@ def undo_cancel(actor: User, booking_id: int, *, now: datetime | None = None) ->
         raise Refused(_("Deze annulering kan niet ongedaan worden gemaakt."), code="not_undoable")
     if now >= deadline:
         minutes = current_app.config.get("UNDO_CANCEL_MINUTES", 15)
-        raise Refused(_("Een annulering kan tot %(n)s minuten daarna ongedaan worden gemaakt; die tijd is voorbij.",
-                        n=minutes), code="undo_expired")
+        raise Refused(
+            _("Een annulering kan tot %(n)s minuten daarna ongedaan worden gemaakt; die tijd is voorbij.", n=minutes),
+            code="undo_expired",
+        )
     chain = [sessions[b.session_id] for b in targets]
     decision = decide(school, ClassRef.of(booking), chain, now, purpose=PROMOTE, exclude_ids=[b.id for b in targets])
     if not isinstance(decision, Admit):
         if isinstance(decision, Wait) and decision.rule == "full":
-            raise Refused(_("De plaats is niet meer vrij: de annulering kan niet ongedaan worden gemaakt."),
-                          code="place_taken")
+            raise Refused(
+                _("De plaats is niet meer vrij: de annulering kan niet ongedaan worden gemaakt."), code="place_taken"
+            )
         raise _refusal(decision)
     for b in targets:
         _set_status(b, BookingStatus.CONFIRMED, actor, "undo_cancel")
@@ -815,8 +960,9 @@ def change_booking(actor: User, booking_id: int, changes: dict, *, now: datetime
     now = now or utcnow()
     unknown = set(changes) - set(CHANGEABLE)
     if unknown:
-        raise InvalidInput(_("Dit kan niet worden gewijzigd: %(fields)s.", fields=", ".join(sorted(unknown))),
-                           field=sorted(unknown)[0])
+        raise InvalidInput(
+            _("Dit kan niet worden gewijzigd: %(fields)s.", fields=", ".join(sorted(unknown))), field=sorted(unknown)[0]
+        )
     booking = _load_booking(booking_id)
     if not permissions.can_change_booking(actor, booking):
         raise NotAllowed(_("U mag deze boeking niet wijzigen."))
@@ -831,17 +977,27 @@ def change_booking(actor: User, booking_id: int, changes: dict, *, now: datetime
     if any(sessions[b.session_id].starts_at <= now for b in targets):
         raise Refused(_("Deze les is al begonnen of geweest; wijzigen kan niet meer."), code="not_changeable")
     if actor.role == Role.TEACHER and not all(change_deadline(b) > now for b in targets):
-        raise Refused(_("Wijzigen kon tot %(when)s. Neem contact op met de coördinator van het techlab.",
-                        when=to_local(min(change_deadline(b) for b in targets)).strftime("%d-%m-%Y %H:%M")),
-                      code="change_deadline_passed")
+        raise Refused(
+            _(
+                "Wijzigen kon tot %(when)s. Neem contact op met de coördinator van het techlab.",
+                when=to_local(min(change_deadline(b) for b in targets)).strftime("%d-%m-%Y %H:%M"),
+            ),
+            code="change_deadline_passed",
+        )
     current = {name: _value_of(booking, name) for name in CHANGEABLE}
     wanted = {**current, **{k: v for k, v in changes.items()}}
     if "class_name" not in changes and booking.class_name == booking.groep_label:
         wanted["class_name"] = ""  # a class named after its groep follows a new groep
-    details = ClassDetails(school_id=booking.school_id, groep=wanted["groep"], pupils=wanted["pupils"],
-                           adults=wanted["adults"], contact_name=(wanted["contact_name"] or "").strip(),
-                           contact_email=(wanted["contact_email"] or "").strip(),
-                           remarks=(wanted["remarks"] or "").strip(), class_name=wanted["class_name"] or "")
+    details = ClassDetails(
+        school_id=booking.school_id,
+        groep=wanted["groep"],
+        pupils=wanted["pupils"],
+        adults=wanted["adults"],
+        contact_name=(wanted["contact_name"] or "").strip(),
+        contact_email=(wanted["contact_email"] or "").strip(),
+        remarks=(wanted["remarks"] or "").strip(),
+        class_name=wanted["class_name"] or "",
+    )
     groep = _validate(details)
     class_name = _class_name(details, groep)
     if "contact_name" in changes and not details.contact_name:
@@ -850,9 +1006,15 @@ def change_booking(actor: User, booking_id: int, changes: dict, *, now: datetime
         raise InvalidInput(_("Vul een e-mailadres in."), field="contact_email")
     if len(details.contact_name) > 200 or len(details.contact_email) > 254:
         raise InvalidInput(_("Deze tekst is te lang."), field="contact_name")
-    after = {"groep": "/".join(str(g) for g in range(groep[0], groep[1] + 1)) if groep[0] != groep[1] else str(groep[0]),
-             "class_name": class_name, "pupils": details.pupils, "adults": details.adults,
-             "contact_name": details.contact_name, "contact_email": details.contact_email, "remarks": details.remarks}
+    after = {
+        "groep": "/".join(str(g) for g in range(groep[0], groep[1] + 1)) if groep[0] != groep[1] else str(groep[0]),
+        "class_name": class_name,
+        "pupils": details.pupils,
+        "adults": details.adults,
+        "contact_name": details.contact_name,
+        "contact_email": details.contact_email,
+        "remarks": details.remarks,
+    }
     diff = {k: [current[k], after[k]] for k in CHANGEABLE if current[k] != after[k]}
     if not diff:
         return booking
@@ -868,8 +1030,13 @@ def change_booking(actor: User, booking_id: int, changes: dict, *, now: datetime
         _hold(sessions[b.session_id], b)
     if not admitted:
         if isinstance(decision, Wait) and decision.rule == "full":
-            raise SessionFull(_("Voor %(n)s leerlingen is in deze les geen plaats meer. Het aantal is niet gewijzigd.",
-                                n=details.pupils), field="pupils")
+            raise SessionFull(
+                _(
+                    "Voor %(n)s leerlingen is in deze les geen plaats meer. Het aantal is niet gewijzigd.",
+                    n=details.pupils,
+                ),
+                field="pupils",
+            )
         raise decision.error()
     fewer = details.pupils < booking.pupils
     for b in targets:
@@ -895,6 +1062,7 @@ def change_booking(actor: User, booking_id: int, changes: dict, *, now: datetime
 
 # ------------------------------------------------------------------ approval
 
+
 def _request_targets(actor: User, booking_id: int) -> tuple[Booking, list[Booking], dict[int, Session]]:
     booking = _load_booking(booking_id)
     require_session_manager(actor, booking.session)
@@ -914,8 +1082,10 @@ def approve_booking(actor: User, booking_id: int, *, now: datetime | None = None
     was held all along, so there is nothing to re-check but the session still being ahead."""
     now = now or utcnow()
     booking, targets, sessions = _request_targets(actor, booking_id)
-    if any(sessions[b.session_id].starts_at <= now or sessions[b.session_id].status == SessionStatus.CANCELLED
-           for b in targets):
+    if any(
+        sessions[b.session_id].starts_at <= now or sessions[b.session_id].status == SessionStatus.CANCELLED
+        for b in targets
+    ):
         raise Refused(_("Deze les is al geweest of gaat niet door."), code="session_past")
     for b in targets:
         _set_status(b, BookingStatus.CONFIRMED, actor, "approve")
@@ -951,22 +1121,38 @@ def decline_request(actor: User, booking_id: int, reason: str, *, now: datetime 
 
 def pending_requests(actor: User) -> list[Booking]:
     """The requests waiting for this coordinator's answer (sessions they manage), soonest first."""
-    stmt = (select(Booking).join(Session, Booking.session_id == Session.id)
-            .where(Booking.status == BookingStatus.REQUESTED, Session.starts_at > utcnow())
-            .order_by(Session.starts_at, Booking.created_at, Booking.id))
+    stmt = (
+        select(Booking)
+        .join(Session, Booking.session_id == Session.id)
+        .where(Booking.status == BookingStatus.REQUESTED, Session.starts_at > utcnow())
+        .order_by(Session.starts_at, Booking.created_at, Booking.id)
+    )
     if actor.role != Role.ADMIN:
         stmt = stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == actor.region_id)
-    return [b for b in db.session.scalars(stmt) if permissions.can_manage_session(actor, b.session)
-            and (b.series is None or b.part_position == min(x.part_position or 0 for x in b.series.bookings))]
+    return [
+        b
+        for b in db.session.scalars(stmt)
+        if permissions.can_manage_session(actor, b.session)
+        and (b.series is None or b.part_position == min(x.part_position or 0 for x in b.series.bookings))
+    ]
 
 
 def competing(booking: Booking) -> list[Booking]:
     """The other classes in the same session(s) asking or holding a place: what approving means."""
     own = booking.series.bookings if booking.series is not None else [booking]
-    return list(db.session.scalars(select(Booking).where(
-        Booking.session_id.in_([b.session_id for b in own]), Booking.id.not_in([b.id for b in own]),
-        Booking.status.in_((BookingStatus.REQUESTED, BookingStatus.WAITLISTED, BookingStatus.CONFIRMED,
-                            BookingStatus.OFFERED))).order_by(Booking.created_at, Booking.id)))
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.session_id.in_([b.session_id for b in own]),
+                Booking.id.not_in([b.id for b in own]),
+                Booking.status.in_(
+                    (BookingStatus.REQUESTED, BookingStatus.WAITLISTED, BookingStatus.CONFIRMED, BookingStatus.OFFERED)
+                ),
+            )
+            .order_by(Booking.created_at, Booking.id)
+        )
+    )
 
 
 def lab_contact(booking: Booking):

@@ -1,4 +1,5 @@
 """Booking pages: teachers book, see and cancel; coordinators manage a session's roster."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,7 +16,14 @@ from app.auth import permissions
 from app.booking import services
 from app.booking.admission import school_outlook, waiting_info
 from app.booking.forms import (
-    AttendanceForm, BookingForm, CapacityForm, ChangeForm, DeclineRequestForm, MoveForm, ReasonForm, SeriesForm,
+    AttendanceForm,
+    BookingForm,
+    CapacityForm,
+    ChangeForm,
+    DeclineRequestForm,
+    MoveForm,
+    ReasonForm,
+    SeriesForm,
 )
 from app.booking.models import Booking, BookingStatus
 from app.catalogue.availability import availability
@@ -50,10 +58,17 @@ def _commit_or_error(form=None) -> bool:
 
 def _details(form) -> services.ClassDetails:
     return services.ClassDetails(
-        school_id=current_user.school_id, groep=form.groep.data, pupils=form.pupils.data, adults=form.adults.data,
-        contact_name=form.contact_name.data.strip(), contact_email=form.contact_email.data.strip(),
-        remarks=(form.remarks.data or "").strip(), girls=form.girls.data, boys=form.boys.data,
-        class_name=(form.class_name.data or "").strip())
+        school_id=current_user.school_id,
+        groep=form.groep.data,
+        pupils=form.pupils.data,
+        adults=form.adults.data,
+        contact_name=form.contact_name.data.strip(),
+        contact_email=form.contact_email.data.strip(),
+        remarks=(form.remarks.data or "").strip(),
+        girls=form.girls.data,
+        boys=form.boys.data,
+        class_name=(form.class_name.data or "").strip(),
+    )
 
 
 def _booked_message(booking) -> str:
@@ -61,14 +76,22 @@ def _booked_message(booking) -> str:
     if booking.status == BookingStatus.CONFIRMED:
         return _("Uw boeking is bevestigd. U krijgt een e-mail met de afspraak.")
     if booking.status == BookingStatus.REQUESTED:
-        return _("Uw aanvraag is verstuurd. De coördinator keurt elke boeking van dit aanbod goed; tot dan houden we "
-                 "de plaats voor uw klas vast. U krijgt een e-mail met het antwoord.")
+        return _(
+            "Uw aanvraag is verstuurd. De coördinator keurt elke boeking van dit aanbod goed; tot dan houden we "
+            "de plaats voor uw klas vast. U krijgt een e-mail met het antwoord."
+        )
     info = waiting_info(booking, utcnow())
     if info.rule == "full":
-        return _("De les is vol: uw klas staat op de wachtlijst (nummer %(n)s). U krijgt bericht als er plaats komt.",
-                 n=info.position)
-    return _("Uw klas staat op de wachtlijst (nummer %(n)s). Er is nog plaats, maar een spelregel houdt uw klas nu "
-             "tegen: %(rule)s", n=info.position, rule=info.message)
+        return _(
+            "De les is vol: uw klas staat op de wachtlijst (nummer %(n)s). U krijgt bericht als er plaats komt.",
+            n=info.position,
+        )
+    return _(
+        "Uw klas staat op de wachtlijst (nummer %(n)s). Er is nog plaats, maar een spelregel houdt uw klas nu "
+        "tegen: %(rule)s",
+        n=info.position,
+        rule=info.message,
+    )
 
 
 def _prefill(form) -> dict:
@@ -123,14 +146,19 @@ def new():
     elif form.errors:
         status = 422
     session = db.session.get(Session, session.id)
-    return render_template("booking/new.html", form=form, session=session,
-                           avail=availability(session, utcnow()),
-                           outlook=school_outlook(current_user.school, session, utcnow())
-                           if permissions.is_teacher(current_user) else None,
-                           inside_deadline=session.starts_at - timedelta(days=session.offer.cancel_deadline_days)
-                           <= utcnow(),
-                           collect_gender=session.offer.region.collect_gender_counts,
-                           pick_args={"session_id": session.id}, **picker), status
+    return render_template(
+        "booking/new.html",
+        form=form,
+        session=session,
+        avail=availability(session, utcnow()),
+        outlook=school_outlook(current_user.school, session, utcnow())
+        if permissions.is_teacher(current_user)
+        else None,
+        inside_deadline=session.starts_at - timedelta(days=session.offer.cancel_deadline_days) <= utcnow(),
+        collect_gender=session.offer.region.collect_gender_counts,
+        pick_args={"session_id": session.id},
+        **picker,
+    ), status
 
 
 def _series_picker(offer, grouped):
@@ -142,15 +170,16 @@ def _series_picker(offer, grouped):
     from app.timeutil import to_local
 
     # the picker counts parts 1..n in order (offer.parts is ordered by position)
-    parts = [sp.PartSpec(i, p.min_days_after_previous, p.max_days_after_previous,
-                         at_venue=p.location.value == "venue") for i, p in enumerate(offer.parts, start=1)]
+    parts = [
+        sp.PartSpec(i, p.min_days_after_previous, p.max_days_after_previous, at_venue=p.location.value == "venue")
+        for i, p in enumerate(offer.parts, start=1)
+    ]
     sessions, candidates = {}, {}
     for i, p in enumerate(offer.parts, start=1):
         for s, a in grouped.get(p.id, []):
             if a.bookable:
                 sessions[s.id] = s
-                candidates.setdefault(i, []).append(sp.Candidate(s.id, to_local(s.starts_at).date(),
-                                                                          class_room(s)))
+                candidates.setdefault(i, []).append(sp.Candidate(s.id, to_local(s.starts_at).date(), class_room(s)))
     # the largest class the whole series can take (a part without dates leaves the others' figures alone)
     cap = min((max(c.room for c in cs) for cs in candidates.values() if cs), default=0)
     anchor = sp.anchor_position(parts, candidates)
@@ -199,28 +228,46 @@ def new_series():
             status = 422
         else:
             try:
-                series = services.create_series_booking(current_user, offer.id, [chosen[p.id] for p in offer.parts],
-                                                        _details(form))
+                series = services.create_series_booking(
+                    current_user, offer.id, [chosen[p.id] for p in offer.parts], _details(form)
+                )
             except DomainError as exc:
                 db.session.rollback()
                 _apply(form, exc)
                 status = 409 if exc.status == 409 else 422
             else:
                 if _commit_or_error():
-                    flash(_booked_message(series.bookings[0]) if series.status == BookingStatus.REQUESTED
-                          else _("Alle delen zijn geboekt. U krijgt een e-mail met de afspraken."), "success")
+                    flash(
+                        _booked_message(series.bookings[0])
+                        if series.status == BookingStatus.REQUESTED
+                        else _("Alle delen zijn geboekt. U krijgt een e-mail met de afspraken."),
+                        "success",
+                    )
                     return redirect(url_for("booking.detail", booking_id=series.bookings[0].id))
                 status = 409
     elif form.errors:
         status = 422
     figure = lambda c: min(c.room, cap)
-    return render_template("booking/new_series.html", form=form, offer=offer, chosen=chosen, sessions=sessions,
-                           anchor=anchor, anchor_id=anchor_id, proposals=proposals, proposal=proposal,
-                           choices=choices, by_hand=by_hand, figure=figure, cap=cap,
-                           anchor_part=offer.parts[anchor - 1],
-                           proposal_room=min(sp.chain_room(proposal), cap) if proposal else 0,
-                           collect_gender=offer.region.collect_gender_counts,
-                           pick_args={"offer_id": offer.id}, **picker), status
+    return render_template(
+        "booking/new_series.html",
+        form=form,
+        offer=offer,
+        chosen=chosen,
+        sessions=sessions,
+        anchor=anchor,
+        anchor_id=anchor_id,
+        proposals=proposals,
+        proposal=proposal,
+        choices=choices,
+        by_hand=by_hand,
+        figure=figure,
+        cap=cap,
+        anchor_part=offer.parts[anchor - 1],
+        proposal_room=min(sp.chain_room(proposal), cap) if proposal else 0,
+        collect_gender=offer.region.collect_gender_counts,
+        pick_args={"offer_id": offer.id},
+        **picker,
+    ), status
 
 
 @bp.get("/")
@@ -232,14 +279,22 @@ def my_bookings():
         if can_use_desk(current_user):  # the bookings of a coordinator (or leader) are on the desk
             return redirect(url_for("desk.bookings"))
         abort(403)
-    bookings = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id)
-                                  .where(Booking.school_id == current_user.school_id)
-                                  .order_by(Session.starts_at)).all()
+    bookings = db.session.scalars(
+        select(Booking)
+        .join(Session, Booking.session_id == Session.id)
+        .where(Booking.school_id == current_user.school_id)
+        .order_by(Session.starts_at)
+    ).all()
     now = utcnow()
     upcoming = [b for b in bookings if b.session.starts_at > now]
     past = [b for b in bookings if b.session.starts_at <= now][::-1]
-    return render_template("booking/my_bookings.html", upcoming=upcoming, past=past, now=now,
-                           can_cancel=lambda b: services.can_teacher_cancel(b, now))
+    return render_template(
+        "booking/my_bookings.html",
+        upcoming=upcoming,
+        past=past,
+        now=now,
+        can_cancel=lambda b: services.can_teacher_cancel(b, now),
+    )
 
 
 @bp.get("/<int:booking_id>")
@@ -252,16 +307,25 @@ def detail(booking_id: int):
     from app.transport.services import transport_info
 
     now = utcnow()
-    return render_template("booking/detail.html", booking=booking, bookings=bookings,
-                           pickups=pickup_times(bookings), returns=return_times(bookings), form=ReasonForm(),
-                           transport={b.id: transport_info(b) for b in bookings}, bus_form=FlagForm(), now=now,
-                           teacher_can_cancel=services.can_teacher_cancel(booking, now),
-                           deadline=services.cancel_deadline(booking),
-                           can_change=_may_change(booking, now), change_deadline=services.change_deadline(booking),
-                           contact=services.lab_contact(booking),
-                           waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None,
-                           can_undo=services.can_undo_cancel(current_user, booking, now),
-                           undo_until=services.undo_deadline(booking))
+    return render_template(
+        "booking/detail.html",
+        booking=booking,
+        bookings=bookings,
+        pickups=pickup_times(bookings),
+        returns=return_times(bookings),
+        form=ReasonForm(),
+        transport={b.id: transport_info(b) for b in bookings},
+        bus_form=FlagForm(),
+        now=now,
+        teacher_can_cancel=services.can_teacher_cancel(booking, now),
+        deadline=services.cancel_deadline(booking),
+        can_change=_may_change(booking, now),
+        change_deadline=services.change_deadline(booking),
+        contact=services.lab_contact(booking),
+        waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None,
+        can_undo=services.can_undo_cancel(current_user, booking, now),
+        undo_until=services.undo_deadline(booking),
+    )
 
 
 def _answer_offer(booking_id: int, answer, done: str):
@@ -281,8 +345,11 @@ def accept_offer(booking_id: int):
 @bp.post("/<int:booking_id>/aanbod/afslaan")
 @login_required
 def decline_offer(booking_id: int):
-    return _answer_offer(booking_id, services.decline_offer,
-                         _("U heeft de plaats afgeslagen; de volgende klas op de wachtlijst krijgt hem."))
+    return _answer_offer(
+        booking_id,
+        services.decline_offer,
+        _("U heeft de plaats afgeslagen; de volgende klas op de wachtlijst krijgt hem."),
+    )
 
 
 def _may_change(booking: Booking, now) -> bool:
@@ -342,9 +409,17 @@ def cancel(booking_id: int):
         return redirect(url_for("booking.roster", session_id=booking.session_id))
     teacher = permissions.is_teacher(current_user) or permissions.is_school_coordinator(current_user)
     cancellable = booking.status in services.CANCELLABLE and (not teacher or services.can_teacher_cancel(booking, now))
-    return render_template("booking/cancel.html", booking=booking, bookings=bookings, form=form, teacher=teacher,
-                           cancellable=cancellable, outcome=_place_outcome(booking) if cancellable else "",
-                           deadline=services.cancel_deadline(booking), contact=services.lab_contact(booking))
+    return render_template(
+        "booking/cancel.html",
+        booking=booking,
+        bookings=bookings,
+        form=form,
+        teacher=teacher,
+        cancellable=cancellable,
+        outcome=_place_outcome(booking) if cancellable else "",
+        deadline=services.cancel_deadline(booking),
+        contact=services.lab_contact(booking),
+    )
 
 
 @bp.route("/<int:booking_id>/wijzigen", methods=["GET", "POST"])
@@ -355,21 +430,32 @@ def change(booking_id: int):
     now = utcnow()
     if request.method == "GET":
         # a class named after its groep shows an empty name, so that it follows a new groep
-        form = ChangeForm(data={"groep": booking.groep_label,
-                                "class_name": "" if booking.class_name == booking.groep_label else booking.class_name,
-                                "pupils": booking.pupils, "adults": booking.adults,
-                                "contact_name": booking.contact_name, "contact_email": booking.contact_email,
-                                "remarks": booking.remarks})
+        form = ChangeForm(
+            data={
+                "groep": booking.groep_label,
+                "class_name": "" if booking.class_name == booking.groep_label else booking.class_name,
+                "pupils": booking.pupils,
+                "adults": booking.adults,
+                "contact_name": booking.contact_name,
+                "contact_email": booking.contact_email,
+                "remarks": booking.remarks,
+            }
+        )
     else:
         form = ChangeForm()
     if booking.groep_label not in [c[0] for c in form.groep.choices]:
         form.groep.choices = list(form.groep.choices) + [(booking.groep_label, booking.groep_label)]
     status = 200
     if form.validate_on_submit():
-        changes = {"groep": form.groep.data, "class_name": (form.class_name.data or "").strip(),
-                   "pupils": form.pupils.data, "adults": form.adults.data,
-                   "contact_name": form.contact_name.data.strip(), "contact_email": form.contact_email.data.strip(),
-                   "remarks": (form.remarks.data or "").strip()}
+        changes = {
+            "groep": form.groep.data,
+            "class_name": (form.class_name.data or "").strip(),
+            "pupils": form.pupils.data,
+            "adults": form.adults.data,
+            "contact_name": form.contact_name.data.strip(),
+            "contact_email": form.contact_email.data.strip(),
+            "remarks": (form.remarks.data or "").strip(),
+        }
         try:
             services.change_booking(current_user, booking.id, changes, now=now)
         except DomainError as exc:
@@ -384,9 +470,14 @@ def change(booking_id: int):
     elif form.errors:
         status = 422
     booking = db.session.get(Booking, booking_id)
-    return render_template("booking/change.html", booking=booking, form=form, may_change=_may_change(booking, now),
-                           change_deadline=services.change_deadline(booking),
-                           contact=services.lab_contact(booking)), status
+    return render_template(
+        "booking/change.html",
+        booking=booking,
+        form=form,
+        may_change=_may_change(booking, now),
+        change_deadline=services.change_deadline(booking),
+        contact=services.lab_contact(booking),
+    ), status
 
 
 @bp.post("/<int:booking_id>/herstellen")
@@ -396,37 +487,60 @@ def undo_cancel(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
     session_store.pop("undo_booking", None)
     if ReasonForm().validate_on_submit():
-        run_and_flash(lambda: services.undo_cancel(current_user, booking.id),
-                      _("De annulering is ongedaan gemaakt: de boeking is weer bevestigd."))
+        run_and_flash(
+            lambda: services.undo_cancel(current_user, booking.id),
+            _("De annulering is ongedaan gemaakt: de boeking is weer bevestigd."),
+        )
     return redirect(url_for("booking.detail", booking_id=booking_id))
 
 
 # ------------------------------------------------------------------ coordinators
 
+
 @bp.get("/les/<int:session_id>")
 @login_required
 def roster(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
-    bookings = db.session.scalars(select(Booking).where(Booking.session_id == session.id)
-                                  .order_by(Booking.created_at)).all()
+    bookings = db.session.scalars(
+        select(Booking).where(Booking.session_id == session.id).order_by(Booking.created_at)
+    ).all()
     waiting = services.waitlist_order(session)
     from app.labs.models import SessionStatus
 
-    others = db.session.scalars(select(Session).where(
-        Session.offer_id == session.offer_id, Session.status != SessionStatus.CANCELLED, Session.part_id.is_(session.part_id) if session.part_id is None
-        else Session.part_id == session.part_id, Session.id != session.id, Session.starts_at > utcnow())
-        .order_by(Session.starts_at).limit(100)).all()
+    others = db.session.scalars(
+        select(Session)
+        .where(
+            Session.offer_id == session.offer_id,
+            Session.status != SessionStatus.CANCELLED,
+            Session.part_id.is_(session.part_id) if session.part_id is None else Session.part_id == session.part_id,
+            Session.id != session.id,
+            Session.starts_at > utcnow(),
+        )
+        .order_by(Session.starts_at)
+        .limit(100)
+    ).all()
     move_form = MoveForm()
     move_form.session_id.choices = [(s.id, f"{s.starts_at:%Y-%m-%d %H:%M} UTC") for s in others]
     cap_form = CapacityForm(capacity_pupils=session.capacity_pupils, capacity_classes=session.capacity_classes)
     from app.schools.models import School
 
-    schools = db.session.scalars(select(School).where(School.region_id == session.offer.region_id)
-                                 .order_by(School.name).limit(2000)).all()
-    return render_template("booking/roster.html", session=session, bookings=bookings, waiting=waiting, schools=schools,
-                           move_form=move_form, cap_form=cap_form, reason_form=ReasonForm(),
-                           attendance_form=AttendanceForm(), others=others, now=utcnow(),
-                           statuses=BookingStatus)
+    schools = db.session.scalars(
+        select(School).where(School.region_id == session.offer.region_id).order_by(School.name).limit(2000)
+    ).all()
+    return render_template(
+        "booking/roster.html",
+        session=session,
+        bookings=bookings,
+        waiting=waiting,
+        schools=schools,
+        move_form=move_form,
+        cap_form=cap_form,
+        reason_form=ReasonForm(),
+        attendance_form=AttendanceForm(),
+        others=others,
+        now=utcnow(),
+        statuses=BookingStatus,
+    )
 
 
 @bp.post("/<int:booking_id>/verplaatsen")
@@ -436,8 +550,10 @@ def move(booking_id: int):
     form = MoveForm()
     form.session_id.choices = [(form_id("session_id") or 0, "")]
     if form.validate_on_submit():
-        run_and_flash(lambda: services.move_booking(current_user, booking.id, form.session_id.data, form.reason.data),
-                      _("De boeking is verplaatst; de school krijgt bericht."))
+        run_and_flash(
+            lambda: services.move_booking(current_user, booking.id, form.session_id.data, form.reason.data),
+            _("De boeking is verplaatst; de school krijgt bericht."),
+        )
     else:
         flash(_("Kies een datum en geef een reden."), "error")
     return redirect(url_for("booking.roster", session_id=booking.session_id))
@@ -449,8 +565,12 @@ def capacity(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
     form = CapacityForm()
     if form.validate_on_submit():
-        run_and_flash(lambda: services.change_capacity(current_user, session.id, form.capacity_pupils.data,
-                                                       form.capacity_classes.data), _("De capaciteit is aangepast."))
+        run_and_flash(
+            lambda: services.change_capacity(
+                current_user, session.id, form.capacity_pupils.data, form.capacity_classes.data
+            ),
+            _("De capaciteit is aangepast."),
+        )
     else:
         flash(_("Vul geldige aantallen in."), "error")
     return redirect(url_for("booking.roster", session_id=session_id))
@@ -462,10 +582,14 @@ def cancel_session(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
     form = ReasonForm()
     if form.validate_on_submit():
-        run_and_flash(lambda: services.cancel_session(current_user, session.id, form.reason.data or ""),
-                      lambda cancelled: ngettext("De les is geannuleerd; %(num)d school krijgt bericht.",
-                                                 "De les is geannuleerd; %(num)d scholen krijgen bericht.",
-                                                 len(cancelled)))
+        run_and_flash(
+            lambda: services.cancel_session(current_user, session.id, form.reason.data or ""),
+            lambda cancelled: ngettext(
+                "De les is geannuleerd; %(num)d school krijgt bericht.",
+                "De les is geannuleerd; %(num)d scholen krijgen bericht.",
+                len(cancelled),
+            ),
+        )
     return redirect(url_for("booking.roster", session_id=session_id))
 
 
@@ -475,8 +599,10 @@ def attendance(booking_id: int):
     booking = load_or_404(Booking, booking_id, lambda u, b: permissions.can_manage_session(u, b.session))
     form = AttendanceForm()
     if form.validate_on_submit():
-        run_and_flash(lambda: services.record_attendance(current_user, booking.id, form.status.data,
-                                                         form.attended_pupils.data), _("Aanwezigheid vastgelegd."))
+        run_and_flash(
+            lambda: services.record_attendance(current_user, booking.id, form.status.data, form.attended_pupils.data),
+            _("Aanwezigheid vastgelegd."),
+        )
     return redirect(url_for("booking.roster", session_id=booking.session_id))
 
 
@@ -495,18 +621,35 @@ def override(session_id: int):
 
     matches = find_school_by_name_or_code(session.offer.region_id, form.school_code.data)
     if len(matches) != 1:
-        flash(_("Kies de school uit de lijst: er zijn meerdere scholen met die naam.") if matches else
-              _("Onbekende school: typ een deel van de naam en kies de school uit de lijst."), "error")
+        flash(
+            _("Kies de school uit de lijst: er zijn meerdere scholen met die naam.")
+            if matches
+            else _("Onbekende school: typ een deel van de naam en kies de school uit de lijst."),
+            "error",
+        )
         return redirect(url_for("booking.roster", session_id=session_id))
     school = matches[0]
-    run_and_flash(lambda: services.create_booking(current_user, session.id, services.ClassDetails(
-        school.id, form.groep.data, form.pupils.data, form.adults.data, contact_name=school.name,
-        class_name=(form.class_name.data or "").strip()),
-        override_reason=form.reason.data.strip()), _("Uitzondering vastgelegd: %(school)s is geboekt.", school=school.name))
+    run_and_flash(
+        lambda: services.create_booking(
+            current_user,
+            session.id,
+            services.ClassDetails(
+                school.id,
+                form.groep.data,
+                form.pupils.data,
+                form.adults.data,
+                contact_name=school.name,
+                class_name=(form.class_name.data or "").strip(),
+            ),
+            override_reason=form.reason.data.strip(),
+        ),
+        _("Uitzondering vastgelegd: %(school)s is geboekt.", school=school.name),
+    )
     return redirect(url_for("booking.roster", session_id=session_id))
 
 
 # ------------------------------------------------------------------ approval of requests
+
 
 @bp.get("/aanvragen")
 @login_required
@@ -515,9 +658,13 @@ def requests():
     if not (permissions.is_coordinator(current_user) or permissions.is_admin(current_user)):
         abort(403)
     pending = services.pending_requests(current_user)
-    return render_template("booking/requests.html", pending=pending,
-                           competing={b.id: services.competing(b) for b in pending},
-                           form=ReasonForm(), decline_form=DeclineRequestForm())
+    return render_template(
+        "booking/requests.html",
+        pending=pending,
+        competing={b.id: services.competing(b) for b in pending},
+        form=ReasonForm(),
+        decline_form=DeclineRequestForm(),
+    )
 
 
 @bp.post("/<int:booking_id>/goedkeuren")
@@ -525,8 +672,10 @@ def requests():
 def approve(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_answer_request)
     if ReasonForm().validate_on_submit():
-        run_and_flash(lambda: services.approve_booking(current_user, booking.id),
-                      _("De aanvraag is goedgekeurd; de school krijgt een bevestiging."))
+        run_and_flash(
+            lambda: services.approve_booking(current_user, booking.id),
+            _("De aanvraag is goedgekeurd; de school krijgt een bevestiging."),
+        )
     return redirect(url_for("booking.requests"))
 
 
@@ -536,8 +685,10 @@ def decline_request(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_answer_request)
     form = DeclineRequestForm()
     if form.validate_on_submit():
-        run_and_flash(lambda: services.decline_request(current_user, booking.id, form.reason.data),
-                      _("De aanvraag is afgewezen; de school krijgt bericht en de plaats komt vrij."))
+        run_and_flash(
+            lambda: services.decline_request(current_user, booking.id, form.reason.data),
+            _("De aanvraag is afgewezen; de school krijgt bericht en de plaats komt vrij."),
+        )
     else:
         flash(_("Geef een reden: de school krijgt die te lezen."), "error")
     return redirect(url_for("booking.requests"))

@@ -1,4 +1,5 @@
 """The one availability calculator: catalogue pages, the API and the booking service ask it."""
+
 from __future__ import annotations
 
 import enum

@@ -12,8 +12,10 @@ class DutchDecimalField(DecimalField):
 
     def process_formdata(self, valuelist):
         if valuelist:
-            valuelist = [v.strip().replace(",", ".") if isinstance(v, str) and v.count(",") == 1 and "." not in v
-                         else v for v in valuelist]
+            valuelist = [
+                v.strip().replace(",", ".") if isinstance(v, str) and v.count(",") == 1 and "." not in v else v
+                for v in valuelist
+            ]
         super().process_formdata(valuelist)
 
 
@@ -24,21 +26,33 @@ class OfferFilterForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Zoeken"), validators=[Optional()])
-    groep = SelectField(_l("Groep"), choices=[("", _l("Alle groepen"))] + [(str(g), str(g)) for g in range(1, 9)],
-                        validators=[Optional()])
+    groep = SelectField(
+        _l("Groep"),
+        choices=[("", _l("Alle groepen"))] + [(str(g), str(g)) for g in range(1, 9)],
+        validators=[Optional()],
+    )
     world = SelectField(_l("Wereld van techniek"), validators=[Optional()])
     kind = SelectField(_l("Soort"), validators=[Optional()])
     venue = SelectField(_l("Locatie"), validators=[Optional()])
     date_from = DateField(_l("Vanaf"), validators=[Optional()])
     date_to = DateField(_l("Tot en met"), validators=[Optional()])
-    max_km = DutchDecimalField(_l("Maximaal aantal km van mijn school"), places=None,
-                               validators=[Optional(), NumberRange(min=1, max=500,
-                                                                   message=_l("Kies een afstand van 1 tot 500 km."))])
+    max_km = DutchDecimalField(
+        _l("Maximaal aantal km van mijn school"),
+        places=None,
+        validators=[Optional(), NumberRange(min=1, max=500, message=_l("Kies een afstand van 1 tot 500 km."))],
+    )
     only_available = BooleanField(_l("Alleen met plaatsen vrij"))
     bus_only = BooleanField(_l("Alleen met busvervoer"))
-    sort = SelectField(_l("Sorteren"), choices=[("", _l("Standaard")), ("distance", _l("Afstand")),
-                                                ("date", _l("Eerste datum")), ("title", _l("Titel"))],
-                       validators=[Optional()])
+    sort = SelectField(
+        _l("Sorteren"),
+        choices=[
+            ("", _l("Standaard")),
+            ("distance", _l("Afstand")),
+            ("date", _l("Eerste datum")),
+            ("title", _l("Titel")),
+        ],
+        validators=[Optional()],
+    )
 
     def set_choices(self, venues):
         self.world.choices = [("", _l("Alle werelden"))] + [(w.value, label) for w, label in WORLD_LABELS.items()]

@@ -1,4 +1,5 @@
 """Searching the catalogue: offers of a region with filters, distance and availability."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -76,20 +77,22 @@ def school_distances(school, venue_ids: set[int], road_factor: float) -> dict[in
 
     known = known_roads(venue_ids, [school.id])
     venues = db.session.execute(select(Venue.id, Venue.latitude, Venue.longitude).where(Venue.id.in_(venue_ids))).all()
-    return {vid: road_km(school.latitude, school.longitude, lat, lon, road_factor,
-                         known.get((school.id, vid), (None,))[0]) for vid, lat, lon in venues}
+    return {
+        vid: road_km(school.latitude, school.longitude, lat, lon, road_factor, known.get((school.id, vid), (None,))[0])
+        for vid, lat, lon in venues
+    }
 
 
-def search_offers(user, region_id: int | None, filters: OfferFilters, now: datetime, page: int = 1,
-                  per_page: int = 20) -> Page:
+def search_offers(
+    user, region_id: int | None, filters: OfferFilters, now: datetime, page: int = 1, per_page: int = 20
+) -> Page:
     """Published offers of the region that match the filters, paginated.
 
     A region has at most a few hundred offers, so the SQL query selects by region and
     the plain columns, and distance, availability and bus are filtered in Python
     before paginating — the page count stays right.
     """
-    stmt = (select(Offer).where(Offer.published.is_(True))
-            .options(selectinload(Offer.parts), selectinload(Offer.venue)))
+    stmt = select(Offer).where(Offer.published.is_(True)).options(selectinload(Offer.parts), selectinload(Offer.venue))
     if region_id is not None:
         stmt = stmt.where(Offer.region_id == region_id)
     if filters.groep:
@@ -113,8 +116,11 @@ def search_offers(user, region_id: int | None, filters: OfferFilters, now: datet
 
     sessions_by_offer: dict[int, list[Session]] = {}
     if offers:
-        s_stmt = select(Session).where(Session.offer_id.in_([o.id for o in offers]), Session.starts_at > now,
-                                       Session.status == SessionStatus.SCHEDULED)
+        s_stmt = select(Session).where(
+            Session.offer_id.in_([o.id for o in offers]),
+            Session.starts_at > now,
+            Session.status == SessionStatus.SCHEDULED,
+        )
         if filters.date_from:
             s_stmt = s_stmt.where(Session.starts_at >= local_to_utc(filters.date_from, time(0, 0)))
         if filters.date_to:
@@ -135,8 +141,12 @@ def search_offers(user, region_id: int | None, filters: OfferFilters, now: datet
         dist = distances.get(offer.venue_id) if offer.venue_id and offer.kind.value != "mobile_lab" else None
         if offer.kind == OfferKind.MOBILE_LAB or offer.kind == OfferKind.GUEST_LESSON:
             dist = 0.0 if school is not None else None
-        bus = needs_bus(dist, threshold, bus_provided=offer.bus_provided,
-                        at_school=offer.kind in (OfferKind.MOBILE_LAB, OfferKind.GUEST_LESSON))
+        bus = needs_bus(
+            dist,
+            threshold,
+            bus_provided=offer.bus_provided,
+            at_school=offer.kind in (OfferKind.MOBILE_LAB, OfferKind.GUEST_LESSON),
+        )
         if filters.max_km is not None and (dist is None or dist > filters.max_km):
             continue
         if filters.bus_only and not bus:
@@ -151,13 +161,17 @@ def search_offers(user, region_id: int | None, filters: OfferFilters, now: datet
         results.sort(key=lambda r: (not r.next_sessions, r.next_sessions[0][0].starts_at if r.next_sessions else now))
     total = len(results)
     start = (page - 1) * per_page
-    return Page(results[start:start + per_page], page, per_page, total)
+    return Page(results[start : start + per_page], page, per_page, total)
 
 
 def offer_sessions(offer: Offer, now: datetime, limit: int = 200):
     """Upcoming sessions of an offer with their availability, grouped per part."""
-    sessions = db.session.scalars(select(Session).where(Session.offer_id == offer.id, Session.starts_at > now)
-                                  .order_by(Session.starts_at).limit(limit)).all()
+    sessions = db.session.scalars(
+        select(Session)
+        .where(Session.offer_id == offer.id, Session.starts_at > now)
+        .order_by(Session.starts_at)
+        .limit(limit)
+    ).all()
     grouped: dict = {}
     for s in sessions:
         grouped.setdefault(s.part_id, []).append((s, availability(s, now)))

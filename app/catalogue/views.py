@@ -1,4 +1,5 @@
 """The catalogue teachers search: offers, their sessions with places left, venues."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
@@ -31,15 +32,19 @@ def _region_id():
 def _can_see_offer(user, offer: Offer) -> bool:
     if offer.published:
         return user is None or permissions.is_admin(user) or offer.region_id == user.region_id
-    return permissions.can_manage_offer(user, offer) or (permissions.is_programme_leader(user)
-                                                         and permissions.same_region(user, offer))
+    return permissions.can_manage_offer(user, offer) or (
+        permissions.is_programme_leader(user) and permissions.same_region(user, offer)
+    )
 
 
 @bp.get("/")
 def offers():
     region_id = _region_id()
-    venues = db.session.scalars(select(Venue).where(Venue.active.is_(True), *(
-        [Venue.region_id == region_id] if region_id else [])).order_by(Venue.name)).all()
+    venues = db.session.scalars(
+        select(Venue)
+        .where(Venue.active.is_(True), *([Venue.region_id == region_id] if region_id else []))
+        .order_by(Venue.name)
+    ).all()
     form = OfferFilterForm(request.args)
     form.set_choices(venues)
     form.validate()
@@ -51,16 +56,21 @@ def offers():
         return convert(data) if ok[name] and data not in (None, "") else None
 
     f = OfferFilters(
-        groep=value("groep", int), world=value("world", World), kind=value("kind", OfferKind),
-        venue_id=value("venue", int), date_from=value("date_from"), date_to=value("date_to"),
+        groep=value("groep", int),
+        world=value("world", World),
+        kind=value("kind", OfferKind),
+        venue_id=value("venue", int),
+        date_from=value("date_from"),
+        date_to=value("date_to"),
         only_available=bool(ok["only_available"] and form.only_available.data),
-        bus_only=bool(ok["bus_only"] and form.bus_only.data), max_km=value("max_km", float),
-        q=(value("q") or "").strip()[:100], sort=value("sort") or "",
+        bus_only=bool(ok["bus_only"] and form.bus_only.data),
+        max_km=value("max_km", float),
+        q=(value("q") or "").strip()[:100],
+        sort=value("sort") or "",
     )
     page = search_offers(_viewer(), region_id, f, utcnow(), page=int_arg("page", 1, lo=1, hi=10_000))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("catalogue/offers.html", form=form, page=page, args=args, book_url=book_url,
-                           groep=f.groep)
+    return render_template("catalogue/offers.html", form=form, page=page, args=args, book_url=book_url, groep=f.groep)
 
 
 def book_url(session_id: int | None = None, offer_id: int | None = None) -> str | None:
@@ -90,8 +100,15 @@ def offer(offer_id: int):
         distance = school_distances(user.school, {offer.venue_id}, user.region.road_factor).get(offer.venue_id)
     from app.labs.materials import materials_of
 
-    return render_template("catalogue/offer.html", offer=offer, grouped=grouped, distance=distance,
-                           book_url=book_url, can_book=permissions.is_teacher(user), materials=materials_of(offer.id))
+    return render_template(
+        "catalogue/offer.html",
+        offer=offer,
+        grouped=grouped,
+        distance=distance,
+        book_url=book_url,
+        can_book=permissions.is_teacher(user),
+        materials=materials_of(offer.id),
+    )
 
 
 @bp.get("/<int:offer_id>/materiaal/<int:material_id>")
@@ -137,6 +154,7 @@ def venue(venue_id: int):
         venue = load_or_404(Venue, venue_id, lambda u, v: True)
     else:
         venue = db.session.get(Venue, venue_id) or abort(404)
-    offers = db.session.scalars(select(Offer).where(Offer.venue_id == venue.id, Offer.published.is_(True))
-                                .order_by(Offer.title)).all()
+    offers = db.session.scalars(
+        select(Offer).where(Offer.venue_id == venue.id, Offer.published.is_(True)).order_by(Offer.title)
+    ).all()
     return render_template("catalogue/venue.html", venue=venue, offers=offers)

@@ -1,4 +1,5 @@
 """`flask demo …`: the demo region (and, with --national, a national data set)."""
+
 from __future__ import annotations
 
 import importlib.util

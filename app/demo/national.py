@@ -6,6 +6,7 @@ sessions a week per offer over each school year, and bookings at realistic fill 
 inserted in bulk (Core inserts, executemany), with session counters equal to the bookings.
 Deterministic for a seed.
 """
+
 from __future__ import annotations
 
 import random
@@ -39,39 +40,65 @@ def load_national(years: int = 5, seed: int = 2026, password: str = "demo-techla
         echo("The national data set is loaded already.")
         return
     this_year = school_year_of(datetime.now(timezone.utc))
-    areas = db.session.execute(select(School.nodal_code, School.nodal_name, func.count(School.id))
-                               .where(School.nodal_code != "", School.region_id.is_(None), School.kind == SchoolKind.BO)
-                               .group_by(School.nodal_code, School.nodal_name).order_by(School.nodal_code)).all()
+    areas = db.session.execute(
+        select(School.nodal_code, School.nodal_name, func.count(School.id))
+        .where(School.nodal_code != "", School.region_id.is_(None), School.kind == SchoolKind.BO)
+        .group_by(School.nodal_code, School.nodal_name)
+        .order_by(School.nodal_code)
+    ).all()
     pw = hash_password(password)
     total_sessions = total_bookings = 0
     for code, name, _n in areas:
-        schools = db.session.execute(select(School.id, School.latitude, School.longitude, School.holiday_region)
-                                     .where(School.nodal_code == code, School.region_id.is_(None),
-                                            School.kind == SchoolKind.BO).order_by(School.id)).all()
+        schools = db.session.execute(
+            select(School.id, School.latitude, School.longitude, School.holiday_region)
+            .where(School.nodal_code == code, School.region_id.is_(None), School.kind == SchoolKind.BO)
+            .order_by(School.id)
+        ).all()
         holiday = next((s.holiday_region for s in schools if s.holiday_region), HolidayRegion.MIDDEN)
         region = Region(code=f"nodaal-{code}", name=f"STO {name}", holiday_region=holiday)
         db.session.add(region)
         db.session.flush()
-        db.session.execute(School.__table__.update().where(School.id.in_([s.id for s in schools]))
-                           .values(region_id=region.id))
+        db.session.execute(
+            School.__table__.update().where(School.id.in_([s.id for s in schools])).values(region_id=region.id)
+        )
         located = [s for s in schools if s.latitude is not None]
         venues = []
         for i in range(3):
             anchor = located[(i * len(located)) // 3] if located else None
-            v = Venue(region_id=region.id, kind=VenueKind.TECHLAB if i < 2 else VenueKind.HOTSPOT,
-                      name=f"{'Techlab' if i < 2 else 'Hotspot'} {name} {i + 1}",
-                      latitude=anchor.latitude if anchor else None, longitude=anchor.longitude if anchor else None)
+            v = Venue(
+                region_id=region.id,
+                kind=VenueKind.TECHLAB if i < 2 else VenueKind.HOTSPOT,
+                name=f"{'Techlab' if i < 2 else 'Hotspot'} {name} {i + 1}",
+                latitude=anchor.latitude if anchor else None,
+                longitude=anchor.longitude if anchor else None,
+            )
             db.session.add(v)
             venues.append(v)
         db.session.flush()
-        db.session.add(User(email=f"programmaleider.{code}@national.techlab.nl", role=Role.PROGRAMME_LEADER,
-                            region_id=region.id, password_hash=pw, name=f"Programmaleider {name}"))
+        db.session.add(
+            User(
+                email=f"programmaleider.{code}@national.techlab.nl",
+                role=Role.PROGRAMME_LEADER,
+                region_id=region.id,
+                password_hash=pw,
+                name=f"Programmaleider {name}",
+            )
+        )
         offers = []
         for i in range(6):
-            o = Offer(region_id=region.id, venue_id=venues[i % 3].id, school_year=this_year,
-                      kind=OfferKind.HOTSPOT_VISIT if i % 3 == 2 else OfferKind.WORKSHOP,
-                      title=f"Techniekles {i + 1} {name}", world=WORLDS[(i + int(code or 0)) % 7], groep_min=5,
-                      groep_max=8, capacity_pupils=60, capacity_classes=2, published=True)
+            o = Offer(
+                region_id=region.id,
+                venue_id=venues[i % 3].id,
+                school_year=this_year,
+                kind=OfferKind.HOTSPOT_VISIT if i % 3 == 2 else OfferKind.WORKSHOP,
+                title=f"Techniekles {i + 1} {name}",
+                world=WORLDS[(i + int(code or 0)) % 7],
+                groep_min=5,
+                groep_max=8,
+                capacity_pupils=60,
+                capacity_classes=2,
+                published=True,
+            )
             db.session.add(o)
             offers.append(o)
         db.session.flush()
@@ -92,10 +119,20 @@ def _sessions_and_bookings(rng, region, offers, school_ids, this_year, years):
             if day.isoweekday() in (2, 4) and not (date(year, 12, 20) <= day <= date(year + 1, 1, 4)):
                 for o in offers:
                     start = local_to_utc(day, time(9, 0))
-                    session_rows.append({"offer_id": o.id, "venue_id": o.venue_id, "location": "venue",
-                                         "starts_at": start, "ends_at": start + timedelta(hours=2),
-                                         "capacity_pupils": 60, "capacity_classes": 2, "booked_pupils": 0,
-                                         "booked_classes": 0, "status": "scheduled"})
+                    session_rows.append(
+                        {
+                            "offer_id": o.id,
+                            "venue_id": o.venue_id,
+                            "location": "venue",
+                            "starts_at": start,
+                            "ends_at": start + timedelta(hours=2),
+                            "capacity_pupils": 60,
+                            "capacity_classes": 2,
+                            "booked_pupils": 0,
+                            "booked_classes": 0,
+                            "status": "scheduled",
+                        }
+                    )
             day += timedelta(days=1)
     ids = db.session.execute(insert(Session).returning(Session.id, Session.starts_at), session_rows).all()
     eager = {sid: rng.random() for sid in school_ids}
@@ -112,15 +149,33 @@ def _sessions_and_bookings(rng, region, offers, school_ids, this_year, years):
             taken.add(school)
             pupils = rng.randint(18, 29)
             past = starts < now
-            status = (BookingStatus.ATTENDED if rng.random() < 0.9 else BookingStatus.NO_SHOW) if past \
+            status = (
+                (BookingStatus.ATTENDED if rng.random() < 0.9 else BookingStatus.NO_SHOW)
+                if past
                 else BookingStatus.CONFIRMED
+            )
             groep = rng.randint(5, 8)
-            bookings.append({"session_id": sid, "school_id": school, "status": status.value, "groep_min": groep,
-                             "groep_max": groep, "pupils": pupils, "adults": 2, "sequence": 0,
-                             "attended_pupils": pupils - rng.randint(0, 2) if status == BookingStatus.ATTENDED else None,
-                             "contact_name": "", "contact_email": "", "remarks": "", "bus_declined": False,
-                             "override_reason": "", "cancel_reason": "", "created_at": starts - timedelta(days=30),
-                             "updated_at": starts - timedelta(days=30)})
+            bookings.append(
+                {
+                    "session_id": sid,
+                    "school_id": school,
+                    "status": status.value,
+                    "groep_min": groep,
+                    "groep_max": groep,
+                    "pupils": pupils,
+                    "adults": 2,
+                    "sequence": 0,
+                    "attended_pupils": pupils - rng.randint(0, 2) if status == BookingStatus.ATTENDED else None,
+                    "contact_name": "",
+                    "contact_email": "",
+                    "remarks": "",
+                    "bus_declined": False,
+                    "override_reason": "",
+                    "cancel_reason": "",
+                    "created_at": starts - timedelta(days=30),
+                    "updated_at": starts - timedelta(days=30),
+                }
+            )
             if status in (BookingStatus.ATTENDED, BookingStatus.CONFIRMED):
                 c = counters.setdefault(sid, [0, 0])
                 c[0] += pupils
@@ -131,7 +186,10 @@ def _sessions_and_bookings(rng, region, offers, school_ids, this_year, years):
         from sqlalchemy import bindparam
 
         table = Session.__table__
-        db.session.execute(table.update().where(table.c.id == bindparam("sid")).values(
-            booked_pupils=bindparam("bp"), booked_classes=bindparam("bc")),
-            [{"sid": k, "bp": v[0], "bc": v[1]} for k, v in counters.items()])
+        db.session.execute(
+            table.update()
+            .where(table.c.id == bindparam("sid"))
+            .values(booked_pupils=bindparam("bp"), booked_classes=bindparam("bc")),
+            [{"sid": k, "bp": v[0], "bc": v[1]} for k, v in counters.items()],
+        )
     return session_rows, bookings

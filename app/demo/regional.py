@@ -3,6 +3,7 @@
 Deterministic: everything random comes from one ``random.Random(seed)``, and every
 loop runs over sorted keys. 'Today' decides only which sessions lie in the past.
 """
+
 from __future__ import annotations
 
 import random
@@ -25,8 +26,10 @@ from app.transport.distance import road_km
 from app.transport.models import BusType
 
 ROOT = Path(__file__).resolve().parents[2]
-DUO_FILES = [ROOT / "data/duo/02.-alle-schoolvestigingen-basisonderwijs.csv",
-             ROOT / "data/duo/06.-historisch-overzicht-aantal-leerlingen-per-schoolvestiging.csv"]
+DUO_FILES = [
+    ROOT / "data/duo/02.-alle-schoolvestigingen-basisonderwijs.csv",
+    ROOT / "data/duo/06.-historisch-overzicht-aantal-leerlingen-per-schoolvestiging.csv",
+]
 REGION_CODE = "achterhoek"
 COROP_CODES = ("14",)
 DEFAULT_PASSWORD = "demo-techlab-2026"
@@ -34,46 +37,267 @@ DOMAIN = "demo.techlab.nl"
 
 VENUES = [
     # key, kind, name, organisation, street, number, postcode, city, opening days
-    ("doetinchem", VenueKind.TECHLAB, "Techlab Doetinchem", "Ludger College (vmbo)", "Kruisbergseweg", "8", "7001 BH", "Doetinchem", "12345"),
-    ("winterswijk", VenueKind.TECHLAB, "Techlab Winterswijk", "Gerrit Komrij College (vmbo)", "Jacob Damsingel", "3", "7101 AA", "Winterswijk", "1234"),
-    ("groenlo", VenueKind.TECHLAB, "Techlab Groenlo", "Marianum (vmbo)", "Slingeweg", "5", "7141 BJ", "Groenlo", "2345"),
-    ("ulft", VenueKind.TECHLAB, "Techlab Ulft", "Almende College Isala (vmbo)", "Debbeshoek", "2", "7071 BR", "Ulft", "1345"),
-    ("mobiel", VenueKind.MOBILE_LAB, "TechMobiel Achterhoek", "Stichting Techniek Achterhoek", "Keppelseweg", "11", "7001 CA", "Doetinchem", "12345"),
-    ("kassen", VenueKind.HOTSPOT, "Kwekerij De Groene Vallei", "De Groene Vallei kassenbouw", "Vredenseweg", "40", "7131 NN", "Lichtenvoorde", "12345"),
-    ("hoogspanning", VenueKind.HOTSPOT, "Bouwplaats hoogspanningsstation Zelhem", "Netbeheerder Oost", "Ruurloseweg", "90", "7021 HA", "Zelhem", "12345"),
-    ("metaal", VenueKind.COMPANY, "Achterhoek Metaal", "Achterhoek Metaal bv", "Industrieweg", "14", "7121 DL", "Aalten", "12345"),
-    ("water", VenueKind.HOTSPOT, "Rioolwaterzuivering Doetinchem", "Waterschap Rijn en IJssel", "Ijsselweg", "3", "7004 KA", "Doetinchem", "1234"),
-    ("zuivel", VenueKind.COMPANY, "Zuivelfabriek Borculo", "Zuivel Oost", "Fabrieksstraat", "2", "7271 AX", "Borculo", "12345"),
-    ("bouw", VenueKind.HOTSPOT, "Bouwplaats De Kotten", "Bouwbedrijf Winterswijk", "Kottenseweg", "21", "7102 DH", "Winterswijk", "12345"),
+    (
+        "doetinchem",
+        VenueKind.TECHLAB,
+        "Techlab Doetinchem",
+        "Ludger College (vmbo)",
+        "Kruisbergseweg",
+        "8",
+        "7001 BH",
+        "Doetinchem",
+        "12345",
+    ),
+    (
+        "winterswijk",
+        VenueKind.TECHLAB,
+        "Techlab Winterswijk",
+        "Gerrit Komrij College (vmbo)",
+        "Jacob Damsingel",
+        "3",
+        "7101 AA",
+        "Winterswijk",
+        "1234",
+    ),
+    (
+        "groenlo",
+        VenueKind.TECHLAB,
+        "Techlab Groenlo",
+        "Marianum (vmbo)",
+        "Slingeweg",
+        "5",
+        "7141 BJ",
+        "Groenlo",
+        "2345",
+    ),
+    (
+        "ulft",
+        VenueKind.TECHLAB,
+        "Techlab Ulft",
+        "Almende College Isala (vmbo)",
+        "Debbeshoek",
+        "2",
+        "7071 BR",
+        "Ulft",
+        "1345",
+    ),
+    (
+        "mobiel",
+        VenueKind.MOBILE_LAB,
+        "TechMobiel Achterhoek",
+        "Stichting Techniek Achterhoek",
+        "Keppelseweg",
+        "11",
+        "7001 CA",
+        "Doetinchem",
+        "12345",
+    ),
+    (
+        "kassen",
+        VenueKind.HOTSPOT,
+        "Kwekerij De Groene Vallei",
+        "De Groene Vallei kassenbouw",
+        "Vredenseweg",
+        "40",
+        "7131 NN",
+        "Lichtenvoorde",
+        "12345",
+    ),
+    (
+        "hoogspanning",
+        VenueKind.HOTSPOT,
+        "Bouwplaats hoogspanningsstation Zelhem",
+        "Netbeheerder Oost",
+        "Ruurloseweg",
+        "90",
+        "7021 HA",
+        "Zelhem",
+        "12345",
+    ),
+    (
+        "metaal",
+        VenueKind.COMPANY,
+        "Achterhoek Metaal",
+        "Achterhoek Metaal bv",
+        "Industrieweg",
+        "14",
+        "7121 DL",
+        "Aalten",
+        "12345",
+    ),
+    (
+        "water",
+        VenueKind.HOTSPOT,
+        "Rioolwaterzuivering Doetinchem",
+        "Waterschap Rijn en IJssel",
+        "Ijsselweg",
+        "3",
+        "7004 KA",
+        "Doetinchem",
+        "1234",
+    ),
+    (
+        "zuivel",
+        VenueKind.COMPANY,
+        "Zuivelfabriek Borculo",
+        "Zuivel Oost",
+        "Fabrieksstraat",
+        "2",
+        "7271 AX",
+        "Borculo",
+        "12345",
+    ),
+    (
+        "bouw",
+        VenueKind.HOTSPOT,
+        "Bouwplaats De Kotten",
+        "Bouwbedrijf Winterswijk",
+        "Kottenseweg",
+        "21",
+        "7102 DH",
+        "Winterswijk",
+        "12345",
+    ),
 ]
 
 # key, venue, kind, world, title, description, groep range, capacity (classes, pupils), weekdays, start, minutes
 OFFERS = [
-    ("robots", "doetinchem", OfferKind.WORKSHOP, World.HITECH_SCIENCE, "Robots programmeren",
-     "De klas bouwt en programmeert een eenvoudige robot die een parcours aflegt.", (6, 8), (2, 56), (2, 4), time(9, 0), 150),
-    ("drone", "winterswijk", OfferKind.WORKSHOP, World.DIGITAAL_MEDIA_ENTERTAINMENT, "Games en animaties maken",
-     "Leerlingen maken een eigen korte animatie en een eenvoudig spel.", (5, 8), (1, 30), (1, 3), time(9, 30), 120),
-    ("lijf", "groenlo", OfferKind.WORKSHOP, World.MENS_GEZONDHEID, "Je lichaam als machine",
-     "Meten aan hartslag, longinhoud en spierkracht met echte sensoren.", (5, 8), (1, 30), (2, 4), time(9, 0), 120),
-    ("huis", "ulft", OfferKind.WORKSHOP, World.WONEN_WERKEN_VERKEER, "Bouw een slim huis",
-     "Een maquette met verlichting, een deurbel en een thermostaat.", (6, 8), (2, 56), (1, 3), time(9, 0), 150),
-    ("kas", "kassen", OfferKind.HOTSPOT_VISIT, World.VOEDING_NATUUR, "Kijkje in de kas",
-     "Hoe groeit een tomaat zonder aarde? Rondleiding en proefjes in een echte kas.", (5, 8), (1, 30), (2, 4), time(9, 30), 120),
-    ("stroom", "hoogspanning", OfferKind.HOTSPOT_VISIT, World.ENERGIE_WATER_VEILIGHEID, "Stroom op de bouwplaats",
-     "Veilig op een bouwplaats van een hoogspanningsstation: waar komt onze stroom vandaan?", (7, 8), (1, 30), (3,), time(10, 0), 120),
-    ("water", "water", OfferKind.HOTSPOT_VISIT, World.ENERGIE_WATER_VEILIGHEID, "Van vies naar schoon water",
-     "Volg het water door de zuivering en doe zelf een filterproef.", (5, 8), (1, 30), (1, 3), time(9, 30), 120),
-    ("zuivel", "zuivel", OfferKind.HOTSPOT_VISIT, World.ONTWERP_PRODUCTIE_WERELDHANDEL, "Van melk tot kaas",
-     "Hoe een fabriek melk verwerkt en de kaas de wereld over gaat.", (5, 8), (1, 30), (2,), time(10, 0), 120),
-    ("mobiel", "mobiel", OfferKind.MOBILE_LAB, World.HITECH_SCIENCE, "TechMobiel op school",
-     "Het mobiele lab komt een dagdeel naar uw school: solderen, sensoren en 3D-printen.", (5, 8), (1, 32), (1, 2, 3, 4, 5), time(9, 0), 180),
+    (
+        "robots",
+        "doetinchem",
+        OfferKind.WORKSHOP,
+        World.HITECH_SCIENCE,
+        "Robots programmeren",
+        "De klas bouwt en programmeert een eenvoudige robot die een parcours aflegt.",
+        (6, 8),
+        (2, 56),
+        (2, 4),
+        time(9, 0),
+        150,
+    ),
+    (
+        "drone",
+        "winterswijk",
+        OfferKind.WORKSHOP,
+        World.DIGITAAL_MEDIA_ENTERTAINMENT,
+        "Games en animaties maken",
+        "Leerlingen maken een eigen korte animatie en een eenvoudig spel.",
+        (5, 8),
+        (1, 30),
+        (1, 3),
+        time(9, 30),
+        120,
+    ),
+    (
+        "lijf",
+        "groenlo",
+        OfferKind.WORKSHOP,
+        World.MENS_GEZONDHEID,
+        "Je lichaam als machine",
+        "Meten aan hartslag, longinhoud en spierkracht met echte sensoren.",
+        (5, 8),
+        (1, 30),
+        (2, 4),
+        time(9, 0),
+        120,
+    ),
+    (
+        "huis",
+        "ulft",
+        OfferKind.WORKSHOP,
+        World.WONEN_WERKEN_VERKEER,
+        "Bouw een slim huis",
+        "Een maquette met verlichting, een deurbel en een thermostaat.",
+        (6, 8),
+        (2, 56),
+        (1, 3),
+        time(9, 0),
+        150,
+    ),
+    (
+        "kas",
+        "kassen",
+        OfferKind.HOTSPOT_VISIT,
+        World.VOEDING_NATUUR,
+        "Kijkje in de kas",
+        "Hoe groeit een tomaat zonder aarde? Rondleiding en proefjes in een echte kas.",
+        (5, 8),
+        (1, 30),
+        (2, 4),
+        time(9, 30),
+        120,
+    ),
+    (
+        "stroom",
+        "hoogspanning",
+        OfferKind.HOTSPOT_VISIT,
+        World.ENERGIE_WATER_VEILIGHEID,
+        "Stroom op de bouwplaats",
+        "Veilig op een bouwplaats van een hoogspanningsstation: waar komt onze stroom vandaan?",
+        (7, 8),
+        (1, 30),
+        (3,),
+        time(10, 0),
+        120,
+    ),
+    (
+        "water",
+        "water",
+        OfferKind.HOTSPOT_VISIT,
+        World.ENERGIE_WATER_VEILIGHEID,
+        "Van vies naar schoon water",
+        "Volg het water door de zuivering en doe zelf een filterproef.",
+        (5, 8),
+        (1, 30),
+        (1, 3),
+        time(9, 30),
+        120,
+    ),
+    (
+        "zuivel",
+        "zuivel",
+        OfferKind.HOTSPOT_VISIT,
+        World.ONTWERP_PRODUCTIE_WERELDHANDEL,
+        "Van melk tot kaas",
+        "Hoe een fabriek melk verwerkt en de kaas de wereld over gaat.",
+        (5, 8),
+        (1, 30),
+        (2,),
+        time(10, 0),
+        120,
+    ),
+    (
+        "mobiel",
+        "mobiel",
+        OfferKind.MOBILE_LAB,
+        World.HITECH_SCIENCE,
+        "TechMobiel op school",
+        "Het mobiele lab komt een dagdeel naar uw school: solderen, sensoren en 3D-printen.",
+        (5, 8),
+        (1, 32),
+        (1, 2, 3, 4, 5),
+        time(9, 0),
+        180,
+    ),
 ]
 
 SERIES = [
-    ("metaal", "Masterclass Metaal en Techniek", World.ONTWERP_PRODUCTIE_WERELDHANDEL, "doetinchem", "metaal",
-     "Drieluik: voorbereidende les op school, een masterclass in het techlab en een bezoek aan een metaalbedrijf."),
-    ("bouw", "Masterclass Bouwen en Wonen", World.WONEN_WERKEN_VERKEER, "winterswijk", "bouw",
-     "Drieluik: voorbereidende les op school, bouwen in het techlab en een bezoek aan een echte bouwplaats."),
+    (
+        "metaal",
+        "Masterclass Metaal en Techniek",
+        World.ONTWERP_PRODUCTIE_WERELDHANDEL,
+        "doetinchem",
+        "metaal",
+        "Drieluik: voorbereidende les op school, een masterclass in het techlab en een bezoek aan een metaalbedrijf.",
+    ),
+    (
+        "bouw",
+        "Masterclass Bouwen en Wonen",
+        World.WONEN_WERKEN_VERKEER,
+        "winterswijk",
+        "bouw",
+        "Drieluik: voorbereidende les op school, bouwen in het techlab en een bezoek aan een echte bouwplaats.",
+    ),
 ]
 
 
@@ -88,8 +312,9 @@ def demo_region() -> Region | None:
     return db.session.scalar(select(Region).where(Region.code == REGION_CODE))
 
 
-def load_demo(*, password: str = DEFAULT_PASSWORD, seed: int = 2026, today: date | None = None,
-              echo=print) -> DemoSummary:
+def load_demo(
+    *, password: str = DEFAULT_PASSWORD, seed: int = 2026, today: date | None = None, echo=print
+) -> DemoSummary:
     """Build the demo region (committing in steps); no-op when it exists already."""
     existing = demo_region()
     if existing is not None:
@@ -108,12 +333,23 @@ def load_demo(*, password: str = DEFAULT_PASSWORD, seed: int = 2026, today: date
     from app.schools.holidays import import_holidays
 
     import_holidays()
-    region = Region(code=REGION_CODE, name="STO Achterhoek", holiday_region=HolidayRegion.MIDDEN,
-                    bus_threshold_km=6.0, road_factor=1.3, collect_gender_counts=True)
+    region = Region(
+        code=REGION_CODE,
+        name="STO Achterhoek",
+        holiday_region=HolidayRegion.MIDDEN,
+        bus_threshold_km=6.0,
+        road_factor=1.3,
+        collect_gender_counts=True,
+    )
     db.session.add(region)
     db.session.flush()
-    schools = list(db.session.scalars(select(School).where(
-        School.corop_code.in_(COROP_CODES), School.kind == SchoolKind.BO).order_by(School.location_code)))
+    schools = list(
+        db.session.scalars(
+            select(School)
+            .where(School.corop_code.in_(COROP_CODES), School.kind == SchoolKind.BO)
+            .order_by(School.location_code)
+        )
+    )
     for s in schools:
         s.region_id = region.id
     echo(f"Demo region {region.name}: {len(schools)} schools")
@@ -121,8 +357,10 @@ def load_demo(*, password: str = DEFAULT_PASSWORD, seed: int = 2026, today: date
     venues = _venues(region)
     offers = _offers(region, venues, year)
     _bus_types(region)
-    staff = [Staff(region_id=region.id, name=n, email=f"{n.split()[0].lower()}@{DOMAIN}")
-             for n in ("Anouk Jansen", "Bram de Vries", "Fatima El Amrani", "Joost Wolters", "Lisa Hendriks")]
+    staff = [
+        Staff(region_id=region.id, name=n, email=f"{n.split()[0].lower()}@{DOMAIN}")
+        for n in ("Anouk Jansen", "Bram de Vries", "Fatima El Amrani", "Joost Wolters", "Lisa Hendriks")
+    ]
     db.session.add_all(staff)
     db.session.flush()
     sessions = _sessions(region, offers, venues, staff, [year - 1, year], rng)
@@ -149,13 +387,26 @@ def _venues(region: Region) -> dict[str, Venue]:
     venues = {}
     for key, kind, name, org, street, number, pc, city, days in VENUES:
         lat, lon = coordinates_for_postcode(pc)
-        venues[key] = Venue(region_id=region.id, kind=kind, name=name, organisation=org, street=street,
-                            house_number=number, postcode=pc, city=city, latitude=lat, longitude=lon,
-                            opening_days=days, contact_name="Coördinator " + city,
-                            contact_email=f"{key}@{DOMAIN}", contact_phone="0314 000 000",
-                            rooms="Praktijklokaal" if kind == VenueKind.TECHLAB else "",
-                            accessibility="Rolstoeltoegankelijk, invalidentoilet aanwezig." if kind == VenueKind.TECHLAB
-                            else "Stevige schoenen verplicht; niet alle delen zijn rolstoeltoegankelijk.")
+        venues[key] = Venue(
+            region_id=region.id,
+            kind=kind,
+            name=name,
+            organisation=org,
+            street=street,
+            house_number=number,
+            postcode=pc,
+            city=city,
+            latitude=lat,
+            longitude=lon,
+            opening_days=days,
+            contact_name="Coördinator " + city,
+            contact_email=f"{key}@{DOMAIN}",
+            contact_phone="0314 000 000",
+            rooms="Praktijklokaal" if kind == VenueKind.TECHLAB else "",
+            accessibility="Rolstoeltoegankelijk, invalidentoilet aanwezig."
+            if kind == VenueKind.TECHLAB
+            else "Stevige schoenen verplicht; niet alle delen zijn rolstoeltoegankelijk.",
+        )
     db.session.add_all(venues.values())
     db.session.flush()
     return venues
@@ -166,28 +417,73 @@ def _offers(region: Region, venues: dict[str, Venue], year: int) -> dict[str, Of
     opens = local_to_utc(date(year - 1, 6, 15), time(8, 0))
     for key, vkey, kind, world, title, desc, (gmin, gmax), (classes, pupils), _days, _start, minutes in OFFERS:
         venue = venues[vkey]
-        offers[key] = Offer(region_id=region.id, venue_id=venue.id, school_year=year, kind=kind, title=title,
-                            description=desc, world=world, groep_min=gmin, groep_max=gmax,
-                            duration_minutes=minutes, capacity_pupils=pupils, capacity_classes=classes,
-                            adults_per_class=2 if kind != OfferKind.MOBILE_LAB else 1, booking_opens_at=opens,
-                            cancel_deadline_days=14, published=True,
-                            bus_provided=kind != OfferKind.MOBILE_LAB,
-                            preparation="Bespreek vooraf met de klas wat techniek is; neem werkkleding mee.")
+        offers[key] = Offer(
+            region_id=region.id,
+            venue_id=venue.id,
+            school_year=year,
+            kind=kind,
+            title=title,
+            description=desc,
+            world=world,
+            groep_min=gmin,
+            groep_max=gmax,
+            duration_minutes=minutes,
+            capacity_pupils=pupils,
+            capacity_classes=classes,
+            adults_per_class=2 if kind != OfferKind.MOBILE_LAB else 1,
+            booking_opens_at=opens,
+            cancel_deadline_days=14,
+            published=True,
+            bus_provided=kind != OfferKind.MOBILE_LAB,
+            preparation="Bespreek vooraf met de klas wat techniek is; neem werkkleding mee.",
+        )
     for key, title, world, lab, hotspot, desc in SERIES:
-        offer = Offer(region_id=region.id, venue_id=venues[lab].id, school_year=year, kind=OfferKind.MASTERCLASS,
-                      title=title, description=desc, world=world, groep_min=7, groep_max=8, duration_minutes=180,
-                      capacity_pupils=30, capacity_classes=1, adults_per_class=2, booking_opens_at=opens,
-                      cancel_deadline_days=14, published=True, bus_provided=True,
-                      preparation="Deel 1 is een voorbereidende les op school door een vmbo-docent: zorg voor een "
-                                  "digibord en tafels in groepjes.")
+        offer = Offer(
+            region_id=region.id,
+            venue_id=venues[lab].id,
+            school_year=year,
+            kind=OfferKind.MASTERCLASS,
+            title=title,
+            description=desc,
+            world=world,
+            groep_min=7,
+            groep_max=8,
+            duration_minutes=180,
+            capacity_pupils=30,
+            capacity_classes=1,
+            adults_per_class=2,
+            booking_opens_at=opens,
+            cancel_deadline_days=14,
+            published=True,
+            bus_provided=True,
+            preparation="Deel 1 is een voorbereidende les op school door een vmbo-docent: zorg voor een "
+            "digibord en tafels in groepjes.",
+        )
         offer.parts = [
-            OfferPart(position=1, title="Voorbereidende les op school", location=PartLocation.AT_SCHOOL,
-                      min_days_after_previous=0, max_days_after_previous=0,
-                      description="Een vmbo-docent geeft op uw school een les als voorbereiding."),
-            OfferPart(position=2, title="Masterclass in het techlab", location=PartLocation.VENUE,
-                      venue_id=venues[lab].id, min_days_after_previous=3, max_days_after_previous=35),
-            OfferPart(position=3, title="Bezoek aan de praktijk", location=PartLocation.VENUE,
-                      venue_id=venues[hotspot].id, min_days_after_previous=3, max_days_after_previous=42),
+            OfferPart(
+                position=1,
+                title="Voorbereidende les op school",
+                location=PartLocation.AT_SCHOOL,
+                min_days_after_previous=0,
+                max_days_after_previous=0,
+                description="Een vmbo-docent geeft op uw school een les als voorbereiding.",
+            ),
+            OfferPart(
+                position=2,
+                title="Masterclass in het techlab",
+                location=PartLocation.VENUE,
+                venue_id=venues[lab].id,
+                min_days_after_previous=3,
+                max_days_after_previous=35,
+            ),
+            OfferPart(
+                position=3,
+                title="Bezoek aan de praktijk",
+                location=PartLocation.VENUE,
+                venue_id=venues[hotspot].id,
+                min_days_after_previous=3,
+                max_days_after_previous=42,
+            ),
         ]
         offers["series:" + key] = offer
     db.session.add_all(offers.values())
@@ -196,12 +492,28 @@ def _offers(region: Region, venues: dict[str, Venue], year: int) -> dict[str, Of
 
 
 def _bus_types(region: Region) -> None:
-    db.session.add_all([
-        BusType(region_id=region.id, name="Touringcar 50", carrier="Achterhoek Tours", seats=50,
-                cost_per_trip=180.0, cost_per_km=1.9, available=6),
-        BusType(region_id=region.id, name="Minibus 19", carrier="Taxi Oost", seats=19,
-                cost_per_trip=95.0, cost_per_km=1.1, available=8),
-    ])
+    db.session.add_all(
+        [
+            BusType(
+                region_id=region.id,
+                name="Touringcar 50",
+                carrier="Achterhoek Tours",
+                seats=50,
+                cost_per_trip=180.0,
+                cost_per_km=1.9,
+                available=6,
+            ),
+            BusType(
+                region_id=region.id,
+                name="Minibus 19",
+                carrier="Taxi Oost",
+                seats=19,
+                cost_per_trip=95.0,
+                cost_per_km=1.1,
+                available=8,
+            ),
+        ]
+    )
 
 
 def _school_days(year: int, holiday_region: HolidayRegion) -> list[date]:
@@ -230,8 +542,16 @@ def _sessions(region, offers, venues, staff, years, rng) -> dict[int, list[Sessi
                     continue
                 if kind == OfferKind.HOTSPOT_VISIT and d.isocalendar().week % 2:
                     continue  # hotspots receive classes every other week
-                s = _session(offer, venue, d, start, minutes, classes, pupils,
-                             PartLocation.AT_SCHOOL if kind == OfferKind.MOBILE_LAB else PartLocation.VENUE)
+                s = _session(
+                    offer,
+                    venue,
+                    d,
+                    start,
+                    minutes,
+                    classes,
+                    pupils,
+                    PartLocation.AT_SCHOOL if kind == OfferKind.MOBILE_LAB else PartLocation.VENUE,
+                )
                 s.staff = [staff[rng.randrange(len(staff))]]
                 by_offer.setdefault(offer.id, []).append(s)
         for skey, *_rest in SERIES:
@@ -241,11 +561,16 @@ def _sessions(region, offers, venues, staff, years, rng) -> dict[int, list[Sessi
                 iso = d.isoweekday()
                 if iso in (1, 2):  # visiting vmbo teacher: Monday and Tuesday mornings
                     by_offer.setdefault(offer.id, []).append(
-                        _session(offer, None, d, time(9, 0), 90, 1, 32, PartLocation.AT_SCHOOL, p1))
+                        _session(offer, None, d, time(9, 0), 90, 1, 32, PartLocation.AT_SCHOOL, p1)
+                    )
                 if iso == 3 and str(iso) in venues["doetinchem" if skey == "metaal" else "winterswijk"].opening_days:
-                    by_offer[offer.id].append(_session(offer, p2.venue, d, time(9, 0), 180, 1, 30, PartLocation.VENUE, p2))
+                    by_offer[offer.id].append(
+                        _session(offer, p2.venue, d, time(9, 0), 180, 1, 30, PartLocation.VENUE, p2)
+                    )
                 if iso == 5:
-                    by_offer[offer.id].append(_session(offer, p3.venue, d, time(9, 30), 150, 1, 30, PartLocation.VENUE, p3))
+                    by_offer[offer.id].append(
+                        _session(offer, p3.venue, d, time(9, 30), 150, 1, 30, PartLocation.VENUE, p3)
+                    )
     db.session.add_all(s for lst in by_offer.values() for s in lst)
     db.session.flush()
     return by_offer
@@ -253,10 +578,16 @@ def _sessions(region, offers, venues, staff, years, rng) -> dict[int, list[Sessi
 
 def _session(offer, venue, d, start, minutes, classes, pupils, location, part=None) -> Session:
     starts = local_to_utc(d, start)
-    return Session(offer_id=offer.id, part_id=part.id if part else None,
-                   venue_id=venue.id if venue is not None and location == PartLocation.VENUE else None,
-                   location=location, starts_at=starts, ends_at=starts + timedelta(minutes=minutes),
-                   capacity_pupils=pupils, capacity_classes=classes)
+    return Session(
+        offer_id=offer.id,
+        part_id=part.id if part else None,
+        venue_id=venue.id if venue is not None and location == PartLocation.VENUE else None,
+        location=location,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=minutes),
+        capacity_pupils=pupils,
+        capacity_classes=classes,
+    )
 
 
 def _users(region, schools, venues, password) -> dict:
@@ -264,9 +595,15 @@ def _users(region, schools, venues, password) -> dict:
     import secrets as _secrets
 
     def mk(email, role, name, school=None, venue_keys=()):
-        u = User(email=email, role=role, name=name, region_id=None if role == Role.ADMIN else region.id,
-                 school_id=school.id if school else None, password_hash=pw_hash,
-                 calendar_token=_secrets.token_urlsafe(24))
+        u = User(
+            email=email,
+            role=role,
+            name=name,
+            region_id=None if role == Role.ADMIN else region.id,
+            school_id=school.id if school else None,
+            password_hash=pw_hash,
+            calendar_token=_secrets.token_urlsafe(24),
+        )
         u.venues = [venues[k] for k in venue_keys]
         db.session.add(u)
         return u
@@ -274,10 +611,18 @@ def _users(region, schools, venues, password) -> dict:
     users = {
         "admin": mk(f"beheerder@{DOMAIN}", Role.ADMIN, "Beheerder Demo"),
         "leader": mk(f"programmaleider@{DOMAIN}", Role.PROGRAMME_LEADER, "Programmaleider Achterhoek"),
-        "coord1": mk(f"coordinator.doetinchem@{DOMAIN}", Role.COORDINATOR, "Coördinator Doetinchem",
-                     venue_keys=("doetinchem", "ulft", "mobiel", "hoogspanning", "water", "metaal")),
-        "coord2": mk(f"coordinator.winterswijk@{DOMAIN}", Role.COORDINATOR, "Coördinator Winterswijk",
-                     venue_keys=("winterswijk", "groenlo", "kassen", "zuivel", "bouw")),
+        "coord1": mk(
+            f"coordinator.doetinchem@{DOMAIN}",
+            Role.COORDINATOR,
+            "Coördinator Doetinchem",
+            venue_keys=("doetinchem", "ulft", "mobiel", "hoogspanning", "water", "metaal"),
+        ),
+        "coord2": mk(
+            f"coordinator.winterswijk@{DOMAIN}",
+            Role.COORDINATOR,
+            "Coördinator Winterswijk",
+            venue_keys=("winterswijk", "groenlo", "kassen", "zuivel", "bouw"),
+        ),
     }
     teachers = {}
     for s in schools:
@@ -299,22 +644,43 @@ def _school_coordinator(region: Region, year: int, password_hash: str) -> User:
 
     start, end = school_year_bounds(year)
     school_id = db.session.execute(
-        select(Booking.school_id).join(Session, Booking.session_id == Session.id).join(School, Booking.school_id == School.id)
-        .where(School.region_id == region.id, Session.starts_at >= datetime.combine(start, time(0), tzinfo=timezone.utc),
-               Session.starts_at <= datetime.combine(end, time(23, 59), tzinfo=timezone.utc))
+        select(Booking.school_id)
+        .join(Session, Booking.session_id == Session.id)
+        .join(School, Booking.school_id == School.id)
+        .where(
+            School.region_id == region.id,
+            Session.starts_at >= datetime.combine(start, time(0), tzinfo=timezone.utc),
+            Session.starts_at <= datetime.combine(end, time(23, 59), tzinfo=timezone.utc),
+        )
         .group_by(Booking.school_id, School.location_code)
-        .order_by(func.count().desc(), School.location_code).limit(1)).scalar()
-    school = db.session.get(School, school_id) if school_id else db.session.scalar(
-        select(School).where(School.region_id == region.id).order_by(School.location_code).limit(1))
+        .order_by(func.count().desc(), School.location_code)
+        .limit(1)
+    ).scalar()
+    school = (
+        db.session.get(School, school_id)
+        if school_id
+        else db.session.scalar(
+            select(School).where(School.region_id == region.id).order_by(School.location_code).limit(1)
+        )
+    )
     import secrets as _secrets
 
-    user = User(email=SCHOOL_COORDINATOR_EMAIL, role=Role.SCHOOL_COORDINATOR, name=f"ICC-coördinator {school.name}"[:200],
-                region_id=region.id, school_id=school.id, password_hash=password_hash,
-                calendar_token=_secrets.token_urlsafe(24))
+    user = User(
+        email=SCHOOL_COORDINATOR_EMAIL,
+        role=Role.SCHOOL_COORDINATOR,
+        name=f"ICC-coördinator {school.name}"[:200],
+        region_id=region.id,
+        school_id=school.id,
+        password_hash=password_hash,
+        calendar_token=_secrets.token_urlsafe(24),
+    )
     db.session.add(user)
     for name, groep, pupils in (("6A", 6, 27), ("7A", 7, 26), ("7B", 7, 24), ("8A", 8, 28)):
-        db.session.add(SchoolClass(school_id=school.id, school_year=year, name=name, groep_min=groep, groep_max=groep,
-                                   pupils=pupils))
+        db.session.add(
+            SchoolClass(
+                school_id=school.id, school_year=year, name=name, groep_min=groep, groep_max=groep, pupils=pupils
+            )
+        )
     db.session.flush()
     return user
 
@@ -327,8 +693,10 @@ def _bookings(region, schools, venues, offers, sessions_by_offer, users, rng, to
     """History and some future bookings, inserted directly with consistent counters."""
     now = datetime.combine(today, time(12, 0), tzinfo=timezone.utc)
     lab_coords = [(v.latitude, v.longitude) for v in venues.values() if v.kind == VenueKind.TECHLAB]
-    nearest = {s.id: min(road_km(s.latitude, s.longitude, la, lo, region.road_factor) or 99 for la, lo in lab_coords)
-               for s in schools}
+    nearest = {
+        s.id: min(road_km(s.latitude, s.longitude, la, lo, region.road_factor) or 99 for la, lo in lab_coords)
+        for s in schools
+    }
     # eager schools book often, far ones less, about a quarter never
     appetite = {}
     for s in schools:
@@ -346,6 +714,7 @@ def _bookings(region, schools, venues, offers, sessions_by_offer, users, rng, to
                     break
             enrol_cache[year] = rows
         return enrol_cache[year]
+
     school_ids = [s.id for s in schools]
     weights = [appetite[i] for i in school_ids]
     series_offers = {o.id for o in offers.values() if o.kind == OfferKind.MASTERCLASS}
@@ -365,10 +734,23 @@ def _bookings(region, schools, venues, offers, sessions_by_offer, users, rng, to
     def add(session, school_id, groep, pupils, status, series=None, position=None):
         teacher = users["teachers"][school_id]
         created = min(session.starts_at - timedelta(days=rng.randint(15, 90)), now)
-        b = Booking(session_id=session.id, school_id=school_id, status=status, groep_min=groep, groep_max=groep,
-                    pupils=pupils, adults=2, contact_user_id=teacher.id, contact_name=teacher.name,
-                    contact_email=teacher.email, series_id=series.id if series else None, part_position=position,
-                    created_at=created, girls=pupils // 2, boys=pupils - pupils // 2)
+        b = Booking(
+            session_id=session.id,
+            school_id=school_id,
+            status=status,
+            groep_min=groep,
+            groep_max=groep,
+            pupils=pupils,
+            adults=2,
+            contact_user_id=teacher.id,
+            contact_name=teacher.name,
+            contact_email=teacher.email,
+            series_id=series.id if series else None,
+            part_position=position,
+            created_at=created,
+            girls=pupils // 2,
+            boys=pupils - pupils // 2,
+        )
         if status == BookingStatus.ATTENDED:
             b.attended_pupils = max(1, pupils - rng.randint(0, 2))
         if status == BookingStatus.CANCELLED:
@@ -378,11 +760,27 @@ def _bookings(region, schools, venues, offers, sessions_by_offer, users, rng, to
             session.booked_classes += 1
         db.session.add(b)
         db.session.flush()
-        db.session.add(BookingEvent(booking_id=b.id, actor_id=teacher.id, at=created, action="create",
-                                    from_status=None, to_status=BookingStatus.CONFIRMED.value))
+        db.session.add(
+            BookingEvent(
+                booking_id=b.id,
+                actor_id=teacher.id,
+                at=created,
+                action="create",
+                from_status=None,
+                to_status=BookingStatus.CONFIRMED.value,
+            )
+        )
         if status != BookingStatus.CONFIRMED:
-            db.session.add(BookingEvent(booking_id=b.id, actor_id=None, at=session.ends_at, action=status.value,
-                                        from_status=BookingStatus.CONFIRMED.value, to_status=status.value))
+            db.session.add(
+                BookingEvent(
+                    booking_id=b.id,
+                    actor_id=None,
+                    at=session.ends_at,
+                    action=status.value,
+                    from_status=BookingStatus.CONFIRMED.value,
+                    to_status=status.value,
+                )
+            )
         return b
 
     for offer_id in sorted(sessions_by_offer):
@@ -426,9 +824,14 @@ def _series_bookings(offer, sessions, school_ids, weights, rng, now, class_of, s
         for pos in (2, 3):
             part = offer.parts[pos - 1]
             prev = chain[-1]
-            options = [s for s in by_part[pos] if s.booked_classes < s.capacity_classes and
-                       timedelta(days=part.min_days_after_previous) <= s.starts_at - prev.starts_at
-                       <= timedelta(days=part.max_days_after_previous)]
+            options = [
+                s
+                for s in by_part[pos]
+                if s.booked_classes < s.capacity_classes
+                and timedelta(days=part.min_days_after_previous)
+                <= s.starts_at - prev.starts_at
+                <= timedelta(days=part.max_days_after_previous)
+            ]
             if not options:
                 break
             chain.append(options[0])
@@ -459,25 +862,51 @@ def _rules(region, offers, year) -> None:
     from app.booking.models import FairnessRule, RuleKind, RuleScope
 
     opens = min(o.booking_opens_at for o in offers.values())
-    db.session.add_all([
-        FairnessRule(region_id=region.id, school_year=year, kind=RuleKind.MAX_PER_SCHOOL, scope=RuleScope.OFFER_KIND,
-                     scope_value=OfferKind.MASTERCLASS.value, max_count=2,
-                     description="Hoogstens twee masterclass-reeksen per school per schooljaar."),
-        FairnessRule(region_id=region.id, school_year=year, kind=RuleKind.MAX_PER_CLASS, scope=RuleScope.OFFER,
-                     max_count=1, description="Een klas doet elk aanbod één keer."),
-        FairnessRule(region_id=region.id, school_year=year, kind=RuleKind.PRIORITY_WINDOW, scope=RuleScope.YEAR,
-                     window_start=opens, window_end=opens + timedelta(days=14),
-                     description="De eerste twee weken zijn voor scholen die nog niet bereikt zijn."),
-    ])
+    db.session.add_all(
+        [
+            FairnessRule(
+                region_id=region.id,
+                school_year=year,
+                kind=RuleKind.MAX_PER_SCHOOL,
+                scope=RuleScope.OFFER_KIND,
+                scope_value=OfferKind.MASTERCLASS.value,
+                max_count=2,
+                description="Hoogstens twee masterclass-reeksen per school per schooljaar.",
+            ),
+            FairnessRule(
+                region_id=region.id,
+                school_year=year,
+                kind=RuleKind.MAX_PER_CLASS,
+                scope=RuleScope.OFFER,
+                max_count=1,
+                description="Een klas doet elk aanbod één keer.",
+            ),
+            FairnessRule(
+                region_id=region.id,
+                school_year=year,
+                kind=RuleKind.PRIORITY_WINDOW,
+                scope=RuleScope.YEAR,
+                window_start=opens,
+                window_end=opens + timedelta(days=14),
+                description="De eerste twee weken zijn voor scholen die nog niet bereikt zijn.",
+            ),
+        ]
+    )
 
 
 def print_accounts(region: Region, password: str | None, echo=print) -> None:
-    users = db.session.scalars(select(User).where((User.region_id == region.id) | (User.role == Role.ADMIN))
-                               .where(User.role != Role.TEACHER).order_by(User.role, User.email)).all()
-    teachers = db.session.scalars(select(User).where(User.region_id == region.id, User.role == Role.TEACHER)
-                                  .order_by(User.email).limit(3)).all()
-    n_teachers = db.session.scalar(select(func.count(User.id)).where(User.region_id == region.id,
-                                                                     User.role == Role.TEACHER))
+    users = db.session.scalars(
+        select(User)
+        .where((User.region_id == region.id) | (User.role == Role.ADMIN))
+        .where(User.role != Role.TEACHER)
+        .order_by(User.role, User.email)
+    ).all()
+    teachers = db.session.scalars(
+        select(User).where(User.region_id == region.id, User.role == Role.TEACHER).order_by(User.email).limit(3)
+    ).all()
+    n_teachers = db.session.scalar(
+        select(func.count(User.id)).where(User.region_id == region.id, User.role == Role.TEACHER)
+    )
     echo("")
     echo(f"Demo region: {region.name}")
     echo("Demo accounts:")
@@ -487,8 +916,12 @@ def print_accounts(region: Region, password: str | None, echo=print) -> None:
     for t in teachers:
         echo(f"                    {t.email}")
     echo("  (flask --app wsgi users list --role teacher lists them all)")
-    echo(f"Password: {password}" if password else "Password: as chosen when the demo was loaded "
-         f"(default {DEFAULT_PASSWORD}); `flask --app wsgi demo load --reset --password …` rebuilds it")
+    echo(
+        f"Password: {password}"
+        if password
+        else "Password: as chosen when the demo was loaded "
+        f"(default {DEFAULT_PASSWORD}); `flask --app wsgi demo load --reset --password …` rebuilds it"
+    )
 
 
 def reset_demo() -> bool:

@@ -6,6 +6,7 @@ is one unit of work: each booking runs in a savepoint, so a booking the service 
 left exactly as it was (and its mail and re-plan rows with it), while the others go ahead;
 the caller commits once. The summary says per booking what happened.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,8 +37,7 @@ MAX_TEXT = 5000
 
 def can_use_desk(user) -> bool:
     """Coordinators (their venues), programme leaders (their region, to look) and administrators."""
-    return (permissions.is_coordinator(user) or permissions.is_programme_leader(user)
-            or permissions.is_admin(user))
+    return permissions.is_coordinator(user) or permissions.is_programme_leader(user) or permissions.is_admin(user)
 
 
 def can_act(user) -> bool:
@@ -56,23 +56,27 @@ class BookingFilter:
     status: str = ""  # a BookingStatus value, or "" for all
 
     def args(self) -> dict:
-        out = {"school": self.school, "offer_id": self.offer_id, "van": self.date_from.isoformat()
-               if self.date_from else None, "tot": self.date_to.isoformat() if self.date_to else None,
-               "status": self.status}
+        out = {
+            "school": self.school,
+            "offer_id": self.offer_id,
+            "van": self.date_from.isoformat() if self.date_from else None,
+            "tot": self.date_to.isoformat() if self.date_to else None,
+            "status": self.status,
+        }
         return {k: v for k, v in out.items() if v not in (None, "")}
 
 
 def visible_bookings(user: User):
     """The bookings this user sees on the desk: a coordinator those of their venues, a
     programme leader those of their region, an administrator all."""
-    stmt = (select(Booking).join(Session, Booking.session_id == Session.id)
-            .join(Offer, Session.offer_id == Offer.id))
+    stmt = select(Booking).join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
     if permissions.is_admin(user):
         return stmt
     if permissions.is_coordinator(user):
         venue_ids = [v.id for v in user.venues]
-        return stmt.where(Offer.region_id == user.region_id,
-                          or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids)))
+        return stmt.where(
+            Offer.region_id == user.region_id, or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids))
+        )
     if permissions.is_programme_leader(user) and user.region_id is not None:
         return stmt.where(Offer.region_id == user.region_id)
     return stmt.where(False)
@@ -82,8 +86,13 @@ def search_stmt(user: User, f: BookingFilter):
     stmt = visible_bookings(user).join(School, Booking.school_id == School.id)
     if f.school:
         like = f"%{f.school.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(School.name).like(like), func.lower(School.location_code).like(like),
-                              func.lower(School.city).like(like)))
+        stmt = stmt.where(
+            or_(
+                func.lower(School.name).like(like),
+                func.lower(School.location_code).like(like),
+                func.lower(School.city).like(like),
+            )
+        )
     if f.offer_id:
         stmt = stmt.where(Offer.id == f.offer_id)
     if f.date_from:
@@ -99,19 +108,31 @@ def search(user: User, f: BookingFilter, page: int = 1, per_page: int = PAGE_SIZ
     """One page of the filtered bookings (by date, then school) and the total count."""
     stmt = search_stmt(user, f)
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Booking.id).subquery()))
-    rows = db.session.scalars(stmt.options(
-        selectinload(Booking.school), selectinload(Booking.session).selectinload(Session.offer),
-        selectinload(Booking.session).selectinload(Session.venue))
-        .order_by(Session.starts_at, School.name, Booking.id).offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.session.scalars(
+        stmt.options(
+            selectinload(Booking.school),
+            selectinload(Booking.session).selectinload(Session.offer),
+            selectinload(Booking.session).selectinload(Session.venue),
+        )
+        .order_by(Session.starts_at, School.name, Booking.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
     return list(rows), total or 0
 
 
 def all_rows(user: User, f: BookingFilter):
     """Every filtered booking, in the list's order (for the CSV export). Loaded before the answer
     streams: a server-side cursor would not outlive the request's transaction on PostgreSQL."""
-    stmt = search_stmt(user, f).options(
-        selectinload(Booking.school), selectinload(Booking.session).selectinload(Session.offer),
-        selectinload(Booking.session).selectinload(Session.venue)).order_by(Session.starts_at, School.name, Booking.id)
+    stmt = (
+        search_stmt(user, f)
+        .options(
+            selectinload(Booking.school),
+            selectinload(Booking.session).selectinload(Session.offer),
+            selectinload(Booking.session).selectinload(Session.venue),
+        )
+        .order_by(Session.starts_at, School.name, Booking.id)
+    )
     return db.session.scalars(stmt).all()
 
 
@@ -127,13 +148,17 @@ def offers_for(user: User) -> list[Offer]:
 
 def move_targets(user: User, offer_id: int) -> list[Session]:
     """Upcoming sessions of an offer (not cancelled) that the user manages: where bookings may move to."""
-    rows = db.session.scalars(select(Session).where(
-        Session.offer_id == offer_id, Session.starts_at > utcnow(), Session.status != SessionStatus.CANCELLED)
-        .order_by(Session.starts_at).limit(200))
+    rows = db.session.scalars(
+        select(Session)
+        .where(Session.offer_id == offer_id, Session.starts_at > utcnow(), Session.status != SessionStatus.CANCELLED)
+        .order_by(Session.starts_at)
+        .limit(200)
+    )
     return [s for s in rows if permissions.can_manage_session(user, s)]
 
 
 # ------------------------------------------------------------------ bulk actions
+
 
 @dataclass
 class Outcome:
@@ -190,13 +215,18 @@ def bulk_cancel(actor: User, ids: list[int], reason: str, *, now: datetime | Non
     result = BulkResult("cancel")
     for b in _bookings_for(actor, ids):
         bid = b.id
-        _run(result, b, lambda bid=bid: booking_services.cancel_booking(actor, bid, reason, now=now),
-             _("Geannuleerd; de school krijgt bericht."))
+        _run(
+            result,
+            b,
+            lambda bid=bid: booking_services.cancel_booking(actor, bid, reason, now=now),
+            _("Geannuleerd; de school krijgt bericht."),
+        )
     return result
 
 
-def bulk_move(actor: User, ids: list[int], session_id: int | None, reason: str, *,
-              now: datetime | None = None) -> BulkResult:
+def bulk_move(
+    actor: User, ids: list[int], session_id: int | None, reason: str, *, now: datetime | None = None
+) -> BulkResult:
     reason = (reason or "").strip()
     if not can_act(actor):
         raise NotAllowed(_("Alleen coördinatoren kunnen boekingen verplaatsen."))
@@ -207,8 +237,12 @@ def bulk_move(actor: User, ids: list[int], session_id: int | None, reason: str, 
     result = BulkResult("move")
     for b in _bookings_for(actor, ids):
         bid = b.id
-        _run(result, b, lambda bid=bid: booking_services.move_booking(actor, bid, session_id, reason, now=now),
-             _("Verplaatst; de school krijgt bericht."))
+        _run(
+            result,
+            b,
+            lambda bid=bid: booking_services.move_booking(actor, bid, session_id, reason, now=now),
+            _("Verplaatst; de school krijgt bericht."),
+        )
     return result
 
 
@@ -234,8 +268,9 @@ def message_booking(actor: User, booking: Booking, subject: str, text: str, *, n
     with force_locale(locale):  # the school reads the footer in its own language (Dutch unless it chose English)
         body = render_template("desk/message.txt", booking=booking, text=text, sender=actor)
     queue_mail(to, subject, body)
-    booking.events.append(BookingEvent(actor_id=actor.id, at=now or utcnow(), action="message",
-                                       reason="", data={"subject": subject}))
+    booking.events.append(
+        BookingEvent(actor_id=actor.id, at=now or utcnow(), action="message", reason="", data={"subject": subject})
+    )
     db.session.flush()
     return True
 
@@ -267,8 +302,15 @@ def bulk_message(actor: User, ids: list[int], subject: str, text: str, *, now: d
         except DomainError as exc:
             result.outcomes.append(Outcome(b.id, school, when, False, exc.message))
             continue
-        result.outcomes.append(Outcome(b.id, school, when, sent, _("Bericht verstuurd.") if sent
-                                       else _("Geen e-mailadres bekend; niet verstuurd.")))
+        result.outcomes.append(
+            Outcome(
+                b.id,
+                school,
+                when,
+                sent,
+                _("Bericht verstuurd.") if sent else _("Geen e-mailadres bekend; niet verstuurd."),
+            )
+        )
     return result
 
 
@@ -278,21 +320,34 @@ MESSAGED = (BookingStatus.CONFIRMED, BookingStatus.OFFERED, BookingStatus.WAITLI
 
 
 def session_bookings(session: Session) -> list[Booking]:
-    return list(db.session.scalars(select(Booking).where(Booking.session_id == session.id,
-                                                         Booking.status.in_(MESSAGED)).order_by(Booking.id)))
+    return list(
+        db.session.scalars(
+            select(Booking).where(Booking.session_id == session.id, Booking.status.in_(MESSAGED)).order_by(Booking.id)
+        )
+    )
 
 
 def day_bookings(venue: Venue, day: date) -> list[Booking]:
-    return list(db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id)
-                                   .join(Offer, Session.offer_id == Offer.id).where(
-        or_(Session.venue_id == venue.id, (Offer.venue_id == venue.id) & Session.venue_id.is_(None)),
-        Session.status != SessionStatus.CANCELLED, Booking.status.in_(MESSAGED),
-        Session.starts_at >= local_to_utc(day, time(0)), Session.starts_at < local_to_utc(day + timedelta(days=1), time(0)))
-        .order_by(Session.starts_at, Booking.id)))
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .join(Session, Booking.session_id == Session.id)
+            .join(Offer, Session.offer_id == Offer.id)
+            .where(
+                or_(Session.venue_id == venue.id, (Offer.venue_id == venue.id) & Session.venue_id.is_(None)),
+                Session.status != SessionStatus.CANCELLED,
+                Booking.status.in_(MESSAGED),
+                Session.starts_at >= local_to_utc(day, time(0)),
+                Session.starts_at < local_to_utc(day + timedelta(days=1), time(0)),
+            )
+            .order_by(Session.starts_at, Booking.id)
+        )
+    )
 
 
-def message_schools(actor: User, bookings: list[Booking], subject: str, text: str, *,
-                    now: datetime | None = None) -> BulkResult:
+def message_schools(
+    actor: User, bookings: list[Booking], subject: str, text: str, *, now: datetime | None = None
+) -> BulkResult:
     """Message the contacts of these bookings (a session's or a day's): one mail per booking
     through the outbox, logged on each booking."""
     return bulk_message(actor, [b.id for b in bookings], subject, text, now=now) if bookings else BulkResult("message")
@@ -300,16 +355,23 @@ def message_schools(actor: User, bookings: list[Booking], subject: str, text: st
 
 # ------------------------------------------------------------------ the week grid
 
+
 def week_sessions(user: User, first: date) -> list[Session]:
     """The sessions of the user's venues (a coordinator) or region in the week from ``first`` (a Monday)."""
-    stmt = (select(Session).join(Offer, Session.offer_id == Offer.id)
-            .options(selectinload(Session.offer), selectinload(Session.venue))
-            .where(Session.starts_at >= local_to_utc(first, time(0)),
-                   Session.starts_at < local_to_utc(first + timedelta(days=7), time(0))))
+    stmt = (
+        select(Session)
+        .join(Offer, Session.offer_id == Offer.id)
+        .options(selectinload(Session.offer), selectinload(Session.venue))
+        .where(
+            Session.starts_at >= local_to_utc(first, time(0)),
+            Session.starts_at < local_to_utc(first + timedelta(days=7), time(0)),
+        )
+    )
     if permissions.is_coordinator(user):
         venue_ids = [v.id for v in user.venues]
-        stmt = stmt.where(Offer.region_id == user.region_id,
-                          or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids)))
+        stmt = stmt.where(
+            Offer.region_id == user.region_id, or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids))
+        )
     elif not permissions.is_admin(user):
         stmt = stmt.where(Offer.region_id == user.region_id)
     return list(db.session.scalars(stmt.order_by(Session.starts_at, Offer.title)))

@@ -1,5 +1,6 @@
 """The coordinator's desk (/bureau): bookings to search, filter, export and act on in bulk;
 messages to a session's or a day's schools; the week grid of the lab's sessions."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -42,8 +43,10 @@ def _filter() -> services.BookingFilter:
     return services.BookingFilter(
         school=" ".join(request.args.get("school", "").split())[:100],
         offer_id=int_arg("offer_id", None, lo=1),
-        date_from=_date_arg("van"), date_to=_date_arg("tot"),
-        status=status if status in {s.value for s in BookingStatus} else "")
+        date_from=_date_arg("van"),
+        date_to=_date_arg("tot"),
+        status=status if status in {s.value for s in BookingStatus} else "",
+    )
 
 
 @bp.get("/")
@@ -55,10 +58,18 @@ def bookings():
     rows, total = services.search(current_user, f, page)
     pages = max(1, (total + services.PAGE_SIZE - 1) // services.PAGE_SIZE)
     can_act = services.can_act(current_user)
-    return render_template("desk/bookings.html", f=f, rows=rows, total=total, page=page, pages=pages,
-                           offers=services.offers_for(current_user), statuses=BookingStatus, can_act=can_act,
-                           move_targets=services.move_targets(current_user, f.offer_id) if can_act and f.offer_id
-                           else [])
+    return render_template(
+        "desk/bookings.html",
+        f=f,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        offers=services.offers_for(current_user),
+        statuses=BookingStatus,
+        can_act=can_act,
+        move_targets=services.move_targets(current_user, f.offer_id) if can_act and f.offer_id else [],
+    )
 
 
 def _csv_rows(rows):
@@ -66,10 +77,23 @@ def _csv_rows(rows):
 
     for b in rows:
         s = b.session
-        yield [to_local(s.starts_at).strftime("%d-%m-%Y"), to_local(s.starts_at).strftime("%H:%M"), s.offer.title,
-               s.venue.name if s.venue else _("op school"), b.school.name, b.school.location_code, b.school.city,
-               b.class_name or b.groep_label, b.groep_label, b.pupils, b.adults, str(BOOKING_STATUS_LABELS[b.status.value]),
-               b.contact_name, b.contact_email, b.remarks]
+        yield [
+            to_local(s.starts_at).strftime("%d-%m-%Y"),
+            to_local(s.starts_at).strftime("%H:%M"),
+            s.offer.title,
+            s.venue.name if s.venue else _("op school"),
+            b.school.name,
+            b.school.location_code,
+            b.school.city,
+            b.class_name or b.groep_label,
+            b.groep_label,
+            b.pupils,
+            b.adults,
+            str(BOOKING_STATUS_LABELS[b.status.value]),
+            b.contact_name,
+            b.contact_email,
+            b.remarks,
+        ]
 
 
 @bp.get("/boekingen.csv")
@@ -77,18 +101,36 @@ def _csv_rows(rows):
 def export():
     _desk_only()
     f = _filter()
-    header = [_("Datum"), _("Tijd"), _("Aanbod"), _("Locatie"), _("School"), _("Vestigingscode"), _("Plaats"),
-              _("Klas"), _("Groep"), _("Leerlingen"), _("Begeleiders"), _("Status"), _("Contactpersoon"),
-              _("E-mail"), _("Opmerkingen")]
-    resp = Response(stream_with_context(csv_stream(header, _csv_rows(services.all_rows(current_user, f)))),
-                    mimetype="text/csv")
+    header = [
+        _("Datum"),
+        _("Tijd"),
+        _("Aanbod"),
+        _("Locatie"),
+        _("School"),
+        _("Vestigingscode"),
+        _("Plaats"),
+        _("Klas"),
+        _("Groep"),
+        _("Leerlingen"),
+        _("Begeleiders"),
+        _("Status"),
+        _("Contactpersoon"),
+        _("E-mail"),
+        _("Opmerkingen"),
+    ]
+    resp = Response(
+        stream_with_context(csv_stream(header, _csv_rows(services.all_rows(current_user, f)))), mimetype="text/csv"
+    )
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"
     resp.headers["Content-Disposition"] = content_disposition("boekingen.csv")
     return resp
 
 
-ACTION_TITLES = {"cancel": lambda: _("Annuleren"), "move": lambda: _("Verplaatsen"),
-                 "message": lambda: _("Bericht sturen")}
+ACTION_TITLES = {
+    "cancel": lambda: _("Annuleren"),
+    "move": lambda: _("Verplaatsen"),
+    "message": lambda: _("Bericht sturen"),
+}
 
 
 @bp.post("/bulk")
@@ -106,8 +148,9 @@ def bulk():
         elif action == "move":
             result = services.bulk_move(current_user, ids, form_id("session_id"), request.form.get("reason", ""))
         elif action == "message":
-            result = services.bulk_message(current_user, ids, request.form.get("subject", ""),
-                                           request.form.get("text", ""))
+            result = services.bulk_message(
+                current_user, ids, request.form.get("subject", ""), request.form.get("text", "")
+            )
         else:
             abort(400)
     except DomainError as exc:
@@ -128,13 +171,17 @@ def _back(back: str) -> str:
 
 # ------------------------------------------------------------------ messaging a session's or a day's schools
 
+
 def _message_target():
     """The bookings to message and what they are: a session (session_id) or a venue's day (venue_id, dag)."""
     session_id = int_arg("session_id", None, lo=1) or form_id("session_id")
     if session_id:
         session = load_or_404(Session, session_id, permissions.can_manage_session)
-        label = _("de scholen van %(offer)s op %(when)s", offer=session.offer.title,
-                  when=to_local(session.starts_at).strftime("%d-%m-%Y %H:%M"))
+        label = _(
+            "de scholen van %(offer)s op %(when)s",
+            offer=session.offer.title,
+            when=to_local(session.starts_at).strftime("%d-%m-%Y %H:%M"),
+        )
         return services.session_bookings(session), label, {"session_id": session.id}
     venue_id = int_arg("venue_id", None, lo=1) or form_id("venue_id")
     venue = load_or_404(Venue, venue_id or 0, permissions.can_manage_venue)
@@ -164,13 +211,16 @@ def message():
             status = 422
         else:
             db.session.commit()
-            return render_template("desk/result.html", result=result, title=_("Bericht sturen"),
-                                   back=url_for("desk.message", **target))
-    return render_template("desk/message.html", bookings=bookings, label=label, target=target, subject=subject,
-                           text=text, errors=errors), status
+            return render_template(
+                "desk/result.html", result=result, title=_("Bericht sturen"), back=url_for("desk.message", **target)
+            )
+    return render_template(
+        "desk/message.html", bookings=bookings, label=label, target=target, subject=subject, text=text, errors=errors
+    ), status
 
 
 # ------------------------------------------------------------------ the week grid
+
 
 @bp.get("/week")
 @login_required
@@ -188,6 +238,16 @@ def week():
         place = s.venue.name if s.venue else _("Op school")
         places.setdefault(place, s.venue)
         grid.setdefault((place, to_local(s.starts_at).date()), []).append(s)
-    return render_template("desk/week.html", first=first, last=first + timedelta(days=6), days=days,
-                           places=sorted(places), venues=places, grid=grid, prev=first - timedelta(days=7),
-                           nxt=first + timedelta(days=7), today=date.today(), can_act=services.can_act(current_user))
+    return render_template(
+        "desk/week.html",
+        first=first,
+        last=first + timedelta(days=6),
+        days=days,
+        places=sorted(places),
+        venues=places,
+        grid=grid,
+        prev=first - timedelta(days=7),
+        nxt=first + timedelta(days=7),
+        today=date.today(),
+        can_act=services.can_act(current_user),
+    )

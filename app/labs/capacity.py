@@ -3,6 +3,7 @@
 The catalogue, the booking service (on the locked row) and the API all ask these
 functions; nobody else compares bookings with capacity.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ class Places:
 
 
 def places_left(session) -> Places:
-    return Places(max(0, session.capacity_pupils - session.booked_pupils),
-                  max(0, session.capacity_classes - session.booked_classes))
+    return Places(
+        max(0, session.capacity_pupils - session.booked_pupils),
+        max(0, session.capacity_classes - session.booked_classes),
+    )
 
 
 def fits(session, pupils: int, classes: int = 1) -> bool:

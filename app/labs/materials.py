@@ -7,6 +7,7 @@ offer; kept outside static/ under the instance folder with a random name (the na
 coordinator gave is only shown, never used as a path); served only to signed-in users who
 may see the offer, always as an attachment.
 """
+
 from __future__ import annotations
 
 import os
@@ -87,8 +88,13 @@ def clean_filename(name: str) -> str:
 
 
 def materials_of(offer_id: int) -> list[OfferMaterial]:
-    return list(db.session.scalars(select(OfferMaterial).where(OfferMaterial.offer_id == offer_id)
-                                   .order_by(OfferMaterial.created_at, OfferMaterial.id)))
+    return list(
+        db.session.scalars(
+            select(OfferMaterial)
+            .where(OfferMaterial.offer_id == offer_id)
+            .order_by(OfferMaterial.created_at, OfferMaterial.id)
+        )
+    )
 
 
 def add_material(actor, offer: Offer, filename: str, stream) -> OfferMaterial:
@@ -99,8 +105,13 @@ def add_material(actor, offer: Offer, filename: str, stream) -> OfferMaterial:
     shown = clean_filename(filename)
     ext = shown.rsplit(".", 1)[-1].lower() if "." in shown else ""
     if ext not in KINDS:
-        raise MaterialError(_("Dit soort bestand kan niet. Kies een pdf, Word-, PowerPoint-, Excel- of "
-                              "OpenDocument-bestand, of een afbeelding (png, jpg)."), field="file")
+        raise MaterialError(
+            _(
+                "Dit soort bestand kan niet. Kies een pdf, Word-, PowerPoint-, Excel- of "
+                "OpenDocument-bestand, of een afbeelding (png, jpg)."
+            ),
+            field="file",
+        )
     if len(materials_of(offer.id)) >= MAX_PER_OFFER:
         raise MaterialError(_("Een aanbod heeft hoogstens %(n)s bestanden.", n=MAX_PER_OFFER), field="file")
     limit = max_bytes()
@@ -116,8 +127,9 @@ def add_material(actor, offer: Offer, filename: str, stream) -> OfferMaterial:
     target = storage_dir() / stored
     with open(target, "xb") as fh:  # never overwrites
         fh.write(data)
-    material = OfferMaterial(offer_id=offer.id, filename=shown, stored_name=stored, content_type=content_type,
-                             size_bytes=len(data))
+    material = OfferMaterial(
+        offer_id=offer.id, filename=shown, stored_name=stored, content_type=content_type, size_bytes=len(data)
+    )
     db.session.add(material)
     db.session.flush()
     return material

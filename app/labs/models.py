@@ -1,4 +1,5 @@
 """Venues, offers (with series parts), sessions and their capacity, staff, kits."""
+
 from __future__ import annotations
 
 import enum
@@ -6,7 +7,17 @@ from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import (
-    CheckConstraint, Column, Date, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -328,7 +339,9 @@ class KitLoan(db.Model):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[KitLoanStatus] = mapped_column(str_enum(KitLoanStatus, "kit_loan_status"), default=KitLoanStatus.RESERVED)
+    status: Mapped[KitLoanStatus] = mapped_column(
+        str_enum(KitLoanStatus, "kit_loan_status"), default=KitLoanStatus.RESERVED
+    )
     returned_on: Mapped[Optional[date]] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -6,6 +6,7 @@ closed and weekdays it does not open are skipped. Times are local (Europe/Amster
 and converted to UTC per day, so a session at 09:00 stays at 09:00 across the
 daylight-saving changes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,11 +34,13 @@ class Skipped:
     def reason(self) -> str:
         """A code for logs and tests ("holiday: <name>"); pages show ``kind`` in words."""
         return {"holiday": f"holiday: {self.name}", "closed": f"closed: {self.name}"}.get(
-            self.kind, "not open on this weekday")
+            self.kind, "not open on this weekday"
+        )
 
 
-def generate_slots(pattern: Pattern, holidays=(), closures=(), opening_days: str = "1234567"
-                   ) -> tuple[list[tuple[datetime, datetime]], list[Skipped]]:
+def generate_slots(
+    pattern: Pattern, holidays=(), closures=(), opening_days: str = "1234567"
+) -> tuple[list[tuple[datetime, datetime]], list[Skipped]]:
     """The (start, end) UTC pairs of the pattern, and the days skipped with their reason.
 
     ``holidays`` and ``closures`` are objects with ``starts_on``/``ends_on`` (and a

@@ -4,6 +4,7 @@ Plain functions that take the acting user and plain values, flush but never comm
 raise DomainError subclasses with a field where it fits. Booking-side effects (capacity,
 cancelling sessions with bookings) go through the booking service.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,17 @@ from app.errors import DomainError, PermissionDeniedError
 from app.extensions import db
 from app.locking import is_postgres, set_lock_timeout
 from app.labs.models import (
-    Kit, KitLoan, KitLoanStatus, Offer, OfferPart, PartLocation, Session, SessionStatus, Staff, Venue, VenueClosure,
+    Kit,
+    KitLoan,
+    KitLoanStatus,
+    Offer,
+    OfferPart,
+    PartLocation,
+    Session,
+    SessionStatus,
+    Staff,
+    Venue,
+    VenueClosure,
     VenueKind,
 )
 from app.labs.planning import Pattern, Skipped, generate_slots, overlaps
@@ -37,8 +48,22 @@ def _require(ok: bool, message: str | None = None) -> None:
 
 # ------------------------------------------------------------------ venues
 
-VENUE_FIELDS = ("kind", "name", "organisation", "description", "street", "house_number", "postcode", "city",
-                "rooms", "accessibility", "contact_name", "contact_email", "contact_phone", "opening_days")
+VENUE_FIELDS = (
+    "kind",
+    "name",
+    "organisation",
+    "description",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "rooms",
+    "accessibility",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "opening_days",
+)
 
 
 def save_venue(actor: User, venue: Venue | None, data: dict) -> Venue:
@@ -66,8 +91,11 @@ def save_venue(actor: User, venue: Venue | None, data: dict) -> Venue:
         if coords is None:
             raise LabError(_("Deze postcode kennen we niet; vul de coördinaten in."), field="postcode")
         venue.latitude, venue.longitude = coords
-    clash = db.session.scalar(select(Venue.id).where(Venue.region_id == venue.region_id, Venue.name == venue.name,
-                                                     Venue.id != (venue.id or 0)))
+    clash = db.session.scalar(
+        select(Venue.id).where(
+            Venue.region_id == venue.region_id, Venue.name == venue.name, Venue.id != (venue.id or 0)
+        )
+    )
     if clash:
         raise LabError(_("Er is al een locatie met deze naam in de regio."), field="name")
     db.session.flush()
@@ -86,15 +114,37 @@ def add_closure(actor: User, venue: Venue, starts_on: date, ends_on: date, reaso
 
 # ------------------------------------------------------------------ offers
 
-OFFER_FIELDS = ("title", "description", "world", "kind", "groep_min", "groep_max", "duration_minutes",
-                "capacity_pupils", "capacity_classes", "adults_per_class", "booking_opens_at", "booking_closes_at",
-                "cancel_deadline_days", "preparation", "bus_provided", "venue_id", "school_year",
-                "booking_horizon_weeks", "min_notice_days", "change_deadline_days", "approval_required")
+OFFER_FIELDS = (
+    "title",
+    "description",
+    "world",
+    "kind",
+    "groep_min",
+    "groep_max",
+    "duration_minutes",
+    "capacity_pupils",
+    "capacity_classes",
+    "adults_per_class",
+    "booking_opens_at",
+    "booking_closes_at",
+    "cancel_deadline_days",
+    "preparation",
+    "bus_provided",
+    "venue_id",
+    "school_year",
+    "booking_horizon_weeks",
+    "min_notice_days",
+    "change_deadline_days",
+    "approval_required",
+)
 
 
 def save_offer(actor: User, offer: Offer | None, data: dict) -> Offer:
-    venue = permissions.linkable(actor, Venue, data["venue_id"], field="venue_id",
-                                 check=permissions.can_manage_venue) if data.get("venue_id") else None
+    venue = (
+        permissions.linkable(actor, Venue, data["venue_id"], field="venue_id", check=permissions.can_manage_venue)
+        if data.get("venue_id")
+        else None
+    )
     if offer is None:
         _require(permissions.can_create_offer(actor))
         offer = Offer(region_id=venue.region_id if venue else actor.region_id)
@@ -109,14 +159,25 @@ def save_offer(actor: User, offer: Offer | None, data: dict) -> Offer:
     if offer.booking_opens_at and offer.booking_closes_at and offer.booking_closes_at <= offer.booking_opens_at:
         raise LabError(_("Boeken moet sluiten na het openen."), field="booking_closes_at")
     if offer.booking_horizon_weeks is not None and offer.booking_horizon_weeks * 7 <= (offer.min_notice_days or 0):
-        raise LabError(_("Zo kan niemand boeken: de boekingshorizon moet verder vooruit liggen dan de minimale "
-                         "termijn."), field="booking_horizon_weeks")
+        raise LabError(
+            _("Zo kan niemand boeken: de boekingshorizon moet verder vooruit liggen dan de minimale termijn."),
+            field="booking_horizon_weeks",
+        )
     db.session.flush()
     return offer
 
 
-def save_part(actor: User, offer: Offer, position: int, *, title: str, location: PartLocation,
-              venue_id: int | None, min_days: int, max_days: int) -> OfferPart:
+def save_part(
+    actor: User,
+    offer: Offer,
+    position: int,
+    *,
+    title: str,
+    location: PartLocation,
+    venue_id: int | None,
+    min_days: int,
+    max_days: int,
+) -> OfferPart:
     _require(permissions.can_manage_offer(actor, offer))
     if not 1 <= position <= 3:
         raise LabError(_("Een reeks heeft hoogstens drie delen."), field="position")
@@ -125,8 +186,9 @@ def save_part(actor: User, offer: Offer, position: int, *, title: str, location:
     if location == PartLocation.VENUE and not venue_id:
         raise LabError(_("Kies de locatie van dit deel."), field="venue_id")
     if location == PartLocation.VENUE:  # a venue of the offer's region that the actor may link to
-        venue_id = permissions.linkable(actor, Venue, venue_id, field="venue_id",
-                                        check=lambda _u, v: v.region_id == offer.region_id).id
+        venue_id = permissions.linkable(
+            actor, Venue, venue_id, field="venue_id", check=lambda _u, v: v.region_id == offer.region_id
+        ).id
     part = next((p for p in offer.parts if p.position == position), None)
     if part is None:
         part = OfferPart(position=position, title=title, location=location)
@@ -146,30 +208,57 @@ def set_published(actor: User, offer: Offer, published: bool) -> None:
 def copy_offer_to_next_year(actor: User, offer: Offer) -> Offer:
     """A copy (with its parts) for the next school year, unpublished; dates move one year on."""
     _require(permissions.can_manage_offer(actor, offer))
-    exists = db.session.scalar(select(Offer.id).where(Offer.copied_from_id == offer.id,
-                                                      Offer.school_year == offer.school_year + 1))
+    exists = db.session.scalar(
+        select(Offer.id).where(Offer.copied_from_id == offer.id, Offer.school_year == offer.school_year + 1)
+    )
     if exists:
         raise LabError(_("Dit aanbod is al gekopieerd naar het volgende schooljaar."), code="already_copied")
     shift = lambda dt: dt.replace(year=dt.year + 1) if dt else None
-    copy = Offer(region_id=offer.region_id, venue_id=offer.venue_id, school_year=offer.school_year + 1,
-                 kind=offer.kind, title=offer.title, description=offer.description, world=offer.world,
-                 groep_min=offer.groep_min, groep_max=offer.groep_max, duration_minutes=offer.duration_minutes,
-                 capacity_pupils=offer.capacity_pupils, capacity_classes=offer.capacity_classes,
-                 adults_per_class=offer.adults_per_class, booking_opens_at=shift(offer.booking_opens_at),
-                 booking_closes_at=shift(offer.booking_closes_at), cancel_deadline_days=offer.cancel_deadline_days,
-                 preparation=offer.preparation, bus_provided=offer.bus_provided, published=False,
-                 booking_horizon_weeks=offer.booking_horizon_weeks, min_notice_days=offer.min_notice_days,
-                 change_deadline_days=offer.change_deadline_days, approval_required=offer.approval_required,
-                 copied_from_id=offer.id)
-    copy.parts = [OfferPart(position=p.position, title=p.title, description=p.description, location=p.location,
-                            venue_id=p.venue_id, min_days_after_previous=p.min_days_after_previous,
-                            max_days_after_previous=p.max_days_after_previous) for p in offer.parts]
+    copy = Offer(
+        region_id=offer.region_id,
+        venue_id=offer.venue_id,
+        school_year=offer.school_year + 1,
+        kind=offer.kind,
+        title=offer.title,
+        description=offer.description,
+        world=offer.world,
+        groep_min=offer.groep_min,
+        groep_max=offer.groep_max,
+        duration_minutes=offer.duration_minutes,
+        capacity_pupils=offer.capacity_pupils,
+        capacity_classes=offer.capacity_classes,
+        adults_per_class=offer.adults_per_class,
+        booking_opens_at=shift(offer.booking_opens_at),
+        booking_closes_at=shift(offer.booking_closes_at),
+        cancel_deadline_days=offer.cancel_deadline_days,
+        preparation=offer.preparation,
+        bus_provided=offer.bus_provided,
+        published=False,
+        booking_horizon_weeks=offer.booking_horizon_weeks,
+        min_notice_days=offer.min_notice_days,
+        change_deadline_days=offer.change_deadline_days,
+        approval_required=offer.approval_required,
+        copied_from_id=offer.id,
+    )
+    copy.parts = [
+        OfferPart(
+            position=p.position,
+            title=p.title,
+            description=p.description,
+            location=p.location,
+            venue_id=p.venue_id,
+            min_days_after_previous=p.min_days_after_previous,
+            max_days_after_previous=p.max_days_after_previous,
+        )
+        for p in offer.parts
+    ]
     db.session.add(copy)
     db.session.flush()
     return copy
 
 
 # ------------------------------------------------------------------ sessions
+
 
 @dataclass
 class PlanPreview:
@@ -184,9 +273,16 @@ def _holidays_for(offer: Offer, first: date, last: date):
     return holidays_for(offer.region.holiday_region, first, last)
 
 
-def plan_sessions(actor: User, offer: Offer, pattern: Pattern, *, part: OfferPart | None = None,
-                  capacity_pupils: int | None = None, capacity_classes: int | None = None,
-                  create: bool = False) -> PlanPreview:
+def plan_sessions(
+    actor: User,
+    offer: Offer,
+    pattern: Pattern,
+    *,
+    part: OfferPart | None = None,
+    capacity_pupils: int | None = None,
+    capacity_classes: int | None = None,
+    create: bool = False,
+) -> PlanPreview:
     """Preview (or create) the sessions of a pattern, skipping holidays and closed days."""
     _require(permissions.can_manage_offer(actor, offer))
     if pattern.last_day < pattern.first_day:
@@ -197,22 +293,41 @@ def plan_sessions(actor: User, offer: Offer, pattern: Pattern, *, part: OfferPar
         raise LabError(_("Kies minstens één weekdag."), field="weekdays")
     if offer.parts and len(offer.parts) > 1 and part is None:
         raise LabError(_("Kies voor welk deel van de reeks u plant."), field="part")
-    location = part.location if part is not None else (
-        PartLocation.AT_SCHOOL if offer.kind.value in ("mobile_lab", "guest_lesson") else PartLocation.VENUE)
+    location = (
+        part.location
+        if part is not None
+        else (PartLocation.AT_SCHOOL if offer.kind.value in ("mobile_lab", "guest_lesson") else PartLocation.VENUE)
+    )
     venue = (part.venue if part is not None else offer.venue) if location == PartLocation.VENUE else None
     closures = venue.closures if venue is not None else []
     opening = venue.opening_days if venue is not None else "12345"
-    slots, skipped = generate_slots(pattern, _holidays_for(offer, pattern.first_day, pattern.last_day), closures, opening)
-    taken = set(db.session.scalars(select(Session.starts_at).where(
-        Session.offer_id == offer.id, Session.part_id.is_(None) if part is None else Session.part_id == part.id,
-        Session.status == SessionStatus.SCHEDULED)))
+    slots, skipped = generate_slots(
+        pattern, _holidays_for(offer, pattern.first_day, pattern.last_day), closures, opening
+    )
+    taken = set(
+        db.session.scalars(
+            select(Session.starts_at).where(
+                Session.offer_id == offer.id,
+                Session.part_id.is_(None) if part is None else Session.part_id == part.id,
+                Session.status == SessionStatus.SCHEDULED,
+            )
+        )
+    )
     new = [(a, b) for a, b in slots if a not in taken]
     if create:
         for a, b in new:
-            db.session.add(Session(offer_id=offer.id, part_id=part.id if part else None,
-                                   venue_id=venue.id if venue else None, location=location, starts_at=a, ends_at=b,
-                                   capacity_pupils=capacity_pupils or offer.capacity_pupils,
-                                   capacity_classes=capacity_classes or offer.capacity_classes))
+            db.session.add(
+                Session(
+                    offer_id=offer.id,
+                    part_id=part.id if part else None,
+                    venue_id=venue.id if venue else None,
+                    location=location,
+                    starts_at=a,
+                    ends_at=b,
+                    capacity_pupils=capacity_pupils or offer.capacity_pupils,
+                    capacity_classes=capacity_classes or offer.capacity_classes,
+                )
+            )
         db.session.flush()
     return PlanPreview(new, skipped, len(slots) - len(new))
 
@@ -238,8 +353,11 @@ def bulk_capacity(actor: User, session_ids: list[int], capacity_pupils: int, cap
         except DomainError as exc:  # say which of the chosen sessions refused
             session = db.session.get(Session, sid)
             if session is not None:
-                exc.message = _("Les van %(when)s: %(message)s",
-                                when=to_local(session.starts_at).strftime("%d-%m-%Y %H:%M"), message=exc.message)
+                exc.message = _(
+                    "Les van %(when)s: %(message)s",
+                    when=to_local(session.starts_at).strftime("%d-%m-%Y %H:%M"),
+                    message=exc.message,
+                )
                 exc.args = (exc.message,)
             raise
     return len(set(session_ids))
@@ -247,14 +365,16 @@ def bulk_capacity(actor: User, session_ids: list[int], capacity_pupils: int, cap
 
 # ------------------------------------------------------------------ staff
 
+
 def assign_staff(actor: User, session: Session, staff_id: int | str | None) -> list[Session]:
     """Assign a person (the id a form names) to a session; returns their other sessions at
     overlapping times (a warning)."""
     from app.booking.services import require_session_manager  # (a local import: booking imports labs)
 
     require_session_manager(actor, session)
-    staff = permissions.linkable(actor, Staff, staff_id, field="staff_id",
-                                 check=lambda _u, st: st.region_id == session.offer.region_id)
+    staff = permissions.linkable(
+        actor, Staff, staff_id, field="staff_id", check=lambda _u, st: st.region_id == session.offer.region_id
+    )
     if staff not in session.staff:
         session.staff.append(staff)
     db.session.flush()
@@ -266,8 +386,9 @@ def unassign_staff(actor: User, session: Session, staff_id: int | str | None) ->
     from app.booking.services import require_session_manager
 
     require_session_manager(actor, session)
-    staff = permissions.linkable(actor, Staff, staff_id, field="staff_id",
-                                 check=lambda _u, st: st.region_id == session.offer.region_id)
+    staff = permissions.linkable(
+        actor, Staff, staff_id, field="staff_id", check=lambda _u, st: st.region_id == session.offer.region_id
+    )
     if staff in session.staff:
         session.staff.remove(staff)
     db.session.flush()
@@ -276,7 +397,9 @@ def unassign_staff(actor: User, session: Session, staff_id: int | str | None) ->
 
 def update_staff(actor: User, staff: Staff, name: str, email: str, active: bool) -> Staff:
     """Change a person's name, address or whether they can still be rostered."""
-    if not (permissions.is_coordinator(actor) or permissions.is_admin(actor)) or not permissions.same_region(actor, staff):
+    if not (permissions.is_coordinator(actor) or permissions.is_admin(actor)) or not permissions.same_region(
+        actor, staff
+    ):
         raise PermissionDeniedError(_("U beheert deze medewerker niet."))
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
@@ -289,18 +412,35 @@ def update_staff(actor: User, staff: Staff, name: str, email: str, active: bool)
 def double_bookings(staff: Staff, session: Session) -> list[Session]:
     from app.labs.models import session_staff
 
-    others = db.session.scalars(select(Session).join(session_staff, session_staff.c.session_id == Session.id).where(
-        session_staff.c.staff_id == staff.id, Session.id != session.id, Session.status == SessionStatus.SCHEDULED,
-        Session.starts_at < session.ends_at, Session.ends_at > session.starts_at)).all()
+    others = db.session.scalars(
+        select(Session)
+        .join(session_staff, session_staff.c.session_id == Session.id)
+        .where(
+            session_staff.c.staff_id == staff.id,
+            Session.id != session.id,
+            Session.status == SessionStatus.SCHEDULED,
+            Session.starts_at < session.ends_at,
+            Session.ends_at > session.starts_at,
+        )
+    ).all()
     return [s for s in others if overlaps(s.starts_at, s.ends_at, session.starts_at, session.ends_at)]
 
 
 # ------------------------------------------------------------------ kits
 
+
 def kit_in_use(kit: Kit, starts_on: date, ends_on: date) -> int:
-    return db.session.scalar(select(func.coalesce(func.sum(KitLoan.quantity), 0)).where(
-        KitLoan.kit_id == kit.id, KitLoan.status.in_((KitLoanStatus.RESERVED, KitLoanStatus.LENT)),
-        KitLoan.starts_on <= ends_on, KitLoan.ends_on >= starts_on)) or 0
+    return (
+        db.session.scalar(
+            select(func.coalesce(func.sum(KitLoan.quantity), 0)).where(
+                KitLoan.kit_id == kit.id,
+                KitLoan.status.in_((KitLoanStatus.RESERVED, KitLoanStatus.LENT)),
+                KitLoan.starts_on <= ends_on,
+                KitLoan.ends_on >= starts_on,
+            )
+        )
+        or 0
+    )
 
 
 def reserve_kit(actor: User, kit_id: int, starts_on: date, quantity: int = 1, today: date | None = None) -> KitLoan:
@@ -322,19 +462,32 @@ def reserve_kit(actor: User, kit_id: int, starts_on: date, quantity: int = 1, to
     ends_on = starts_on + timedelta(days=kit.loan_days - 1)
     free = kit.stock - kit_in_use(kit, starts_on, ends_on)
     if quantity > free:
-        raise LabError(ngettext("In die periode is er nog %(num)d leskist vrij. Kies een andere periode.",
-                                "In die periode zijn er nog %(num)d leskisten vrij. Kies een andere periode.",
-                                max(0, free)),
-                       code="kit_unavailable", field="starts_on")
-    loan = KitLoan(kit_id=kit.id, school_id=actor.school_id, booked_by_id=actor.id, starts_on=starts_on,
-                   ends_on=ends_on, quantity=quantity)
+        raise LabError(
+            ngettext(
+                "In die periode is er nog %(num)d leskist vrij. Kies een andere periode.",
+                "In die periode zijn er nog %(num)d leskisten vrij. Kies een andere periode.",
+                max(0, free),
+            ),
+            code="kit_unavailable",
+            field="starts_on",
+        )
+    loan = KitLoan(
+        kit_id=kit.id,
+        school_id=actor.school_id,
+        booked_by_id=actor.id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        quantity=quantity,
+    )
     db.session.add(loan)
     db.session.flush()
     return loan
 
 
 def set_loan_status(actor: User, loan: KitLoan, status: KitLoanStatus, today: date | None = None) -> None:
-    if not (permissions.is_admin(actor) or (permissions.is_coordinator(actor) and permissions.same_region(actor, loan.kit))):
+    if not (
+        permissions.is_admin(actor) or (permissions.is_coordinator(actor) and permissions.same_region(actor, loan.kit))
+    ):
         raise PermissionDeniedError(_("U beheert deze leskist niet."))
     loan.status = status
     if status == KitLoanStatus.RETURNED:
@@ -358,9 +511,12 @@ def bulk_retime(actor: User, session_ids: list[int], new_start) -> int:
         duration = s.ends_at - s.starts_at
         s.starts_at = local_to_utc(to_local(s.starts_at).date(), new_start)
         s.ends_at = s.starts_at + duration
-        for b in db.session.scalars(select(Booking).where(
-                Booking.session_id == s.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED,
-                                                                BookingStatus.REQUESTED)))):
+        for b in db.session.scalars(
+            select(Booking).where(
+                Booking.session_id == s.id,
+                Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.REQUESTED)),
+            )
+        ):
             b.sequence += 1
             b.reminder_sent_at = None
             notify.booking_changed(b)

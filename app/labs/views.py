@@ -1,4 +1,5 @@
 """The lab coordinator's workspace: venues, offers, session planning, staff, calendar, kits."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -36,9 +37,12 @@ def _my_venues() -> list[Venue]:
 
 
 def _my_sessions_stmt(venue_ids):
-    return (select(Session).join(Offer, Session.offer_id == Offer.id)
-            .where(or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids)))
-            .options(selectinload(Session.offer), selectinload(Session.venue)))
+    return (
+        select(Session)
+        .join(Offer, Session.offer_id == Offer.id)
+        .where(or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids)))
+        .options(selectinload(Session.offer), selectinload(Session.venue))
+    )
 
 
 @bp.get("/")
@@ -47,14 +51,19 @@ def dashboard():
     _manager_only()
     venues = _my_venues()
     now = datetime.now(LOCAL_TZ)
-    sessions = db.session.scalars(_my_sessions_stmt([v.id for v in venues]).where(
-        Session.starts_at >= now, Session.starts_at < now + timedelta(days=14)).order_by(Session.starts_at)).all()
-    offers = db.session.scalars(select(Offer).where(Offer.venue_id.in_([v.id for v in venues]))
-                                .order_by(Offer.school_year.desc(), Offer.title)).all()
+    sessions = db.session.scalars(
+        _my_sessions_stmt([v.id for v in venues])
+        .where(Session.starts_at >= now, Session.starts_at < now + timedelta(days=14))
+        .order_by(Session.starts_at)
+    ).all()
+    offers = db.session.scalars(
+        select(Offer).where(Offer.venue_id.in_([v.id for v in venues])).order_by(Offer.school_year.desc(), Offer.title)
+    ).all()
     return render_template("labs/dashboard.html", venues=venues, sessions=sessions, offers=offers)
 
 
 # ------------------------------------------------------------------ venues
+
 
 @bp.route("/locaties/nieuw", methods=["GET", "POST"], defaults={"venue_id": None})
 @bp.route("/locaties/<int:venue_id>", methods=["GET", "POST"])
@@ -66,12 +75,28 @@ def venue_edit(venue_id):
     if request.method == "GET" and venue:
         form.kind.data, form.opening_days.data = venue.kind.value, list(venue.opening_days)
     if form.validate_on_submit():
-        data = {k: (getattr(form, k).data or "").strip() for k in (
-            "name", "organisation", "street", "house_number", "postcode", "city", "rooms", "accessibility",
-            "contact_name", "contact_email", "contact_phone")}
-        data.update(kind=form.kind.data, opening_days="".join(sorted(form.opening_days.data)),
-                    latitude=float(form.latitude.data) if form.latitude.data is not None else None,
-                    longitude=float(form.longitude.data) if form.longitude.data is not None else None)
+        data = {
+            k: (getattr(form, k).data or "").strip()
+            for k in (
+                "name",
+                "organisation",
+                "street",
+                "house_number",
+                "postcode",
+                "city",
+                "rooms",
+                "accessibility",
+                "contact_name",
+                "contact_email",
+                "contact_phone",
+            )
+        }
+        data.update(
+            kind=form.kind.data,
+            opening_days="".join(sorted(form.opening_days.data)),
+            latitude=float(form.latitude.data) if form.latitude.data is not None else None,
+            longitude=float(form.longitude.data) if form.longitude.data is not None else None,
+        )
         try:
             venue = services.save_venue(current_user, venue, data)
         except DomainError as exc:
@@ -82,7 +107,8 @@ def venue_edit(venue_id):
             flash(_("De locatie is opgeslagen."), "success")
             return redirect(url_for("labs.venue_edit", venue_id=venue.id))
     return render_template("labs/venue.html", form=form, venue=venue, closure_form=ClosureForm()), (
-        422 if form.errors else 200)
+        422 if form.errors else 200
+    )
 
 
 @bp.post("/locaties/<int:venue_id>/sluiting")
@@ -91,14 +117,19 @@ def venue_closure(venue_id: int):
     venue = load_or_404(Venue, venue_id, permissions.can_manage_venue)
     form = ClosureForm()
     if form.validate_on_submit():
-        run_and_flash(lambda: services.add_closure(current_user, venue, form.starts_on.data, form.ends_on.data,
-                                                   form.reason.data or ""), _("Sluitingsdagen opgeslagen."))
+        run_and_flash(
+            lambda: services.add_closure(
+                current_user, venue, form.starts_on.data, form.ends_on.data, form.reason.data or ""
+            ),
+            _("Sluitingsdagen opgeslagen."),
+        )
     else:
         flash(_("Vul beide datums in."), "error")
     return redirect(url_for("labs.venue_edit", venue_id=venue_id))
 
 
 # ------------------------------------------------------------------ offers
+
 
 def _offer_form(offer: Offer | None):
     if request.method == "GET" and offer is not None:
@@ -122,15 +153,39 @@ def offer_edit(offer_id):
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer) if offer_id else None
     form = _offer_form(offer)
     if form.validate_on_submit():
-        data = {k: getattr(form, k).data for k in ("title", "description", "groep_min", "groep_max", "duration_minutes",
-                                                      "capacity_pupils", "capacity_classes", "adults_per_class",
-                                                      "cancel_deadline_days", "preparation", "bus_provided",
-                                                      "venue_id", "school_year", "booking_horizon_weeks",
-                                                      "min_notice_days", "change_deadline_days", "approval_required")}
-        data.update(min_notice_days=form.min_notice_days.data or 0, change_deadline_days=form.change_deadline_days.data or 0)
-        data.update(kind=OfferKind(form.kind.data), world=World(form.world.data),
-                    booking_opens_at=local_to_utc(form.booking_opens_on.data, time(0)) if form.booking_opens_on.data else None,
-                    booking_closes_at=local_to_utc(form.booking_closes_on.data, time(0)) if form.booking_closes_on.data else None)
+        data = {
+            k: getattr(form, k).data
+            for k in (
+                "title",
+                "description",
+                "groep_min",
+                "groep_max",
+                "duration_minutes",
+                "capacity_pupils",
+                "capacity_classes",
+                "adults_per_class",
+                "cancel_deadline_days",
+                "preparation",
+                "bus_provided",
+                "venue_id",
+                "school_year",
+                "booking_horizon_weeks",
+                "min_notice_days",
+                "change_deadline_days",
+                "approval_required",
+            )
+        }
+        data.update(
+            min_notice_days=form.min_notice_days.data or 0, change_deadline_days=form.change_deadline_days.data or 0
+        )
+        data.update(
+            kind=OfferKind(form.kind.data),
+            world=World(form.world.data),
+            booking_opens_at=local_to_utc(form.booking_opens_on.data, time(0)) if form.booking_opens_on.data else None,
+            booking_closes_at=local_to_utc(form.booking_closes_on.data, time(0))
+            if form.booking_closes_on.data
+            else None,
+        )
         try:
             offer = services.save_offer(current_user, offer, data)
         except DomainError as exc:
@@ -141,12 +196,23 @@ def offer_edit(offer_id):
             flash(_("Het aanbod is opgeslagen."), "success")
             return redirect(url_for("labs.offer_edit", offer_id=offer.id))
     part_form = PartForm()
-    part_form.venue_id.choices = [(0, "—")] + [(v.id, v.name) for v in db.session.scalars(
-        select(Venue).where(Venue.region_id == (offer.region_id if offer else current_user.region_id)).order_by(Venue.name))]
+    part_form.venue_id.choices = [(0, "—")] + [
+        (v.id, v.name)
+        for v in db.session.scalars(
+            select(Venue)
+            .where(Venue.region_id == (offer.region_id if offer else current_user.region_id))
+            .order_by(Venue.name)
+        )
+    ]
     from app.labs.materials import materials_of
 
-    return render_template("labs/offer.html", form=form, offer=offer, part_form=part_form,
-                           materials=materials_of(offer.id) if offer else []), (422 if form.errors else 200)
+    return render_template(
+        "labs/offer.html",
+        form=form,
+        offer=offer,
+        part_form=part_form,
+        materials=materials_of(offer.id) if offer else [],
+    ), (422 if form.errors else 200)
 
 
 @bp.post("/aanbod/<int:offer_id>/deel")
@@ -156,10 +222,19 @@ def offer_part(offer_id: int):
     form = PartForm()
     form.venue_id.choices = [(form_id("venue_id") or 0, "")]  # the service checks the venue (linkable)
     if form.validate_on_submit():
-        run_and_flash(lambda: services.save_part(
-            current_user, offer, int(form.position.data), title=form.title.data,
-            location=PartLocation(form.location.data), venue_id=form.venue_id.data or None,
-            min_days=form.min_days.data, max_days=form.max_days.data), _("Het deel is opgeslagen."))
+        run_and_flash(
+            lambda: services.save_part(
+                current_user,
+                offer,
+                int(form.position.data),
+                title=form.title.data,
+                location=PartLocation(form.location.data),
+                venue_id=form.venue_id.data or None,
+                min_days=form.min_days.data,
+                max_days=form.max_days.data,
+            ),
+            _("Het deel is opgeslagen."),
+        )
     else:
         flash(_("Vul titel en dagen van het deel in."), "error")
     return redirect(url_for("labs.offer_edit", offer_id=offer_id))
@@ -191,6 +266,7 @@ def offer_action(offer_id: int, action: str):
 
 
 # ------------------------------------------------------------------ preparation material
+
 
 @bp.post("/aanbod/<int:offer_id>/materiaal")
 @login_required
@@ -243,6 +319,7 @@ def material_delete(offer_id: int, material_id: int):
 
 # ------------------------------------------------------------------ sessions
 
+
 @bp.route("/aanbod/<int:offer_id>/plannen", methods=["GET", "POST"])
 @login_required
 def plan(offer_id: int):
@@ -252,13 +329,24 @@ def plan(offer_id: int):
     preview = None
     if form.validate_on_submit():
         part = next((p for p in offer.parts if p.id == form.part_id.data), None)
-        pattern = Pattern(frozenset(int(d) for d in form.weekdays.data), form.start.data,
-                          offer.duration_minutes, form.first_day.data, form.last_day.data)
+        pattern = Pattern(
+            frozenset(int(d) for d in form.weekdays.data),
+            form.start.data,
+            offer.duration_minutes,
+            form.first_day.data,
+            form.last_day.data,
+        )
         create = request.form.get("action") == "create"
         try:
-            preview = services.plan_sessions(current_user, offer, pattern, part=part, create=create,
-                                             capacity_pupils=form.capacity_pupils.data,
-                                             capacity_classes=form.capacity_classes.data)
+            preview = services.plan_sessions(
+                current_user,
+                offer,
+                pattern,
+                part=part,
+                create=create,
+                capacity_pupils=form.capacity_pupils.data,
+                capacity_classes=form.capacity_classes.data,
+            )
         except DomainError as exc:
             db.session.rollback()
             put_back(form, exc)
@@ -288,8 +376,12 @@ def sessions(offer_id: int):
                 n = services.bulk_retime(current_user, sorted(owned), new_start)
                 message = _("%(n)s lessen verzet; geboekte scholen krijgen bericht.", n=n)
             else:
-                n = services.bulk_capacity(current_user, sorted(owned), int(request.form.get("capacity_pupils", "")),
-                                           int(request.form.get("capacity_classes", "")))
+                n = services.bulk_capacity(
+                    current_user,
+                    sorted(owned),
+                    int(request.form.get("capacity_pupils", "")),
+                    int(request.form.get("capacity_classes", "")),
+                )
                 message = _("Capaciteit van %(n)s lessen aangepast.", n=n)
         except (DomainError, ValueError) as exc:
             db.session.rollback()
@@ -309,9 +401,16 @@ def sessions(offer_id: int):
     else:
         stmt = stmt.order_by(Session.starts_at)
     rows = db.session.scalars(stmt).all()
-    return render_template("labs/sessions.html", offer=offer, rows=rows, period=period,
-                           pick_all=request.args.get("alle") == "1", staff=db.session.scalars(
-        select(Staff).where(Staff.region_id == offer.region_id, Staff.active.is_(True)).order_by(Staff.name)).all())
+    return render_template(
+        "labs/sessions.html",
+        offer=offer,
+        rows=rows,
+        period=period,
+        pick_all=request.args.get("alle") == "1",
+        staff=db.session.scalars(
+            select(Staff).where(Staff.region_id == offer.region_id, Staff.active.is_(True)).order_by(Staff.name)
+        ).all(),
+    )
 
 
 @bp.post("/les/<int:session_id>/medewerker")
@@ -328,8 +427,14 @@ def assign(session_id: int):
         db.session.commit()
         staff = db.session.get(Staff, form_id("staff_id"))
         if clashes:
-            flash(_("Let op: %(name)s staat op dat moment ook bij: %(other)s.", name=staff.name,
-                    other=", ".join(f"{c.offer.title} {to_local(c.starts_at):%d-%m %H:%M}" for c in clashes)), "error")
+            flash(
+                _(
+                    "Let op: %(name)s staat op dat moment ook bij: %(other)s.",
+                    name=staff.name,
+                    other=", ".join(f"{c.offer.title} {to_local(c.starts_at):%d-%m %H:%M}" for c in clashes),
+                ),
+                "error",
+            )
         else:
             flash(_("%(name)s is ingeroosterd.", name=staff.name), "success")
     return redirect(url_for("labs.sessions", offer_id=session.offer_id))
@@ -339,8 +444,10 @@ def assign(session_id: int):
 @login_required
 def unassign(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
-    run_and_flash(lambda: services.unassign_staff(current_user, session, form_id("staff_id")),
-                  lambda staff: _("%(name)s is niet meer ingeroosterd op deze les.", name=staff.name))
+    run_and_flash(
+        lambda: services.unassign_staff(current_user, session, form_id("staff_id")),
+        lambda staff: _("%(name)s is niet meer ingeroosterd op deze les.", name=staff.name),
+    )
     return redirect(url_for("labs.sessions", offer_id=session.offer_id))
 
 
@@ -351,8 +458,12 @@ def staff_edit(staff_id: int):
     person = load_or_404(Staff, staff_id)
     form = StaffForm()
     if form.validate_on_submit():
-        run_and_flash(lambda: services.update_staff(current_user, person, form.name.data, form.email.data or "",
-                                                    request.form.get("active") == "y"), _("Medewerker opgeslagen."))
+        run_and_flash(
+            lambda: services.update_staff(
+                current_user, person, form.name.data, form.email.data or "", request.form.get("active") == "y"
+            ),
+            _("Medewerker opgeslagen."),
+        )
     else:
         flash(_("Vul een naam en een geldig e-mailadres in."), "error")
     return redirect(url_for("labs.staff"))
@@ -367,16 +478,20 @@ def staff():
     if valid and current_user.region_id is None:  # an administrator has no region of their own
         form.name.errors = [*form.name.errors, _("Medewerkers horen bij een regio; uw account hoort bij geen regio.")]
     elif valid:
-        db.session.add(Staff(region_id=current_user.region_id, name=form.name.data.strip(), email=form.email.data or ""))
+        db.session.add(
+            Staff(region_id=current_user.region_id, name=form.name.data.strip(), email=form.email.data or "")
+        )
         db.session.commit()
         flash(_("Medewerker toegevoegd."), "success")
         return redirect(url_for("labs.staff"))
-    people = db.session.scalars(select(Staff).where(Staff.region_id == current_user.region_id)
-                                .order_by(Staff.active.desc(), Staff.name)).all()
+    people = db.session.scalars(
+        select(Staff).where(Staff.region_id == current_user.region_id).order_by(Staff.active.desc(), Staff.name)
+    ).all()
     return render_template("labs/staff.html", form=form, people=people)
 
 
 # ------------------------------------------------------------------ calendar and day sheet
+
 
 @bp.get("/agenda")
 @login_required
@@ -398,21 +513,37 @@ def calendar():
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         prev, nxt = (first - timedelta(days=1)).replace(day=1), last + timedelta(days=1)
     venues = _my_venues()
-    rows = db.session.scalars(_my_sessions_stmt([v.id for v in venues]).where(
-        Session.starts_at >= local_to_utc(first, time(0)), Session.starts_at < local_to_utc(last + timedelta(days=1), time(0)))
-        .order_by(Session.starts_at)).all()
+    rows = db.session.scalars(
+        _my_sessions_stmt([v.id for v in venues])
+        .where(
+            Session.starts_at >= local_to_utc(first, time(0)),
+            Session.starts_at < local_to_utc(last + timedelta(days=1), time(0)),
+        )
+        .order_by(Session.starts_at)
+    ).all()
     schools_at = {}
     at_school = [s.id for s in rows if s.location == PartLocation.AT_SCHOOL]
     if at_school:
-        for b in db.session.scalars(select(Booking).where(Booking.session_id.in_(at_school),
-                                                         Booking.status == BookingStatus.CONFIRMED)):
+        for b in db.session.scalars(
+            select(Booking).where(Booking.session_id.in_(at_school), Booking.status == BookingStatus.CONFIRMED)
+        ):
             schools_at.setdefault(b.session_id, []).append(b.school)
     days = {}
     for s in rows:
         days.setdefault(to_local(s.starts_at).date(), []).append(s)
     all_days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return render_template("labs/calendar.html", view=view, days=days, all_days=all_days, first=first, last=last,
-                           prev=prev, nxt=nxt, venues=venues, schools_at=schools_at)
+    return render_template(
+        "labs/calendar.html",
+        view=view,
+        days=days,
+        all_days=all_days,
+        first=first,
+        last=last,
+        prev=prev,
+        nxt=nxt,
+        venues=venues,
+        schools_at=schools_at,
+    )
 
 
 @bp.get("/dagoverzicht/<int:venue_id>/<day>")
@@ -425,17 +556,30 @@ def day_sheet(venue_id: int, day: str):
         abort(404)
     from app.transport.services import pickup_times
 
-    rows = db.session.scalars(select(Session).join(Offer, Session.offer_id == Offer.id).where(
-        or_(Session.venue_id == venue.id, (Offer.venue_id == venue.id) & (Session.venue_id.is_(None))),
-        Session.starts_at >= local_to_utc(d, time(0)), Session.starts_at < local_to_utc(d + timedelta(days=1), time(0)))
-        .order_by(Session.starts_at)).all()
-    bookings = {s.id: db.session.scalars(select(Booking).where(Booking.session_id == s.id, Booking.status.in_(
-        (BookingStatus.CONFIRMED, BookingStatus.ATTENDED))).order_by(Booking.id)).all() for s in rows}
+    rows = db.session.scalars(
+        select(Session)
+        .join(Offer, Session.offer_id == Offer.id)
+        .where(
+            or_(Session.venue_id == venue.id, (Offer.venue_id == venue.id) & (Session.venue_id.is_(None))),
+            Session.starts_at >= local_to_utc(d, time(0)),
+            Session.starts_at < local_to_utc(d + timedelta(days=1), time(0)),
+        )
+        .order_by(Session.starts_at)
+    ).all()
+    bookings = {
+        s.id: db.session.scalars(
+            select(Booking)
+            .where(Booking.session_id == s.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.ATTENDED)))
+            .order_by(Booking.id)
+        ).all()
+        for s in rows
+    }
     pickups = pickup_times([b for bs in bookings.values() for b in bs])
     return render_template("labs/day_sheet.html", venue=venue, day=d, rows=rows, bookings=bookings, pickups=pickups)
 
 
 # ------------------------------------------------------------------ kits
+
 
 @bp.route("/leskisten", methods=["GET", "POST"])
 @login_required
@@ -446,19 +590,49 @@ def kits():
         if not manager:
             abort(403)
         if form.validate_on_submit():
-            db.session.add(Kit(region_id=current_user.region_id, title=form.title.data.strip(),
-                               description=form.description.data or "", world=World(form.world.data),
-                               stock=form.stock.data, loan_days=form.loan_days.data))
+            db.session.add(
+                Kit(
+                    region_id=current_user.region_id,
+                    title=form.title.data.strip(),
+                    description=form.description.data or "",
+                    world=World(form.world.data),
+                    stock=form.stock.data,
+                    loan_days=form.loan_days.data,
+                )
+            )
             db.session.commit()
             flash(_("Leskist toegevoegd."), "success")
             return redirect(url_for("labs.kits"))
-    items = db.session.scalars(select(Kit).where(Kit.region_id == current_user.region_id, Kit.active.is_(True))
-                               .order_by(Kit.title)).all() if current_user.region_id else []
-    loans = db.session.scalars(select(KitLoan).join(Kit, KitLoan.kit_id == Kit.id).where(
-        Kit.region_id == current_user.region_id, *([KitLoan.school_id == current_user.school_id] if not manager else []))
-        .order_by(KitLoan.starts_on.desc()).limit(200)).all() if current_user.region_id else []
-    return render_template("labs/kits.html", form=form, reserve_form=reserve_form, items=items, loans=loans,
-                           manager=manager, statuses=KitLoanStatus)
+    items = (
+        db.session.scalars(
+            select(Kit).where(Kit.region_id == current_user.region_id, Kit.active.is_(True)).order_by(Kit.title)
+        ).all()
+        if current_user.region_id
+        else []
+    )
+    loans = (
+        db.session.scalars(
+            select(KitLoan)
+            .join(Kit, KitLoan.kit_id == Kit.id)
+            .where(
+                Kit.region_id == current_user.region_id,
+                *([KitLoan.school_id == current_user.school_id] if not manager else []),
+            )
+            .order_by(KitLoan.starts_on.desc())
+            .limit(200)
+        ).all()
+        if current_user.region_id
+        else []
+    )
+    return render_template(
+        "labs/kits.html",
+        form=form,
+        reserve_form=reserve_form,
+        items=items,
+        loans=loans,
+        manager=manager,
+        statuses=KitLoanStatus,
+    )
 
 
 @bp.post("/leskisten/<int:kit_id>/reserveren")

@@ -1,4 +1,5 @@
 """Start page, language switch, privacy and accessibility statements, health."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session
@@ -40,9 +41,12 @@ def privacy():
     from flask import current_app
 
     cfg = current_app.config
-    return render_template("main/privacy.html", retention_days=cfg["RETENTION_DAYS"],
-                           reset_minutes=cfg["PASSWORD_RESET_SECONDS"] // 60,
-                           login_window_minutes=max(1, cfg["LOGIN_WINDOW_SECONDS"] // 60))
+    return render_template(
+        "main/privacy.html",
+        retention_days=cfg["RETENTION_DAYS"],
+        reset_minutes=cfg["PASSWORD_RESET_SECONDS"] // 60,
+        login_window_minutes=max(1, cfg["LOGIN_WINDOW_SECONDS"] // 60),
+    )
 
 
 @bp.get("/toegankelijkheid")

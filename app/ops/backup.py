@@ -13,6 +13,7 @@ application runs; a restore copies the backup back page by page.
 A backup is written to ``FILE.partial`` and renamed when complete, so a failed backup
 never leaves a truncated file under the real name.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,8 +87,18 @@ def restore_database(path: str | os.PathLike) -> None:
             raise BackupError(f"{source} is not a PostgreSQL custom-format backup (pg_dump -Fc)")
         _check_pg_tool("pg_restore")
         _run_pg(["pg_restore", "--list", str(source)], url, connect=False)
-        _run_pg(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
-                 str(source)], url)
+        _run_pg(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "--exit-on-error",
+                str(source),
+            ],
+            url,
+        )
     elif url.get_backend_name() == "sqlite":
         if not head.startswith(SQLITE_MAGIC):
             raise BackupError(f"{source} is not a SQLite database backup")
@@ -98,6 +109,7 @@ def restore_database(path: str | os.PathLike) -> None:
 
 
 # --- PostgreSQL -------------------------------------------------------------------------
+
 
 def _pg_bin(tool: str) -> str:
     bin_dir = current_app.config.get("PG_BIN_DIR") or os.environ.get("PG_BIN_DIR")
@@ -127,8 +139,10 @@ def _check_pg_tool(tool: str) -> None:
     db.session.remove()
     server_major = server_num // 10000
     if tool_major < server_major:
-        raise BackupError(f"{tool} {tool_major} is older than the server ({server_major}): install "
-                          f"postgresql-client-{server_major} or set PG_BIN_DIR to its bin directory")
+        raise BackupError(
+            f"{tool} {tool_major} is older than the server ({server_major}): install "
+            f"postgresql-client-{server_major} or set PG_BIN_DIR to its bin directory"
+        )
 
 
 def _pg_env(url) -> dict:
@@ -156,6 +170,7 @@ def _run_pg(args: list[str], url, connect: bool = True) -> str:
 
 
 # --- SQLite -----------------------------------------------------------------------------
+
 
 def _sqlite_path(url) -> Path:
     if not url.database or url.database == ":memory:":

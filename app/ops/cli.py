@@ -1,4 +1,5 @@
 """``flask --app wsgi db-backup FILE`` and ``flask --app wsgi db-restore FILE --yes``."""
+
 from __future__ import annotations
 
 import click
@@ -23,8 +24,10 @@ def db_backup_cmd(file):
 def db_restore_cmd(file, yes):
     """Replace the database's contents with the backup in FILE. Stop web and scheduler first."""
     if not yes:
-        raise click.ClickException(f"a restore replaces all data in {describe_database()}; "
-                                   "stop the web and scheduler processes and run again with --yes")
+        raise click.ClickException(
+            f"a restore replaces all data in {describe_database()}; "
+            "stop the web and scheduler processes and run again with --yes"
+        )
     try:
         restore_database(file)
     except BackupError as exc:

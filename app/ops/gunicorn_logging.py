@@ -3,12 +3,19 @@
 Named in gunicorn.conf.py (``logger_class``). The access line carries the request id the
 app put in the response header, so it can be matched with the app's own log lines.
 """
+
 from __future__ import annotations
 
 from gunicorn.glogging import Logger
 
-from app.ops.logs import (REQUEST_ID_HEADER, JsonFormatter, TextFormatter, install_record_factory, redact_path,
-                          request_id_var)
+from app.ops.logs import (
+    REQUEST_ID_HEADER,
+    JsonFormatter,
+    TextFormatter,
+    install_record_factory,
+    redact_path,
+    request_id_var,
+)
 
 
 class JsonLogger(Logger):
@@ -36,12 +43,22 @@ class JsonLogger(Logger):
         method = environ.get("REQUEST_METHOD")
         token = request_id_var.set(headers.get(REQUEST_ID_HEADER.lower()))
         try:
-            self.access_log.info("%s %s %s", method, path, status, extra={
-                "event": "access", "method": method, "path": path, "status": status,
-                "duration_ms": round(request_time.total_seconds() * 1000, 1),
-                "remote_addr": environ.get("REMOTE_ADDR"), "bytes": getattr(resp, "sent", None),
-                "user_agent": (environ.get("HTTP_USER_AGENT") or "")[:200] or None,
-            })
+            self.access_log.info(
+                "%s %s %s",
+                method,
+                path,
+                status,
+                extra={
+                    "event": "access",
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(request_time.total_seconds() * 1000, 1),
+                    "remote_addr": environ.get("REMOTE_ADDR"),
+                    "bytes": getattr(resp, "sent", None),
+                    "user_agent": (environ.get("HTTP_USER_AGENT") or "")[:200] or None,
+                },
+            )
         finally:
             request_id_var.reset(token)
 

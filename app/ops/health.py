@@ -10,6 +10,7 @@ too. Monitoring that should alert on these asks ``/health?full=1``, which answer
 for degraded too. Nothing secret is in the answer: no database
 address, no error text.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,7 @@ def health_report(full: bool = False) -> tuple[dict, int]:
 
         try:
             last = last_heartbeat()
-            scheduler = {"alive": scheduler_alive(last=last),
-                         "last_heartbeat_at": last.isoformat() if last else None}
+            scheduler = {"alive": scheduler_alive(last=last), "last_heartbeat_at": last.isoformat() if last else None}
         except Exception as exc:
             db.session.rollback()
             log.warning("health: scheduler heartbeat could not be read (%s)", exc.__class__.__name__)
@@ -46,7 +46,8 @@ def health_report(full: bool = False) -> tuple[dict, int]:
             db.session.rollback()
             log.warning("health: outbox could not be read (%s)", exc.__class__.__name__)
     outbox_late = bool(outbox["dead"]) or (outbox["oldest_pending_age_seconds"] or 0) > current_app.config.get(
-        "OUTBOX_ALERT_AGE_SECONDS", 900)
+        "OUTBOX_ALERT_AGE_SECONDS", 900
+    )
     if not database:
         status = "error"
     elif not scheduler["alive"] or outbox_late:
@@ -54,8 +55,13 @@ def health_report(full: bool = False) -> tuple[dict, int]:
     else:
         status = "ok"
     code = 503 if status == "error" or (full and status != "ok") else 200
-    return {"status": status, "database": database, "scheduler": scheduler, "outbox": outbox,
-            "version": current_app.config["APP_VERSION"]}, code
+    return {
+        "status": status,
+        "database": database,
+        "scheduler": scheduler,
+        "outbox": outbox,
+        "version": current_app.config["APP_VERSION"],
+    }, code
 
 
 def _database_ok() -> bool:

@@ -12,6 +12,7 @@ replaced), status, duration and the user's id. Never the query string, a body, a
 password, a token or an e-mail address; messages are scrubbed of e-mail addresses and
 bearer tokens as a last guard.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -42,8 +43,19 @@ _SECRET_QUERY = re.compile(r"(?i)([?&][a-z0-9_.-]*(?:token|secret|password|key)[
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 # fields a record may carry (through ``extra=``) that the JSON line shows
-EXTRA_FIELDS = ("method", "path", "status", "duration_ms", "user_id", "remote_addr", "bytes", "user_agent",
-                "job", "run_key", "event")
+EXTRA_FIELDS = (
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "user_id",
+    "remote_addr",
+    "bytes",
+    "user_agent",
+    "job",
+    "run_key",
+    "event",
+)
 
 
 def new_request_id(prefix: str = "") -> str:
@@ -132,7 +144,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
+            "time": datetime.fromtimestamp(record.created, timezone.utc)
+            .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
@@ -198,10 +211,21 @@ def configure_logging(app: Flask) -> None:
         if started is not None and app.config.get("LOG_REQUESTS", True):
             # load balancer probes would drown the log: they are logged at DEBUG
             level = logging.DEBUG if request.path == "/health" else logging.INFO
-            request_log.log(level, "%s %s %s", request.method, safe_path(), resp.status_code, extra={
-                "method": request.method, "path": safe_path(), "status": resp.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1), "user_id": _user_id(),
-                "event": "request"})
+            request_log.log(
+                level,
+                "%s %s %s",
+                request.method,
+                safe_path(),
+                resp.status_code,
+                extra={
+                    "method": request.method,
+                    "path": safe_path(),
+                    "status": resp.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "user_id": _user_id(),
+                    "event": "request",
+                },
+            )
         return resp
 
     @app.teardown_request
@@ -212,4 +236,3 @@ def configure_logging(app: Flask) -> None:
                 request_id_var.reset(token)
             except ValueError:  # set in another context (a streamed response)
                 request_id_var.set(None)
-

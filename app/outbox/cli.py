@@ -1,4 +1,5 @@
 """``flask --app wsgi outbox work``: the outbox worker process (see app.outbox.worker)."""
+
 from __future__ import annotations
 
 import logging

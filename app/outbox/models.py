@@ -1,4 +1,5 @@
 """One row per side effect to deliver: a mail to send, a session to re-plan."""
+
 from __future__ import annotations
 
 import enum

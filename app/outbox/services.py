@@ -3,6 +3,7 @@
 Like every service here these flush or execute but never commit: the entry is committed
 (or rolled back) with the change it belongs to.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,10 +53,20 @@ def _write(name: str, kind: str, key: str, payload: dict, request_id: str | None
     the ORM's flush; committed or rolled back with the change it belongs to)."""
     now = utcnow()
     conn = db.session.connection()
-    conn.execute(_statement(name, conn.dialect.name), {
-        "kind": kind, "key": key[:200], "payload": payload, "status": OutboxStatus.PENDING.value, "attempts": 0,
-        "next_attempt_at": now, "last_error": "", "created_at": now,
-        "request_id": request_id or current_request_id() or None})
+    conn.execute(
+        _statement(name, conn.dialect.name),
+        {
+            "kind": kind,
+            "key": key[:200],
+            "payload": payload,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "created_at": now,
+            "request_id": request_id or current_request_id() or None,
+        },
+    )
 
 
 def enqueue(kind: str, payload: dict, key: str, *, request_id: str | None = None) -> None:
@@ -67,18 +78,26 @@ def enqueue_replan(session_id: int, *, moved: bool = False) -> None:
     """Ask for the buses of a session to be re-planned after the commit, coalesced: while an
     entry for the session is pending (key ``replan:<id>``) a new change adds nothing, except
     that a move of the session itself upgrades the pending entry to a full re-plan."""
-    _write("replan_moved" if moved else "replan", OutboxKind.REPLAN.value, f"{REPLAN_PREFIX}{session_id}",
-           {"session_id": session_id, "moved": bool(moved)}, None)
+    _write(
+        "replan_moved" if moved else "replan",
+        OutboxKind.REPLAN.value,
+        f"{REPLAN_PREFIX}{session_id}",
+        {"session_id": session_id, "moved": bool(moved)},
+        None,
+    )
 
 
 def pending_replans(session_ids=None) -> set[int]:
     """The sessions whose buses wait for a re-plan (queued or being planned now)."""
-    keys = db.session.scalars(select(OutboxEntry.key).where(
-        OutboxEntry.kind == OutboxKind.REPLAN.value, OutboxEntry.status == OutboxStatus.PENDING))
+    keys = db.session.scalars(
+        select(OutboxEntry.key).where(
+            OutboxEntry.kind == OutboxKind.REPLAN.value, OutboxEntry.status == OutboxStatus.PENDING
+        )
+    )
     out = set()
     for key in keys:  # "replan:<id>" while queued, "replan:<id>#<entry id>" once a worker took it
         try:
-            out.add(int(key[len(REPLAN_PREFIX):].split("#", 1)[0]))
+            out.add(int(key[len(REPLAN_PREFIX) :].split("#", 1)[0]))
         except ValueError:
             continue
     return out if session_ids is None else out & set(session_ids)
@@ -91,9 +110,13 @@ def notices_waiting_for_plan(booking_ids) -> set[int]:
     if not ids:
         return set()
     out: set[int] = set()
-    for payload in db.session.scalars(select(OutboxEntry.payload).where(
-            OutboxEntry.kind == OutboxKind.MAIL.value, OutboxEntry.status == OutboxStatus.PENDING,
-            OutboxEntry.key.like("mail:%"))):
+    for payload in db.session.scalars(
+        select(OutboxEntry.payload).where(
+            OutboxEntry.kind == OutboxKind.MAIL.value,
+            OutboxEntry.status == OutboxStatus.PENDING,
+            OutboxEntry.key.like("mail:%"),
+        )
+    ):
         if (payload or {}).get("after_replan"):
             out |= ids & set(payload.get("booking_ids") or ())
     return out
@@ -101,19 +124,32 @@ def notices_waiting_for_plan(booking_ids) -> set[int]:
 
 # ------------------------------------------------------------------ the queue's state (health, admin page)
 
+
 def queue_stats(now: datetime | None = None) -> dict:
     """Queue depth, the age of the oldest pending entry (seconds) and the dead letters."""
     now = now or utcnow()
-    pending, oldest = db.session.execute(select(func.count(OutboxEntry.id), func.min(OutboxEntry.created_at)).where(
-        OutboxEntry.status == OutboxStatus.PENDING)).one()
+    pending, oldest = db.session.execute(
+        select(func.count(OutboxEntry.id), func.min(OutboxEntry.created_at)).where(
+            OutboxEntry.status == OutboxStatus.PENDING
+        )
+    ).one()
     dead = db.session.scalar(select(func.count(OutboxEntry.id)).where(OutboxEntry.status == OutboxStatus.DEAD))
-    return {"pending": pending or 0, "dead": dead or 0,
-            "oldest_pending_age_seconds": round((now - oldest).total_seconds(), 1) if oldest is not None else None}
+    return {
+        "pending": pending or 0,
+        "dead": dead or 0,
+        "oldest_pending_age_seconds": round((now - oldest).total_seconds(), 1) if oldest is not None else None,
+    }
 
 
 def entries(status: OutboxStatus, limit: int = 200) -> list[OutboxEntry]:
-    return list(db.session.scalars(select(OutboxEntry).where(OutboxEntry.status == status)
-                                   .order_by(OutboxEntry.created_at, OutboxEntry.id).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(OutboxEntry)
+            .where(OutboxEntry.status == status)
+            .order_by(OutboxEntry.created_at, OutboxEntry.id)
+            .limit(limit)
+        )
+    )
 
 
 class OutboxError(DomainError):
@@ -134,8 +170,13 @@ def retry_entry(actor: User, entry_id: int) -> OutboxEntry:
     entry = _entry_for(actor, entry_id)
     entry.status, entry.attempts, entry.next_attempt_at = OutboxStatus.PENDING, 0, utcnow()
     db.session.flush()
-    log.info("outbox entry %s (%s) retried by user %s", entry.id, entry.kind, actor.id,
-             extra={"event": "outbox_retry", "outbox_id": entry.id})
+    log.info(
+        "outbox entry %s (%s) retried by user %s",
+        entry.id,
+        entry.kind,
+        actor.id,
+        extra={"event": "outbox_retry", "outbox_id": entry.id},
+    )
     return entry
 
 
@@ -147,6 +188,11 @@ def discard_entry(actor: User, entry_id: int) -> OutboxEntry:
     if entry.kind == OutboxKind.REPLAN.value and "#" not in entry.key:
         entry.key = f"{entry.key}#{entry.id}"  # a later change of the session queues a new re-plan
     db.session.flush()
-    log.info("outbox entry %s (%s) discarded by user %s", entry.id, entry.kind, actor.id,
-             extra={"event": "outbox_discard", "outbox_id": entry.id})
+    log.info(
+        "outbox entry %s (%s) discarded by user %s",
+        entry.id,
+        entry.kind,
+        actor.id,
+        extra={"event": "outbox_discard", "outbox_id": entry.id},
+    )
     return entry

@@ -1,4 +1,5 @@
 """The administrator's page of the outbox: dead letters and waiting entries, retry or discard."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
@@ -19,9 +20,13 @@ bp = Blueprint("outbox", __name__, template_folder="templates", url_prefix="/reg
 def index():
     if not permissions.is_admin(current_user):
         abort(403)
-    return render_template("outbox/index.html", stats=services.queue_stats(),
-                           dead=services.entries(OutboxStatus.DEAD), pending=services.entries(OutboxStatus.PENDING),
-                           form=FlaskForm())
+    return render_template(
+        "outbox/index.html",
+        stats=services.queue_stats(),
+        dead=services.entries(OutboxStatus.DEAD),
+        pending=services.entries(OutboxStatus.PENDING),
+        form=FlaskForm(),
+    )
 
 
 @bp.post("/<int:entry_id>/<action>")
@@ -29,8 +34,10 @@ def index():
 def act(entry_id: int, action: str):
     if not permissions.is_admin(current_user):
         abort(403)
-    actions = {"opnieuw": (services.retry_entry, _("Het bericht wordt opnieuw verstuurd.")),
-               "weggooien": (services.discard_entry, _("Het bericht is weggegooid."))}
+    actions = {
+        "opnieuw": (services.retry_entry, _("Het bericht wordt opnieuw verstuurd.")),
+        "weggooien": (services.discard_entry, _("Het bericht is weggegooid.")),
+    }
     if action not in actions:
         abort(404)
     form = FlaskForm()

@@ -26,6 +26,7 @@ on SQLite the write lock, taken first by every transaction, makes one worker at 
 After OUTBOX_MAX_ATTEMPTS failures an entry is dead (logged as an error); the
 administrator retries or discards it on /regiobeheer/wachtrij.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,8 +49,9 @@ LEASE_SECONDS = 300  # a claimed re-plan not finished after this long is tried a
 
 def backoff(attempts: int) -> timedelta:
     cfg = current_app.config
-    return timedelta(seconds=min(cfg["OUTBOX_RETRY_SECONDS"] * 2 ** max(0, attempts - 1),
-                                 cfg["OUTBOX_RETRY_MAX_SECONDS"]))
+    return timedelta(
+        seconds=min(cfg["OUTBOX_RETRY_SECONDS"] * 2 ** max(0, attempts - 1), cfg["OUTBOX_RETRY_MAX_SECONDS"])
+    )
 
 
 def _done(entry: OutboxEntry, now: datetime) -> None:
@@ -60,8 +62,14 @@ def _done(entry: OutboxEntry, now: datetime) -> None:
 def _dead(entry: OutboxEntry, error: str, now: datetime) -> None:
     entry.attempts += 1
     entry.status, entry.last_error, entry.next_attempt_at = OutboxStatus.DEAD, error[:2000], now
-    log.error("outbox entry %s (%s) is a dead letter after %d attempt(s): %s", entry.id, entry.kind, entry.attempts,
-              error[:300], extra={"event": "outbox_dead", "outbox_id": entry.id, "request_id_of_entry": entry.request_id})
+    log.error(
+        "outbox entry %s (%s) is a dead letter after %d attempt(s): %s",
+        entry.id,
+        entry.kind,
+        entry.attempts,
+        error[:300],
+        extra={"event": "outbox_dead", "outbox_id": entry.id, "request_id_of_entry": entry.request_id},
+    )
 
 
 def _failed(entry: OutboxEntry, error: str, now: datetime) -> None:
@@ -70,9 +78,15 @@ def _failed(entry: OutboxEntry, error: str, now: datetime) -> None:
         return
     entry.attempts += 1
     entry.last_error, entry.next_attempt_at = error[:2000], now + backoff(entry.attempts)
-    log.warning("outbox entry %s (%s) failed (attempt %d), next at %s: %s", entry.id, entry.kind, entry.attempts,
-                entry.next_attempt_at.isoformat(), error[:300], extra={"event": "outbox_retry_later",
-                                                                       "outbox_id": entry.id})
+    log.warning(
+        "outbox entry %s (%s) failed (attempt %d), next at %s: %s",
+        entry.id,
+        entry.kind,
+        entry.attempts,
+        entry.next_attempt_at.isoformat(),
+        error[:300],
+        extra={"event": "outbox_retry_later", "outbox_id": entry.id},
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -138,9 +152,14 @@ def _deliver_mails(rows: list[OutboxEntry], now: datetime) -> None:
 
 def _claim(now: datetime, batch: int, claim: bool, *, replans: bool) -> list[OutboxEntry]:
     kind = OutboxEntry.kind == OutboxKind.REPLAN.value
-    stmt = (select(OutboxEntry).where(OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.next_attempt_at <= now,
-                                      kind if replans else ~kind)
-            .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id).limit(batch))
+    stmt = (
+        select(OutboxEntry)
+        .where(
+            OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.next_attempt_at <= now, kind if replans else ~kind
+        )
+        .order_by(OutboxEntry.next_attempt_at, OutboxEntry.id)
+        .limit(batch)
+    )
     if claim and is_postgres():
         stmt = stmt.with_for_update(skip_locked=True)
     return list(db.session.scalars(stmt))

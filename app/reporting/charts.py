@@ -1,4 +1,5 @@
 """Charts and the map as server-rendered SVG data: pure functions (no third-party scripts)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,14 +28,17 @@ def bars(items: list[tuple[str, float | None, str]], width=600, height=220, pad=
     return out
 
 
-def line(points: list[tuple[str, float | None]], width=600, height=200, pad=30) -> list[tuple[str, float | None, float, float | None]]:
+def line(
+    points: list[tuple[str, float | None]], width=600, height=200, pad=30
+) -> list[tuple[str, float | None, float, float | None]]:
     """(label, value, x, y) for a line chart scaled to the maximum value; a value of None (no
     data) has no y: the chart leaves a gap there instead of drawing a 0."""
     top = max([v for _, v in points if v is not None] + [1])
     n = max(1, len(points) - 1)
-    return [(label, v, pad + i * (width - 2 * pad) / n,
-             None if v is None else height - pad - (height - 2 * pad) * v / top)
-            for i, (label, v) in enumerate(points)]
+    return [
+        (label, v, pad + i * (width - 2 * pad) / n, None if v is None else height - pad - (height - 2 * pad) * v / top)
+        for i, (label, v) in enumerate(points)
+    ]
 
 
 def segments(points) -> list[list[tuple[float, float]]]:
@@ -112,5 +116,4 @@ def map_points(rows, venues=(), width=600, height=500, pad=20) -> tuple[list[Map
         else:
             points.append(MapPoint(group[0], *xy(lat, lon), "cluster", tuple(group), approx))
     schools = sorted(points, key=lambda p: order[p.cls])
-    return (schools,
-            [MapPoint(v, *xy(v.latitude, v.longitude), "venue") for v in sites])
+    return (schools, [MapPoint(v, *xy(v.latitude, v.longitude), "venue") for v in sites])

@@ -17,6 +17,7 @@ Definitions (tested against a hand-computed data set in tests/reporting/):
 
 All aggregation is done in SQL; Python only assembles the result.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -102,8 +103,13 @@ def _booking_filter(f: Filters):
 
 
 def _bookings(f: Filters):
-    return (select(Booking).join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
-            .join(School, Booking.school_id == School.id).where(*_booking_filter(f)))
+    return (
+        select(Booking)
+        .join(Session, Booking.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id)
+        .join(School, Booking.school_id == School.id)
+        .where(*_booking_filter(f))
+    )
 
 
 def schools_in_scope(f: Filters) -> list[tuple[School, int]]:
@@ -126,12 +132,20 @@ def schools_in_scope(f: Filters) -> list[tuple[School, int]]:
 
 def class_reach(f: Filters) -> list[tuple[int, int, int, int, int]]:
     """(school_id, groep_min, groep_max, pupils, visits) per class reached."""
-    cls = (select(Booking.school_id, Booking.groep_min, Booking.groep_max,
-                  func.max(Booking.attended_pupils).label("pupils"), func.count(Booking.id).label("visits"))
-           .join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
-           .join(School, Booking.school_id == School.id)
-           .where(Booking.status == BookingStatus.ATTENDED, *_booking_filter(f))
-           .group_by(Booking.school_id, Booking.groep_min, Booking.groep_max))
+    cls = (
+        select(
+            Booking.school_id,
+            Booking.groep_min,
+            Booking.groep_max,
+            func.max(Booking.attended_pupils).label("pupils"),
+            func.count(Booking.id).label("visits"),
+        )
+        .join(Session, Booking.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id)
+        .join(School, Booking.school_id == School.id)
+        .where(Booking.status == BookingStatus.ATTENDED, *_booking_filter(f))
+        .group_by(Booking.school_id, Booking.groep_min, Booking.groep_max)
+    )
     return [tuple(r) for r in db.session.execute(cls).all()]
 
 
@@ -162,10 +176,13 @@ def school_rows(f: Filters) -> list[SchoolRow]:
     from app.booking.reached import REACHED
 
     booked = db.session.execute(
-        select(Booking.school_id, func.count(Booking.id)).join(Session, Booking.session_id == Session.id)
-        .join(Offer, Session.offer_id == Offer.id).join(School, Booking.school_id == School.id)
+        select(Booking.school_id, func.count(Booking.id))
+        .join(Session, Booking.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id)
+        .join(School, Booking.school_id == School.id)
         .where(Booking.status.in_([s for s in REACHED if s != BookingStatus.ATTENDED]), *_booking_filter(f))
-        .group_by(Booking.school_id)).all()
+        .group_by(Booking.school_id)
+    ).all()
     for sid, n in booked:
         if sid in rows:
             rows[sid].booked_not_visited = int(n)
@@ -179,9 +196,13 @@ def school_rows(f: Filters) -> list[SchoolRow]:
         row.enrolled_estimated = any(g.estimated for g in groepen)
         row.enrolled_groep = {g.groep: g.pupils for g in groepen}
     worlds = db.session.execute(
-        select(Booking.school_id, Offer.world).distinct().join(Session, Booking.session_id == Session.id)
-        .join(Offer, Session.offer_id == Offer.id).join(School, Booking.school_id == School.id)
-        .where(Booking.status == BookingStatus.ATTENDED, *_booking_filter(f))).all()
+        select(Booking.school_id, Offer.world)
+        .distinct()
+        .join(Session, Booking.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id)
+        .join(School, Booking.school_id == School.id)
+        .where(Booking.status == BookingStatus.ATTENDED, *_booking_filter(f))
+    ).all()
     for sid, world in worlds:
         if sid in rows:
             rows[sid].worlds.append(world.value)
@@ -190,9 +211,10 @@ def school_rows(f: Filters) -> list[SchoolRow]:
     venues: dict[int, list[tuple[int, float, float]]] = {}
     factors: dict[int, float] = {}
     for region_id, factor, vid, la, lo in db.session.execute(
-            select(Venue.region_id, Region.road_factor, Venue.id, Venue.latitude, Venue.longitude)
-            .join(Region, Venue.region_id == Region.id)
-            .where(*([Venue.region_id == f.region_id] if f.region_id is not None else []), Venue.active.is_(True))):
+        select(Venue.region_id, Region.road_factor, Venue.id, Venue.latitude, Venue.longitude)
+        .join(Region, Venue.region_id == Region.id)
+        .where(*([Venue.region_id == f.region_id] if f.region_id is not None else []), Venue.active.is_(True))
+    ):
         venues.setdefault(region_id, []).append((vid, la, lo))
         factors[region_id] = factor
     from app.transport.services import known_roads
@@ -200,8 +222,10 @@ def school_rows(f: Filters) -> list[SchoolRow]:
     known = known_roads([vid for vs in venues.values() for vid, _la, _lo in vs])
     for row in rows.values():
         s = row.school
-        dists = [road_km(s.latitude, s.longitude, la, lo, factors[row.region_id], known.get((s.id, vid), (None,))[0])
-                 for vid, la, lo in venues.get(row.region_id, [])]
+        dists = [
+            road_km(s.latitude, s.longitude, la, lo, factors[row.region_id], known.get((s.id, vid), (None,))[0])
+            for vid, la, lo in venues.get(row.region_id, [])
+        ]
         dists = [d for d in dists if d is not None]
         row.distance_km = min(dists) if dists else None
         row.worlds.sort()
@@ -240,54 +264,106 @@ class Summary:
 def summary(f: Filters, rows: list[SchoolRow] | None = None) -> Summary:
     rows = rows if rows is not None else school_rows(f)
     base = _bookings(f).subquery()
-    counts = {getattr(k, "value", k): n for k, n in
-              db.session.execute(select(base.c.status, func.count()).group_by(base.c.status)).all()}
+    counts = {
+        getattr(k, "value", k): n
+        for k, n in db.session.execute(select(base.c.status, func.count()).group_by(base.c.status)).all()
+    }
     # girls and boys as the classes gave them, each class once (like its pupils): the most of its visits
-    per_class = (select(func.max(base.c.girls).label("girls"), func.max(base.c.boys).label("boys"))
-                 .where(base.c.status == BookingStatus.ATTENDED.value)
-                 .group_by(base.c.school_id, base.c.groep_min, base.c.groep_max).subquery())
-    gender = db.session.execute(select(func.coalesce(func.sum(per_class.c.girls), 0),
-                                       func.coalesce(func.sum(per_class.c.boys), 0))).one()
-    held = db.session.scalar(select(func.count(func.distinct(base.c.session_id))).where(
-        base.c.status == BookingStatus.ATTENDED.value)) or 0
+    per_class = (
+        select(func.max(base.c.girls).label("girls"), func.max(base.c.boys).label("boys"))
+        .where(base.c.status == BookingStatus.ATTENDED.value)
+        .group_by(base.c.school_id, base.c.groep_min, base.c.groep_max)
+        .subquery()
+    )
+    gender = db.session.execute(
+        select(func.coalesce(func.sum(per_class.c.girls), 0), func.coalesce(func.sum(per_class.c.boys), 0))
+    ).one()
+    held = (
+        db.session.scalar(
+            select(func.count(func.distinct(base.c.session_id))).where(base.c.status == BookingStatus.ATTENDED.value)
+        )
+        or 0
+    )
     overrides = db.session.scalar(select(func.count()).select_from(base).where(base.c.override_reason != "")) or 0
     groepen = []
     for g in range(1, 9):
         reached = sum(r.reached_groep.get(g, 0) for r in rows)
         enrolled = sum(r.enrolled_groep.get(g, 0) for r in rows)
-        groepen.append({"groep": g, "pupils_reached": round(reached), "pupils_enrolled": enrolled,
-                        "share": (reached / enrolled) if enrolled else None})
+        groepen.append(
+            {
+                "groep": g,
+                "pupils_reached": round(reached),
+                "pupils_enrolled": enrolled,
+                "share": (reached / enrolled) if enrolled else None,
+            }
+        )
     bands = []
     for lo, hi, label in DISTANCE_BANDS:
         band = [r for r in rows if r.distance_km is not None and lo <= r.distance_km < hi]
-        bands.append({"band": label, "schools": len(band), "reached": sum(1 for r in band if r.classes),
-                      "share": (sum(1 for r in band if r.classes) / len(band)) if band else None})
+        bands.append(
+            {
+                "band": label,
+                "schools": len(band),
+                "reached": sum(1 for r in band if r.classes),
+                "share": (sum(1 for r in band if r.classes) / len(band)) if band else None,
+            }
+        )
     return Summary(
-        schools=len(rows), schools_reached=sum(1 for r in rows if r.classes),
-        schools_booked_not_visited=sum(1 for r in rows if r.reached and not r.classes), sessions_held=held,
-        classes_served=sum(r.classes for r in rows), pupils_served=sum(r.pupils for r in rows),
-        bookings_attended=counts.get("attended", 0), bookings_no_show=counts.get("no_show", 0),
+        schools=len(rows),
+        schools_reached=sum(1 for r in rows if r.classes),
+        schools_booked_not_visited=sum(1 for r in rows if r.reached and not r.classes),
+        sessions_held=held,
+        classes_served=sum(r.classes for r in rows),
+        pupils_served=sum(r.pupils for r in rows),
+        bookings_attended=counts.get("attended", 0),
+        bookings_no_show=counts.get("no_show", 0),
         bookings_cancelled=counts.get("cancelled", 0),
-        girls=int(gender[0]), boys=int(gender[1]), groepen=groepen, distance_bands=bands,
-        series=series_completion(f), transport=transport(f), overrides=overrides)
+        girls=int(gender[0]),
+        boys=int(gender[1]),
+        groepen=groepen,
+        distance_bands=bands,
+        series=series_completion(f),
+        transport=transport(f),
+        overrides=overrides,
+    )
 
 
 def series_completion(f: Filters) -> dict:
     """Series bookings by how far the class got: part 1, parts 1+2, all three."""
     attended = func.sum(func.cast(Booking.status == BookingStatus.ATTENDED, db.Integer))
-    per_series = (select(SeriesBooking.id,
-                         func.max(func.cast(and_(Booking.part_position == 1, Booking.status == BookingStatus.ATTENDED), db.Integer)).label("p1"),
-                         func.max(func.cast(and_(Booking.part_position == 2, Booking.status == BookingStatus.ATTENDED), db.Integer)).label("p2"),
-                         func.max(func.cast(and_(Booking.part_position == 3, Booking.status == BookingStatus.ATTENDED), db.Integer)).label("p3"),
-                         attended.label("n"))
-                  .join(Booking, Booking.series_id == SeriesBooking.id).join(Session, Booking.session_id == Session.id)
-                  .join(Offer, Session.offer_id == Offer.id).join(School, Booking.school_id == School.id)
-                  .where(*_booking_filter(f)).group_by(SeriesBooking.id).subquery())
-    row = db.session.execute(select(
-        func.count(), func.coalesce(func.sum(per_series.c.p1), 0),
-        func.coalesce(func.sum(func.cast(and_(per_series.c.p1 == 1, per_series.c.p2 == 1), db.Integer)), 0),
-        func.coalesce(func.sum(func.cast(and_(per_series.c.p1 == 1, per_series.c.p2 == 1, per_series.c.p3 == 1), db.Integer)), 0),
-    )).one()
+    per_series = (
+        select(
+            SeriesBooking.id,
+            func.max(
+                func.cast(and_(Booking.part_position == 1, Booking.status == BookingStatus.ATTENDED), db.Integer)
+            ).label("p1"),
+            func.max(
+                func.cast(and_(Booking.part_position == 2, Booking.status == BookingStatus.ATTENDED), db.Integer)
+            ).label("p2"),
+            func.max(
+                func.cast(and_(Booking.part_position == 3, Booking.status == BookingStatus.ATTENDED), db.Integer)
+            ).label("p3"),
+            attended.label("n"),
+        )
+        .join(Booking, Booking.series_id == SeriesBooking.id)
+        .join(Session, Booking.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id)
+        .join(School, Booking.school_id == School.id)
+        .where(*_booking_filter(f))
+        .group_by(SeriesBooking.id)
+        .subquery()
+    )
+    row = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(per_series.c.p1), 0),
+            func.coalesce(func.sum(func.cast(and_(per_series.c.p1 == 1, per_series.c.p2 == 1), db.Integer)), 0),
+            func.coalesce(
+                func.sum(func.cast(and_(per_series.c.p1 == 1, per_series.c.p2 == 1, per_series.c.p3 == 1), db.Integer)),
+                0,
+            ),
+        )
+    ).one()
     return {"series": int(row[0]), "part1": int(row[1]), "parts12": int(row[2]), "all3": int(row[3])}
 
 
@@ -299,19 +375,32 @@ def transport(f: Filters) -> dict:
     (attended), ``classes_bussed_planned`` those still to come."""
     from app.booking.models import HOLDS_PLACE
 
-    stops = (select(BusStop.bus_id, BusStop.booking_id, Booking.status, Session.starts_at)
-             .join(Booking, BusStop.booking_id == Booking.id)
-             .join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
-             .join(School, Booking.school_id == School.id)
-             .where(Booking.status.in_(HOLDS_PLACE), *_booking_filter(f)).subquery())
-    classes, done = db.session.execute(select(
-        func.count(func.distinct(stops.c.booking_id)),
-        func.count(func.distinct(case((stops.c.status == BookingStatus.ATTENDED.value, stops.c.booking_id)))))).one()
+    stops = (
+        select(BusStop.bus_id, BusStop.booking_id, Booking.status, Session.starts_at)
+        .join(Booking, BusStop.booking_id == Booking.id)
+        .join(Session, Booking.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id)
+        .join(School, Booking.school_id == School.id)
+        .where(Booking.status.in_(HOLDS_PLACE), *_booking_filter(f))
+        .subquery()
+    )
+    classes, done = db.session.execute(
+        select(
+            func.count(func.distinct(stops.c.booking_id)),
+            func.count(func.distinct(case((stops.c.status == BookingStatus.ATTENDED.value, stops.c.booking_id)))),
+        )
+    ).one()
     bus_ids = select(func.distinct(stops.c.bus_id))
-    buses, km = db.session.execute(select(func.count(Bus.id), func.coalesce(func.sum(Bus.km), 0.0))
-                                   .where(Bus.id.in_(bus_ids))).one()
-    return {"classes_bussed": int(classes or 0), "classes_bussed_done": int(done or 0),
-            "classes_bussed_planned": int(classes or 0) - int(done or 0), "buses": int(buses), "km": float(km)}
+    buses, km = db.session.execute(
+        select(func.count(Bus.id), func.coalesce(func.sum(Bus.km), 0.0)).where(Bus.id.in_(bus_ids))
+    ).one()
+    return {
+        "classes_bussed": int(classes or 0),
+        "classes_bussed_done": int(done or 0),
+        "classes_bussed_planned": int(classes or 0) - int(done or 0),
+        "buses": int(buses),
+        "km": float(km),
+    }
 
 
 def trend(f: Filters, years: int = 5) -> list[dict]:
@@ -326,11 +415,19 @@ def trend(f: Filters, years: int = 5) -> list[dict]:
     for y in range(f.school_year - years + 1, f.school_year + 1):
         fy = replace(f, school_year=y)
         classes = class_reach(fy)
-        any_booking = bool(classes) or db.session.scalar(
-            select(func.count()).select_from(_bookings(fy).limit(1).subquery())) > 0
-        out.append({"school_year": y, "schools_reached": len({c[0] for c in classes}), "classes": len(classes),
-                    "pupils": sum(int(c[3] or 0) for c in classes), "no_data": not any_booking,
-                    "running": y == now_year})
+        any_booking = (
+            bool(classes) or db.session.scalar(select(func.count()).select_from(_bookings(fy).limit(1).subquery())) > 0
+        )
+        out.append(
+            {
+                "school_year": y,
+                "schools_reached": len({c[0] for c in classes}),
+                "classes": len(classes),
+                "pupils": sum(int(c[3] or 0) for c in classes),
+                "no_data": not any_booking,
+                "running": y == now_year,
+            }
+        )
     return out
 
 
@@ -353,8 +450,15 @@ def headline(rows: list[SchoolRow], groepen: str = DEFAULT_GROEPEN) -> dict:
     with_data = [r for r in reached if r.enrolled_groep]
     pupils = sum(v for r in with_data for g, v in r.reached_groep.items() if lo <= g <= hi)
     enrolled = sum(v for r in with_data for g, v in r.enrolled_groep.items() if lo <= g <= hi)
-    return {"groepen": groepen, "groep_min": lo, "groep_max": hi, "schools": len(rows),
-            "schools_reached": len(reached), "share_schools": (len(reached) / len(rows)) if rows else None,
-            "pupils_reached": round(pupils), "pupils_enrolled": enrolled,
-            "share_pupils": min(1.0, pupils / enrolled) if enrolled else None,
-            "schools_without_enrolment": len(reached) - len(with_data)}
+    return {
+        "groepen": groepen,
+        "groep_min": lo,
+        "groep_max": hi,
+        "schools": len(rows),
+        "schools_reached": len(reached),
+        "share_schools": (len(reached) / len(rows)) if rows else None,
+        "pupils_reached": round(pupils),
+        "pupils_enrolled": enrolled,
+        "share_pupils": min(1.0, pupils / enrolled) if enrolled else None,
+        "schools_without_enrolment": len(reached) - len(with_data),
+    }

@@ -1,4 +1,5 @@
 """`flask schools …`: school data (DUO import, regions, holidays)."""
+
 from __future__ import annotations
 
 import sys
@@ -42,8 +43,10 @@ def import_duo_cmd(files, from_year):
             click.echo(f"  NOT IMPORTED: {f.error}")
             continue
         years = f" years {f.years[0]}–{f.years[-1]}" if f.years else ""
-        click.echo(f"  {f.kind}: {f.rows} rows{years}; created {f.created}, updated {f.updated}, "
-                   f"unchanged {f.unchanged}, bad {f.bad_total}")
+        click.echo(
+            f"  {f.kind}: {f.rows} rows{years}; created {f.created}, updated {f.updated}, "
+            f"unchanged {f.unchanged}, bad {f.bad_total}"
+        )
         for note in f.notes:
             click.echo(f"  note: {note}")
         for bad in f.bad_rows[:50]:
@@ -68,8 +71,11 @@ def assign_region_cmd(region_code, corop_codes, municipality_codes):
         raise click.ClickException(f"no region {region_code}")
     if not corop_codes and not municipality_codes:
         raise click.ClickException("give --corop or --municipality")
-    cond = School.corop_code.in_(corop_codes) if corop_codes else School.municipality_code.in_(
-        [m.zfill(4) for m in municipality_codes])
+    cond = (
+        School.corop_code.in_(corop_codes)
+        if corop_codes
+        else School.municipality_code.in_([m.zfill(4) for m in municipality_codes])
+    )
     n = db.session.execute(update(School).where(cond).values(region_id=region.id)).rowcount
     db.session.commit()
     click.echo(f"{n} schools assigned to {region.code}")

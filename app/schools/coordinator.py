@@ -6,6 +6,7 @@ school's classes per school year (name, groep, pupils: counts only), and see and
 booking of the school (through the booking service). Every function takes the acting user
 and checks ``app.auth.permissions``; they flush, the request commits.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,13 @@ def school_coordinators(school_id: int | None) -> list[User]:
     """The active school coordinators of a school (they get copies of its booking mails)."""
     if school_id is None:
         return []
-    return list(db.session.scalars(select(User).where(User.school_id == school_id, User.active.is_(True),
-                                                      User.role == Role.SCHOOL_COORDINATOR).order_by(User.id)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.school_id == school_id, User.active.is_(True), User.role == Role.SCHOOL_COORDINATOR)
+            .order_by(User.id)
+        )
+    )
 
 
 def school_years(now: datetime | None = None) -> list[int]:
@@ -55,10 +61,16 @@ def school_years(now: datetime | None = None) -> list[int]:
 
 # ------------------------------------------------------------------ teachers
 
+
 def school_teachers(actor: User) -> list[User]:
     school = _own_school(actor)
-    return list(db.session.scalars(select(User).where(User.school_id == school.id, User.role == Role.TEACHER)
-                                   .order_by(User.active.desc(), User.name, User.email)))
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.school_id == school.id, User.role == Role.TEACHER)
+            .order_by(User.active.desc(), User.name, User.email)
+        )
+    )
 
 
 def invite_teacher(actor: User, email: str, name: str = "", locale: str = "nl") -> User:
@@ -67,8 +79,15 @@ def invite_teacher(actor: User, email: str, name: str = "", locale: str = "nl") 
     name = (name or "").strip()
     if len(name) > 200:
         raise DomainError(_("Een naam heeft hoogstens 200 tekens."), code="invalid_name", field="name")
-    user = create_user(email=email, role=Role.TEACHER, password=None, region=school.region, school=school,
-                       name=name, locale=locale if locale in ("nl", "en") else "nl")
+    user = create_user(
+        email=email,
+        role=Role.TEACHER,
+        password=None,
+        region=school.region,
+        school=school,
+        name=name,
+        locale=locale if locale in ("nl", "en") else "nl",
+    )
     send_invitation(user, invited_by=actor)
     audit.info("account %s invited as teacher of school %s by school coordinator %s", user.id, school.id, actor.id)
     return user
@@ -91,6 +110,7 @@ def remove_teacher(actor: User, target: User) -> User:
 
 # ------------------------------------------------------------------ classes
 
+
 @dataclass(frozen=True)
 class ClassInput:
     school_year: int
@@ -100,9 +120,13 @@ class ClassInput:
 
 
 def classes_of(school_id: int, school_year: int) -> list[SchoolClass]:
-    return list(db.session.scalars(select(SchoolClass).where(SchoolClass.school_id == school_id,
-                                                             SchoolClass.school_year == school_year)
-                                   .order_by(SchoolClass.groep_min, SchoolClass.name)))
+    return list(
+        db.session.scalars(
+            select(SchoolClass)
+            .where(SchoolClass.school_id == school_id, SchoolClass.school_year == school_year)
+            .order_by(SchoolClass.groep_min, SchoolClass.name)
+        )
+    )
 
 
 def school_classes(actor: User, school_year: int) -> list[SchoolClass]:
@@ -123,22 +147,32 @@ def add_class(actor: User, data: ClassInput, now: datetime | None = None) -> Sch
         raise DomainError(_("Kies dit schooljaar of het volgende."), code="invalid_school_year", field="school_year")
     name = " ".join(str(data.name or "").split())
     if not name or len(name) > 40 or not name.isprintable():
-        raise DomainError(_("Geef de klas een korte naam (hoogstens 40 tekens), bijvoorbeeld 7A."),
-                          code="invalid_name", field="name")
+        raise DomainError(
+            _("Geef de klas een korte naam (hoogstens 40 tekens), bijvoorbeeld 7A."), code="invalid_name", field="name"
+        )
     try:
         groep_min, groep_max = parse_groep(data.groep)
     except (TypeError, ValueError):
         raise DomainError(_("Kies een groep."), code="invalid_groep", field="groep") from None
     if not isinstance(data.pupils, int) or not 1 <= data.pupils <= 40:
         raise DomainError(_("Tussen 1 en 40."), code="invalid_pupils", field="pupils")
-    taken = db.session.scalar(select(SchoolClass.id).where(
-        SchoolClass.school_id == school.id, SchoolClass.school_year == data.school_year,
-        SchoolClass.name == name))
+    taken = db.session.scalar(
+        select(SchoolClass.id).where(
+            SchoolClass.school_id == school.id, SchoolClass.school_year == data.school_year, SchoolClass.name == name
+        )
+    )
     if taken is not None:
-        raise DomainError(_("Deze school heeft dit schooljaar al een klas met deze naam."), code="class_name_taken",
-                          field="name")
-    school_class = SchoolClass(school_id=school.id, school_year=data.school_year, name=name, groep_min=groep_min,
-                               groep_max=groep_max, pupils=data.pupils)
+        raise DomainError(
+            _("Deze school heeft dit schooljaar al een klas met deze naam."), code="class_name_taken", field="name"
+        )
+    school_class = SchoolClass(
+        school_id=school.id,
+        school_year=data.school_year,
+        name=name,
+        groep_min=groep_min,
+        groep_max=groep_max,
+        pupils=data.pupils,
+    )
     db.session.add(school_class)
     db.session.flush()
     audit.info("class %s (%s) added to school %s by account %s", school_class.id, name, school.id, actor.id)
@@ -155,11 +189,18 @@ def remove_class(actor: User, school_class: SchoolClass) -> None:
 
 # ------------------------------------------------------------------ bookings
 
+
 def school_bookings(actor: User) -> list:
     """Every booking of the coordinator's school, by the session's start."""
     from app.booking.models import Booking
     from app.labs.models import Session
 
     school = _own_school(actor)
-    return list(db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id)
-                                   .where(Booking.school_id == school.id).order_by(Session.starts_at, Booking.id)))
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .join(Session, Booking.session_id == Session.id)
+            .where(Booking.school_id == school.id)
+            .order_by(Session.starts_at, Booking.id)
+        )
+    )

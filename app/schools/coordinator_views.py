@@ -3,6 +3,7 @@
 Every page is about the signed-in school coordinator's own school; objects named in a URL
 (a teacher, a class) of another region answer 404, of another school of the region 403.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -49,8 +50,13 @@ def teachers():
             return redirect(url_for("school.teachers"))
     elif form.errors:
         status = 422
-    return render_template("school/teachers.html", school=school, form=form, action_form=FlaskForm(),
-                           teachers=coordinator.school_teachers(current_user)), status
+    return render_template(
+        "school/teachers.html",
+        school=school,
+        form=form,
+        action_form=FlaskForm(),
+        teachers=coordinator.school_teachers(current_user),
+    ), status
 
 
 @bp.post("/leerkrachten/<int:user_id>/verwijderen")
@@ -59,8 +65,10 @@ def remove_teacher(user_id: int):
     _require_own_school()
     target = load_or_404(User, user_id, permissions.can_manage_school_teacher)
     if FlaskForm().validate_on_submit():
-        run_and_flash(lambda: coordinator.remove_teacher(current_user, target),
-                      _("%(email)s kan niet meer inloggen en boeken voor de school.", email=target.email))
+        run_and_flash(
+            lambda: coordinator.remove_teacher(current_user, target),
+            _("%(email)s kan niet meer inloggen en boeken voor de school.", email=target.email),
+        )
     return redirect(url_for("school.teachers"))
 
 
@@ -77,9 +85,15 @@ def classes():
     status = 200
     if form.validate_on_submit():
         try:
-            added = coordinator.add_class(current_user, coordinator.ClassInput(
-                school_year=form.school_year.data, name=form.name.data, groep=form.groep.data,
-                pupils=form.pupils.data))
+            added = coordinator.add_class(
+                current_user,
+                coordinator.ClassInput(
+                    school_year=form.school_year.data,
+                    name=form.name.data,
+                    groep=form.groep.data,
+                    pupils=form.pupils.data,
+                ),
+            )
         except DomainError as exc:
             db.session.rollback()
             put_back(form, exc)
@@ -90,9 +104,16 @@ def classes():
             return redirect(url_for("school.classes", jaar=added.school_year))
     elif form.errors:
         status = 422
-    return render_template("school/classes.html", school=school, form=form, action_form=FlaskForm(), year=year,
-                           years=years, year_label=school_year_label,
-                           classes=coordinator.school_classes(current_user, year)), status
+    return render_template(
+        "school/classes.html",
+        school=school,
+        form=form,
+        action_form=FlaskForm(),
+        year=year,
+        years=years,
+        year_label=school_year_label,
+        classes=coordinator.school_classes(current_user, year),
+    ), status
 
 
 @bp.post("/klassen/<int:class_id>/verwijderen")
@@ -102,8 +123,9 @@ def remove_class(class_id: int):
     school_class = load_or_404(SchoolClass, class_id, permissions.can_manage_school_class)
     year, name = school_class.school_year, school_class.name
     if FlaskForm().validate_on_submit():
-        run_and_flash(lambda: coordinator.remove_class(current_user, school_class),
-                      _("Klas %(name)s is verwijderd.", name=name))
+        run_and_flash(
+            lambda: coordinator.remove_class(current_user, school_class), _("Klas %(name)s is verwijderd.", name=name)
+        )
     return redirect(url_for("school.classes", jaar=year))
 
 
@@ -113,6 +135,10 @@ def bookings():
     school = _require_own_school()
     rows = coordinator.school_bookings(current_user)
     now = utcnow()
-    return render_template("school/bookings.html", school=school, now=now,
-                           upcoming=[b for b in rows if b.session.starts_at > now],
-                           past=[b for b in rows if b.session.starts_at <= now][::-1])
+    return render_template(
+        "school/bookings.html",
+        school=school,
+        now=now,
+        upcoming=[b for b in rows if b.session.starts_at > now],
+        past=[b for b in rows if b.session.starts_at <= now][::-1],
+    )

@@ -18,6 +18,7 @@ Files are read as a stream, row by row (never whole into memory): a 32 MB file s
 within the bound stated in the README (tests/schools/test_duo_memory.py measures it).
 Reasons for bad rows and unreadable files are in Dutch (gettext), for the upload page.
 """
+
 from __future__ import annotations
 
 import csv
@@ -91,6 +92,7 @@ class ImportReport:
 
 # ---------------------------------------------------------------- reading files
 
+
 def decode(raw: bytes) -> str:
     """UTF-8 (with or without BOM) when it decodes, UTF-16 with a BOM, else Windows-1252."""
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -129,8 +131,12 @@ def sniff_encoding(path: str | Path) -> tuple[str, int]:
         while chunk := f.read(CHUNK):
             if b"\x00" in chunk:
                 if first and chunk[:200].count(b"\x00") * 3 > len(chunk[:200]):
-                    raise DuoFileError(_("het bestand lijkt UTF-16 zonder byte-order mark; sla het op als "
-                                         "CSV (UTF-8) of als Unicode-tekst met BOM"))
+                    raise DuoFileError(
+                        _(
+                            "het bestand lijkt UTF-16 zonder byte-order mark; sla het op als "
+                            "CSV (UTF-8) of als Unicode-tekst met BOM"
+                        )
+                    )
                 raise DuoFileError(_("het bestand bevat NUL-tekens: het is geen tekstbestand (CSV)"))
             first = False
             lines += chunk.count(b"\n")
@@ -244,8 +250,9 @@ AGE_COL = re.compile(r"^LEEFTIJD (\d{1,2})( .*)?$")
 def detect_kind(header: list[str]) -> str:
     cols = column_map(header)
     if "brin" not in cols or "location" not in cols:
-        raise DuoFileError(_("geen DUO-schoolbestand: de kolommen INSTELLINGSCODE/BRIN NUMMER en VESTIGINGSCODE "
-                             "ontbreken"))
+        raise DuoFileError(
+            _("geen DUO-schoolbestand: de kolommen INSTELLINGSCODE/BRIN NUMMER en VESTIGINGSCODE ontbreken")
+        )
     if any(YEAR_COL.match(h) for h in header):
         return "totals"
     if any(AGE_COL.match(h) for h in header):
@@ -303,14 +310,22 @@ def normalise_postcode(value: str) -> str:
     return f"{pc[:4]} {pc[4:]}" if re.fullmatch(r"\d{4}[A-Z]{2}", pc) else value.strip()
 
 
-KIND_MAP = {"BO": SchoolKind.BO, "SBO": SchoolKind.SBO, "SO": SchoolKind.SO, "SO/VSO": SchoolKind.SO,
-            "VSO": SchoolKind.VSO}
+KIND_MAP = {
+    "BO": SchoolKind.BO,
+    "SBO": SchoolKind.SBO,
+    "SO": SchoolKind.SO,
+    "SO/VSO": SchoolKind.SO,
+    "VSO": SchoolKind.VSO,
+}
 HOLIDAY_MAP = {"noord": HolidayRegion.NOORD, "midden": HolidayRegion.MIDDEN, "zuid": HolidayRegion.ZUID}
 
 
 # ---------------------------------------------------------------- importing
 
-def import_files(paths: Iterable[str | Path], *, from_year: int = 2019, progress: Progress | None = None) -> ImportReport:
+
+def import_files(
+    paths: Iterable[str | Path], *, from_year: int = 2019, progress: Progress | None = None
+) -> ImportReport:
     """Import DUO files, each in its own transaction (committed here). Locations first."""
     import logging
 
@@ -396,14 +411,23 @@ def _import_locations(rep: FileReport, header, rows, progress, total: int = 0) -
             seen.add(code)
             postcode = normalise_postcode(get(row, "postcode"))
             values = {
-                "brin": code[:4], "name": name[:200], "street": get(row, "street")[:200],
-                "house_number": get(row, "number")[:20], "postcode": postcode[:7],
-                "city": place_name(get(row, "city"))[:100], "municipality_code": get(row, "municipality_code").zfill(4)[:4],
-                "municipality_name": place_name(get(row, "municipality_name"))[:100], "province": get(row, "province")[:50],
-                "denomination": get(row, "denomination")[:100], "authority_number": get(row, "authority")[:10],
-                "phone": get(row, "phone")[:30], "website": get(row, "website")[:200],
-                "corop_code": get(row, "corop_code")[:4], "corop_name": get(row, "corop_name")[:100],
-                "nodal_code": get(row, "nodal_code")[:4], "nodal_name": get(row, "nodal_name")[:100],
+                "brin": code[:4],
+                "name": name[:200],
+                "street": get(row, "street")[:200],
+                "house_number": get(row, "number")[:20],
+                "postcode": postcode[:7],
+                "city": place_name(get(row, "city"))[:100],
+                "municipality_code": get(row, "municipality_code").zfill(4)[:4],
+                "municipality_name": place_name(get(row, "municipality_name"))[:100],
+                "province": get(row, "province")[:50],
+                "denomination": get(row, "denomination")[:100],
+                "authority_number": get(row, "authority")[:10],
+                "phone": get(row, "phone")[:30],
+                "website": get(row, "website")[:200],
+                "corop_code": get(row, "corop_code")[:4],
+                "corop_name": get(row, "corop_name")[:100],
+                "nodal_code": get(row, "nodal_code")[:4],
+                "nodal_name": get(row, "nodal_name")[:100],
                 "holiday_region": HOLIDAY_MAP.get(get(row, "holiday_region").lower()),
                 "active": True,
             }
@@ -413,8 +437,16 @@ def _import_locations(rep: FileReport, header, rows, progress, total: int = 0) -
             continue
         school = schools.get(code)
         if school is None:
-            new.append({"location_code": code, "kind": SchoolKind.BO, **values,
-                        "latitude": lat, "longitude": lon, "coord_source": source if lat is not None else None})
+            new.append(
+                {
+                    "location_code": code,
+                    "kind": SchoolKind.BO,
+                    **values,
+                    "latitude": lat,
+                    "longitude": lon,
+                    "coord_source": source if lat is not None else None,
+                }
+            )
             rep.created += 1
             if len(new) >= 1000:  # written in batches and let go: memory stays bounded however long the file
                 db.session.execute(School.__table__.insert(), new)
@@ -453,8 +485,10 @@ def _import_totals(rep: FileReport, header, rows, from_year: int, progress, tota
     rep.years = wanted
     latest = years[-1] if years else None
     schools = _schools_by_code()
-    existing = {(c.school_id, c.school_year): c for c in db.session.scalars(
-        select(SchoolYearCount).where(SchoolYearCount.school_year >= from_year))}
+    existing = {
+        (c.school_id, c.school_year): c
+        for c in db.session.scalars(select(SchoolYearCount).where(SchoolYearCount.school_year >= from_year))
+    }
     source = Path(rep.path).name[:100]
     new_counts = []
     special_created = 0
@@ -482,10 +516,15 @@ def _import_totals(rep: FileReport, header, rows, from_year: int, progress, tota
             # education (VSO) are skipped.
             active = latest is not None and parse_count(row.get(f"LEERLINGEN {latest}", ""))[0] > 0
             if kind in (SchoolKind.SBO, SchoolKind.SO) and active:
-                school = School(location_code=code, brin=code[:4], name=row.get(cols.get("name", ""), code)[:200],
-                                kind=kind, municipality_code=row.get(cols.get("municipality_code", ""), "").zfill(4)[:4],
-                                municipality_name=place_name(row.get(cols.get("municipality_name", ""), ""))[:100],
-                                denomination=row.get(cols.get("denomination", ""), "")[:100])
+                school = School(
+                    location_code=code,
+                    brin=code[:4],
+                    name=row.get(cols.get("name", ""), code)[:200],
+                    kind=kind,
+                    municipality_code=row.get(cols.get("municipality_code", ""), "").zfill(4)[:4],
+                    municipality_name=place_name(row.get(cols.get("municipality_name", ""), ""))[:100],
+                    denomination=row.get(cols.get("denomination", ""), "")[:100],
+                )
                 db.session.add(school)
                 db.session.flush()
                 schools[code] = school
@@ -516,11 +555,13 @@ def _import_totals(rep: FileReport, header, rows, from_year: int, progress, tota
     if new_counts:
         db.session.execute(SchoolYearCount.__table__.insert(), new_counts)
     if rep.skipped:
-        rep.notes.append(_("%(n)s regels van gesloten scholen of voortgezet speciaal onderwijs (VSO) overgeslagen",
-                           n=rep.skipped))
+        rep.notes.append(
+            _("%(n)s regels van gesloten scholen of voortgezet speciaal onderwijs (VSO) overgeslagen", n=rep.skipped)
+        )
     if special_created:
-        rep.notes.append(_("%(n)s vestigingen voor speciaal onderwijs toegevoegd (gemarkeerd als SBO/SO)",
-                           n=special_created))
+        rep.notes.append(
+            _("%(n)s vestigingen voor speciaal onderwijs toegevoegd (gemarkeerd als SBO/SO)", n=special_created)
+        )
     db.session.flush()
 
 
@@ -571,10 +612,22 @@ def _import_ages(rep: FileReport, header, rows, progress, total: int = 0) -> Non
             acc[g] = (prev_n + n, prev_est or est)
     years = sorted({y for _, y in per_school})
     rep.years = years
-    existing = {(e.school_id, e.school_year, e.groep): e for e in db.session.scalars(
-        select(GroepEnrolment).where(GroepEnrolment.school_year.in_(years)))} if years else {}
-    totals = {(c.school_id, c.school_year): c for c in db.session.scalars(
-        select(SchoolYearCount).where(SchoolYearCount.school_year.in_(years)))} if years else {}
+    existing = (
+        {
+            (e.school_id, e.school_year, e.groep): e
+            for e in db.session.scalars(select(GroepEnrolment).where(GroepEnrolment.school_year.in_(years)))
+        }
+        if years
+        else {}
+    )
+    totals = (
+        {
+            (c.school_id, c.school_year): c
+            for c in db.session.scalars(select(SchoolYearCount).where(SchoolYearCount.school_year.in_(years)))
+        }
+        if years
+        else {}
+    )
     inserts = []
     for (school_id, year), groepen in per_school.items():
         changed = False

@@ -4,6 +4,7 @@ Only real per-age numbers are stored (GroepEnrolment); where a school year has o
 total (SchoolYearCount), the groepen are derived here by an even split of the total —
 the remainder goes to the lowest groepen — and marked estimated.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,14 +33,22 @@ def enrolment_by_groep(school_ids: list[int], school_year: int) -> dict[int, lis
     if not school_ids:
         return result
     real: dict[int, dict[int, GroepEnrolment]] = {}
-    for e in db.session.scalars(select(GroepEnrolment).where(
-            GroepEnrolment.school_id.in_(school_ids), GroepEnrolment.school_year == school_year)):
+    for e in db.session.scalars(
+        select(GroepEnrolment).where(
+            GroepEnrolment.school_id.in_(school_ids), GroepEnrolment.school_year == school_year
+        )
+    ):
         real.setdefault(e.school_id, {})[e.groep] = e
     for sid, groepen in real.items():
-        result[sid] = [GroepCount(g, groepen[g].pupils if g in groepen else 0,
-                                  groepen[g].estimated if g in groepen else True) for g in range(1, 9)]
-    for c in db.session.scalars(select(SchoolYearCount).where(
-            SchoolYearCount.school_id.in_(school_ids), SchoolYearCount.school_year == school_year)):
+        result[sid] = [
+            GroepCount(g, groepen[g].pupils if g in groepen else 0, groepen[g].estimated if g in groepen else True)
+            for g in range(1, 9)
+        ]
+    for c in db.session.scalars(
+        select(SchoolYearCount).where(
+            SchoolYearCount.school_id.in_(school_ids), SchoolYearCount.school_year == school_year
+        )
+    ):
         if c.school_id not in result:
             result[c.school_id] = [GroepCount(g, n, True) for g, n in enumerate(even_split(c.pupils), start=1)]
     return result

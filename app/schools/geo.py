@@ -1,4 +1,5 @@
 """Coordinates of 4-digit postcode areas (PC4 centroids), from data/geo/."""
+
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,5 @@
 """School holidays per holiday region (noord, midden, zuid) and school year."""
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,9 @@ class HolidayFileError(ValueError):
     """The file as a whole cannot be read as a holidays file (nothing is imported)."""
 
 
-def import_holidays(path: str | Path | None = None, *, text: str | None = None
-                    ) -> tuple[int, int, list[tuple[int, str]]]:
+def import_holidays(
+    path: str | Path | None = None, *, text: str | None = None
+) -> tuple[int, int, list[tuple[int, str]]]:
     """Idempotent load from a file (default data/holidays.csv) or from ``text``; returns
     (created, updated, bad rows). Raises HolidayFileError, before changing anything, when
     the header lacks a column. The caller commits."""
@@ -31,8 +33,11 @@ def import_holidays(path: str | Path | None = None, *, text: str | None = None
     if text is None:
         with open(path or HOLIDAYS_FILE, encoding="utf-8") as f:
             text = f.read()
-    numbered = [(n, line) for n, line in enumerate(text.lstrip("\ufeff").splitlines(keepends=True), start=1)
-                if not line.startswith("#")]
+    numbered = [
+        (n, line)
+        for n, line in enumerate(text.lstrip("\ufeff").splitlines(keepends=True), start=1)
+        if not line.startswith("#")
+    ]
     lines = [line for _n, line in numbered]
     if not lines:
         raise HolidayFileError("the file is empty")
@@ -72,9 +77,17 @@ def import_holidays(path: str | Path | None = None, *, text: str | None = None
 
 
 def holidays_for(holiday_region: HolidayRegion, start: date, end: date) -> list[HolidayPeriod]:
-    return list(db.session.scalars(select(HolidayPeriod).where(
-        HolidayPeriod.holiday_region == holiday_region, HolidayPeriod.ends_on >= start,
-        HolidayPeriod.starts_on <= end).order_by(HolidayPeriod.starts_on)))
+    return list(
+        db.session.scalars(
+            select(HolidayPeriod)
+            .where(
+                HolidayPeriod.holiday_region == holiday_region,
+                HolidayPeriod.ends_on >= start,
+                HolidayPeriod.starts_on <= end,
+            )
+            .order_by(HolidayPeriod.starts_on)
+        )
+    )
 
 
 def is_school_holiday(day: date, periods: list[HolidayPeriod]) -> bool:

@@ -1,5 +1,6 @@
 """Finding a school the way a coordinator names it: by name (as the page's list offers it), by
 "name — place (code)", or by its vestigingscode."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,11 @@ _CODE_AT_END = re.compile(r"\(([0-9A-Za-z]{4,6})\)\s*$")
 
 def school_choice_label(school: School) -> str:
     """How the page lists a school to choose from; read back by ``find_school_by_name_or_code``."""
-    return f"{school.name} — {school.city} ({school.location_code})" if school.city else \
-        f"{school.name} ({school.location_code})"
+    return (
+        f"{school.name} — {school.city} ({school.location_code})"
+        if school.city
+        else f"{school.name} ({school.location_code})"
+    )
 
 
 def find_school_by_name_or_code(region_id: int, text: str) -> list[School]:
@@ -35,5 +39,6 @@ def find_school_by_name_or_code(region_id: int, text: str) -> list[School]:
     exact = db.session.scalars(base.where(func.lower(School.name) == name).order_by(School.id)).all()
     if exact:
         return list(exact)
-    return list(db.session.scalars(base.where(func.lower(School.name).like(f"%{name}%")).order_by(School.name)
-                                   .limit(10)))
+    return list(
+        db.session.scalars(base.where(func.lower(School.name).like(f"%{name}%")).order_by(School.name).limit(10))
+    )

@@ -1,4 +1,5 @@
 """Schools (DUO locations), enrolment per school year and groep, school holidays."""
+
 from __future__ import annotations
 
 import enum

@@ -6,13 +6,31 @@ articles 's and 't stay lower case, and so do the small words inside a name ("Ca
 den IJssel", "Bergen op Zoom", "Nuenen, Gerwen en Nederwetten"). An abbreviation in
 brackets stays in capitals ("Bergen (NH)"). Pure code.
 """
+
 from __future__ import annotations
 
 import re
 
 # small words written in lower case inside a name (never at its start)
-PARTICLES = {"aan", "bij", "de", "den", "der", "en", "het", "in", "of", "onder", "op", "over", "te", "ten", "ter",
-             "van", "voor"}
+PARTICLES = {
+    "aan",
+    "bij",
+    "de",
+    "den",
+    "der",
+    "en",
+    "het",
+    "in",
+    "of",
+    "onder",
+    "op",
+    "over",
+    "te",
+    "ten",
+    "ter",
+    "van",
+    "voor",
+}
 _TOKEN = re.compile(r"(\([^)]*\)|[^\s\-]+|[\s\-]+)")
 
 

@@ -3,6 +3,7 @@
 The estimate is the great-circle (haversine) distance times a road factor (per region,
 1.3 by default); a known road distance for a pair overrides it.
 """
+
 from __future__ import annotations
 
 from math import asin, cos, radians, sin, sqrt
@@ -19,8 +20,14 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
     return 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(h)))
 
 
-def road_km(lat1: float | None, lon1: float | None, lat2: float | None, lon2: float | None,
-            road_factor: float = DEFAULT_ROAD_FACTOR, known_km: float | None = None) -> float | None:
+def road_km(
+    lat1: float | None,
+    lon1: float | None,
+    lat2: float | None,
+    lon2: float | None,
+    road_factor: float = DEFAULT_ROAD_FACTOR,
+    known_km: float | None = None,
+) -> float | None:
     """Road distance: the known one if given, else great-circle × road factor; None without coordinates."""
     if known_km is not None:
         return known_km

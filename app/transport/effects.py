@@ -6,6 +6,7 @@ its own unit of work. That writes a ``replan`` entry to the outbox in the same
 transaction; the outbox worker re-plans the session afterwards, outside the request and
 its locks. Entries are coalesced per session: a burst of bookings plans once or a few times.
 """
+
 from __future__ import annotations
 
 

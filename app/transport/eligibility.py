@@ -1,9 +1,16 @@
 """Who gets a bus: the one place for the rule (catalogue, booking pages, planning)."""
+
 from __future__ import annotations
 
 
-def needs_bus(distance_km: float | None, threshold_km: float | None, *, bus_provided: bool = True,
-              at_school: bool = False, declined: bool = False) -> bool:
+def needs_bus(
+    distance_km: float | None,
+    threshold_km: float | None,
+    *,
+    bus_provided: bool = True,
+    at_school: bool = False,
+    declined: bool = False,
+) -> bool:
     """A class needs a bus when its school is farther than the region's threshold from the venue.
 
     ``distance_km`` is the road distance (a known one, else great-circle × the region's

@@ -1,5 +1,6 @@
 """Typed errors of the transport area, one hierarchy under TransportError (codes are stable
 for the API; the status comes from the general kind in app.errors)."""
+
 from __future__ import annotations
 
 from app.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError

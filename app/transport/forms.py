@@ -1,4 +1,5 @@
 """Forms of the transport pages: they check shape; the rules are the service's."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -17,8 +18,11 @@ class FlagForm(FlaskForm):
 
 
 class MoveStopForm(FlaskForm):
-    target = SelectField(_l("Naar bus"), validate_choice=False,
-                         validators=[DataRequired(message=_l("Kies een bus.")), Regexp(r"^(bus|type):\d+$")])
+    target = SelectField(
+        _l("Naar bus"),
+        validate_choice=False,
+        validators=[DataRequired(message=_l("Kies een bus.")), Regexp(r"^(bus|type):\d+$")],
+    )
 
 
 class HireForm(FlaskForm):
@@ -34,14 +38,21 @@ class AskSchoolForm(FlaskForm):
 
 
 class RoadDistanceForm(FlaskForm):
-    school = StringField(_l("School (DUO-vestigingscode, bijv. 12AB00)"),
-                         validators=[DataRequired(message=_l("Vul de vestigingscode in.")), Length(max=6)])
+    school = StringField(
+        _l("School (DUO-vestigingscode, bijv. 12AB00)"),
+        validators=[DataRequired(message=_l("Vul de vestigingscode in.")), Length(max=6)],
+    )
     venue = SelectField(_l("Locatie"), coerce=int)
-    km = DecimalField(_l("Afstand over de weg (km)"), places=1,
-                      validators=[InputRequired(message=_l("Vul de afstand in.")), NumberRange(0, 500)])
+    km = DecimalField(
+        _l("Afstand over de weg (km)"),
+        places=1,
+        validators=[InputRequired(message=_l("Vul de afstand in.")), NumberRange(0, 500)],
+    )
     minutes = DecimalField(_l("Rijtijd (minuten, mag leeg)"), places=0, validators=[Optional(), NumberRange(1, 600)])
 
 
 class RoadDistanceImportForm(FlaskForm):
-    file = FileField(_l("CSV-bestand (kolommen school, venue, km, minutes)"),
-                     validators=[FileRequired(message=_l("Kies een bestand."))])
+    file = FileField(
+        _l("CSV-bestand (kolommen school, venue, km, minutes)"),
+        validators=[FileRequired(message=_l("Kies een bestand."))],
+    )

@@ -1,4 +1,5 @@
 """Scheduled jobs of the transport area: plain functions of `now`, safe to run twice."""
+
 from __future__ import annotations
 
 from datetime import datetime

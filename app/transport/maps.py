@@ -1,4 +1,5 @@
 """The routes of a day as server-drawn SVG data: a pure function (no third-party scripts)."""
+
 from __future__ import annotations
 
 import math
@@ -24,14 +25,22 @@ class MapRoute:
 COLOURS, DASHES = 12, 3
 
 
-def route_map(routes: list[tuple[str, list[tuple[str, float, float]], tuple[str, float, float]]],
-              width: int = 600, height: int = 450, pad: int = 24) -> tuple[list[MapRoute], list[MapPoint]]:
+def route_map(
+    routes: list[tuple[str, list[tuple[str, float, float]], tuple[str, float, float]]],
+    width: int = 600,
+    height: int = 450,
+    pad: int = 24,
+) -> tuple[list[MapRoute], list[MapPoint]]:
     """routes: (bus label, [(stop label, lat, lon) in order], (venue label, lat, lon)).
 
     An equirectangular projection of the box around all points, as the reach map does.
     """
-    coords = [(lat, lon) for _l, stops, venue in routes for _s, lat, lon in stops + [venue]
-              if lat is not None and lon is not None]
+    coords = [
+        (lat, lon)
+        for _l, stops, venue in routes
+        for _s, lat, lon in stops + [venue]
+        if lat is not None and lon is not None
+    ]
     if not coords:
         return [], []
     lats, lons = [c[0] for c in coords], [c[1] for c in coords]

@@ -1,4 +1,5 @@
 """Bus contracts, known road distances, and bus plans per session."""
+
 from __future__ import annotations
 
 import enum
@@ -109,7 +110,9 @@ class BusPlan(db.Model):
         import hashlib
         import json
 
-        return hashlib.sha1(json.dumps(self.warnings or [], sort_keys=True).encode()).hexdigest() if self.warnings else ""
+        return (
+            hashlib.sha1(json.dumps(self.warnings or [], sort_keys=True).encode()).hexdigest() if self.warnings else ""
+        )
 
     @property
     def warnings_unseen(self) -> bool:
@@ -132,7 +135,9 @@ class Bus(db.Model):
 
     plan: Mapped[BusPlan] = relationship(back_populates="buses")
     bus_type: Mapped["BusType"] = relationship()
-    stops: Mapped[list["BusStop"]] = relationship(back_populates="bus", cascade="all, delete-orphan", order_by="BusStop.position")
+    stops: Mapped[list["BusStop"]] = relationship(
+        back_populates="bus", cascade="all, delete-orphan", order_by="BusStop.position"
+    )
 
 
 class BusStop(db.Model):

@@ -30,6 +30,7 @@ OR-Tools routing instead (a greedy plan when that finds nothing); the day's mode
 still enforces the fleet. Both run on deterministic limits: the same input gives the
 same plan. ``Plan.solver`` says which one made the plan.
 """
+
 from __future__ import annotations
 
 import math
@@ -190,6 +191,7 @@ class Plan:
 
 # ------------------------------------------------------------------ geometry and time
 
+
 @dataclass(frozen=True)
 class _Unit:
     """A stop as the solver sees it: a whole class, or a part of a class too big for one bus."""
@@ -281,6 +283,7 @@ def ride_minutes(stops: list[StopRequest], req: PlanRequest, metric: _Metric | N
 
 # ------------------------------------------------------------------ the planners
 
+
 def plan(req: PlanRequest) -> Plan:
     """The plan of one session on its own (the fleet is ``req.types``' available)."""
     return plan_day([req])[0]
@@ -333,8 +336,11 @@ class _Session:
         self.hired_types = {t.id: t for t in req.types if t.hired}
         fleet = [t for t in req.types if t.available > 0] or list(req.types)
         # without bus types (a region with no contract) every class is a unit the model cannot carry
-        self.units = _split_cheapest(self.open, fleet, self.metric) if self.open and fleet else \
-            [_Unit(s, s.seats) for s in self.open]
+        self.units = (
+            _split_cheapest(self.open, fleet, self.metric)
+            if self.open and fleet
+            else [_Unit(s, s.seats) for s in self.open]
+        )
 
     def type_of(self, g: GivenBus) -> VehicleType | None:
         """The type of a given bus: hired or of the contract (the other when the day has none)."""
@@ -372,7 +378,7 @@ class _Session:
         """The cheapest order within the ride limit (else the shortest ride), deterministic."""
         best = None
         limit = self.req.limits.max_ride_minutes
-        for order in (permutations(subset) if len(subset) > 1 else [subset]):
+        for order in permutations(subset) if len(subset) > 1 else [subset]:
             times, km, ride, moved = self.route(order)
             rank = (ride > limit, len(moved), round(km, 6) if ride <= limit else ride, order)
             if best is None or rank < best[0]:
@@ -385,8 +391,19 @@ class _Session:
         if moved and self.req.hold == "soft":
             cents += int(round(lim.change_cost * 100)) * len(moved)
         back = self.req.ends_at + timedelta(minutes=lim.return_after_minutes + ride + lim.turnaround_minutes)
-        return _Column(self.index, tuple(order), t, times, km, ride, cents, key, locked, moved,
-                       busy=(times[0] if times else self.req.starts_at, back))
+        return _Column(
+            self.index,
+            tuple(order),
+            t,
+            times,
+            km,
+            ride,
+            cents,
+            key,
+            locked,
+            moved,
+            busy=(times[0] if times else self.req.starts_at, back),
+        )
 
     # -- candidate routes
     def enumerate(self) -> list[_Column] | None:
@@ -402,8 +419,11 @@ class _Session:
         pinned: dict[int, list[int]] = {}
         free = []
         for i, u in enumerate(self.units):
-            if u.stop.pinned_bus is not None and u.stop.pinned_bus in self.keyed \
-                    and self.type_of(self.keyed[u.stop.pinned_bus]) is not None:
+            if (
+                u.stop.pinned_bus is not None
+                and u.stop.pinned_bus in self.keyed
+                and self.type_of(self.keyed[u.stop.pinned_bus]) is not None
+            ):
                 pinned.setdefault(u.stop.pinned_bus, []).append(i)
             else:
                 free.append(i)
@@ -414,12 +434,12 @@ class _Session:
             over = ride > lim.max_ride_minutes
             if not must and len(subset) > 1 and (over or (hard and moved)):
                 return False
-            types = [self.type_of(self.keyed[key])] if key is not None else \
-                [t for t in fleet if t.seats >= seats]
+            types = [self.type_of(self.keyed[key])] if key is not None else [t for t in fleet if t.seats >= seats]
             for t in types:
                 c = self.column(order, t, times, km, ride, moved, key=key)
-                c.pin_broken = key is not None and ((over and len({self.units[i].stop.booking_id for i in subset}) > 1)
-                                                    or seats > t.seats)
+                c.pin_broken = key is not None and (
+                    (over and len({self.units[i].stop.booking_id for i in subset}) > 1) or seats > t.seats
+                )
                 cols.append(c)
             return bool(types)
 
@@ -512,8 +532,12 @@ def _split_cheapest(stops, fleet, metric) -> list[_Unit]:
             cands = []
             for t in fleet:
                 prev = best[max(0, need - t.seats)]
-                cands.append((round(prev[0] + t.cost_per_trip + t.cost_per_km * 2 * km, 6),
-                              tuple(sorted(prev[1] + (t.seats,), reverse=True))))
+                cands.append(
+                    (
+                        round(prev[0] + t.cost_per_trip + t.cost_per_km * 2 * km, 6),
+                        tuple(sorted(prev[1] + (t.seats,), reverse=True)),
+                    )
+                )
             best[need] = min(cands)
         left = s.seats
         for cap in best[s.seats][1]:
@@ -573,7 +597,9 @@ def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # one worker and a deterministic limit: the same input, the same plan
     solver.parameters.random_seed = 1
-    solver.parameters.max_deterministic_time = max(1.0, 10.0 * max((r.limits.time_limit_seconds for r in reqs), default=1))
+    solver.parameters.max_deterministic_time = max(
+        1.0, 10.0 * max((r.limits.time_limit_seconds for r in reqs), default=1)
+    )
     status = solver.Solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise RuntimeError("the day's bus model has no solution")
@@ -581,9 +607,15 @@ def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
     objective_value, bound = solver.ObjectiveValue() / 100, solver.BestObjectiveBound() / 100
     plans = []
     for s in sessions:
-        plans.append(_to_plan(s, [c for c in chosen if c.session == s.index],
-                              [u for (si, u), v in lost.items() if si == s.index and solver.Value(v)],
-                              status == cp_model.OPTIMAL, warnings_fleet))
+        plans.append(
+            _to_plan(
+                s,
+                [c for c in chosen if c.session == s.index],
+                [u for (si, u), v in lost.items() if si == s.index and solver.Value(v)],
+                status == cp_model.OPTIMAL,
+                warnings_fleet,
+            )
+        )
         plans[-1].day_objective, plans[-1].day_bound = objective_value, bound
     return plans
 
@@ -617,32 +649,53 @@ def _to_plan(s: _Session, cols: list[_Column], lost: list[int], optimal: bool, o
     buses = []
     warnings = list(s.warnings)
     for c in sorted(cols, key=lambda c: (c.pickups[0] if c.pickups else req.starts_at, c.units)):
-        stops = [PlannedStop(s.units[i].stop.booking_id, s.units[i].stop.school_id, s.units[i].seats, pickup_at=t,
-                             pinned=s.units[i].stop.pinned_bus is not None and not c.locked)
-                 for i, t in zip(c.units, c.pickups, strict=True)]
+        stops = [
+            PlannedStop(
+                s.units[i].stop.booking_id,
+                s.units[i].stop.school_id,
+                s.units[i].seats,
+                pickup_at=t,
+                pinned=s.units[i].stop.pinned_bus is not None and not c.locked,
+            )
+            for i, t in zip(c.units, c.pickups, strict=True)
+        ]
         merged: dict[int, PlannedStop] = {}
         for st in stops:  # parts of one class on the same bus are one stop
             if st.booking_id in merged:
                 merged[st.booking_id].seats += st.seats
             else:
                 merged[st.booking_id] = st
-        bus = PlannedBus(c.type, list(merged.values()), key=c.key, locked=c.locked,
-                         arrives_at=req.starts_at - timedelta(minutes=lim.arrival_margin_minutes),
-                         departs_back_at=req.ends_at + timedelta(minutes=lim.return_after_minutes),
-                         km=round(2 * c.km, 2), ride_minutes=c.ride, busy_from=c.busy[0], busy_until=c.busy[1])
+        bus = PlannedBus(
+            c.type,
+            list(merged.values()),
+            key=c.key,
+            locked=c.locked,
+            arrives_at=req.starts_at - timedelta(minutes=lim.arrival_margin_minutes),
+            departs_back_at=req.ends_at + timedelta(minutes=lim.return_after_minutes),
+            km=round(2 * c.km, 2),
+            ride_minutes=c.ride,
+            busy_from=c.busy[0],
+            busy_until=c.busy[1],
+        )
         bus.cost = round(c.type.cost_per_trip + c.type.cost_per_km * bus.km, 2)
         buses.append(bus)
         first = bus.stops[0].booking_id if bus.stops else None
         if c.ride > lim.max_ride_minutes:
-            warnings.append(PlanWarning("pin_breaks_rule" if c.pin_broken else "ride_over_limit",
-                                        booking_id=first, minutes=c.ride))
+            warnings.append(
+                PlanWarning("pin_breaks_rule" if c.pin_broken else "ride_over_limit", booking_id=first, minutes=c.ride)
+            )
         elif c.pin_broken:
             warnings.append(PlanWarning("pin_breaks_rule", booking_id=first, minutes=c.ride))
         for i in sorted(set(c.moved)):
             st = s.units[i].stop
             t = c.pickups[c.units.index(i)]
-            warnings.append(PlanWarning("pickup_moved", booking_id=st.booking_id,
-                                        minutes=int(abs((st.announced_at - t).total_seconds()) // 60)))
+            warnings.append(
+                PlanWarning(
+                    "pickup_moved",
+                    booking_id=st.booking_id,
+                    minutes=int(abs((st.announced_at - t).total_seconds()) // 60),
+                )
+            )
     unplanned: dict[int, int] = {}
     for u in lost:
         unplanned[s.units[u].stop.booking_id] = unplanned.get(s.units[u].stop.booking_id, 0) + s.units[u].seats
@@ -650,9 +703,13 @@ def _to_plan(s: _Session, cols: list[_Column], lost: list[int], optimal: bool, o
         warnings.append(PlanWarning("no_bus", booking_id=bid, seats=seats))
     for t_id in sorted(over_fleet):
         warnings.append(PlanWarning("locked_over_fleet", type_id=t_id))
-    return Plan(buses, "none" if not s.units else s.solver, _dedupe(warnings),
-                [Unplanned(b, n, "fleet") for b, n in sorted(unplanned.items())],
-                proven_optimal=optimal and s.solver == "exact")
+    return Plan(
+        buses,
+        "none" if not s.units else s.solver,
+        _dedupe(warnings),
+        [Unplanned(b, n, "fleet") for b, n in sorted(unplanned.items())],
+        proven_optimal=optimal and s.solver == "exact",
+    )
 
 
 def _dedupe(warnings):
@@ -700,7 +757,7 @@ def _solve_ortools(units, req, metric, usable, keyed, types) -> list[PlannedBus]
             target = None if j == 0 else stops[j]
             dist_m[i][j] = int(round(metric.km(stops[i], target) * 1000))
             mins[i][j] = metric.minutes(stops[i], target) + lim.dwell_minutes
-    big = 10 ** 9
+    big = 10**9
     for j in range(num):  # nothing leaves the venue
         dist_m[0][j] = big if j else 0
 
@@ -718,7 +775,8 @@ def _solve_ortools(units, req, metric, usable, keyed, types) -> list[PlannedBus]
         routing.SetFixedCostOfVehicle(int(round(t.cost_per_trip * 100)), v)
 
     demand = routing.RegisterUnaryTransitCallback(
-        lambda index: units[manager.IndexToNode(index) - 2].seats if manager.IndexToNode(index) >= 2 else 0)
+        lambda index: units[manager.IndexToNode(index) - 2].seats if manager.IndexToNode(index) >= 2 else 0
+    )
     routing.AddDimensionWithVehicleCapacity(demand, 0, [t.seats for t, _ in vehicles], True, "seats")
     time_cb = routing.RegisterTransitMatrix(mins)
     routing.AddDimension(time_cb, 0, lim.max_ride_minutes, True, "ride")
@@ -748,7 +806,9 @@ def _solve_ortools(units, req, metric, usable, keyed, types) -> list[PlannedBus]
         while not routing.IsEnd(index):
             u = units[manager.IndexToNode(index) - 2]
             ids.append(manager.IndexToNode(index) - 2)
-            route.append(PlannedStop(u.stop.booking_id, u.stop.school_id, u.seats, pinned=u.stop.pinned_bus is not None))
+            route.append(
+                PlannedStop(u.stop.booking_id, u.stop.school_id, u.seats, pinned=u.stop.pinned_bus is not None)
+            )
             index = solution.Value(routing.NextVar(index))
         if route:
             out.append(PlannedBus(t, _merge(route), key=key, units=ids))
@@ -763,8 +823,15 @@ def _greedy(units, req, metric, usable, keyed, types) -> list[PlannedBus]:
     for key in sorted({u.stop.pinned_bus for u in units if u.stop.pinned_bus is not None}):
         g = keyed.get(key)
         buses.append((PlannedBus(types[g.type_id] if g else largest, [], key=key), []))
-    order = sorted(range(len(units)), key=lambda i: (units[i].stop.pinned_bus is None,
-                                                     -metric.minutes(units[i].stop, None), units[i].stop.booking_id, i))
+    order = sorted(
+        range(len(units)),
+        key=lambda i: (
+            units[i].stop.pinned_bus is None,
+            -metric.minutes(units[i].stop, None),
+            units[i].stop.booking_id,
+            i,
+        ),
+    )
     for n in order:
         u = units[n]
         target = None
@@ -785,8 +852,9 @@ def _greedy(units, req, metric, usable, keyed, types) -> list[PlannedBus]:
         if target is None:
             target = (PlannedBus(largest, []), [])
             buses.append(target)
-        target[0].stops.append(PlannedStop(u.stop.booking_id, u.stop.school_id, u.seats,
-                                           pinned=u.stop.pinned_bus is not None))
+        target[0].stops.append(
+            PlannedStop(u.stop.booking_id, u.stop.school_id, u.seats, pinned=u.stop.pinned_bus is not None)
+        )
         target[0].units.append(n)
         target[1].append(u.stop)
     out = []

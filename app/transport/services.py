@@ -6,6 +6,7 @@ pinned stops are respected. A frozen plan is not changed by a booking change: th
 change is flagged for the coordinator (``needs_review``) instead. Like every service
 here it flushes but does not commit.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ distances and eligibility
 
+
 def known_roads(venue_ids, school_ids=None) -> dict[tuple[int, int], tuple[float, float | None]]:
     """The known road distances (km, minutes) per (school id, venue id) for these venues (and
     schools, when given): the one lookup behind every distance the platform shows or uses."""
@@ -47,7 +49,8 @@ def known_roads(venue_ids, school_ids=None) -> dict[tuple[int, int], tuple[float
     if not venue_ids or (school_ids is not None and not school_ids):
         return {}
     stmt = select(RoadDistance.school_id, RoadDistance.venue_id, RoadDistance.km, RoadDistance.minutes).where(
-        RoadDistance.venue_id.in_(venue_ids))
+        RoadDistance.venue_id.in_(venue_ids)
+    )
     if school_ids is not None:
         stmt = stmt.where(RoadDistance.school_id.in_(sorted(set(school_ids))))
     return {(sid, vid): (km, minutes) for sid, vid, km, minutes in db.session.execute(stmt)}
@@ -60,7 +63,9 @@ def road_distances(school_ids, venue: Venue, road_factor: float) -> dict[int, tu
         return {}
     known = known_roads([venue.id], ids)
     out = {}
-    for sid, lat, lon in db.session.execute(select(School.id, School.latitude, School.longitude).where(School.id.in_(ids))):
+    for sid, lat, lon in db.session.execute(
+        select(School.id, School.latitude, School.longitude).where(School.id.in_(ids))
+    ):
         km, minutes = known.get((sid, venue.id), (None, None))
         out[sid] = (road_km(lat, lon, venue.latitude, venue.longitude, road_factor, km), minutes)
     return out
@@ -77,9 +82,15 @@ def booking_needs_bus(booking: Booking, distance_km: float | None = None, *, ign
         return False
     region = s.offer.region
     if distance_km is None:
-        distance_km = road_distances([booking.school_id], s.venue, region.road_factor).get(booking.school_id, (None,))[0]
-    return needs_bus(distance_km, region.bus_threshold_km, bus_provided=s.offer.bus_provided,
-                     declined=booking.bus_declined and not ignore_declined)
+        distance_km = road_distances([booking.school_id], s.venue, region.road_factor).get(booking.school_id, (None,))[
+            0
+        ]
+    return needs_bus(
+        distance_km,
+        region.bus_threshold_km,
+        bus_provided=s.offer.bus_provided,
+        declined=booking.bus_declined and not ignore_declined,
+    )
 
 
 @dataclass
@@ -103,14 +114,23 @@ def transport_info(booking: Booking) -> TransportInfo:
     distance = None
     if not _at_school(s):
         distance = road_distances([booking.school_id], s.venue, s.offer.region.road_factor).get(
-            booking.school_id, (None,))[0]
-    eligible = (booking.status in (BookingStatus.CONFIRMED, BookingStatus.ATTENDED) and distance is not None
-                and booking_needs_bus(booking, distance, ignore_declined=True))
+            booking.school_id, (None,)
+        )[0]
+    eligible = (
+        booking.status in (BookingStatus.CONFIRMED, BookingStatus.ATTENDED)
+        and distance is not None
+        and booking_needs_bus(booking, distance, ignore_declined=True)
+    )
     from app.outbox.services import pending_replans
 
-    return TransportInfo(eligible, booking.bus_declined, distance, pickup_time(booking) if eligible else None,
-                         f"{booking.school.name}, {booking.school.address}",
-                         replanning=eligible and bool(pending_replans([s.id])))
+    return TransportInfo(
+        eligible,
+        booking.bus_declined,
+        distance,
+        pickup_time(booking) if eligible else None,
+        f"{booking.school.name}, {booking.school.address}",
+        replanning=eligible and bool(pending_replans([s.id])),
+    )
 
 
 def pickup_times(bookings) -> dict[int, datetime]:
@@ -119,9 +139,15 @@ def pickup_times(bookings) -> dict[int, datetime]:
     ids = sorted({b.id for b in bookings if b.id is not None})
     if not ids:
         return {}
-    return {bid: at for bid, at in db.session.execute(
-        select(BusStop.booking_id, func.min(BusStop.pickup_at)).where(BusStop.booking_id.in_(ids))
-        .group_by(BusStop.booking_id)) if at is not None}
+    return {
+        bid: at
+        for bid, at in db.session.execute(
+            select(BusStop.booking_id, func.min(BusStop.pickup_at))
+            .where(BusStop.booking_id.in_(ids))
+            .group_by(BusStop.booking_id)
+        )
+        if at is not None
+    }
 
 
 def return_times(bookings) -> dict[int, datetime]:
@@ -133,8 +159,10 @@ def return_times(bookings) -> dict[int, datetime]:
         return {}
     out: dict[int, datetime] = {}
     for bid, pickup, arrives, back in db.session.execute(
-            select(BusStop.booking_id, BusStop.pickup_at, Bus.arrives_at, Bus.departs_back_at)
-            .join(Bus, BusStop.bus_id == Bus.id).where(BusStop.booking_id.in_(ids))):
+        select(BusStop.booking_id, BusStop.pickup_at, Bus.arrives_at, Bus.departs_back_at)
+        .join(Bus, BusStop.bus_id == Bus.id)
+        .where(BusStop.booking_id.in_(ids))
+    ):
         if None in (pickup, arrives, back):
             continue
         at = back + (arrives - pickup)
@@ -150,6 +178,7 @@ def pickup_time(booking: Booking) -> datetime | None:
 
 # ------------------------------------------------------------------ locking the plan
 
+
 def _lock_plan(session_id: int) -> BusPlan:
     """Create the plan row if needed, then lock it (PostgreSQL: FOR UPDATE; SQLite: the write lock).
 
@@ -159,9 +188,21 @@ def _lock_plan(session_id: int) -> BusPlan:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(BusPlan).values(session_id=session_id, status=PlanStatus.DRAFT.value,
-                                              needs_review=False, review_note="", stale=False, total_km=0.0,
-                                              total_cost=0.0, warnings=[], warnings_seen="").on_conflict_do_nothing(index_elements=["session_id"]))
+    db.session.execute(
+        insert(BusPlan)
+        .values(
+            session_id=session_id,
+            status=PlanStatus.DRAFT.value,
+            needs_review=False,
+            review_note="",
+            stale=False,
+            total_km=0.0,
+            total_cost=0.0,
+            warnings=[],
+            warnings_seen="",
+        )
+        .on_conflict_do_nothing(index_elements=["session_id"])
+    )
     stmt = select(BusPlan).where(BusPlan.session_id == session_id).execution_options(populate_existing=True)
     if is_postgres() and locking_enabled():
         set_lock_timeout("TRANSPORT_LOCK_TIMEOUT_MS", 30000)
@@ -171,16 +212,20 @@ def _lock_plan(session_id: int) -> BusPlan:
 
 # ------------------------------------------------------------------ planning a session
 
+
 def _limits() -> planning.Limits:
     cfg = current_app.config
-    return planning.Limits(max_ride_minutes=cfg["TRANSPORT_MAX_RIDE_MINUTES"],
-                           arrival_margin_minutes=cfg["TRANSPORT_ARRIVAL_MARGIN_MINUTES"],
-                           dwell_minutes=cfg["TRANSPORT_DWELL_MINUTES"],
-                           return_after_minutes=cfg["TRANSPORT_RETURN_AFTER_MINUTES"],
-                           speed_kmh=cfg["TRANSPORT_SPEED_KMH"], time_limit_seconds=cfg["TRANSPORT_SOLVER_SECONDS"],
-                           pickup_tolerance_minutes=cfg.get("TRANSPORT_PICKUP_TOLERANCE_MINUTES", 5),
-                           change_cost=cfg.get("TRANSPORT_PICKUP_CHANGE_COST", 25.0),
-                           turnaround_minutes=cfg.get("TRANSPORT_TURNAROUND_MINUTES", 15))
+    return planning.Limits(
+        max_ride_minutes=cfg["TRANSPORT_MAX_RIDE_MINUTES"],
+        arrival_margin_minutes=cfg["TRANSPORT_ARRIVAL_MARGIN_MINUTES"],
+        dwell_minutes=cfg["TRANSPORT_DWELL_MINUTES"],
+        return_after_minutes=cfg["TRANSPORT_RETURN_AFTER_MINUTES"],
+        speed_kmh=cfg["TRANSPORT_SPEED_KMH"],
+        time_limit_seconds=cfg["TRANSPORT_SOLVER_SECONDS"],
+        pickup_tolerance_minutes=cfg.get("TRANSPORT_PICKUP_TOLERANCE_MINUTES", 5),
+        change_cost=cfg.get("TRANSPORT_PICKUP_CHANGE_COST", 25.0),
+        turnaround_minutes=cfg.get("TRANSPORT_TURNAROUND_MINUTES", 15),
+    )
 
 
 # the Netherlands with a margin: a school outside it has implausible coordinates (a typo, (0, 0))
@@ -201,9 +246,15 @@ def _riders(session: Session, warnings: list | None = None) -> list[tuple[Bookin
     ``implausible_coordinates``) in ``warnings``, so the coordinator sees it."""
     if session.status == SessionStatus.CANCELLED or _at_school(session):
         return []
-    bookings = list(db.session.scalars(select(Booking).where(
-        Booking.session_id == session.id, Booking.status == BookingStatus.CONFIRMED)
-        .options(selectinload(Booking.school)).order_by(Booking.id).execution_options(populate_existing=True)))
+    bookings = list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.session_id == session.id, Booking.status == BookingStatus.CONFIRMED)
+            .options(selectinload(Booking.school))
+            .order_by(Booking.id)
+            .execution_options(populate_existing=True)
+        )
+    )
     region = session.offer.region
     known = known_roads([session.venue.id], [b.school_id for b in bookings])
     dist = road_distances([b.school_id for b in bookings], session.venue, region.road_factor)
@@ -213,8 +264,11 @@ def _riders(session: Session, warnings: list | None = None) -> list[tuple[Bookin
         located = (b.school_id, session.venue.id) in known or is_plausible(b.school.latitude, b.school.longitude)
         if not located:
             if session.offer.bus_provided and not b.bus_declined and warnings is not None:
-                code = "no_coordinates" if b.school.latitude is None or b.school.longitude is None \
+                code = (
+                    "no_coordinates"
+                    if b.school.latitude is None or b.school.longitude is None
                     else "implausible_coordinates"
+                )
                 warnings.append(planning.PlanWarning(code, booking_id=b.id))
             continue
         if booking_needs_bus(b, km):
@@ -231,20 +285,25 @@ def _types_for(region_id: int, day: date | None = None) -> list[planning.Vehicle
     """The region's bus types with the buses of each a day (the fleet of the day); with ``day``
     also the buses hired for that day, each type's a fleet of its own at the hire price (the
     hire price for the trip, plus the type's price per km)."""
-    types = db.session.scalars(select(BusType).where(BusType.region_id == region_id,
-                                                     BusType.active.is_(True)).order_by(BusType.id)).all()
-    out = [planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, t.available, t.name, t.carrier)
-           for t in types]
+    types = db.session.scalars(
+        select(BusType).where(BusType.region_id == region_id, BusType.active.is_(True)).order_by(BusType.id)
+    ).all()
+    out = [
+        planning.VehicleType(t.id, t.seats, t.cost_per_trip, t.cost_per_km, t.available, t.name, t.carrier)
+        for t in types
+    ]
     if day is not None:
         region = db.session.get(Region, region_id)
         by_id = {t.id: t for t in types}
-        for h in db.session.scalars(select(BusHire).where(BusHire.region_id == region_id, BusHire.day == day)
-                                    .order_by(BusHire.bus_type_id)):
+        for h in db.session.scalars(
+            select(BusHire).where(BusHire.region_id == region_id, BusHire.day == day).order_by(BusHire.bus_type_id)
+        ):
             t = by_id.get(h.bus_type_id)
             price = hire_price(t, region) if t is not None else None
             if price is not None:
-                out.append(planning.VehicleType(t.id, t.seats, price, t.cost_per_km, h.count, t.name, t.carrier,
-                                                hired=True))
+                out.append(
+                    planning.VehicleType(t.id, t.seats, price, t.cost_per_km, h.count, t.name, t.carrier, hired=True)
+                )
     return out
 
 
@@ -264,8 +323,11 @@ def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str
     given = []
     for bus in plan.buses:
         if bus.locked:
-            given.append(planning.GivenBus(bus.id, bus.bus_type_id, tuple(s.booking_id for s in bus.stops), True,
-                                           hired=bus.hired))
+            given.append(
+                planning.GivenBus(
+                    bus.id, bus.bus_type_id, tuple(s.booking_id for s in bus.stops), True, hired=bus.hired
+                )
+            )
             continue
         stops = [s for s in bus.stops if s.pinned]
         if stops:
@@ -274,16 +336,33 @@ def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str
                 pinned[s.booking_id] = bus.id
     told = _notices(b.id for b, _km, _m in riders)
     v = session.venue
-    stops = tuple(planning.StopRequest(b.id, b.school_id, b.school.latitude if b.school.latitude is not None else v.latitude,
-                                       b.school.longitude if b.school.longitude is not None else v.longitude,
-                                       b.pupils + b.adults, km_to_venue=km, minutes_to_venue=minutes,
-                                       pinned_bus=pinned.get(b.id), name=b.school.name,
-                                       announced_at=told[b.id].pickup_at if b.id in told else None)
-                  for b, km, minutes in riders)
-    return planning.PlanRequest(v.latitude, v.longitude, session.starts_at, session.ends_at, stops,
-                                tuple(types if types is not None else
-                                      _types_for(session.offer.region_id, to_local(session.starts_at).date())),
-                                _road(session.offer.region.road_factor), _limits(), tuple(given), hold=hold)
+    stops = tuple(
+        planning.StopRequest(
+            b.id,
+            b.school_id,
+            b.school.latitude if b.school.latitude is not None else v.latitude,
+            b.school.longitude if b.school.longitude is not None else v.longitude,
+            b.pupils + b.adults,
+            km_to_venue=km,
+            minutes_to_venue=minutes,
+            pinned_bus=pinned.get(b.id),
+            name=b.school.name,
+            announced_at=told[b.id].pickup_at if b.id in told else None,
+        )
+        for b, km, minutes in riders
+    )
+    return planning.PlanRequest(
+        v.latitude,
+        v.longitude,
+        session.starts_at,
+        session.ends_at,
+        stops,
+        tuple(types if types is not None else _types_for(session.offer.region_id, to_local(session.starts_at).date())),
+        _road(session.offer.region.road_factor),
+        _limits(),
+        tuple(given),
+        hold=hold,
+    )
 
 
 def _fixed_request(session: Session, plan: BusPlan, types) -> planning.PlanRequest:
@@ -300,8 +379,17 @@ def _fixed_request(session: Session, plan: BusPlan, types) -> planning.PlanReque
             ids.append(st.id)
         if ids:
             given.append(planning.GivenBus(bus.id, bus.bus_type_id, tuple(ids), True, hired=bus.hired))
-    return planning.PlanRequest(v.latitude, v.longitude, session.starts_at, session.ends_at, tuple(stops),
-                                tuple(types), _road(session.offer.region.road_factor), _limits(), tuple(given))
+    return planning.PlanRequest(
+        v.latitude,
+        v.longitude,
+        session.starts_at,
+        session.ends_at,
+        tuple(stops),
+        tuple(types),
+        _road(session.offer.region.road_factor),
+        _limits(),
+        tuple(given),
+    )
 
 
 def _differences(plan: BusPlan, session: Session, riders) -> list[str]:
@@ -314,12 +402,23 @@ def _differences(plan: BusPlan, session: Session, riders) -> list[str]:
         notes.append(_("De les is verzet: de ophaaltijden kloppen niet meer."))
     for bid in sorted(set(wanted) - planned):
         b = wanted[bid]
-        notes.append(_("Nieuw: %(school)s (groep %(groep)s, %(seats)s plaatsen) heeft een bus nodig.",
-                       school=b.school.name, groep=b.groep_label, seats=b.pupils + b.adults))
+        notes.append(
+            _(
+                "Nieuw: %(school)s (groep %(groep)s, %(seats)s plaatsen) heeft een bus nodig.",
+                school=b.school.name,
+                groep=b.groep_label,
+                seats=b.pupils + b.adults,
+            )
+        )
     for bid in sorted(planned - set(wanted)):
         b = db.session.get(Booking, bid)
-        notes.append(_("Vervalt: %(school)s (groep %(groep)s) rijdt niet meer mee.",
-                       school=b.school.name if b else "?", groep=b.groep_label if b else "?"))
+        notes.append(
+            _(
+                "Vervalt: %(school)s (groep %(groep)s) rijdt niet meer mee.",
+                school=b.school.name if b else "?",
+                groep=b.groep_label if b else "?",
+            )
+        )
     return notes
 
 
@@ -330,17 +429,33 @@ def _day_session_ids(session: Session, now: datetime) -> list[int]:
     day = to_local(session.starts_at).date()
     lo, hi = local_to_utc(day, time(0, 0)), local_to_utc(day + timedelta(days=1), time(0, 0))
     with_plan = select(BusPlan.session_id)
-    ids = set(db.session.scalars(select(Session.id).join(Offer, Session.offer_id == Offer.id).where(
-        Offer.region_id == session.offer.region_id, Session.starts_at >= lo, Session.starts_at < hi,
-        Session.location == PartLocation.VENUE, Session.venue_id.is_not(None),
-        ((Session.status == SessionStatus.SCHEDULED) & (Session.booked_classes > 0) & (Session.starts_at > now))
-        | Session.id.in_(with_plan))))
+    ids = set(
+        db.session.scalars(
+            select(Session.id)
+            .join(Offer, Session.offer_id == Offer.id)
+            .where(
+                Offer.region_id == session.offer.region_id,
+                Session.starts_at >= lo,
+                Session.starts_at < hi,
+                Session.location == PartLocation.VENUE,
+                Session.venue_id.is_not(None),
+                ((Session.status == SessionStatus.SCHEDULED) & (Session.booked_classes > 0) & (Session.starts_at > now))
+                | Session.id.in_(with_plan),
+            )
+        )
+    )
     ids.add(session.id)
     return sorted(ids)
 
 
-def plan_session(session_id: int, now: datetime | None = None, *, force: bool = False,
-                 only_if_riders_changed: bool = False, hold: str = "hard") -> BusPlan | None:
+def plan_session(
+    session_id: int,
+    now: datetime | None = None,
+    *,
+    force: bool = False,
+    only_if_riders_changed: bool = False,
+    hold: str = "hard",
+) -> BusPlan | None:
     """(Re)plan the buses of the day of one session; returns that session's plan, None when it
     needs no plan at all.
 
@@ -379,9 +494,14 @@ def plan_session(session_id: int, now: datetime | None = None, *, force: bool = 
         plan.stale = False
         db.session.flush()
         return plan
-    if only_if_riders_changed and not plan.stale and plan.planned_at is not None and _same_riders(plan, riders) \
-            and [w for w in (plan.warnings or []) if w.get("code") in ("no_coordinates", "implausible_coordinates")] \
-            == [w.as_dict() for w in warns]:
+    if (
+        only_if_riders_changed
+        and not plan.stale
+        and plan.planned_at is not None
+        and _same_riders(plan, riders)
+        and [w for w in (plan.warnings or []) if w.get("code") in ("no_coordinates", "implausible_coordinates")]
+        == [w.as_dict() for w in warns]
+    ):
         plan.planned_at = utcnow()  # checked against the bookings as they are now: still right
         db.session.flush()
         return plan
@@ -518,8 +638,16 @@ def _write(plan: BusPlan, result: planning.Plan) -> None:
         bus.km, bus.cost = pb.km, pb.cost
         db.session.flush()
         for pos, ps in enumerate(pb.stops, start=1):
-            db.session.add(BusStop(bus_id=bus.id, booking_id=ps.booking_id, position=pos, pickup_at=ps.pickup_at,
-                                   seats=ps.seats, pinned=ps.pinned))
+            db.session.add(
+                BusStop(
+                    bus_id=bus.id,
+                    booking_id=ps.booking_id,
+                    position=pos,
+                    pickup_at=ps.pickup_at,
+                    seats=ps.seats,
+                    pinned=ps.pinned,
+                )
+            )
     plan.total_km = round(result.total_km, 2)
     plan.total_cost = round(result.total_cost, 2)
     db.session.flush()
@@ -527,6 +655,7 @@ def _write(plan: BusPlan, result: planning.Plan) -> None:
 
 
 # ------------------------------------------------------------------ the outbox worker and the jobs
+
 
 def replan_sessions(session_ids, now: datetime | None = None, *, moved=None) -> dict[int, str]:
     """Re-plan each session in its own unit of work; a failure marks the plan stale (the job retries).
@@ -536,8 +665,12 @@ def replan_sessions(session_ids, now: datetime | None = None, *, moved=None) -> 
     out = {}
     for sid in sorted(set(session_ids)):
         try:
-            plan = plan_session(sid, now, only_if_riders_changed=moved is not None and sid not in moved,
-                                hold="free" if moved is not None and sid in moved else "hard")
+            plan = plan_session(
+                sid,
+                now,
+                only_if_riders_changed=moved is not None and sid not in moved,
+                hold="free" if moved is not None and sid in moved else "hard",
+            )
             db.session.commit()
             out[sid] = "planned" if plan is not None else "none"
         except Exception:
@@ -564,13 +697,23 @@ def mark_stale(session_id: int) -> None:
 
 def sessions_to_replan(now: datetime) -> list[int]:
     """Future sessions whose plan is stale or older than a change of their bookings (a missed re-plan)."""
-    stale = select(BusPlan.session_id).join(Session, BusPlan.session_id == Session.id).where(
-        BusPlan.stale.is_(True), Session.starts_at > now)
-    changed = (select(Booking.session_id).join(Session, Booking.session_id == Session.id)
-               .outerjoin(BusPlan, BusPlan.session_id == Session.id).where(
-        Session.starts_at > now, Session.location == PartLocation.VENUE,
-        Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CANCELLED)),
-        (BusPlan.id.is_(None) & (Booking.status == BookingStatus.CONFIRMED)) | (Booking.updated_at > BusPlan.planned_at)))
+    stale = (
+        select(BusPlan.session_id)
+        .join(Session, BusPlan.session_id == Session.id)
+        .where(BusPlan.stale.is_(True), Session.starts_at > now)
+    )
+    changed = (
+        select(Booking.session_id)
+        .join(Session, Booking.session_id == Session.id)
+        .outerjoin(BusPlan, BusPlan.session_id == Session.id)
+        .where(
+            Session.starts_at > now,
+            Session.location == PartLocation.VENUE,
+            Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CANCELLED)),
+            (BusPlan.id.is_(None) & (Booking.status == BookingStatus.CONFIRMED))
+            | (Booking.updated_at > BusPlan.planned_at),
+        )
+    )
     return sorted(set(db.session.scalars(stale)) | set(db.session.scalars(changed)))
 
 
@@ -578,10 +721,19 @@ def plan_upcoming(region_id: int, now: datetime, days: int = 14, *, tell: bool =
     """Plan every session of a region in the coming days that has bookings (the demo, a new region)."""
     from app.labs.models import Offer
 
-    sessions = db.session.execute(select(Session.id, Session.starts_at).join(Offer, Session.offer_id == Offer.id).where(
-        Offer.region_id == region_id, Session.starts_at > now, Session.starts_at <= now + timedelta(days=days),
-        Session.status == SessionStatus.SCHEDULED, Session.location == PartLocation.VENUE,
-        Session.booked_classes > 0).order_by(Session.starts_at, Session.id)).all()
+    sessions = db.session.execute(
+        select(Session.id, Session.starts_at)
+        .join(Offer, Session.offer_id == Offer.id)
+        .where(
+            Offer.region_id == region_id,
+            Session.starts_at > now,
+            Session.starts_at <= now + timedelta(days=days),
+            Session.status == SessionStatus.SCHEDULED,
+            Session.location == PartLocation.VENUE,
+            Session.booked_classes > 0,
+        )
+        .order_by(Session.starts_at, Session.id)
+    ).all()
     planned_days = set()
     db.session.info["transport.no_mail"] = not tell
     try:
@@ -604,10 +756,17 @@ def freeze_due_plans(now: datetime, *, tell: bool = True) -> int:
     a frozen plan is skipped, so running twice changes nothing.
     """
     days = int(current_app.config["TRANSPORT_FREEZE_DAYS"])
-    ids = db.session.scalars(select(Session.id).where(
-        Session.starts_at > now, Session.starts_at <= now + timedelta(days=days),
-        Session.status == SessionStatus.SCHEDULED, Session.location == PartLocation.VENUE,
-        Session.booked_classes > 0).order_by(Session.id)).all()
+    ids = db.session.scalars(
+        select(Session.id)
+        .where(
+            Session.starts_at > now,
+            Session.starts_at <= now + timedelta(days=days),
+            Session.status == SessionStatus.SCHEDULED,
+            Session.location == PartLocation.VENUE,
+            Session.booked_classes > 0,
+        )
+        .order_by(Session.id)
+    ).all()
     db.session.commit()
     frozen = 0
     for sid in ids:
@@ -643,6 +802,7 @@ def _tell_pickups(plan: BusPlan, only: set[int] | None = None) -> None:
 
 # ------------------------------------------------------------------ coordinator actions
 
+
 def _plan_of_bus(actor: User, bus_id: int) -> tuple[Bus, BusPlan, Session]:
     bus = db.session.get(Bus, bus_id)
     if bus is None:
@@ -665,8 +825,14 @@ def set_bus_locked(actor: User, bus_id: int, locked: bool) -> Bus:
     return bus
 
 
-def move_stop(actor: User, stop_id: int, *, to_bus_id: int | None = None, new_type_id: int | None = None,
-              now: datetime | None = None) -> BusStop:
+def move_stop(
+    actor: User,
+    stop_id: int,
+    *,
+    to_bus_id: int | None = None,
+    new_type_id: int | None = None,
+    now: datetime | None = None,
+) -> BusStop:
     """Move a class to another bus of the plan (or to a new bus of a type); it stays there (pinned)."""
     stop = db.session.get(BusStop, stop_id)
     if stop is None:
@@ -694,8 +860,13 @@ def move_stop(actor: User, stop_id: int, *, to_bus_id: int | None = None, new_ty
         raise TransportError(_("Kies een bus."), field="target")
     taken = sum(s.seats for s in target.stops)
     if taken + stop.seats > target.bus_type.seats:
-        raise BusFull(_("Daarvoor is in die bus geen plaats: %(free)s vrij, %(need)s nodig.",
-                        free=target.bus_type.seats - taken, need=stop.seats))
+        raise BusFull(
+            _(
+                "Daarvoor is in die bus geen plaats: %(free)s vrij, %(need)s nodig.",
+                free=target.bus_type.seats - taken,
+                need=stop.seats,
+            )
+        )
     booking_id, target_id = stop.booking_id, target.id
     for other in target.stops:  # the classes already on that bus stay on it: the move puts this class with them
         other.pinned = True
@@ -715,16 +886,29 @@ def move_stop(actor: User, stop_id: int, *, to_bus_id: int | None = None, new_ty
     bus = next((b for b in plan.buses if b.id == target_id), None)
     moved = next((s for s in bus.stops if s.booking_id == booking_id), None) if bus is not None else None
     if moved is None:  # the day's fleet had no room for it: nothing changes (the caller rolls back)
-        raise TransportError(_("Die bus kan er op dat moment niet bij: alle bussen van dat type rijden dan al. "
-                               "De klas is niet verplaatst."), field="target", code="no_bus")
+        raise TransportError(
+            _(
+                "Die bus kan er op dat moment niet bij: alle bussen van dat type rijden dan al. "
+                "De klas is niet verplaatst."
+            ),
+            field="target",
+            code="no_bus",
+        )
     on_bus = {s.booking_id for s in bus.stops}
-    broken = next((w for w in plan.warnings or [] if w["code"] == "pin_breaks_rule" and w.get("booking_id") in on_bus),
-                  None)
+    broken = next(
+        (w for w in plan.warnings or [] if w["code"] == "pin_breaks_rule" and w.get("booking_id") in on_bus), None
+    )
     if broken is not None:
-        raise TransportError(_("Dan duurt de rit %(minutes)s minuten, langer dan %(max)s, of is de bus te vol. "
-                               "De klas is niet verplaatst.", minutes=broken.get("minutes"),
-                               max=current_app.config["TRANSPORT_MAX_RIDE_MINUTES"]), field="target",
-                             code="ride_too_long")
+        raise TransportError(
+            _(
+                "Dan duurt de rit %(minutes)s minuten, langer dan %(max)s, of is de bus te vol. "
+                "De klas is niet verplaatst.",
+                minutes=broken.get("minutes"),
+                max=current_app.config["TRANSPORT_MAX_RIDE_MINUTES"],
+            ),
+            field="target",
+            code="ride_too_long",
+        )
     return moved
 
 
@@ -803,9 +987,14 @@ def day_sessions_with_plans(region_id: int, day: date) -> list[int]:
     from app.labs.models import Offer
 
     lo, hi = local_to_utc(day, time(0, 0)), local_to_utc(day + timedelta(days=1), time(0, 0))
-    return sorted(db.session.scalars(select(BusPlan.session_id).join(Session, BusPlan.session_id == Session.id)
-                                     .join(Offer, Session.offer_id == Offer.id).where(
-        Offer.region_id == region_id, Session.starts_at >= lo, Session.starts_at < hi)))
+    return sorted(
+        db.session.scalars(
+            select(BusPlan.session_id)
+            .join(Session, BusPlan.session_id == Session.id)
+            .join(Offer, Session.offer_id == Offer.id)
+            .where(Offer.region_id == region_id, Session.starts_at >= lo, Session.starts_at < hi)
+        )
+    )
 
 
 def hire_buses(actor: User, region: Region, day: date, bus_type_id, count: int) -> BusHire | None:
@@ -814,17 +1003,22 @@ def hire_buses(actor: User, region: Region, day: date, bus_type_id, count: int) 
     the type's hire price; the shortfall warning goes when they suffice."""
     if not permissions.can_plan_transport(actor, region):
         raise PlanningNotAllowed(_("U mag de busplanning niet wijzigen."))
-    bt = permissions.linkable(actor, BusType, bus_type_id, field="bus_type",
-                              check=lambda a, t: t.region_id == region.id and t.active)
+    bt = permissions.linkable(
+        actor, BusType, bus_type_id, field="bus_type", check=lambda a, t: t.region_id == region.id and t.active
+    )
     if hire_price(bt, region) is None:
-        raise TransportError(_("Voor dit bustype is geen huurprijs ingesteld: het kan niet gehuurd worden."),
-                             field="bus_type", code="not_for_hire")
+        raise TransportError(
+            _("Voor dit bustype is geen huurprijs ingesteld: het kan niet gehuurd worden."),
+            field="bus_type",
+            code="not_for_hire",
+        )
     if not isinstance(count, int) or not 0 <= count <= MAX_HIRED_PER_TYPE:
         raise TransportError(_("Huur tussen 0 en %(n)s bussen.", n=MAX_HIRED_PER_TYPE), field="count")
     if day < to_local(utcnow()).date():
         raise TransportError(_("Een dag in het verleden kan niet meer."), field="day")
-    hire = db.session.scalar(select(BusHire).where(BusHire.region_id == region.id, BusHire.day == day,
-                                                   BusHire.bus_type_id == bt.id))
+    hire = db.session.scalar(
+        select(BusHire).where(BusHire.region_id == region.id, BusHire.day == day, BusHire.bus_type_id == bt.id)
+    )
     if count == 0:
         if hire is not None:
             db.session.delete(hire)
@@ -844,7 +1038,9 @@ def hire_buses(actor: User, region: Region, day: date, bus_type_id, count: int) 
 
 
 def hires_on(region_id: int | None, day: date) -> list[BusHire]:
-    stmt = select(BusHire).where(BusHire.day == day).options(selectinload(BusHire.bus_type)).order_by(BusHire.bus_type_id)
+    stmt = (
+        select(BusHire).where(BusHire.day == day).options(selectinload(BusHire.bus_type)).order_by(BusHire.bus_type_id)
+    )
     if region_id is not None:
         stmt = stmt.where(BusHire.region_id == region_id)
     return list(db.session.scalars(stmt))
@@ -854,8 +1050,9 @@ def ask_school(actor: User, plan_id: int, booking_id) -> Booking:
     """A class has no bus (the fleet is used up): mail the school's contacts (through the outbox) to ask
     whether they can arrange their own transport; they answer by declining the bus on their booking."""
     plan, session = _plan_for(actor, plan_id)
-    booking = permissions.linkable(actor, Booking, booking_id, field="booking",
-                                   check=lambda a, b: b.session_id == session.id)
+    booking = permissions.linkable(
+        actor, Booking, booking_id, field="booking", check=lambda a, b: b.session_id == session.id
+    )
     if not any(w.get("code") == "no_bus" and w.get("booking_id") == booking.id for w in plan.warnings or []):
         raise TransportError(_("Deze klas heeft een bus: er is niets te vragen."), field="booking", code="has_bus")
     from flask_babel import force_locale
@@ -870,15 +1067,24 @@ def ask_school(actor: User, plan_id: int, booking_id) -> Booking:
     with force_locale(locale):
         when = to_local(session.starts_at).strftime("%d-%m-%Y %H:%M")
         subject = _("Busvervoer: %(title)s", title=session.offer.title)
-        body = "\n\n".join([
-            _("Beste %(name)s,", name=booking.contact_name or _("collega")),
-            _("Voor uw klas (groep %(groep)s, %(seats)s plaatsen) bij \"%(title)s\" op %(when)s is nog geen bus: "
-              "alle bussen van de regio rijden dan al.", groep=booking.groep_label,
-              seats=booking.pupils + booking.adults, title=session.offer.title, when=when),
-            _("Kunt u zelf vervoer regelen? Geef dat dan aan bij uw boeking (\"eigen vervoer\"): %(url)s",
-              url=f"{base}/boekingen/{booking.id}"),
-            _("Lukt dat niet, dan zoeken wij verder naar een oplossing en hoort u van ons."),
-        ])
+        body = "\n\n".join(
+            [
+                _("Beste %(name)s,", name=booking.contact_name or _("collega")),
+                _(
+                    'Voor uw klas (groep %(groep)s, %(seats)s plaatsen) bij "%(title)s" op %(when)s is nog geen bus: '
+                    "alle bussen van de regio rijden dan al.",
+                    groep=booking.groep_label,
+                    seats=booking.pupils + booking.adults,
+                    title=session.offer.title,
+                    when=when,
+                ),
+                _(
+                    'Kunt u zelf vervoer regelen? Geef dat dan aan bij uw boeking ("eigen vervoer"): %(url)s',
+                    url=f"{base}/boekingen/{booking.id}",
+                ),
+                _("Lukt dat niet, dan zoeken wij verder naar een oplossing en hoort u van ons."),
+            ]
+        )
     queue_mail(to, subject, body)
     booking.events.append(BookingEvent(actor_id=actor.id, at=utcnow(), action="asked_own_transport"))
     db.session.flush()
@@ -886,6 +1092,7 @@ def ask_school(actor: User, plan_id: int, booking_id) -> Booking:
 
 
 # ------------------------------------------------------------------ teachers: own transport
+
 
 def set_bus_declined(actor: User, booking_id: int, declined: bool) -> Booking:
     """The school goes by its own transport (or takes the bus after all); the plan follows (outbox)."""
@@ -900,8 +1107,9 @@ def set_bus_declined(actor: User, booking_id: int, declined: bool) -> Booking:
         raise TransportError(_("Voor deze boeking is geen bus nodig."), code="no_bus")
     if booking.bus_declined != bool(declined):
         booking.bus_declined = bool(declined)
-        booking.events.append(BookingEvent(actor_id=actor.id, at=utcnow(),
-                                           action="bus_declined" if declined else "bus_accepted"))
+        booking.events.append(
+            BookingEvent(actor_id=actor.id, at=utcnow(), action="bus_declined" if declined else "bus_accepted")
+        )
         session_changed(booking.session_id)
     db.session.flush()
     return booking
@@ -909,11 +1117,18 @@ def set_bus_declined(actor: User, booking_id: int, declined: bool) -> Booking:
 
 # ------------------------------------------------------------------ known road distances
 
-def set_road_distance(actor: User, school_id: int, venue_id: int, km: float, minutes: float | None = None,
-                      source: str = "manual") -> RoadDistance:
+
+def set_road_distance(
+    actor: User, school_id: int, venue_id: int, km: float, minutes: float | None = None, source: str = "manual"
+) -> RoadDistance:
     venue = db.session.get(Venue, venue_id)
     school = db.session.get(School, school_id)
-    if venue is None or school is None or school.region_id != venue.region_id or not permissions.same_region(actor, venue):
+    if (
+        venue is None
+        or school is None
+        or school.region_id != venue.region_id
+        or not permissions.same_region(actor, venue)
+    ):
         raise PlanNotFound(_("Onbekende school of locatie."))
     if not permissions.can_plan_transport(actor, venue.region):
         raise PlanningNotAllowed(_("U mag de afstanden niet wijzigen."))
@@ -921,8 +1136,9 @@ def set_road_distance(actor: User, school_id: int, venue_id: int, km: float, min
         raise TransportError(_("De afstand moet tussen 0 en 500 km liggen."), field="km")
     if minutes is not None and not 0 < minutes <= 600:
         raise TransportError(_("De rijtijd moet tussen 1 en 600 minuten liggen."), field="minutes")
-    rd = db.session.scalar(select(RoadDistance).where(RoadDistance.school_id == school.id,
-                                                      RoadDistance.venue_id == venue.id))
+    rd = db.session.scalar(
+        select(RoadDistance).where(RoadDistance.school_id == school.id, RoadDistance.venue_id == venue.id)
+    )
     if rd is None:
         rd = RoadDistance(school_id=school.id, venue_id=venue.id)
         db.session.add(rd)
@@ -935,7 +1151,9 @@ def import_road_distances(actor: User, region: Region, content: str) -> int:
     """A CSV with columns school (DUO location code), venue (name or id), km and optionally minutes."""
     if not permissions.can_plan_transport(actor, region):
         raise PlanningNotAllowed(_("U mag de afstanden niet wijzigen."))
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")), delimiter=";" if ";" in content.split("\n", 1)[0] else ",")
+    reader = csv.DictReader(
+        io.StringIO(content.lstrip("\ufeff")), delimiter=";" if ";" in content.split("\n", 1)[0] else ","
+    )
     fields = {f.strip().lower() for f in (reader.fieldnames or [])}
     if not {"school", "venue", "km"} <= fields:
         raise TransportError(_("De kolommen school, venue en km zijn nodig (minutes mag)."), field="file")
@@ -965,14 +1183,23 @@ def import_road_distances(actor: User, region: Region, content: str) -> int:
 
 # ------------------------------------------------------------------ reading plans: pages, API, orders
 
+
 def plans_on(region_id: int | None, day: date) -> list[BusPlan]:
     """The plans (with buses) of the sessions of a local day, in time order."""
     lo, hi = local_to_utc(day, time(0, 0)), local_to_utc(day + timedelta(days=1), time(0, 0))
-    stmt = (select(BusPlan).join(Session, BusPlan.session_id == Session.id).where(
-        Session.starts_at >= lo, Session.starts_at < hi)
-        .options(selectinload(BusPlan.buses).selectinload(Bus.stops).selectinload(BusStop.booking)
-                 .selectinload(Booking.school), selectinload(BusPlan.buses).selectinload(Bus.bus_type))
-        .order_by(Session.starts_at, Session.id))
+    stmt = (
+        select(BusPlan)
+        .join(Session, BusPlan.session_id == Session.id)
+        .where(Session.starts_at >= lo, Session.starts_at < hi)
+        .options(
+            selectinload(BusPlan.buses)
+            .selectinload(Bus.stops)
+            .selectinload(BusStop.booking)
+            .selectinload(Booking.school),
+            selectinload(BusPlan.buses).selectinload(Bus.bus_type),
+        )
+        .order_by(Session.starts_at, Session.id)
+    )
     if region_id is not None:
         from app.labs.models import Offer
 
@@ -987,8 +1214,12 @@ def plan_days(region_id: int | None, start: date, days: int = 28) -> list[tuple[
 
     lo = local_to_utc(start, time(0, 0))
     hi = local_to_utc(start + timedelta(days=days), time(0, 0))
-    stmt = (select(Session.starts_at).join(BusPlan, BusPlan.session_id == Session.id).join(Bus, Bus.plan_id == BusPlan.id)
-            .where(Session.starts_at >= lo, Session.starts_at < hi))
+    stmt = (
+        select(Session.starts_at)
+        .join(BusPlan, BusPlan.session_id == Session.id)
+        .join(Bus, Bus.plan_id == BusPlan.id)
+        .where(Session.starts_at >= lo, Session.starts_at < hi)
+    )
     if region_id is not None:
         stmt = stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == region_id)
     counts: dict[date, int] = {}
@@ -1026,11 +1257,29 @@ def orders(region_id: int | None, day: date, carrier: str | None = None) -> list
             bt = bus.bus_type
             if carrier and bt.carrier != carrier:
                 continue
-            stops = [(st.position, st.pickup_at, st.booking.school.name, st.booking.school.address, st.seats)
-                     for st in bus.stops]
-            lines.append(OrderLine(day, bt.carrier, bt.name, bt.seats, sum(st.seats for st in bus.stops), bus.id,
-                                   s.venue.name if s.venue else "", s.venue.address if s.venue else "", s.offer.title,
-                                   stops, bus.arrives_at, bus.departs_back_at, bus.km, bus.cost, plan.status.value))
+            stops = [
+                (st.position, st.pickup_at, st.booking.school.name, st.booking.school.address, st.seats)
+                for st in bus.stops
+            ]
+            lines.append(
+                OrderLine(
+                    day,
+                    bt.carrier,
+                    bt.name,
+                    bt.seats,
+                    sum(st.seats for st in bus.stops),
+                    bus.id,
+                    s.venue.name if s.venue else "",
+                    s.venue.address if s.venue else "",
+                    s.offer.title,
+                    stops,
+                    bus.arrives_at,
+                    bus.departs_back_at,
+                    bus.km,
+                    bus.cost,
+                    plan.status.value,
+                )
+            )
     lines.sort(key=lambda ln: (ln.carrier, ln.stops[0][1] if ln.stops else ln.arrives_at, ln.bus_id))
     return lines
 
@@ -1042,8 +1291,26 @@ def _order_status_labels():
 
 
 ORDER_STATUS_LABELS = _order_status_labels()
-ORDER_HEADER = ["datum", "vervoerder", "bus", "bus_type", "zitplaatsen", "bezet", "halte", "ophalen", "school",
-                "adres", "plaatsen", "bestemming", "adres_bestemming", "aankomst", "terugreis", "km", "kosten", "status"]
+ORDER_HEADER = [
+    "datum",
+    "vervoerder",
+    "bus",
+    "bus_type",
+    "zitplaatsen",
+    "bezet",
+    "halte",
+    "ophalen",
+    "school",
+    "adres",
+    "plaatsen",
+    "bestemming",
+    "adres_bestemming",
+    "aankomst",
+    "terugreis",
+    "km",
+    "kosten",
+    "status",
+]
 
 
 def _hm(at: datetime | None) -> str:
@@ -1054,14 +1321,35 @@ def _hm(at: datetime | None) -> str:
 def order_rows(lines: list[OrderLine]):
     for ln in lines:
         for pos, pickup, school, address, seats in ln.stops:
-            yield [ln.day.isoformat(), ln.carrier, ln.bus_id, ln.bus_type, ln.seats, ln.seats_taken, pos,
-                   _hm(pickup), school, address, seats, ln.venue, ln.venue_address, _hm(ln.arrives_at),
-                   _hm(ln.departs_back_at), round(ln.km, 1), round(ln.cost, 2),  # numbers (Dutch CSV: a decimal comma)
-                   ORDER_STATUS_LABELS.get(ln.status, ln.status)]
+            yield [
+                ln.day.isoformat(),
+                ln.carrier,
+                ln.bus_id,
+                ln.bus_type,
+                ln.seats,
+                ln.seats_taken,
+                pos,
+                _hm(pickup),
+                school,
+                address,
+                seats,
+                ln.venue,
+                ln.venue_address,
+                _hm(ln.arrives_at),
+                _hm(ln.departs_back_at),
+                round(ln.km, 1),
+                round(ln.cost, 2),  # numbers (Dutch CSV: a decimal comma)
+                ORDER_STATUS_LABELS.get(ln.status, ln.status),
+            ]
 
 
 def known_distances(region_id: int, limit: int = 500):
     """The known road distances of a region's venues: (distance, school, venue)."""
-    return db.session.execute(select(RoadDistance, School, Venue).join(School, RoadDistance.school_id == School.id)
-                              .join(Venue, RoadDistance.venue_id == Venue.id).where(Venue.region_id == region_id)
-                              .order_by(School.name, Venue.name).limit(limit)).all()
+    return db.session.execute(
+        select(RoadDistance, School, Venue)
+        .join(School, RoadDistance.school_id == School.id)
+        .join(Venue, RoadDistance.venue_id == Venue.id)
+        .where(Venue.region_id == region_id)
+        .order_by(School.name, Venue.name)
+        .limit(limit)
+    ).all()

@@ -1,5 +1,6 @@
 """Transport pages: the bus plan per day for coordinators, orders for the bus company, distances;
 and the teacher's choice of own transport."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -19,8 +20,15 @@ from app.labs.models import Venue
 from app.schools.models import School
 from app.timeutil import to_local
 from app.transport import maps, services, warnings
-from app.transport.forms import (ActionForm, AskSchoolForm, FlagForm, HireForm, MoveStopForm, RoadDistanceForm,
-                                 RoadDistanceImportForm)
+from app.transport.forms import (
+    ActionForm,
+    AskSchoolForm,
+    FlagForm,
+    HireForm,
+    MoveStopForm,
+    RoadDistanceForm,
+    RoadDistanceImportForm,
+)
 from app.transport.models import Bus, BusPlan, BusStop, BusType
 from app.inputs import content_disposition, parse_date
 from app.web import int_arg, load_or_404, run_and_flash
@@ -71,25 +79,46 @@ def plans():
     region = _region()
     day = _day(request.args.get("datum"))
     day_plans = services.plans_on(region.id if region else None, day)
-    types = db.session.scalars(select(BusType).where(BusType.active.is_(True), *(
-        [BusType.region_id == region.id] if region else [])).order_by(BusType.seats.desc())).all()
+    types = db.session.scalars(
+        select(BusType)
+        .where(BusType.active.is_(True), *([BusType.region_id == region.id] if region else []))
+        .order_by(BusType.seats.desc())
+    ).all()
     routes = []
     for p in day_plans:
         v = p.session.venue
         for n, bus in enumerate(p.buses, start=1):
-            routes.append((f"{p.session.offer.title} · bus {n}",
-                           [(st.booking.school.name, st.booking.school.latitude, st.booking.school.longitude)
-                            for st in bus.stops],
-                           (v.name, v.latitude, v.longitude) if v else ("", None, None)))
+            routes.append(
+                (
+                    f"{p.session.offer.title} · bus {n}",
+                    [
+                        (st.booking.school.name, st.booking.school.latitude, st.booking.school.longitude)
+                        for st in bus.stops
+                    ],
+                    (v.name, v.latitude, v.longitude) if v else ("", None, None),
+                )
+            )
     lines, points = maps.route_map(routes)
     carriers = sorted({bus.bus_type.carrier for p in day_plans for bus in p.buses})
-    return render_template("transport/plans.html", region=region, day=day, plans=day_plans, types=types,
-                           warnings=warnings.describe(day_plans),
-                           lines=lines, points=points, carriers=carriers, form=ActionForm(), move_form=MoveStopForm(),
-                           days=services.plan_days(region.id if region else None, to_local(utcnow()).date()),
-                           prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
-                           admin_args=_admin_args(), replanning=_replanning(day_plans),
-                           hires=services.hires_on(region.id if region else None, day))
+    return render_template(
+        "transport/plans.html",
+        region=region,
+        day=day,
+        plans=day_plans,
+        types=types,
+        warnings=warnings.describe(day_plans),
+        lines=lines,
+        points=points,
+        carriers=carriers,
+        form=ActionForm(),
+        move_form=MoveStopForm(),
+        days=services.plan_days(region.id if region else None, to_local(utcnow()).date()),
+        prev_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+        admin_args=_admin_args(),
+        replanning=_replanning(day_plans),
+        hires=services.hires_on(region.id if region else None, day),
+    )
 
 
 def _replanning(plans) -> set[int]:
@@ -107,9 +136,10 @@ def lock_bus(bus_id: int):
     if not form.validate_on_submit():
         abort(400)
     locked = form.value.data == "1"
-    run_and_flash(lambda: services.set_bus_locked(current_user, bus.id, locked),
-                  _("De bus is vergrendeld: herplannen laat hem zoals hij is.") if locked
-                  else _("De bus is ontgrendeld."))
+    run_and_flash(
+        lambda: services.set_bus_locked(current_user, bus.id, locked),
+        _("De bus is vergrendeld: herplannen laat hem zoals hij is.") if locked else _("De bus is ontgrendeld."),
+    )
     return redirect(_back(_plan_day(bus.plan)))
 
 
@@ -126,8 +156,10 @@ def move_stop(stop_id: int):
         return redirect(_back(day))
     kind, _sep, ident = form.target.data.partition(":")
     target = {"to_bus_id": int(ident)} if kind == "bus" else {"new_type_id": int(ident)}
-    run_and_flash(lambda: services.move_stop(current_user, stop.id, **target),
-                  _("De klas is verplaatst en blijft in die bus; de planning is bijgewerkt."))
+    run_and_flash(
+        lambda: services.move_stop(current_user, stop.id, **target),
+        _("De klas is verplaatst en blijft in die bus; de planning is bijgewerkt."),
+    )
     return redirect(_back(day))
 
 
@@ -158,7 +190,9 @@ def reviewed(plan_id: int):
     plan = load_or_404(BusPlan, plan_id, _can_plan)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: services.mark_reviewed(current_user, plan.id), _("Gezien: de bestelling blijft zoals hij is."))
+    run_and_flash(
+        lambda: services.mark_reviewed(current_user, plan.id), _("Gezien: de bestelling blijft zoals hij is.")
+    )
     return redirect(_back(_plan_day(plan)))
 
 
@@ -168,8 +202,10 @@ def warnings_seen(plan_id: int):
     plan = load_or_404(BusPlan, plan_id, _can_plan)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: services.mark_warnings_seen(current_user, plan.id),
-                  _("Gezien: de waarschuwingen staan er nog, maar het plan hoeft niet meer gecontroleerd te worden."))
+    run_and_flash(
+        lambda: services.mark_warnings_seen(current_user, plan.id),
+        _("Gezien: de waarschuwingen staan er nog, maar het plan hoeft niet meer gecontroleerd te worden."),
+    )
     return redirect(_back(_plan_day(plan)))
 
 
@@ -183,9 +219,12 @@ def hire():
         abort(400)
     day = _day(form.datum.data)
     count = form.count.data
-    run_and_flash(lambda: services.hire_buses(current_user, region, day, form.bus_type.data, count),
-                  _("Gehuurd: de bussen van die dag worden opnieuw gepland.") if count
-                  else _("Niet meer gehuurd: de bussen van die dag worden opnieuw gepland."))
+    run_and_flash(
+        lambda: services.hire_buses(current_user, region, day, form.bus_type.data, count),
+        _("Gehuurd: de bussen van die dag worden opnieuw gepland.")
+        if count
+        else _("Niet meer gehuurd: de bussen van die dag worden opnieuw gepland."),
+    )
     return redirect(_back(day))
 
 
@@ -197,8 +236,10 @@ def ask_school(plan_id: int):
     form = AskSchoolForm()
     if not form.validate_on_submit():
         abort(400)
-    run_and_flash(lambda: services.ask_school(current_user, plan.id, form.booking.data),
-                  _("De school krijgt een mail met de vraag of ze zelf vervoer regelt."))
+    run_and_flash(
+        lambda: services.ask_school(current_user, plan.id, form.booking.data),
+        _("De school krijgt een mail met de vraag of ze zelf vervoer regelt."),
+    )
     return redirect(_back(_plan_day(plan)))
 
 
@@ -231,8 +272,14 @@ def orders_page(datum: str):
     by_carrier: dict[str, list] = {}
     for ln in lines:
         by_carrier.setdefault(ln.carrier, []).append(ln)
-    return render_template("transport/orders.html", region=region, day=day, carrier=carrier, by_carrier=by_carrier,
-                           admin_args=_admin_args())
+    return render_template(
+        "transport/orders.html",
+        region=region,
+        day=day,
+        carrier=carrier,
+        by_carrier=by_carrier,
+        admin_args=_admin_args(),
+    )
 
 
 @bp.route("/afstanden", methods=["GET", "POST"])
@@ -245,14 +292,23 @@ def distances():
     venues = db.session.scalars(select(Venue).where(Venue.region_id == region.id).order_by(Venue.name)).all()
     form.venue.choices = [(v.id, v.name) for v in venues]
     if request.method == "POST" and request.form.get("action") == "one" and form.validate_on_submit():
-        school = db.session.scalar(select(School).where(School.region_id == region.id,
-                                                        School.location_code == form.school.data.strip().upper()))
+        school = db.session.scalar(
+            select(School).where(
+                School.region_id == region.id, School.location_code == form.school.data.strip().upper()
+            )
+        )
         if school is None:
             form.school.errors.append(_("Deze school hoort niet bij uw regio."))
-        elif run_and_flash(lambda: services.set_road_distance(
-                current_user, school.id, form.venue.data, float(form.km.data),
-                float(form.minutes.data) if form.minutes.data is not None else None),
-                _("De afstand is opgeslagen; de busplanning gebruikt hem voortaan.")):
+        elif run_and_flash(
+            lambda: services.set_road_distance(
+                current_user,
+                school.id,
+                form.venue.data,
+                float(form.km.data),
+                float(form.minutes.data) if form.minutes.data is not None else None,
+            ),
+            _("De afstand is opgeslagen; de busplanning gebruikt hem voortaan."),
+        ):
             return redirect(url_for("transport.distances"))
     if request.method == "POST" and request.form.get("action") == "csv" and upload.validate_on_submit():
         raw = upload.file.data.read(2_000_000)
@@ -260,8 +316,10 @@ def distances():
             content = raw.decode("utf-8")
         except UnicodeDecodeError:
             content = raw.decode("latin-1")
-        if run_and_flash(lambda: services.import_road_distances(current_user, region, content),
-                         lambda n: _("%(n)s afstanden ingelezen.", n=n)):
+        if run_and_flash(
+            lambda: services.import_road_distances(current_user, region, content),
+            lambda n: _("%(n)s afstanden ingelezen.", n=n),
+        ):
             return redirect(url_for("transport.distances"))
     known = services.known_distances(region.id)
     return render_template("transport/distances.html", region=region, form=form, upload=upload, known=known)
@@ -275,7 +333,10 @@ def decline_bus(booking_id: int):
     if not form.validate_on_submit():
         abort(400)
     declined = form.value.data == "1"
-    run_and_flash(lambda: services.set_bus_declined(current_user, booking.id, declined),
-                  _("U komt met eigen vervoer; de bus rijdt zonder uw klas.") if declined
-                  else _("Uw klas gaat met de bus; de ophaaltijd volgt."))
+    run_and_flash(
+        lambda: services.set_bus_declined(current_user, booking.id, declined),
+        _("U komt met eigen vervoer; de bus rijdt zonder uw klas.")
+        if declined
+        else _("Uw klas gaat met de bus; de ophaaltijd volgt."),
+    )
     return redirect(url_for("booking.detail", booking_id=booking.id))

@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009_oidc'
-down_revision = '0008_buses'
+revision = "0009_oidc"
+down_revision = "0008_buses"
 branch_labels = None
 depends_on = None
 

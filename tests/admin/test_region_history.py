@@ -1,4 +1,5 @@
 """Region changes keep history: a dated membership, a preview, teachers moving along, an exact undo."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -44,8 +45,7 @@ def world(app, monkeypatch):
 def _figures(region, year):
     rows = school_rows(Filters(year, region.id))
     sm = summary(Filters(year, region.id), rows)
-    return (sorted(r.school.name for r in rows), sm.schools, sm.schools_reached, sm.pupils_served,
-            sm.bookings_attended)
+    return (sorted(r.school.name for r in rows), sm.schools, sm.schools_reached, sm.pupils_served, sm.bookings_attended)
 
 
 def test_reassign_changes_the_running_year_only_and_undo_is_exact(world):
@@ -104,15 +104,18 @@ def test_two_changes_and_undo_in_reverse_order(world):
 def test_pages_preview_confirm_and_undo(client, world, login):
     old, new = world["old"], world["new"]
     login(world["admin"])
-    page = client.post("/regiobeheer/schoolgegevens/regio", data={"region": new.id, "area": "municipality",
-                                                                  "codes": "1509"})
+    page = client.post(
+        "/regiobeheer/schoolgegevens/regio", data={"region": new.id, "area": "municipality", "codes": "1509"}
+    )
     assert page.status_code == 200 and "Voorbeeld: wat verandert er?" in page.text
     assert "2 scholen gaan naar Nieuwe regio" in page.text and "1 leerkracht gaat mee met de school." in page.text
     assert "1 boeking die nog komt blijft zoals die is." in page.text
     assert db.session.scalar(select(func.count(RegionChange.id))) == 0
-    done = client.post("/regiobeheer/schoolgegevens/regio", data={"region": new.id, "area": "municipality",
-                                                                  "codes": "1509", "confirm": "1"},
-                       follow_redirects=True)
+    done = client.post(
+        "/regiobeheer/schoolgegevens/regio",
+        data={"region": new.id, "area": "municipality", "codes": "1509", "confirm": "1"},
+        follow_redirects=True,
+    )
     assert done.status_code == 200 and "2 scholen zijn toegewezen aan Nieuwe regio" in done.text
     change = db.session.scalar(select(RegionChange))
     undone = client.post(f"/regiobeheer/schoolgegevens/regio/wijzigingen/{change.id}/ongedaan", follow_redirects=True)

@@ -1,4 +1,5 @@
 """Regions: administrators create and edit them; a programme leader sets their own region's settings."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,14 @@ from app.errors import PermissionDeniedError
 from app.extensions import db
 from tests import factories
 
-VALID = {"code": "sto-utrecht", "name": "STO Utrecht", "holiday_region": "midden", "bus_threshold_km": "6",
-         "road_factor": "1.3", "collect_gender_counts": "y"}
+VALID = {
+    "code": "sto-utrecht",
+    "name": "STO Utrecht",
+    "holiday_region": "midden",
+    "bus_threshold_km": "6",
+    "road_factor": "1.3",
+    "collect_gender_counts": "y",
+}
 
 
 def _regions() -> int:
@@ -26,21 +33,29 @@ def test_admin_creates_a_region(client, app, login):
     resp = client.post("/regiobeheer/regios/nieuw", data=VALID)
     assert resp.status_code == 302
     region = db.session.scalar(select(Region).where(Region.code == "sto-utrecht"))
-    assert (region.name, region.holiday_region, region.bus_threshold_km, region.road_factor,
-            region.collect_gender_counts) == ("STO Utrecht", HolidayRegion.MIDDEN, 6.0, 1.3, True)
+    assert (
+        region.name,
+        region.holiday_region,
+        region.bus_threshold_km,
+        region.road_factor,
+        region.collect_gender_counts,
+    ) == ("STO Utrecht", HolidayRegion.MIDDEN, 6.0, 1.3, True)
     listing = client.get("/regiobeheer/regios")
     assert listing.status_code == 200 and "STO Utrecht" in listing.text
 
 
-@pytest.mark.parametrize("change, field_message", [
-    ({"bus_threshold_km": "0"}, "busgrens ligt tussen 0 en 100"),
-    ({"bus_threshold_km": "100.5"}, "busgrens ligt tussen 0 en 100"),
-    ({"road_factor": "0.9"}, "omrijfactor ligt tussen 1,0 en 3,0"),
-    ({"road_factor": "3.01"}, "omrijfactor ligt tussen 1,0 en 3,0"),
-    ({"code": "Met Spaties"}, "kleine letters"),
-    ({"bus_threshold_km": "zes"}, "Not a valid decimal value"),
-    ({"holiday_region": "west"}, "keuze"),
-])
+@pytest.mark.parametrize(
+    "change, field_message",
+    [
+        ({"bus_threshold_km": "0"}, "busgrens ligt tussen 0 en 100"),
+        ({"bus_threshold_km": "100.5"}, "busgrens ligt tussen 0 en 100"),
+        ({"road_factor": "0.9"}, "omrijfactor ligt tussen 1,0 en 3,0"),
+        ({"road_factor": "3.01"}, "omrijfactor ligt tussen 1,0 en 3,0"),
+        ({"code": "Met Spaties"}, "kleine letters"),
+        ({"bus_threshold_km": "zes"}, "Not a valid decimal value"),
+        ({"holiday_region": "west"}, "keuze"),
+    ],
+)
 def test_bad_region_settings_are_put_back_on_the_form(client, app, login, change, field_message):
     admin = factories.user(Role.ADMIN)
     db.session.commit()
@@ -72,8 +87,9 @@ def test_admin_edits_code_name_and_settings(client, app, login):
     login(admin)
     page = client.get(f"/regiobeheer/regios/{region.id}")
     assert page.status_code == 200 and 'name="code"' in page.text
-    resp = client.post(f"/regiobeheer/regios/{region.id}", data={**VALID, "code": "nieuw", "name": "Nieuw",
-                                                                 "bus_threshold_km": "8.5"})
+    resp = client.post(
+        f"/regiobeheer/regios/{region.id}", data={**VALID, "code": "nieuw", "name": "Nieuw", "bus_threshold_km": "8.5"}
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     region = db.session.get(Region, region.id)
@@ -88,21 +104,40 @@ def test_programme_leader_sets_their_own_regions_settings_but_not_code_or_name(c
     login(leader)
     page = client.get(f"/regiobeheer/regios/{region.id}")
     assert page.status_code == 200 and 'name="code"' not in page.text and 'name="road_factor"' in page.text
-    resp = client.post(f"/regiobeheer/regios/{region.id}", data={
-        "code": "gekaapt", "name": "Gekaapt", "holiday_region": "zuid", "bus_threshold_km": "10", "road_factor": "1.5"})
+    resp = client.post(
+        f"/regiobeheer/regios/{region.id}",
+        data={
+            "code": "gekaapt",
+            "name": "Gekaapt",
+            "holiday_region": "zuid",
+            "bus_threshold_km": "10",
+            "road_factor": "1.5",
+        },
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     region = db.session.get(Region, region.id)
     assert (region.code, region.name) == ("eigen", "Eigen regio")  # not changed by a leader
     assert (region.holiday_region, region.bus_threshold_km, region.road_factor, region.collect_gender_counts) == (
-        HolidayRegion.ZUID, 10.0, 1.5, False)
-    bad = client.post(f"/regiobeheer/regios/{region.id}", data={"holiday_region": "zuid", "bus_threshold_km": "150",
-                                                                "road_factor": "1.5"})
+        HolidayRegion.ZUID,
+        10.0,
+        1.5,
+        False,
+    )
+    bad = client.post(
+        f"/regiobeheer/regios/{region.id}",
+        data={"holiday_region": "zuid", "bus_threshold_km": "150", "road_factor": "1.5"},
+    )
     assert bad.status_code == 422 and "busgrens ligt tussen 0 en 100" in bad.text
     # another region does not exist for them; the list of all regions is the administrator's
     assert client.get(f"/regiobeheer/regios/{other.id}").status_code == 404
-    assert client.post(f"/regiobeheer/regios/{other.id}", data={"holiday_region": "zuid", "bus_threshold_km": "3",
-                                                                "road_factor": "1.5"}).status_code == 404
+    assert (
+        client.post(
+            f"/regiobeheer/regios/{other.id}",
+            data={"holiday_region": "zuid", "bus_threshold_km": "3", "road_factor": "1.5"},
+        ).status_code
+        == 404
+    )
     assert client.get("/regiobeheer/regios").status_code == 403
     assert client.get("/regiobeheer/regios/nieuw").status_code == 403
     assert db.session.get(Region, other.id).bus_threshold_km == 6.0
@@ -120,7 +155,12 @@ def test_coordinators_and_teachers_have_no_region_pages(client, app, login):
     db.session.commit()
     for person in people:
         login(person)
-        for url in ("/regiobeheer/", "/regiobeheer/regios", "/regiobeheer/regios/nieuw", f"/regiobeheer/regios/{region.id}"):
+        for url in (
+            "/regiobeheer/",
+            "/regiobeheer/regios",
+            "/regiobeheer/regios/nieuw",
+            f"/regiobeheer/regios/{region.id}",
+        ):
             assert client.get(url).status_code == 403, (person.role, url)
         assert client.post(f"/regiobeheer/regios/{region.id}", data={**VALID}).status_code == 403
         client.post("/uitloggen")
@@ -130,8 +170,11 @@ def test_coordinators_and_teachers_have_no_region_pages(client, app, login):
 def test_menu_entry_for_administrators_and_programme_leaders(client, app, login):
     region = factories.region()
     school = factories.school(region)
-    admin, leader, teacher = (factories.user(Role.ADMIN), factories.user(Role.PROGRAMME_LEADER, region=region),
-                              factories.teacher(school))
+    admin, leader, teacher = (
+        factories.user(Role.ADMIN),
+        factories.user(Role.PROGRAMME_LEADER, region=region),
+        factories.teacher(school),
+    )
     db.session.commit()
     for person, label in ((admin, "Beheer"), (leader, "Regiobeheer"), (teacher, None)):
         login(person)

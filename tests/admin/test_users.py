@@ -1,5 +1,6 @@
 """Accounts: invitations by mail, the list and its filters, changing roles, deactivating,
 who may manage whom, and the last administrator."""
+
 from __future__ import annotations
 
 import logging
@@ -35,7 +36,9 @@ def _region_with_people():
     return region, school, venue
 
 
-def test_admin_invites_a_teacher_whose_link_sets_the_password_and_signs_in(client, app, login, mailbox, drain_outbox, caplog):
+def test_admin_invites_a_teacher_whose_link_sets_the_password_and_signs_in(
+    client, app, login, mailbox, drain_outbox, caplog
+):
     region, school, _venue = _region_with_people()
     admin = factories.user(Role.ADMIN)
     db.session.commit()
@@ -43,15 +46,24 @@ def test_admin_invites_a_teacher_whose_link_sets_the_password_and_signs_in(clien
     page = client.get(f"/regiobeheer/gebruikers/nieuw?region={region.id}")
     assert page.status_code == 200 and school.name in page.text
     with caplog.at_level(logging.INFO, logger="app.audit"):
-        resp = client.post("/regiobeheer/gebruikers/nieuw", data={
-            "email": "Juf.Anna@Example.org", "name": "Anna", "role": "teacher", "region": region.id,
-            "school": school.id, "locale": "nl"})
+        resp = client.post(
+            "/regiobeheer/gebruikers/nieuw",
+            data={
+                "email": "Juf.Anna@Example.org",
+                "name": "Anna",
+                "role": "teacher",
+                "region": region.id,
+                "school": school.id,
+                "locale": "nl",
+            },
+        )
     assert resp.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "juf.anna@example.org"))
     assert user.role == Role.TEACHER and user.school_id == school.id and user.region_id == region.id
     assert user.password_hash is None and user.active
-    assert any("invited" in r.getMessage() and str(admin.id) in r.getMessage()
-               for r in caplog.records if r.name == "app.audit")
+    assert any(
+        "invited" in r.getMessage() and str(admin.id) in r.getMessage() for r in caplog.records if r.name == "app.audit"
+    )
 
     path = _invitation_path(mailbox)
     drain_outbox()
@@ -82,8 +94,14 @@ def test_invitation_refuses_bad_input_and_sends_nothing(client, app, login, mail
     db.session.commit()
     login(admin)
     cases = [
-        ({"email": "geen-adres", "role": "teacher", "region": region.id, "school": school.id}, "Geen geldig e-mailadres"),
-        ({"email": existing.email, "role": "teacher", "region": region.id, "school": school.id}, "bestaat al een account"),
+        (
+            {"email": "geen-adres", "role": "teacher", "region": region.id, "school": school.id},
+            "Geen geldig e-mailadres",
+        ),
+        (
+            {"email": existing.email, "role": "teacher", "region": region.id, "school": school.id},
+            "bestaat al een account",
+        ),
         ({"email": "x@example.org", "role": "teacher", "region": region.id, "school": 0}, "hoort bij een school"),
         # a school of another region is not among the choices of this region
         ({"email": "x@example.org", "role": "teacher", "region": region.id, "school": other_school.id}, "keuze"),
@@ -104,8 +122,10 @@ def test_choosing_a_region_shows_its_schools_without_saving(client, app, login, 
     admin = factories.user(Role.ADMIN)
     db.session.commit()
     login(admin)
-    resp = client.post("/regiobeheer/gebruikers/nieuw", data={
-        "email": "x@example.org", "role": "teacher", "region": _other.id, "pick_region": "1", "locale": "nl"})
+    resp = client.post(
+        "/regiobeheer/gebruikers/nieuw",
+        data={"email": "x@example.org", "role": "teacher", "region": _other.id, "pick_region": "1", "locale": "nl"},
+    )
     assert resp.status_code == 200 and other_school.name in resp.text and school.name not in resp.text
     drain_outbox()
     assert mailbox == [] and db.session.scalar(select(User).where(User.email == "x@example.org")) is None
@@ -120,18 +140,36 @@ def test_programme_leader_invites_in_their_own_region_only(client, app, login, m
     page = client.get("/regiobeheer/gebruikers/nieuw")
     assert page.status_code == 200 and other_region.name not in page.text
     assert 'value="admin"' not in page.text
-    ok = client.post("/regiobeheer/gebruikers/nieuw", data={
-        "email": "coord@example.org", "role": "coordinator", "region": region.id, "venues": [venue.id], "locale": "en"})
+    ok = client.post(
+        "/regiobeheer/gebruikers/nieuw",
+        data={
+            "email": "coord@example.org",
+            "role": "coordinator",
+            "region": region.id,
+            "venues": [venue.id],
+            "locale": "en",
+        },
+    )
     assert ok.status_code == 302
     coord = db.session.scalar(select(User).where(User.email == "coord@example.org"))
     assert coord.role == Role.COORDINATOR and [v.id for v in coord.venues] == [venue.id] and coord.locale == "en"
     drain_outbox()
     assert "Invitation" in mailbox[0]["Subject"]  # in the invited person's language
     # not an administrator, not another region
-    assert client.post("/regiobeheer/gebruikers/nieuw", data={
-        "email": "baas@example.org", "role": "admin", "region": region.id, "locale": "nl"}).status_code == 422
-    assert client.post("/regiobeheer/gebruikers/nieuw", data={
-        "email": "ander@example.org", "role": "coordinator", "region": other_region.id, "locale": "nl"}).status_code == 422
+    assert (
+        client.post(
+            "/regiobeheer/gebruikers/nieuw",
+            data={"email": "baas@example.org", "role": "admin", "region": region.id, "locale": "nl"},
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/regiobeheer/gebruikers/nieuw",
+            data={"email": "ander@example.org", "role": "coordinator", "region": other_region.id, "locale": "nl"},
+        ).status_code
+        == 422
+    )
     assert db.session.scalar(select(User).where(User.email.in_(["baas@example.org", "ander@example.org"]))) is None
     # and the service holds the same rules, whatever a form sends
     with pytest.raises(PermissionDeniedError):
@@ -139,7 +177,9 @@ def test_programme_leader_invites_in_their_own_region_only(client, app, login, m
     with pytest.raises(PermissionDeniedError):
         services.invite_user(leader, "ander@example.org", services.Assignment(Role.COORDINATOR, other_region))
     with pytest.raises(DomainError, match="locatie hoort niet"):
-        services.invite_user(leader, "c2@example.org", services.Assignment(Role.COORDINATOR, region, venues=[other_venue]))
+        services.invite_user(
+            leader, "c2@example.org", services.Assignment(Role.COORDINATOR, region, venues=[other_venue])
+        )
 
 
 def test_who_may_manage_whom(client, app, login):
@@ -166,8 +206,12 @@ def test_who_may_manage_whom(client, app, login):
 
     for person in (teacher, coordinator):
         login(person)
-        for url in ("/regiobeheer/", "/regiobeheer/gebruikers", "/regiobeheer/gebruikers/nieuw",
-                    f"/regiobeheer/gebruikers/{teacher.id}"):
+        for url in (
+            "/regiobeheer/",
+            "/regiobeheer/gebruikers",
+            "/regiobeheer/gebruikers/nieuw",
+            f"/regiobeheer/gebruikers/{teacher.id}",
+        ):
             assert client.get(url).status_code == 403, (person.role, url)
         assert client.post(f"/regiobeheer/gebruikers/{teacher.id}/deactiveren").status_code == 403
         client.post("/uitloggen")
@@ -188,8 +232,11 @@ def test_list_filters(client, app, login):
     def emails(**args):
         resp = client.get("/regiobeheer/gebruikers", query_string=args)
         assert resp.status_code == 200
-        return {e for e in ("baas@example.org", "anna@school.example", "bram@school.example", "coord@lab.example")
-                if f">{e}<" in resp.text}
+        return {
+            e
+            for e in ("baas@example.org", "anna@school.example", "bram@school.example", "coord@lab.example")
+            if f">{e}<" in resp.text
+        }
 
     assert emails() == {"baas@example.org", "anna@school.example", "bram@school.example", "coord@lab.example"}
     assert emails(role="teacher") == {"anna@school.example", "bram@school.example"}
@@ -198,8 +245,12 @@ def test_list_filters(client, app, login):
     assert emails(active="0") == {"bram@school.example"}
     assert emails(active="1", email="SCHOOL") == {"anna@school.example"}
     assert emails(email="%") == set()  # a wildcard is a plain character
-    assert emails(role="nonsense") == {"baas@example.org", "anna@school.example", "bram@school.example",
-                                       "coord@lab.example"}  # a bad filter is ignored, not a 500
+    assert emails(role="nonsense") == {
+        "baas@example.org",
+        "anna@school.example",
+        "bram@school.example",
+        "coord@lab.example",
+    }  # a bad filter is ignored, not a 500
 
 
 def test_change_role_school_and_venues(client, app, login):
@@ -211,16 +262,29 @@ def test_change_role_school_and_venues(client, app, login):
     login(admin)
     page = client.get(f"/regiobeheer/gebruikers/{teacher.id}")
     assert page.status_code == 200 and re.search(rf'<option selected value="{school.id}">', page.text)
-    resp = client.post(f"/regiobeheer/gebruikers/{teacher.id}", data={
-        "name": "Nu coördinator", "role": "coordinator", "region": region.id, "school": school.id,
-        "venues": [venue.id, venue2.id]})
+    resp = client.post(
+        f"/regiobeheer/gebruikers/{teacher.id}",
+        data={
+            "name": "Nu coördinator",
+            "role": "coordinator",
+            "region": region.id,
+            "school": school.id,
+            "venues": [venue.id, venue2.id],
+        },
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     user = db.session.get(User, teacher.id)
-    assert user.role == Role.COORDINATOR and user.school_id is None and {v.id for v in user.venues} == {venue.id, venue2.id}
+    assert (
+        user.role == Role.COORDINATOR
+        and user.school_id is None
+        and {v.id for v in user.venues} == {venue.id, venue2.id}
+    )
     assert user.name == "Nu coördinator"
     # back to teacher needs a school
-    resp = client.post(f"/regiobeheer/gebruikers/{teacher.id}", data={"role": "teacher", "region": region.id, "school": 0})
+    resp = client.post(
+        f"/regiobeheer/gebruikers/{teacher.id}", data={"role": "teacher", "region": region.id, "school": 0}
+    )
     assert resp.status_code == 422 and "hoort bij een school" in resp.text
     db.session.expire_all()
     assert db.session.get(User, teacher.id).role == Role.COORDINATOR
@@ -233,7 +297,10 @@ def test_deactivated_user_cannot_sign_in_and_their_api_keys_stop(client, app, lo
     secret = factories.api_token(teacher)
     db.session.commit()
     teacher_client = app.test_client()
-    assert teacher_client.post("/inloggen", data={"email": teacher.email, "password": factories.PASSWORD}).status_code == 302
+    assert (
+        teacher_client.post("/inloggen", data={"email": teacher.email, "password": factories.PASSWORD}).status_code
+        == 302
+    )
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
 
     login(leader)
@@ -242,16 +309,20 @@ def test_deactivated_user_cannot_sign_in_and_their_api_keys_stop(client, app, lo
     db.session.expire_all()
     assert not db.session.get(User, teacher.id).active
     assert teacher_client.get("/boekingen/").status_code == 302  # the open session has ended
-    assert app.test_client().post("/inloggen", data={"email": teacher.email,
-                                                      "password": factories.PASSWORD}).status_code == 401
+    assert (
+        app.test_client().post("/inloggen", data={"email": teacher.email, "password": factories.PASSWORD}).status_code
+        == 401
+    )
     api = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
     assert api.status_code == 401 and api.mimetype == "application/problem+json"
 
     client.post(f"/regiobeheer/gebruikers/{teacher.id}/activeren")
     db.session.expire_all()
     assert db.session.get(User, teacher.id).active
-    assert app.test_client().post("/inloggen", data={"email": teacher.email,
-                                                      "password": factories.PASSWORD}).status_code == 302
+    assert (
+        app.test_client().post("/inloggen", data={"email": teacher.email, "password": factories.PASSWORD}).status_code
+        == 302
+    )
     # the keys of before stay revoked: the person makes new ones
     assert db.session.scalars(select(ApiToken).where(ApiToken.user_id == teacher.id)).one().revoked_at is not None
     assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
@@ -262,8 +333,16 @@ def test_resend_invitation_voids_the_older_link(client, app, login, mailbox, dra
     admin = factories.user(Role.ADMIN)
     db.session.commit()
     login(admin)
-    client.post("/regiobeheer/gebruikers/nieuw", data={"email": "nieuw@example.org", "role": "teacher",
-                                                       "region": region.id, "school": school.id, "locale": "nl"})
+    client.post(
+        "/regiobeheer/gebruikers/nieuw",
+        data={
+            "email": "nieuw@example.org",
+            "role": "teacher",
+            "region": region.id,
+            "school": school.id,
+            "locale": "nl",
+        },
+    )
     first = _invitation_path(mailbox)
     drain_outbox()
     mailbox.clear()
@@ -287,8 +366,9 @@ def test_the_last_active_administrator_cannot_be_removed(client, app, login):
     admin = factories.user(Role.ADMIN)
     db.session.commit()
     login(admin)
-    resp = client.post(f"/regiobeheer/gebruikers/{admin.id}", data={"role": "programme_leader",
-                                                                    "region": factories.region().id})
+    resp = client.post(
+        f"/regiobeheer/gebruikers/{admin.id}", data={"role": "programme_leader", "region": factories.region().id}
+    )
     assert resp.status_code == 422 and "laatste actieve beheerder" in resp.text
     resp = client.post(f"/regiobeheer/gebruikers/{admin.id}/deactiveren", follow_redirects=True)
     assert "laatste actieve beheerder" in resp.text

@@ -6,6 +6,7 @@ programme leader. Whatever the input: no 5xx, a documented response conforms to 
 schema, and every 4xx is application/problem+json. Deterministic (derandomised), with a
 modest number of examples per operation.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -31,7 +32,8 @@ def problem_json_for_client_errors(ctx, response, case):
     if 400 <= response.status_code < 500:
         content_type = (response.headers.get("content-type") or [""])[0]
         assert content_type.split(";")[0].strip() == "application/problem+json", (
-            f"{response.status_code} with Content-Type {content_type!r}")
+            f"{response.status_code} with Content-Type {content_type!r}"
+        )
         body = response.json()
         assert body.get("status") == response.status_code and body.get("code") and body.get("detail"), body
 
@@ -58,8 +60,13 @@ def _world():
         factories.enrol(s, school_year_of(now))
     teacher = factories.teacher(school)
     leader = factories.user("programme_leader", region=region)
-    create_booking(teacher, sessions[0].id, ClassDetails(school_id=school.id, groep="6", pupils=20, adults=2,
-                                                         contact_name="Juf Ans", contact_email=teacher.email))
+    create_booking(
+        teacher,
+        sessions[0].id,
+        ClassDetails(
+            school_id=school.id, groep="6", pupils=20, adults=2, contact_name="Juf Ans", contact_email=teacher.email
+        ),
+    )
     tokens = {"teacher": factories.api_token(teacher), "programme_leader": factories.api_token(leader)}
     db.session.commit()
     return tokens, {"teacher": teacher.id, "programme_leader": leader.id}
@@ -78,13 +85,18 @@ def test_api_survives_generated_input(app, role):
         revokes_token = operation.method.upper() == "DELETE" and operation.path == "/auth/token"
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=MAX_EXAMPLES,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def call(case):
                 # revoking the token in use would end the run: that call gets a token of its own
-                secret = (factories.api_token(db.session.get(User, user_ids[role])) if revokes_token
-                          else tokens[role])
+                secret = factories.api_token(db.session.get(User, user_ids[role])) if revokes_token else tokens[role]
                 if revokes_token:
                     db.session.commit()
                 case.headers = {**(case.headers or {}), "Authorization": f"Bearer {secret}"}

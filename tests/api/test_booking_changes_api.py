@@ -1,4 +1,5 @@
 """The API for issue 17: PATCH a booking, offer settings in the offer, approving and declining requests."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -24,8 +25,11 @@ def _setup(**offer_kw):
 
 
 def _book(client, ids, h, who="a", pupils=20):
-    resp = client.post("/api/v1/bookings", json={"session_id": ids["session"], "groep": "7", "pupils": pupils,
-                                                 "adults": 2}, headers=h[who])
+    resp = client.post(
+        "/api/v1/bookings",
+        json={"session_id": ids["session"], "groep": "7", "pupils": pupils, "adults": 2},
+        headers=h[who],
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
@@ -41,9 +45,13 @@ def test_patch_changes_pupils_and_refuses_with_problem_bodies(client, app):
     full = client.patch(f"/api/v1/bookings/{mine['id']}", json={"pupils": 26}, headers=h["a"])
     assert full.status_code == 409 and full.mimetype == "application/problem+json"
     assert full.get_json()["code"] == "full" and full.get_json()["field"] == "pupils"
-    for body, status, code in (({"session_id": 1}, 422, "invalid_input"), ({}, 422, "invalid_input"),
-                               ({"pupils": "veel"}, 422, "invalid_input"), ({"groep": "3"}, 422, "groep_not_targeted"),
-                               ({"contact_email": "a@b"}, 422, "invalid_input")):
+    for body, status, code in (
+        ({"session_id": 1}, 422, "invalid_input"),
+        ({}, 422, "invalid_input"),
+        ({"pupils": "veel"}, 422, "invalid_input"),
+        ({"groep": "3"}, 422, "groep_not_targeted"),
+        ({"contact_email": "a@b"}, 422, "invalid_input"),
+    ):
         resp = client.patch(f"/api/v1/bookings/{mine['id']}", json=body, headers=h["a"])
         assert (resp.status_code, resp.get_json()["code"]) == (status, code), (body, resp.get_json())
     assert client.patch(f"/api/v1/bookings/{mine['id']}", json={"pupils": 2}, headers=h["b"]).status_code == 404
@@ -61,10 +69,15 @@ def test_patch_after_the_change_deadline_is_refused(client, app):
 def test_offer_settings_in_the_api_and_refusals(client, app):
     ids, h = _setup(min_notice_days=35, booking_horizon_weeks=8, approval_required=True, change_deadline_days=7)
     offer = client.get(f"/api/v1/offers/{ids['offer']}", headers=h["a"]).get_json()
-    assert (offer["min_notice_days"], offer["booking_horizon_weeks"], offer["change_deadline_days"],
-            offer["approval_required"]) == (35, 8, 7, True)
-    resp = client.post("/api/v1/bookings", json={"session_id": ids["session"], "groep": "7", "pupils": 20,
-                                                 "adults": 2}, headers=h["a"])
+    assert (
+        offer["min_notice_days"],
+        offer["booking_horizon_weeks"],
+        offer["change_deadline_days"],
+        offer["approval_required"],
+    ) == (35, 8, 7, True)
+    resp = client.post(
+        "/api/v1/bookings", json={"session_id": ids["session"], "groep": "7", "pupils": 20, "adults": 2}, headers=h["a"]
+    )
     assert resp.status_code == 422 and resp.get_json()["code"] == "min_notice"
     assert "35 dagen" in resp.get_json()["detail"]
 
@@ -79,8 +92,9 @@ def test_request_approved_and_declined_through_the_api(client, app):
     assert approved.status_code == 200 and approved.get_json()["status"] == "confirmed"
     no_reason = client.post(f"/api/v1/bookings/{second['id']}/reject", json={}, headers=h["coord"])
     assert no_reason.status_code == 422 and no_reason.get_json()["field"] == "reason"
-    rejected = client.post(f"/api/v1/bookings/{second['id']}/reject", json={"reason": "Vol met groep 8"},
-                           headers=h["coord"])
+    rejected = client.post(
+        f"/api/v1/bookings/{second['id']}/reject", json={"reason": "Vol met groep 8"}, headers=h["coord"]
+    )
     assert rejected.status_code == 200 and rejected.get_json()["status"] == "cancelled"
 
 

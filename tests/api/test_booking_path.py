@@ -1,4 +1,5 @@
 """The booking request's path stays lean: statements, transactions, no reloads after the commit."""
+
 from __future__ import annotations
 
 import contextlib
@@ -97,8 +98,10 @@ def test_one_booking_request_is_one_transaction_with_few_statements(client, app,
             resp = _book(client, ids, headers[1])
         assert resp.status_code == 201, resp.get_json()
         with capsys.disabled():
-            print(f"\n[{db.engine.dialect.name}] POST /api/v1/bookings: {len(seen['statements'])} statements "
-                  f"(stale token: {len(first['statements'])}), {seen['commits']} commit, {seen['checkouts']} checkout")
+            print(
+                f"\n[{db.engine.dialect.name}] POST /api/v1/bookings: {len(seen['statements'])} statements "
+                f"(stale token: {len(first['statements'])}), {seen['commits']} commit, {seen['checkouts']} checkout"
+            )
         # one connection, one transaction, nothing after its commit (no reloads for the answer or the log)
         assert seen["commits"] == 1 and seen["checkouts"] == 1 and first["checkouts"] == 1
         assert seen["after_commit"] == [] and first["after_commit"] == []
@@ -200,8 +203,9 @@ def test_series_answer_needs_no_reload(client, app):
         region = factories.region()
         venue, hotspot = factories.venue(region), factories.venue(region, name="Hotspot")
         series = factories.series_offer(region, venue, hotspot, groep_min=7, groep_max=8, adults_per_class=1)
-        parts = [factories.session(series, NOW + timedelta(days=20 + 7 * i), part=p).id
-                 for i, p in enumerate(series.parts)]
+        parts = [
+            factories.session(series, NOW + timedelta(days=20 + 7 * i), part=p).id for i, p in enumerate(series.parts)
+        ]
         header = factories.auth_header(factories.teacher(factories.school(region)))
         series_id = series.id
         db.session.commit()

@@ -1,4 +1,5 @@
 """The bookings API: statuses, problem bodies, series, cancel, visibility."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -34,7 +35,11 @@ def test_book_full_waitlist_and_cancel(client, app):
     resp = client.post("/api/v1/bookings", json=body, headers=h["a"])
     assert resp.status_code == 201, resp.get_json()
     booking = resp.get_json()
-    assert booking["status"] == "confirmed" and booking["groep"] == "7" and resp.headers["Location"].endswith(str(booking["id"]))
+    assert (
+        booking["status"] == "confirmed"
+        and booking["groep"] == "7"
+        and resp.headers["Location"].endswith(str(booking["id"]))
+    )
     full = client.post("/api/v1/bookings", json=body, headers=h["b"])
     assert full.status_code == 409 and full.mimetype == "application/problem+json"
     assert full.get_json()["code"] == "full" and full.get_json()["detail"]
@@ -52,29 +57,45 @@ def test_book_full_waitlist_and_cancel(client, app):
 
 def test_invalid_input_and_rules_are_422(client, app):
     ids, h = _setup()
-    cases = [({"session_id": ids["session"], "groep": "3", "pupils": 20, "adults": 2}, "groep_not_targeted"),
-             ({"session_id": ids["session"], "groep": "7", "pupils": 99, "adults": 2}, "invalid_input"),
-             ({"session_id": ids["session"], "groep": "7", "pupils": "twintig"}, "invalid_input"),
-             ({"session_id": "x", "groep": "7", "pupils": 20}, "invalid_input"),
-             ({"session_id": ids["session"], "groep": "7", "pupils": 20, "adults": 0}, "adults_required"),
-             ({"session_id": ids["session"], "groep": None, "pupils": 20}, "invalid_input")]
+    cases = [
+        ({"session_id": ids["session"], "groep": "3", "pupils": 20, "adults": 2}, "groep_not_targeted"),
+        ({"session_id": ids["session"], "groep": "7", "pupils": 99, "adults": 2}, "invalid_input"),
+        ({"session_id": ids["session"], "groep": "7", "pupils": "twintig"}, "invalid_input"),
+        ({"session_id": "x", "groep": "7", "pupils": 20}, "invalid_input"),
+        ({"session_id": ids["session"], "groep": "7", "pupils": 20, "adults": 0}, "adults_required"),
+        ({"session_id": ids["session"], "groep": None, "pupils": 20}, "invalid_input"),
+    ]
     for body, code in cases:
         resp = client.post("/api/v1/bookings", json=body, headers=h["a"])
         assert resp.status_code == 422 and resp.get_json()["code"] == code, (body, resp.get_json())
     assert client.post("/api/v1/bookings", json=[1], headers=h["a"]).status_code == 400
-    assert client.post("/api/v1/bookings", json={"session_id": 999999, "groep": "7", "pupils": 20, "adults": 2},
-                       headers=h["a"]).status_code == 404
-    assert client.post("/api/v1/bookings", json={"session_id": ids["session"], "groep": "7", "pupils": 20,
-                                                 "adults": 2}, headers=h["coord"]).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/bookings", json={"session_id": 999999, "groep": "7", "pupils": 20, "adults": 2}, headers=h["a"]
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/v1/bookings",
+            json={"session_id": ids["session"], "groep": "7", "pupils": 20, "adults": 2},
+            headers=h["coord"],
+        ).status_code
+        == 403
+    )
 
 
 def test_other_regions_cannot_book_or_see(client, app):
     ids, h = _setup()
-    resp = client.post("/api/v1/bookings", json={"session_id": ids["session"], "groep": "7", "pupils": 20, "adults": 2},
-                       headers=h["stranger"])
+    resp = client.post(
+        "/api/v1/bookings",
+        json={"session_id": ids["session"], "groep": "7", "pupils": 20, "adults": 2},
+        headers=h["stranger"],
+    )
     assert resp.status_code == 404
-    mine = client.post("/api/v1/bookings", json={"session_id": ids["session"], "groep": "7", "pupils": 20, "adults": 2},
-                       headers=h["a"]).get_json()
+    mine = client.post(
+        "/api/v1/bookings", json={"session_id": ids["session"], "groep": "7", "pupils": 20, "adults": 2}, headers=h["a"]
+    ).get_json()
     assert client.get(f"/api/v1/bookings/{mine['id']}", headers=h["stranger"]).status_code == 404
     assert client.get(f"/api/v1/bookings/{mine['id']}", headers=h["b"]).status_code == 404
     assert client.delete(f"/api/v1/bookings/{mine['id']}", headers=h["b"]).status_code == 404

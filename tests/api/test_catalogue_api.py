@@ -1,4 +1,5 @@
 """The read API: shapes, filters, pagination, problem bodies, region isolation, OpenAPI."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -28,8 +29,17 @@ def _setup():
     teacher = factories.teacher(school)
     coord = factories.user("coordinator", region=region, venues=[venue])
     headers = factories.auth_header(teacher)
-    ids = dict(offer=offer.id, s1=s1.id, s2=s2.id, venue=venue.id, school=school.id, o_offer=o_offer.id,
-               o_session=o_session.id, o_venue=o_venue.id, o_school=o_school.id)
+    ids = dict(
+        offer=offer.id,
+        s1=s1.id,
+        s2=s2.id,
+        venue=venue.id,
+        school=school.id,
+        o_offer=o_offer.id,
+        o_session=o_session.id,
+        o_venue=o_venue.id,
+        o_school=o_school.id,
+    )
     coord_headers = factories.auth_header(coord)
     db.session.commit()
     return ids, headers, coord_headers
@@ -59,8 +69,13 @@ def test_lists_are_paginated(client, app):
 
 def test_bad_parameters_are_problems(client, app):
     _, h, _ = _setup()
-    for url in ("/api/v1/sessions?from=gisteren", "/api/v1/offers?groep=x", "/api/v1/offers?world=maan",
-                "/api/v1/offers?per_page=100000", "/api/v1/offers?groep=9"):
+    for url in (
+        "/api/v1/sessions?from=gisteren",
+        "/api/v1/offers?groep=x",
+        "/api/v1/offers?world=maan",
+        "/api/v1/offers?per_page=100000",
+        "/api/v1/offers?groep=9",
+    ):
         resp = client.get(url, headers=h)
         assert resp.status_code == 422, url
         assert resp.mimetype == "application/problem+json" and resp.get_json()["code"] == "invalid_parameter"
@@ -100,7 +115,7 @@ def test_openapi_describes_every_api_route(client, app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.endpoint == "api.openapi":
             continue
-        path = rule.rule[len("/api/v1"):].replace("<int:", "{").replace(">", "}")
+        path = rule.rule[len("/api/v1") :].replace("<int:", "{").replace(">", "}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, (path, method)
     # every $ref resolves

@@ -1,4 +1,5 @@
 """The API keys page: list, create (shown once), revoke; revoked and expired keys get 401."""
+
 from __future__ import annotations
 
 import re

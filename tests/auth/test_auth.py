@@ -1,4 +1,5 @@
 """Sign-in, throttling, tokens, the users CLI, cookies and CSRF."""
+
 from __future__ import annotations
 
 import pytest
@@ -59,7 +60,9 @@ def test_inactive_user_cannot_sign_in(client, app):
     user = _teacher()
     user.active = False
     db.session.commit()
-    assert client.post("/inloggen", data={"email": "juf@example.org", "password": factories.PASSWORD}).status_code == 401
+    assert (
+        client.post("/inloggen", data={"email": "juf@example.org", "password": factories.PASSWORD}).status_code == 401
+    )
 
 
 def test_csrf_is_enforced(client, app):
@@ -116,13 +119,27 @@ def test_users_cli(runner, app):
     region = factories.region(code="achterhoek")
     school = factories.school(region, location_code="32JK00")
     db.session.commit()
-    r = runner.invoke(args=["users", "create", "--email", "Meester@Example.org", "--role", "teacher",
-                            "--school", "32jk00", "--password", "lang-genoeg-wachtwoord"])
+    r = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Meester@Example.org",
+            "--role",
+            "teacher",
+            "--school",
+            "32jk00",
+            "--password",
+            "lang-genoeg-wachtwoord",
+        ]
+    )
     assert r.exit_code == 0, r.output
     user = db.session.scalar(select(User).where(User.email == "meester@example.org"))
     assert user.school_id == school.id and user.region_id == region.id
-    r = runner.invoke(args=["users", "create", "--email", "pl@example.org", "--role", "programme_leader",
-                            "--region", "achterhoek"], input="nog-een-wachtwoord\nnog-een-wachtwoord\n")
+    r = runner.invoke(
+        args=["users", "create", "--email", "pl@example.org", "--role", "programme_leader", "--region", "achterhoek"],
+        input="nog-een-wachtwoord\nnog-een-wachtwoord\n",
+    )
     assert r.exit_code == 0, r.output
     r = runner.invoke(args=["users", "create", "--email", "kort@example.org", "--role", "admin", "--password", "kort"])
     assert r.exit_code != 0 and "minstens" in r.output

@@ -1,5 +1,6 @@
 """Sign-in by e-mail link (issue 18 point 3): single use, 15 minutes, the same answer and the
 same work for known and unknown addresses, throttled like the password reset."""
+
 from __future__ import annotations
 
 import re
@@ -146,8 +147,10 @@ def test_throttled_per_address_and_per_account(client, app, mailbox, drain_outbo
     user = _teacher()
     app.config.update(LOGIN_LINK_MAX_PER_IP_HOUR=4)
     try:
-        answers = [client.post("/inloglink", data={"email": user.email}, environ_base={"REMOTE_ADDR": "10.4.0.1"})
-                   .status_code for _ in range(5)]
+        answers = [
+            client.post("/inloglink", data={"email": user.email}, environ_base={"REMOTE_ADDR": "10.4.0.1"}).status_code
+            for _ in range(5)
+        ]
     finally:
         app.config.update(LOGIN_LINK_MAX_PER_IP_HOUR=20)
     assert answers == [302, 302, 302, 302, 429]

@@ -10,6 +10,7 @@ Each row is sent three ways:
 Rows guarded as well by something else (the form's choices, a rule of the service) are
 marked; the control case does not expect a hole there.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,79 +53,196 @@ def _session_staff(w, staff_id):
 
 ROWS = {
     "offer part venue_id": Row(
-        "coordinator", "POST", "/beheer/aanbod/{offer1}/deel",
-        lambda w, x: {"position": "2", "title": "Op locatie", "location": "venue", "venue_id": str(x),
-                      "min_days": "3", "max_days": "30"},
-        lambda w, x: db.session.scalar(select(OfferPart.id).where(OfferPart.offer_id == w["offer1"],
-                                                                  OfferPart.venue_id == x)) is not None,
-        own="hotspot1", other="v2"),
+        "coordinator",
+        "POST",
+        "/beheer/aanbod/{offer1}/deel",
+        lambda w, x: {
+            "position": "2",
+            "title": "Op locatie",
+            "location": "venue",
+            "venue_id": str(x),
+            "min_days": "3",
+            "max_days": "30",
+        },
+        lambda w, x: (
+            db.session.scalar(select(OfferPart.id).where(OfferPart.offer_id == w["offer1"], OfferPart.venue_id == x))
+            is not None
+        ),
+        own="hotspot1",
+        other="v2",
+    ),
     "session staff_id": Row(
-        "coordinator", "POST", "/beheer/les/{s1}/medewerker",
-        lambda w, x: {"staff_id": str(x)}, _session_staff, own="staff1", other="staff2"),
+        "coordinator",
+        "POST",
+        "/beheer/les/{s1}/medewerker",
+        lambda w, x: {"staff_id": str(x)},
+        _session_staff,
+        own="staff1",
+        other="staff2",
+    ),
     "API booking session_id": Row(
-        "teacher", "POST", "/api/v1/bookings",
+        "teacher",
+        "POST",
+        "/api/v1/bookings",
         lambda w, x: {"session_id": x, "groep": "6", "pupils": 20, "adults": 0},
-        lambda w, x: db.session.scalar(select(Booking.id).where(Booking.session_id == x,
-                                                                Booking.school_id == w["school1"])) is not None,
-        own="s1c", other="s2", only_linkable=False, api=True),
+        lambda w, x: (
+            db.session.scalar(select(Booking.id).where(Booking.session_id == x, Booking.school_id == w["school1"]))
+            is not None
+        ),
+        own="s1c",
+        other="s2",
+        only_linkable=False,
+        api=True,
+    ),
     "bus stop target type": Row(
-        "coordinator", "POST", "/vervoer/halte/{stop1}/verplaatsen",
+        "coordinator",
+        "POST",
+        "/vervoer/halte/{stop1}/verplaatsen",
         lambda w, x: {"target": f"type:{x}"},
         # the moved class is pinned to its new bus (re-planning may then choose that bus's type)
-        lambda w, x: db.session.scalar(select(BusStop.id).where(BusStop.booking_id == w["booking1"],
-                                                               BusStop.pinned.is_(True))) is not None,
-        own="bt1b", other="bt2", only_linkable=False),
+        lambda w, x: (
+            db.session.scalar(select(BusStop.id).where(BusStop.booking_id == w["booking1"], BusStop.pinned.is_(True)))
+            is not None
+        ),
+        own="bt1b",
+        other="bt2",
+        only_linkable=False,
+    ),
     "road distance venue": Row(
-        "coordinator", "POST", "/vervoer/afstanden",
+        "coordinator",
+        "POST",
+        "/vervoer/afstanden",
         lambda w, x: {"action": "one", "one-school": w["school1_code"], "one-venue": str(x), "one-km": "12.5"},
         lambda w, x: db.session.scalar(select(RoadDistance.id).where(RoadDistance.venue_id == x)) is not None,
-        own="v1", other="v2", only_linkable=False),
+        own="v1",
+        other="v2",
+        only_linkable=False,
+    ),
     "invited coordinator venues": Row(
-        "programme_leader", "POST", "/regiobeheer/gebruikers/nieuw",
-        lambda w, x: {"email": f"nieuw{x}@example.org", "role": "coordinator", "region": str(w["r1"]),
-                      "venues": str(x), "locale": "nl", "name": "Nieuw"},
-        lambda w, x: any(v.id == x for u in db.session.scalars(select(User).where(User.email == f"nieuw{x}@example.org"))
-                         for v in u.venues),
-        own="v1", other="v2", only_linkable=False),
+        "programme_leader",
+        "POST",
+        "/regiobeheer/gebruikers/nieuw",
+        lambda w, x: {
+            "email": f"nieuw{x}@example.org",
+            "role": "coordinator",
+            "region": str(w["r1"]),
+            "venues": str(x),
+            "locale": "nl",
+            "name": "Nieuw",
+        },
+        lambda w, x: any(
+            v.id == x
+            for u in db.session.scalars(select(User).where(User.email == f"nieuw{x}@example.org"))
+            for v in u.venues
+        ),
+        own="v1",
+        other="v2",
+        only_linkable=False,
+    ),
     "offer venue_id": Row(
-        "coordinator", "POST", "/beheer/aanbod/{offer1}",
-        lambda w, x: {"title": "Robots", "kind": "workshop", "world": "hitech_science", "venue_id": str(x),
-                      "school_year": str(w["year"]), "groep_min": "5", "groep_max": "8", "duration_minutes": "120",
-                      "capacity_classes": "3", "capacity_pupils": "90", "adults_per_class": "0",
-                      "cancel_deadline_days": "14", "description": "", "preparation": ""},
+        "coordinator",
+        "POST",
+        "/beheer/aanbod/{offer1}",
+        lambda w, x: {
+            "title": "Robots",
+            "kind": "workshop",
+            "world": "hitech_science",
+            "venue_id": str(x),
+            "school_year": str(w["year"]),
+            "groep_min": "5",
+            "groep_max": "8",
+            "duration_minutes": "120",
+            "capacity_classes": "3",
+            "capacity_pupils": "90",
+            "adults_per_class": "0",
+            "cancel_deadline_days": "14",
+            "description": "",
+            "preparation": "",
+        },
         lambda w, x: db.session.get(Offer, w["offer1"]).venue_id == x,
-        own="hotspot1", other="v2", only_linkable=False),
+        own="hotspot1",
+        other="v2",
+        only_linkable=False,
+    ),
     "invited teacher school": Row(
-        "programme_leader", "POST", "/regiobeheer/gebruikers/nieuw",
-        lambda w, x: {"email": f"leerkracht{x}@example.org", "role": "teacher", "region": str(w["r1"]),
-                      "school": str(x), "locale": "nl", "name": "Juf"},
+        "programme_leader",
+        "POST",
+        "/regiobeheer/gebruikers/nieuw",
+        lambda w, x: {
+            "email": f"leerkracht{x}@example.org",
+            "role": "teacher",
+            "region": str(w["r1"]),
+            "school": str(x),
+            "locale": "nl",
+            "name": "Juf",
+        },
         lambda w, x: db.session.scalar(select(User.school_id).where(User.email == f"leerkracht{x}@example.org")) == x,
-        own="school1b", other="school2", only_linkable=False),
+        own="school1b",
+        other="school2",
+        only_linkable=False,
+    ),
     "booking override school": Row(
-        "coordinator", "POST", "/boekingen/les/{s1b}/uitzondering",
+        "coordinator",
+        "POST",
+        "/boekingen/les/{s1b}/uitzondering",
         lambda w, x: {"school_code": w["codes"][x], "groep": "5", "pupils": "20", "adults": "0", "reason": "Afspraak"},
-        lambda w, x: db.session.scalar(select(Booking.id).where(Booking.session_id == w["s1b"],
-                                                                Booking.school_id == x)) is not None,
-        own="school1b", other="school2", only_linkable=False),
+        lambda w, x: (
+            db.session.scalar(select(Booking.id).where(Booking.session_id == w["s1b"], Booking.school_id == x))
+            is not None
+        ),
+        own="school1b",
+        other="school2",
+        only_linkable=False,
+    ),
     "invited school coordinator school": Row(
-        "programme_leader", "POST", "/regiobeheer/gebruikers/nieuw",
-        lambda w, x: {"email": f"icc{x}@example.org", "role": "school_coordinator", "region": str(w["r1"]),
-                      "school": str(x), "locale": "nl", "name": "ICC"},
+        "programme_leader",
+        "POST",
+        "/regiobeheer/gebruikers/nieuw",
+        lambda w, x: {
+            "email": f"icc{x}@example.org",
+            "role": "school_coordinator",
+            "region": str(w["r1"]),
+            "school": str(x),
+            "locale": "nl",
+            "name": "ICC",
+        },
         lambda w, x: db.session.scalar(select(User.school_id).where(User.email == f"icc{x}@example.org")) == x,
-        own="school1b", other="school2", only_linkable=False),
+        own="school1b",
+        other="school2",
+        only_linkable=False,
+    ),
     # the school coordinator: the id in the URL ({x}) names a teacher or a class of the own school only
     "school coordinator removes a teacher": Row(
-        "school_coordinator", "POST", "/mijn-school/leerkrachten/{x}/verwijderen", lambda w, x: {},
-        lambda w, x: not db.session.get(User, x).active, own="teacher1b", other="teacher2", only_linkable=False),
+        "school_coordinator",
+        "POST",
+        "/mijn-school/leerkrachten/{x}/verwijderen",
+        lambda w, x: {},
+        lambda w, x: not db.session.get(User, x).active,
+        own="teacher1b",
+        other="teacher2",
+        only_linkable=False,
+    ),
     "school coordinator removes a class": Row(
-        "school_coordinator", "POST", "/mijn-school/klassen/{x}/verwijderen", lambda w, x: {},
-        lambda w, x: db.session.get(SchoolClass, x) is None, own="class1", other="class2", only_linkable=False),
+        "school_coordinator",
+        "POST",
+        "/mijn-school/klassen/{x}/verwijderen",
+        lambda w, x: {},
+        lambda w, x: db.session.get(SchoolClass, x) is None,
+        own="class1",
+        other="class2",
+        only_linkable=False,
+    ),
     # last: it moves the booking the bus stop above belongs to
     "booking move session_id": Row(
-        "coordinator", "POST", "/boekingen/{booking1}/verplaatsen",
+        "coordinator",
+        "POST",
+        "/boekingen/{booking1}/verplaatsen",
         lambda w, x: {"session_id": str(x), "reason": "Ziekte"},
         lambda w, x: db.session.get(Booking, w["booking1"]).session_id == x,
-        own="s1b", other="s2", only_linkable=False),
+        own="s1b",
+        other="s2",
+        only_linkable=False,
+    ),
 }
 
 
@@ -141,8 +259,10 @@ def _world() -> dict:
     school1, school2 = factories.school(r1, latitude=52.30, longitude=5.13), factories.school(r2)
     school1b = factories.school(r1)
     staff1, staff2 = Staff(region_id=r1.id, name="Lesgever Een"), Staff(region_id=r2.id, name="Lesgever Twee")
-    bt1, bt1b = (BusType(region_id=r1.id, name=n, carrier="Oost", seats=50, cost_per_trip=200, cost_per_km=1.5)
-                 for n in ("Touringcar", "Midibus"))
+    bt1, bt1b = (
+        BusType(region_id=r1.id, name=n, carrier="Oost", seats=50, cost_per_trip=200, cost_per_km=1.5)
+        for n in ("Touringcar", "Midibus")
+    )
     bt2 = BusType(region_id=r2.id, name="Touringcar", carrier="West", seats=50, cost_per_trip=200, cost_per_km=1.5)
     db.session.add_all([staff1, staff2, bt1, bt1b, bt2])
     users = {
@@ -152,12 +272,17 @@ def _world() -> dict:
         "school_coordinator": factories.user(Role.SCHOOL_COORDINATOR, region=r1, school=school1),
     }
     teacher1b, teacher2 = factories.teacher(school1), factories.teacher(school2)
-    class1, class2 = (SchoolClass(school_id=s.id, school_year=school_year_of(now), name="7B", groep_min=7, groep_max=7,
-                                  pupils=25) for s in (school1, school2))
+    class1, class2 = (
+        SchoolClass(school_id=s.id, school_year=school_year_of(now), name="7B", groep_min=7, groep_max=7, pupils=25)
+        for s in (school1, school2)
+    )
     db.session.add_all([class1, class2])
     db.session.flush()
-    booking1 = booking_services.create_booking(users["teacher"], s1.id, booking_services.ClassDetails(
-        school1.id, "7", 24, 2, contact_name="Juf", contact_email="juf@example.org"))
+    booking1 = booking_services.create_booking(
+        users["teacher"],
+        s1.id,
+        booking_services.ClassDetails(school1.id, "7", 24, 2, contact_name="Juf", contact_email="juf@example.org"),
+    )
     db.session.commit()
     plan = db.session.scalar(select(BusPlan).where(BusPlan.session_id == s1.id)) or BusPlan(session_id=s1.id)
     db.session.add(plan)
@@ -167,13 +292,37 @@ def _world() -> dict:
         stop = BusStop(bus=bus, booking_id=booking1.id, position=1, seats=26)
         db.session.add_all([bus, stop])
     db.session.commit()
-    w = dict(r1=r1.id, r2=r2.id, v1=v1.id, hotspot1=hotspot1.id, v2=v2.id, offer1=offer1.id, s1=s1.id, s1b=s1b.id,
-             s1c=s1c.id, s2=s2.id, school1=school1.id, school1b=school1b.id, school2=school2.id,
-             codes={s.id: s.location_code for s in (school1, school1b, school2)}, year=offer1.school_year, school1_code=school1.location_code, staff1=staff1.id,
-             staff2=staff2.id, teacher1b=teacher1b.id, teacher2=teacher2.id, class1=class1.id, class2=class2.id,
-             bt1b=bt1b.id, bt2=bt2.id, booking1=booking1.id, plan1=plan.id, stop1=stop.id,
-             headers={role: factories.auth_header(u) for role, u in users.items()},
-             emails={role: u.email for role, u in users.items()})
+    w = dict(
+        r1=r1.id,
+        r2=r2.id,
+        v1=v1.id,
+        hotspot1=hotspot1.id,
+        v2=v2.id,
+        offer1=offer1.id,
+        s1=s1.id,
+        s1b=s1b.id,
+        s1c=s1c.id,
+        s2=s2.id,
+        school1=school1.id,
+        school1b=school1b.id,
+        school2=school2.id,
+        codes={s.id: s.location_code for s in (school1, school1b, school2)},
+        year=offer1.school_year,
+        school1_code=school1.location_code,
+        staff1=staff1.id,
+        staff2=staff2.id,
+        teacher1b=teacher1b.id,
+        teacher2=teacher2.id,
+        class1=class1.id,
+        class2=class2.id,
+        bt1b=bt1b.id,
+        bt2=bt2.id,
+        booking1=booking1.id,
+        plan1=plan.id,
+        stop1=stop.id,
+        headers={role: factories.auth_header(u) for role, u in users.items()},
+        emails={role: u.email for role, u in users.items()},
+    )
     db.session.commit()
     db.session.remove()
     return w

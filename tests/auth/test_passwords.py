@@ -1,4 +1,5 @@
 """Passwords: forgotten (reset by mail), changed, the policy, lockout after failures."""
+
 from __future__ import annotations
 
 import re
@@ -65,7 +66,9 @@ def test_reset_by_mail_from_request_to_new_password(client, app, mailbox, drain_
     assert done.status_code == 302 and done.headers["Location"].endswith("/inloggen")
     # single use
     assert client.get(_path(link)).status_code == 404
-    again = client.post(_path(link), data={"password": "nog een ander wachtwoord", "confirm": "nog een ander wachtwoord"})
+    again = client.post(
+        _path(link), data={"password": "nog een ander wachtwoord", "confirm": "nog een ander wachtwoord"}
+    )
     assert again.status_code == 404
     assert client.post("/inloggen", data={"email": user.email, "password": factories.PASSWORD}).status_code == 401
     assert client.post("/inloggen", data={"email": user.email, "password": NEW_PASSWORD}).status_code == 302
@@ -150,14 +153,19 @@ def test_change_password_keeps_this_session_and_ends_the_others(app, login):
     other_device.post("/inloggen", data={"email": user.email, "password": factories.PASSWORD})
     client = login(user)
     assert client.get("/mijn-account/wachtwoord").status_code == 200
-    wrong = client.post("/mijn-account/wachtwoord", data={"current_password": "niet het wachtwoord",
-                                                          "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    wrong = client.post(
+        "/mijn-account/wachtwoord",
+        data={"current_password": "niet het wachtwoord", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert wrong.status_code == 422 and "huidige wachtwoord klopt niet" in wrong.text
-    weak = client.post("/mijn-account/wachtwoord", data={"current_password": factories.PASSWORD,
-                                                         "password": "kort", "confirm": "kort"})
+    weak = client.post(
+        "/mijn-account/wachtwoord", data={"current_password": factories.PASSWORD, "password": "kort", "confirm": "kort"}
+    )
     assert weak.status_code == 422
-    ok = client.post("/mijn-account/wachtwoord", data={"current_password": factories.PASSWORD,
-                                                       "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    ok = client.post(
+        "/mijn-account/wachtwoord",
+        data={"current_password": factories.PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert ok.status_code == 302
     assert client.get("/mijn-account/").status_code == 200
     assert other_device.get("/mijn-account/").status_code == 302

@@ -1,4 +1,5 @@
 """Privacy: my data (view, export, delete), the retention job, no pupil-level data anywhere."""
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,20 @@ def _booked():
     teacher = factories.teacher(school, email="juf.anna@example.org")
     teacher.name = "Anna de Vries"
     coord = factories.user(Role.COORDINATOR, region=region, venues=[venue])
-    booking = services.create_booking(teacher, session.id, services.ClassDetails(
-        school.id, "7", 24, 2, contact_name="Anna de Vries", contact_email="juf.anna@example.org"))
-    other = services.create_booking(teacher, factories.session(offer).id, services.ClassDetails(
-        school.id, "8", 20, 2, contact_name="Anna de Vries", contact_email="juf.anna@example.org"))
+    booking = services.create_booking(
+        teacher,
+        session.id,
+        services.ClassDetails(
+            school.id, "7", 24, 2, contact_name="Anna de Vries", contact_email="juf.anna@example.org"
+        ),
+    )
+    other = services.create_booking(
+        teacher,
+        factories.session(offer).id,
+        services.ClassDetails(
+            school.id, "8", 20, 2, contact_name="Anna de Vries", contact_email="juf.anna@example.org"
+        ),
+    )
     services.cancel_booking(coord, other.id, "ziek")
     factories.api_token(teacher)
     db.session.commit()
@@ -41,8 +52,14 @@ def test_my_data_page_shows_what_is_stored(client, app, login):
     login(teacher)
     page = client.get("/mijn-account/")
     assert page.status_code == 200
-    for text in ("juf.anna@example.org", "Anna de Vries", "Leerkracht", "Download al uw gegevens",
-                 "Account verwijderen", "API-sleutels: 1"):
+    for text in (
+        "juf.anna@example.org",
+        "Anna de Vries",
+        "Leerkracht",
+        "Download al uw gegevens",
+        "Account verwijderen",
+        "API-sleutels: 1",
+    ):
         assert text in page.text, text
     assert "Mijn gegevens" in client.get("/").text
 
@@ -84,8 +101,10 @@ def test_delete_account_keeps_counts_and_loses_the_person(client, app, login):
     assert db.session.scalar(select(ApiToken.id)) is None
     # signed out, and the account no longer signs in
     assert client.get("/mijn-account/").status_code == 302
-    assert client.post("/inloggen", data={"email": "juf.anna@example.org",
-                                          "password": factories.PASSWORD}).status_code == 401
+    assert (
+        client.post("/inloggen", data={"email": "juf.anna@example.org", "password": factories.PASSWORD}).status_code
+        == 401
+    )
 
 
 def test_the_last_administrator_cannot_delete_themselves(client, app, login):
@@ -104,12 +123,18 @@ def test_retention_job_removes_inactive_accounts_and_old_security_records(app):
     admin = factories.user(Role.ADMIN)
     admin.created_at = old
     coord.last_login_at = now - timedelta(days=10)
-    db.session.add_all([
-        PasswordResetToken(user_id=coord.id, token_hash="a" * 64, created_at=old, expires_at=old + timedelta(hours=1)),
-        PasswordResetToken(user_id=coord.id, token_hash="b" * 64, created_at=now, expires_at=now + timedelta(hours=1)),
-        LoginAttempt(key="ip:10.0.0.1", at=now - timedelta(days=2)),
-        LoginAttempt(key="ip:10.0.0.1", at=now),
-    ])
+    db.session.add_all(
+        [
+            PasswordResetToken(
+                user_id=coord.id, token_hash="a" * 64, created_at=old, expires_at=old + timedelta(hours=1)
+            ),
+            PasswordResetToken(
+                user_id=coord.id, token_hash="b" * 64, created_at=now, expires_at=now + timedelta(hours=1)
+            ),
+            LoginAttempt(key="ip:10.0.0.1", at=now - timedelta(days=2)),
+            LoginAttempt(key="ip:10.0.0.1", at=now),
+        ]
+    )
     teacher_id, coord_id, admin_id, booking_id = teacher.id, coord.id, admin.id, booking.id
     db.session.commit()
 
@@ -122,7 +147,10 @@ def test_retention_job_removes_inactive_accounts_and_old_security_records(app):
     kept = db.session.get(Booking, booking_id)
     assert kept.pupils == 24 and kept.contact_email == "" and kept.contact_name == ""
     assert [t.token_hash for t in db.session.scalars(select(PasswordResetToken))] == ["b" * 64]
-    assert db.session.scalars(select(LoginAttempt.at)).all() != [] and len(db.session.scalars(select(LoginAttempt)).all()) == 1
+    assert (
+        db.session.scalars(select(LoginAttempt.at)).all() != []
+        and len(db.session.scalars(select(LoginAttempt)).all()) == 1
+    )
     # safe to run twice
     assert apply_retention(now).startswith("0 accounts removed, 0 reset links, 0 sign-in attempts")
     db.session.commit()
@@ -134,13 +162,17 @@ def test_retention_job_is_scheduled(app):
     assert "auth.retention" in all_jobs()
 
 
-PUPIL_WORDS = re.compile(r"pupil_name|leerling_?naam|first_?name|last_?name|surname|birth|geboorte|bsn|"
-                         r"citizen|nationality|ethnic|religion|pupil_id|student_id|photo|address_of_pupil", re.I)
+PUPIL_WORDS = re.compile(
+    r"pupil_name|leerling_?naam|first_?name|last_?name|surname|birth|geboorte|bsn|"
+    r"citizen|nationality|ethnic|religion|pupil_id|student_id|photo|address_of_pupil",
+    re.I,
+)
 
 
 def test_no_model_has_columns_for_pupil_level_data(app):
-    suspicious = [f"{t.name}.{c.name}" for t in db.metadata.sorted_tables for c in t.columns
-                  if PUPIL_WORDS.search(c.name)]
+    suspicious = [
+        f"{t.name}.{c.name}" for t in db.metadata.sorted_tables for c in t.columns if PUPIL_WORDS.search(c.name)
+    ]
     assert suspicious == []
     # what pupils the platform knows, it knows as counts
     counts = {c.name for c in Booking.__table__.columns if "pupil" in c.name or c.name in ("girls", "boys")}
@@ -151,8 +183,18 @@ def test_no_model_has_columns_for_pupil_level_data(app):
 def test_privacy_statement_says_what_why_how_long_who_and_rights(client, app):
     page = client.get("/privacy")
     assert page.status_code == 200
-    for text in ("Wat wij bewaren", "Waarom", "Wie het ziet", "Hoe lang", "Uw rechten", "Geen namen",
-                 f"{app.config['RETENTION_DAYS']} dagen", "Inzage", "Export", "Verwijdering"):
+    for text in (
+        "Wat wij bewaren",
+        "Waarom",
+        "Wie het ziet",
+        "Hoe lang",
+        "Uw rechten",
+        "Geen namen",
+        f"{app.config['RETENTION_DAYS']} dagen",
+        "Inzage",
+        "Export",
+        "Verwijdering",
+    ):
         assert text in page.text, text
     english = client.get("/privacy?lang=en")
     assert "What we store" in english.text and "Your rights" in english.text

@@ -1,4 +1,5 @@
 """The reset page does the same work, and takes the same time, for known and unknown addresses."""
+
 from __future__ import annotations
 
 import statistics
@@ -67,8 +68,9 @@ def test_the_answer_takes_about_the_same_time(client, app):
         for i in range(9):
             for kind, email in (("known", user.email), ("unknown", f"niemand{i}@example.org")):
                 started = time.perf_counter()
-                resp = client.post("/wachtwoord-vergeten", data={"email": email},
-                                   environ_base={"REMOTE_ADDR": f"10.2.{i}.{len(kind)}"})
+                resp = client.post(
+                    "/wachtwoord-vergeten", data={"email": email}, environ_base={"REMOTE_ADDR": f"10.2.{i}.{len(kind)}"}
+                )
                 times[kind].append(time.perf_counter() - started)
                 assert resp.status_code == 302
     finally:

@@ -1,5 +1,6 @@
 """Sign-in sessions on the server: signing out ends a copied cookie; a new password ends every
 session and revokes the API keys; tokens made on the command line expire like the others."""
+
 from __future__ import annotations
 
 import re
@@ -64,15 +65,19 @@ def test_a_password_change_ends_other_sessions_and_revokes_api_keys(app):
     api = app.test_client()
     assert api.get("/api/v1/me", headers=header).status_code == 200
     old_cookie = _copy(app, browser)
-    resp = browser.post("/mijn-account/wachtwoord", data={"current_password": factories.PASSWORD,
-                                                         "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    resp = browser.post(
+        "/mijn-account/wachtwoord",
+        data={"current_password": factories.PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert resp.status_code == 302
     assert browser.get("/mijn-account/").status_code == 200  # this browser goes on
     assert _to_login(other_device.get("/mijn-account/"))
     assert _to_login(old_cookie.get("/mijn-account/"))  # the cookie from before the change is dead too
     assert api.get("/api/v1/me", headers=header).status_code == 401
     db.session.expire_all()
-    assert all(t.revoked_at is not None for t in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)))
+    assert all(
+        t.revoked_at is not None for t in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id))
+    )
 
 
 def test_a_password_reset_revokes_api_keys_and_every_session(app, mailbox, drain_outbox):
@@ -105,7 +110,9 @@ def test_cli_tokens_expire_like_the_others(app, runner):
     r = runner.invoke(args=["users", "create-token", "--email", user.email, "--days", "7", "--name", "kort"])
     short = db.session.scalars(select(ApiToken).where(ApiToken.name == "kort")).one()
     assert abs(short.expires_at - (utcnow() + timedelta(days=7))) < timedelta(minutes=5)
-    r = runner.invoke(args=["users", "create-token", "--email", user.email, "--days", str(days + 100), "--name", "lang"])
+    r = runner.invoke(
+        args=["users", "create-token", "--email", user.email, "--days", str(days + 100), "--name", "lang"]
+    )
     long = db.session.scalars(select(ApiToken).where(ApiToken.name == "lang")).one()
     assert long.expires_at <= utcnow() + timedelta(days=days, minutes=5)
     assert db.session.get(User, user.id) is not None

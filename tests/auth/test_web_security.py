@@ -1,5 +1,6 @@
 """Web hardening: no open redirects, CSRF on every form, cookies, headers and CSP, templates
 without inline script or style."""
+
 from __future__ import annotations
 
 import re
@@ -15,16 +16,33 @@ from tests import factories
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example", "/\\evil.example", "\\\\evil.example", "https://evil.example", "http://evil.example/x",
-    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "/\t/evil.example", "/\n/evil.example", " //evil.example",
-    "data:text/html,hoi", "evil.example", "", None, "/" + "a" * 2001,
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example",
+        "http://evil.example/x",
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        " //evil.example",
+        "data:text/html,hoi",
+        "evil.example",
+        "",
+        None,
+        "/" + "a" * 2001,
+    ],
+)
 def test_safe_next_refuses_other_places(target):
     assert safe_next(target, "/home") == "/home"
 
 
-@pytest.mark.parametrize("target", ["/", "/aanbod/?groep=7&world=energie", "/boekingen/12#deel-2", "/bereik/?year=2025"])
+@pytest.mark.parametrize(
+    "target", ["/", "/aanbod/?groep=7&world=energie", "/boekingen/12#deel-2", "/bereik/?year=2025"]
+)
 def test_safe_next_follows_local_paths(target):
     assert safe_next(target, "/home") == target
 
@@ -33,7 +51,9 @@ def test_login_and_language_switch_do_not_redirect_elsewhere(client, app):
     region = factories.region()
     factories.teacher(factories.school(region), email="juf@example.org")
     db.session.commit()
-    resp = client.post("/inloggen?next=//evil.example", data={"email": "juf@example.org", "password": factories.PASSWORD})
+    resp = client.post(
+        "/inloggen?next=//evil.example", data={"email": "juf@example.org", "password": factories.PASSWORD}
+    )
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
     assert client.post("/taal/nl", data={"next": "https://evil.example"}).headers["Location"] == "/"
     assert client.post("/taal/nl", data={"next": "/aanbod/"}).headers["Location"] == "/aanbod/"
@@ -53,11 +73,17 @@ def test_posts_without_csrf_token_are_refused(client, app, login, csrf_on):
     app.config["WTF_CSRF_ENABLED"] = False
     login(user)
     app.config["WTF_CSRF_ENABLED"] = True
-    for path, data in [("/uitloggen", {}), ("/mijn-account/verwijderen", {"password": factories.PASSWORD}),
-                       ("/mijn-account/wachtwoord", {"current_password": factories.PASSWORD, "password": "x" * 20,
-                                                     "confirm": "x" * 20}),
-                       ("/mijn-account/api-sleutels", {"name": "x", "days": "30"}),
-                       ("/agenda/nieuw-adres", {}), ("/wachtwoord-vergeten", {"email": "juf@example.org"})]:
+    for path, data in [
+        ("/uitloggen", {}),
+        ("/mijn-account/verwijderen", {"password": factories.PASSWORD}),
+        (
+            "/mijn-account/wachtwoord",
+            {"current_password": factories.PASSWORD, "password": "x" * 20, "confirm": "x" * 20},
+        ),
+        ("/mijn-account/api-sleutels", {"name": "x", "days": "30"}),
+        ("/agenda/nieuw-adres", {}),
+        ("/wachtwoord-vergeten", {"email": "juf@example.org"}),
+    ]:
         resp = client.post(path, data=data)
         assert resp.status_code == 400, (path, resp.status_code)
     assert client.get("/mijn-account/").status_code == 200  # still there, still signed in
@@ -109,8 +135,15 @@ def test_security_headers_and_csp(client, app):
     assert h["Referrer-Policy"] == "same-origin" and "camera=()" in h["Permissions-Policy"]
     csp = h["Content-Security-Policy"]
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
-    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
-                      "frame-ancestors 'none'", "base-uri 'self'", "form-action 'self'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ):
         assert directive in csp
     assert "Strict-Transport-Security" not in h  # testing runs over http
     api = client.get("/api/v1/me")
@@ -173,9 +206,18 @@ def test_client_address_behind_a_trusted_proxy(tmp_path):
 
     seen = []
     for proxies in (0, 1):
-        app = create_app({"TESTING": True, "SECRET_KEY": "k" * 32, "PROXY_COUNT": proxies,
-                          "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "p.sqlite3")})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "k" * 32,
+                "PROXY_COUNT": proxies,
+                "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "p.sqlite3"),
+            }
+        )
         app.add_url_rule("/_addr", "addr", lambda: request.remote_addr)
-        seen.append(app.test_client().get("/_addr", headers={"X-Forwarded-For": "203.0.113.9"},
-                                          environ_base={"REMOTE_ADDR": "10.0.0.2"}).text)
+        seen.append(
+            app.test_client()
+            .get("/_addr", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+            .text
+        )
     assert seen == ["10.0.0.2", "203.0.113.9"]

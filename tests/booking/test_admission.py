@@ -1,4 +1,5 @@
 """The admission decision on each path: classes, held-back promotion, offers, honest answers."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -11,7 +12,12 @@ from app.booking.errors import AlreadyBooked, Refused
 from app.booking.jobs import expire_offers
 from app.booking.models import Booking, BookingEvent, BookingStatus, FairnessRule, RuleKind
 from app.booking.services import (
-    ClassDetails, cancel_booking, change_capacity, create_booking, decline_offer, move_booking,
+    ClassDetails,
+    cancel_booking,
+    change_capacity,
+    create_booking,
+    decline_offer,
+    move_booking,
     switch_rule_off,
 )
 from app.extensions import db
@@ -32,8 +38,9 @@ def w(app):
     teachers = [factories.teacher(s) for s in schools]
     coord = factories.user("coordinator", region=region, venues=[venue])
     admin = factories.user("admin")
-    return dict(region=region, offer=offer, far=far, near=near, schools=schools, teachers=teachers, coord=coord,
-                admin=admin)
+    return dict(
+        region=region, offer=offer, far=far, near=near, schools=schools, teachers=teachers, coord=coord, admin=admin
+    )
 
 
 def cls(school, name="", groep="7", pupils=20):
@@ -42,14 +49,29 @@ def cls(school, name="", groep="7", pupils=20):
 
 def _reach(w, school):
     past = factories.session(w["offer"], NOW - timedelta(days=10))
-    db.session.add(Booking(session_id=past.id, school_id=school.id, status=BookingStatus.ATTENDED, groep_min=8,
-                           groep_max=8, class_name="8", pupils=20, adults=0))
+    db.session.add(
+        Booking(
+            session_id=past.id,
+            school_id=school.id,
+            status=BookingStatus.ATTENDED,
+            groep_min=8,
+            groep_max=8,
+            class_name="8",
+            pupils=20,
+            adults=0,
+        )
+    )
     past.booked_classes, past.booked_pupils = 1, 20
 
 
 def _window(w):
-    rule = FairnessRule(region_id=w["region"].id, school_year=school_year_of(NOW), kind=RuleKind.PRIORITY_WINDOW,
-                        window_start=NOW - timedelta(days=1), window_end=NOW + timedelta(days=3))
+    rule = FairnessRule(
+        region_id=w["region"].id,
+        school_year=school_year_of(NOW),
+        kind=RuleKind.PRIORITY_WINDOW,
+        window_start=NOW - timedelta(days=1),
+        window_end=NOW + timedelta(days=3),
+    )
     db.session.add(rule)
     db.session.flush()
     return rule
@@ -157,8 +179,11 @@ def test_api_waiting_and_problem_body_name_the_rule(w, client):
     resp = client.post("/api/v1/bookings", json={"session_id": sid, "groep": "7", "pupils": 20}, headers=header)
     body = resp.get_json()
     assert resp.status_code == 422 and body["code"] == "priority_window" and body["release_at"] and body["rule_id"]
-    resp = client.post("/api/v1/bookings", json={"session_id": sid, "groep": "7", "pupils": 20, "waitlist": True,
-                                                 "class_name": "7A"}, headers=header)
+    resp = client.post(
+        "/api/v1/bookings",
+        json={"session_id": sid, "groep": "7", "pupils": 20, "waitlist": True, "class_name": "7A"},
+        headers=header,
+    )
     body = resp.get_json()
     assert resp.status_code == 201 and body["status"] == "waitlisted" and body["class_name"] == "7A"
     assert body["waiting"]["rule"] == "priority_window" and body["waiting"]["position"] == 1
@@ -172,10 +197,12 @@ def test_override_is_the_only_way_past_the_rules_and_is_recorded(w):
         create_booking(w["teachers"][0], w["far"].id, cls(school), now=NOW)
     b = create_booking(w["coord"], w["far"].id, cls(school), now=NOW, override_reason="Speciale situatie")
     assert b.status == BookingStatus.CONFIRMED and b.override_reason == "Speciale situatie"
-    ev = db.session.scalars(select(BookingEvent).where(BookingEvent.booking_id == b.id,
-                                                       BookingEvent.action == "override")).one()
+    ev = db.session.scalars(
+        select(BookingEvent).where(BookingEvent.booking_id == b.id, BookingEvent.action == "override")
+    ).one()
     assert ev.actor_id == w["coord"].id and ev.reason == "Speciale situatie"
     from app.booking.errors import NotAllowed
+
     with pytest.raises(NotAllowed):  # a teacher cannot override
         create_booking(w["teachers"][1], w["far"].id, cls(w["schools"][1]), now=NOW, override_reason="ik wil")
 
@@ -209,8 +236,14 @@ def test_pages_say_which_rule_holds_the_class_back_never_full(w, client, login, 
     login(teacher)
     page = client.get(f"/boekingen/nieuw?session_id={sid}").text
     assert "Een spelregel van de regio houdt uw school nu tegen" in page and "nog niet bereikt" in page
-    form = {"groep": "7", "class_name": "7A", "pupils": "20", "adults": "2", "contact_name": "Juf Anna",
-            "contact_email": "anna@school.nl"}
+    form = {
+        "groep": "7",
+        "class_name": "7A",
+        "pupils": "20",
+        "adults": "2",
+        "contact_name": "Juf Anna",
+        "contact_email": "anna@school.nl",
+    }
     resp = client.post(f"/boekingen/nieuw?session_id={sid}", data=form)  # no waiting list asked: refused, saying why
     assert resp.status_code == 422 and "nog niet bereikt" in resp.text and "Deze les is vol" not in resp.text
     resp = client.post(f"/boekingen/nieuw?session_id={sid}", data={**form, "waitlist": "y"}, follow_redirects=True)

@@ -15,6 +15,7 @@ are checked on the database:
 The control case switches the rules off inside the gate (ADMISSION_BYPASS_RULES, as the old
 promotion and round paths did) and shows the invariant check fail.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -30,12 +31,25 @@ from sqlalchemy.exc import DBAPIError
 from app.auth.models import User
 from app.booking.errors import BookingError
 from app.booking.models import (
-    ACTIVE, HOLDS_PLACE, Booking, BookingStatus, FairnessRule, RuleKind, RuleScope,
+    ACTIVE,
+    HOLDS_PLACE,
+    Booking,
+    BookingStatus,
+    FairnessRule,
+    RuleKind,
+    RuleScope,
 )
 from app.booking.reached import REACHED
 from app.booking.services import (
-    ClassDetails, accept_offer, cancel_booking, change_capacity, create_booking, create_series_booking,
-    decline_offer, move_booking, switch_rule_off,
+    ClassDetails,
+    accept_offer,
+    cancel_booking,
+    change_capacity,
+    create_booking,
+    create_series_booking,
+    decline_offer,
+    move_booking,
+    switch_rule_off,
 )
 from app.extensions import db
 from app.labs.capacity import fits
@@ -57,8 +71,9 @@ def _world(app):
     region.classes_per_school_session = 2
     venue = factories.venue(region)
     hotspot = factories.venue(region, name="Hotspot")
-    offer = factories.offer(region, venue, capacity_classes=2, capacity_pupils=50, adults_per_class=0,
-                            groep_min=5, groep_max=8)
+    offer = factories.offer(
+        region, venue, capacity_classes=2, capacity_pupils=50, adults_per_class=0, groep_min=5, groep_max=8
+    )
     singles = [factories.session(offer, NOW + timedelta(days=d)) for d in (5, 30, 31)]
     series = factories.series_offer(region, venue, hotspot, adults_per_class=0, capacity_classes=2, capacity_pupils=50)
     chain = [factories.session(series, NOW + timedelta(days=40 + 7 * i), part=p) for i, p in enumerate(series.parts)]
@@ -68,20 +83,55 @@ def _world(app):
     admin = factories.user("admin")
     past = factories.session(offer, NOW - timedelta(days=10))
     past.booked_classes, past.booked_pupils = 1, 20
-    db.session.add(Booking(session_id=past.id, school_id=schools[0].id, status=BookingStatus.ATTENDED, groep_min=8,
-                           groep_max=8, class_name="8", pupils=20, adults=0))
+    db.session.add(
+        Booking(
+            session_id=past.id,
+            school_id=schools[0].id,
+            status=BookingStatus.ATTENDED,
+            groep_min=8,
+            groep_max=8,
+            class_name="8",
+            pupils=20,
+            adults=0,
+        )
+    )
     year = school_year_of(NOW)
-    rules = [FairnessRule(region_id=region.id, school_year=year, kind=RuleKind.MAX_PER_SCHOOL, scope=RuleScope.YEAR,
-                          max_count=MAX_SCHOOL),
-             FairnessRule(region_id=region.id, school_year=year, kind=RuleKind.MAX_PER_CLASS, scope=RuleScope.YEAR,
-                          max_count=MAX_CLASS),
-             FairnessRule(region_id=region.id, school_year=year, kind=RuleKind.PRIORITY_WINDOW,
-                          window_start=NOW - timedelta(days=1), window_end=NOW + timedelta(days=120))]
+    rules = [
+        FairnessRule(
+            region_id=region.id,
+            school_year=year,
+            kind=RuleKind.MAX_PER_SCHOOL,
+            scope=RuleScope.YEAR,
+            max_count=MAX_SCHOOL,
+        ),
+        FairnessRule(
+            region_id=region.id,
+            school_year=year,
+            kind=RuleKind.MAX_PER_CLASS,
+            scope=RuleScope.YEAR,
+            max_count=MAX_CLASS,
+        ),
+        FairnessRule(
+            region_id=region.id,
+            school_year=year,
+            kind=RuleKind.PRIORITY_WINDOW,
+            window_start=NOW - timedelta(days=1),
+            window_end=NOW + timedelta(days=120),
+        ),
+    ]
     db.session.add_all(rules)
     db.session.commit()
-    return dict(singles=[s.id for s in singles], series_offer=series.id, chain=[s.id for s in chain],
-                schools=[s.id for s in schools], teachers=[t.id for t in teachers], coord=coord.id, admin=admin.id,
-                window=rules[2].id, past=past.id)
+    return dict(
+        singles=[s.id for s in singles],
+        series_offer=series.id,
+        chain=[s.id for s in chain],
+        schools=[s.id for s in schools],
+        teachers=[t.id for t in teachers],
+        coord=coord.id,
+        admin=admin.id,
+        window=rules[2].id,
+        past=past.id,
+    )
 
 
 OUTCOMES: Counter = Counter()  # what the steps did (shown with -s; a run where nothing is admitted proves little)
@@ -110,8 +160,10 @@ def _ours(w):
 
 
 def _holding(w) -> dict[int, tuple[int, str]]:
-    return {b.id: (b.school_id, b.override_reason) for b in db.session.scalars(
-        select(Booking).where(Booking.status.in_(HOLDS_PLACE), _ours(w)))}
+    return {
+        b.id: (b.school_id, b.override_reason)
+        for b in db.session.scalars(select(Booking).where(Booking.status.in_(HOLDS_PLACE), _ours(w)))
+    }
 
 
 def _reached_ids(w) -> set[int]:
@@ -122,8 +174,11 @@ def check_invariants(w, before_holding, before_reached, window_on: bool) -> None
     db.session.remove()
     sessions = db.session.scalars(select(Session).where(Session.id.in_(w["singles"] + w["chain"] + [w["past"]]))).all()
     for s in sessions:
-        held = db.session.execute(select(func.count(Booking.id), func.coalesce(func.sum(Booking.pupils), 0)).where(
-            Booking.session_id == s.id, Booking.status.in_(HOLDS_PLACE))).one()
+        held = db.session.execute(
+            select(func.count(Booking.id), func.coalesce(func.sum(Booking.pupils), 0)).where(
+                Booking.session_id == s.id, Booking.status.in_(HOLDS_PLACE)
+            )
+        ).one()
         assert (s.booked_classes, s.booked_pupils) == tuple(held), f"counters drifted on session {s.id}"
         assert s.booked_classes <= s.capacity_classes and s.booked_pupils <= s.capacity_pupils, "over capacity"
     bookings = db.session.scalars(select(Booking).where(_ours(w), Booking.session_id != w["past"])).all()
@@ -145,7 +200,9 @@ def check_invariants(w, before_holding, before_reached, window_on: bool) -> None
             if bid not in before_holding and not override:
                 assert sid not in reached_schools, f"reached school {sid} got a place during the window"
     # every waiting class may not be admitted now, or has no room
-    all_reached = {b.school_id for b in db.session.scalars(select(Booking).where(Booking.status.in_(REACHED), _ours(w)))}
+    all_reached = {
+        b.school_id for b in db.session.scalars(select(Booking).where(Booking.status.in_(REACHED), _ours(w)))
+    }
     for b in bookings:
         if b.status != BookingStatus.WAITLISTED:
             continue
@@ -154,13 +211,17 @@ def check_invariants(w, before_holding, before_reached, window_on: bool) -> None
             continue
         others = [o for o in bookings if o.id != b.id and o.status in ACTIVE and o.school_id == b.school_id]
         school_units = {("series", o.series_id) if o.series_id else ("booking", o.id) for o in others}
-        class_units = {("series", o.series_id) if o.series_id else ("booking", o.id) for o in others
-                       if o.class_name.lower() == b.class_name.lower()}
+        class_units = {
+            ("series", o.series_id) if o.series_id else ("booking", o.id)
+            for o in others
+            if o.class_name.lower() == b.class_name.lower()
+        }
         over_limit = len(school_units) + 1 > MAX_SCHOOL or len(class_units) + 1 > MAX_CLASS
         same_session = [o for o in others if o.session_id == b.session_id]
         held_back = window_on and b.school_id in all_reached
-        assert over_limit or held_back or len(same_session) >= 2, \
+        assert over_limit or held_back or len(same_session) >= 2, (
             f"waiting booking {b.id} could be admitted now and there is room"
+        )
     db.session.remove()
 
 
@@ -187,36 +248,69 @@ class AdmissionMachine(RuleBasedStateMachine):
         return ClassDetails(self.w["schools"][i], "7", pupils, 0, class_name=CLASSES[cls])
 
     def _pick(self, statuses, k):
-        ids = db.session.scalars(select(Booking.id).where(Booking.status.in_(statuses), _ours(self.w), Booking.session_id
-                                                          != self.w["past"]).order_by(Booking.id)).all()
+        ids = db.session.scalars(
+            select(Booking.id)
+            .where(Booking.status.in_(statuses), _ours(self.w), Booking.session_id != self.w["past"])
+            .order_by(Booking.id)
+        ).all()
         return ids[k % len(ids)] if ids else None
 
     # ------------------------------------------------------------------ steps
-    @rule(i=st.integers(0, N_SCHOOLS - 1), s=st.integers(0, 2), cls=st.integers(0, 1), pupils=st.sampled_from([10, 25]),
-          waitlist=st.booleans())
+    @rule(
+        i=st.integers(0, N_SCHOOLS - 1),
+        s=st.integers(0, 2),
+        cls=st.integers(0, 1),
+        pupils=st.sampled_from([10, 25]),
+        waitlist=st.booleans(),
+    )
     def book(self, i, s, cls, pupils, waitlist):
         self._snapshot()
-        _run(lambda: create_booking(self._user("teachers", i), self.w["singles"][s], self._details(i, cls, pupils),
-                                    waitlist=waitlist, now=NOW))
+        _run(
+            lambda: create_booking(
+                self._user("teachers", i),
+                self.w["singles"][s],
+                self._details(i, cls, pupils),
+                waitlist=waitlist,
+                now=NOW,
+            )
+        )
 
     @rule(i=st.integers(0, N_SCHOOLS - 1), cls=st.integers(0, 1))
     def book_series(self, i, cls):
         self._snapshot()
-        _run(lambda: create_series_booking(self._user("teachers", i), self.w["series_offer"], self.w["chain"],
-                                           self._details(i, cls, 20), now=NOW))
+        _run(
+            lambda: create_series_booking(
+                self._user("teachers", i), self.w["series_offer"], self.w["chain"], self._details(i, cls, 20), now=NOW
+            )
+        )
 
     @rule(i=st.integers(0, N_SCHOOLS - 1), s=st.integers(0, 2), cls=st.integers(0, 1))
     def round_allocation(self, i, s, cls):
         """A request round allocates through create_booking (no bypass of the rules)."""
         self._snapshot()
-        _run(lambda: create_booking(self._user("teachers", i), self.w["singles"][s], self._details(i, cls, 20),
-                                    waitlist=True, now=NOW, via_round=1))
+        _run(
+            lambda: create_booking(
+                self._user("teachers", i),
+                self.w["singles"][s],
+                self._details(i, cls, 20),
+                waitlist=True,
+                now=NOW,
+                via_round=1,
+            )
+        )
 
     @rule(i=st.integers(0, N_SCHOOLS - 1), s=st.integers(0, 2), cls=st.integers(0, 1))
     def override(self, i, s, cls):
         self._snapshot()
-        _run(lambda: create_booking(self._user("coord"), self.w["singles"][s], self._details(i, cls, 10), now=NOW,
-                                    override_reason="Uitzondering in de test"))
+        _run(
+            lambda: create_booking(
+                self._user("coord"),
+                self.w["singles"][s],
+                self._details(i, cls, 10),
+                now=NOW,
+                override_reason="Uitzondering in de test",
+            )
+        )
 
     @rule(k=st.integers(0, 50), by_coordinator=st.booleans())
     def cancel(self, k, by_coordinator):
@@ -280,9 +374,16 @@ class AdmissionMachine(RuleBasedStateMachine):
 def test_admission_invariants_hold_on_every_path(app):
     AdmissionMachine.app = app
     OUTCOMES.clear()
-    run_state_machine_as_test(AdmissionMachine, settings=settings(
-        max_examples=8, stateful_step_count=10, deadline=None, derandomize=True,
-        suppress_health_check=list(HealthCheck)))
+    run_state_machine_as_test(
+        AdmissionMachine,
+        settings=settings(
+            max_examples=8,
+            stateful_step_count=10,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
     print(dict(OUTCOMES))
     statuses = Counter(db.session.scalars(select(Booking.status)).all())
     print({k.value: v for k, v in statuses.items()})

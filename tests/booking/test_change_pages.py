@@ -1,4 +1,5 @@
 """Pages of issue 17: the cancel confirmation, the change page, the coordinator's requests, the offer settings."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -17,8 +18,9 @@ FORM = {"groep": "7", "pupils": "24", "adults": "2", "contact_name": "Juf Anna",
 def _setup(**offer_kw):
     region = factories.region()
     venue = factories.venue(region, contact_name="Piet Lab", contact_email="piet@techlab.nl", contact_phone="010 1234")
-    offer = factories.offer(region, venue, groep_min=6, groep_max=8, capacity_classes=2, capacity_pupils=60,
-                            adults_per_class=1, **offer_kw)
+    offer = factories.offer(
+        region, venue, groep_min=6, groep_max=8, capacity_classes=2, capacity_pupils=60, adults_per_class=1, **offer_kw
+    )
     s1 = factories.session(offer, NOW + timedelta(days=30))
     school, other = factories.school(region), factories.school(region)
     teacher, teacher2 = factories.teacher(school), factories.teacher(other)
@@ -137,15 +139,33 @@ def test_coordinator_sets_the_offer_settings(client, app, login):
     page = client.get(f"/beheer/aanbod/{ids['offer']}")
     assert page.status_code == 200 and "approval_required" in page.text
     offer = db.session.get(Offer, ids["offer"])
-    form = {"title": offer.title, "kind": offer.kind.value, "world": offer.world.value, "venue_id": str(offer.venue_id),
-            "school_year": str(offer.school_year), "groep_min": "6", "groep_max": "8", "duration_minutes": "120",
-            "capacity_classes": "2", "capacity_pupils": "60", "adults_per_class": "1", "cancel_deadline_days": "14",
-            "booking_horizon_weeks": "8", "min_notice_days": "14", "change_deadline_days": "7",
-            "approval_required": "y", "bus_provided": "y"}
+    form = {
+        "title": offer.title,
+        "kind": offer.kind.value,
+        "world": offer.world.value,
+        "venue_id": str(offer.venue_id),
+        "school_year": str(offer.school_year),
+        "groep_min": "6",
+        "groep_max": "8",
+        "duration_minutes": "120",
+        "capacity_classes": "2",
+        "capacity_pupils": "60",
+        "adults_per_class": "1",
+        "cancel_deadline_days": "14",
+        "booking_horizon_weeks": "8",
+        "min_notice_days": "14",
+        "change_deadline_days": "7",
+        "approval_required": "y",
+        "bus_provided": "y",
+    }
     resp = client.post(f"/beheer/aanbod/{ids['offer']}", data=form)
     assert resp.status_code == 302, resp.text[:2000]
     db.session.refresh(offer)
-    assert (offer.booking_horizon_weeks, offer.min_notice_days, offer.change_deadline_days, offer.approval_required) \
-        == (8, 14, 7, True)
+    assert (
+        offer.booking_horizon_weeks,
+        offer.min_notice_days,
+        offer.change_deadline_days,
+        offer.approval_required,
+    ) == (8, 14, 7, True)
     bad = client.post(f"/beheer/aanbod/{ids['offer']}", data={**form, "booking_horizon_weeks": "1"})
     assert bad.status_code == 422 and "boekingshorizon" in bad.text

@@ -1,4 +1,5 @@
 """Fairness rules, explanations, the priority window, request rounds and the allocation."""
+
 from __future__ import annotations
 
 import random
@@ -27,8 +28,10 @@ YEAR = school_year_of(NOW)
 def _region(capacity_classes=5):
     region = factories.region()
     venue = factories.venue(region)
-    offers = [factories.offer(region, venue, capacity_classes=capacity_classes, capacity_pupils=200, adults_per_class=0)
-              for _ in range(3)]
+    offers = [
+        factories.offer(region, venue, capacity_classes=capacity_classes, capacity_pupils=200, adults_per_class=0)
+        for _ in range(3)
+    ]
     sessions = [factories.session(o, NOW + timedelta(days=20 + i)) for i, o in enumerate(offers)]
     return region, venue, offers, sessions
 
@@ -86,8 +89,17 @@ def test_priority_window_then_release(app):
     reached, fresh = factories.school(region), factories.school(region)
     tr, tf = factories.teacher(reached), factories.teacher(fresh)
     past = factories.session(offers[2], NOW - timedelta(days=10))
-    db.session.add(Booking(session_id=past.id, school_id=reached.id, status=BookingStatus.ATTENDED, groep_min=7,
-                           groep_max=7, pupils=20, adults=0))
+    db.session.add(
+        Booking(
+            session_id=past.id,
+            school_id=reached.id,
+            status=BookingStatus.ATTENDED,
+            groep_min=7,
+            groep_max=7,
+            pupils=20,
+            adults=0,
+        )
+    )
     db.session.flush()
     with pytest.raises(Refused) as exc:
         create_booking(tr, sessions[0].id, d(reached), now=NOW)
@@ -111,7 +123,10 @@ def test_api_refusal_and_rules_list(client, app):
     h = factories.auth_header(factories.teacher(school))
     s0, s1 = sessions[0].id, sessions[1].id
     db.session.commit()
-    assert client.post("/api/v1/bookings", json={"session_id": s0, "groep": "7", "pupils": 20}, headers=h).status_code == 201
+    assert (
+        client.post("/api/v1/bookings", json={"session_id": s0, "groep": "7", "pupils": 20}, headers=h).status_code
+        == 201
+    )
     resp = client.post("/api/v1/bookings", json={"session_id": s1, "groep": "7", "pupils": 20}, headers=h)
     assert resp.status_code == 422 and resp.get_json()["code"] == "quota_school_year"
     assert "boekingen" in resp.get_json()["detail"]
@@ -142,8 +157,9 @@ def test_quota_holds_under_concurrency(app):
     def book(i):
         with app.app_context():
             try:
-                create_booking(db.session.get(User, teacher_id), ids[i], ClassDetails(school_id, str(5 + i % 4), 20, 0),
-                               now=NOW)
+                create_booking(
+                    db.session.get(User, teacher_id), ids[i], ClassDetails(school_id, str(5 + i % 4), 20, 0), now=NOW
+                )
                 db.session.commit()
                 return "ok"
             except BookingError as exc:
@@ -162,8 +178,10 @@ def test_quota_holds_under_concurrency(app):
 def test_allocation_is_deterministic_fair_and_within_capacity():
     rng = random.Random(1)
     capacity = {s: (60, 2) for s in range(1, 6)}
-    schools = {i: SchoolIn(reached_before=(3 if i <= 3 else 0), distance_km=rng.uniform(0, 30),
-                           quota_left=2) for i in range(1, 21)}
+    schools = {
+        i: SchoolIn(reached_before=(3 if i <= 3 else 0), distance_km=rng.uniform(0, 30), quota_left=2)
+        for i in range(1, 21)
+    }
     requests = []
     rid = 0
     for school in range(1, 21):
@@ -172,8 +190,9 @@ def test_allocation_is_deterministic_fair_and_within_capacity():
             requests.append(RequestIn(rid, school, 25, tuple(((rng.randint(1, 5),),) for _ in range(2))))
     a = allocate(requests, capacity, schools, "seed-1", w_distance=1.0)
     b = allocate(list(reversed(requests)), capacity, schools, "seed-1", w_distance=1.0)
-    assert {k: (o.status, o.sessions) for k, o in a.outcomes.items()} == \
-           {k: (o.status, o.sessions) for k, o in b.outcomes.items()}
+    assert {k: (o.status, o.sessions) for k, o in a.outcomes.items()} == {
+        k: (o.status, o.sessions) for k, o in b.outcomes.items()
+    }
     used = {}
     per_school = {}
     for o in a.granted():
@@ -194,17 +213,31 @@ def test_allocation_is_deterministic_fair_and_within_capacity():
 def test_request_round_flow(app, mailbox, drain_outbox):
     region, venue, offers, sessions = _region(capacity_classes=1)
     leader = factories.user("programme_leader", region=region)
-    rnd = create_round(leader, title="Masterclass ronde", opens_at=NOW - timedelta(days=1),
-                       deadline_at=NOW + timedelta(days=1), school_year=YEAR,
-                       period_start=(NOW + timedelta(days=14)).date(), period_end=(NOW + timedelta(days=60)).date())
+    rnd = create_round(
+        leader,
+        title="Masterclass ronde",
+        opens_at=NOW - timedelta(days=1),
+        deadline_at=NOW + timedelta(days=1),
+        school_year=YEAR,
+        period_start=(NOW + timedelta(days=14)).date(),
+        period_end=(NOW + timedelta(days=60)).date(),
+    )
     schools = [factories.school(region) for _ in range(3)]
     teachers = [factories.teacher(s) for s in schools]
     for t in teachers:
-        submit_request(t, rnd.id, groep="7", pupils=20, adults=0, wishes=[(offers[0].id, None), (offers[1].id, None)],
-                       now=NOW)
+        submit_request(
+            t, rnd.id, groep="7", pupils=20, adults=0, wishes=[(offers[0].id, None), (offers[1].id, None)], now=NOW
+        )
     with pytest.raises(Refused):
-        submit_request(teachers[0], rnd.id, groep="7", pupils=20, adults=0, wishes=[(offers[0].id, None)],
-                       now=NOW + timedelta(days=2))
+        submit_request(
+            teachers[0],
+            rnd.id,
+            groep="7",
+            pupils=20,
+            adults=0,
+            wishes=[(offers[0].id, None)],
+            now=NOW + timedelta(days=2),
+        )
     rnd, result = preview_round(leader, rnd.id, now=NOW + timedelta(days=1))
     assert rnd.status == RoundStatus.ALLOCATED and rnd.seed
     assert db.session.scalar(select(func.count(Booking.id))) == 0  # preview books nothing
@@ -238,8 +271,9 @@ def test_control_without_locks_quota_is_exceeded(app, backend):
     def book(i):
         with app.app_context():
             try:
-                create_booking(db.session.get(User, teacher_id), ids[i], ClassDetails(school_id, str(5 + i % 4), 20, 0),
-                               now=NOW)
+                create_booking(
+                    db.session.get(User, teacher_id), ids[i], ClassDetails(school_id, str(5 + i % 4), 20, 0), now=NOW
+                )
                 db.session.commit()
                 return "ok"
             except BookingError as exc:
@@ -265,16 +299,26 @@ def test_rules_and_rounds_pages(client, app, login):
     login(teacher)
     page = client.get("/spelregels")
     assert page.status_code == 200 and "Een school boekt hoogstens 2 keer per schooljaar." in page.text
-    assert client.post("/spelregels", data={"kind": "max_per_school", "scope": "year", "max_count": "1"}).status_code == 403
+    assert (
+        client.post("/spelregels", data={"kind": "max_per_school", "scope": "year", "max_count": "1"}).status_code
+        == 403
+    )
     client.post("/uitloggen")
     login(leader)
     resp = client.post("/spelregels", data={"kind": "max_per_class", "scope": "offer", "max_count": "1"})
     assert resp.status_code == 302
     assert "Een klas boekt hoogstens 1 keer per aanbod." in client.get("/spelregels").text
-    resp = client.post("/aanvraagrondes", data={"title": "Ronde najaar", "opens_on": NOW.date().isoformat(),
-                                                "deadline_on": (NOW + timedelta(days=5)).date().isoformat(),
-                                                "period_start": (NOW + timedelta(days=14)).date().isoformat(),
-                                                "period_end": (NOW + timedelta(days=60)).date().isoformat(),
-                                                "weight_distance": "1", "weight_cbs": "0"})
+    resp = client.post(
+        "/aanvraagrondes",
+        data={
+            "title": "Ronde najaar",
+            "opens_on": NOW.date().isoformat(),
+            "deadline_on": (NOW + timedelta(days=5)).date().isoformat(),
+            "period_start": (NOW + timedelta(days=14)).date().isoformat(),
+            "period_end": (NOW + timedelta(days=60)).date().isoformat(),
+            "weight_distance": "1",
+            "weight_cbs": "0",
+        },
+    )
     assert resp.status_code == 302
     assert "Ronde najaar" in client.get(resp.headers["Location"]).text

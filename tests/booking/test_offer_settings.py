@@ -1,4 +1,5 @@
 """Offer settings (issue 17): booking horizon, minimum notice, change deadline, approval; changing a booking."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,8 +11,15 @@ from app.booking.errors import InvalidInput, NotAllowed, Refused, SessionFull
 from app.booking.models import Booking, BookingEvent, BookingStatus
 from app.booking.reached import is_reached
 from app.booking.services import (
-    ClassDetails, approve_booking, cancel_booking, change_booking, competing, create_booking,
-    create_series_booking, decline_request, pending_requests,
+    ClassDetails,
+    approve_booking,
+    cancel_booking,
+    change_booking,
+    competing,
+    create_booking,
+    create_series_booking,
+    decline_request,
+    pending_requests,
 )
 from app.db import utcnow
 from app.extensions import db
@@ -25,15 +33,31 @@ def w(app):
     now = utcnow().replace(microsecond=0)
     region = factories.region()
     venue = factories.venue(region, contact_name="Lab Piet", contact_email="lab@techlab.nl", contact_phone="010 123")
-    offer = factories.offer(region, venue, groep_min=6, groep_max=8, capacity_pupils=50, capacity_classes=2,
-                            adults_per_class=1, cancel_deadline_days=14)
+    offer = factories.offer(
+        region,
+        venue,
+        groep_min=6,
+        groep_max=8,
+        capacity_pupils=50,
+        capacity_classes=2,
+        adults_per_class=1,
+        cancel_deadline_days=14,
+    )
     session = factories.session(offer, now + timedelta(days=30))
     schools = [factories.school(region) for _ in range(3)]
     teachers = [factories.teacher(s) for s in schools]
     coord = factories.user("coordinator", region=region, venues=[venue])
     db.session.commit()
-    return dict(now=now, region=region, venue=venue, offer=offer, session=session, schools=schools,
-                teachers=teachers, coord=coord)
+    return dict(
+        now=now,
+        region=region,
+        venue=venue,
+        offer=offer,
+        session=session,
+        schools=schools,
+        teachers=teachers,
+        coord=coord,
+    )
 
 
 def details(school, groep="7", pupils=25, adults=2, **kw):
@@ -46,6 +70,7 @@ def _mails(kind):
 
 # ------------------------------------------------------------------ horizon and notice
 
+
 def test_minimum_notice_refuses_late_bookings_with_its_rule(w):
     w["offer"].min_notice_days = 31
     with pytest.raises(Refused) as exc:
@@ -54,8 +79,10 @@ def test_minimum_notice_refuses_late_bookings_with_its_rule(w):
     assert "Boeken kan tot uiterlijk 31 dagen van tevoren" in exc.value.message
     assert db.session.scalar(select(Booking.id)) is None
     w["offer"].min_notice_days = 29  # 30 days ahead: in time
-    assert create_booking(w["teachers"][0], w["session"].id, details(w["schools"][0]),
-                          now=w["now"]).status == BookingStatus.CONFIRMED
+    assert (
+        create_booking(w["teachers"][0], w["session"].id, details(w["schools"][0]), now=w["now"]).status
+        == BookingStatus.CONFIRMED
+    )
 
 
 def test_booking_horizon_refuses_bookings_too_far_ahead(w):
@@ -66,8 +93,10 @@ def test_booking_horizon_refuses_bookings_too_far_ahead(w):
     assert "hoogstens 2 weken van tevoren" in exc.value.message
     assert exc.value.extra["booking_horizon_weeks"] == 2
     later = w["session"].starts_at - timedelta(days=13)
-    assert create_booking(w["teachers"][0], w["session"].id, details(w["schools"][0]),
-                          now=later).status == BookingStatus.CONFIRMED
+    assert (
+        create_booking(w["teachers"][0], w["session"].id, details(w["schools"][0]), now=later).status
+        == BookingStatus.CONFIRMED
+    )
 
 
 def test_horizon_and_notice_hold_for_series_and_waiting_list_too(w):
@@ -76,8 +105,9 @@ def test_horizon_and_notice_hold_for_series_and_waiting_list_too(w):
     parts = series.parts
     sessions = [factories.session(series, w["now"] + timedelta(days=30 + 7 * i), part=p) for i, p in enumerate(parts)]
     with pytest.raises(Refused) as exc:
-        create_series_booking(w["teachers"][0], series.id, [s.id for s in sessions], details(w["schools"][0]),
-                              now=w["now"])
+        create_series_booking(
+            w["teachers"][0], series.id, [s.id for s in sessions], details(w["schools"][0]), now=w["now"]
+        )
     assert exc.value.code == "min_notice"
     w["offer"].booking_horizon_weeks = 1
     with pytest.raises(Refused) as exc:  # a refusal is not a wait: not even the waiting list
@@ -96,6 +126,7 @@ def test_offer_settings_are_checked_when_saved(w):
 
 # ------------------------------------------------------------------ changing a booking
 
+
 def test_change_pupils_rechecks_capacity_and_writes_mail_and_replan(w):
     s = w["session"]
     a = create_booking(w["teachers"][0], s.id, details(w["schools"][0], pupils=25), now=w["now"])
@@ -111,8 +142,9 @@ def test_change_pupils_rechecks_capacity_and_writes_mail_and_replan(w):
     changed = change_booking(w["teachers"][0], a.id, {"pupils": 30, "remarks": "Rolstoel"}, now=w["now"])
     db.session.flush()
     assert changed.pupils == 30 and s.booked_pupils == 50 and changed.sequence >= 1
-    event = db.session.scalars(select(BookingEvent).where(BookingEvent.booking_id == a.id,
-                                                          BookingEvent.action == "change")).one()
+    event = db.session.scalars(
+        select(BookingEvent).where(BookingEvent.booking_id == a.id, BookingEvent.action == "change")
+    ).one()
     assert event.data["changes"] == {"pupils": [25, 30], "remarks": ["", "Rolstoel"]}
     mail = _mails("updated")
     assert len(mail) == 1 and mail[0].payload["extra"]["changes"]["pupils"] == [25, 30]
@@ -123,8 +155,9 @@ def test_fewer_pupils_free_places_for_the_waiting_list(w):
     s = w["session"]
     a = create_booking(w["teachers"][0], s.id, details(w["schools"][0], pupils=30), now=w["now"])
     create_booking(w["teachers"][1], s.id, details(w["schools"][1], pupils=20), now=w["now"])
-    waiting = create_booking(w["teachers"][2], s.id, details(w["schools"][2], pupils=10, adults=1), waitlist=True,
-                             now=w["now"])
+    waiting = create_booking(
+        w["teachers"][2], s.id, details(w["schools"][2], pupils=10, adults=1), waitlist=True, now=w["now"]
+    )
     assert waiting.status == BookingStatus.WAITLISTED
     s.capacity_classes = 3
     change_booking(w["teachers"][0], a.id, {"pupils": 20}, now=w["now"])
@@ -167,6 +200,7 @@ def test_a_class_name_already_booked_is_refused_and_others_may_not_change(w):
 
 
 # ------------------------------------------------------------------ approval
+
 
 def test_request_holds_the_place_is_not_reached_and_mails_both(w):
     w["offer"].approval_required = True
@@ -214,18 +248,21 @@ def test_teacher_withdraws_a_request_and_coordinator_books_without_approval(w):
     cancel_booking(w["teachers"][0], b.id, now=w["now"])
     assert b.status == BookingStatus.CANCELLED and b.events[-1].action == "withdraw_request"
     assert w["session"].booked_pupils == 0
-    direct = create_booking(w["coord"], w["session"].id, details(w["schools"][1]), override_reason="telefonisch",
-                            now=w["now"])
+    direct = create_booking(
+        w["coord"], w["session"].id, details(w["schools"][1]), override_reason="telefonisch", now=w["now"]
+    )
     assert direct.status == BookingStatus.CONFIRMED
 
 
 def test_series_request_is_approved_as_a_whole(w):
     hotspot = factories.venue(w["region"])
     series = factories.series_offer(w["region"], w["venue"], hotspot, approval_required=True)
-    sessions = [factories.session(series, w["now"] + timedelta(days=30 + 7 * i), part=p)
-                for i, p in enumerate(series.parts)]
-    sb = create_series_booking(w["teachers"][0], series.id, [s.id for s in sessions], details(w["schools"][0]),
-                               now=w["now"])
+    sessions = [
+        factories.session(series, w["now"] + timedelta(days=30 + 7 * i), part=p) for i, p in enumerate(series.parts)
+    ]
+    sb = create_series_booking(
+        w["teachers"][0], series.id, [s.id for s in sessions], details(w["schools"][0]), now=w["now"]
+    )
     assert sb.status == BookingStatus.REQUESTED and {b.status for b in sb.bookings} == {BookingStatus.REQUESTED}
     assert [b.id for b in pending_requests(w["coord"])] == [sb.bookings[0].id]
     approve_booking(w["coord"], sb.bookings[1].id, now=w["now"])

@@ -1,4 +1,5 @@
 """Booking pages: a teacher books, sees, cancels; a coordinator runs the roster."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -26,8 +27,15 @@ def _setup():
     return dict(s1=s1.id, s2=s2.id, offer=offer.id), teacher, coord
 
 
-FORM = {"groep": "7/8", "pupils": "24", "adults": "2", "contact_name": "Juf Anna", "contact_email": "anna@school.nl",
-        "remarks": "Eén leerling in een rolstoel", "waitlist": "y"}
+FORM = {
+    "groep": "7/8",
+    "pupils": "24",
+    "adults": "2",
+    "contact_name": "Juf Anna",
+    "contact_email": "anna@school.nl",
+    "remarks": "Eén leerling in een rolstoel",
+    "waitlist": "y",
+}
 
 
 def test_teacher_books_sees_and_cancels(client, app, login, mailbox, drain_outbox):
@@ -102,9 +110,15 @@ def test_coordinator_roster_move_capacity_cancel(client, app, login, mailbox, dr
     client.post(f"/boekingen/{booking_id}/verplaatsen", data={"session_id": ids["s2"], "reason": "Lokaal bezet"})
     db.session.expire_all()
     assert db.session.get(Booking, booking_id).session_id == ids["s2"]
-    assert db.session.get(Session, ids["s1"]).booked_classes == 0 and db.session.get(Session, ids["s2"]).booked_classes == 1
-    resp = client.post(f"/boekingen/les/{ids['s2']}/capaciteit", data={"capacity_pupils": "5", "capacity_classes": "1"},
-                       follow_redirects=True)
+    assert (
+        db.session.get(Session, ids["s1"]).booked_classes == 0
+        and db.session.get(Session, ids["s2"]).booked_classes == 1
+    )
+    resp = client.post(
+        f"/boekingen/les/{ids['s2']}/capaciteit",
+        data={"capacity_pupils": "5", "capacity_classes": "1"},
+        follow_redirects=True,
+    )
     assert "lager kan niet" in resp.text
     client.post(f"/boekingen/les/{ids['s2']}/annuleren", data={"reason": "Docent ziek"})
     db.session.expire_all()

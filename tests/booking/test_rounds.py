@@ -1,4 +1,5 @@
 """Request rounds obey the rules: their own period, the limits, the window; one place per school first; Dutch outcomes."""
+
 from __future__ import annotations
 
 import re
@@ -27,17 +28,27 @@ ALLOCATE_AT = NOW + timedelta(days=1)  # the round's deadline: the moment of all
 def _setup(capacity_classes=1, n_offers=2, days=(30, 31)):
     region = factories.region()
     venue = factories.venue(region)
-    offers = [factories.offer(region, venue, capacity_classes=capacity_classes, capacity_pupils=30 * capacity_classes,
-                              adults_per_class=0) for _ in range(n_offers)]
+    offers = [
+        factories.offer(
+            region, venue, capacity_classes=capacity_classes, capacity_pupils=30 * capacity_classes, adults_per_class=0
+        )
+        for _ in range(n_offers)
+    ]
     sessions = {(i, d): factories.session(o, NOW + timedelta(days=d)) for i, o in enumerate(offers) for d in days}
     leader = factories.user("programme_leader", region=region)
     return region, venue, offers, sessions, leader
 
 
 def _round(leader, start_days=14, end_days=60, title="Voorjaar 2027"):
-    return create_round(leader, title=title, opens_at=NOW - timedelta(days=1), deadline_at=ALLOCATE_AT,
-                        school_year=YEAR, period_start=(NOW + timedelta(days=start_days)).date(),
-                        period_end=(NOW + timedelta(days=end_days)).date())
+    return create_round(
+        leader,
+        title=title,
+        opens_at=NOW - timedelta(days=1),
+        deadline_at=ALLOCATE_AT,
+        school_year=YEAR,
+        period_start=(NOW + timedelta(days=start_days)).date(),
+        period_end=(NOW + timedelta(days=end_days)).date(),
+    )
 
 
 def _rule(region, kind, scope=RuleScope.YEAR, **kw):
@@ -48,8 +59,9 @@ def _rule(region, kind, scope=RuleScope.YEAR, **kw):
 
 
 def _ask(teacher, rnd, offers, groep="7"):
-    return submit_request(teacher, rnd.id, groep=groep, pupils=20, adults=0,
-                          wishes=[(o.id, None) for o in offers], now=NOW)
+    return submit_request(
+        teacher, rnd.id, groep=groep, pupils=20, adults=0, wishes=[(o.id, None) for o in offers], now=NOW
+    )
 
 
 def _bookings(school=None):
@@ -62,12 +74,15 @@ def _bookings(school=None):
 def test_round_books_only_inside_its_period_never_inside_the_deadline_or_on_an_ordered_bus_day(app):
     region = factories.region()
     venue = factories.venue(region)
-    offer = factories.offer(region, venue, capacity_classes=5, capacity_pupils=150, adults_per_class=0,
-                            cancel_deadline_days=25)
+    offer = factories.offer(
+        region, venue, capacity_classes=5, capacity_pupils=150, adults_per_class=0, cancel_deadline_days=25
+    )
     soon = factories.session(offer, ALLOCATE_AT + timedelta(days=2))  # the bug: two days ahead
     in_deadline = factories.session(offer, ALLOCATE_AT + timedelta(days=20))  # in the period, deadline passed
     bus_day = factories.session(offer, ALLOCATE_AT + timedelta(days=30))  # in the period, bus ordered that day
-    other = factories.session(factories.offer(region, venue, adults_per_class=0), bus_day.starts_at + timedelta(hours=2))
+    other = factories.session(
+        factories.offer(region, venue, adults_per_class=0), bus_day.starts_at + timedelta(hours=2)
+    )
     db.session.add(BusPlan(session_id=other.id, status=PlanStatus.FROZEN, frozen_at=NOW))
     good = factories.session(offer, ALLOCATE_AT + timedelta(days=40))
     after = factories.session(offer, ALLOCATE_AT + timedelta(days=80))  # after the period
@@ -97,8 +112,15 @@ def test_round_period_is_validated(app):
         _round(leader, start_days=0)  # starts before the closing date
     assert exc.value.field == "period_start"
     with pytest.raises(InvalidInput) as exc:
-        create_round(leader, title="x", opens_at=NOW, deadline_at=ALLOCATE_AT, school_year=YEAR,
-                     period_start=(NOW + timedelta(days=20)).date(), period_end=(NOW + timedelta(days=10)).date())
+        create_round(
+            leader,
+            title="x",
+            opens_at=NOW,
+            deadline_at=ALLOCATE_AT,
+            school_year=YEAR,
+            period_start=(NOW + timedelta(days=20)).date(),
+            period_end=(NOW + timedelta(days=10)).date(),
+        )
     assert exc.value.field == "period_end"
     rnd = _round(leader)
     teacher = factories.teacher(factories.school(region))
@@ -225,8 +247,12 @@ def test_one_place_per_school_first_by_maximum_matching():
 def test_allocation_respects_limits_and_windows_pure():
     capacity = {s: (90, 3) for s in (1, 2, 3)}
     schools = {1: SchoolIn(), 2: SchoolIn()}
-    requests = [RequestIn(1, 1, 20, (((1,),),), (7, 7)), RequestIn(2, 1, 20, (((2,),),), (7, 7)),
-                RequestIn(3, 1, 20, (((3,),),), (8, 8)), RequestIn(4, 2, 20, (((1,),),), (7, 7))]
+    requests = [
+        RequestIn(1, 1, 20, (((1,),),), (7, 7)),
+        RequestIn(2, 1, 20, (((2,),),), (7, 7)),
+        RequestIn(3, 1, 20, (((3,),),), (8, 8)),
+        RequestIn(4, 2, 20, (((1,),),), (7, 7)),
+    ]
     per_class = LimitIn(9, "quota_class", 1, True, {1: "offer", 2: "offer", 3: "offer"})
     out = allocate(requests, capacity, schools, "x", limits=[per_class]).outcomes
     assert [out[i].status for i in (1, 2, 3, 4)].count("granted") == 3
@@ -250,7 +276,9 @@ def test_round_pages_speak_dutch(client, app, login):
     db.session.commit()
     commit_round(leader, rnd.id, now=ALLOCATE_AT)
     db.session.commit()
-    english = re.compile(r"\b(granted|waitlisted|refused|wish|lottery|committed|allocated|no wish|the|quota|explanation)\b", re.I)
+    english = re.compile(
+        r"\b(granted|waitlisted|refused|wish|lottery|committed|allocated|no wish|the|quota|explanation)\b", re.I
+    )
     login(leader)
     page = client.get(f"/aanvraagrondes/{rnd.id}")
     assert page.status_code == 200
@@ -284,23 +312,40 @@ def test_pages_end_to_end_round_grants_only_what_a_direct_booking_allows_inside_
     db.session.commit()
     booked_id, new_id, later_id, teacher_id = booked_school.id, new_school.id, later.id, t_booked.id
     login(leader)
-    resp = client.post("/aanvraagrondes", data={
-        "title": "Voorjaar 2027", "opens_on": NOW.date().isoformat(),
-        "deadline_on": (NOW + timedelta(days=1)).date().isoformat(),
-        "period_start": (NOW + timedelta(days=20)).date().isoformat(),
-        "period_end": (NOW + timedelta(days=60)).date().isoformat(), "weight_distance": "1", "weight_cbs": "0"})
+    resp = client.post(
+        "/aanvraagrondes",
+        data={
+            "title": "Voorjaar 2027",
+            "opens_on": NOW.date().isoformat(),
+            "deadline_on": (NOW + timedelta(days=1)).date().isoformat(),
+            "period_start": (NOW + timedelta(days=20)).date().isoformat(),
+            "period_end": (NOW + timedelta(days=60)).date().isoformat(),
+            "weight_distance": "1",
+            "weight_cbs": "0",
+        },
+    )
     assert resp.status_code == 302
     round_url = resp.headers["Location"]
-    bad = client.post("/aanvraagrondes", data={
-        "title": "Te vroeg", "opens_on": NOW.date().isoformat(), "deadline_on": (NOW + timedelta(days=5)).date().isoformat(),
-        "period_start": (NOW + timedelta(days=2)).date().isoformat(),
-        "period_end": (NOW + timedelta(days=60)).date().isoformat(), "weight_distance": "1", "weight_cbs": "0"})
+    bad = client.post(
+        "/aanvraagrondes",
+        data={
+            "title": "Te vroeg",
+            "opens_on": NOW.date().isoformat(),
+            "deadline_on": (NOW + timedelta(days=5)).date().isoformat(),
+            "period_start": (NOW + timedelta(days=2)).date().isoformat(),
+            "period_end": (NOW + timedelta(days=60)).date().isoformat(),
+            "weight_distance": "1",
+            "weight_cbs": "0",
+        },
+    )
     assert "De periode van de ronde begint na de sluitingsdatum." in bad.text
     client.post("/uitloggen")
     for t in (t_booked, t_new):
         login(t)
-        resp = client.post(round_url, data={"groep": "7", "pupils": "20", "adults": "0", "wish1": str(offer.id),
-                                            "wish2": "0", "wish3": "0"})
+        resp = client.post(
+            round_url,
+            data={"groep": "7", "pupils": "20", "adults": "0", "wish1": str(offer.id), "wish2": "0", "wish3": "0"},
+        )
         assert resp.status_code == 302
         client.post("/uitloggen")
     login(leader)

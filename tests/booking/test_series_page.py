@@ -1,4 +1,5 @@
 """The series booking page: the picker starts from the masterclass date and proposes the other parts."""
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
@@ -20,8 +21,9 @@ def _at(days: int, hour: int = 9):
 def _setup():
     region = factories.region()
     lab, company = factories.venue(region), factories.venue(region)
-    offer = factories.series_offer(region, lab, company, gaps=((0, 0), (3, 20), (3, 20)), groep_min=6, groep_max=8,
-                                   adults_per_class=1)
+    offer = factories.series_offer(
+        region, lab, company, gaps=((0, 0), (3, 20), (3, 20)), groep_min=6, groep_max=8, adults_per_class=1
+    )
     p1, p2, p3 = offer.parts
     at_school = [factories.session(offer, _at(d), part=p1, capacity_pupils=32) for d in range(20, 60, 2)]
     labs = [factories.session(offer, _at(d), part=p2) for d in (40, 50)]
@@ -54,7 +56,7 @@ def test_picker_starts_from_the_masterclass_and_books_the_proposal(client, login
     for n in (1, 2, 3):
         marker = f'name="part_{n}" id="part_{n}_'
         part = step2.text.split(marker)
-        checked = [seg.split('"')[0] for seg in part[1:] if 'checked' in seg.split(">")[0]]
+        checked = [seg.split('"')[0] for seg in part[1:] if "checked" in seg.split(">")[0]]
         assert len(checked) == 1
         chosen[f"part_{n}"] = checked[0]
     resp = client.post(f"/boekingen/reeks?offer_id={offer.id}&anker={labs[0].id}", data={**FORM, **chosen})
@@ -69,8 +71,10 @@ def test_reverse_order_is_refused_in_words_not_with_a_negative_gap(client, login
     offer, at_school, labs, visits, teacher = _setup()
     login(teacher)
     late_part1 = [s for s in at_school if s.starts_at > labs[0].starts_at][0]
-    resp = client.post(f"/boekingen/reeks?offer_id={offer.id}", data={
-        **FORM, "part_1": late_part1.id, "part_2": labs[0].id, "part_3": visits[-1].id})
+    resp = client.post(
+        f"/boekingen/reeks?offer_id={offer.id}",
+        data={**FORM, "part_1": late_part1.id, "part_2": labs[0].id, "part_3": visits[-1].id},
+    )
     assert resp.status_code == 422
     assert "(nu -" not in resp.text and "ligt vóór deel 1" in resp.text
     assert db.session.scalar(select(Booking.id)) is None
@@ -89,8 +93,9 @@ def test_home_shows_upcoming_waiting_and_offered(client, login):
     region = factories.region()
     venue = factories.venue(region)
     offer = factories.offer(region, venue, groep_min=6, groep_max=8, adults_per_class=1, title="Bruggen bouwen")
-    full = factories.offer(region, venue, groep_min=6, groep_max=8, adults_per_class=1, title="Vol aanbod",
-                           capacity_pupils=10)
+    full = factories.offer(
+        region, venue, groep_min=6, groep_max=8, adults_per_class=1, title="Vol aanbod", capacity_pupils=10
+    )
     s1 = factories.session(offer, _at(30))
     s2 = factories.session(full, _at(31))
     school, other = factories.school(region), factories.school(region)

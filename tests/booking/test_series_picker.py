@@ -1,10 +1,17 @@
 """The series picker (pure): starts from the scarce part, proposes parts that fit the gaps."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from app.booking.series_picker import (
-    Candidate, PartSpec, anchor_position, chain_room, gap_ok, propose, window,
+    Candidate,
+    PartSpec,
+    anchor_position,
+    chain_room,
+    gap_ok,
+    propose,
+    window,
 )
 
 PARTS = [PartSpec(1, 0, 0, at_venue=False), PartSpec(2, 3, 30), PartSpec(3, 3, 30)]

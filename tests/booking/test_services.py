@@ -1,4 +1,5 @@
 """The booking service's rules, one by one."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -9,8 +10,16 @@ from sqlalchemy import select
 from app.booking.errors import AlreadyBooked, InvalidInput, NotAllowed, Refused, SessionFull
 from app.booking.models import Booking, BookingEvent, BookingStatus
 from app.booking.services import (
-    ClassDetails, cancel_booking, cancel_session, change_capacity, create_booking, create_series_booking,
-    leave_waitlist, move_booking, record_attendance, waitlist_order,
+    ClassDetails,
+    cancel_booking,
+    cancel_session,
+    change_capacity,
+    create_booking,
+    create_series_booking,
+    leave_waitlist,
+    move_booking,
+    record_attendance,
+    waitlist_order,
 )
 from app.extensions import db
 from tests import factories
@@ -22,14 +31,16 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 def world(app):
     region = factories.region()
     venue = factories.venue(region)
-    offer = factories.offer(region, venue, groep_min=6, groep_max=8, capacity_pupils=50, capacity_classes=2,
-                            adults_per_class=1)
+    offer = factories.offer(
+        region, venue, groep_min=6, groep_max=8, capacity_pupils=50, capacity_classes=2, adults_per_class=1
+    )
     session = factories.session(offer, NOW + timedelta(days=30))
     schools = [factories.school(region) for _ in range(4)]
     teachers = [factories.teacher(s) for s in schools]
     coord = factories.user("coordinator", region=region, venues=[venue])
-    return dict(region=region, venue=venue, offer=offer, session=session, schools=schools, teachers=teachers,
-                coord=coord)
+    return dict(
+        region=region, venue=venue, offer=offer, session=session, schools=schools, teachers=teachers, coord=coord
+    )
 
 
 def details(school, groep="7", pupils=25, adults=2, **kw):
@@ -46,17 +57,20 @@ def test_confirmed_booking_counts_and_audit(world):
     assert (ev.action, ev.from_status, ev.to_status, ev.actor_id) == ("create", None, "confirmed", t.id)
 
 
-@pytest.mark.parametrize("kw, code", [
-    (dict(groep="5"), "groep_not_targeted"),
-    (dict(groep="9"), "invalid_input"),
-    (dict(groep="5/6"), "groep_not_targeted"),
-    (dict(groep="6/8"), "invalid_input"),
-    (dict(pupils=0), "invalid_input"),
-    (dict(pupils=41), "invalid_input"),
-    (dict(adults=0), "adults_required"),
-    (dict(adults=11), "invalid_input"),
-    (dict(girls=30), "invalid_input"),
-])
+@pytest.mark.parametrize(
+    "kw, code",
+    [
+        (dict(groep="5"), "groep_not_targeted"),
+        (dict(groep="9"), "invalid_input"),
+        (dict(groep="5/6"), "groep_not_targeted"),
+        (dict(groep="6/8"), "invalid_input"),
+        (dict(pupils=0), "invalid_input"),
+        (dict(pupils=41), "invalid_input"),
+        (dict(adults=0), "adults_required"),
+        (dict(adults=11), "invalid_input"),
+        (dict(girls=30), "invalid_input"),
+    ],
+)
 def test_refusals_for_input_and_groep(world, kw, code):
     with pytest.raises((Refused, InvalidInput)) as exc:
         create_booking(world["teachers"][0], world["session"].id, details(world["schools"][0], **kw), now=NOW)
@@ -103,7 +117,9 @@ def test_full_then_waitlist_then_promotion_in_fair_order(world, mailbox):
     other = factories.session(world["offer"], NOW + timedelta(days=10))
     create_booking(teachers[2], other.id, details(schools[2], pupils=10), now=NOW)
     w2 = create_booking(teachers[2], s.id, details(schools[2], pupils=10), waitlist=True, now=NOW)
-    w3 = create_booking(teachers[3], s.id, details(schools[3], pupils=10), waitlist=True, now=NOW + timedelta(minutes=1))
+    w3 = create_booking(
+        teachers[3], s.id, details(schools[3], pupils=10), waitlist=True, now=NOW + timedelta(minutes=1)
+    )
     assert w2.status == w3.status == BookingStatus.WAITLISTED
     assert [b.id for b in waitlist_order(s)] == [w3.id, w2.id]
     cancel_booking(teachers[0], b0.id, now=NOW)
@@ -118,7 +134,9 @@ def test_promotion_respects_class_capacity(world):
     b0 = create_booking(teachers[0], s.id, details(schools[0], pupils=20), now=NOW)
     create_booking(teachers[1], s.id, details(schools[1], pupils=20), now=NOW)
     w2 = create_booking(teachers[2], s.id, details(schools[2], pupils=10), waitlist=True, now=NOW)
-    w3 = create_booking(teachers[3], s.id, details(schools[3], pupils=10), waitlist=True, now=NOW + timedelta(seconds=1))
+    w3 = create_booking(
+        teachers[3], s.id, details(schools[3], pupils=10), waitlist=True, now=NOW + timedelta(seconds=1)
+    )
     cancel_booking(teachers[0], b0.id, now=NOW)
     assert (w2.status, w3.status) == (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)
     assert (s.booked_pupils, s.booked_classes) == (30, 2)
@@ -148,8 +166,9 @@ def test_cancellation_deadline(world):
 def _series(world, gaps=((0, 0), (3, 30), (3, 30))):
     region = world["region"]
     hotspot = factories.venue(region, name="Hotspot")
-    offer = factories.series_offer(region, world["venue"], hotspot, gaps=gaps, groep_min=7, groep_max=8,
-                                   adults_per_class=1)
+    offer = factories.series_offer(
+        region, world["venue"], hotspot, gaps=gaps, groep_min=7, groep_max=8, adults_per_class=1
+    )
     p1, p2, p3 = offer.parts
     s1 = factories.session(offer, NOW + timedelta(days=20), part=p1)
     s2 = factories.session(offer, NOW + timedelta(days=27), part=p2)

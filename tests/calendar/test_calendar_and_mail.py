@@ -1,4 +1,5 @@
 """iCalendar output (checked with an independent parser), feeds, mails over real SMTP, reminders."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +21,18 @@ NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 def _world():
     region = factories.region()
-    venue = factories.venue(region, name="Techlab Doetinchem", street="Kruisbergseweg", house_number="8",
-                            postcode="7001 BH", city="Doetinchem")
+    venue = factories.venue(
+        region,
+        name="Techlab Doetinchem",
+        street="Kruisbergseweg",
+        house_number="8",
+        postcode="7001 BH",
+        city="Doetinchem",
+    )
     hotspot = factories.venue(region, name="Kassen")
-    offer = factories.offer(region, venue, adults_per_class=1, capacity_classes=2, capacity_pupils=60,
-                            preparation="Neem werkkleding mee.")
+    offer = factories.offer(
+        region, venue, adults_per_class=1, capacity_classes=2, capacity_pupils=60, preparation="Neem werkkleding mee."
+    )
     school = factories.school(region)
     teacher = factories.teacher(school)
     coord = factories.user("coordinator", region=region, venues=[venue])
@@ -43,8 +51,9 @@ def test_booking_event_parsed_by_vobject_across_dst(app):
     summer = factories.session(offer, datetime(2026, 10, 19, 7, 0, tzinfo=timezone.utc))  # 09:00 CEST
     b = create_booking(teacher, s.id, ClassDetails(school.id, "7", 25, 2), now=start - timedelta(days=30))
     b2 = create_booking(teacher, summer.id, ClassDetails(school.id, "7", 25, 2), now=start - timedelta(days=30))
-    raw = calendar_bytes([booking_event(b, "https://boeken.example.nl"),
-                          booking_event(b2, "https://boeken.example.nl")], "Test")
+    raw = calendar_bytes(
+        [booking_event(b, "https://boeken.example.nl"), booking_event(b2, "https://boeken.example.nl")], "Test"
+    )
     assert b"DTSTART;TZID=Europe/Amsterdam:20261102T090000" in raw
     cal = _parse(raw)
     assert cal.vtimezone.tzid.value == "Europe/Amsterdam"
@@ -84,8 +93,13 @@ def test_mails_after_commit_with_ics(app, mailbox, drain_outbox):
     assert msg["To"] == teacher.email and msg["Subject"].startswith("Bevestiging:")
     assert "is bevestigd" in msg.get_body(("plain",)).get_content()
     ics = [p for p in msg.iter_attachments() if p.get_content_type() == "text/calendar"]
-    assert len(ics) == 1 and _parse(ics[0].get_content().encode() if isinstance(ics[0].get_content(), str)
-                                    else ics[0].get_content()).vevent.summary.value == offer.title
+    assert (
+        len(ics) == 1
+        and _parse(
+            ics[0].get_content().encode() if isinstance(ics[0].get_content(), str) else ics[0].get_content()
+        ).vevent.summary.value
+        == offer.title
+    )
 
 
 def test_no_mail_on_rollback(app, mailbox, drain_outbox):

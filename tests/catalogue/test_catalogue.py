@@ -1,4 +1,5 @@
 """Catalogue: filters, distance from the teacher's school, availability, isolation."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -53,8 +54,13 @@ def test_known_road_distance_overrides_the_estimate(app):
 def test_filters_world_bus_places_and_dates(app):
     region, school, near, mid, far, offers = _world(app)
     teacher = factories.teacher(school)
-    assert [r.offer.title for r in search_offers(teacher, region.id, OfferFilters(world=World.VOEDING_NATUUR), NOW).items] == ["Middel 7-8"]
-    assert {r.offer.title for r in search_offers(teacher, region.id, OfferFilters(bus_only=True), NOW).items} == {"Middel 7-8", "Ver 6-8"}
+    assert [
+        r.offer.title for r in search_offers(teacher, region.id, OfferFilters(world=World.VOEDING_NATUUR), NOW).items
+    ] == ["Middel 7-8"]
+    assert {r.offer.title for r in search_offers(teacher, region.id, OfferFilters(bus_only=True), NOW).items} == {
+        "Middel 7-8",
+        "Ver 6-8",
+    }
     s = offers["near7"].id
     session = db.session.scalars(db.select(factories.Session).where(factories.Session.offer_id == s)).one()
     session.booked_pupils, session.booked_classes = session.capacity_pupils, session.capacity_classes

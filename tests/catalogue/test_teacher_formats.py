@@ -1,5 +1,6 @@
 """What a teacher reads: filters kept when one is wrong, Dutch numbers and plurals, the
 mobile lab without a distance, the calendar in words, the booking inside the cancellation period."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -55,7 +56,7 @@ def test_a_bad_filter_keeps_the_others_and_says_what_is_wrong(app, client, login
     assert page.status_code == 200
     assert 'aria-invalid="true"' in page.text and "Dichtbij 6-8" in page.text and "Dichtbij 3-4" not in page.text
     page = client.get("/aanbod/?groep=7&max_km=7,5")  # the Dutch decimal comma
-    assert "Dichtbij 6-8" in page.text and "Ver 6-8" not in page.text and 'aria-invalid' not in page.text
+    assert "Dichtbij 6-8" in page.text and "Ver 6-8" not in page.text and "aria-invalid" not in page.text
     assert "km van uw school" in page.text and "0.0 km" not in page.text and "0,0 km" not in page.text
     assert "komt naar uw school" in page.text
     # the groep goes along to the offer page and the booking form
@@ -84,8 +85,10 @@ def test_booking_inside_the_cancellation_period_is_announced(app, client, login,
     login(teacher)
     form = client.get(f"/boekingen/nieuw?session_id={soon.id}")
     assert "binnen de annuleringstermijn" in form.text
-    resp = client.post(f"/boekingen/nieuw?session_id={soon.id}", data={
-        "groep": "7", "pupils": "20", "adults": "2", "contact_name": "Juf", "contact_email": "juf@example.org"})
+    resp = client.post(
+        f"/boekingen/nieuw?session_id={soon.id}",
+        data={"groep": "7", "pupils": "20", "adults": "2", "contact_name": "Juf", "contact_email": "juf@example.org"},
+    )
     assert resp.status_code == 302
     drain_outbox()
     mail = [m for m in mailbox if m["Subject"].startswith("Bevestiging")][0]

@@ -10,6 +10,7 @@ With a priority window on and C's school already reached, C stays waiting whoeve
 The control case (PostgreSQL) switches the locks off and lets both paths meet between the
 decision and the write: both take the place and the session is overbooked.
 """
+
 from __future__ import annotations
 
 import threading
@@ -55,10 +56,27 @@ def _setup(window: bool):
         region = offer.region
         past = factories.session(offer, NOW - timedelta(days=20))
         past.booked_classes, past.booked_pupils = 1, 20
-        db.session.add(Booking(session_id=past.id, school_id=teachers["C"][1], status=BookingStatus.ATTENDED,
-                               groep_min=7, groep_max=7, class_name="7", pupils=20, adults=0))
-        db.session.add(FairnessRule(region_id=region.id, school_year=school_year_of(NOW), kind=RuleKind.PRIORITY_WINDOW,
-                                    window_start=NOW - timedelta(days=30), window_end=NOW + timedelta(days=200)))
+        db.session.add(
+            Booking(
+                session_id=past.id,
+                school_id=teachers["C"][1],
+                status=BookingStatus.ATTENDED,
+                groep_min=7,
+                groep_max=7,
+                class_name="7",
+                pupils=20,
+                adults=0,
+            )
+        )
+        db.session.add(
+            FairnessRule(
+                region_id=region.id,
+                school_year=school_year_of(NOW),
+                kind=RuleKind.PRIORITY_WINDOW,
+                window_start=NOW - timedelta(days=30),
+                window_end=NOW + timedelta(days=200),
+            )
+        )
         db.session.commit()
     db.session.remove()
     return rounds, teachers
@@ -89,8 +107,9 @@ def _in_thread(app, start, fn):
 
 def _cancel(teacher, session_id):
     try:
-        booking_id = db.session.scalar(select(Booking.id).where(Booking.session_id == session_id,
-                                                                Booking.school_id == teacher[1]))
+        booking_id = db.session.scalar(
+            select(Booking.id).where(Booking.session_id == session_id, Booking.school_id == teacher[1])
+        )
         cancel_booking(db.session.get(User, teacher[0]), booking_id)
         db.session.commit()
         return "cancelled"
@@ -112,11 +131,19 @@ def _race(app, teachers, session_id, d="D0"):
 def _state(session_id, teachers):
     db.session.remove()
     s = db.session.get(Session, session_id)
-    held = db.session.execute(select(func.count(Booking.id), func.coalesce(func.sum(Booking.pupils), 0)).where(
-        Booking.session_id == session_id, Booking.status.in_(HOLDS_PLACE))).one()
-    status = {name: db.session.scalar(select(Booking.status).where(
-        Booking.session_id == session_id, Booking.school_id == t[1],
-        Booking.status != BookingStatus.CANCELLED)) for name, t in teachers.items()}
+    held = db.session.execute(
+        select(func.count(Booking.id), func.coalesce(func.sum(Booking.pupils), 0)).where(
+            Booking.session_id == session_id, Booking.status.in_(HOLDS_PLACE)
+        )
+    ).one()
+    status = {
+        name: db.session.scalar(
+            select(Booking.status).where(
+                Booking.session_id == session_id, Booking.school_id == t[1], Booking.status != BookingStatus.CANCELLED
+            )
+        )
+        for name, t in teachers.items()
+    }
     out = (s.capacity_pupils, s.capacity_classes, s.booked_pupils, s.booked_classes, tuple(held), status)
     db.session.remove()
     return out
@@ -155,8 +182,9 @@ def test_control_without_locks_promotion_and_booking_both_take_the_place(app, ba
     finally:
         app.config.update(BOOKING_LOCKING=True, BOOKING_TEST_BARRIER=None)
     with app.app_context():
-        pupils = db.session.scalar(select(func.sum(Booking.pupils)).where(
-            Booking.session_id == rounds[0], Booking.status.in_(HOLDS_PLACE)))
+        pupils = db.session.scalar(
+            select(func.sum(Booking.pupils)).where(Booking.session_id == rounds[0], Booking.status.in_(HOLDS_PLACE))
+        )
         s = db.session.get(Session, rounds[0])
         assert pupils > s.capacity_pupils  # the race happened: C promoted and D booked, 70 > 60
         db.session.remove()

@@ -4,6 +4,7 @@ Each thread has its own app context and database session (its own connection), l
 web process. After the rush the invariants are checked on the database itself. The
 control case switches the locks off and shows the race they guard against.
 """
+
 from __future__ import annotations
 
 import threading
@@ -28,8 +29,9 @@ THREADS = 24
 def _setup(n_schools=THREADS, sessions=2, capacity_pupils=60, capacity_classes=3):
     region = factories.region()
     venue = factories.venue(region)
-    offer = factories.offer(region, venue, capacity_pupils=capacity_pupils, capacity_classes=capacity_classes,
-                            adults_per_class=0)
+    offer = factories.offer(
+        region, venue, capacity_pupils=capacity_pupils, capacity_classes=capacity_classes, adults_per_class=0
+    )
     start = datetime.now(timezone.utc) + timedelta(days=30)
     session_ids = [factories.session(offer, start + timedelta(days=i)).id for i in range(sessions)]
     teachers = []
@@ -45,13 +47,19 @@ def _check_invariants(session_ids):
     db.session.remove()
     for sid in session_ids:
         s = db.session.get(Session, sid)
-        held = db.session.execute(select(func.count(Booking.id), func.coalesce(func.sum(Booking.pupils), 0)).where(
-            Booking.session_id == sid, Booking.status.in_(HOLDS_PLACE))).one()
+        held = db.session.execute(
+            select(func.count(Booking.id), func.coalesce(func.sum(Booking.pupils), 0)).where(
+                Booking.session_id == sid, Booking.status.in_(HOLDS_PLACE)
+            )
+        ).one()
         assert (s.booked_classes, s.booked_pupils) == tuple(held), f"counters drifted on session {sid}"
         assert s.booked_classes <= s.capacity_classes and s.booked_pupils <= s.capacity_pupils
-        dupes = db.session.execute(select(Booking.school_id).where(
-            Booking.session_id == sid, Booking.status.in_(HOLDS_PLACE + (BookingStatus.WAITLISTED,)))
-            .group_by(Booking.school_id).having(func.count() > 1)).all()
+        dupes = db.session.execute(
+            select(Booking.school_id)
+            .where(Booking.session_id == sid, Booking.status.in_(HOLDS_PLACE + (BookingStatus.WAITLISTED,)))
+            .group_by(Booking.school_id)
+            .having(func.count() > 1)
+        ).all()
         assert dupes == []
     db.session.remove()
 
@@ -60,8 +68,12 @@ def _book(app, teacher_id, school_id, session_id, pupils=20, waitlist=False):
     with app.app_context():
         try:
             user = db.session.get(User, teacher_id)
-            b = create_booking(user, session_id, ClassDetails(school_id=school_id, groep="7", pupils=pupils, adults=0),
-                               waitlist=waitlist)
+            b = create_booking(
+                user,
+                session_id,
+                ClassDetails(school_id=school_id, groep="7", pupils=pupils, adults=0),
+                waitlist=waitlist,
+            )
             status = b.status.value
             db.session.commit()
             return status
@@ -78,8 +90,9 @@ def _book(app, teacher_id, school_id, session_id, pupils=20, waitlist=False):
 def test_concurrent_bookings_through_the_service(app):
     session_ids, teachers = _setup()
     with ThreadPoolExecutor(THREADS) as pool:
-        results = list(pool.map(lambda i: _book(app, *teachers[i], session_ids[i % 2], waitlist=i % 3 == 0),
-                                range(THREADS)))
+        results = list(
+            pool.map(lambda i: _book(app, *teachers[i], session_ids[i % 2], waitlist=i % 3 == 0), range(THREADS))
+        )
     assert results.count("confirmed") == 6  # 3 classes × 2 sessions
     assert set(results) <= {"confirmed", "waitlisted", "full"}
     _check_invariants(session_ids)
@@ -117,8 +130,14 @@ def test_concurrent_bookings_and_cancellations(app):
 
     jobs = [("cancel", bid) for bid in to_cancel * 2] + [("book", i) for i in range(4, THREADS)]
     with ThreadPoolExecutor(THREADS) as pool:
-        results = list(pool.map(lambda j: cancel(j[1]) if j[0] == "cancel" else
-                                _book(app, *teachers[j[1]], session_ids[0], waitlist=True), jobs))
+        results = list(
+            pool.map(
+                lambda j: (
+                    cancel(j[1]) if j[0] == "cancel" else _book(app, *teachers[j[1]], session_ids[0], waitlist=True)
+                ),
+                jobs,
+            )
+        )
     assert results[:4].count("cancelled") == 2 and results[:4].count("not_cancellable") == 2
     _check_invariants(session_ids)
     with app.app_context():
@@ -137,8 +156,11 @@ def test_concurrent_bookings_through_the_http_api(app):
 
     def post(token):
         client = app.test_client()
-        resp = client.post("/api/v1/bookings", json={"session_id": session_ids[0], "groep": "7", "pupils": 20,
-                                                      "adults": 0}, headers={"Authorization": f"Bearer {token}"})
+        resp = client.post(
+            "/api/v1/bookings",
+            json={"session_id": session_ids[0], "groep": "7", "pupils": 20, "adults": 0},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         return resp.status_code
 
     with ThreadPoolExecutor(THREADS) as pool:
@@ -168,8 +190,11 @@ def test_control_without_locks_the_race_overbooks(app, backend):
     finally:
         app.config.update(BOOKING_LOCKING=True, BOOKING_TEST_BARRIER=None)
     with app.app_context():
-        confirmed = db.session.scalar(select(func.count(Booking.id)).where(
-            Booking.session_id == session_ids[0], Booking.status == BookingStatus.CONFIRMED))
+        confirmed = db.session.scalar(
+            select(func.count(Booking.id)).where(
+                Booking.session_id == session_ids[0], Booking.status == BookingStatus.CONFIRMED
+            )
+        )
         s = db.session.get(Session, session_ids[0])
         assert confirmed > s.capacity_classes, results  # the race happened: overbooked
         assert s.booked_classes != confirmed  # and the counter lost updates

@@ -6,6 +6,7 @@ failure counter records every attempt, and the right password sent in a burst on
 account is locked does not sign in. The control case switches the row lock off and shows
 the race it prevents. PostgreSQL only: SQLite serialises every writer anyway.
 """
+
 from __future__ import annotations
 
 import threading
@@ -52,8 +53,9 @@ def _burst(app, email: str, passwords: list[str]) -> list[int]:
     def attempt(password):
         client = app.test_client()
         barrier.wait(timeout=30)
-        resp = client.post("/api/v1/auth/token", json={"email": email, "password": password},
-                           environ_base={"REMOTE_ADDR": "10.0.0.9"})
+        resp = client.post(
+            "/api/v1/auth/token", json={"email": email, "password": password}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+        )
         return resp.status_code
 
     with ThreadPoolExecutor(len(passwords)) as pool:
@@ -63,8 +65,9 @@ def _burst(app, email: str, passwords: list[str]) -> list[int]:
 def _state(user_id: int, email: str):
     db.session.remove()
     user = db.session.get(User, user_id)
-    attempts = db.session.scalar(select(func.count()).select_from(LoginAttempt)
-                                 .where(LoginAttempt.key == f"email:{email}"))
+    attempts = db.session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key == f"email:{email}")
+    )
     tokens = db.session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user_id))
     return user, attempts, tokens
 
@@ -110,5 +113,7 @@ def test_control_without_the_row_lock_the_checks_race(app, backend, counted_chec
         app.config["LOGIN_LOCKING"] = True
     user, _attempts, _tokens = _state(user_id, email)
     print(f"without the lock: {counted_checks['n']} checks, {user.failed_logins} of {BURST} failures counted")
-    assert counted_checks["n"] > app.config["LOGIN_MAX_FAILURES"] or user.failed_logins < BURST, \
-        (counted_checks["n"], user.failed_logins)
+    assert counted_checks["n"] > app.config["LOGIN_MAX_FAILURES"] or user.failed_logins < BURST, (
+        counted_checks["n"],
+        user.failed_logins,
+    )

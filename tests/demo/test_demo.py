@@ -1,4 +1,5 @@
 """The demo region: real schools, every role, a school year of sessions, a history."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -38,8 +39,11 @@ def test_demo_region(app):
     offers = db.session.scalars(select(Offer).where(Offer.region_id == region.id)).all()
     assert {o.world for o in offers} == set(World)
     series = [o for o in offers if len(o.parts) == 3]
-    assert series and all({s.part_id for s in db.session.scalars(select(Session).where(Session.offer_id == o.id))}
-                          == {p.id for p in o.parts} for o in series)
+    assert series and all(
+        {s.part_id for s in db.session.scalars(select(Session).where(Session.offer_id == o.id))}
+        == {p.id for p in o.parts}
+        for o in series
+    )
 
     # no session on a school holiday of the region, nor on a day its venue is closed
     sessions = db.session.scalars(select(Session)).all()
@@ -53,7 +57,9 @@ def test_demo_region(app):
 
     # counters equal the bookings that hold a place; nothing overbooked; one per school
     for s in sessions:
-        held = [b for b in db.session.scalars(select(Booking).where(Booking.session_id == s.id)) if b.status in HOLDS_PLACE]
+        held = [
+            b for b in db.session.scalars(select(Booking).where(Booking.session_id == s.id)) if b.status in HOLDS_PLACE
+        ]
         assert s.booked_pupils == sum(b.pupils for b in held) <= s.capacity_pupils
         assert s.booked_classes == len(held) <= s.capacity_classes
     assert db.session.scalar(select(func.count(Booking.id)).where(Booking.status == BookingStatus.ATTENDED)) > 100
@@ -93,8 +99,12 @@ def test_national_data_set(app):
     regions = db.session.scalars(select(Region).where(Region.code.like("nodaal-%"))).all()
     assert len(regions) == 80
     assert db.session.scalar(select(func.count(School.id)).where(School.region_id.is_not(None))) >= 6000
-    held = db.session.execute(select(Booking.session_id, func.count(), func.sum(Booking.pupils)).where(
-        Booking.status.in_(HOLDS_PLACE)).group_by(Booking.session_id).limit(200)).all()
+    held = db.session.execute(
+        select(Booking.session_id, func.count(), func.sum(Booking.pupils))
+        .where(Booking.status.in_(HOLDS_PLACE))
+        .group_by(Booking.session_id)
+        .limit(200)
+    ).all()
     for sid, n, pupils in held:
         s = db.session.get(Session, sid)
         assert (s.booked_classes, s.booked_pupils) == (n, pupils) and n <= s.capacity_classes

@@ -1,5 +1,6 @@
 """The coordinator's desk: search and export, bulk actions, messages, the week grid, undo,
 and the history in words."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,16 @@ NOW = datetime.now(timezone.utc)
 def _world():
     region = factories.region()
     venue = factories.venue(region, name="Techlab Doetinchem")
-    offer = factories.offer(region, venue, title="Robots bouwen", groep_min=5, groep_max=8, capacity_classes=2,
-                            capacity_pupils=60, adults_per_class=1)
+    offer = factories.offer(
+        region,
+        venue,
+        title="Robots bouwen",
+        groep_min=5,
+        groep_max=8,
+        capacity_classes=2,
+        capacity_pupils=60,
+        adults_per_class=1,
+    )
     s1 = factories.session(offer, NOW + timedelta(days=30))
     s2 = factories.session(offer, NOW + timedelta(days=31))
     a = factories.school(region, name="De Vlinder", city="Zelhem")
@@ -37,11 +46,27 @@ def _world():
     db.session.commit()
     bookings = []
     for t, s in ((ta, s1), (tb, s1), (tc, s2)):
-        bookings.append(booking_services.create_booking(t, s.id, booking_services.ClassDetails(
-            t.school_id, "7", 24, 2, contact_name="Juf", contact_email=f"juf{t.id}@school.nl")))
+        bookings.append(
+            booking_services.create_booking(
+                t,
+                s.id,
+                booking_services.ClassDetails(
+                    t.school_id, "7", 24, 2, contact_name="Juf", contact_email=f"juf{t.id}@school.nl"
+                ),
+            )
+        )
     db.session.commit()
-    return dict(region=region, venue=venue, offer=offer, s1=s1, s2=s2, coord=coord, leader=leader,
-                teachers=(ta, tb, tc), bookings=bookings)
+    return dict(
+        region=region,
+        venue=venue,
+        offer=offer,
+        s1=s1,
+        s2=s2,
+        coord=coord,
+        leader=leader,
+        teachers=(ta, tb, tc),
+        bookings=bookings,
+    )
 
 
 def test_search_filters_by_school_offer_date_and_status(app):
@@ -92,8 +117,9 @@ def test_bulk_cancel_goes_through_the_service_and_says_per_booking(client, app, 
     booking_services.cancel_booking(w["coord"], b3.id, "dubbel")
     db.session.commit()
     login(w["coord"])
-    resp = client.post("/bureau/bulk", data={"action": "cancel", "reason": "Storing in het lab",
-                                            "booking_id": [b1.id, b2.id, b3.id]})
+    resp = client.post(
+        "/bureau/bulk", data={"action": "cancel", "reason": "Storing in het lab", "booking_id": [b1.id, b2.id, b3.id]}
+    )
     assert resp.status_code == 200
     assert "Gelukt: 2. Niet gelukt: 1." in resp.text and "al geannuleerd" in resp.text
     db.session.expire_all()
@@ -143,15 +169,19 @@ def test_message_a_day_reaches_each_contact_and_is_logged(client, app, login, ma
     assert page.status_code == 200 and "De Vlinder" in page.text and "De Regenboog" not in page.text
     bad = client.post(f"/bureau/bericht?venue_id={w['venue'].id}&dag={day}", data={"subject": "", "text": "x"})
     assert bad.status_code == 422 and "onderwerp" in bad.text
-    resp = client.post(f"/bureau/bericht?venue_id={w['venue'].id}&dag={day}",
-                       data={"subject": "Parkeren bij het lab", "text": "Bussen parkeren aan de achterkant."})
+    resp = client.post(
+        f"/bureau/bericht?venue_id={w['venue'].id}&dag={day}",
+        data={"subject": "Parkeren bij het lab", "text": "Bussen parkeren aan de achterkant."},
+    )
     assert resp.status_code == 200 and "Gelukt: 2." in resp.text
     drain_outbox()
     got = [m for m in mailbox if m["Subject"] == "Parkeren bij het lab"]
     assert len(got) == 2
     assert "Bussen parkeren aan de achterkant." in got[0].get_body(("plain",)).get_content()
     event = db.session.scalars(select(BookingEvent).where(BookingEvent.action == "message")).first()
-    assert describe_event(event) == "Bericht verstuurd: Parkeren bij het lab door Carla Coördinator (Techlab-coördinator)"
+    assert (
+        describe_event(event) == "Bericht verstuurd: Parkeren bij het lab door Carla Coördinator (Techlab-coördinator)"
+    )
 
 
 def test_week_grid_shows_occupancy(client, app, login):

@@ -2,6 +2,7 @@
 can be taken off a session and edited, kit states in words, the sessions list filters past and
 future and selects all, a bulk capacity refusal names its date, an exception booking finds the
 school by name, coordinators start at their desk, a cancelled session is no move target."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -18,8 +19,9 @@ NOW = datetime.now(timezone.utc)
 def _world():
     region = factories.region()
     venue = factories.venue(region)
-    offer = factories.offer(region, venue, groep_min=5, groep_max=8, capacity_classes=2, capacity_pupils=60,
-                            adults_per_class=0)
+    offer = factories.offer(
+        region, venue, groep_min=5, groep_max=8, capacity_classes=2, capacity_pupils=60, adults_per_class=0
+    )
     past = factories.session(offer, NOW - timedelta(days=2))
     s1 = factories.session(offer, NOW + timedelta(days=20))
     s2 = factories.session(offer, NOW + timedelta(days=21))
@@ -28,14 +30,32 @@ def _world():
     teacher = factories.teacher(school)
     coord = factories.user("coordinator", region=region, venues=[venue])
     db.session.commit()
-    return dict(region=region, venue=venue, offer=offer, past=past, s1=s1, s2=s2, s3=s3, school=school,
-                teacher=teacher, coord=coord)
+    return dict(
+        region=region,
+        venue=venue,
+        offer=offer,
+        past=past,
+        s1=s1,
+        s2=s2,
+        s3=s3,
+        school=school,
+        teacher=teacher,
+        coord=coord,
+    )
 
 
 def test_attendance_form_keeps_a_no_show(client, app, login):
     w = _world()
-    b = Booking(session_id=w["past"].id, school_id=w["school"].id, status=BookingStatus.NO_SHOW, groep_min=7,
-                groep_max=7, class_name="7", pupils=20, adults=1)
+    b = Booking(
+        session_id=w["past"].id,
+        school_id=w["school"].id,
+        status=BookingStatus.NO_SHOW,
+        groep_min=7,
+        groep_max=7,
+        class_name="7",
+        pupils=20,
+        adults=1,
+    )
     db.session.add(b)
     db.session.commit()
     login(w["coord"])
@@ -59,9 +79,16 @@ def test_bulk_capacity_refusal_names_the_date(client, app, login):
     booking_services.create_booking(w["teacher"], w["s2"].id, booking_services.ClassDetails(w["school"].id, "7", 20, 1))
     db.session.commit()
     login(w["coord"])
-    resp = client.post(f"/beheer/aanbod/{w['offer'].id}/lessen", data={
-        "session_id": [w["s1"].id, w["s2"].id], "action": "capacity", "capacity_pupils": "10",
-        "capacity_classes": "1"}, follow_redirects=True)
+    resp = client.post(
+        f"/beheer/aanbod/{w['offer'].id}/lessen",
+        data={
+            "session_id": [w["s1"].id, w["s2"].id],
+            "action": "capacity",
+            "capacity_pupils": "10",
+            "capacity_classes": "1",
+        },
+        follow_redirects=True,
+    )
     from app.timeutil import to_local
 
     assert f"Les van {to_local(w['s2'].starts_at):%d-%m-%Y %H:%M}" in resp.text
@@ -100,8 +127,15 @@ def test_kit_states_in_words(client, app, login):
     kit = Kit(region_id=w["region"].id, title="Stroomkist", world=World.HITECH_SCIENCE, stock=2)
     db.session.add(kit)
     db.session.flush()
-    db.session.add(KitLoan(kit_id=kit.id, school_id=w["school"].id, starts_on=date.today() + timedelta(days=3),
-                           ends_on=date.today() + timedelta(days=10), booked_by_id=w["teacher"].id))
+    db.session.add(
+        KitLoan(
+            kit_id=kit.id,
+            school_id=w["school"].id,
+            starts_on=date.today() + timedelta(days=3),
+            ends_on=date.today() + timedelta(days=10),
+            booked_by_id=w["teacher"].id,
+        )
+    )
     db.session.commit()
     login(w["coord"])
     page = client.get("/beheer/leskisten").text
@@ -113,9 +147,11 @@ def test_exception_booking_finds_the_school_by_name(client, app, login):
     login(w["coord"])
     page = client.get(f"/boekingen/les/{w['s1'].id}").text
     assert f"De Wegwijzer — Lichtenvoorde ({w['school'].location_code})" in page
-    resp = client.post(f"/boekingen/les/{w['s1'].id}/uitzondering", data={
-        "school_code": "de wegwijzer", "groep": "7", "pupils": "20", "adults": "1", "reason": "Afspraak"},
-        follow_redirects=True)
+    resp = client.post(
+        f"/boekingen/les/{w['s1'].id}/uitzondering",
+        data={"school_code": "de wegwijzer", "groep": "7", "pupils": "20", "adults": "1", "reason": "Afspraak"},
+        follow_redirects=True,
+    )
     assert "De Wegwijzer is geboekt" in resp.text
     assert db.session.query(Booking).filter_by(session_id=w["s1"].id).count() == 1
 

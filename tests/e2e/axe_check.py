@@ -1,4 +1,5 @@
 """Run axe-core (vendored, see tests/e2e/axe/README.md) in the page a WebDriver shows."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -25,7 +26,8 @@ def axe_run(driver, tags=WCAG_TAGS) -> list[dict]:
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})"
         ".then(r => done(r.violations), e => done({error: String(e)}));",
-        list(tags))
+        list(tags),
+    )
     if isinstance(result, dict) and "error" in result:
         raise RuntimeError("axe-core failed: " + result["error"])
     return result

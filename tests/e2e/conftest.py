@@ -3,6 +3,7 @@
 Skipped with a clear reason when chromium/chromedriver are missing, unless
 REQUIRE_BROWSER=1 (CI), which makes that a failure.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,9 +48,19 @@ def make_browser(width: int = 1280, height: int = 900):
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--window-size={width},{height}", "--lang=nl"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        "--lang=nl",
+    ):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.implicitly_wait(2)
@@ -90,11 +101,18 @@ def demo_site(tmp_path_factory, smtp_server):
     from app.extensions import db
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    application = create_app({
-        "TESTING": True, "SECRET_KEY": secrets.token_urlsafe(32), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-        "WTF_CSRF_ENABLED": True, "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port,
-        "SERVER_NAME": None,
-    })
+    application = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "WTF_CSRF_ENABLED": True,
+            "MAIL_BACKEND": "smtp",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_server.port,
+            "SERVER_NAME": None,
+        }
+    )
     with application.app_context():
         db.create_all()
         load_demo(seed=2026, today=date.today(), echo=lambda *_: None)

@@ -6,6 +6,7 @@ page, add one line to PAGES: a name, the role that opens it, and its path, in wh
 {placeholders} are filled from ``ids`` below; ``blank_submit=True`` submits the page's main
 form empty so the page is checked as it is re-shown with error messages.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -52,15 +53,23 @@ PAGES = [
     Page("school classes with errors", "school_coordinator", "/mijn-school/klassen", blank_submit=True),
     Page("school teachers", "school_coordinator", "/mijn-school/leerkrachten"),
     Page("school teachers with errors", "school_coordinator", "/mijn-school/leerkrachten", blank_submit=True),
-    Page("booking form with the school's classes", "school_teacher", "/boekingen/nieuw?session_id={session}&klas={school_class}"),
+    Page(
+        "booking form with the school's classes",
+        "school_teacher",
+        "/boekingen/nieuw?session_id={session}&klas={school_class}",
+    ),
     # teacher
     Page("catalogue filtered, with distance", "teacher", "/aanbod/?groep=7&bus=1"),
     Page("booking form", "teacher", "/boekingen/nieuw?session_id={session}"),
     Page("booking form with errors", "teacher", "/boekingen/nieuw?session_id={session}", blank_submit=True),
     Page("series booking form", "teacher", "/boekingen/reeks?offer_id={series_offer}"),
     Page("series booking form, dates by hand", "teacher", "/boekingen/reeks?offer_id={series_offer}&zelf=1"),
-    Page("series booking form with errors", "teacher", "/boekingen/reeks?offer_id={series_offer}&zelf=1",
-         blank_submit=True),
+    Page(
+        "series booking form with errors",
+        "teacher",
+        "/boekingen/reeks?offer_id={series_offer}&zelf=1",
+        blank_submit=True,
+    ),
     Page("series booking form, proposal", "teacher", "/boekingen/reeks?offer_id={series_offer}&anker={series_anchor}"),
     Page("home with upcoming bookings (teacher)", "teacher", "/"),
     Page("my bookings", "teacher", "/boekingen/"),
@@ -98,10 +107,13 @@ PAGES = [
     Page("desk: bookings filtered on one offer (bulk move offered)", "coordinator", "/bureau/?offer_id={my_offer}"),
     Page("desk: week grid", "coordinator", "/bureau/week?datum={day}"),
     Page("desk: message a day's schools", "coordinator", "/bureau/bericht?venue_id={msg_venue}&dag={msg_day}"),
-    Page("desk: message a day's schools with errors", "coordinator",
-         "/bureau/bericht?venue_id={msg_venue}&dag={msg_day}", blank_submit=True),
+    Page(
+        "desk: message a day's schools with errors",
+        "coordinator",
+        "/bureau/bericht?venue_id={msg_venue}&dag={msg_day}",
+        blank_submit=True,
+    ),
     Page("desk: message a session's schools", "coordinator", "/bureau/bericht?session_id={msg_session}"),
-
     Page("requests awaiting approval", "coordinator", "/boekingen/aanvragen"),
     Page("bus plans of a day, with the route map", "coordinator", "/vervoer/?datum={bus_day}"),
     Page("bus order of a day (printable)", "coordinator", "/vervoer/bestelling/{bus_day}"),
@@ -129,8 +141,12 @@ PAGES = [
     Page("edit an account", "admin", "/regiobeheer/gebruikers/{account}"),
     Page("DUO upload", "admin", "/regiobeheer/schoolgegevens/duo"),
     Page("assign schools to a region", "admin", "/regiobeheer/schoolgegevens/regio"),
-    Page("assign schools to a region: the preview", "admin", "/regiobeheer/schoolgegevens/regio",
-         fill={"area": "municipality", "codes": "{municipality}"}),
+    Page(
+        "assign schools to a region: the preview",
+        "admin",
+        "/regiobeheer/schoolgegevens/regio",
+        fill={"area": "municipality", "codes": "{municipality}"},
+    ),
     Page("reach dashboard, groep 6-8", "leader", "/bereik/?groepen=6-8"),
     Page("holidays", "admin", "/regiobeheer/schoolgegevens/vakanties"),
 ]
@@ -153,42 +169,92 @@ def ids(demo_site):
     _, application = demo_site
     now = datetime.now(timezone.utc)
     with application.app_context():
-        users = {u.role: u for u in db.session.scalars(select(User).where(User.role != Role.TEACHER).order_by(User.email))}
+        users = {
+            u.role: u for u in db.session.scalars(select(User).where(User.role != Role.TEACHER).order_by(User.email))
+        }
         coordinator = db.session.scalar(select(User).where(User.email.like("coordinator.doetinchem@%")))
         series_ids = select(OfferPart.offer_id)
-        booking = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id).where(
-            Booking.status == BookingStatus.CONFIRMED, Session.starts_at > now).order_by(Session.starts_at)).first()
+        booking = db.session.scalars(
+            select(Booking)
+            .join(Session, Booking.session_id == Session.id)
+            .where(Booking.status == BookingStatus.CONFIRMED, Session.starts_at > now)
+            .order_by(Session.starts_at)
+        ).first()
         school = booking.school
-        session = db.session.scalars(select(Session).join(Offer, Session.offer_id == Offer.id).where(
-            Session.starts_at > now + timedelta(days=7), Offer.published.is_(True), Offer.id.not_in(series_ids),
-            Session.booked_classes < Session.capacity_classes).order_by(Session.starts_at)).first()
+        session = db.session.scalars(
+            select(Session)
+            .join(Offer, Session.offer_id == Offer.id)
+            .where(
+                Session.starts_at > now + timedelta(days=7),
+                Offer.published.is_(True),
+                Offer.id.not_in(series_ids),
+                Session.booked_classes < Session.capacity_classes,
+            )
+            .order_by(Session.starts_at)
+        ).first()
         series_offer = db.session.scalar(select(Offer).where(Offer.id.in_(series_ids), Offer.published.is_(True)))
         my_venue_ids = [v.id for v in coordinator.venues]
-        my_session = db.session.scalars(select(Session).join(Offer, Session.offer_id == Offer.id).where(
-            Offer.venue_id.in_(my_venue_ids), Session.venue_id.in_(my_venue_ids), Session.booked_classes > 0,
-            Session.starts_at > now).order_by(Session.starts_at)).first()
+        my_session = db.session.scalars(
+            select(Session)
+            .join(Offer, Session.offer_id == Offer.id)
+            .where(
+                Offer.venue_id.in_(my_venue_ids),
+                Session.venue_id.in_(my_venue_ids),
+                Session.booked_classes > 0,
+                Session.starts_at > now,
+            )
+            .order_by(Session.starts_at)
+        ).first()
         # a day of the coordinator's with classes still to come (the demo's today has attended ones)
-        msg_session = db.session.scalars(select(Session).join(Booking, Booking.session_id == Session.id).where(
-            Session.venue_id.in_(my_venue_ids), Booking.status == BookingStatus.CONFIRMED,
-            Session.starts_at > now + timedelta(days=2)).order_by(Session.starts_at)).first()
+        msg_session = db.session.scalars(
+            select(Session)
+            .join(Booking, Booking.session_id == Session.id)
+            .where(
+                Session.venue_id.in_(my_venue_ids),
+                Booking.status == BookingStatus.CONFIRMED,
+                Session.starts_at > now + timedelta(days=2),
+            )
+            .order_by(Session.starts_at)
+        ).first()
 
         # a request awaiting the coordinator's approval (an offer with approval required), for the requests page
-        requested = db.session.scalars(select(Booking).join(Session, Booking.session_id == Session.id).where(
-            Session.venue_id.in_(my_venue_ids), Booking.status == BookingStatus.CONFIRMED, Booking.id != booking.id,
-            Booking.series_id.is_(None), Session.starts_at > now).order_by(Session.starts_at.desc())).first()
+        requested = db.session.scalars(
+            select(Booking)
+            .join(Session, Booking.session_id == Session.id)
+            .where(
+                Session.venue_id.in_(my_venue_ids),
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.id != booking.id,
+                Booking.series_id.is_(None),
+                Session.starts_at > now,
+            )
+            .order_by(Session.starts_at.desc())
+        ).first()
         if requested is not None:
             requested.status = BookingStatus.REQUESTED
             requested.session.offer.approval_required = True
-        rnd = create_round(users[Role.PROGRAMME_LEADER], title="Aanvraagronde voorjaar", opens_at=now - timedelta(days=1),
-                           deadline_at=now + timedelta(days=14), school_year=school_year_of(now),
-                           period_start=(now + timedelta(days=21)).date(), period_end=(now + timedelta(days=90)).date(),
-                           description="Masterclasses in het voorjaar")
-        reached_school = db.session.scalar(select(Booking.school_id).where(Booking.status == BookingStatus.ATTENDED)
-                                           .group_by(Booking.school_id).order_by(func.count().desc()).limit(1))
+        rnd = create_round(
+            users[Role.PROGRAMME_LEADER],
+            title="Aanvraagronde voorjaar",
+            opens_at=now - timedelta(days=1),
+            deadline_at=now + timedelta(days=14),
+            school_year=school_year_of(now),
+            period_start=(now + timedelta(days=21)).date(),
+            period_end=(now + timedelta(days=90)).date(),
+            description="Masterclasses in het voorjaar",
+        )
+        reached_school = db.session.scalar(
+            select(Booking.school_id)
+            .where(Booking.status == BookingStatus.ATTENDED)
+            .group_by(Booking.school_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        )
         from app.transport.models import Bus, BusStop
 
-        stop = db.session.scalars(select(BusStop).join(Bus, BusStop.bus_id == Bus.id)
-                                  .order_by(Bus.arrives_at, BusStop.id)).first()
+        stop = db.session.scalars(
+            select(BusStop).join(Bus, BusStop.bus_id == Bus.id).order_by(Bus.arrives_at, BusStop.id)
+        ).first()
         bussed = db.session.get(Booking, stop.booking_id)
         from app.demo.regional import SCHOOL_COORDINATOR_EMAIL
         from app.schools.models import SchoolClass
@@ -196,26 +262,48 @@ def ids(demo_site):
         icc = db.session.scalar(select(User).where(User.email == SCHOOL_COORDINATOR_EMAIL))
         school_class = db.session.scalar(select(SchoolClass).where(SchoolClass.school_id == icc.school_id).limit(1))
         out = {
-            "users": {"teacher": teacher_email(school), "coordinator": coordinator.email,
-                      "leader": users[Role.PROGRAMME_LEADER].email, "bussed_teacher": teacher_email(bussed.school),
-                      "admin": users[Role.ADMIN].email, "school_coordinator": icc.email,
-                      "school_teacher": teacher_email(icc.school)},
+            "users": {
+                "teacher": teacher_email(school),
+                "coordinator": coordinator.email,
+                "leader": users[Role.PROGRAMME_LEADER].email,
+                "bussed_teacher": teacher_email(bussed.school),
+                "admin": users[Role.ADMIN].email,
+                "school_coordinator": icc.email,
+                "school_teacher": teacher_email(icc.school),
+            },
             "school_class": school_class.id,
-            "region": coordinator.region_id, "account": coordinator.id,
-            "bussed_booking": bussed.id, "bus_day": to_local(stop.bus.arrives_at).date().isoformat(),
+            "region": coordinator.region_id,
+            "account": coordinator.id,
+            "bussed_booking": bussed.id,
+            "bus_day": to_local(stop.bus.arrives_at).date().isoformat(),
             "password": DEFAULT_PASSWORD,
-            "offer": session.offer_id, "session": session.id, "venue": session.offer.venue_id,
-            "series_offer": series_offer.id, "booking": booking.id,
+            "offer": session.offer_id,
+            "session": session.id,
+            "venue": session.offer.venue_id,
+            "series_offer": series_offer.id,
+            "booking": booking.id,
             # a masterclass date (part 2, at the lab) a month ahead: the picker proposes the other parts around it
-            "series_anchor": db.session.scalars(select(Session.id).where(
-                Session.part_id == series_offer.parts[1].id, Session.starts_at > now + timedelta(days=30),
-                Session.booked_classes < Session.capacity_classes).order_by(Session.starts_at)).first(),
-            "my_venue": my_session.venue_id, "my_offer": my_session.offer_id, "my_session": my_session.id,
-            "day": to_local(my_session.starts_at).date().isoformat(), "round": rnd.id,
-            "school": reached_school, "world": session.offer.world.value,
+            "series_anchor": db.session.scalars(
+                select(Session.id)
+                .where(
+                    Session.part_id == series_offer.parts[1].id,
+                    Session.starts_at > now + timedelta(days=30),
+                    Session.booked_classes < Session.capacity_classes,
+                )
+                .order_by(Session.starts_at)
+            ).first(),
+            "my_venue": my_session.venue_id,
+            "my_offer": my_session.offer_id,
+            "my_session": my_session.id,
+            "day": to_local(my_session.starts_at).date().isoformat(),
+            "round": rnd.id,
+            "school": reached_school,
+            "world": session.offer.world.value,
             "municipality": db.session.scalar(
-                select(func.min(School.municipality_code)).where(School.region_id == coordinator.region_id)),
-            "msg_venue": msg_session.venue_id, "msg_day": to_local(msg_session.starts_at).date().isoformat(),
+                select(func.min(School.municipality_code)).where(School.region_id == coordinator.region_id)
+            ),
+            "msg_venue": msg_session.venue_id,
+            "msg_day": to_local(msg_session.starts_at).date().isoformat(),
             "msg_session": msg_session.id,
         }
         db.session.commit()
@@ -252,14 +340,21 @@ def site_browser(demo_site, ids):
 
 def _submit_filled(driver, values: dict) -> None:
     """Fill fields of the main form by id and submit it (a page shown after a valid post)."""
-    driver.execute_script("""
+    driver.execute_script(
+        """
         const values = arguments[0];
         for (const [id, value] of Object.entries(values)) { document.getElementById(id).value = value; }
         const form = document.getElementById(Object.keys(values)[0]).form;
         form.requestSubmit(form.querySelector('button[type=submit], button:not([type])'));
-    """, values)
-    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete"
-                                    and d.find_elements(By.CSS_SELECTOR, "#preview, .error, .error-summary"))
+    """,
+        values,
+    )
+    WebDriverWait(driver, 10).until(
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and d.find_elements(By.CSS_SELECTOR, "#preview, .error, .error-summary")
+        )
+    )
 
 
 def _submit_blank(driver) -> None:
@@ -274,8 +369,12 @@ def _submit_blank(driver) -> None:
         const button = form.querySelector('button[type=submit], button:not([type]), input[type=submit]');
         form.requestSubmit(button);
     """)
-    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete"
-                                    and d.find_elements(By.CSS_SELECTOR, ".error, .error-summary, .flash-error"))
+    WebDriverWait(driver, 10).until(
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and d.find_elements(By.CSS_SELECTOR, ".error, .error-summary, .flash-error")
+        )
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
@@ -308,7 +407,9 @@ def phone_width(site_browser):
         driver.set_window_size(size["width"], size["height"])
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if not p.blank_submit], ids=[p.name for p in PAGES if not p.blank_submit])
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if not p.blank_submit], ids=[p.name for p in PAGES if not p.blank_submit]
+)
 def test_page_reflows_at_320_pixels(phone_width, ids, page):
     """Content reflows on a narrow phone: no scrolling sideways for the page itself (wide
     data tables scroll within their own box), and still no serious axe finding."""

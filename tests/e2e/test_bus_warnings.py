@@ -1,5 +1,6 @@
 """A coordinator opens the bus plan of a day that needs more than the fleet: every warning is
 on the page (with the choices for the class without a bus) until 'Ik heb het gezien'."""
+
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
@@ -43,9 +44,17 @@ def test_the_plan_page_shows_every_warning(app, live_server, browser, transport)
     _sign_in(browser, live_server, email)
     browser.get(f"{live_server}/vervoer/?datum={day}")
     main = browser.find_element(By.TAG_NAME, "main")
-    codes = {li.get_attribute("data-code") for li in main.find_elements(By.CSS_SELECTOR, ".plan-warnings li[data-code]")}
-    assert {"ride_over_limit", "no_bus", "no_coordinates", "implausible_coordinates", "pin_breaks_rule",
-            "greedy"} <= codes
+    codes = {
+        li.get_attribute("data-code") for li in main.find_elements(By.CSS_SELECTOR, ".plan-warnings li[data-code]")
+    }
+    assert {
+        "ride_over_limit",
+        "no_bus",
+        "no_coordinates",
+        "implausible_coordinates",
+        "pin_breaks_rule",
+        "greedy",
+    } <= codes
     text = main.text
     assert "Basisschool Achteraan (30 plaatsen) heeft geen bus" in text
     assert "Een extra Touringcar 50 huren voor deze dag (€ 240.00 per rit)." in text

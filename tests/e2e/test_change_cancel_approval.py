@@ -2,6 +2,7 @@
 cancels with a confirmation step (keyboard only at 375 px, with a visible focus); on an offer
 with approval the booking waits, the coordinator approves and both mails arrive; a booking
 outside the horizon or inside the minimum notice is refused with the reason."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -23,10 +24,24 @@ VIEWPORTS = pytest.mark.parametrize("viewport", [(1280, 900), (375, 812)], ids=[
 
 def _world(**offer_kw):
     region = factories.region()
-    lab = factories.venue(region, name="Techlab Zutphen", contact_name="Piet Lab", contact_email="piet@techlab.nl",
-                          contact_phone="0575 123 456")
-    offer = factories.offer(region, lab, title="Bruggen bouwen", groep_min=5, groep_max=8, capacity_pupils=60,
-                            capacity_classes=2, adults_per_class=1, **offer_kw)
+    lab = factories.venue(
+        region,
+        name="Techlab Zutphen",
+        contact_name="Piet Lab",
+        contact_email="piet@techlab.nl",
+        contact_phone="0575 123 456",
+    )
+    offer = factories.offer(
+        region,
+        lab,
+        title="Bruggen bouwen",
+        groep_min=5,
+        groep_max=8,
+        capacity_pupils=60,
+        capacity_classes=2,
+        adults_per_class=1,
+        **offer_kw,
+    )
     session = factories.session(offer, datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=21))
     teacher = factories.teacher(factories.school(region))
     coord = factories.user("coordinator", region=region, venues=[lab])
@@ -121,8 +136,9 @@ def test_teacher_cancels_with_a_confirmation_by_keyboard(app, live_server, brows
 
 
 @VIEWPORTS
-def test_booking_waits_for_approval_and_the_coordinator_approves(app, live_server, browser, viewport, mailbox,
-                                                                  drain_outbox):
+def test_booking_waits_for_approval_and_the_coordinator_approves(
+    app, live_server, browser, viewport, mailbox, drain_outbox
+):
     w = _world(approval_required=True)
     browser.set_window_size(*viewport)
     _sign_in(browser, live_server, w["teacher"])
@@ -130,7 +146,9 @@ def test_booking_waits_for_approval_and_the_coordinator_approves(app, live_serve
     wait_for(browser, "Uw aanvraag is verstuurd.")
     wait_for(browser, "Aangevraagd: wacht op goedkeuring")
     drain_outbox()
-    assert [m for m in mailbox if m["Subject"].startswith("Nieuwe aanvraag om goed te keuren") and w["coord"] in m["To"]]
+    assert [
+        m for m in mailbox if m["Subject"].startswith("Nieuwe aanvraag om goed te keuren") and w["coord"] in m["To"]
+    ]
     assert [m for m in mailbox if m["Subject"].startswith("Aangevraagd: Bruggen bouwen") and w["teacher"] in m["To"]]
     db.session.remove()
     _sign_in(browser, live_server, w["coord"])
@@ -142,17 +160,24 @@ def test_booking_waits_for_approval_and_the_coordinator_approves(app, live_serve
     wait_for(browser, "De aanvraag is goedgekeurd")
     assert _booking(w["school"]).status == BookingStatus.CONFIRMED
     drain_outbox()
-    assert [m for m in mailbox if m["Subject"] == "Goedgekeurd en bevestigd: Bruggen bouwen" and w["teacher"] in m["To"]]
+    assert [
+        m for m in mailbox if m["Subject"] == "Goedgekeurd en bevestigd: Bruggen bouwen" and w["teacher"] in m["To"]
+    ]
     db.session.remove()
 
 
 @VIEWPORTS
-@pytest.mark.parametrize("setting, reason", [
-    (dict(booking_horizon_weeks=2), "Boeken kan hoogstens 2 weken van tevoren"),
-    (dict(min_notice_days=28), "Boeken kan tot uiterlijk 28 dagen van tevoren"),
-], ids=["horizon", "notice"])
-def test_booking_outside_the_horizon_or_inside_the_notice_is_refused(app, live_server, browser, viewport, setting,
-                                                                     reason):
+@pytest.mark.parametrize(
+    "setting, reason",
+    [
+        (dict(booking_horizon_weeks=2), "Boeken kan hoogstens 2 weken van tevoren"),
+        (dict(min_notice_days=28), "Boeken kan tot uiterlijk 28 dagen van tevoren"),
+    ],
+    ids=["horizon", "notice"],
+)
+def test_booking_outside_the_horizon_or_inside_the_notice_is_refused(
+    app, live_server, browser, viewport, setting, reason
+):
     w = _world(**setting)
     browser.set_window_size(*viewport)
     _sign_in(browser, live_server, w["teacher"])

@@ -1,6 +1,7 @@
 """A coordinator sets up a new techlab in the browser: the venue, two offers, a term of
 sessions that skips the autumn and Christmas holidays; then cancels a booked session and
 every booked school gets a mail."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -29,7 +30,9 @@ def _fill(browser, field_id: str, value: str) -> None:
 
 def _set_date(browser, field_id: str, value: date) -> None:
     # a date input takes its value typed in the browser's locale order (nl: dd-mm-jjjj)
-    browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.ID, field_id), value.isoformat())
+    browser.execute_script(
+        "arguments[0].value = arguments[1]", browser.find_element(By.ID, field_id), value.isoformat()
+    )
 
 
 def _submit(browser, text: str) -> None:
@@ -58,9 +61,15 @@ def test_coordinator_sets_up_a_techlab_and_cancels_a_session(app, live_server, b
     browser.get(live_server + "/beheer/")
     browser.find_element(By.LINK_TEXT, "Nieuwe locatie").click()
     Select(browser.find_element(By.ID, "kind")).select_by_value("techlab")
-    for field_id, value in (("name", "Techlab Zutphen"), ("organisation", "Baudartius College"),
-                            ("street", "Isendoornstraat"), ("house_number", "1"), ("postcode", "7201 NJ"),
-                            ("city", "Zutphen"), ("accessibility", "Lift naar de eerste verdieping")):
+    for field_id, value in (
+        ("name", "Techlab Zutphen"),
+        ("organisation", "Baudartius College"),
+        ("street", "Isendoornstraat"),
+        ("house_number", "1"),
+        ("postcode", "7201 NJ"),
+        ("city", "Zutphen"),
+        ("accessibility", "Lift naar de eerste verdieping"),
+    ):
         _fill(browser, field_id, value)
     _submit(browser, "Opslaan")
     _wait_for(browser, "De locatie is opgeslagen.")
@@ -105,9 +114,12 @@ def test_coordinator_sets_up_a_techlab_and_cancels_a_session(app, live_server, b
         assert not any(date(2026, 12, 19) <= d.date() <= date(2027, 1, 3) for d in days)  # Christmas
 
     # two schools book the first session in January; the coordinator cancels it in the browser
-    session = db.session.scalar(select(Session).where(Session.offer_id == offer_ids[0],
-                                                      func.date(Session.starts_at) >= date(2027, 1, 4))
-                                .order_by(Session.starts_at).limit(1))
+    session = db.session.scalar(
+        select(Session)
+        .where(Session.offer_id == offer_ids[0], func.date(Session.starts_at) >= date(2027, 1, 4))
+        .order_by(Session.starts_at)
+        .limit(1)
+    )
     for school_id, tid in zip(school_ids, teacher_ids, strict=False):
         create_booking(db.session.get(factories.User, tid), session.id, ClassDetails(school_id, "7", 25, 2))
     session_id = session.id

@@ -1,6 +1,7 @@
 """A coordinator at the desk, in Chromium on a desktop and on a 375 px phone: finds a school's
 bookings, messages a day's schools (the mails arrive), views and prints the week grid and the
 day sheet (print CSS: every column on A4 landscape), and undoes a cancellation."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -51,15 +52,19 @@ def _print_check(browser, headers: list[str]) -> None:
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     browser.set_window_size(_printable_width(browser), 900)
     try:
-        assert browser.execute_script(
-            "return getComputedStyle(document.querySelector('.site-header')).display") == "none"
+        assert (
+            browser.execute_script("return getComputedStyle(document.querySelector('.site-header')).display") == "none"
+        )
         width = browser.execute_script("return document.documentElement.clientWidth")
         for text in headers:
-            right = browser.execute_script("""
+            right = browser.execute_script(
+                """
                 const th = [...document.querySelectorAll('th')].find(el => el.textContent.trim() === arguments[0]);
                 if (!th) return null;
                 const r = th.getBoundingClientRect();
-                return r.width > 0 ? r.right : null;""", text)
+                return r.width > 0 ? r.right : null;""",
+                text,
+            )
             assert right is not None and right <= width + 1, f"column {text!r} cut off when printed ({right} > {width})"
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
@@ -71,21 +76,40 @@ def test_coordinator_desk_journey(app, live_server, browser, mailbox, drain_outb
     now = datetime.now(timezone.utc).replace(microsecond=0)
     region = factories.region()
     venue = factories.venue(region, name="Techlab Ulft")
-    offer = factories.offer(region, venue, title="Zonne-energie", groep_min=5, groep_max=8, capacity_classes=3,
-                            capacity_pupils=90, adults_per_class=1)
+    offer = factories.offer(
+        region,
+        venue,
+        title="Zonne-energie",
+        groep_min=5,
+        groep_max=8,
+        capacity_classes=3,
+        capacity_pupils=90,
+        adults_per_class=1,
+    )
     day_start = (now + timedelta(days=20)).replace(hour=9, minute=0, second=0)
     session = factories.session(offer, day_start)
-    schools = [factories.school(region, name=n, city=c) for n, c in
-               (("De Zonnewijzer", "Ulft"), ("Het Kompas", "Gendringen"))]
+    schools = [
+        factories.school(region, name=n, city=c) for n, c in (("De Zonnewijzer", "Ulft"), ("Het Kompas", "Gendringen"))
+    ]
     teachers = [factories.teacher(s) for s in schools]
     coord = factories.user("coordinator", region=region, venues=[venue])
     db.session.commit()
-    bookings = [create_booking(t, session.id, ClassDetails(t.school_id, "7", 24, 2, contact_name="Juf",
-                                                           contact_email=f"leerkracht.groep7.juf{i}@"
-                                                                         "basisschool-de-zonnewijzer-ulft.nl",
-                                                           remarks="Een leerling in een rolstoel; graag een lift en "
-                                                                   "een ruime tafel bij de deur"))
-                for i, t in enumerate(teachers)]
+    bookings = [
+        create_booking(
+            t,
+            session.id,
+            ClassDetails(
+                t.school_id,
+                "7",
+                24,
+                2,
+                contact_name="Juf",
+                contact_email=f"leerkracht.groep7.juf{i}@basisschool-de-zonnewijzer-ulft.nl",
+                remarks="Een leerling in een rolstoel; graag een lift en een ruime tafel bij de deur",
+            ),
+        )
+        for i, t in enumerate(teachers)
+    ]
     db.session.commit()
     email, venue_id = coord.email, venue.id
     booking_id = bookings[0].id

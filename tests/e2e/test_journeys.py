@@ -7,6 +7,7 @@
     whose figures match the page's.
 PostgreSQL only: without a server these are skipped (REQUIRE_POSTGRES=1 makes that a failure).
 """
+
 from __future__ import annotations
 
 import csv
@@ -68,15 +69,21 @@ def _seed(app) -> dict:
         region = factories.region(name="Regio Journeys", holiday_region=HolidayRegion.MIDDEN)
         lab = factories.venue(region, name="Techlab Journeys")
         hotspot = factories.venue(region, name="Kwekerij Journeys")
-        series = factories.series_offer(region, lab, hotspot, title="Masterclass Energie", groep_min=7, groep_max=8,
-                                        adults_per_class=1)
+        series = factories.series_offer(
+            region, lab, hotspot, title="Masterclass Energie", groep_min=7, groep_max=8, adults_per_class=1
+        )
         for i, part in enumerate(series.parts):
             factories.session(series, now + timedelta(days=40 + 7 * i), part=part)
         to_plan = factories.offer(region, lab, title="Zonneboten bouwen", capacity_classes=2, capacity_pupils=60)
         teacher = factories.teacher(factories.school(region, name="Basisschool De Zonnewijzer"))
         coordinator = factories.user("coordinator", region=region, venues=[lab, hotspot])
-        ids = {"series": series.id, "to_plan": to_plan.id, "teacher": teacher.email, "teacher_id": teacher.id,
-               "coordinator": coordinator.email}
+        ids = {
+            "series": series.id,
+            "to_plan": to_plan.id,
+            "teacher": teacher.email,
+            "teacher_id": teacher.id,
+            "coordinator": coordinator.email,
+        }
         db.session.commit()
         db.session.remove()
     return ids
@@ -101,19 +108,45 @@ def production_site(smtp_server):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "FLASK_APP")}
-    env.update(DATABASE_URL=url, APP_ENV="production", SECRET_KEY=secrets.token_urlsafe(48), SESSION_COOKIE_SECURE="0",
-               MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_server.port), BASE_URL=base)
+    env.update(
+        DATABASE_URL=url,
+        APP_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        SESSION_COOKIE_SECURE="0",
+        MAIL_BACKEND="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(smtp_server.port),
+        BASE_URL=base,
+    )
     server = seed_app = worker = None
     try:
         for args in (["db", "upgrade"], ["demo", "load", "--password", factories.PASSWORD]):
-            subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True,
-                           capture_output=True, timeout=300)
+            subprocess.run(
+                [str(BIN / "flask"), "--app", "wsgi", *args],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
         from app import create_app
 
         seed_app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": env["SECRET_KEY"], "MAIL_BACKEND": "null"})
         ids = _seed(seed_app)
-        server = subprocess.Popen([str(BIN / "gunicorn"), "wsgi:app", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                                   "--log-level", "warning"], cwd=ROOT, env=env)
+        server = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "wsgi:app",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         worker = subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", "outbox", "work"], cwd=ROOT, env=env)
         _wait_for_health(base, server)
         yield SimpleNamespace(base=base, app=seed_app, ids=ids, url=url)
@@ -154,9 +187,12 @@ def _sign_in(browser, base, email):
 def _wait_text(browser, text, seconds=15):
     try:
         WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
-            lambda d: text in d.find_element(By.TAG_NAME, "main").text)
+            lambda d: text in d.find_element(By.TAG_NAME, "main").text
+        )
     except Exception:
-        raise AssertionError(f"{text!r} not on {browser.current_url}:\n{browser.find_element(By.TAG_NAME, 'main').text[:2000]}") from None
+        raise AssertionError(
+            f"{text!r} not on {browser.current_url}:\n{browser.find_element(By.TAG_NAME, 'main').text[:2000]}"
+        ) from None
 
 
 def _mails_to(smtp_server, address, subject_start, count=1, seconds=15):
@@ -201,8 +237,9 @@ def test_teacher_books_a_series_and_cancels_it(production_site, browser, mailbox
     _wait_text(browser, "De boeking is geannuleerd.")
     _mails_to(smtp_server, ids["teacher"], "Geannuleerd: Masterclass Energie")
     with site.app.app_context():
-        bookings = db.session.scalars(select(Booking).join(Booking.school).where(
-            Booking.contact_user_id == ids["teacher_id"])).all()
+        bookings = db.session.scalars(
+            select(Booking).join(Booking.school).where(Booking.contact_user_id == ids["teacher_id"])
+        ).all()
         assert len(bookings) == 3 and {b.status for b in bookings} == {BookingStatus.CANCELLED}
         assert all(b.session.booked_classes == 0 for b in bookings)
         db.session.remove()
@@ -220,11 +257,17 @@ def test_coordinator_plans_a_term_around_the_holiday(production_site, browser):
     site, ids = production_site, production_site.ids
     today = date.today()
     with site.app.app_context():
-        period = next(p for p in holidays_for(HolidayRegion.MIDDEN, today + timedelta(days=7), today + timedelta(days=400))
-                      if (p.ends_on - p.starts_on).days >= 6)
+        period = next(
+            p
+            for p in holidays_for(HolidayRegion.MIDDEN, today + timedelta(days=7), today + timedelta(days=400))
+            if (p.ends_on - p.starts_on).days >= 6
+        )
         holiday = SimpleNamespace(name=period.name, start=period.starts_on, end=period.ends_on)
         db.session.remove()
-    first_day, last_day = max(holiday.start - timedelta(days=21), today + timedelta(days=1)), holiday.end + timedelta(days=21)
+    first_day, last_day = (
+        max(holiday.start - timedelta(days=21), today + timedelta(days=1)),
+        holiday.end + timedelta(days=21),
+    )
 
     _sign_in(browser, site.base, ids["coordinator"])
     browser.get(f"{site.base}/beheer/aanbod/{ids['to_plan']}/plannen")
@@ -233,8 +276,11 @@ def test_coordinator_plans_a_term_around_the_holiday(production_site, browser):
         browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.ID, field), value)
     browser.find_element(By.CSS_SELECTOR, "button[value=preview]").click()
     _wait_text(browser, "Overgeslagen")
-    tuesdays_in_holiday = [holiday.start + timedelta(days=i) for i in range((holiday.end - holiday.start).days + 1)
-                           if (holiday.start + timedelta(days=i)).isoweekday() == 2]
+    tuesdays_in_holiday = [
+        holiday.start + timedelta(days=i)
+        for i in range((holiday.end - holiday.start).days + 1)
+        if (holiday.start + timedelta(days=i)).isoweekday() == 2
+    ]
     assert tuesdays_in_holiday
     skipped = browser.find_element(By.XPATH, "//h3[normalize-space()='Overgeslagen']/following-sibling::ul").text
     assert len([line for line in skipped.splitlines() if line.strip()]) >= len(tuesdays_in_holiday)
@@ -243,7 +289,9 @@ def test_coordinator_plans_a_term_around_the_holiday(production_site, browser):
     browser.find_element(By.CSS_SELECTOR, "button[value=create]").click()
     _wait_text(browser, f"{count} lessen aangemaakt.")
     with site.app.app_context():
-        days = [to_local(s.starts_at) for s in db.session.scalars(select(Session).where(Session.offer_id == ids["to_plan"]))]
+        days = [
+            to_local(s.starts_at) for s in db.session.scalars(select(Session).where(Session.offer_id == ids["to_plan"]))
+        ]
         db.session.remove()
     assert len(days) == count > 0
     assert all(d.isoweekday() == 2 and (d.hour, d.minute) == (9, 30) for d in days)
@@ -305,9 +353,12 @@ def _api(site, method: str, path: str, token: str, body: dict | None = None) -> 
     import json
     import urllib.error
 
-    req = urllib.request.Request(site.base + "/api/v1" + path, method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        site.base + "/api/v1" + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=20) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
@@ -335,25 +386,46 @@ def test_rules_hold_on_promotion_release_and_a_round_on_the_demo_region(producti
     with site.app.app_context():
         region = db.session.scalar(select(Region).where(Region.code == REGION_CODE))
         lab = factories.venue(region, name="Techlab Regels")
-        one_place = factories.offer(region, lab, title="Regels: één plaats", capacity_classes=1, capacity_pupils=30,
-                                    adults_per_class=0)
+        one_place = factories.offer(
+            region, lab, title="Regels: één plaats", capacity_classes=1, capacity_pupils=30, adults_per_class=0
+        )
         place = factories.session(one_place, now + timedelta(days=30))
         past = factories.session(one_place, now - timedelta(days=3))
         reached, fresh, booked, new = (factories.school(region, name=f"Basisschool Regels {n}") for n in "ABCD")
-        db.session.add(Booking(session_id=past.id, school_id=reached.id, status=BookingStatus.ATTENDED, groep_min=8,
-                               groep_max=8, class_name="8", pupils=20, adults=0))
+        db.session.add(
+            Booking(
+                session_id=past.id,
+                school_id=reached.id,
+                status=BookingStatus.ATTENDED,
+                groep_min=8,
+                groep_max=8,
+                class_name="8",
+                pupils=20,
+                adults=0,
+            )
+        )
         release_at = now + timedelta(hours=1)
-        window = FairnessRule(region_id=region.id, school_year=school_year_of(now), kind=RuleKind.PRIORITY_WINDOW,
-                              window_start=now - timedelta(days=1), window_end=release_at)
+        window = FairnessRule(
+            region_id=region.id,
+            school_year=school_year_of(now),
+            kind=RuleKind.PRIORITY_WINDOW,
+            window_start=now - timedelta(days=1),
+            window_end=release_at,
+        )
         db.session.add(window)
-        roundable = factories.offer(region, lab, title="Regels: ronde", capacity_classes=4, capacity_pupils=120,
-                                    adults_per_class=0)
+        roundable = factories.offer(
+            region, lab, title="Regels: ronde", capacity_classes=4, capacity_pupils=120, adults_per_class=0
+        )
         soon = factories.session(roundable, now + timedelta(days=3))
         later = factories.session(roundable, now + timedelta(days=40))
-        tok = {k: factories.api_token(factories.teacher(s)) for k, s in
-               dict(reached=reached, fresh=fresh, booked=booked, new=new).items()}
-        teacher_ids = {k: db.session.scalar(select(User.id).where(User.school_id == s.id))
-                       for k, s in dict(booked=booked, new=new).items()}
+        tok = {
+            k: factories.api_token(factories.teacher(s))
+            for k, s in dict(reached=reached, fresh=fresh, booked=booked, new=new).items()
+        }
+        teacher_ids = {
+            k: db.session.scalar(select(User.id).where(User.school_id == s.id))
+            for k, s in dict(booked=booked, new=new).items()
+        }
         ids = dict(place=place.id, soon=soon.id, later=later.id, roundable=roundable.id, booked=booked.id, new=new.id)
         db.session.commit()
         db.session.remove()
@@ -362,7 +434,9 @@ def test_rules_hold_on_promotion_release_and_a_round_on_the_demo_region(producti
     # (a) the window holds the reached school back; a freed place does not change that; the release does
     status, fresh_booking = _api(site, "POST", "/bookings", tok["fresh"], {**cls, "session_id": ids["place"]})
     assert (status, fresh_booking["status"]) == (201, "confirmed")
-    status, held = _api(site, "POST", "/bookings", tok["reached"], {**cls, "session_id": ids["place"], "waitlist": True})
+    status, held = _api(
+        site, "POST", "/bookings", tok["reached"], {**cls, "session_id": ids["place"], "waitlist": True}
+    )
     assert (status, held["status"]) == (201, "waitlisted")
     assert _api(site, "DELETE", f"/bookings/{fresh_booking['id']}", tok["fresh"])[0] == 200
     status, held = _api(site, "GET", f"/bookings/{held['id']}", tok["reached"])
@@ -378,12 +452,25 @@ def test_rules_hold_on_promotion_release_and_a_round_on_the_demo_region(producti
     assert (status, direct["status"]) == (201, "confirmed"), direct
     with site.app.app_context():
         leader = db.session.scalar(select(User).where(User.email == "programmaleider@demo.techlab.nl"))
-        rnd = create_round(leader, title="Ronde Regels", opens_at=now - timedelta(hours=1),
-                           deadline_at=now + timedelta(days=1), school_year=school_year_of(now),
-                           period_start=(now + timedelta(days=20)).date(), period_end=(now + timedelta(days=60)).date())
+        rnd = create_round(
+            leader,
+            title="Ronde Regels",
+            opens_at=now - timedelta(hours=1),
+            deadline_at=now + timedelta(days=1),
+            school_year=school_year_of(now),
+            period_start=(now + timedelta(days=20)).date(),
+            period_end=(now + timedelta(days=60)).date(),
+        )
         for key in ("booked", "new"):
-            submit_request(db.session.get(User, teacher_ids[key]), rnd.id, groep="7", pupils=20, adults=0,
-                           wishes=[(ids["roundable"], None)], now=now)
+            submit_request(
+                db.session.get(User, teacher_ids[key]),
+                rnd.id,
+                groep="7",
+                pupils=20,
+                adults=0,
+                wishes=[(ids["roundable"], None)],
+                now=now,
+            )
         round_id = rnd.id
         db.session.commit()
         db.session.remove()
@@ -399,8 +486,14 @@ def test_rules_hold_on_promotion_release_and_a_round_on_the_demo_region(producti
         refused = outcomes[ids["booked"]]
         assert refused[0] == "refused" and "quota_class" in (refused[1], refused[2].get("code")), outcomes
         assert outcomes[ids["new"]][0] == "granted"
-        held_now = {b.school_id: b.session_id for b in db.session.scalars(select(Booking).where(
-            Booking.session_id.in_((ids["soon"], ids["later"])), Booking.status == BookingStatus.CONFIRMED))}
+        held_now = {
+            b.school_id: b.session_id
+            for b in db.session.scalars(
+                select(Booking).where(
+                    Booking.session_id.in_((ids["soon"], ids["later"])), Booking.status == BookingStatus.CONFIRMED
+                )
+            )
+        }
         assert held_now == {ids["booked"]: ids["soon"], ids["new"]: ids["later"]}
         db.session.remove()
     status, refused = _api(site, "POST", "/bookings", tok["booked"], {**cls, "session_id": ids["later"]})

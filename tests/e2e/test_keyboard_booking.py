@@ -3,6 +3,7 @@
 Only key presses move through the pages (Tab, Shift+Tab, Enter, Space, typing): never a
 click. Every element the keyboard reaches on the way must show where the focus is.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -63,8 +64,9 @@ def test_teacher_books_with_the_keyboard_only(app, live_server, browser, viewpor
     region = factories.region()
     school = factories.school(region)
     lab = factories.venue(region, name="Techlab Winterswijk")
-    offer = factories.offer(region, lab, title="Bruggen bouwen", groep_min=5, groep_max=8, capacity_pupils=60,
-                            capacity_classes=2)
+    offer = factories.offer(
+        region, lab, title="Bruggen bouwen", groep_min=5, groep_max=8, capacity_pupils=60, capacity_classes=2
+    )
     session = factories.session(offer, datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=21))
     teacher = factories.teacher(school)
     email, school_id, session_id, offer_id = teacher.email, school.id, session.id, offer.id
@@ -112,5 +114,10 @@ def test_teacher_books_with_the_keyboard_only(app, live_server, browser, viewpor
     booking = db.session.scalar(select(Booking).where(Booking.school_id == school_id, Booking.session_id == session_id))
     assert booking is not None
     assert (booking.status, booking.groep_min, booking.groep_max, booking.pupils, booking.adults) == (
-        BookingStatus.CONFIRMED, 6, 6, 24, 2)
+        BookingStatus.CONFIRMED,
+        6,
+        6,
+        24,
+        2,
+    )
     db.session.remove()

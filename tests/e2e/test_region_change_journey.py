@@ -1,6 +1,7 @@
 """An administrator reassigns a municipality to another region in the browser (on a 375 px
 wide screen): sees the preview (schools, teachers, upcoming bookings), confirms, and undoes
 it; the reach of the past school year never changes, and everything is back as it was."""
+
 from __future__ import annotations
 
 import re

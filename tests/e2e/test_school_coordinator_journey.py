@@ -2,6 +2,7 @@
 year; the colleague signs in by an e-mail link (read from the test SMTP server) and books
 class 7B picked from the school's classes; the school coordinator sees both classes'
 bookings, and gets 403/404 for another school's and another region's data."""
+
 from __future__ import annotations
 
 import re
@@ -42,25 +43,50 @@ def test_school_coordinator_journey(app, live_server, browser, mailbox, drain_ou
     year = school_year_of(now)
     region = factories.region(classes_per_school_session=3)
     venue = factories.venue(region)
-    offer = factories.offer(region, venue, title="Robots programmeren", groep_min=5, groep_max=8, capacity_classes=4,
-                            capacity_pupils=120, adults_per_class=1)
+    offer = factories.offer(
+        region,
+        venue,
+        title="Robots programmeren",
+        groep_min=5,
+        groep_max=8,
+        capacity_classes=4,
+        capacity_pupils=120,
+        adults_per_class=1,
+    )
     session = factories.session(offer, (now + timedelta(days=40)).replace(hour=9, minute=0, second=0, microsecond=0))
     school, other_school = factories.school(region, name="De Regenboog"), factories.school(region, name="Het Anker")
     icc = factories.user(Role.SCHOOL_COORDINATOR, region=region, school=school)
     teacher = factories.teacher(school)
     db.session.add(SchoolClass(school_id=school.id, school_year=year, name="7A", groep_min=7, groep_max=7, pupils=25))
-    booking_7a = create_booking(teacher, session.id, ClassDetails(school.id, "7", 25, 2, contact_name="Juf Sanne",
-                                                                  contact_email=teacher.email, class_name="7A"))
+    booking_7a = create_booking(
+        teacher,
+        session.id,
+        ClassDetails(school.id, "7", 25, 2, contact_name="Juf Sanne", contact_email=teacher.email, class_name="7A"),
+    )
     other_teacher = factories.teacher(other_school)
-    other_booking = create_booking(other_teacher, session.id, ClassDetails(
-        other_school.id, "8", 22, 2, contact_name="Meester Ruud", contact_email=other_teacher.email, class_name="8Z"))
+    other_booking = create_booking(
+        other_teacher,
+        session.id,
+        ClassDetails(
+            other_school.id, "8", 22, 2, contact_name="Meester Ruud", contact_email=other_teacher.email, class_name="8Z"
+        ),
+    )
     region2 = factories.region()
     far_school = factories.school(region2)
     far_offer = factories.offer(region2, factories.venue(region2), adults_per_class=0)
-    far_booking = create_booking(factories.teacher(far_school), factories.session(far_offer).id, ClassDetails(
-        far_school.id, "7", 20, 0, contact_name="Juf Ver", contact_email="ver@example.org"))
+    far_booking = create_booking(
+        factories.teacher(far_school),
+        factories.session(far_offer).id,
+        ClassDetails(far_school.id, "7", 20, 0, contact_name="Juf Ver", contact_email="ver@example.org"),
+    )
     db.session.commit()
-    ids = dict(school=school.id, session=session.id, other_booking=other_booking.id, far_booking=far_booking.id, booking_7a=booking_7a.id)
+    ids = dict(
+        school=school.id,
+        session=session.id,
+        other_booking=other_booking.id,
+        far_booking=far_booking.id,
+        booking_7a=booking_7a.id,
+    )
     icc_email = icc.email
     drain_outbox()
     mailbox.clear()
@@ -100,8 +126,9 @@ def test_school_coordinator_journey(app, live_server, browser, mailbox, drain_ou
     browser.get(f"{live_server}/boekingen/nieuw?session_id={ids['session']}")
     Select(browser.find_element(By.ID, "klas")).select_by_visible_text("7B (groep 7, 23 leerlingen)")
     _submit(browser, "Klas kiezen")
-    WebDriverWait(browser, 10).until(lambda d: "klas=" in d.current_url and d.execute_script(
-        "return document.readyState") == "complete")
+    WebDriverWait(browser, 10).until(
+        lambda d: "klas=" in d.current_url and d.execute_script("return document.readyState") == "complete"
+    )
     assert browser.find_element(By.ID, "class_name").get_attribute("value") == "7B"
     assert browser.find_element(By.ID, "pupils").get_attribute("value") == "23"
     _fill(browser, "adults", "2")
@@ -126,8 +153,9 @@ def test_school_coordinator_journey(app, live_server, browser, mailbox, drain_ou
     assert "Annuleren" in browser.find_element(By.TAG_NAME, "main").text
 
     db.session.remove()
-    booked = db.session.scalars(select(Booking).where(Booking.school_id == ids["school"],
-                                                      Booking.status == BookingStatus.CONFIRMED)).all()
+    booked = db.session.scalars(
+        select(Booking).where(Booking.school_id == ids["school"], Booking.status == BookingStatus.CONFIRMED)
+    ).all()
     assert sorted(b.class_name for b in booked) == ["7A", "7B"]
     colleague = db.session.scalar(select(User).where(User.email == "collega@regenboog.nl"))
     assert colleague.role == Role.TEACHER and colleague.school_id == ids["school"]

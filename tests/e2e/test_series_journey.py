@@ -1,4 +1,5 @@
 """A teacher books a three-part masterclass in the browser and sees three calendar events."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -23,8 +24,9 @@ def test_teacher_books_a_three_part_masterclass(app, live_server, browser, clien
     now = datetime.now(timezone.utc)
     region = factories.region()
     lab, hotspot = factories.venue(region, name="Techlab Doetinchem"), factories.venue(region, name="Kwekerij")
-    offer = factories.series_offer(region, lab, hotspot, title="Masterclass Metaal", groep_min=7, groep_max=8,
-                                   adults_per_class=1)
+    offer = factories.series_offer(
+        region, lab, hotspot, title="Masterclass Metaal", groep_min=7, groep_max=8, adults_per_class=1
+    )
     for i, part in enumerate(offer.parts):
         factories.session(offer, now + timedelta(days=20 + 7 * i), part=part)
     teacher = factories.teacher(factories.school(region))

@@ -1,4 +1,5 @@
 """The browser sees the Dutch start page and can sign in with the keyboard alone."""
+
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys

@@ -1,6 +1,7 @@
 """Issue 17 in a browser (Chromium at 1280 and 375 px): a teacher books a series starting
 from the masterclass date, then sees the upcoming bookings on the home page; the "Boeken"
 action of the offer's table stays on screen on a phone."""
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
@@ -42,8 +43,16 @@ def test_teacher_books_a_series_from_the_masterclass_and_sees_it_at_home(app, li
     at = lambda d: local_to_utc(today + timedelta(days=d), time(9, 0))
     region = factories.region()
     lab, company = factories.venue(region, name="Techlab Doetinchem"), factories.venue(region, name="Metaalbedrijf")
-    offer = factories.series_offer(region, lab, company, title="Masterclass Metaal", gaps=((0, 0), (3, 21), (3, 21)),
-                                   groep_min=6, groep_max=8, adults_per_class=1)
+    offer = factories.series_offer(
+        region,
+        lab,
+        company,
+        title="Masterclass Metaal",
+        gaps=((0, 0), (3, 21), (3, 21)),
+        groep_min=6,
+        groep_max=8,
+        adults_per_class=1,
+    )
     p1, p2, p3 = offer.parts
     for d in range(14, 70, 3):
         factories.session(offer, at(d), part=p1, capacity_pupils=32)
@@ -104,8 +113,9 @@ def test_boeken_stays_visible(app, live_server, browser, viewport):
     assert len(links) == 3
     width = browser.execute_script("return document.documentElement.clientWidth")
     for link in links:
-        rect = browser.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.left, r.right, r.width];",
-                                      link)
+        rect = browser.execute_script(
+            "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right, r.width];", link
+        )
         assert link.is_displayed() and rect[2] > 0 and rect[0] >= 0 and rect[1] <= width + 1, (rect, width)
     links[0].click()
     _wait(browser, "Uw klas")

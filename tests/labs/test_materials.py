@@ -1,5 +1,6 @@
 """Preparation material of an offer: stored safely, served only to who may see the offer,
 shown on the offer page and sent with the part-1 reminder."""
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,11 @@ def _world():
 
 
 def _upload(client, offer_id, name, content):
-    return client.post(f"/beheer/aanbod/{offer_id}/materiaal", data={"file": (io.BytesIO(content), name)},
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/beheer/aanbod/{offer_id}/materiaal",
+        data={"file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_upload_store_show_and_download(app, client, login):
@@ -117,9 +121,13 @@ def test_part_one_reminder_carries_the_material(app, client, login, mailbox, dra
     s1 = factories.session(offer, now + timedelta(days=2), part=p1)
     s2 = factories.session(offer, now + timedelta(days=6), part=p2)
     s3 = factories.session(offer, now + timedelta(days=12), part=p3)
-    create_series_booking(teacher, offer.id, [s1.id, s2.id, s3.id], ClassDetails(school.id, "7", 20, 2, "Juf",
-                                                                               "juf@example.org"),
-                          now=now - timedelta(days=30))
+    create_series_booking(
+        teacher,
+        offer.id,
+        [s1.id, s2.id, s3.id],
+        ClassDetails(school.id, "7", 20, 2, "Juf", "juf@example.org"),
+        now=now - timedelta(days=30),
+    )
     db.session.commit()
     login(coord)
     _upload(client, offer.id, "werkblad.pdf", PDF)

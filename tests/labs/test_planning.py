@@ -1,4 +1,5 @@
 """Session patterns around holidays, closures and the daylight-saving changes (pure)."""
+
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 

@@ -1,4 +1,5 @@
 """The coordinator's workspace through its pages: set up a techlab, plan a term, attendance, kits."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -25,18 +26,42 @@ def test_coordinator_sets_up_a_techlab_with_two_offers_and_a_term(client, app, l
     coord = factories.user("coordinator", region=region)
     db.session.commit()
     login(coord)
-    resp = client.post("/beheer/locaties/nieuw", data={
-        "kind": "techlab", "name": "Techlab Zutphen", "organisation": "Baudartius College", "street": "Isendoornstraat",
-        "house_number": "1", "postcode": "7201 NJ", "city": "Zutphen", "opening_days": ["1", "2", "3", "4", "5"]})
+    resp = client.post(
+        "/beheer/locaties/nieuw",
+        data={
+            "kind": "techlab",
+            "name": "Techlab Zutphen",
+            "organisation": "Baudartius College",
+            "street": "Isendoornstraat",
+            "house_number": "1",
+            "postcode": "7201 NJ",
+            "city": "Zutphen",
+            "opening_days": ["1", "2", "3", "4", "5"],
+        },
+    )
     assert resp.status_code == 302, resp.text[:2000]
     venue = db.session.scalar(select(Venue).where(Venue.name == "Techlab Zutphen"))
     assert venue.latitude is not None and venue in db.session.get(User, coord.id).venues
     offer_ids = []
     for title, world in (("Solderen en sensoren", "hitech_science"), ("Bruggen bouwen", "wonen_werken_verkeer")):
-        resp = client.post("/beheer/aanbod/nieuw", data={
-            "title": title, "kind": "workshop", "world": world, "venue_id": venue.id, "school_year": "2026",
-            "groep_min": "6", "groep_max": "8", "duration_minutes": "120", "capacity_classes": "1",
-            "capacity_pupils": "30", "adults_per_class": "2", "cancel_deadline_days": "14", "bus_provided": "y"})
+        resp = client.post(
+            "/beheer/aanbod/nieuw",
+            data={
+                "title": title,
+                "kind": "workshop",
+                "world": world,
+                "venue_id": venue.id,
+                "school_year": "2026",
+                "groep_min": "6",
+                "groep_max": "8",
+                "duration_minutes": "120",
+                "capacity_classes": "1",
+                "capacity_pupils": "30",
+                "adults_per_class": "2",
+                "cancel_deadline_days": "14",
+                "bus_provided": "y",
+            },
+        )
         assert resp.status_code == 302, resp.text[:2000]
         offer_ids.append(int(resp.headers["Location"].rstrip("/").split("/")[-1]))
         client.post(f"/beheer/aanbod/{offer_ids[-1]}/publiceren")
@@ -87,8 +112,9 @@ def test_permissions_of_coordinators(client, app, login):
 
 def test_day_sheet_and_attendance_feed_reach(client, app, login, mailbox, drain_outbox):
     region, venue, other_venue, coord, offer, other_offer = _running_lab()
-    session = factories.session(offer, datetime.now(timezone.utc) + timedelta(days=20), capacity_classes=2,
-                                capacity_pupils=60)
+    session = factories.session(
+        offer, datetime.now(timezone.utc) + timedelta(days=20), capacity_classes=2, capacity_pupils=60
+    )
     a, b = factories.school(region, name="De Zonnewijzer"), factories.school(region, name="De Regenboog")
     ba = create_booking(factories.teacher(a), session.id, ClassDetails(a.id, "7", 24, 2, remarks="Rolstoel"))
     bb = create_booking(factories.teacher(b), session.id, ClassDetails(b.id, "8", 20, 2))
@@ -97,7 +123,11 @@ def test_day_sheet_and_attendance_feed_reach(client, app, login, mailbox, drain_
     day = to_local(session.starts_at).date().isoformat()
     sheet = client.get(f"/beheer/dagoverzicht/{venue.id}/{day}")
     assert sheet.status_code == 200
-    assert "De Zonnewijzer" in sheet.text and "Rolstoel" in sheet.text and "Totaal: 44 leerlingen, 4 begeleiders" in sheet.text
+    assert (
+        "De Zonnewijzer" in sheet.text
+        and "Rolstoel" in sheet.text
+        and "Totaal: 44 leerlingen, 4 begeleiders" in sheet.text
+    )
     assert 'media="print"' in sheet.text
     # after the session: attendance, then the reach figures show it
     later = session.starts_at + timedelta(hours=3)
@@ -114,8 +144,17 @@ def test_attendance_reminder_job_once(app, mailbox, drain_outbox):
     region, venue, other_venue, coord, offer, other_offer = _running_lab()
     past = factories.session(offer, datetime.now(timezone.utc) - timedelta(days=2))
     school = factories.school(region)
-    db.session.add(Booking(session_id=past.id, school_id=school.id, status=BookingStatus.CONFIRMED, groep_min=7,
-                           groep_max=7, pupils=20, adults=2))
+    db.session.add(
+        Booking(
+            session_id=past.id,
+            school_id=school.id,
+            status=BookingStatus.CONFIRMED,
+            groep_min=7,
+            groep_max=7,
+            pupils=20,
+            adults=2,
+        )
+    )
     past.booked_pupils, past.booked_classes = 20, 1
     db.session.commit()
     drain_outbox()
@@ -189,13 +228,15 @@ def test_staff_double_booking_warning_and_bulk_retime(client, app, login, mailbo
     db.session.commit()
     login(coord)
     client.post(f"/beheer/les/{s1.id}/medewerker", data={"staff_id": anouk.id, "session_id": s1.id})
-    resp = client.post(f"/beheer/les/{s2.id}/medewerker", data={"staff_id": anouk.id, "session_id": s2.id},
-                       follow_redirects=True)
+    resp = client.post(
+        f"/beheer/les/{s2.id}/medewerker", data={"staff_id": anouk.id, "session_id": s2.id}, follow_redirects=True
+    )
     assert "Let op: Anouk Jansen staat op dat moment ook bij" in resp.text
     drain_outbox()
     mailbox.clear()
-    resp = client.post(f"/beheer/aanbod/{offer.id}/lessen", data={"session_id": [s1.id], "action": "retime",
-                                                                   "start": "13:15"})
+    resp = client.post(
+        f"/beheer/aanbod/{offer.id}/lessen", data={"session_id": [s1.id], "action": "retime", "start": "13:15"}
+    )
     assert resp.status_code == 302
     db.session.expire_all()
     moved = db.session.get(Session, s1.id)
@@ -217,8 +258,16 @@ def test_mobile_lab_visit_is_booked_like_a_session_and_shown_at_the_school(clien
     offer = factories.offer(region, lab, kind=OfferKind.MOBILE_LAB, title="TechMobiel op school")
     day = datetime.now(timezone.utc).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=21)
     visit = factories.session(offer, day, location=PartLocation.AT_SCHOOL, capacity_classes=1)
-    far = factories.school(region, name="De Klimop", street="Dorpsstraat", house_number="7", postcode="7134 AB",
-                           city="Vragender", latitude=52.0, longitude=6.7)  # far from everything: still no bus
+    far = factories.school(
+        region,
+        name="De Klimop",
+        street="Dorpsstraat",
+        house_number="7",
+        postcode="7134 AB",
+        city="Vragender",
+        latitude=52.0,
+        longitude=6.7,
+    )  # far from everything: still no bus
     other = factories.school(region, name="Het Baken")
     create_booking(factories.teacher(far), visit.id, ClassDetails(far.id, "6", 24, 2))
     late = create_booking(factories.teacher(other), visit.id, ClassDetails(other.id, "6", 20, 2), waitlist=True)

@@ -1,4 +1,5 @@
 """Helpers for operations tests: fresh databases of their own and real processes."""
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,16 @@ def create_schema(url: str) -> None:
 
 
 def process_env(url: str, **extra) -> dict:
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY="ops-test-" + uuid.uuid4().hex, DATABASE_URL=url,
-               MAIL_BACKEND="null", SESSION_COOKIE_SECURE="0", LOG_FORMAT="json", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY="ops-test-" + uuid.uuid4().hex,
+        DATABASE_URL=url,
+        MAIL_BACKEND="null",
+        SESSION_COOKIE_SECURE="0",
+        LOG_FORMAT="json",
+        PYTHONUNBUFFERED="1",
+    )
     env.pop("TEST_DATABASE_URL", None)
     env.update({k: str(v) for k, v in extra.items()})
     return env

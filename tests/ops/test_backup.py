@@ -4,6 +4,7 @@ Each test has a database of its own, so it can really be destroyed (the PostgreS
 database is dropped, the SQLite file deleted) and then restored with the commands an
 operator runs.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -24,15 +25,21 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def _app(url: str):
-    return create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": url,
-                       "MAIL_BACKEND": "null", "WTF_CSRF_ENABLED": False})
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x" * 32,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "MAIL_BACKEND": "null",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
 
 
 def _seed() -> dict:
     """Bookings in every state: confirmed, waitlisted then promoted, cancelled, refused-and-waiting."""
     region = factories.region()
-    offer = factories.offer(region, factories.venue(region), capacity_classes=2, capacity_pupils=60,
-                            adults_per_class=0)
+    offer = factories.offer(region, factories.venue(region), capacity_classes=2, capacity_pupils=60, adults_per_class=0)
     start = datetime.now(timezone.utc) + timedelta(days=30)
     sessions = [factories.session(offer, start + timedelta(days=i)) for i in range(2)]
     teachers = [factories.teacher(factories.school(region)) for _ in range(5)]
@@ -40,8 +47,12 @@ def _seed() -> dict:
     made = []
     for i, t in enumerate(teachers):
         for s in sessions:
-            b = create_booking(t, s.id, ClassDetails(school_id=t.school_id, groep=str(5 + i % 4), pupils=18 + i,
-                                                     adults=0), waitlist=True)
+            b = create_booking(
+                t,
+                s.id,
+                ClassDetails(school_id=t.school_id, groep=str(5 + i % 4), pupils=18 + i, adults=0),
+                waitlist=True,
+            )
             made.append(b)
             db.session.commit()
     cancel_booking(teachers[0], made[0].id, "ziek")
@@ -107,8 +118,9 @@ def test_backup_wipe_restore_gives_back_every_booking(backend, fresh_database, t
         # session counters match the bookings that hold places
         for sid in ids["sessions"]:
             s = db.session.get(Session, sid)
-            held = db.session.scalars(select(Booking).where(Booking.session_id == sid,
-                                                            Booking.status.in_(HOLDS_PLACE))).all()
+            held = db.session.scalars(
+                select(Booking).where(Booking.session_id == sid, Booking.status.in_(HOLDS_PLACE))
+            ).all()
             assert held
             assert (s.booked_classes, s.booked_pupils) == (len(held), sum(b.pupils for b in held))
         # the restored database goes on working: ids continue after the restored ones
@@ -117,8 +129,9 @@ def test_backup_wipe_restore_gives_back_every_booking(backend, fresh_database, t
 
         teacher = db.session.get(User, ids["teacher"])
         region = teacher.school.region
-        offer = factories.offer(region, factories.venue(region), capacity_classes=2, capacity_pupils=60,
-                                adults_per_class=0)
+        offer = factories.offer(
+            region, factories.venue(region), capacity_classes=2, capacity_pupils=60, adults_per_class=0
+        )
         s = factories.session(offer, datetime.now(timezone.utc) + timedelta(days=40))
         b = create_booking(teacher, s.id, ClassDetails(school_id=teacher.school_id, groep="7", pupils=20, adults=0))
         db.session.commit()

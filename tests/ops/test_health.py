@@ -1,4 +1,5 @@
 """/health: what a load balancer and monitoring ask; 503 only when this node cannot serve."""
+
 from __future__ import annotations
 
 from datetime import timedelta

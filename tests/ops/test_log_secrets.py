@@ -1,5 +1,6 @@
 """No reset, invitation, calendar-feed or ?token= secret in any log line: the app's request
 log and gunicorn's access log redact with one rule (app.ops.logs.redact_path)."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -24,8 +25,10 @@ def test_one_rule_for_every_secret_path():
     assert redact_path("/agenda/boeking/12.ics") == "/agenda/boeking/12.ics"
     assert redact_path("/x?token=abc&b=1") == "/x?token=<redacted>&b=1"
     assert redact_path("/x?a=1&api_key=abc") == "/x?a=1&api_key=<redacted>"
-    assert redact_path("Error handling request /uitnodiging/s3cr3t?x=1") == \
-        "Error handling request /uitnodiging/<redacted>?x=1"
+    assert (
+        redact_path("Error handling request /uitnodiging/s3cr3t?x=1")
+        == "Error handling request /uitnodiging/<redacted>?x=1"
+    )
 
 
 def test_every_url_rule_with_a_secret_part_is_covered(app):
@@ -49,8 +52,9 @@ def test_every_url_rule_with_a_secret_part_is_covered(app):
 
 
 def test_formatters_redact_the_path_field_of_any_logger():
-    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%s %s %s",
-                               ("GET", "/uitnodiging/s3cr3t-inv", 200), None)
+    record = logging.LogRecord(
+        "gunicorn.access", logging.INFO, __file__, 1, "%s %s %s", ("GET", "/uitnodiging/s3cr3t-inv", 200), None
+    )
     record.path = "/uitnodiging/s3cr3t-inv"
     record.request_id = "r1"
     assert "s3cr3t-inv" not in JsonFormatter().format(record)
@@ -65,8 +69,15 @@ def _tokens_in_db(url: str) -> dict:
     from app.db import utcnow
     from app.extensions import db
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": url, "LOG_HANDLER": False,
-                      "SERVER_NAME": "localhost"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x" * 32,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "LOG_HANDLER": False,
+            "SERVER_NAME": "localhost",
+        }
+    )
     with app.app_context():
         from tests import factories
 
@@ -74,9 +85,11 @@ def _tokens_in_db(url: str) -> dict:
         reset_user = factories.teacher(factories.school(region))
         invited = services.create_user(email="nieuw@example.org", role=Role.COORDINATOR, password=None, region=region)
         now = utcnow()
-        secrets = {"reset": services._issue_reset_token(reset_user, now, 3600),
-                   "invite": services._issue_reset_token(invited, now, 86400),
-                   "calendar": reset_user.calendar_token}
+        secrets = {
+            "reset": services._issue_reset_token(reset_user, now, 3600),
+            "invite": services._issue_reset_token(invited, now, 86400),
+            "calendar": reset_user.calendar_token,
+        }
         db.session.commit()
         db.engine.dispose()
     return secrets
@@ -86,7 +99,8 @@ def _form_post(opener, url: str, data: dict) -> str:
     """Post the form of the page (with its CSRF token); the address it ends on (redirects followed)."""
     page = opener.open(url, timeout=10).read().decode()
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page)
+        r'value="([^"]+)"[^>]*name="csrf_token"', page
+    )
     body = urllib.parse.urlencode({**data, "csrf_token": csrf.group(1) if csrf else ""}).encode()
     try:
         with opener.open(urllib.request.Request(url, data=body), timeout=10) as resp:
@@ -107,13 +121,22 @@ def test_reset_and_invitation_through_gunicorn_leave_no_secret_in_any_log(fresh_
     try:
         wait_for_http(f"{base}/health", proc, log)
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        assert _form_post(opener, f"{base}/wachtwoord-herstellen/{secrets['reset']}",
-                          {"password": PASSWORD, "confirm": PASSWORD}) == f"{base}/inloggen"
+        assert (
+            _form_post(
+                opener, f"{base}/wachtwoord-herstellen/{secrets['reset']}", {"password": PASSWORD, "confirm": PASSWORD}
+            )
+            == f"{base}/inloggen"
+        )
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        assert _form_post(opener, f"{base}/uitnodiging/{secrets['invite']}",
-                          {"password": PASSWORD, "confirm": PASSWORD}) == f"{base}/"
-        for path in (f"/agenda/{secrets['calendar']}.ics", f"/inloggen?token={secrets['reset']}",
-                     f"/wachtwoord-herstellen/{secrets['reset']}x"):
+        assert (
+            _form_post(opener, f"{base}/uitnodiging/{secrets['invite']}", {"password": PASSWORD, "confirm": PASSWORD})
+            == f"{base}/"
+        )
+        for path in (
+            f"/agenda/{secrets['calendar']}.ics",
+            f"/inloggen?token={secrets['reset']}",
+            f"/wachtwoord-herstellen/{secrets['reset']}x",
+        ):
             try:
                 urllib.request.urlopen(base + path, timeout=10).read()
             except urllib.error.HTTPError:

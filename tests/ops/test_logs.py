@@ -1,4 +1,5 @@
 """Structured logs: JSON lines with the request's fields, a request id that travels."""
+
 from __future__ import annotations
 
 import json
@@ -98,8 +99,15 @@ def test_health_probes_are_logged_at_debug(client, caplog):
 
 
 def test_messages_are_scrubbed_and_text_format_shows_the_id():
-    record = logging.LogRecord("app.mail", logging.ERROR, __file__, 1,
-                               "refused %s with Authorization: Bearer abc.def", ("p.de.vries@example.org",), None)
+    record = logging.LogRecord(
+        "app.mail",
+        logging.ERROR,
+        __file__,
+        1,
+        "refused %s with Authorization: Bearer abc.def",
+        ("p.de.vries@example.org",),
+        None,
+    )
     record.request_id = "req-7"
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "refused <e-mail> with Authorization: Bearer <redacted>"
@@ -117,8 +125,11 @@ def test_mails_carry_the_request_id(client, mailbox, drain_outbox):
     header = factories.auth_header(teacher)
     session_id = session.id
     db.session.commit()
-    resp = client.post("/api/v1/bookings", json={"session_id": session_id, "groep": "7", "pupils": 20, "adults": 0},
-                       headers={**header, "X-Request-ID": "req-mail-1"})
+    resp = client.post(
+        "/api/v1/bookings",
+        json={"session_id": session_id, "groep": "7", "pupils": 20, "adults": 0},
+        headers={**header, "X-Request-ID": "req-mail-1"},
+    )
     assert resp.status_code == 201, resp.get_json()
     drain_outbox()
     assert mailbox and all(m["X-Request-ID"] == "req-mail-1" for m in mailbox)

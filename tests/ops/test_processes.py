@@ -1,5 +1,6 @@
 """Real processes: gunicorn with gunicorn.conf.py, and two schedulers beside two web
 processes on one PostgreSQL database running each job once."""
+
 from __future__ import annotations
 
 import time
@@ -11,8 +12,18 @@ import pytest
 
 from app.scheduler import HEARTBEAT, all_jobs
 
-from tests.ops.conftest import (BIN, create_schema, free_port, get, gunicorn, json_lines, process_env, start,
-                                stop, wait_for_http)
+from tests.ops.conftest import (
+    BIN,
+    create_schema,
+    free_port,
+    get,
+    gunicorn,
+    json_lines,
+    process_env,
+    start,
+    stop,
+    wait_for_http,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,6 @@
 """The scheduler's run keys, heartbeat and job runs (in process; the multi-process proof
 is in test_processes.py)."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs import JobRun
-from app.scheduler import (HEARTBEAT, _aligned_interval, _fire, build_triggers, heartbeat, run_key,
-                           scheduled_time)
+from app.scheduler import HEARTBEAT, _aligned_interval, _fire, build_triggers, heartbeat, run_key, scheduled_time
 
 UTC = timezone.utc
 
@@ -30,8 +30,11 @@ def test_two_processes_waking_at_different_moments_agree_on_the_run():
 def test_interval_triggers_share_one_grid_across_processes():
     a, b = _aligned_interval(2), _aligned_interval(2)  # made at different moments in two processes
     now = datetime(2026, 11, 23, 9, 0, 5, 400000, tzinfo=UTC)
-    assert scheduled_time(a, now) == scheduled_time(b, now + timedelta(milliseconds=300)) \
+    assert (
+        scheduled_time(a, now)
+        == scheduled_time(b, now + timedelta(milliseconds=300))
         == datetime(2026, 11, 23, 9, 0, 4, tzinfo=UTC)
+    )
 
 
 def test_drill_schedule_fires_every_job_every_few_seconds():

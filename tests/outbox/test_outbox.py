@@ -1,5 +1,6 @@
 """The outbox: nothing lost after the commit, each mail once, bad data one dead letter,
 re-plans coalesced. With the real test SMTP server (and a second one we stop and start)."""
+
 from __future__ import annotations
 
 import socket
@@ -56,8 +57,14 @@ class SecondSmtp:
 def _world(capacity_classes=30, title=None):
     region = factories.region()
     venue = factories.venue(region)
-    offer = factories.offer(region, venue, capacity_pupils=30 * capacity_classes, capacity_classes=capacity_classes,
-                            adults_per_class=0, **({"title": title} if title else {}))
+    offer = factories.offer(
+        region,
+        venue,
+        capacity_pupils=30 * capacity_classes,
+        capacity_classes=capacity_classes,
+        adults_per_class=0,
+        **({"title": title} if title else {}),
+    )
     session = factories.session(offer, datetime.now(timezone.utc) + timedelta(days=30))
     teachers = []
     for _ in range(capacity_classes):
@@ -70,8 +77,11 @@ def _world(capacity_classes=30, title=None):
 def _book(app, teacher_id, school_id, session_id, pupils=20, adults=0):
     with app.app_context():
         try:
-            b = create_booking(db.session.get(User, teacher_id), session_id,
-                               ClassDetails(school_id=school_id, groep="7", pupils=pupils, adults=adults))
+            b = create_booking(
+                db.session.get(User, teacher_id),
+                session_id,
+                ClassDetails(school_id=school_id, groep="7", pupils=pupils, adults=adults),
+            )
             db.session.commit()
             return b.status.value
         except BookingError as exc:
@@ -208,21 +218,26 @@ def test_dead_letter_after_n_failures_then_retried_from_the_admin_page(app, clie
     assert "weggegooid" in resp.text
     assert worker.drain() == 1
     assert [m["To"] for m in mailbox] == ["juf@example.org"]
-    assert {e.key: e.status for e in _entries()} == {dead[0].key: OutboxStatus.DONE, dead[1].key: OutboxStatus.DISCARDED}
+    assert {e.key: e.status for e in _entries()} == {
+        dead[0].key: OutboxStatus.DONE,
+        dead[1].key: OutboxStatus.DISCARDED,
+    }
     assert client.get("/health").get_json()["outbox"] == {"pending": 0, "dead": 0, "oldest_pending_age_seconds": None}
 
 
 def test_a_mail_that_cannot_be_built_is_one_dead_letter_and_the_booking_stands(app, client, mailbox):
     region = factories.region()
     venue = factories.venue(region)
-    offer = factories.offer(region, venue, title="Robots\r\nBcc: iedereen@example.org", capacity_classes=3,
-                            capacity_pupils=90)
+    offer = factories.offer(
+        region, venue, title="Robots\r\nBcc: iedereen@example.org", capacity_classes=3, capacity_pupils=90
+    )
     session = factories.session(offer, datetime.now(timezone.utc) + timedelta(days=30))
     school = factories.school(region)
     header = factories.auth_header(factories.teacher(school))
     db.session.commit()
-    resp = client.post("/api/v1/bookings", headers=header, json={"session_id": session.id, "groep": "7",
-                                                                 "pupils": 20, "adults": 2})
+    resp = client.post(
+        "/api/v1/bookings", headers=header, json={"session_id": session.id, "groep": "7", "pupils": 20, "adults": 2}
+    )
     assert resp.status_code == 201
     worker.drain()
     dead = _entries(OutboxStatus.DEAD)
@@ -233,7 +248,9 @@ def test_a_mail_that_cannot_be_built_is_one_dead_letter_and_the_booking_stands(a
 def test_one_bad_address_does_not_stop_the_other_mails_of_a_cancellation(app, mailbox):
     region, session_id, teachers = _world(capacity_classes=3)
     for tid, sid in teachers:
-        create_booking(db.session.get(User, tid), session_id, ClassDetails(school_id=sid, groep="7", pupils=20, adults=0))
+        create_booking(
+            db.session.get(User, tid), session_id, ClassDetails(school_id=sid, groep="7", pupils=20, adults=0)
+        )
     db.session.commit()
     worker.drain()
     mailbox.clear()
@@ -259,8 +276,9 @@ def test_reminders_are_marked_with_their_mail_queued_and_the_job_run_finishes(ap
     ids = []
     for _i in range(3):
         school = factories.school(region)
-        b = create_booking(factories.teacher(school), soon.id, ClassDetails(school.id, "7", 20, 0),
-                           now=utcnow() - timedelta(days=30))
+        b = create_booking(
+            factories.teacher(school), soon.id, ClassDetails(school.id, "7", 20, 0), now=utcnow() - timedelta(days=30)
+        )
         ids.append(b.id)
     db.session.commit()
     worker.drain()
@@ -283,7 +301,9 @@ def test_reminders_are_marked_with_their_mail_queued_and_the_job_run_finishes(ap
 def test_replans_are_coalesced_per_session(app):
     _region, session_id, teachers = _world(capacity_classes=5)
     for tid, sid in teachers:
-        create_booking(db.session.get(User, tid), session_id, ClassDetails(school_id=sid, groep="7", pupils=20, adults=0))
+        create_booking(
+            db.session.get(User, tid), session_id, ClassDetails(school_id=sid, groep="7", pupils=20, adults=0)
+        )
         db.session.commit()
     replans = _entries(kind="replan")
     assert [(e.key, e.status) for e in replans] == [(f"replan:{session_id}", OutboxStatus.PENDING)]
@@ -293,12 +313,23 @@ def test_a_rush_of_100_far_bookings_runs_the_solver_a_handful_of_times(app, back
     app.config.update(TRANSPORT_SOLVER_SECONDS=1.0, OUTBOX_POLL_SECONDS=0.05)
     region = factories.region(bus_threshold_km=6.0, road_factor=1.3)
     venue = factories.venue(region, latitude=VENUE[0], longitude=VENUE[1])
-    offer = factories.offer(region, venue, groep_min=5, groep_max=8, capacity_pupils=2000, capacity_classes=100,
-                            adults_per_class=0)
-    session = factories.session(offer, datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-                                + timedelta(days=30))
-    db.session.add(BusType(region_id=region.id, name="Touringcar 50", carrier="Achterhoek Tours", seats=50,
-                           cost_per_trip=180.0, cost_per_km=1.9, available=40))
+    offer = factories.offer(
+        region, venue, groep_min=5, groep_max=8, capacity_pupils=2000, capacity_classes=100, adults_per_class=0
+    )
+    session = factories.session(
+        offer, datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
+    )
+    db.session.add(
+        BusType(
+            region_id=region.id,
+            name="Touringcar 50",
+            carrier="Achterhoek Tours",
+            seats=50,
+            cost_per_trip=180.0,
+            cost_per_km=1.9,
+            available=40,
+        )
+    )
     teachers = []
     for i in range(100):
         s = factories.school(region, latitude=lat_at(8 + (i % 10)), longitude=VENUE[1] + 0.004 * (i // 10))
@@ -330,10 +361,17 @@ def test_a_rush_of_100_far_bookings_runs_the_solver_a_handful_of_times(app, back
 
     db.session.expire_all()
     plan = db.session.scalar(select(BusPlan).where(BusPlan.session_id == session_id))
-    seated = dict(db.session.execute(select(BusStop.booking_id, func.sum(BusStop.seats)).join(Bus)
-                                     .where(Bus.plan_id == plan.id).group_by(BusStop.booking_id)).all())
-    confirmed = db.session.scalars(select(Booking.id).where(Booking.session_id == session_id,
-                                                            Booking.status == BookingStatus.CONFIRMED)).all()
+    seated = dict(
+        db.session.execute(
+            select(BusStop.booking_id, func.sum(BusStop.seats))
+            .join(Bus)
+            .where(Bus.plan_id == plan.id)
+            .group_by(BusStop.booking_id)
+        ).all()
+    )
+    confirmed = db.session.scalars(
+        select(Booking.id).where(Booking.session_id == session_id, Booking.status == BookingStatus.CONFIRMED)
+    ).all()
     assert len(confirmed) == 100 and seated == {bid: 12 for bid in confirmed}
     assert _entries(OutboxStatus.PENDING) == []
 

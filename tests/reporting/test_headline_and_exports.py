@@ -1,5 +1,6 @@
 """The two headline figures against a hand count; the reach CSV in Dutch (and international)
 notation read back with the locale's rules; the XLSX formats, widths and definitions."""
+
 from __future__ import annotations
 
 import csv
@@ -25,11 +26,14 @@ def counted(data):  # noqa: F811
     return region, s
 
 
-@pytest.mark.parametrize("groepen, pupils, enrolled", [
-    ("3-8", 27 + 10 + 10 + 20, 6 * 30 + 6 * 25),
-    ("5-8", 67, 4 * 30 + 4 * 25),
-    ("6-8", 67, 3 * 30 + 3 * 25),
-])
+@pytest.mark.parametrize(
+    "groepen, pupils, enrolled",
+    [
+        ("3-8", 27 + 10 + 10 + 20, 6 * 30 + 6 * 25),
+        ("5-8", 67, 4 * 30 + 4 * 25),
+        ("6-8", 67, 3 * 30 + 3 * 25),
+    ],
+)
 def test_headline_figures_match_a_hand_count(counted, groepen, pupils, enrolled):
     region, _s = counted
     head = headline(school_rows(Filters(YEAR, region.id)), groepen)
@@ -82,8 +86,12 @@ def test_reach_csv_is_dutch_by_default_and_international_on_request(client, logi
     assert _dutch_number(by_name["A"][share]) == pytest.approx(47 / 240, abs=1e-4)
     assert "," in by_name["A"][share] and 4 < _dutch_number(by_name["A"][km]) < 5
     assert by_name["A"][header.index("Werelden")] == "Hi-tech & Science"  # the name, not hitech_science
-    key = dict(csv.reader(io.StringIO(client.get(f"/bereik/export/kerncijfers.csv?school_year={YEAR}")
-                                      .data.decode("utf-8-sig")), delimiter=";"))
+    key = dict(
+        csv.reader(
+            io.StringIO(client.get(f"/bereik/export/kerncijfers.csv?school_year={YEAR}").data.decode("utf-8-sig")),
+            delimiter=";",
+        )
+    )
     assert _dutch_number(key["Aandeel scholen bereikt"]) == 0.75
 
     intl = client.get(f"/bereik/export/scholen.csv?school_year={YEAR}&notatie=internationaal").data.decode("utf-8-sig")

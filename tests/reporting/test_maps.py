@@ -1,4 +1,5 @@
 """The school map clusters schools drawn at one place; the route map gives every bus its own line."""
+
 from types import SimpleNamespace
 
 from app.reporting.charts import map_points
@@ -7,13 +8,18 @@ from app.transport.maps import route_map
 
 
 def _row(name, lat, lon, source=CoordSource.FILE, classes=0):
-    return SimpleNamespace(school=SimpleNamespace(name=name, latitude=lat, longitude=lon, coord_source=source),
-                           classes=classes, share=None)
+    return SimpleNamespace(
+        school=SimpleNamespace(name=name, latitude=lat, longitude=lon, coord_source=source), classes=classes, share=None
+    )
 
 
 def test_schools_at_one_place_are_one_numbered_cluster():
-    rows = [_row("A", 52.0, 6.0, CoordSource.PC4), _row("B", 52.0, 6.0, CoordSource.PC4, classes=1),
-            _row("C", 52.1, 6.1), _row("D", 52.2, 6.2, CoordSource.PC4)]
+    rows = [
+        _row("A", 52.0, 6.0, CoordSource.PC4),
+        _row("B", 52.0, 6.0, CoordSource.PC4, classes=1),
+        _row("C", 52.1, 6.1),
+        _row("D", 52.2, 6.2, CoordSource.PC4),
+    ]
     schools, _sites = map_points(rows)
     assert len(schools) == 3
     cluster = next(p for p in schools if p.cls == "cluster")

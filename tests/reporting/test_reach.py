@@ -1,4 +1,5 @@
 """Reach measures against a small hand-computed data set."""
+
 from __future__ import annotations
 
 import re
@@ -17,10 +18,20 @@ T0 = datetime(2025, 10, 6, 8, 0, tzinfo=timezone.utc)
 
 
 def book(session, school, status, lo, hi, pupils, attended=None, series=None, position=None):
-    b = Booking(session_id=session.id, school_id=school.id, status=status, groep_min=lo, groep_max=hi, pupils=pupils,
-                adults=2, attended_pupils=attended, series_id=series.id if series else None, part_position=position,
-                girls=pupils // 2 if status == BookingStatus.ATTENDED else None,
-                boys=pupils - pupils // 2 if status == BookingStatus.ATTENDED else None)
+    b = Booking(
+        session_id=session.id,
+        school_id=school.id,
+        status=status,
+        groep_min=lo,
+        groep_max=hi,
+        pupils=pupils,
+        adults=2,
+        attended_pupils=attended,
+        series_id=series.id if series else None,
+        part_position=position,
+        girls=pupils // 2 if status == BookingStatus.ATTENDED else None,
+        boys=pupils - pupils // 2 if status == BookingStatus.ATTENDED else None,
+    )
     db.session.add(b)
     return b
 
@@ -53,7 +64,10 @@ def data(app):
     book(s[1], b, BookingStatus.CANCELLED, 6, 6, 24)
     book(s[3], c, BookingStatus.ATTENDED, 5, 5, 18, attended=18)
     series_offer = factories.series_offer(region, lab, hotspot, school_year=YEAR)
-    parts = [factories.session(series_offer, T0 + timedelta(days=30 + 10 * i), part=p) for i, p in enumerate(series_offer.parts)]
+    parts = [
+        factories.session(series_offer, T0 + timedelta(days=30 + 10 * i), part=p)
+        for i, p in enumerate(series_offer.parts)
+    ]
     sb = SeriesBooking(offer_id=series_offer.id, school_id=d.id, status=BookingStatus.CONFIRMED)
     db.session.add(sb)
     db.session.flush()
@@ -128,10 +142,22 @@ def test_dashboard_exports_and_api(client, app, login, data):
     assert by_name["A"][3:6] == ["2", "47", "3"] and by_name["B"][7] == "ja"
     xlsx = client.get(f"/bereik/export/scholen.xlsx?school_year={YEAR}")
     wb = load_workbook(io.BytesIO(xlsx.data), read_only=True)
-    assert wb.sheetnames == ["kerncijfers", "scholen", "groepen", "trend", "afstand", "reeksen", "niet-bereikt",
-                             "Definities"]
+    assert wb.sheetnames == [
+        "kerncijfers",
+        "scholen",
+        "groepen",
+        "trend",
+        "afstand",
+        "reeksen",
+        "niet-bereikt",
+        "Definities",
+    ]
     key = dict(r for r in wb["kerncijfers"].iter_rows(values_only=True))
-    assert (key["Scholen bereikt (geweest)"], key["Leerlingen bereikt"], key["Boekingen niet verschenen"]) == (3, 27 + 20 + 18 + 20, 1)
+    assert (key["Scholen bereikt (geweest)"], key["Leerlingen bereikt"], key["Boekingen niet verschenen"]) == (
+        3,
+        27 + 20 + 18 + 20,
+        1,
+    )
     assert list(wb["reeksen"].iter_rows(values_only=True))[1] == (1, 1, 1, 0)
     trend_csv = client.get(f"/bereik/export/trend.csv?school_year={YEAR}").data.decode("utf-8-sig").splitlines()
     assert trend_csv[-1] == f"{YEAR}/{YEAR + 1};3;4;{27 + 20 + 18 + 20}"
@@ -178,19 +204,28 @@ def test_booked_not_visited_counts_apart_and_equal_on_every_surface(client, app,
     assert "<td>B</td>" in recruit and "<td>E</td>" not in recruit
     assert "<td>E</td>" in page.split('id="h-geboekt"')[1]
     figures = ("Scholen bereikt (geweest)", "Scholen geboekt, nog niet geweest", "Scholen niet bereikt")
-    key_csv = dict(csv.reader(io.StringIO(client.get(f"/bereik/export/kerncijfers.csv?school_year={YEAR}")
-                                          .data.decode("utf-8-sig")), delimiter=";"))
+    key_csv = dict(
+        csv.reader(
+            io.StringIO(client.get(f"/bereik/export/kerncijfers.csv?school_year={YEAR}").data.decode("utf-8-sig")),
+            delimiter=";",
+        )
+    )
     assert [int(key_csv[f]) for f in figures] == [3, 1, 1]
-    wb = load_workbook(io.BytesIO(client.get(f"/bereik/export/kerncijfers.xlsx?school_year={YEAR}").data),
-                       read_only=True)
+    wb = load_workbook(
+        io.BytesIO(client.get(f"/bereik/export/kerncijfers.xlsx?school_year={YEAR}").data), read_only=True
+    )
     key = dict(r for r in wb["kerncijfers"].iter_rows(values_only=True))
     assert [key[f] for f in figures] == [3, 1, 1]
     assert [r[1] for r in list(wb["niet-bereikt"].iter_rows(values_only=True))[1:]] == ["B"]
     not_reached_csv = client.get(f"/bereik/export/niet-bereikt.csv?school_year={YEAR}").data.decode("utf-8-sig")
     assert len(not_reached_csv.strip().splitlines()) - 1 == 1
     api = client.get(f"/api/v1/reach?school_year={YEAR}", headers=h).get_json()["summary"]
-    assert (api["schools"], api["schools_reached"], api["schools_booked_not_visited"],
-            api["schools_not_reached"]) == (5, 3, 1, 1)
+    assert (api["schools"], api["schools_reached"], api["schools_booked_not_visited"], api["schools_not_reached"]) == (
+        5,
+        3,
+        1,
+        1,
+    )
 
 
 def test_map_classes_and_points(data):
@@ -242,8 +277,12 @@ def test_distance_bands_use_the_regions_road_factor_and_known_distances(data):
     lab = db.session.scalar(select(Venue).where(Venue.region_id == region.id, Venue.name != "Hotspot"))
     hotspot = db.session.scalar(select(Venue).where(Venue.name == "Hotspot"))
     # the road from B to the lab is known to be short (a ferry, say); from B to the hotspot it is not
-    db.session.add_all([RoadDistance(school_id=s["b"].id, venue_id=lab.id, km=8.0),
-                        RoadDistance(school_id=s["b"].id, venue_id=hotspot.id, km=30.0)])
+    db.session.add_all(
+        [
+            RoadDistance(school_id=s["b"].id, venue_id=lab.id, km=8.0),
+            RoadDistance(school_id=s["b"].id, venue_id=hotspot.id, km=30.0),
+        ]
+    )
     db.session.flush()
     rows = {r.school.name: r for r in school_rows(Filters(YEAR, region.id))}
     assert rows["A"].distance_km == pytest.approx(straight)

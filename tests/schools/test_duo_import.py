@@ -1,4 +1,5 @@
 """DUO import: the real files, older formats, the per-age file, damaged files."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,12 +35,15 @@ def test_real_files_import_all_locations_and_twice_changes_nothing(app):
     # special education is kept and marked
     assert count(School, School.kind.in_([SchoolKind.SBO, SchoolKind.SO])) > 100
     school = db.session.scalar(select(School).where(School.location_code == "32JK00"))
-    assert school.name == "BBS de Verwondering" and school.postcode == "9306 TC" and school.holiday_region.value == "noord"
+    assert (
+        school.name == "BBS de Verwondering" and school.postcode == "9306 TC" and school.holiday_region.value == "noord"
+    )
     assert school.municipality_code == "1699" and school.corop_code == "07"
     n_counts = count(SchoolYearCount)
     assert n_counts > 6000 * 5
-    latest = db.session.scalar(select(SchoolYearCount).where(
-        SchoolYearCount.school_id == school.id, SchoolYearCount.school_year == 2025))
+    latest = db.session.scalar(
+        select(SchoolYearCount).where(SchoolYearCount.school_id == school.id, SchoolYearCount.school_year == 2025)
+    )
     assert latest is not None and latest.pupils > 0
     per_groep = enrolment_by_groep([school.id], 2025)[school.id]
     assert sum(g.pupils for g in per_groep) == latest.pupils and all(g.estimated for g in per_groep)

@@ -1,6 +1,7 @@
 """DUO files that are not what they seem (issue 14 items 8, 9): UTF-16 (Excel's "Unicode
 text") is read; UTF-16 without a BOM and files with NUL bytes are refused with that reason
 (never SQL on the page); reasons are Dutch; a 32 MB upload streams with bounded memory."""
+
 from __future__ import annotations
 
 import io
@@ -30,9 +31,11 @@ def _count() -> int:
 
 def _upload(client, login, name: str, content: bytes):
     login(factories.user(Role.ADMIN))
-    return client.post("/regiobeheer/schoolgegevens/duo", data={"files": (io.BytesIO(content), name),
-                                                               "from_year": "2019"},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/regiobeheer/schoolgegevens/duo",
+        data={"files": (io.BytesIO(content), name), "from_year": "2019"},
+        content_type="multipart/form-data",
+    )
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
@@ -100,11 +103,16 @@ def test_holiday_file_in_utf16_is_read_and_nul_bytes_refused(client, login):
 
     text = "holiday_region,school_year,name,starts_on,ends_on\nnoord,2026,Herfstvakantie,2026-10-17,2026-10-25\n"
     login(factories.user(Role.ADMIN))
-    resp = client.post("/regiobeheer/schoolgegevens/vakanties", data={"file": (io.BytesIO(text.encode("utf-16")), "v.csv")},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/regiobeheer/schoolgegevens/vakanties",
+        data={"file": (io.BytesIO(text.encode("utf-16")), "v.csv")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code in (200, 302), resp.text[-1500:]
     assert db.session.scalar(select(func.count()).select_from(HolidayPeriod)) == 1
-    resp = client.post("/regiobeheer/schoolgegevens/vakanties",
-                       data={"file": (io.BytesIO(text.replace("noord", "zuid").encode("utf-16-le")), "v.csv")},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/regiobeheer/schoolgegevens/vakanties",
+        data={"file": (io.BytesIO(text.replace("noord", "zuid").encode("utf-16-le")), "v.csv")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 422 and "geen tekstbestand" in resp.text

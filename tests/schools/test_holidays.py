@@ -19,7 +19,9 @@ def test_import_is_idempotent_and_queries_work(app):
 
 def test_bad_rows_are_reported(app, tmp_path):
     f = tmp_path / "h.csv"
-    f.write_text("holiday_region,school_year,name,starts_on,ends_on\nwest,2026,X,2026-01-01,2026-01-02\n"
-                 "noord,2026,Y,2026-01-05,2026-01-01\nnoord,2026,Z,2026-01-01,2026-01-02\n")
+    f.write_text(
+        "holiday_region,school_year,name,starts_on,ends_on\nwest,2026,X,2026-01-01,2026-01-02\n"
+        "noord,2026,Y,2026-01-05,2026-01-01\nnoord,2026,Z,2026-01-01,2026-01-02\n"
+    )
     created, updated, bad = import_holidays(f)
     assert created == 1 and [line for line, _ in bad] == [2, 3]

@@ -1,5 +1,6 @@
 """The school coordinator (issue 18 point 4): the school's teachers, classes and bookings,
 copies of its mails; strictly within their own school."""
+
 from __future__ import annotations
 
 import re
@@ -27,27 +28,48 @@ def _world():
     coordinator); region 2: school C (school coordinator, teacher). A session in region 1."""
     r1, r2 = factories.region(classes_per_school_session=3), factories.region()
     venue = factories.venue(r1)
-    offer = factories.offer(r1, venue, groep_min=5, groep_max=8, capacity_classes=3, capacity_pupils=100, adults_per_class=0)
+    offer = factories.offer(
+        r1, venue, groep_min=5, groep_max=8, capacity_classes=3, capacity_pupils=100, adults_per_class=0
+    )
     session = factories.session(offer, NOW + timedelta(days=30))
     a, b, c = factories.school(r1), factories.school(r1), factories.school(r2)
-    w = dict(session=session, a=a, b=b, c=c,
-             sc_a=factories.user(Role.SCHOOL_COORDINATOR, region=r1, school=a),
-             t_a1=factories.teacher(a), t_a2=factories.teacher(a),
-             sc_b=factories.user(Role.SCHOOL_COORDINATOR, region=r1, school=b), t_b=factories.teacher(b),
-             sc_c=factories.user(Role.SCHOOL_COORDINATOR, region=r2, school=c), t_c=factories.teacher(c))
+    w = dict(
+        session=session,
+        a=a,
+        b=b,
+        c=c,
+        sc_a=factories.user(Role.SCHOOL_COORDINATOR, region=r1, school=a),
+        t_a1=factories.teacher(a),
+        t_a2=factories.teacher(a),
+        sc_b=factories.user(Role.SCHOOL_COORDINATOR, region=r1, school=b),
+        t_b=factories.teacher(b),
+        sc_c=factories.user(Role.SCHOOL_COORDINATOR, region=r2, school=c),
+        t_c=factories.teacher(c),
+    )
     db.session.commit()
     return w
 
 
 def _book(teacher, session, class_name, groep="7", pupils=24):
-    booking = booking_services.create_booking(teacher, session.id, booking_services.ClassDetails(
-        teacher.school_id, groep, pupils, 0, contact_name=teacher.email, contact_email=teacher.email,
-        class_name=class_name))
+    booking = booking_services.create_booking(
+        teacher,
+        session.id,
+        booking_services.ClassDetails(
+            teacher.school_id,
+            groep,
+            pupils,
+            0,
+            contact_name=teacher.email,
+            contact_email=teacher.email,
+            class_name=class_name,
+        ),
+    )
     db.session.commit()
     return booking
 
 
 # ------------------------------------------------------------------ services
+
 
 def test_add_class_checks_shape_and_school(app):
     w = _world()
@@ -59,10 +81,12 @@ def test_add_class_checks_shape_and_school(app):
     # the same name in the next school year, or at another school, is another class
     coordinator.add_class(w["sc_a"], coordinator.ClassInput(YEAR + 1, "7B", "8", 20))
     coordinator.add_class(w["sc_b"], coordinator.ClassInput(YEAR, "7B", "7", 20))
-    for bad, field in ((coordinator.ClassInput(YEAR - 1, "7C", "7", 20), "school_year"),
-                       (coordinator.ClassInput(YEAR, "", "7", 20), "name"),
-                       (coordinator.ClassInput(YEAR, "7C", "9", 20), "groep"),
-                       (coordinator.ClassInput(YEAR, "7C", "7", 41), "pupils")):
+    for bad, field in (
+        (coordinator.ClassInput(YEAR - 1, "7C", "7", 20), "school_year"),
+        (coordinator.ClassInput(YEAR, "", "7", 20), "name"),
+        (coordinator.ClassInput(YEAR, "7C", "9", 20), "groep"),
+        (coordinator.ClassInput(YEAR, "7C", "7", 41), "pupils"),
+    ):
         with pytest.raises(DomainError) as exc:
             coordinator.add_class(w["sc_a"], bad)
         assert exc.value.field == field
@@ -80,7 +104,11 @@ def test_invite_and_remove_teachers_of_the_own_school_only(app, mailbox, drain_o
         invited = coordinator.invite_teacher(w["sc_a"], "Collega@School.nl", "Meester Bram")
     db.session.commit()
     assert (invited.role, invited.school_id, invited.region_id, invited.password_hash) == (
-        Role.TEACHER, w["a"].id, w["a"].region_id, None)
+        Role.TEACHER,
+        w["a"].id,
+        w["a"].region_id,
+        None,
+    )
     drain_outbox()
     assert [m["To"] for m in mailbox] == ["collega@school.nl"]
     assert "/uitnodiging/" in mailbox[0].get_body(("plain",)).get_content()
@@ -93,7 +121,10 @@ def test_invite_and_remove_teachers_of_the_own_school_only(app, mailbox, drain_o
     db.session.commit()
     assert not w["t_a1"].active and w["t_a2"].active
     assert {u.email for u in coordinator.school_teachers(w["sc_a"])} == {
-        w["t_a1"].email, w["t_a2"].email, "collega@school.nl"}
+        w["t_a1"].email,
+        w["t_a2"].email,
+        "collega@school.nl",
+    }
 
 
 def test_sees_and_cancels_every_booking_of_the_school_and_gets_copies(app, mailbox, drain_outbox):
@@ -121,6 +152,7 @@ def test_sees_and_cancels_every_booking_of_the_school_and_gets_copies(app, mailb
 
 # ------------------------------------------------------------------ pages
 
+
 def test_pages_for_the_own_school(client, app, login, mailbox, drain_outbox):
     w = _world()
     _book(w["t_a1"], w["session"], "7A")
@@ -135,8 +167,9 @@ def test_pages_for_the_own_school(client, app, login, mailbox, drain_outbox):
     assert again.status_code == 422 and "al een klas met deze naam" in again.text
     assert ">7B<" in client.get("/mijn-school/klassen").text
 
-    resp = client.post("/mijn-school/leerkrachten", data={"email": "nieuw@school.nl", "name": "Juf Iris",
-                                                          "locale": "nl"})
+    resp = client.post(
+        "/mijn-school/leerkrachten", data={"email": "nieuw@school.nl", "name": "Juf Iris", "locale": "nl"}
+    )
     assert resp.status_code == 302
     assert "nieuw@school.nl" in client.get("/mijn-school/leerkrachten").text
     drain_outbox()
@@ -199,8 +232,17 @@ def test_booking_form_offers_the_schools_classes(client, app, login):
     assert 'value="7B"' in picked and 'value="27"' in picked and re.search(r'<option selected value="7/8">', picked)
     ignored = client.get(f"{url}&klas={other.id}").text  # another school's class fills nothing
     assert 'value="19"' not in ignored and 'value="6Z"' not in ignored
-    resp = client.post(url, data={"class_name": "7B", "groep": "7/8", "pupils": "27", "adults": "2",
-                                  "contact_name": "Juf", "contact_email": "juf@school.nl"})
+    resp = client.post(
+        url,
+        data={
+            "class_name": "7B",
+            "groep": "7/8",
+            "pupils": "27",
+            "adults": "2",
+            "contact_name": "Juf",
+            "contact_email": "juf@school.nl",
+        },
+    )
     assert resp.status_code == 302
     booking = db.session.scalars(select(Booking)).one()
     assert (booking.class_name, booking.groep_min, booking.groep_max, booking.pupils) == ("7B", 7, 8, 27)

@@ -1,4 +1,5 @@
 """A region with bus types, a venue, and schools at chosen road distances from it."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -24,14 +25,29 @@ def transport(app):
     app.config.update(TRANSPORT_SOLVER_SECONDS=0.3)
     region = factories.region(bus_threshold_km=6.0, road_factor=1.3)
     venue = factories.venue(region, latitude=VENUE[0], longitude=VENUE[1])
-    offer = factories.offer(region, venue, groep_min=5, groep_max=8, capacity_pupils=200, capacity_classes=8,
-                            adults_per_class=1)
+    offer = factories.offer(
+        region, venue, groep_min=5, groep_max=8, capacity_pupils=200, capacity_classes=8, adults_per_class=1
+    )
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
     session = factories.session(offer, start)
-    coach = BusType(region_id=region.id, name="Touringcar 50", carrier="Achterhoek Tours", seats=50,
-                    cost_per_trip=180.0, cost_per_km=1.9, available=6)
-    mini = BusType(region_id=region.id, name="Minibus 19", carrier="Taxi Oost", seats=19,
-                   cost_per_trip=95.0, cost_per_km=1.1, available=8)
+    coach = BusType(
+        region_id=region.id,
+        name="Touringcar 50",
+        carrier="Achterhoek Tours",
+        seats=50,
+        cost_per_trip=180.0,
+        cost_per_km=1.9,
+        available=6,
+    )
+    mini = BusType(
+        region_id=region.id,
+        name="Minibus 19",
+        carrier="Taxi Oost",
+        seats=19,
+        cost_per_trip=95.0,
+        cost_per_km=1.1,
+        available=8,
+    )
     db.session.add_all([coach, mini])
     coord = factories.user("coordinator", region=region, venues=[venue])
     db.session.commit()

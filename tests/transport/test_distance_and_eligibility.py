@@ -1,4 +1,5 @@
 """Distances against known figures, and the bus threshold applied exactly."""
+
 from __future__ import annotations
 
 import math

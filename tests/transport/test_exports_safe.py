@@ -1,4 +1,5 @@
 """The one safe writer of CSV and XLSX: text from outside never becomes a live formula."""
+
 from __future__ import annotations
 
 import csv
@@ -32,11 +33,12 @@ def test_csv_cells_that_would_start_a_formula_get_a_quote_numbers_stay_numbers()
 
 
 def test_xlsx_text_is_text_never_a_formula_unless_ours():
-    data = exports_safe.xlsx_bytes([("blad", ["naam", "aantal"],
-                                     [[p, 3] for p in PAYLOADS] + [[exports_safe.Formula("=SUM(B2:B3)"), 1]])])
+    data = exports_safe.xlsx_bytes(
+        [("blad", ["naam", "aantal"], [[p, 3] for p in PAYLOADS] + [[exports_safe.Formula("=SUM(B2:B3)"), 1]])]
+    )
     xml = _sheet_xml(data)
     assert xml.count("<f>") == 1 and "<f>SUM(B2:B3)</f>" in xml  # only the formula we wrote ourselves
-    assert 'HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)' in xml or "HYPERLINK(\"http://x\",\"y\")" in xml
+    assert "HYPERLINK(&quot;http://x&quot;,&quot;y&quot;)" in xml or 'HYPERLINK("http://x","y")' in xml
     assert re.search(r't="inlineStr"><is><t>=HYPERLINK', xml)
     from openpyxl import load_workbook
 

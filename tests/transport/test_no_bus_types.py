@@ -1,5 +1,6 @@
 """A region without bus types (issue 14 item 9): a booking of a far class and every re-plan
 log no ERROR and no traceback; one warning per region; the plan page says what is missing."""
+
 from __future__ import annotations
 
 import logging

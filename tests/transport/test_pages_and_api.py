@@ -1,4 +1,5 @@
 """Coordinator pages, orders, the teacher's view and the JSON API of bus plans."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -118,14 +119,23 @@ def test_road_distance_page(transport, client, login):
     db.session.commit()
     login(transport["coord"])
     assert client.get("/vervoer/afstanden").status_code == 200
-    resp = client.post("/vervoer/afstanden", data={"action": "one", "one-school": school.location_code,
-                                                   "one-venue": transport["venue"].id, "one-km": "7.5",
-                                                   "one-minutes": "12"})
+    resp = client.post(
+        "/vervoer/afstanden",
+        data={
+            "action": "one",
+            "one-school": school.location_code,
+            "one-venue": transport["venue"].id,
+            "one-km": "7.5",
+            "one-minutes": "12",
+        },
+    )
     assert resp.status_code == 302
     html = client.get("/vervoer/afstanden").get_data(as_text=True)
     assert school.name in html and "7.5" in html
-    bad = client.post("/vervoer/afstanden", data={"action": "one", "one-school": "ZZZZ99",
-                                                  "one-venue": transport["venue"].id, "one-km": "7"})
+    bad = client.post(
+        "/vervoer/afstanden",
+        data={"action": "one", "one-school": "ZZZZ99", "one-venue": transport["venue"].id, "one-km": "7"},
+    )
     assert bad.status_code == 200 and "hoort niet bij uw regio" in bad.get_data(as_text=True)
 
 
@@ -165,8 +175,11 @@ def test_warnings_and_the_shortfall_on_the_page_and_in_the_api(transport, client
     codes = {w["code"] for p in data["plans"] for w in p["warnings"]}
     assert {"ride_over_limit", "no_bus", "implausible_coordinates", "no_coordinates"} <= codes
     short = next(w for p in data["plans"] for w in p["warnings"] if w["code"] == "no_bus")
-    assert short["booking_id"] == named["late"].id and {c["code"] for c in short["choices"]} == \
-        {"hire", "move_session", "ask_school"}
+    assert short["booking_id"] == named["late"].id and {c["code"] for c in short["choices"]} == {
+        "hire",
+        "move_session",
+        "ask_school",
+    }
     assert all(p["to_check"] for p in data["plans"] if p["warnings"])
     for p in data["plans"]:
         if p["warnings"]:

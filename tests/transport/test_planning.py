@@ -1,4 +1,5 @@
 """The pure bus planner: seats, ride times, arrival, locked and pinned buses, sharing pays."""
+
 from __future__ import annotations
 
 import math
@@ -25,14 +26,22 @@ def _stops(n, seed=1, radius=(0.06, 0.18), seats=(20, 32)):
     for i in range(1, n + 1):
         ang = rng.uniform(0, 2 * math.pi)
         r = rng.uniform(*radius)
-        out.append(StopRequest(booking_id=i, school_id=100 + i, lat=VENUE[0] + r * math.sin(ang),
-                               lon=VENUE[1] + r * math.cos(ang) * 1.6, seats=rng.randint(*seats)))
+        out.append(
+            StopRequest(
+                booking_id=i,
+                school_id=100 + i,
+                lat=VENUE[0] + r * math.sin(ang),
+                lon=VENUE[1] + r * math.cos(ang) * 1.6,
+                seats=rng.randint(*seats),
+            )
+        )
     return tuple(out)
 
 
 def _req(stops, types=(COACH, MINI), given=(), limits=Limits(time_limit_seconds=0.5)):
-    return PlanRequest(VENUE[0], VENUE[1], START, START + timedelta(hours=2), tuple(stops), tuple(types), _dist,
-                       limits, tuple(given))
+    return PlanRequest(
+        VENUE[0], VENUE[1], START, START + timedelta(hours=2), tuple(stops), tuple(types), _dist, limits, tuple(given)
+    )
 
 
 def _check(req, result, *, complete=True):
@@ -84,7 +93,9 @@ def test_ortools_is_no_worse_than_the_greedy_fallback():
     req = _req(_stops(10, seed=5))
     solved = planning.plan(req)
     metric = planning._Metric(req)
-    greedy = planning._greedy(planning._units(req.stops), req, metric, list(req.types), {}, {t.id: t for t in req.types})
+    greedy = planning._greedy(
+        planning._units(req.stops), req, metric, list(req.types), {}, {t.id: t for t in req.types}
+    )
     greedy_cost = sum(planning._finish(b, req, metric).cost for b in greedy)
     assert solved.solver == "exact" and solved.total_cost <= greedy_cost + 0.01
 
@@ -124,8 +135,10 @@ def test_locked_bus_is_kept_as_given_and_pinned_stops_stay():
 
 def test_locked_bus_drops_a_class_that_no_longer_needs_it():
     stops = _stops(3, seed=2)
-    req = _req([s for s in stops if s.booking_id != 2],
-               given=(GivenBus(key=9, type_id=COACH.id, booking_ids=(1, 2), locked=True),))
+    req = _req(
+        [s for s in stops if s.booking_id != 2],
+        given=(GivenBus(key=9, type_id=COACH.id, booking_ids=(1, 2), locked=True),),
+    )
     result = planning.plan(req)
     _check(req, result)
     assert [s.booking_id for s in next(b for b in result.buses if b.key == 9).stops] == [1]
@@ -147,8 +160,9 @@ def test_the_fleet_is_a_hard_limit_and_the_shortfall_is_reported():
     assert len(result.buses) == 1
     _check(req, result, complete=False)
     assert len(result.unplanned) == 2 and {u.reason for u in result.unplanned} == {"fleet"}
-    assert sorted(w.booking_id for w in result.warnings if w.code == "no_bus") == \
-        sorted(u.booking_id for u in result.unplanned)
+    assert sorted(w.booking_id for w in result.warnings if w.code == "no_bus") == sorted(
+        u.booking_id for u in result.unplanned
+    )
 
 
 def test_hired_buses_are_a_fleet_of_their_own_at_the_hire_price():
@@ -183,8 +197,17 @@ def test_greedy_fallback_when_routing_finds_nothing(monkeypatch):
 
 def _session(stops, hour, minute=0, types=(COACH, MINI), **kw):
     start = START.replace(hour=hour, minute=minute)
-    return PlanRequest(VENUE[0], VENUE[1], start, start + timedelta(hours=2), tuple(stops), tuple(types), _dist,
-                       Limits(time_limit_seconds=0.5), **kw)
+    return PlanRequest(
+        VENUE[0],
+        VENUE[1],
+        start,
+        start + timedelta(hours=2),
+        tuple(stops),
+        tuple(types),
+        _dist,
+        Limits(time_limit_seconds=0.5),
+        **kw,
+    )
 
 
 def test_a_day_shares_the_fleet_a_bus_may_do_a_morning_and_an_afternoon_trip():

@@ -1,4 +1,5 @@
 """Bus plans in the database: eligibility, re-planning after commit, freeze, manual changes."""
+
 from __future__ import annotations
 
 import threading
@@ -102,8 +103,15 @@ def test_part_at_school_never_needs_a_bus(app, transport):
     db.session.commit()
     from app.booking.models import Booking, BookingStatus
 
-    b = Booking(session_id=s1.id, school_id=school.id, status=BookingStatus.CONFIRMED, groep_min=7, groep_max=7,
-                pupils=20, adults=2)
+    b = Booking(
+        session_id=s1.id,
+        school_id=school.id,
+        status=BookingStatus.CONFIRMED,
+        groep_min=7,
+        groep_max=7,
+        pupils=20,
+        adults=2,
+    )
     db.session.add(b)
     db.session.commit()
     assert not services.booking_needs_bus(b)
@@ -135,7 +143,6 @@ def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox, dr
     plan = _plan(session.id)
     assert plan.needs_review and pairs[0][0].name in plan.review_note
     assert {(bus.id, s.booking_id) for bus in plan.buses for s in bus.stops} == before  # not silently re-planned
-
 
     drain_outbox()
     mailbox.clear()
@@ -243,8 +250,10 @@ def test_job_catches_a_missed_replan(app, transport):
 
 def test_two_replans_at_once_leave_one_consistent_plan(app, transport):
     region, session = transport["region"], transport["session"]
-    bookings = [book(t, s, session, pupils=15, replan=False) for s, t in
-                (school_at(region, 8 + i, east=0.01 * i) for i in range(5))]
+    bookings = [
+        book(t, s, session, pupils=15, replan=False)
+        for s, t in (school_at(region, 8 + i, east=0.01 * i) for i in range(5))
+    ]
     sid, ids = session.id, [b.id for b in bookings]
     db.session.remove()
     barrier = threading.Barrier(4)
@@ -273,8 +282,10 @@ def test_control_without_the_plan_lock_two_replans_double_the_buses(app, backend
     if backend != "postgresql":
         pytest.skip("SQLite serialises writers; the race exists only where writers run in parallel")
     region, session = transport["region"], transport["session"]
-    ids = [book(t, s, session, pupils=15, replan=False).id for s, t in
-           (school_at(region, 8 + i, east=0.01 * i) for i in range(3))]
+    ids = [
+        book(t, s, session, pupils=15, replan=False).id
+        for s, t in (school_at(region, 8 + i, east=0.01 * i) for i in range(3))
+    ]
     sid = session.id
     db.session.add(BusPlan(session_id=sid))  # the plan row exists; both planners read it empty
     db.session.commit()
@@ -302,8 +313,11 @@ def test_road_distances_from_csv(transport):
     region, venue, coord = transport["region"], transport["venue"], transport["coord"]
     s1, _ = school_at(region, 3)
     s2, _ = school_at(region, 4)
-    n = services.import_road_distances(coord, region, f"school;venue;km;minutes\n{s1.location_code};{venue.name};7,5;12\n"
-                                                      f"{s2.location_code};{venue.id};3.1;\n")
+    n = services.import_road_distances(
+        coord,
+        region,
+        f"school;venue;km;minutes\n{s1.location_code};{venue.name};7,5;12\n{s2.location_code};{venue.id};3.1;\n",
+    )
     db.session.commit()
     assert n == 2
     rows = {r.school_id: (r.km, r.minutes, r.source) for r in db.session.scalars(select(RoadDistance))}
@@ -463,8 +477,9 @@ def test_planning_the_same_day_twice_gives_the_same_plan(transport):
 
     def shape():
         plan = _plan(session.id)
-        return plan.id, [(b.id, b.bus_type_id, [(st.booking_id, st.seats, st.pickup_at) for st in b.stops])
-                         for b in plan.buses]
+        return plan.id, [
+            (b.id, b.bus_type_id, [(st.booking_id, st.seats, st.pickup_at) for st in b.stops]) for b in plan.buses
+        ]
 
     _plan_id, first = shape()
     for _ in range(3):  # the same input again (re-planning the whole day): the same buses, seats and times
@@ -478,8 +493,12 @@ def _two_sessions_one_coach(app, transport):
     _one_coach_only(transport)
     other = factories.session(offer, session.starts_at + timedelta(minutes=15))
     db.session.commit()
-    ids = [book(t, s, sess, pupils=30, replan=False).id for (s, t), sess in  # the planners below do it
-           zip((school_at(region, 12 + i, east=0.05 * i) for i in range(2)), (session, other), strict=False)]
+    ids = [
+        book(t, s, sess, pupils=30, replan=False).id
+        for (s, t), sess in zip(  # the planners below do it
+            (school_at(region, 12 + i, east=0.05 * i) for i in range(2)), (session, other), strict=False
+        )
+    ]
     sids = [session.id, other.id]
     for sid in sids:
         db.session.add(BusPlan(session_id=sid))  # the plan rows exist; both planners read them empty
@@ -493,6 +512,7 @@ def _two_sessions_one_coach(app, transport):
                 db.session.commit()
             finally:
                 db.session.remove()
+
     return sids, ids, run
 
 
@@ -523,7 +543,11 @@ def test_transport_errors_are_one_hierarchy_with_the_general_statuses():
     from app.errors import ConflictError, NotFoundError, PermissionDeniedError
     from app.transport.errors import TransportError
 
-    for cls, kind, status in ((PlanNotFound, NotFoundError, 404), (PlanningNotAllowed, PermissionDeniedError, 403),
-                              (BusFull, ConflictError, 409), (BusLocked, ConflictError, 409)):
+    for cls, kind, status in (
+        (PlanNotFound, NotFoundError, 404),
+        (PlanningNotAllowed, PermissionDeniedError, 403),
+        (BusFull, ConflictError, 409),
+        (BusLocked, ConflictError, 409),
+    ):
         assert issubclass(cls, TransportError) and issubclass(cls, kind)
         assert cls("x").status == status

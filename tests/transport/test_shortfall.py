@@ -3,6 +3,7 @@
 Hiring extra buses of a type for the day puts the classes without a bus on hired buses (at the
 type's hire price) and the shortfall warning goes; taking the hire back brings it back; asking
 the school sends it a mail through the outbox. On the page and in the API alike."""
+
 from __future__ import annotations
 
 from datetime import timedelta
