@@ -59,6 +59,8 @@ def is_contention(exc: DBAPIError) -> bool:
 class UnitOfWorkFlask(Flask):
     def dispatch_request(self):
         rv = super().dispatch_request()
-        if _status(rv) < 400:
+        if _status(rv) < 400 and not (isinstance(rv, Response) and rv.is_streamed):
+            # a streamed answer (a CSV export) reads while it is sent: its cursor lives in this
+            # transaction, which the request's teardown ends; exports write nothing
             commit_request()
         return rv

@@ -49,9 +49,22 @@ def duplicate(name):
 
 @pytest.fixture
 def probe_client(app):
-    if "uow_probe" not in app.blueprints:
-        app.register_blueprint(bp)
-    return app.test_client()
+    """An app of its own (routes cannot be added to the shared test app once it has served a
+    request) on the same database, with the probe handlers."""
+    from app import create_app
+
+    probe = create_app(
+        {
+            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY")},
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    probe.register_blueprint(bp)
+    yield probe.test_client()
+    with probe.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _count(name):

@@ -81,6 +81,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_school_classes_school_id"))
     op.drop_table("school_classes")
     with op.batch_alter_table("password_reset_tokens", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_password_reset_tokens_token_purpose"), type_="check")
         batch_op.drop_column("purpose")
     op.execute("DELETE FROM users WHERE role = 'school_coordinator'")
     with op.batch_alter_table("users", schema=None) as batch_op:

@@ -159,9 +159,9 @@ def test_coordinator_desk_journey(app, live_server, browser, mailbox, drain_outb
     _print_check(browser, ["School", "Contact", "Opmerkingen", "Bus"])
 
     # cancels a booking, then undoes it from the flash message
-    browser.get(f"{live_server}/boekingen/{booking_id}")
+    browser.get(f"{live_server}/boekingen/{booking_id}/annuleren")  # the confirmation step
     browser.find_element(By.ID, "reason").send_keys("Vergissing")
-    _click(browser, "Annuleren")
+    _click(browser, "Ja, annuleren")
     _wait_for(browser, "De boeking is geannuleerd.")
     undo = browser.find_element(By.XPATH, "//form[contains(@class,'undo-form')]//button")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", undo)

@@ -37,6 +37,7 @@ def test_teacher_books_a_three_part_masterclass(app, live_server, browser, clien
     _sign_in(browser, live_server, email)
     browser.get(f"{live_server}/aanbod/{offer_id}")
     browser.find_element(By.LINK_TEXT, "Alle delen boeken").click()
+    browser.find_element(By.LINK_TEXT, "Alle data zelf kiezen").click()  # the picker's choice by hand
     for position in (1, 2, 3):  # the first date of each part
         browser.find_element(By.CSS_SELECTOR, f"input[name=part_{position}]").click()
     browser.find_element(By.ID, "groep").send_keys("7/8")
