@@ -339,61 +339,46 @@ def change_booking(booking_id):
     return jsonify(booking_json(booking))
 
 
-@bp.post("/bookings/<int:booking_id>/approve")
-@token_required
-def approve_request(booking_id):
-    """Approve a requested booking (an offer with approval required): it is confirmed."""
+def _answer(booking_id: int, action) -> tuple:
+    """One answer to a booking's state (approve, reject, accept, decline): the service decides,
+    a refusal is rolled back and answered as a problem, the answer is the booking as it is now."""
     booking = _booking_or_404(booking_id)
     try:
-        services.approve_booking(api_user(), booking.id)
+        action(api_user(), booking.id)
     except DomainError:
         db.session.rollback()
         raise
     _commit(keep=True)
     return jsonify(booking_json(booking))
+
+
+@bp.post("/bookings/<int:booking_id>/approve")
+@token_required
+def approve_request(booking_id):
+    """Approve a requested booking (an offer with approval required): it is confirmed."""
+    return _answer(booking_id, services.approve_booking)
 
 
 @bp.post("/bookings/<int:booking_id>/reject")
 @token_required
 def reject_request(booking_id):
     """Decline a requested booking with a reason the school reads; the place goes to the waiting list."""
-    booking = _booking_or_404(booking_id)
-    data = json_body()
-    try:
-        services.decline_request(api_user(), booking.id, _str(data, "reason", 500))
-    except DomainError:
-        db.session.rollback()
-        raise
-    _commit(keep=True)
-    return jsonify(booking_json(booking))
+    reason = _str(json_body(), "reason", 500)
+    return _answer(booking_id, lambda actor, bid: services.decline_request(actor, bid, reason))
 
 
 @bp.post("/bookings/<int:booking_id>/accept")
 @token_required
 def accept_offer(booking_id):
     """Take a place offered from the waiting list (status offered) before it expires."""
-    booking = _booking_or_404(booking_id)
-    try:
-        services.accept_offer(api_user(), booking.id)
-    except DomainError:
-        db.session.rollback()
-        raise
-    _commit()
-    return jsonify(booking_json(booking))
+    return _answer(booking_id, services.accept_offer)
 
 
 @bp.post("/bookings/<int:booking_id>/decline")
 @token_required
 def decline_offer(booking_id):
     """Decline a place offered from the waiting list: it goes to the next waiting class."""
-    booking = _booking_or_404(booking_id)
-    try:
-        services.decline_offer(api_user(), booking.id)
-    except DomainError:
-        db.session.rollback()
-        raise
-    _commit()
-    return jsonify(booking_json(booking))
+    return _answer(booking_id, services.decline_offer)
 
 
 BOOKING_SCHEMA = {

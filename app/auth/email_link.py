@@ -21,8 +21,8 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
-from app.auth.models import LoginAttempt, PasswordResetToken, Role, TokenPurpose, User
-from app.auth.services import ThrottledError, _recent_failures, audit, normalise_email, void_reset_tokens
+from app.auth.models import PasswordResetToken, Role, TokenPurpose, User
+from app.auth.services import audit, throttled_link_request, void_reset_tokens
 from app.auth.tokens import hash_token
 from app.db import utcnow
 from app.errors import DomainError
@@ -49,17 +49,9 @@ def request_login_link(email: str, remote_addr: str | None, now: datetime | None
 
     cfg = current_app.config
     now = now or utcnow()
-    hour_ago = now - timedelta(hours=1)
-    ip_key = f"link-ip:{remote_addr or '-'}"
-    if _recent_failures(ip_key, hour_ago) >= cfg["LOGIN_LINK_MAX_PER_IP_HOUR"]:
-        audit.warning("sign-in link refused: too many requests (ip %s)", remote_addr)
-        raise ThrottledError(_("Te veel aanvragen. Probeer het over een uur opnieuw."))
-    db.session.add(LoginAttempt(key=ip_key, at=now))
-    email = normalise_email(email)
-    user = db.session.scalar(select(User).where(User.email == email))
-    account_key = f"link:{email}"
-    over_limit = _recent_failures(account_key, hour_ago) >= cfg["LOGIN_LINK_MAX_PER_HOUR"]
-    db.session.add(LoginAttempt(key=account_key, at=now))
+    user, over_limit = throttled_link_request(
+        "link", email, remote_addr, now, cfg["LOGIN_LINK_MAX_PER_IP_HOUR"], cfg["LOGIN_LINK_MAX_PER_HOUR"]
+    )
     send = user is not None and user.active and user.role in LINK_ROLES and not over_limit
     # the same work on every path from here on
     secret = secrets.token_urlsafe(32)

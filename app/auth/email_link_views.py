@@ -8,37 +8,20 @@ from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 
 from app.auth.email_link import InvalidLinkError, login_link_user, request_login_link, use_login_link
-from app.auth.forms import ForgotPasswordForm
-from app.auth.services import ThrottledError
-from app.auth.views import bp, sign_in
+from app.auth.views import bp, mailed_link_form, sign_in
 from app.extensions import db
 
 
 @bp.route("/inloglink", methods=["GET", "POST"])
 def login_link_request():
-    form = ForgotPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            request_login_link(form.email.data, request.remote_addr)
-        except ThrottledError as exc:
-            db.session.rollback()
-            form.email.errors.append(exc.message)
-            status = 429
-        else:
-            db.session.commit()
-            # the same answer whether or not the address has an account
-            flash(
-                _(
-                    "Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail met een "
-                    "inloglink. De link werkt één keer en is 15 minuten geldig."
-                ),
-                "info",
-            )
-            return redirect(url_for("auth.login"))
-    elif form.errors:
-        status = 422
-    return render_template("auth/login_link_request.html", form=form), status
+    return mailed_link_form(
+        request_login_link,
+        _(
+            "Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail met een "
+            "inloglink. De link werkt één keer en is 15 minuten geldig."
+        ),
+        "auth/login_link_request.html",
+    )
 
 
 @bp.route("/inloglink/<token>", methods=["GET", "POST"])

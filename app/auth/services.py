@@ -315,6 +315,29 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 # ------------------------------------------------------------------ password reset
 
 
+def throttled_link_request(
+    kind: str, email: str, remote_addr: str | None, now: datetime, per_ip_hour: int, per_account_hour: int
+) -> tuple[User | None, bool]:
+    """The shared door of the mailed links (password reset, sign-in link): refuse a client address
+    that asked more than ``per_ip_hour`` times in the last hour (ThrottledError, the same for every
+    address), count this request, and return the account of the address (or None) and whether it
+    is over ``per_account_hour`` (then nothing is sent, silently)."""
+    from flask_babel import gettext as _
+
+    hour_ago = now - timedelta(hours=1)
+    ip_key = f"{kind}-ip:{remote_addr or '-'}"
+    if _recent_failures(ip_key, hour_ago) >= per_ip_hour:
+        audit.warning("%s link refused: too many requests (ip %s)", kind, remote_addr)
+        raise ThrottledError(_("Te veel aanvragen. Probeer het over een uur opnieuw."))
+    db.session.add(LoginAttempt(key=ip_key, at=now))
+    email = normalise_email(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    account_key = f"{kind}:{email}"
+    over_limit = _recent_failures(account_key, hour_ago) >= per_account_hour
+    db.session.add(LoginAttempt(key=account_key, at=now))
+    return user, over_limit
+
+
 def request_password_reset(email: str, remote_addr: str | None, now: datetime | None = None) -> None:
     """Mail a reset link when the address belongs to an active account.
 
@@ -333,17 +356,9 @@ def request_password_reset(email: str, remote_addr: str | None, now: datetime | 
 
     cfg = current_app.config
     now = now or utcnow()
-    hour_ago = now - timedelta(hours=1)
-    ip_key = f"reset-ip:{remote_addr or '-'}"
-    if _recent_failures(ip_key, hour_ago) >= cfg["PASSWORD_RESET_MAX_PER_IP_HOUR"]:
-        audit.warning("password reset refused: too many requests (ip %s)", remote_addr)
-        raise ThrottledError(_("Te veel aanvragen. Probeer het over een uur opnieuw."))
-    db.session.add(LoginAttempt(key=ip_key, at=now))
-    email = normalise_email(email)
-    user = db.session.scalar(select(User).where(User.email == email))
-    account_key = f"reset:{email}"
-    over_limit = _recent_failures(account_key, hour_ago) >= cfg["PASSWORD_RESET_MAX_PER_HOUR"]
-    db.session.add(LoginAttempt(key=account_key, at=now))
+    user, over_limit = throttled_link_request(
+        "reset", email, remote_addr, now, cfg["PASSWORD_RESET_MAX_PER_IP_HOUR"], cfg["PASSWORD_RESET_MAX_PER_HOUR"]
+    )
     send = user is not None and user.active and not over_limit
     # the same work on every path from here on
     secret = secrets.token_urlsafe(32)

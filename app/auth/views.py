@@ -89,31 +89,36 @@ def logout():
     return redirect(url_for("main.index"))
 
 
-@bp.route("/wachtwoord-vergeten", methods=["GET", "POST"])
-def forgot_password():
+def mailed_link_form(send, sent_message: str, template: str):
+    """The form that mails a link (password reset, sign-in link): the same answer whether or not
+    the address has an account, 429 on the field when the client asked too often. The request's
+    unit of work commits the counted attempt and the queued mail."""
     form = ForgotPasswordForm()
     status = 200
     if form.validate_on_submit():
         try:
-            request_password_reset(form.email.data, request.remote_addr)
+            send(form.email.data, request.remote_addr)
         except ThrottledError as exc:
-            db.session.rollback()
             form.email.errors.append(exc.message)
             status = 429
         else:
-            db.session.commit()
-            # the same answer whether or not the address has an account
-            flash(
-                _(
-                    "Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail "
-                    "met een link om een nieuw wachtwoord in te stellen."
-                ),
-                "info",
-            )
+            flash(sent_message, "info")
             return redirect(url_for("auth.login"))
     elif form.errors:
         status = 422
-    return render_template("auth/forgot_password.html", form=form), status
+    return render_template(template, form=form), status
+
+
+@bp.route("/wachtwoord-vergeten", methods=["GET", "POST"])
+def forgot_password():
+    return mailed_link_form(
+        request_password_reset,
+        _(
+            "Als dit e-mailadres bij ons bekend is, krijgt u binnen enkele minuten een e-mail "
+            "met een link om een nieuw wachtwoord in te stellen."
+        ),
+        "auth/forgot_password.html",
+    )
 
 
 @bp.route("/wachtwoord-herstellen/<token>", methods=["GET", "POST"])
