@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
@@ -23,7 +24,10 @@ VIEWPORTS = pytest.mark.parametrize("viewport", [(1280, 900), (375, 812)], ids=[
 
 def _wait(driver, text: str) -> None:
     try:
-        WebDriverWait(driver, 10).until(lambda d: text in d.find_element(By.TAG_NAME, "main").text)
+        # a click that loads the next page leaves the old <main> stale for a moment
+        WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: text in d.find_element(By.TAG_NAME, "main").text
+        )
     except Exception:
         main = driver.execute_script("return document.querySelector('main').innerText")
         raise AssertionError(f"{text!r} not on {driver.current_url}: {main[:2000]}") from None
