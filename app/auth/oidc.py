@@ -522,12 +522,17 @@ def _check_may_sign_in(provider: Provider, person: Person, user: User) -> None:
 
 
 def sign_in_methods(user: User) -> list[str]:
-    """How an account signs in, for administrators: the password and each linked provider."""
+    """How an account signs in, for administrators: the password, each linked provider and
+    the e-mail link (active teachers and school coordinators, app.auth.email_link)."""
     from flask_babel import gettext as _
+
+    from app.auth.email_link import LINK_ROLES
 
     labels = {p.name: p.label for p in providers()}
     methods = [_("wachtwoord")] if user.password_hash else []
     methods += [labels.get(i.provider, i.provider) for i in user.oidc_identities]
+    if user.active and user.role in LINK_ROLES and user.email:
+        methods.append(_("e-maillink"))
     return methods
 
 

@@ -241,8 +241,11 @@ def test_administrator_sees_how_accounts_sign_in_and_sets_the_region(client, wit
     page = client.get("/regiobeheer/gebruikers").get_data(as_text=True)
     row = page.split("anna.devries@obs-de-linde.example", 1)[1].split("</tr>", 1)[0]
     assert LABEL in row and "wachtwoord" not in row and "Uitgenodigd" not in row
+    assert "e-maillink" in row  # a teacher may also ask for a sign-in link
     row = page.split("wachtwoord@obs-de-linde.example", 1)[1].split("</tr>", 1)[0]
-    assert "wachtwoord" in row and LABEL not in row
+    assert "wachtwoord" in row and LABEL not in row and "e-maillink" in row
+    row = page.split(admin.email, 1)[1].split("</tr>", 1)[0]
+    assert "wachtwoord" in row and "e-maillink" not in row  # the school's roles only
     anna = _users("anna.devries@obs-de-linde.example")[0]
     assert LABEL in client.get(f"/regiobeheer/gebruikers/{anna.id}").get_data(as_text=True)
     # the region's setting
