@@ -47,7 +47,7 @@ def delete():
     status = 200
     if form.validate_on_submit():
         try:
-            delete_account(current_user._get_current_object(), form.password.data)
+            delete_account(current_user._get_current_object(), form.password.data, form.email.data)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.auth.services import MAX_PASSWORD_LENGTH
 
@@ -63,10 +63,8 @@ class ApiTokenForm(FlaskForm):
 
 
 class DeleteAccountForm(FlaskForm):
-    password = PasswordField(
-        _l("Uw wachtwoord"),
-        validators=[
-            DataRequired(message=_l("Vul uw wachtwoord in om te bevestigen.")),
-            Length(max=MAX_PASSWORD_LENGTH),
-        ],
-    )
+    """An account with a password confirms with it; one without (school account, e-mail link)
+    with its e-mail address (the service decides which applies)."""
+
+    password = PasswordField(_l("Uw wachtwoord"), validators=[Optional(), Length(max=MAX_PASSWORD_LENGTH)])
+    email = EmailField(_l("Uw e-mailadres"), validators=[Optional(), Length(max=254)])

@@ -8,7 +8,7 @@ no actor. The same removal serves "delete my account" and the retention job.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 from werkzeug.security import check_password_hash
@@ -20,6 +20,10 @@ from app.errors import DomainError
 from app.extensions import db
 
 audit = logging.getLogger("app.audit")
+
+# an account without a password (school account, e-mail link) deletes itself only this soon
+# after signing in: a session left open on a shared computer cannot remove the account
+RECENT_SIGN_IN = timedelta(minutes=15)
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -164,12 +168,36 @@ def remove_personal_data(user: User) -> None:
     audit.info("personal data removed (account %s)", user_id)
 
 
-def delete_account(user: User, password: str) -> None:
-    """The person removes their own account, confirming with their password."""
+def delete_account(user: User, password: str = "", email: str = "", now: datetime | None = None) -> None:
+    """The person removes their own account. With a password, the password confirms it. An
+    account without one (school account, e-mail link) confirms with its e-mail address typed
+    again, within RECENT_SIGN_IN of signing in (else: sign in again, then delete)."""
     from flask_babel import gettext as _
 
-    if not user.password_hash or not check_password_hash(user.password_hash, password or ""):
-        raise DomainError(_("Uw wachtwoord klopt niet."), code="invalid_credentials", field="password")
+    from app.auth.services import session_started_at
+
+    now = now or utcnow()
+    if user.password_hash:
+        if not password:
+            raise DomainError(_("Vul uw wachtwoord in om te bevestigen."), code="invalid_credentials", field="password")
+        if not check_password_hash(user.password_hash, password):
+            raise DomainError(_("Uw wachtwoord klopt niet."), code="invalid_credentials", field="password")
+    else:
+        if (email or "").strip().lower() != (user.email or "").strip().lower():
+            raise DomainError(
+                _("Typ het e-mailadres van uw account om te bevestigen."), code="invalid_confirmation", field="email"
+            )
+        started = session_started_at(user)
+        if started is None or now - started > RECENT_SIGN_IN:
+            raise DomainError(
+                _(
+                    "Log eerst opnieuw in (met uw schoolaccount of een inloglink) en verwijder daarna binnen "
+                    "%(minutes)s minuten uw account.",
+                    minutes=int(RECENT_SIGN_IN.total_seconds() // 60),
+                ),
+                code="reauthentication_required",
+                field="email",
+            )
     if user.role == Role.ADMIN:
         others = db.session.scalar(
             select(User.id).where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id).limit(1)

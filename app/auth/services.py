@@ -259,6 +259,16 @@ def session_user(user_id: int, sid: str) -> User | None:
     return user
 
 
+def session_started_at(user: User) -> datetime | None:
+    """When this request's sign-in session began (None without one): how fresh the sign-in is."""
+    sid = getattr(user, "_session_id", None)
+    if not sid:
+        return None
+    return db.session.scalar(
+        select(LoginSession.created_at).where(LoginSession.sid_hash == hash_token(sid), LoginSession.ended_at.is_(None))
+    )
+
+
 def end_session(user: User, now: datetime | None = None) -> None:
     """Sign out on the server: this session's cookie, copied or not, no longer signs in."""
     sid = getattr(user, "_session_id", None)

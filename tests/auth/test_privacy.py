@@ -6,10 +6,10 @@ import json
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.auth.jobs import apply_retention
-from app.auth.models import ApiToken, LoginAttempt, PasswordResetToken, Role, User
+from app.auth.models import ApiToken, LoginAttempt, LoginSession, PasswordResetToken, Role, User
 from app.booking import services
 from app.booking.models import Booking, BookingEvent
 from app.db import utcnow
@@ -198,3 +198,45 @@ def test_privacy_statement_says_what_why_how_long_who_and_rights(client, app):
         assert text in page.text, text
     english = client.get("/privacy?lang=en")
     assert "What we store" in english.text and "Your rights" in english.text
+
+
+def _sign_in_by_link(client, mailbox, drain_outbox, email):
+    client.post("/inloglink", data={"email": email})
+    drain_outbox()
+    body = mailbox[-1].get_body(("plain",)).get_content()
+    path = "/" + re.search(r"http://\S+/inloglink/(\S+)", body).group(0).split("/", 3)[3]
+    assert client.post(path).status_code == 302
+
+
+def test_an_account_without_a_password_deletes_itself_after_a_fresh_sign_in(client, app, mailbox, drain_outbox):
+    teacher = factories.teacher(factories.school(factories.region()), email="meester.bas@example.org")
+    teacher.password_hash = None  # signs in with the school account or an e-mail link
+    db.session.commit()
+    teacher_id = teacher.id
+    _sign_in_by_link(client, mailbox, drain_outbox, "meester.bas@example.org")
+    page = client.get("/mijn-account/verwijderen").text
+    assert 'name="email"' in page and 'name="password"' not in page
+    wrong = client.post("/mijn-account/verwijderen", data={"email": "iemand.anders@example.org"})
+    assert wrong.status_code == 422 and "e-mailadres van uw account" in wrong.text
+    # a sign-in of more than 15 minutes ago does not delete: sign in again first
+    db.session.execute(update(LoginSession).values(created_at=utcnow() - timedelta(minutes=16)))
+    db.session.commit()
+    stale = client.post("/mijn-account/verwijderen", data={"email": "meester.bas@example.org"})
+    assert stale.status_code == 422 and "opnieuw in" in stale.text
+    db.session.expire_all()
+    assert db.session.get(User, teacher_id) is not None
+    _sign_in_by_link(client, mailbox, drain_outbox, "meester.bas@example.org")
+    resp = client.post("/mijn-account/verwijderen", data={"email": "Meester.Bas@example.org "})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, teacher_id) is None
+
+
+def test_an_account_with_a_password_still_needs_it(client, app, login):
+    teacher = factories.teacher(factories.school(factories.region()))
+    db.session.commit()
+    login(teacher)
+    resp = client.post("/mijn-account/verwijderen", data={"email": teacher.email})
+    assert resp.status_code == 422 and "Vul uw wachtwoord in" in resp.text
+    db.session.expire_all()
+    assert db.session.get(User, teacher.id) is not None
