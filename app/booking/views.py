@@ -199,11 +199,16 @@ def new_series():
     picker = _prefill(form)
     grouped = offer_sessions(offer, utcnow(), limit=1000)
     parts, sessions, candidates, cap, anchor = _series_picker(offer, grouped)
-    anchor_id = int_arg("anker") if request.values.get("anker") else None
+    # "Data voor deze klas tonen" re-shows step 1 for the class size; it chooses no date yet
+    anchor_id = int_arg("anker") if request.values.get("anker") and not request.args.get("herbereken") else None
     anchor_id = anchor_id if anchor_id in {c.key for c in candidates.get(anchor, [])} else None
+    # the class size the proposals must fit: the picked class, the form, or step 1's ?leerlingen=
+    if request.method == "GET" and not form.pupils.data:
+        form.pupils.data = int_arg("leerlingen", None, lo=1, hi=40)
+    pupils = form.pupils.data if isinstance(form.pupils.data, int) and form.pupils.data > 0 else 1
     proposals = {}  # anchor session id -> proposed chain
     for c in candidates.get(anchor, []):
-        chain = sp.propose(parts, candidates, c.key)
+        chain = sp.propose(parts, candidates, c.key, pupils)
         if chain is not None:
             proposals[c.key] = chain
     proposal = proposals.get(anchor_id) if anchor_id else None

@@ -87,6 +87,27 @@ def test_choose_every_date_by_hand(client, login):
     assert page.status_code == 200 and f'id="part_1_{at_school[0].id}"' in page.text
 
 
+def test_the_proposals_fit_the_class_size(client, login):
+    offer, at_school, labs, visits, teacher = _setup()
+    labs[0].capacity_pupils = 20  # the first masterclass takes a class of at most 20
+    db.session.commit()
+    login(teacher)
+    base = f"/boekingen/reeks?offer_id={offer.id}"
+    step1 = client.get(base)
+    assert f'id="anker_{labs[0].id}"' in step1.text and 'name="leerlingen"' in step1.text
+    # a class of 24: only the masterclass where it fits is proposed (pressing "show dates" with
+    # the first radio still checked chooses no date yet)
+    step1 = client.get(f"{base}&leerlingen=24&herbereken=1&anker={labs[0].id}")
+    assert step1.status_code == 200 and "Stap 1" in step1.text
+    assert f'id="anker_{labs[0].id}"' not in step1.text and f'id="anker_{labs[1].id}"' in step1.text
+    # the number is carried into the class fields of step 2
+    step2 = client.get(f"{base}&leerlingen=24&anker={labs[1].id}")
+    assert 'name="pupils"' in step2.text and 'value="24"' in step2.text.split('name="pupils"', 1)[1].split(">", 1)[0]
+    # a class of 20 still gets both
+    step1 = client.get(f"{base}&leerlingen=20&herbereken=1")
+    assert f'id="anker_{labs[0].id}"' in step1.text and f'id="anker_{labs[1].id}"' in step1.text
+
+
 def test_home_shows_upcoming_waiting_and_offered(client, login):
     from app.booking.services import ClassDetails, create_booking
 
