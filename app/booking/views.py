@@ -681,7 +681,7 @@ def approve(booking_id: int):
             lambda: services.approve_booking(current_user, booking.id),
             _("De aanvraag is goedgekeurd; de school krijgt een bevestiging."),
         )
-    return redirect(url_for("booking.requests"))
+    return redirect(_after_answer())
 
 
 @bp.post("/<int:booking_id>/afwijzen")
@@ -696,4 +696,11 @@ def decline_request(booking_id: int):
         )
     else:
         flash(_("Geef een reden: de school krijgt die te lezen."), "error")
-    return redirect(url_for("booking.requests"))
+    return redirect(_after_answer())
+
+
+def _after_answer() -> str:
+    """Back where the request was answered: the requests page, or a session's roster (?next=)."""
+    from app.web import safe_next
+
+    return safe_next(request.form.get("next"), url_for("booking.requests"))

@@ -133,6 +133,27 @@ def test_requests_page_shows_competing_requests_and_answers_them(client, app, lo
     assert "Er wachten geen aanvragen" in client.get("/boekingen/aanvragen").text
 
 
+def test_requests_are_answered_from_the_roster_too(client, app, login):
+    ids, teacher, teacher2, coord = _setup(approval_required=True)
+    for t in (teacher, teacher2):
+        login(t)
+        client.post(f"/boekingen/nieuw?session_id={ids['s1']}", data=FORM)
+        client.post("/uitloggen")
+    first, second = db.session.scalars(select(Booking).order_by(Booking.id)).all()
+    login(coord)
+    roster = f"/boekingen/les/{ids['s1']}"
+    page = client.get(roster)
+    assert page.text.count(">Goedkeuren<") == 2 and f'id="decline-reason-{second.id}"' in page.text
+    resp = client.post(f"/boekingen/{first.id}/goedkeuren", data={"next": roster})
+    assert resp.status_code == 302 and resp.headers["Location"] == roster  # back on the roster
+    resp = client.post(f"/boekingen/{second.id}/afwijzen", data={"reason": "Vol", "next": "https://elders.example/"})
+    assert resp.headers["Location"] == "/boekingen/aanvragen"  # never off the site
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert first.status == BookingStatus.CONFIRMED and second.status == BookingStatus.CANCELLED
+    assert ">Goedkeuren<" not in client.get(roster).text
+
+
 def test_coordinator_sets_the_offer_settings(client, app, login):
     ids, teacher, teacher2, coord = _setup()
     login(coord)
