@@ -205,6 +205,32 @@ def client(name: str):
     return current_app.extensions["oidc"]["oauth"].create_client(name)
 
 
+# ------------------------------------------------------------------ signing out at the provider
+
+SIGNED_IN_VIA = "oidc_signed_in_via"  # the sign-in session's key: the provider this sign-in came through
+
+
+def logout_url(name: str, return_to: str) -> str | None:
+    """Where to send the browser to sign out at the provider too (OpenID Connect RP-Initiated
+    Logout: the provider's ``end_session_endpoint`` with our client_id and the page to return
+    to), or None when the provider has no such endpoint (Google) or cannot be reached now.
+    No ID token is kept for a hint: the client_id names us, and the provider asks the person."""
+    from urllib.parse import urlencode
+
+    provider = get_provider(name)
+    if provider is None:
+        return None
+    try:
+        endpoint = client(provider.name).load_server_metadata().get("end_session_endpoint")
+    except Exception as exc:  # (the discovery document could not be read: sign out here only)
+        audit.warning("oidc %s: no sign-out at the provider (%s)", provider.name, exc.__class__.__name__)
+        return None
+    if not endpoint:
+        return None
+    query = urlencode({"client_id": provider.client_id, "post_logout_redirect_uri": return_to, "ui_locales": "nl"})
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+
 # ------------------------------------------------------------------ the ID token
 
 

@@ -169,6 +169,7 @@ def _sign_in(provider: oidc.Provider, user):
     if current_user.is_authenticated:
         logout_user()
     sign_in(user)
+    session[oidc.SIGNED_IN_VIA] = provider.name  # signing out here offers the provider's sign-out too
     user.last_login_at = user.last_seen_at = utcnow()
     db.session.commit()
     oidc.audit.info("login ok through %s (account %s, ip %s)", provider.name, user.id, request.remote_addr)

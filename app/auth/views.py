@@ -37,6 +37,11 @@ def load_user(session_id: str):
 
 def sign_in(user: User) -> None:
     """Start a sign-in session on the server and put its id in the cookie."""
+    from flask import session
+
+    from app.auth.oidc import SIGNED_IN_VIA
+
+    session.pop(SIGNED_IN_VIA, None)  # a school-account sign-in sets it again afterwards
     services.start_session(user)
     login_user(user)
 
@@ -84,9 +89,20 @@ def landing_page(user) -> str:
 @bp.post("/uitloggen")
 @login_required
 def logout():
+    """Sign out here; after a school-account sign-in, offer the provider's sign-out too (a shared
+    computer stays signed in at the provider otherwise)."""
+    from flask import current_app, session
+
+    from app.auth import oidc
+
+    via = session.pop(oidc.SIGNED_IN_VIA, None)
     sign_out()
+    home = url_for("main.index")
+    at_provider = via and oidc.logout_url(via, current_app.config["BASE_URL"].rstrip("/") + home)
+    if at_provider:  # a link, not a redirect: the form's CSP (form-action 'self') keeps the POST here
+        return render_template("auth/signed_out.html", provider=oidc.get_provider(via), url=at_provider)
     flash(_("U bent uitgelogd."), "info")
-    return redirect(url_for("main.index"))
+    return redirect(home)
 
 
 def mailed_link_form(send, sent_message: str, template: str):

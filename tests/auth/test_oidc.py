@@ -8,6 +8,9 @@ or location code, eduPersonAffiliation).
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qs, urljoin, urlsplit
+
 from sqlalchemy import func, select
 
 from app.auth.models import Role, User
@@ -303,3 +306,38 @@ def test_my_data_shows_the_link_and_removal_takes_it(client, with_provider):
     remove_personal_data(user)
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(OidcIdentity)) == 0
+
+
+def test_signing_out_offers_the_providers_sign_out(client, with_provider):
+    import html
+
+    import requests
+
+    _schools()
+    assert provider_sign_in(client, "juf-anna").status_code == 302
+    page = client.post("/uitloggen")
+    assert page.status_code == 200 and f"Ook uitloggen bij {LABEL}" in page.text
+    assert client.get("/boekingen/").status_code == 302  # signed out here at once
+    url = html.unescape(page.text.split('class="button" href="', 1)[1].split('"', 1)[0])
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}" == with_provider.issuer
+    query = parse_qs(parts.query)
+    assert query["client_id"] == [with_provider.client_id]
+    assert query["post_logout_redirect_uri"] == ["http://127.0.0.1:5000/"] and "id_token_hint" not in query
+    # the provider accepts it: its own "sign out?" question, which then returns to our home page
+    browser = requests.Session()
+    ask = browser.get(url, timeout=10)
+    assert ask.status_code == 200 and "<form" in ask.text, ask.text[:500]
+    action = urljoin(url, ask.text.split('action="', 1)[1].split('"', 1)[0])
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', ask.text))
+    done = browser.post(action, data={**fields, "logout": "yes"}, allow_redirects=False, timeout=10)
+    assert done.status_code in (302, 303) and done.headers["Location"] == "http://127.0.0.1:5000/"
+
+
+def test_a_password_sign_in_signs_out_here_only(client, with_provider, login):
+    region, linde, *_ = _schools()
+    teacher = factories.teacher(linde)
+    db.session.commit()
+    login(teacher)
+    resp = client.post("/uitloggen")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"

@@ -90,8 +90,13 @@ def test_teacher_signs_in_with_a_school_account_picks_the_location_and_books(app
 
         # a pupil of another school of the region: refused, told why
         browser.find_element(By.CSS_SELECTOR, "form[action='/uitloggen'] button").click()
-        wait_for(browser, "U bent uitgelogd.")
-        browser.delete_all_cookies()  # the provider's own session too (another person at this computer)
+        wait_for(browser, "Ook uitloggen bij Testschool-ID")
+        accessible(browser, "signed out, the provider's sign-out offered")
+        # signing out at the provider too (another person at this computer): its own question, then back home
+        browser.find_element(By.LINK_TEXT, "Ook uitloggen bij Testschool-ID").click()
+        WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "button[name=logout][value=yes]"))
+        browser.find_element(By.CSS_SELECTOR, "button[name=logout][value=yes]").click()
+        WebDriverWait(browser, 15).until(lambda d: d.current_url == live_server + "/")
         provider_login(browser, live_server, "leerling-daan")
         wait_for(browser, "Dit is een leerlingaccount.")
         assert browser.current_url.startswith(live_server)

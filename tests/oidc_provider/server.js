@@ -68,6 +68,8 @@ server.listen(0, '127.0.0.1', () => {
       client_secret: CLIENT_SECRET,
       application_type: 'native',
       redirect_uris: REDIRECT_PATHS.map((p) => `http://127.0.0.1${p}`),
+      // signing out at the provider (RP-initiated logout) returns to the app's home page
+      post_logout_redirect_uris: ['http://127.0.0.1/'],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
