@@ -535,6 +535,37 @@ def _area_schools(area: str, codes: Iterable[str]) -> tuple[list[str], list[Scho
     return codes, schools
 
 
+def reassign_targets(actor: User) -> list[Region]:
+    """The regions schools may be reassigned to from the page: every region (a programme leader
+    gives their own region's schools to another region, or takes schools without a region)."""
+    if not permissions.can_reassign_areas(actor):
+        return []
+    return list(db.session.scalars(select(Region).order_by(Region.name)))
+
+
+def _check_reassign(actor: User, moves: set[tuple[int | None, int | None]], to_region_id: int | None) -> None:
+    """The gate (``permissions.can_reassign_area``) for every (from, to) pair a change makes;
+    a change that moves nothing is checked as taking schools without a region."""
+    if not permissions.can_reassign_areas(actor):
+        raise _deny()
+    refused = sorted(
+        {f for f, t in (moves or {(None, to_region_id)}) if not permissions.can_reassign_area(actor, f, t)},
+        key=lambda rid: (rid is not None, rid or 0),
+    )
+    if not refused:
+        return
+    names = {r.id: r.name for r in db.session.scalars(select(Region).where(Region.id.in_([r for r in refused if r])))}
+    raise PermissionDeniedError(
+        _(
+            "Dit mag alleen een beheerder: u kunt scholen van uw eigen regio aan een andere regio geven, "
+            "of scholen zonder regio in uw eigen regio opnemen (het gaat hier om scholen van: %(regions)s).",
+            regions=", ".join(names.get(r, "—") if r else _("geen regio") for r in refused),
+        ),
+        code="forbidden",
+        field="codes",
+    )
+
+
 @dataclass
 class RegionChangePreview:
     """What a reassignment would change, shown before it is confirmed."""
@@ -556,10 +587,11 @@ def preview_region_change(actor: User, region: Region, area: str, codes: Iterabl
     from app.labs.models import Session
     from app.timeutil import school_year_of
 
-    if not permissions.can_manage_school_data(actor):
+    if not permissions.can_reassign_areas(actor):
         raise _deny()
     codes, schools = _area_schools(area, codes)
     moving = [s for s in schools if s.region_id != region.id]
+    _check_reassign(actor, {(s.region_id, region.id) for s in moving}, region.id)
     ids = [s.id for s in moving]
     teachers = (
         list(
@@ -622,11 +654,12 @@ def assign_schools_to_region(actor: User, region: Region, area: str, codes: Iter
     their school. What was there before is kept on the RegionChange, for an exact undo."""
     from app.timeutil import school_year_of
 
-    if not permissions.can_manage_school_data(actor):
+    if not permissions.can_reassign_areas(actor):
         raise _deny()
     codes, schools = _area_schools(area, codes)
     year = school_year_of(utcnow())
     moving = [s for s in schools if s.region_id != region.id]
+    _check_reassign(actor, {(s.region_id, region.id) for s in moving}, region.id)
     rows = _memberships([s.id for s in moving])
     teachers = (
         list(
@@ -683,23 +716,30 @@ def assign_schools_to_region(actor: User, region: Region, area: str, codes: Iter
     return change
 
 
-def recent_region_changes(limit: int = 10) -> list[RegionChange]:
-    return list(
-        db.session.scalars(
-            select(RegionChange)
-            .order_by(RegionChange.id.desc())
-            .limit(limit)
-            .options(selectinload(RegionChange.region))
-        )
-    )
+def _touches(change: RegionChange, region_id: int | None) -> bool:
+    return region_id is not None and any(region_id in pair for pair in permissions.region_change_moves(change))
+
+
+def recent_region_changes(actor: User, limit: int = 10) -> list[RegionChange]:
+    """The latest changes: all for an administrator, those that touched their own region for a
+    programme leader."""
+    if permissions.is_admin(actor):
+        stmt = select(RegionChange).order_by(RegionChange.id.desc()).limit(limit)
+        return list(db.session.scalars(stmt.options(selectinload(RegionChange.region))))
+    if not permissions.can_reassign_areas(actor):
+        return []
+    stmt = select(RegionChange).order_by(RegionChange.id.desc()).limit(500)
+    rows = db.session.scalars(stmt.options(selectinload(RegionChange.region)))
+    return [c for c in rows if _touches(c, actor.region_id)][:limit]
 
 
 def undo_region_change(actor: User, change: RegionChange) -> RegionChange:
     """Put back exactly what the change replaced: memberships, the schools' regions and the
     regions of the teachers it moved (a teacher moved again since keeps their new region).
     Refused when a later change (not undone) touched one of its schools: undo that first."""
-    if not permissions.can_manage_school_data(actor):
+    if not permissions.can_reassign_areas(actor):
         raise _deny()
+    _check_reassign(actor, permissions.region_change_moves(change), change.region_id)
     if change.undone_at is not None:
         raise DomainError(_("Deze wijziging is al ongedaan gemaakt."), code="already_undone")
     ids = {int(k) for k in change.before.get("schools", {})}
@@ -731,8 +771,10 @@ def undo_region_change(actor: User, change: RegionChange) -> RegionChange:
     return change
 
 
-def municipality_overview() -> list[dict]:
-    """Per municipality: its code and name, number of schools, and the regions they are in."""
+def municipality_overview(actor: User) -> list[dict]:
+    """Per municipality: its code and name, number of schools, and the regions they are in.
+    A programme leader sees the municipalities with schools of their region or without one
+    (those they may give away or take in)."""
     rows = db.session.execute(
         select(
             School.municipality_code,
@@ -754,7 +796,12 @@ def municipality_overview() -> list[dict]:
         )
         m["schools"] += n
         m["regions"][region_code or "—"] = m["regions"].get(region_code or "—", 0) + n
-    return list(out.values())
+    if permissions.is_admin(actor):
+        return list(out.values())
+    if not permissions.can_reassign_areas(actor):
+        return []
+    own = actor.region.code if actor.region is not None else None
+    return [m for m in out.values() if own in m["regions"] or "—" in m["regions"]]
 
 
 def holiday_years() -> list[int]:

@@ -311,12 +311,14 @@ def duo_import():
 @bp.route("/schoolgegevens/regio", methods=["GET", "POST"])
 @login_required
 def assign_region():
-    """Reassign schools: the first post shows what changes (preview), the second confirms it."""
-    _require(permissions.can_manage_school_data(current_user))
+    """Reassign schools: the first post shows what changes (preview), the second confirms it.
+    Who may change what is the services' gate (``permissions.can_reassign_area``); the request's
+    unit of work commits a confirmed change."""
+    _require(permissions.can_reassign_areas(current_user))
     form = AssignRegionForm()
     refused = False
     preview = None
-    form.region.choices = [(r.id, f"{r.name} ({r.code})") for r in services.regions_for(current_user)]
+    form.region.choices = [(r.id, f"{r.name} ({r.code})") for r in services.reassign_targets(current_user)]
     if form.validate_on_submit():
         region = db.session.get(Region, form.region.data)
         codes = services.parse_codes(form.codes.data)
@@ -331,7 +333,6 @@ def assign_region():
             refused = True
         else:
             if preview is None:
-                db.session.commit()
                 flash(
                     _("%(n)s scholen zijn toegewezen aan %(region)s.", n=change.schools, region=region.name), "success"
                 )
@@ -339,9 +340,9 @@ def assign_region():
     return render_template(
         "admin/assign_region.html",
         form=form,
-        areas=services.municipality_overview(),
+        areas=services.municipality_overview(current_user),
         preview=preview,
-        changes=services.recent_region_changes(),
+        changes=services.recent_region_changes(current_user),
         school_year_label=school_year_label,
     ), (422 if form.errors or refused else 200)
 
@@ -351,14 +352,21 @@ def assign_region():
 def undo_region_change(change_id: int):
     from app.schools.models import RegionChange
 
-    _require(permissions.can_manage_school_data(current_user))
+    _require(permissions.can_reassign_areas(current_user))
     change = db.session.get(RegionChange, change_id)
     if change is None:
         abort(404)
-    run_and_flash(
-        lambda: services.undo_region_change(current_user, change),
-        _("De wijziging is ongedaan gemaakt: de scholen en hun leerkrachten horen weer bij hun vorige regio."),
-    )
+    _require(permissions.can_undo_region_change(current_user, change))
+    try:
+        services.undo_region_change(current_user, change)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(
+            _("De wijziging is ongedaan gemaakt: de scholen en hun leerkrachten horen weer bij hun vorige regio."),
+            "success",
+        )
     return redirect(url_for("admin.assign_region"))
 
 

@@ -273,6 +273,48 @@ def can_manage_school_data(user: User | None) -> bool:
     return is_admin(user)
 
 
+def can_reassign_areas(user: User | None) -> bool:
+    """Who may open the page that reassigns the schools of municipalities (nodal, COROP areas)
+    to a region: administrators, and programme leaders of a region. What each may change is
+    ``can_reassign_area``'s."""
+    return is_admin(user) or (is_programme_leader(user) and user.region_id is not None)
+
+
+def _region_or_none(region: Any) -> int | None:
+    if region is None or isinstance(region, int):
+        return region
+    return region_id_of(region)
+
+
+def can_reassign_area(user: User | None, from_region: Any, to_region: Any) -> bool:
+    """The one gate for moving a school from one region to another (a region, its id, or None
+    for a school without a region), asked for every school a reassignment (or its undo) moves.
+
+    An administrator makes any change. A programme leader only changes that touch their own
+    region: giving a school of their region away to another region, or taking in a school
+    that has no region. Taking a school from another region needs an administrator."""
+    if is_admin(user):
+        return True
+    if not can_reassign_areas(user):
+        return False
+    own, source, target = user.region_id, _region_or_none(from_region), _region_or_none(to_region)
+    if source == target:
+        return False  # not a move (a change that moves nothing is checked on its target region)
+    return source == own or (source is None and target == own)
+
+
+def region_change_moves(change: Any) -> set[tuple[int | None, int | None]]:
+    """The (from region, to region) pairs a recorded region change made: one per region the
+    moved schools came from; a change that moved nothing counts as (None, its region)."""
+    moves = {(was.get("region_id"), change.region_id) for was in (change.before or {}).get("schools", {}).values()}
+    return moves or {(None, change.region_id)}
+
+
+def can_undo_region_change(user: User | None, change: Any) -> bool:
+    """Undo under the same rule: whoever could have made the change may undo it."""
+    return can_reassign_areas(user) and all(can_reassign_area(user, f, t) for f, t in region_change_moves(change))
+
+
 # ------------------------------------------------------------------ linked objects
 
 

@@ -224,16 +224,42 @@ def bulk_cancel(actor: User, ids: list[int], reason: str, *, now: datetime | Non
     return result
 
 
+def move_target(actor: User, session_id: int | None, offer_id: int | None) -> Session:
+    """The session a bulk move goes to: one of ``move_targets`` of the offer the desk is filtered
+    on (a move needs a filter on one offer), the same choice the page offers."""
+    if not offer_id:
+        raise InvalidInput(
+            _("Verplaatsen kan alleen met een filter op één aanbod: kies eerst het aanbod in het filter."),
+            field="offer_id",
+        )
+    if not session_id:
+        raise InvalidInput(_("Kies de les waarnaar de boekingen gaan."), field="session_id")
+    target = next((s for s in move_targets(actor, offer_id) if s.id == session_id), None)
+    if target is None:
+        raise InvalidInput(
+            _("Kies een komende les van het aanbod in het filter om de boekingen naar te verplaatsen."),
+            field="session_id",
+        )
+    return target
+
+
 def bulk_move(
-    actor: User, ids: list[int], session_id: int | None, reason: str, *, now: datetime | None = None
+    actor: User,
+    ids: list[int],
+    session_id: int | None,
+    reason: str,
+    *,
+    offer_id: int | None,
+    now: datetime | None = None,
 ) -> BulkResult:
+    """Move the chosen bookings to one session of the offer the desk is filtered on; each
+    booking goes through the booking service (a booking of another offer is refused there)."""
     reason = (reason or "").strip()
     if not can_act(actor):
         raise NotAllowed(_("Alleen coördinatoren kunnen boekingen verplaatsen."))
     if not reason:
         raise InvalidInput(_("Geef een reden voor het verplaatsen."), field="reason")
-    if not session_id:
-        raise InvalidInput(_("Kies de les waarnaar de boekingen gaan."), field="session_id")
+    session_id = move_target(actor, session_id, offer_id).id
     result = BulkResult("move")
     for b in _bookings_for(actor, ids):
         bid = b.id

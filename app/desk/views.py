@@ -136,6 +136,8 @@ ACTION_TITLES = {
 @bp.post("/bulk")
 @login_required
 def bulk():
+    """One bulk action on the chosen bookings; the request's unit of work commits what went
+    through (a refusal of the whole request is rolled back before the redirect)."""
     _desk_only()
     if not services.can_act(current_user):
         abort(403)
@@ -146,7 +148,13 @@ def bulk():
         if action == "cancel":
             result = services.bulk_cancel(current_user, ids, request.form.get("reason", ""))
         elif action == "move":
-            result = services.bulk_move(current_user, ids, form_id("session_id"), request.form.get("reason", ""))
+            result = services.bulk_move(
+                current_user,
+                ids,
+                form_id("session_id"),
+                request.form.get("reason", ""),
+                offer_id=form_id("offer_id"),
+            )
         elif action == "message":
             result = services.bulk_message(
                 current_user, ids, request.form.get("subject", ""), request.form.get("text", "")
@@ -157,7 +165,6 @@ def bulk():
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(_back(back))
-    db.session.commit()
     return render_template("desk/result.html", result=result, title=ACTION_TITLES[action](), back=_back(back))
 
 
@@ -210,7 +217,6 @@ def message():
             errors[exc.field or "text"] = exc.message
             status = 422
         else:
-            db.session.commit()
             return render_template(
                 "desk/result.html", result=result, title=_("Bericht sturen"), back=url_for("desk.message", **target)
             )

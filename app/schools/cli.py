@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.auth.models import Region
 from app.extensions import db
@@ -64,21 +64,33 @@ def import_duo_cmd(files, from_year):
 @click.option("--region", "region_code", required=True)
 @click.option("--corop", "corop_codes", multiple=True, help="COROP area code (repeatable).")
 @click.option("--municipality", "municipality_codes", multiple=True, help="Municipality code (repeatable).")
-def assign_region_cmd(region_code, corop_codes, municipality_codes):
-    """Assign the schools of COROP areas or municipalities to a region."""
+@click.option("--by", "actor_email", required=True, help="E-mail of the account making the change (its rights apply).")
+def assign_region_cmd(region_code, corop_codes, municipality_codes, actor_email):
+    """Assign the schools of COROP areas or municipalities to a region, as the page does: from the
+    running school year on (earlier years keep their region), recorded for an undo, and only as far
+    as the account's rights go (permissions.can_reassign_area)."""
+    from app.admin import services
+    from app.auth.models import User
+    from app.errors import DomainError
+
     region = db.session.scalar(select(Region).where(Region.code == region_code))
     if region is None:
         raise click.ClickException(f"no region {region_code}")
+    actor = db.session.scalar(select(User).where(db.func.lower(User.email) == actor_email.strip().lower()))
+    if actor is None or not actor.active:
+        raise click.ClickException(f"no active account {actor_email}")
     if not corop_codes and not municipality_codes:
         raise click.ClickException("give --corop or --municipality")
-    cond = (
-        School.corop_code.in_(corop_codes)
-        if corop_codes
-        else School.municipality_code.in_([m.zfill(4) for m in municipality_codes])
-    )
-    n = db.session.execute(update(School).where(cond).values(region_id=region.id)).rowcount
+    area, codes = ("corop", corop_codes) if corop_codes else ("municipality", municipality_codes)
+    try:
+        change = services.assign_schools_to_region(actor, region, area, list(codes))
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"refused: {exc.message}") from None
     db.session.commit()
-    click.echo(f"{n} schools assigned to {region.code}")
+    click.echo(
+        f"{change.schools} schools assigned to {region.code} (change {change.id}, {change.teachers} teachers moved)"
+    )
 
 
 @schools_cli.command("import-holidays")

@@ -37,7 +37,7 @@ from app.booking.models import FairnessRule, RequestRound, RuleKind
 from app.db import utcnow
 from app.extensions import db
 from app.labs.models import Kit, KitLoan, Staff, World
-from app.schools.models import SchoolClass
+from app.schools.models import RegionChange, SchoolClass
 from app.timeutil import school_year_of
 from app.transport.models import Bus, BusPlan, BusStop, BusType
 from tests import factories
@@ -500,15 +500,17 @@ MATRIX: dict[str, Case] = {
         programme_leader=FORBIDDEN,
         admin=ALLOWED,
     ),
-    "/regiobeheer/schoolgegevens/regio": case("/regiobeheer/schoolgegevens/regio", **ADMIN_PAGE),
+    # a programme leader reassigns what touches their own region (permissions.can_reassign_area)
+    "/regiobeheer/schoolgegevens/regio": case("/regiobeheer/schoolgegevens/regio", **LEADER_PAGE),
     "/regiobeheer/schoolgegevens/vakanties": case("/regiobeheer/schoolgegevens/vakanties", **ADMIN_PAGE),
     "/regiobeheer/schoolgegevens/regio/wijzigingen/<int:change_id>/ongedaan": case(
-        "/regiobeheer/schoolgegevens/regio/wijzigingen/1/ongedaan",
+        "/regiobeheer/schoolgegevens/regio/wijzigingen/{region_change}/ongedaan",  # region 1 gave a school to 2
         method="POST",
         teacher=FORBIDDEN,
         coordinator=FORBIDDEN,
-        programme_leader=FORBIDDEN,
+        programme_leader=ALLOWED,
         admin=ALLOWED,
+        programme_leader_r2=FORBIDDEN,  # undoing it takes a school from region 1: an administrator's
     ),
     # the JSON API (bearer tokens)
     "/api/v1/openapi.json": everyone("/api/v1/openapi.json"),
@@ -729,7 +731,16 @@ def _world():
     school_class = SchoolClass(
         school_id=s1.id, school_year=school_year_of(now), name="7B", groep_min=7, groep_max=7, pupils=25
     )
-    db.session.add_all([loan, reset, login_link, school_class])
+    region_change = RegionChange(
+        region_id=r2.id,
+        area="municipality",
+        codes=s1.municipality_code or "0000",
+        from_year=school_year_of(now),
+        schools=1,
+        teachers=0,
+        before={"schools": {str(s1.id): {"region_id": r1.id, "rows": []}}, "teachers": {}},
+    )
+    db.session.add_all([loan, reset, login_link, school_class, region_change])
     db.session.commit()  # the booking's commit re-plans its session (no bus needed here): then a bus by hand
     coach = BusType(region_id=r1.id, name="Touringcar", seats=50, cost_per_trip=250, cost_per_km=1.5)
     plan = db.session.scalar(select(BusPlan).where(BusPlan.session_id == session.id)) or BusPlan(session_id=session.id)
@@ -774,6 +785,7 @@ def _world():
         reset_token="reset-secret-for-the-matrix",
         login_token="login-secret-for-the-matrix",
         school_class=school_class.id,
+        region_change=region_change.id,
         day=session.starts_at.date().isoformat(),
         kit_day=(date.today() + timedelta(days=3)).isoformat(),
     )

@@ -154,7 +154,7 @@ def test_bulk_move_asks_admission(app):
     w = _world()
     b1, b2, b3 = w["bookings"]
     # s2 has room for one more class (capacity 2, one booked): one moves, the second is refused
-    result = services.bulk_move(w["coord"], [b1.id, b2.id], w["s2"].id, "Lab dicht")
+    result = services.bulk_move(w["coord"], [b1.id, b2.id], w["s2"].id, "Lab dicht", offer_id=w["offer"].id)
     db.session.commit()
     assert result.done == 1 and result.failed == 1
     s1, s2 = db.session.get(Session, w["s1"].id), db.session.get(Session, w["s2"].id)
@@ -256,3 +256,110 @@ def test_history_in_words_never_shows_codes(client, app, login):
     # a job's change names the system
     event = BookingEvent(action="offer_expired", to_status="cancelled")
     assert describe_event(event).endswith("door het systeem")
+
+
+# ------------------------------------------------------------------ select all, and the move's target chooser
+
+
+def _other_offer(w):
+    other = factories.offer(w["region"], w["venue"], title="Bruggen bouwen", groep_min=5, groep_max=8)
+    later = factories.session(other, NOW + timedelta(days=40))
+    db.session.commit()
+    return other, later
+
+
+def test_the_move_chooser_offers_only_the_filtered_offers_sessions(client, app, login):
+    w = _world()
+    other, later = _other_offer(w)
+    cancelled = factories.session(w["offer"], NOW + timedelta(days=45))
+    db.session.commit()
+    booking_services.cancel_session(w["coord"], cancelled.id, "Storing")
+    db.session.commit()
+    login(w["coord"])
+    page = client.get(f"/bureau/?offer_id={w['offer'].id}").text
+    chooser = page.split('id="act-move-to"', 1)[1].split("</select>", 1)[0]
+    assert f'value="{w["s1"].id}"' in chooser and f'value="{w["s2"].id}"' in chooser
+    assert f'value="{later.id}"' not in chooser and f'value="{cancelled.id}"' not in chooser
+    assert f'<input type="hidden" name="offer_id" value="{w["offer"].id}">' in page
+    assert "Nieuwe les van Robots bouwen" in page
+    unfiltered = client.get("/bureau/").text
+    assert 'id="act-move-to"' not in unfiltered and 'value="move"' not in unfiltered
+    assert "Verplaatsen kan alleen met een filter op één aanbod" in unfiltered
+    empty = client.get(f"/bureau/?offer_id={other.id}&status=confirmed").text  # no bookings: no bulk form
+    assert 'id="bulk-form"' in empty and "Geen boekingen gevonden." in empty
+
+
+def test_select_all_is_a_labelled_checkbox_shown_by_the_script(client, app, login):
+    w = _world()
+    login(w["coord"])
+    page = client.get("/bureau/").text
+    box = page.split('data-select-all="booking_id"', 1)[1].split("</span>", 1)[0]
+    assert 'data-count="pick-count"' in box and " hidden>" in box  # hidden until the script shows it
+    assert '<input type="checkbox" id="pick-all">' in box and '<label for="pick-all"' in box
+    assert "Alle boekingen op deze pagina kiezen" in box
+    assert page.count('name="booking_id"') == 3  # without the script every booking is still a checkbox
+    assert "/static/js/select-all.js" in page
+    script = client.get("/static/js/select-all.js")
+    assert script.status_code == 200 and "data-select-all" in script.text
+    script.close()
+    login(w["leader"])  # looks, does not act: no boxes, no script
+    looking = client.get("/bureau/").text
+    assert "select-all.js" not in looking and 'name="booking_id"' not in looking
+
+
+def test_bulk_move_refuses_a_target_outside_the_filtered_offer(app):
+    w = _world()
+    b1 = w["bookings"][0]
+    other, later = _other_offer(w)
+    for offer_id, session_id, field in (
+        (None, w["s2"].id, "offer_id"),  # no filter on one offer
+        (w["offer"].id, later.id, "session_id"),  # a session of another offer
+        (other.id, w["s2"].id, "session_id"),  # the filter's offer does not hold the target
+        (w["offer"].id, None, "session_id"),
+    ):
+        try:
+            services.bulk_move(w["coord"], [b1.id], session_id, "Lab dicht", offer_id=offer_id)
+        except services.InvalidInput as exc:
+            assert exc.field == field
+        else:
+            raise AssertionError(f"moved with offer {offer_id} to session {session_id}")
+    db.session.rollback()
+    assert db.session.get(Booking, b1.id).session_id == w["s1"].id
+
+
+def test_bulk_move_from_the_page_is_committed_by_the_unit_of_work(client, app, login):
+    w = _world()
+    b1, b2, _b3 = w["bookings"]
+    other, later = _other_offer(w)
+    login(w["coord"])
+    back = f"/bureau/?offer_id={w['offer'].id}"
+    refused = client.post(
+        "/bureau/bulk",
+        data={
+            "action": "move",
+            "reason": "Lab dicht",
+            "booking_id": [b1.id],
+            "session_id": later.id,
+            "offer_id": w["offer"].id,
+            "back": back,
+        },
+    )
+    assert refused.status_code == 302 and refused.headers["Location"].endswith(back)
+    db.session.rollback()
+    assert db.session.get(Booking, b1.id).session_id == w["s1"].id
+    moved = client.post(
+        "/bureau/bulk",
+        data={
+            "action": "move",
+            "reason": "Lab dicht",
+            "booking_id": [b1.id],
+            "session_id": w["s2"].id,
+            "offer_id": w["offer"].id,
+            "back": back,
+        },
+    )
+    assert moved.status_code == 200 and "Gelukt: 1. Niet gelukt: 0." in moved.text
+    db.session.rollback()  # what the request committed stays
+    db.session.expire_all()
+    assert db.session.get(Booking, b1.id).session_id == w["s2"].id
+    assert db.session.get(Booking, b2.id).session_id == w["s1"].id

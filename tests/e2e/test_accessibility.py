@@ -148,6 +148,13 @@ PAGES = [
         fill={"area": "municipality", "codes": "{municipality}"},
     ),
     Page("reach dashboard, groep 6-8", "leader", "/bereik/?groepen=6-8"),
+    Page("assign schools to a region (programme leader)", "leader", "/regiobeheer/schoolgegevens/regio"),
+    Page(
+        "assign schools to a region: the preview (programme leader)",
+        "leader",
+        "/regiobeheer/schoolgegevens/regio",
+        fill={"area": "municipality", "codes": "{municipality}"},
+    ),
     Page("holidays", "admin", "/regiobeheer/schoolgegevens/vakanties"),
 ]
 

@@ -1,13 +1,17 @@
 """A coordinator at the desk, in Chromium on a desktop and on a 375 px phone: finds a school's
 bookings, messages a day's schools (the mails arrive), views and prints the week grid and the
-day sheet (print CSS: every column on A4 landscape), and undoes a cancellation."""
+day sheet (print CSS: every column on A4 landscape), undoes a cancellation, and moves the
+offer's bookings at once (select all by keyboard, the target chosen among the offer's sessions)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from app.booking.models import Booking, BookingStatus
@@ -88,6 +92,7 @@ def test_coordinator_desk_journey(app, live_server, browser, mailbox, drain_outb
     )
     day_start = (now + timedelta(days=20)).replace(hour=9, minute=0, second=0)
     session = factories.session(offer, day_start)
+    later = factories.session(offer, day_start + timedelta(days=7))
     schools = [
         factories.school(region, name=n, city=c) for n, c in (("De Zonnewijzer", "Ulft"), ("Het Kompas", "Gendringen"))
     ]
@@ -111,8 +116,8 @@ def test_coordinator_desk_journey(app, live_server, browser, mailbox, drain_outb
         for i, t in enumerate(teachers)
     ]
     db.session.commit()
-    email, venue_id = coord.email, venue.id
-    booking_id = bookings[0].id
+    email, venue_id, offer_id, session_id, later_id = coord.email, venue.id, offer.id, session.id, later.id
+    booking_id, booking_ids = bookings[0].id, [b.id for b in bookings]
     day = to_local(day_start).date().isoformat()
     drain_outbox()
     mailbox.clear()
@@ -169,4 +174,36 @@ def test_coordinator_desk_journey(app, live_server, browser, mailbox, drain_outb
     _wait_for(browser, "De annulering is ongedaan gemaakt")
     assert "Annulering ongedaan gemaakt door" in browser.find_element(By.TAG_NAME, "main").text
     assert db.session.get(Booking, booking_id).status == BookingStatus.CONFIRMED
+    db.session.remove()
+
+    # moves the offer's bookings at once: select all by keyboard, the target among the offer's sessions
+    browser.get(f"{live_server}/bureau/")
+    hint = browser.find_element(By.ID, "move-hint").text
+    assert "Verplaatsen kan alleen met een filter op één aanbod" in hint
+    browser.get(f"{live_server}/bureau/?offer_id={offer_id}&status=confirmed")
+    _wait_for(browser, "2 boekingen gevonden.")
+    pick_all = browser.find_element(By.ID, "pick-all")
+    assert pick_all.is_displayed() and pick_all.accessible_name == "Alle boekingen op deze pagina kiezen"
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", pick_all)
+    pick_all.send_keys(Keys.SPACE)
+    picks = browser.find_elements(By.CSS_SELECTOR, "input[name='booking_id']")
+    assert len(picks) == 2 and all(p.is_selected() for p in picks)
+    assert browser.find_element(By.ID, "pick-count").text == "Gekozen op deze pagina: 2."
+    pick_all.send_keys(Keys.SPACE)
+    assert not any(p.is_selected() for p in picks)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", picks[0])
+    picks[0].send_keys(Keys.SPACE)
+    assert browser.execute_script("return document.getElementById('pick-all').indeterminate")
+    pick_all.send_keys(Keys.SPACE)  # mixed: all
+    assert all(p.is_selected() for p in picks)
+    target = Select(browser.find_element(By.ID, "act-move-to"))
+    assert [o.get_attribute("value") for o in target.options] == [str(session_id), str(later_id)]  # this offer's
+    target.select_by_value(str(later_id))
+    move = browser.find_element(By.ID, "act-move")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", move)
+    move.send_keys(Keys.SPACE)
+    browser.find_element(By.ID, "act-reason").send_keys("Het lab is die dag dicht")
+    _click(browser, "Uitvoeren")
+    _wait_for(browser, "Gelukt: 2. Niet gelukt: 0.")
+    assert {b.session_id for b in db.session.scalars(select(Booking).where(Booking.id.in_(booking_ids)))} == {later_id}
     db.session.remove()

@@ -1,6 +1,8 @@
 """An administrator reassigns a municipality to another region in the browser (on a 375 px
 wide screen): sees the preview (schools, teachers, upcoming bookings), confirms, and undoes
-it; the reach of the past school year never changes, and everything is back as it was."""
+it; the reach of the past school year never changes, and everything is back as it was.
+A programme leader does the same for a municipality of their own region, from their
+dashboard, on a desktop and on a 375 px phone."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from app.auth.models import User
@@ -102,3 +105,68 @@ def test_admin_reassigns_a_municipality_with_a_preview_and_undoes_it(app, live_s
     assert db.session.get(User, ids["teacher"]).region_id == ids["old"]
     db.session.remove()
     assert _reach(browser, live_server, ids["old"], past) == before
+
+
+@pytest.mark.parametrize("viewport", [(1280, 900), (375, 812)], ids=["desktop", "phone"])
+def test_programme_leader_gives_a_municipality_away_with_a_preview_and_undoes_it(app, live_server, viewport):
+    now = datetime.now(timezone.utc)
+    past = school_year_of(now) - 1
+    old, new = factories.region(name="Achterhoek"), factories.region(name="Liemers")
+    lab = factories.venue(old, latitude=52.0, longitude=6.3)
+    offer = factories.offer(old, lab, school_year=past, capacity_classes=5, capacity_pupils=200)
+    a = factories.school(old, name="De Wieken", municipality_code="1509", municipality_name="Oude IJsselstreek")
+    b = factories.school(old, name="Het Palet", municipality_code="1509", municipality_name="Oude IJsselstreek")
+    c = factories.school(old, name="De Bongerd", municipality_code="0222", municipality_name="Doetinchem")
+    for s in (a, b, c):
+        factories.enrol(s, past, per_groep=20)
+    when = datetime(past, 10, 6, 8, 0, tzinfo=timezone.utc)
+    book(factories.session(offer, when), a, BookingStatus.ATTENDED, 7, 7, 25, attended=24)
+    book(factories.session(offer, when + timedelta(days=7)), c, BookingStatus.ATTENDED, 6, 6, 22, attended=22)
+    teacher = factories.teacher(a)
+    leader = factories.user("programme_leader", region=old)
+    ids = dict(old=old.id, new=new.id, a=a.id, teacher=teacher.id)
+    leader_email, new_code = leader.email, new.code
+    db.session.commit()
+    db.session.remove()
+
+    browser = make_browser(*viewport)
+    try:
+        _sign_in(browser, live_server, leader_email)
+        before = _reach(browser, live_server, ids["old"], past)
+        assert before[0].startswith("67%") and "2 van 3" in before[0]
+
+        browser.get(live_server + "/regiobeheer/")  # the programme leader's dashboard (Regiobeheer)
+        browser.find_element(By.XPATH, "//main//a[normalize-space()='Scholen aan een regio toewijzen']").click()
+        _wait_for(browser, "Als programmaleider kunt u gemeenten van uw eigen regio")
+        Select(browser.find_element(By.ID, "region")).select_by_visible_text(f"Liemers ({new_code})")
+        Select(browser.find_element(By.ID, "area")).select_by_value("municipality")
+        browser.find_element(By.ID, "codes").send_keys("1509")
+        browser.find_element(By.XPATH, "//main//button[normalize-space()='Bekijk wat er verandert']").click()
+        _wait_for(browser, "Voorbeeld: wat verandert er?")
+        preview = browser.find_element(By.ID, "preview").text
+        assert "2 scholen gaan naar Liemers" in preview and "1 leerkracht gaat mee met de school." in preview
+        assert "De Wieken" in preview and "Het Palet" in preview and "De Bongerd" not in preview
+        db.session.expire_all()
+        assert db.session.get(School, ids["a"]).region_id == ids["old"]  # nothing changed yet
+        db.session.remove()
+
+        browser.find_element(By.XPATH, "//main//button[normalize-space()='Bevestigen en toewijzen']").click()
+        _wait_for(browser, "2 scholen zijn toegewezen aan Liemers")
+        db.session.expire_all()
+        assert db.session.get(School, ids["a"]).region_id == ids["new"]
+        assert db.session.get(User, ids["teacher"]).region_id == ids["new"]
+        db.session.remove()
+        assert _reach(browser, live_server, ids["old"], past) == before  # the past school year: unchanged
+
+        browser.get(live_server + "/regiobeheer/schoolgegevens/regio")
+        undo = browser.find_element(By.XPATH, "//main//button[starts-with(normalize-space(), 'Ongedaan maken')]")
+        undo.send_keys(Keys.ENTER)  # by keyboard
+        _wait_for(browser, "De wijziging is ongedaan gemaakt")
+        db.session.expire_all()
+        assert db.session.get(School, ids["a"]).region_id == ids["old"]
+        assert db.session.get(User, ids["teacher"]).region_id == ids["old"]
+        db.session.remove()
+        assert _reach(browser, live_server, ids["old"], past) == before
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    finally:
+        browser.quit()
