@@ -43,3 +43,24 @@ def test_every_interface_text_is_in_the_catalogue():
     known = {m.id if isinstance(m.id, str) else m.id[0] for m in _catalogue() if m.id}
     missing = sorted(found - known)
     assert not missing, f"run `make messages` and translate: {missing[:10]}"
+
+
+def test_every_message_is_in_the_catalogue_once():
+    """Branches append to the catalogue and git merges it as a union (.git/info/attributes):
+    a text two branches both added must not stay in it twice (read_po keeps the last silently)."""
+    from collections import Counter
+
+    ids = Counter()
+    for block in PO.read_text(encoding="utf-8").split("\n\n"):
+        taking, parts = False, []
+        for line in block.splitlines():
+            if line.startswith("msgid "):
+                taking, parts = True, [line[6:]]
+            elif line.startswith(("msgstr", "msgid_plural", "msgctxt")):
+                taking = False
+            elif taking and line.startswith('"'):
+                parts.append(line)
+        if parts:
+            ids["".join(p.strip()[1:-1] for p in parts)] += 1
+    twice = sorted(k for k, n in ids.items() if n > 1 and k)
+    assert twice == [], twice
