@@ -12,7 +12,8 @@ from app.errors import DomainError
 from app.extensions import db
 from app.inputs import MAX_DATE, MIN_DATE, parse_date
 from app.transport import warnings
-from app.transport.services import hires_on, plans_on
+from app.transport.plans import plans_on
+from app.transport.shortfall import hires_on
 
 
 def _bus_json(bus) -> dict:

@@ -96,7 +96,8 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
     """The mail of a queued booking notice, rendered from the bookings as they are now."""
     from app.booking.models import Booking
     from app.extensions import db
-    from app.transport.services import booking_needs_bus, pickup_times, return_times
+    from app.transport.pickups import pickup_times, return_times
+    from app.transport.riders import booking_needs_bus
 
     kind = payload["template"]
     booking = db.session.get(Booking, payload["booking_id"])
