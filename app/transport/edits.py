@@ -15,7 +15,7 @@ from app.labs.models import Session
 from app.transport.errors import BusFull, BusLocked, PlanningNotAllowed, PlanNotFound, TransportError
 from app.transport.models import Bus, BusPlan, BusStop, BusType, PlanStatus
 from app.transport.pickups import plan_pickups, tell_pickups
-from app.transport.plans import lock_plan, plan_session
+from app.transport.plans import lock_plan, plan_session, trip_plans
 
 
 def plan_of_bus(actor: User, bus_id: int) -> tuple[Bus, BusPlan, Session]:
@@ -30,6 +30,11 @@ def plan_of_bus(actor: User, bus_id: int) -> tuple[Bus, BusPlan, Session]:
     plan = lock_plan(session.id)
     db.session.refresh(bus)
     return bus, plan, session
+
+
+def _trip_plan_ids(stop: BusStop) -> set[int]:
+    """The plans of the stop's session's trip: a class may move to a bus of any of them (shared)."""
+    return {p.id for p in trip_plans(stop.booking.session)}
 
 
 def set_bus_locked(actor: User, bus_id: int, locked: bool) -> Bus:
@@ -58,7 +63,7 @@ def move_stop(
         raise BusLocked(_("Deze bus is vergrendeld. Ontgrendel hem eerst."))
     if to_bus_id is not None:
         target = db.session.get(Bus, to_bus_id)
-        if target is None or target.plan_id != plan.id:
+        if target is None or (target.plan_id != plan.id and target.plan_id not in _trip_plan_ids(stop)):
             raise TransportError(_("Kies een bus van dezelfde les."), field="target")
         if target.locked:
             raise BusLocked(_("De gekozen bus is vergrendeld. Ontgrendel hem eerst."))
@@ -97,8 +102,7 @@ def move_stop(
     db.session.expire_all()
     plan_session(session.id, now, force=True, hold="soft")  # the coordinator's change: pickups may move
     db.session.expire_all()
-    plan = db.session.get(BusPlan, plan.id)
-    bus = next((b for b in plan.buses if b.id == target_id), None)
+    bus = db.session.get(Bus, target_id)
     moved = next((s for s in bus.stops if s.booking_id == booking_id), None) if bus is not None else None
     if moved is None:  # the day's fleet had no room for it: nothing changes (the caller rolls back)
         raise TransportError(
@@ -110,9 +114,8 @@ def move_stop(
             code="no_bus",
         )
     on_bus = {s.booking_id for s in bus.stops}
-    broken = next(
-        (w for w in plan.warnings or [] if w["code"] == "pin_breaks_rule" and w.get("booking_id") in on_bus), None
-    )
+    warned = [w for p in trip_plans(session) for w in p.warnings or []]  # a shared bus: any session's plan
+    broken = next((w for w in warned if w["code"] == "pin_breaks_rule" and w.get("booking_id") in on_bus), None)
     if broken is not None:
         raise TransportError(
             _(
@@ -155,12 +158,14 @@ def replan(actor: User, plan_id: int, now: datetime | None = None) -> BusPlan:
     The coordinator accepts changes of announced pickup times where they pay (``hold="soft"``:
     each change costs ``TRANSPORT_PICKUP_CHANGE_COST`` in the objective)."""
     plan, session = plan_for(actor, plan_id)
-    before = plan_pickups(plan)
+    trip = trip_plans(session)  # the trip is re-planned as one (its sessions may share buses)
+    before = {p.id: plan_pickups(p) for p in trip}
     plan = plan_session(session.id, now, force=True, hold="soft")
-    if plan is not None and plan.status == PlanStatus.FROZEN:  # ordered: tell the schools whose pickup changed
-        after = plan_pickups(plan)
-        changed = {bid for bid in after if after[bid] != before.get(bid)}
-        tell_pickups(plan, only=changed)
+    for p in trip:
+        db.session.refresh(p)
+        if p.status == PlanStatus.FROZEN:  # ordered: tell the schools whose pickup changed
+            after = plan_pickups(p)
+            tell_pickups(p, only={bid for bid in after if after[bid] != before[p.id].get(bid)})
     return plan
 
 

@@ -16,7 +16,7 @@ from app.labs.models import PartLocation, Session, SessionStatus
 from app.timeutil import to_local
 from app.transport.models import BusPlan, PlanStatus
 from app.transport.pickups import tell_pickups
-from app.transport.plans import plan_session
+from app.transport.plans import plan_session, trip_plans
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def freeze_due_plans(now: datetime, *, tell: bool = True) -> int:
         .order_by(Session.id)
     ).all()
     db.session.commit()
-    frozen = 0
+    frozen, due = 0, set(ids)
     for sid in ids:
         if not tell:
             db.session.info["transport.no_mail"] = True
@@ -143,12 +143,16 @@ def freeze_due_plans(now: datetime, *, tell: bool = True) -> int:
         if plan is None or plan.status == PlanStatus.FROZEN:
             db.session.commit()
             continue
-        plan.status, plan.frozen_at = PlanStatus.FROZEN, now
+        # the sessions of a trip are ordered together: they may share buses
+        trip = [p for p in trip_plans(plan.session) if p.status != PlanStatus.FROZEN and p.session_id in due]
+        for p in trip:
+            p.status, p.frozen_at = PlanStatus.FROZEN, now
         db.session.flush()
         if tell:
-            tell_pickups(plan)
+            for p in trip:
+                tell_pickups(p)
         db.session.commit()
-        frozen += 1
+        frozen += len(trip)
     return frozen
 
 

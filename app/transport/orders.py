@@ -51,7 +51,7 @@ def orders(region_id: int | None, day: date, carrier: str | None = None) -> list
                     bus.id,
                     s.venue.name if s.venue else "",
                     s.venue.address if s.venue else "",
-                    s.offer.title,
+                    " + ".join(_titles(bus, plan)),
                     stops,
                     bus.arrives_at,
                     bus.departs_back_at,
@@ -62,6 +62,16 @@ def orders(region_id: int | None, day: date, carrier: str | None = None) -> list
             )
     lines.sort(key=lambda ln: (ln.carrier, ln.stops[0][1] if ln.stops else ln.arrives_at, ln.bus_id))
     return lines
+
+
+def _titles(bus, plan) -> list[str]:
+    """The offers of the sessions the bus serves: the plan's own first, then those it shares with."""
+    titles = [plan.session.offer.title]
+    for st in bus.stops:
+        title = st.booking.session.offer.title
+        if st.booking.session_id != plan.session_id and title not in titles:
+            titles.append(title)
+    return titles
 
 
 def _order_status_labels():

@@ -54,22 +54,32 @@ def pickup_time(booking: Booking) -> datetime | None:
     return pickup_times([booking]).get(booking.id)
 
 
+def _stops_of(plan: BusPlan):
+    """The bus stops of the plan's session's classes, on its own buses or shared ones, in bus order."""
+    return db.session.scalars(
+        select(BusStop)
+        .join(Booking, BusStop.booking_id == Booking.id)
+        .where(Booking.session_id == plan.session_id)
+        .order_by(BusStop.bus_id, BusStop.position, BusStop.id)
+    ).all()
+
+
 def plan_pickups(plan: BusPlan) -> dict[int, datetime]:
+    """The pickup time of each class of the plan's session (the earliest, for a class on two buses)."""
     out: dict[int, datetime] = {}
-    for bus in plan.buses:
-        for st in bus.stops:
-            if st.pickup_at is not None and (st.booking_id not in out or st.pickup_at < out[st.booking_id]):
-                out[st.booking_id] = st.pickup_at
+    for st in _stops_of(plan):
+        if st.pickup_at is not None and (st.booking_id not in out or st.pickup_at < out[st.booking_id]):
+            out[st.booking_id] = st.pickup_at
     return out
 
 
 def tell_pickups(plan: BusPlan, only: set[int] | None = None) -> None:
+    """Mail the pickup time to the classes of the plan's session (``only``: these bookings)."""
     from app.booking import notify
 
     bookings = {}
-    for bus in plan.buses:
-        for stop in bus.stops:
-            if only is None or stop.booking_id in only:
-                bookings.setdefault(stop.booking_id, stop.booking)
+    for stop in _stops_of(plan):
+        if only is None or stop.booking_id in only:
+            bookings.setdefault(stop.booking_id, stop.booking)
     for b in bookings.values():
         notify.pickup_planned(b)

@@ -113,6 +113,9 @@ class PlanRequest:
     limits: Limits = Limits()
     given: tuple[GivenBus, ...] = ()
     hold: str = "hard"  # announced pickups: "hard" (kept ± tolerance), "soft" (a change costs), "free"
+    # requests of one day with the same ``trip`` (not None: the same venue, start and end) are planned
+    # as one: a bus may carry classes of several of them (a shared bus), chosen only where it is cheaper
+    trip: object = None
 
 
 @dataclass
@@ -175,6 +178,8 @@ class Plan:
     proven_optimal: bool = False  # the day's model proved its optimum (over routes of up to 5 stops)
     day_objective: float = 0.0  # the day's model: its objective and the solver's proven lower bound (€)
     day_bound: float = 0.0
+    shared: list[PlannedBus] = field(default_factory=list)  # buses of another request's plan carrying its classes
+    shared_cost: float | None = None  # a trip's request: its part of the cost of the buses it rides (by seats)
 
     @property
     def total_km(self) -> float:
@@ -550,7 +555,100 @@ def _split_cheapest(stops, fleet, metric) -> list[_Unit]:
 
 def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
     """Plan the sessions of one day and region together: they share the fleet (the
-    ``available`` of the first request's types). One plan per request, in order."""
+    ``available`` of the first request's types). One plan per request, in order.
+
+    Requests of one trip (the same ``trip`` key: the same venue, start and end) are one routing
+    problem whose stops are all their classes: a route may pick up classes of several sessions
+    (a shared bus). The model keeps every route of one session as a candidate too, so a bus is
+    shared only where that is cheaper. A shared bus is in the plan of the request whose bus it
+    continues (its ``key``), else of the first request it carries a class of; the other requests
+    list it in ``Plan.shared``."""
+    groups: dict[object, list[int]] = {}
+    order: list[list[int]] = []
+    for i, r in enumerate(reqs):
+        if r.trip is not None and r.trip in groups:
+            groups[r.trip].append(i)
+            continue
+        order.append([i])
+        if r.trip is not None:
+            groups[r.trip] = order[-1]
+    merged = [reqs[g[0]] if len(g) == 1 else _merge_trip([reqs[i] for i in g]) for g in order]
+    results = _plan_requests(merged)
+    out: list[Plan | None] = [None] * len(reqs)
+    for g, result in zip(order, results, strict=True):
+        if len(g) == 1:
+            out[g[0]] = result
+        else:
+            for i, part in zip(g, _split_trip([reqs[i] for i in g], result), strict=True):
+                out[i] = part
+    return out
+
+
+def _merge_trip(reqs: list[PlanRequest]) -> PlanRequest:
+    """One request for the sessions of a trip: all their classes, all their given buses. The
+    announced pickups of a session planned "free" (it moved) are not held; the trip is held
+    "soft" when the coordinator accepted changes for one of its sessions, else "hard"."""
+    stops, given, seen = [], [], set()
+    for r in reqs:
+        stops += [replace(s, announced_at=None) if r.hold == "free" else s for s in r.stops]
+        for g in r.given:
+            if g.key not in seen:
+                seen.add(g.key)
+                given.append(g)
+    holds = {r.hold for r in reqs}
+    hold = "soft" if "soft" in holds else "hard" if "hard" in holds else "free"
+    return replace(reqs[0], stops=tuple(stops), given=tuple(given), hold=hold)
+
+
+def _split_trip(reqs: list[PlanRequest], result: Plan) -> list[Plan]:
+    """The trip's plan as one plan per request: each bus in the plan of its owner (the request
+    whose given bus it continues, else the first it carries a class of), listed as shared in the
+    others it carries classes of; warnings and classes without a bus with their request."""
+    of_booking = {s.booking_id: n for n, r in enumerate(reqs) for s in r.stops}
+    of_key = {}
+    for n, r in enumerate(reqs):
+        for g in r.given:
+            of_key.setdefault(g.key, n)
+    parts = [
+        Plan(
+            [],
+            result.solver,
+            proven_optimal=result.proven_optimal,
+            day_objective=result.day_objective,
+            day_bound=result.day_bound,
+        )
+        for _ in reqs
+    ]
+    for bus in result.buses:
+        served = sorted({of_booking[st.booking_id] for st in bus.stops if st.booking_id in of_booking})
+        owner = of_key.get(bus.key, served[0] if served else 0) if bus.key is not None else (served or [0])[0]
+        parts[owner].buses.append(bus)
+        for n in served:
+            if n != owner:
+                parts[n].shared.append(bus)
+    for w in result.warnings:
+        if w.booking_id is not None and w.booking_id in of_booking:
+            parts[of_booking[w.booking_id]].warnings.append(w)
+        else:
+            for p in parts:
+                p.warnings.append(w)
+    for u in result.unplanned:
+        parts[of_booking.get(u.booking_id, 0)].unplanned.append(u)
+    for n, (r, p) in enumerate(zip(reqs, parts, strict=True)):
+        if not r.stops and not any(g for g in r.given):
+            p.solver = "none"
+        p.shared_cost = round(sum(_share(b, of_booking, n) for b in p.buses + p.shared), 2)
+    return parts
+
+
+def _share(bus: PlannedBus, of_booking: dict, n: int) -> float:
+    """The part of a bus's cost a request carries: by its seats on the bus."""
+    mine = sum(st.seats for st in bus.stops if of_booking.get(st.booking_id) == n)
+    return bus.cost * mine / bus.seats_taken if bus.seats_taken else 0.0
+
+
+def _plan_requests(reqs: list[PlanRequest]) -> list[Plan]:
+    """The day's model: one plan per request (a trip already merged into one request)."""
     from ortools.sat.python import cp_model
 
     sessions = [_Session(i, r) for i, r in enumerate(reqs)]

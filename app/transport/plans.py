@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import Region
@@ -27,7 +27,6 @@ from app.timeutil import local_to_utc, to_local
 from app.transport import planning
 from app.transport.distance import road_km
 from app.transport.models import Bus, BusHire, BusPlan, BusStop, BusType, PickupNotice, PlanStatus
-from app.transport.pickups import plan_pickups
 from app.transport.riders import at_school, is_plausible, session_riders
 
 log = logging.getLogger(__name__)
@@ -121,8 +120,31 @@ def _notices(booking_ids) -> dict[int, PickupNotice]:
     return {n.booking_id: n for n in db.session.scalars(select(PickupNotice).where(PickupNotice.booking_id.in_(ids)))}
 
 
+def trip_key(session: Session):
+    """Sessions of a day with the same trip (venue, start and end) are planned as one: their
+    classes may share a bus."""
+    if session.venue_id is None or not current_app.config["TRANSPORT_SHARE_BUSES"]:
+        return None
+    return (session.venue_id, session.starts_at, session.ends_at)
+
+
+def trip_plans(session: Session) -> list[BusPlan]:
+    """The plans of the session's trip (itself included), in session order: they may share buses."""
+    key = trip_key(session)
+    if key is None:
+        return [p for p in db.session.scalars(select(BusPlan).where(BusPlan.session_id == session.id))]
+    venue_id, starts_at, ends_at = key
+    return list(
+        db.session.scalars(
+            select(BusPlan)
+            .join(Session, BusPlan.session_id == Session.id)
+            .where(Session.venue_id == venue_id, Session.starts_at == starts_at, Session.ends_at == ends_at)
+            .order_by(BusPlan.session_id)
+        )
+    )
+
+
 def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str = "hard") -> planning.PlanRequest:
-    pinned = {}
     given = []
     for bus in plan.buses:
         if bus.locked:
@@ -131,12 +153,23 @@ def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str
                     bus.id, bus.bus_type_id, tuple(s.booking_id for s in bus.stops), True, hired=bus.hired
                 )
             )
-            continue
-        stops = [s for s in bus.stops if s.pinned]
-        if stops:
+        elif any(s.pinned for s in bus.stops):
             given.append(planning.GivenBus(bus.id, bus.bus_type_id, hired=bus.hired))
-            for s in stops:
-                pinned[s.booking_id] = bus.id
+    # a class pinned to a bus, also to a shared bus of another session of its trip (that session's
+    # request brings the bus; in one trip they are planned as one)
+    ids = sorted(b.id for b, _km, _m in riders)
+    pinned = (
+        dict(
+            db.session.execute(
+                select(BusStop.booking_id, BusStop.bus_id)
+                .join(Bus, BusStop.bus_id == Bus.id)
+                .where(BusStop.booking_id.in_(ids), BusStop.pinned.is_(True), Bus.locked.is_(False))
+                .order_by(BusStop.booking_id, BusStop.bus_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     told = _notices(b.id for b, _km, _m in riders)
     v = session.venue
     stops = tuple(
@@ -165,6 +198,7 @@ def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str
         _limits(),
         tuple(given),
         hold=hold,
+        trip=trip_key(session),
     )
 
 
@@ -197,7 +231,7 @@ def _fixed_request(session: Session, plan: BusPlan, types) -> planning.PlanReque
 
 def _differences(plan: BusPlan, session: Session, riders) -> list[str]:
     """What changed since the plan was made: the session's time, classes to add, classes to take off."""
-    planned = {s.booking_id for bus in plan.buses for s in bus.stops}
+    planned = set(_seated(session.id))
     wanted = {b.id: b for b, _km, _m in riders}
     notes = []
     arrival = session.starts_at - timedelta(minutes=current_app.config["TRANSPORT_ARRIVAL_MARGIN_MINUTES"])
@@ -310,37 +344,53 @@ def plan_session(
 
 
 def plan_day_of(session: Session, now: datetime, *, force_ids=frozenset(), holds=None) -> dict[int, BusPlan]:
-    """Plan every session of ``session``'s day and region in one model; returns the plans written."""
+    """Plan every session of ``session``'s day and region in one model; returns the plans written.
+
+    The sessions of a trip (trip_key) are planned as one: a re-plan the coordinator forces for one
+    of them re-plans its trip-mates too (they may share a bus)."""
     holds = holds or {}
     types = _types_for(session.offer.region_id, to_local(session.starts_at).date())
     if not types:
         _warn_no_bus_types(session.offer.region_id)  # every far class is reported without a bus
     plans = {sid: lock_plan(sid) for sid in _day_session_ids(session, now)}  # sorted: one lock order
+    sessions = {sid: db.session.get(Session, sid) for sid in plans}
+    forced_trips = {trip_key(sessions[sid]) for sid in force_ids if sid in sessions} - {None}
+    force_ids = set(force_ids) | {sid for sid, s in sessions.items() if trip_key(s) in forced_trips}
     reqs, writable = [], []
+    carried: set[int] = set()  # classes on the buses of plans that stay as they are
     for sid, plan in plans.items():
-        s = db.session.get(Session, sid)
+        s = sessions[sid]
         db.session.refresh(plan)
         fixed = s.starts_at <= now or (plan.status == PlanStatus.FROZEN and sid not in force_ids)
         if fixed:
             if plan.buses:
                 reqs.append(_fixed_request(s, plan, types))
+                carried |= {st.booking_id for bus in plan.buses for st in bus.stops}
             continue
+        writable.append((s, plan))
+    entries = []
+    for s, plan in writable:
         warns: list = []
-        riders = session_riders(s, warns)
-        reqs.append(build_request(s, plan, riders, types, holds.get(sid, "hard")))
-        writable.append((len(reqs) - 1, s, plan, warns))
+        riders = [r for r in session_riders(s, warns) if r[0].id not in carried]
+        reqs.append(build_request(s, plan, riders, types, holds.get(s.id, "hard")))
+        entries.append((len(reqs) - 1, s, plan, warns, {b.id for b, _km, _m in riders}))
     results = planning.plan_day(reqs) if reqs else []
+    pickups: dict[int, datetime] = {}  # every class's pickup, on its own or on a shared bus
+    for result in results:
+        for bus in result.buses:
+            for st in bus.stops:
+                if st.pickup_at is not None and (st.booking_id not in pickups or st.pickup_at < pickups[st.booking_id]):
+                    pickups[st.booking_id] = st.pickup_at
     written = {}
-    for index, s, plan, warns in writable:
+    for index, s, plan, warns, riding in entries:
         result = results[index]
-        before = plan_pickups(plan)
         _write(plan, result)
         plan.warnings = [w.as_dict() for w in warns + list(result.warnings)]
         plan.planned_at = utcnow()
         plan.stale = False
         if s.id in force_ids:
             plan.needs_review, plan.review_note = False, ""
-        _announce(plan, result, holds.get(s.id, "hard"), before)
+        _announce({bid: at for bid, at in pickups.items() if bid in riding}, holds.get(s.id, "hard"))
         if result.warnings:
             log.info("plan of session %s: %s", s.id, "; ".join(w.code for w in result.warnings))
         written[s.id] = plan
@@ -348,14 +398,10 @@ def plan_day_of(session: Session, now: datetime, *, force_ids=frozenset(), holds
     return written
 
 
-def _announce(plan: BusPlan, result: planning.Plan, hold: str, before: dict) -> None:
-    """The pickup times the schools now see: a first time is kept as announced; a change is
-    recorded only when the coordinator accepted changes (or the session moved)."""
-    pickups: dict[int, datetime] = {}
-    for bus in result.buses:
-        for st in bus.stops:
-            if st.pickup_at is not None and (st.booking_id not in pickups or st.pickup_at < pickups[st.booking_id]):
-                pickups[st.booking_id] = st.pickup_at
+def _announce(pickups: dict[int, datetime], hold: str) -> None:
+    """The pickup times the schools now see (``pickups``: one session's classes): a first time is
+    kept as announced; a change is recorded only when the coordinator accepted changes (or the
+    session moved)."""
     told = _notices(pickups)
     first = []
     for bid, at in sorted(pickups.items()):
@@ -388,13 +434,21 @@ def _warn_no_bus_types(region_id: int) -> None:
         log.warning("region %s has no active bus types: its far classes have no bus until one is added", region_id)
 
 
+def _seated(session_id: int) -> dict[int, int]:
+    """The seats each class of the session has on the buses (its own plan's or shared ones)."""
+    return dict(
+        db.session.execute(
+            select(BusStop.booking_id, func.sum(BusStop.seats))
+            .join(Booking, BusStop.booking_id == Booking.id)
+            .where(Booking.session_id == session_id)
+            .group_by(BusStop.booking_id)
+        ).all()
+    )
+
+
 def _same_riders(plan: BusPlan, riders) -> bool:
-    """Whether the plan's buses seat exactly these classes, each with all its seats."""
-    seated: dict[int, int] = {}
-    for bus in plan.buses:
-        for stop in bus.stops:
-            seated[stop.booking_id] = seated.get(stop.booking_id, 0) + stop.seats
-    return seated == {b.id: b.pupils + b.adults for b, _km, _minutes in riders}
+    """Whether the buses seat exactly these classes of the plan's session, each with all its seats."""
+    return _seated(plan.session_id) == {b.id: b.pupils + b.adults for b, _km, _minutes in riders}
 
 
 def _write(plan: BusPlan, result: planning.Plan) -> None:
@@ -490,7 +544,21 @@ def plans_on(region_id: int | None, day: date) -> list[BusPlan]:
 
         stmt = stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == region_id)
     plans = list(db.session.scalars(stmt.options(selectinload(BusPlan.session))))
-    return [p for p in plans if p.buses or p.needs_review or p.stale or p.warnings]
+    serving_buses(plans)
+    return [p for p in plans if p.serving or p.needs_review or p.stale or p.warnings]
+
+
+def serving_buses(plans: list[BusPlan]) -> None:
+    """Give each plan ``serving``: its own buses, then the shared buses of other plans (of its trip)
+    that carry classes of its session: a shared bus is listed under every session it serves."""
+    of_session = {p.session_id: p for p in plans}
+    for p in plans:
+        p.serving = list(p.buses)
+    for p in plans:
+        for bus in p.buses:
+            for sid in bus.session_ids:
+                if sid != p.session_id and sid in of_session:
+                    of_session[sid].serving.append(bus)
 
 
 def plan_days(region_id: int | None, start: date, days: int = 28) -> list[tuple[date, int]]:

@@ -118,6 +118,9 @@ def plans():
         next_day=day + timedelta(days=1),
         admin_args=_admin_args(),
         replanning=_replanning(day_plans),
+        session_titles={
+            p.session_id: f"{to_local(p.session.starts_at):%H:%M} {p.session.offer.title}" for p in day_plans
+        },
         hires=shortfall.hires_on(region.id if region else None, day),
     )
 
