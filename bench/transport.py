@@ -114,7 +114,7 @@ def busy_week(seed: int, parallel: int = 1):
                                 tuple(stops[k::parallel]),
                                 TYPES,
                                 _dist,
-                                trip=(name, starts),
+                                trip=starts,  # one start and end: a trip with nearby venues (--detour)
                             ),
                         )
                     )
@@ -177,12 +177,15 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument(
+        "--detour", type=int, default=10, help="minutes' drive between two venues a shared bus may make (0: same venue)"
+    )
+    parser.add_argument(
         "--parallel", type=int, default=1, help="sessions at once per techlab and start (one trip: they may share)"
     )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     sessions = busy_week(args.seed, args.parallel)
-    limits = planning.Limits(time_limit_seconds=args.seconds)
+    limits = planning.Limits(time_limit_seconds=args.seconds, share_detour_minutes=args.detour)
     days: dict = {}
     for d, _venue, req in sessions:
         days.setdefault(d, []).append(_with(req, limits=limits))
@@ -190,6 +193,7 @@ def main():
     print(
         f"{len(sessions)} sessions at {len(TECHLABS)} techlabs in one week; fleet per day: "
         + ", ".join(f"{t.available} × {t.name}" for t in TYPES)
+        + f"; a shared bus may drive {args.detour} min between two venues"
     )
     head = (
         f"{'day':<11}{'classes':>8}{'buses':>7}{'peak c/m':>10}{'beyond':>7}{'no bus':>7}{'>45min':>7}"
@@ -300,7 +304,7 @@ def main():
         "choice); moved held/free: schools whose announced pickup "
         "moved > 5 min after one cancellation and one new booking (summed over 10 trials per day), holding the announced times or planning from "
         "scratch; hold +%: the cost of holding them; shared: buses carrying classes of several sessions of one "
-        "trip (--parallel > 1: sessions at once at one techlab); apart: every session planned on its own (no shared "
+        "trip (--parallel > 1: sessions at once at one techlab; --detour: techlabs this close); apart: every session planned on its own (no shared "
         "buses): classes without a bus on the contract's fleet, buses and cost with an unlimited fleet."
     )
     if tot["acost"]:

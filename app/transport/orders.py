@@ -32,7 +32,6 @@ def orders(region_id: int | None, day: date, carrier: str | None = None) -> list
     """The buses of a day as order lines for the bus company (per carrier if given)."""
     lines = []
     for plan in plans_on(region_id, day):
-        s = plan.session
         for bus in plan.buses:
             bt = bus.bus_type
             if carrier and bt.carrier != carrier:
@@ -49,8 +48,8 @@ def orders(region_id: int | None, day: date, carrier: str | None = None) -> list
                     bt.seats,
                     sum(st.seats for st in bus.stops),
                     bus.id,
-                    s.venue.name if s.venue else "",
-                    s.venue.address if s.venue else "",
+                    " + ".join(v.name for v in _venues(bus, plan)),
+                    " + ".join(v.address for v in _venues(bus, plan)),
                     " + ".join(_titles(bus, plan)),
                     stops,
                     bus.arrives_at,
@@ -62,6 +61,16 @@ def orders(region_id: int | None, day: date, carrier: str | None = None) -> list
             )
     lines.sort(key=lambda ln: (ln.carrier, ln.stops[0][1] if ln.stops else ln.arrives_at, ln.bus_id))
     return lines
+
+
+def _venues(bus, plan) -> list:
+    """Where the bus drops its classes: the plan's venue, then another of a shared trip's venues."""
+    out = [plan.session.venue] if plan.session.venue else []
+    for st in bus.stops:
+        v = st.booking.session.venue
+        if v is not None and v not in out:
+            out.append(v)
+    return out
 
 
 def _titles(bus, plan) -> list[str]:

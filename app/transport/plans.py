@@ -9,6 +9,8 @@ instead. Like every service here it flushes but does not commit.
 
 from __future__ import annotations
 
+import math
+
 import logging
 from datetime import date, datetime, time, timedelta
 
@@ -21,7 +23,7 @@ from app.auth.models import Region
 from app.booking.models import Booking
 from app.db import utcnow
 from app.extensions import db
-from app.labs.models import PartLocation, Session, SessionStatus
+from app.labs.models import PartLocation, Session, SessionStatus, Venue
 from app.locking import is_postgres, locking_enabled, set_lock_timeout
 from app.timeutil import local_to_utc, to_local
 from app.transport import planning
@@ -63,9 +65,10 @@ def lock_plan(session_id: int) -> BusPlan:
     return db.session.scalar(stmt)
 
 
-def _limits() -> planning.Limits:
+def _limits(region: Region | None = None) -> planning.Limits:
     cfg = current_app.config
     return planning.Limits(
+        share_detour_minutes=region.bus_share_detour_minutes if region is not None else 0,
         max_ride_minutes=cfg["TRANSPORT_MAX_RIDE_MINUTES"],
         arrival_margin_minutes=cfg["TRANSPORT_ARRIVAL_MARGIN_MINUTES"],
         dwell_minutes=cfg["TRANSPORT_DWELL_MINUTES"],
@@ -121,27 +124,43 @@ def _notices(booking_ids) -> dict[int, PickupNotice]:
 
 
 def trip_key(session: Session):
-    """Sessions of a day with the same trip (venue, start and end) are planned as one: their
-    classes may share a bus."""
+    """Sessions of a day with the same start and end are planned as one trip where their venues are
+    the same or close (the region's ``bus_share_detour_minutes``): their classes may share a bus."""
     if session.venue_id is None or not current_app.config["TRANSPORT_SHARE_BUSES"]:
         return None
-    return (session.venue_id, session.starts_at, session.ends_at)
+    return (session.starts_at, session.ends_at)
+
+
+def _near(a: Venue, b: Venue, region: Region) -> bool:
+    """Whether a bus may drop classes at both venues: the same, or a drive within the detour."""
+    if a.id == b.id:
+        return True
+    km = road_km(a.latitude, a.longitude, b.latitude, b.longitude, region.road_factor)
+    return math.ceil(km / current_app.config["TRANSPORT_SPEED_KMH"] * 60) <= region.bus_share_detour_minutes
 
 
 def trip_plans(session: Session) -> list[BusPlan]:
-    """The plans of the session's trip (itself included), in session order: they may share buses."""
-    key = trip_key(session)
-    if key is None:
-        return [p for p in db.session.scalars(select(BusPlan).where(BusPlan.session_id == session.id))]
-    venue_id, starts_at, ends_at = key
-    return list(
-        db.session.scalars(
-            select(BusPlan)
-            .join(Session, BusPlan.session_id == Session.id)
-            .where(Session.venue_id == venue_id, Session.starts_at == starts_at, Session.ends_at == ends_at)
-            .order_by(BusPlan.session_id)
+    """The plans of the session's trip-mates (itself included), in session order: the sessions of the
+    same start and end at the same or a nearby venue, which may share buses with it."""
+    from app.labs.models import Offer
+
+    own = list(db.session.scalars(select(BusPlan).where(BusPlan.session_id == session.id)))
+    if trip_key(session) is None:
+        return own
+    region = session.offer.region
+    rows = db.session.execute(
+        select(BusPlan, Session)
+        .join(Session, BusPlan.session_id == Session.id)
+        .join(Offer, Session.offer_id == Offer.id)
+        .where(
+            Offer.region_id == region.id,
+            Session.starts_at == session.starts_at,
+            Session.ends_at == session.ends_at,
+            Session.venue_id.is_not(None),
         )
-    )
+        .order_by(BusPlan.session_id)
+    ).all()
+    return [p for p, s in rows if s.id == session.id or _near(session.venue, s.venue, region)]
 
 
 def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str = "hard") -> planning.PlanRequest:
@@ -195,7 +214,7 @@ def build_request(session: Session, plan: BusPlan, riders, types=None, hold: str
         stops,
         tuple(types if types is not None else _types_for(session.offer.region_id, to_local(session.starts_at).date())),
         _road(session.offer.region.road_factor),
-        _limits(),
+        _limits(session.offer.region),
         tuple(given),
         hold=hold,
         trip=trip_key(session),
@@ -354,8 +373,9 @@ def plan_day_of(session: Session, now: datetime, *, force_ids=frozenset(), holds
         _warn_no_bus_types(session.offer.region_id)  # every far class is reported without a bus
     plans = {sid: lock_plan(sid) for sid in _day_session_ids(session, now)}  # sorted: one lock order
     sessions = {sid: db.session.get(Session, sid) for sid in plans}
-    forced_trips = {trip_key(sessions[sid]) for sid in force_ids if sid in sessions} - {None}
-    force_ids = set(force_ids) | {sid for sid, s in sessions.items() if trip_key(s) in forced_trips}
+    force_ids = set(force_ids) | {
+        p.session_id for sid in force_ids if sid in sessions for p in trip_plans(sessions[sid])
+    }
     reqs, writable = [], []
     carried: set[int] = set()  # classes on the buses of plans that stay as they are
     for sid, plan in plans.items():

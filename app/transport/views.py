@@ -119,7 +119,9 @@ def plans():
         admin_args=_admin_args(),
         replanning=_replanning(day_plans),
         session_titles={
-            p.session_id: f"{to_local(p.session.starts_at):%H:%M} {p.session.offer.title}" for p in day_plans
+            p.session_id: f"{to_local(p.session.starts_at):%H:%M} {p.session.offer.title}"
+            + (f" ({p.session.venue.name})" if p.session.venue else "")
+            for p in day_plans
         },
         hires=shortfall.hires_on(region.id if region else None, day),
     )

@@ -126,6 +126,25 @@ def test_a_shared_trip_plans_the_same_twice_and_holds_announced_pickups():
     assert all(abs(after[b] - told[b]) <= timedelta(minutes=5) for b in after)
 
 
+def test_nearby_venues_within_the_detour_share_a_bus_and_beyond_it_do_not():
+    near = (VENUE[0] + 0.02, VENUE[1])  # about 3 km by road: a few minutes' drive
+    a = _req([_stop(1, 20, 9)])
+    b = _req([_stop(2, 20.5, 9, east=0.005)], venue=near)
+    shared = planning.plan_day([a, b])
+    alone = planning.plan_day([replace(a, trip=None), replace(b, trip=None)])
+    assert [len(p.buses) for p in shared] == [1, 0] and shared[1].shared == shared[0].buses
+    assert _day_cost(shared) < _day_cost(alone)
+    bus = shared[0].buses[0]
+    assert bus.ride_minutes <= 45  # every class's ride, counted to its own venue
+    # the bus is at the second venue on time and at the first one a drive (and a stop) before
+    first_pickup = min(st.pickup_at for st in bus.stops)
+    assert bus.arrives_at == START - timedelta(minutes=15) and first_pickup < bus.arrives_at - timedelta(minutes=20)
+    # no detour allowed (the same venue only): a bus each
+    strict = Limits(time_limit_seconds=0.5, share_detour_minutes=0)
+    apart = planning.plan_day([replace(a, limits=strict), replace(b, limits=strict)])
+    assert [len(p.buses) for p in apart] == [1, 1] and not any(p.shared for p in apart)
+
+
 # ------------------------------------------------------------------ in the database
 
 
@@ -216,6 +235,26 @@ def test_a_session_at_a_venue_beyond_the_detour_does_not_share(transport):
     sids = [transport["session"].id, other.id]
     assert _bus_count(sids) == 2
     assert not any(bus.shared for bus in db.session.scalars(select(Bus)))
+
+
+def test_a_nearby_venue_shares_within_the_regions_detour(transport):
+    near_venue = factories.venue(
+        transport["region"], latitude=VENUE[0] + 0.02, longitude=VENUE[1], name="Hotspot Dichtbij"
+    )
+    other = _second_session(transport, venue=near_venue)
+    a, b = _small_classes(transport, other)
+    sids = [transport["session"].id, other.id]
+    assert _bus_count(sids) == 1
+    [line] = orders.orders(transport["region"].id, to_local(transport["session"].starts_at).date())
+    assert transport["venue"].name in line.venue and "Hotspot Dichtbij" in line.venue
+    for booking in (db.session.get(Booking, a.id), db.session.get(Booking, b.id)):
+        assert pickups.pickup_time(booking) is not None
+    # the region allows no detour: a bus each
+    transport["region"].bus_share_detour_minutes = 0
+    db.session.commit()
+    plans.plan_session(transport["session"].id, force=True, hold="free")
+    db.session.commit()
+    assert _bus_count(sids) == 2
 
 
 def test_a_cancellation_on_a_shared_bus_keeps_the_announced_pickups(transport):
