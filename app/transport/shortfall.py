@@ -85,10 +85,10 @@ def ask_school(actor: User, plan_id: int, booking_id) -> Booking:
         raise TransportError(_("Deze klas heeft een bus: er is niets te vragen."), field="booking", code="has_bus")
     from flask_babel import force_locale
 
-    from app.booking.notify import _recipients
+    from app.booking.notify import recipients
     from app.mail import queue_mail
 
-    to, locale = _recipients(booking)
+    to, locale = recipients(booking)
     if not to:
         raise TransportError(_("Van deze boeking is geen e-mailadres bekend."), field="booking", code="no_email")
     base = current_app.config["BASE_URL"].rstrip("/")
