@@ -21,7 +21,10 @@ bus types, for all sessions of a day of a region together, minimising cost:
 * a bus costs ``cost_per_trip`` (the order: there and back) plus ``cost_per_km`` for
   every kilometre driven with the classes (the route, twice);
 * locked buses are kept as given; a bus with pinned stops carries exactly those (a pin
-  that breaks the ride rule is kept, with a warning).
+  that breaks the ride rule is kept, with a warning);
+* sessions of one trip (the same start and end, at one venue or at venues within
+  ``share_detour_minutes``) are one routing problem: a bus may carry classes of several of
+  them (a shared bus, dropping at up to two venues), chosen only where it is cheaper.
 
 Exact where small: the routes of up to ``exact_max_stops`` stops are enumerated (each in
 its best order) and CP-SAT picks the cheapest set that carries every class within the

@@ -2,16 +2,18 @@
 
 ``plan_session`` locks the plans of the session's day and region (one lock order), re-reads the
 bookings, runs the pure planner (app/transport/planning.py) for the whole day (the sessions share
-the fleet) and writes buses and stops; locked buses and pinned stops are respected. A frozen plan
-is not changed by a booking change: the change is flagged for the coordinator (``needs_review``)
-instead. Like every service here it flushes but does not commit.
+the fleet; the sessions of one trip as one routing problem, so their classes may share a bus)
+and writes buses and stops; locked buses and pinned stops are respected. A shared bus is a row
+of one plan whose stops name classes of several sessions; riders, pickups and held times are
+read per session over every bus. A frozen plan is not changed by a booking change: the change is
+flagged for the coordinator (``needs_review``) instead. Like every service here it flushes but
+does not commit.
 """
 
 from __future__ import annotations
 
-import math
-
 import logging
+import math
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
