@@ -138,6 +138,8 @@ def load_config(instance_path: str) -> dict:
         "TRANSPORT_PICKUP_CHANGE_COST": float(os.environ.get("TRANSPORT_PICKUP_CHANGE_COST", "25")),
         # a bus's next trip of the day starts at least this long after it is back
         "TRANSPORT_TURNAROUND_MINUTES": int(os.environ.get("TRANSPORT_TURNAROUND_MINUTES", "15")),
+        # classes of sessions at the same venue, start and end may share a bus where that is cheaper
+        "TRANSPORT_SHARE_BUSES": os.environ.get("TRANSPORT_SHARE_BUSES", "1") not in ("0", "false", "no"),
         "TRANSPORT_FREEZE_DAYS": int(os.environ.get("TRANSPORT_FREEZE_DAYS", "7")),
         "TRANSPORT_LOCK_TIMEOUT_MS": int(os.environ.get("TRANSPORT_LOCK_TIMEOUT_MS", "30000")),
         # the outbox worker (app.outbox.worker): a failed entry is retried after

@@ -73,7 +73,10 @@ def _dist(a, b, c, d):
     return road_km(a, b, c, d, FACTOR)
 
 
-def busy_week(seed: int):
+def busy_week(seed: int, parallel: int = 1):
+    """The week's sessions; ``parallel`` > 1: that many sessions at once at each techlab and start
+    (one trip: their classes may share a bus), the classes of a slot drawn as for one session and
+    dealt over them."""
     rng = random.Random(seed)
     schools = {c: v for c, v in load_schools().items() if v[0] is not None}
     pc4 = pc4_centroids()
@@ -98,15 +101,23 @@ def busy_week(seed: int):
                     size = max(8, min(32, round((pupils or 200) / 8 * rng.uniform(0.8, 1.2))))
                     stops.append(planning.StopRequest(len(sessions) * 100 + i, i, lat, lon, size + 2, name=code))
                 starts = local_to_utc(d, start)
-                sessions.append(
-                    (
-                        d,
-                        name,
-                        planning.PlanRequest(
-                            vlat, vlon, starts, starts + timedelta(hours=2, minutes=30), tuple(stops), TYPES, _dist
-                        ),
+                for k in range(parallel):
+                    sessions.append(
+                        (
+                            d,
+                            name,
+                            planning.PlanRequest(
+                                vlat,
+                                vlon,
+                                starts,
+                                starts + timedelta(hours=2, minutes=30),
+                                tuple(stops[k::parallel]),
+                                TYPES,
+                                _dist,
+                                trip=starts,  # one start and end: a trip with nearby venues (--detour)
+                            ),
+                        )
                     )
-                )
     return sessions
 
 
@@ -122,6 +133,11 @@ def _peak(plans) -> dict[int, int]:
             [(b.busy_from, b.busy_until) for p in plans for b in p.buses if b.type.id == t.id]
         )
     return out
+
+
+def _is_shared(bus, plan, plans) -> bool:
+    """A bus of ``plan`` listed as shared in another plan of the day."""
+    return any(bus is x for q in plans if q is not plan for x in q.shared)
 
 
 def _pickups(plans) -> dict[int, datetime]:
@@ -160,10 +176,16 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument(
+        "--detour", type=int, default=10, help="minutes' drive between two venues a shared bus may make (0: same venue)"
+    )
+    parser.add_argument(
+        "--parallel", type=int, default=1, help="sessions at once per techlab and start (one trip: they may share)"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    sessions = busy_week(args.seed)
-    limits = planning.Limits(time_limit_seconds=args.seconds)
+    sessions = busy_week(args.seed, args.parallel)
+    limits = planning.Limits(time_limit_seconds=args.seconds, share_detour_minutes=args.detour)
     days: dict = {}
     for d, _venue, req in sessions:
         days.setdefault(d, []).append(_with(req, limits=limits))
@@ -171,11 +193,13 @@ def main():
     print(
         f"{len(sessions)} sessions at {len(TECHLABS)} techlabs in one week; fleet per day: "
         + ", ".join(f"{t.available} × {t.name}" for t in TYPES)
+        + f"; a shared bus may drive {args.detour} min between two venues"
     )
     head = (
         f"{'day':<11}{'classes':>8}{'buses':>7}{'peak c/m':>10}{'beyond':>7}{'no bus':>7}{'>45min':>7}"
         f"{'cost EUR':>10}{'optimal':>8}{'gap EUR':>8}{'unlim. buses':>13}{'unlim. cost':>12}"
         f"{'hired':>6}{'no bus':>7}{'cost EUR':>9}{'moved held':>11}{'moved free':>11}{'hold +%':>8}{'time s':>7}"
+        f"{'shared':>7}{'apart no bus':>13}{'apart unlim. buses':>19}{'apart unlim. cost':>18}"
     )
     print(head)
     tot = dict(
@@ -197,6 +221,10 @@ def main():
         time=0.0,
         optimal=0,
         days=0,
+        shared=0,
+        abuses=0,
+        acost=0.0,
+        anobus=0,
     )
     for d, reqs in sorted(days.items()):
         classes = sum(len({s.booking_id for s in r.stops}) for r in reqs)
@@ -217,6 +245,12 @@ def main():
         hired = sum(1 for p in hired_plans for b in p.buses if b.type.hired)
         hnobus = sum(len(p.unplanned) for p in hired_plans)
         hcost = sum(p.total_cost for p in hired_plans)
+        # the same day with every session planned on its own (no shared buses)
+        # (the contract's fleet: classes without a bus; an unlimited fleet: buses and cost, every class carried)
+        anobus = sum(len(p.unplanned) for p in planning.plan_day([_with(r, trip=None) for r in reqs]))
+        apart = planning.plan_day([_with(r, trip=None, types=UNLIMITED) for r in reqs])
+        abuses, acost = sum(len(p.buses) for p in apart), sum(p.total_cost for p in apart)
+        shared = sum(1 for p in plans for b in p.buses if _is_shared(b, p, plans))
         # churn where classes share buses most: the same day with the unlimited fleet
         churn = [0, 0, 0.0, 0.0]
         for _trial in range(TRIALS):
@@ -227,6 +261,7 @@ def main():
             f"{d.isoformat():<11}{classes:>8}{buses:>7}{str(peak[1]) + '/' + str(peak[2]):>10}{beyond:>7}"
             f"{nobus:>7}{over:>7}{cost:>10.0f}{'yes' if optimal else 'no':>8}{gap:>8.2f}{ubuses:>13}{ucost:>12.0f}"
             f"{hired:>6}{hnobus:>7}{hcost:>9.0f}{churn[0]:>11}{churn[1]:>11}{hold_pct:>8.1f}{took:>7.2f}"
+            f"{shared:>7}{anobus:>13}{abuses:>19}{acost:>18.0f}"
         )
         for k, v in (
             ("classes", classes),
@@ -247,6 +282,10 @@ def main():
             ("time", took),
             ("optimal", int(optimal)),
             ("days", 1),
+            ("shared", shared),
+            ("abuses", abuses),
+            ("acost", acost),
+            ("anobus", anobus),
         ):
             tot[k] += v
     print(
@@ -255,6 +294,7 @@ def main():
         f"{tot['ubuses']:>13}{tot['ucost']:>12.0f}{tot['hired']:>6}{tot['hnobus']:>7}{tot['hcost']:>9.0f}"
         f"{tot['mh']:>11}{tot['mf']:>11}"
         f"{(100 * (tot['ch'] - tot['cf']) / tot['cf'] if tot['cf'] else 0):>8.1f}{tot['time']:>7.1f}"
+        f"{tot['shared']:>7}{tot['anobus']:>13}{tot['abuses']:>19}{tot['acost']:>18.0f}"
     )
     print(
         "peak c/m: most coaches / minibuses on the road at once; beyond: buses beyond the fleet (must be 0); "
@@ -263,8 +303,16 @@ def main():
         "bound); unlim.: the same day with an unlimited fleet; hired/no bus/cost: the fleet plus hired buses (the 'hire' "
         "choice); moved held/free: schools whose announced pickup "
         "moved > 5 min after one cancellation and one new booking (summed over 10 trials per day), holding the announced times or planning from "
-        "scratch; hold +%: the cost of holding them."
+        "scratch; hold +%: the cost of holding them; shared: buses carrying classes of several sessions of one "
+        "trip (--parallel > 1: sessions at once at one techlab; --detour: techlabs this close); apart: every session planned on its own (no shared "
+        "buses): classes without a bus on the contract's fleet, buses and cost with an unlimited fleet."
     )
+    if tot["acost"]:
+        print(
+            f"sharing buses within a trip, unlimited fleet: {tot['ubuses']} buses € {tot['ucost']:.0f} against "
+            f"{tot['abuses']} buses € {tot['acost']:.0f} apart ({100 * (tot['acost'] - tot['ucost']) / tot['acost']:.1f}% "
+            f"saved); the contract's fleet: {tot['nobus']} classes without a bus against {tot['anobus']} apart"
+        )
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def _world() -> dict:
     from app.booking.services import ClassDetails, create_booking
     from app.timeutil import school_year_of
     from app.transport.models import BusType
-    from app.transport.services import replan_sessions
+    from app.transport.jobs import replan_sessions
 
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     region, other = factories.region(bus_threshold_km=6.0), factories.region()

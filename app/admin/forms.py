@@ -46,6 +46,11 @@ class RegionSettingsForm(FlaskForm):
         default=48,
         validators=[Optional(), NumberRange(min=1, max=336, message=_l("Van 1 tot en met 336 uur."))],
     )
+    bus_share_detour_minutes = IntegerField(
+        _l("Gedeelde bus: hoogstens zoveel minuten rijden tussen twee locaties"),
+        default=10,
+        validators=[Optional(), NumberRange(min=0, max=60, message=_l("Van 0 tot en met 60 minuten."))],
+    )
 
 
 class RegionForm(RegionSettingsForm):

@@ -52,6 +52,7 @@ class RegionSettings:
     classes_per_school_session: int = 1  # admission: classes of one school in one session
     offer_hours: int = 48  # admission: time to accept a place offered inside the cancellation deadline
     password_login_off: bool | None = None  # sign-in: teachers only through a school account (administrators set it)
+    bus_share_detour_minutes: int = 10  # buses: a shared bus may drop classes at venues this close (0: same venue)
 
 
 def _check_settings(settings: RegionSettings) -> None:
@@ -69,6 +70,10 @@ def _check_settings(settings: RegionSettings) -> None:
         )
     if not 1 <= int(settings.offer_hours) <= 336:
         raise DomainError(_("Van 1 tot en met 336 uur."), code="invalid_offer_hours", field="offer_hours")
+    if not 0 <= int(settings.bus_share_detour_minutes) <= 60:
+        raise DomainError(
+            _("Van 0 tot en met 60 minuten."), code="invalid_share_detour", field="bus_share_detour_minutes"
+        )
 
 
 def _check_code_and_name(code: str, name: str, region: Region | None) -> tuple[str, str]:
@@ -94,6 +99,7 @@ def _apply_settings(region: Region, settings: RegionSettings) -> None:
     region.collect_gender_counts = bool(settings.collect_gender_counts)
     region.classes_per_school_session = int(settings.classes_per_school_session)
     region.offer_hours = int(settings.offer_hours)
+    region.bus_share_detour_minutes = int(settings.bus_share_detour_minutes)
     if settings.password_login_off is not None:
         region.password_login_off = bool(settings.password_login_off)
 

@@ -58,6 +58,9 @@ def _settings(form: RegionSettingsForm) -> services.RegionSettings:
         collect_gender_counts=bool(form.collect_gender_counts.data),
         classes_per_school_session=int(form.classes_per_school_session.data or 1),
         offer_hours=int(form.offer_hours.data or 48),
+        bus_share_detour_minutes=int(
+            form.bus_share_detour_minutes.data if form.bus_share_detour_minutes.data is not None else 10
+        ),
         password_login_off=bool(form.password_login_off.data) if hasattr(form, "password_login_off") else None,
     )
 

@@ -12,13 +12,17 @@ from app.errors import DomainError
 from app.extensions import db
 from app.inputs import MAX_DATE, MIN_DATE, parse_date
 from app.transport import warnings
-from app.transport.services import hires_on, plans_on
+from app.transport.plans import plans_on
+from app.transport.shortfall import hires_on
 
 
 def _bus_json(bus) -> dict:
     bt = bus.bus_type
     return {
         "id": bus.id,
+        "plan_id": bus.plan_id,
+        "session_ids": bus.session_ids,
+        "shared": bus.shared,
         "type": {"id": bt.id, "name": bt.name, "carrier": bt.carrier},
         "seats": bt.seats,
         "seats_taken": sum(s.seats for s in bus.stops),
@@ -32,6 +36,7 @@ def _bus_json(bus) -> dict:
             {
                 "position": s.position,
                 "booking_id": s.booking_id,
+                "session_id": s.booking.session_id,
                 "school": {
                     "id": s.booking.school.id,
                     "name": s.booking.school.name,
@@ -66,7 +71,7 @@ def plan_json(plan, warns: list | None = None) -> dict:
             {k: w[k] for k in ("code", "booking_id", "school", "text", "minutes", "seats", "choices") if k in w}
             for w in (warns if warns is not None else [])
         ],
-        "buses": [_bus_json(b) for b in plan.buses],
+        "buses": [_bus_json(b) for b in getattr(plan, "serving", plan.buses)],
     }
 
 
@@ -120,6 +125,7 @@ STOP = {
     "properties": {
         "position": {"type": "integer"},
         "booking_id": {"type": "integer"},
+        "session_id": {"type": "integer", "description": "the session of the class (a shared bus serves several)"},
         "school": {
             "type": "object",
             "properties": {
@@ -140,6 +146,17 @@ SCHEMAS = {
         "required": ["id", "type", "seats", "stops", "arrives_at"],
         "properties": {
             "id": {"type": "integer"},
+            "plan_id": {"type": "integer", "description": "the plan the bus belongs to (ordered with)"},
+            "session_ids": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "the sessions whose classes ride the bus",
+            },
+            "shared": {
+                "type": "boolean",
+                "description": "the bus carries classes of several sessions of one trip (the same venue, start and "
+                "end); it is listed under each of their plans and counted in its own plan's cost",
+            },
             "type": {
                 "type": "object",
                 "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "carrier": {"type": "string"}},
@@ -177,7 +194,11 @@ SCHEMAS = {
             "warnings_seen": {"type": "boolean", "description": "the coordinator marked the warnings as seen"},
             "to_check": {"type": "boolean", "description": "unseen warnings, or changes after the order"},
             "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/BusPlanWarning"}},
-            "buses": {"type": "array", "items": {"$ref": "#/components/schemas/Bus"}},
+            "buses": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Bus"},
+                "description": "the plan's own buses, then shared buses of other plans carrying its classes",
+            },
         },
     },
     "BusPlanWarning": {

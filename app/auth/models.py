@@ -42,6 +42,7 @@ class Region(db.Model):
         CheckConstraint("road_factor >= 1", name="road_factor_at_least_one"),
         CheckConstraint("classes_per_school_session >= 1", name="classes_per_school_session_positive"),
         CheckConstraint("offer_hours >= 1", name="offer_hours_positive"),
+        CheckConstraint("bus_share_detour_minutes >= 0", name="bus_share_detour_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +53,9 @@ class Region(db.Model):
     road_factor: Mapped[float] = mapped_column(Float, default=1.3)
     # the price of hiring an extra bus for a day when the contract's fleet is used up (None: not offered)
     bus_hire_price: Mapped[Optional[float]] = mapped_column(Float)
+    # classes of sessions with the same start and end at venues this close (minutes' drive between
+    # them; 0: the same venue only) may share a bus that drops them at both
+    bus_share_detour_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     # ask teachers for optional aggregate counts of girls and boys per booking
     collect_gender_counts: Mapped[bool] = mapped_column(default=False)
     # admission: how many classes of one school may book the same session; how long a class has to

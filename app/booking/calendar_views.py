@@ -33,7 +33,7 @@ def _ics_response(data: bytes, filename: str) -> Response:
 
 
 def _booking_events(bookings, base: str) -> list:
-    from app.transport.services import pickup_times, return_times
+    from app.transport.pickups import pickup_times, return_times
 
     pickups, returns = pickup_times(bookings), return_times(bookings)
     return [booking_event(b, base, pickups.get(b.id), back_at=returns.get(b.id)) for b in bookings]

@@ -19,7 +19,8 @@ from app.mail import Attachment, Mail
 from app.ops.logs import current_request_id
 
 
-def _recipients(booking) -> tuple[list[str], str]:
+def recipients(booking) -> tuple[list[str], str]:
+    """The e-mail addresses of a booking's contact (the form's and the account's) and their language."""
     emails, locale = [], "nl"
     if booking.contact_email:
         emails.append(booking.contact_email)
@@ -71,7 +72,7 @@ def _send(
     ``to``: other recipients than the booking's contact (e.g. the coordinators), in Dutch."""
     bookings = bookings or [booking]
     if to is None:
-        to, locale = _recipients(booking)
+        to, locale = recipients(booking)
         to = to + [a for a in also if a and a not in to]
     else:
         locale = "nl"
@@ -96,7 +97,8 @@ def render(payload: dict, request_id: str | None = None) -> Mail:
     """The mail of a queued booking notice, rendered from the bookings as they are now."""
     from app.booking.models import Booking
     from app.extensions import db
-    from app.transport.services import booking_needs_bus, pickup_times, return_times
+    from app.transport.pickups import pickup_times, return_times
+    from app.transport.riders import booking_needs_bus
 
     kind = payload["template"]
     booking = db.session.get(Booking, payload["booking_id"])

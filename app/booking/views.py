@@ -307,9 +307,9 @@ def my_bookings():
 def detail(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_view_booking)
     bookings = list(booking.series.bookings) if booking.series is not None else [booking]
-    from app.transport.services import pickup_times, return_times
+    from app.transport.pickups import pickup_times, return_times
     from app.transport.forms import FlagForm
-    from app.transport.services import transport_info
+    from app.transport.riders import transport_info
 
     now = utcnow()
     return render_template(

@@ -73,7 +73,7 @@ def school_distances(school, venue_ids: set[int], road_factor: float) -> dict[in
     """Road km from a school to each venue: a known road distance, else the estimate."""
     if school is None or not venue_ids:
         return {}
-    from app.transport.services import known_roads
+    from app.transport.roads import known_roads
 
     known = known_roads(venue_ids, [school.id])
     venues = db.session.execute(select(Venue.id, Venue.latitude, Venue.longitude).where(Venue.id.in_(venue_ids))).all()

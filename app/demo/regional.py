@@ -375,7 +375,7 @@ def load_demo(
 
 def _buses(region: Region, today: date, echo=print) -> None:
     """Bus plans for the sessions of the coming two weeks; those within the freeze period are ordered."""
-    from app.transport.services import freeze_due_plans, plan_upcoming
+    from app.transport.jobs import freeze_due_plans, plan_upcoming
 
     now = datetime.combine(today, time(12, 0), tzinfo=timezone.utc)
     n = plan_upcoming(region.id, now, days=14)

@@ -554,7 +554,7 @@ def day_sheet(venue_id: int, day: str):
         d = parse_date(day)
     except ValueError:
         abort(404)
-    from app.transport.services import pickup_times
+    from app.transport.pickups import pickup_times
 
     rows = db.session.scalars(
         select(Session)

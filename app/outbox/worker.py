@@ -223,7 +223,7 @@ def _defer_waiting(rows: list[OutboxEntry], now: datetime) -> list[OutboxEntry]:
 
 
 def _replan(entry_id: int, now: datetime) -> None:
-    from app.transport.services import replan_sessions
+    from app.transport.jobs import replan_sessions
 
     entry = db.session.get(OutboxEntry, entry_id)
     sid, moved = int(entry.payload["session_id"]), bool(entry.payload.get("moved"))

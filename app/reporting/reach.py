@@ -217,7 +217,7 @@ def school_rows(f: Filters) -> list[SchoolRow]:
     ):
         venues.setdefault(region_id, []).append((vid, la, lo))
         factors[region_id] = factor
-    from app.transport.services import known_roads
+    from app.transport.roads import known_roads
 
     known = known_roads([vid for vs in venues.values() for vid, _la, _lo in vs])
     for row in rows.values():

@@ -139,6 +139,16 @@ class Bus(db.Model):
         back_populates="bus", cascade="all, delete-orphan", order_by="BusStop.position"
     )
 
+    @property
+    def session_ids(self) -> list[int]:
+        """The sessions whose classes ride this bus: more than one for a bus shared by sessions of a
+        trip (the same venue, start and end); the bus belongs to one plan and serves them all."""
+        return sorted({st.booking.session_id for st in self.stops})
+
+    @property
+    def shared(self) -> bool:
+        return len(self.session_ids) > 1
+
 
 class BusStop(db.Model):
     __tablename__ = "bus_stops"

@@ -21,7 +21,10 @@ bus types, for all sessions of a day of a region together, minimising cost:
 * a bus costs ``cost_per_trip`` (the order: there and back) plus ``cost_per_km`` for
   every kilometre driven with the classes (the route, twice);
 * locked buses are kept as given; a bus with pinned stops carries exactly those (a pin
-  that breaks the ride rule is kept, with a warning).
+  that breaks the ride rule is kept, with a warning);
+* sessions of one trip (the same start and end, at one venue or at venues within
+  ``share_detour_minutes``) are one routing problem: a bus may carry classes of several of
+  them (a shared bus, dropping at up to two venues), chosen only where it is cheaper.
 
 Exact where small: the routes of up to ``exact_max_stops`` stops are enumerated (each in
 its best order) and CP-SAT picks the cheapest set that carries every class within the
@@ -56,6 +59,7 @@ class StopRequest:
     pinned_bus: int | None = None  # key of the bus the coordinator put it on
     name: str = ""
     announced_at: datetime | None = None  # the pickup time the school was told, if any
+    venue: int = 0  # where the class goes: 0 the request's venue, n its ``venues[n - 1]`` (a shared trip)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class Limits:
     turnaround_minutes: int = 15  # between a bus's return and its next trip's first pickup
     exact_max_stops: int = 5  # routes of up to this many stops are enumerated
     exact_max_columns: int = 20000  # beyond this many routes a session goes to OR-Tools routing
+    share_detour_minutes: int = 10  # a shared bus may drop classes at two venues this close (driving)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ class PlanRequest:
     limits: Limits = Limits()
     given: tuple[GivenBus, ...] = ()
     hold: str = "hard"  # announced pickups: "hard" (kept ± tolerance), "soft" (a change costs), "free"
+    # requests of one day with the same ``trip`` (not None: the same venue, start and end) are planned
+    # as one: a bus may carry classes of several of them (a shared bus), chosen only where it is cheaper
+    trip: object = None
+    venues: tuple[tuple[float, float], ...] = ()  # a shared trip's other venues (lat, lon): StopRequest.venue 1, 2, …
 
 
 @dataclass
@@ -175,6 +184,8 @@ class Plan:
     proven_optimal: bool = False  # the day's model proved its optimum (over routes of up to 5 stops)
     day_objective: float = 0.0  # the day's model: its objective and the solver's proven lower bound (€)
     day_bound: float = 0.0
+    shared: list[PlannedBus] = field(default_factory=list)  # buses of another request's plan carrying its classes
+    shared_cost: float | None = None  # a trip's request: its part of the cost of the buses it rides (by seats)
 
     @property
     def total_km(self) -> float:
@@ -207,10 +218,11 @@ class _Metric:
 
     def km(self, a: StopRequest | None, b: StopRequest | None) -> float:
         """Road km from stop a to stop b; b None is the venue."""
-        if b is None:
+        if b is None:  # its own venue
             if a.km_to_venue is not None:
                 return a.km_to_venue
-            return self.req.distance_km(a.lat, a.lon, self.req.venue_lat, self.req.venue_lon)
+            lat, lon = self.venue(a.venue)
+            return self.req.distance_km(a.lat, a.lon, lat, lon)
         if a.booking_id == b.booking_id or (a.lat, a.lon) == (b.lat, b.lon):
             return 0.0
         key = (a.booking_id, b.booking_id)
@@ -224,6 +236,33 @@ class _Metric:
             return math.ceil(a.minutes_to_venue)
         km = self.km(a, b)
         return math.ceil(km / self.req.limits.speed_kmh * 60) if km > 0 else 0
+
+    def venue(self, v: int) -> tuple[float, float]:
+        return (self.req.venue_lat, self.req.venue_lon) if v == 0 else self.req.venues[v - 1]
+
+    def km_to(self, a: StopRequest, v: int) -> float:
+        """Road km from a stop to venue ``v`` (its own venue: the known distance, if any)."""
+        if v == a.venue:
+            return self.km(a, None)
+        key = (a.booking_id, "venue", v)
+        if key not in self._cache:
+            lat, lon = self.venue(v)
+            self._cache[key] = self.req.distance_km(a.lat, a.lon, lat, lon)
+        return self._cache[key]
+
+    def minutes_to(self, a: StopRequest, v: int) -> int:
+        if v == a.venue and a.minutes_to_venue is not None:
+            return math.ceil(a.minutes_to_venue)
+        km = self.km_to(a, v)
+        return math.ceil(km / self.req.limits.speed_kmh * 60) if km > 0 else 0
+
+    def between(self, v: int, w: int) -> tuple[float, int]:
+        """Road km and whole minutes from venue v to venue w."""
+        if v == w:
+            return 0.0, 0
+        (a, b), (c, d) = self.venue(v), self.venue(w)
+        km = self.req.distance_km(a, b, c, d)
+        return km, math.ceil(km / self.req.limits.speed_kmh * 60) if km > 0 else 0
 
 
 def _units(stops) -> list[_Unit]:
@@ -349,18 +388,38 @@ class _Session:
 
     # -- one route: pickup times backwards from the arrival, waiting for an announced time
     def route(self, order: tuple[int, ...]):
+        """Pickup times, km (one way), the longest ride and the moved announced pickups of a route; a
+        route of a shared trip may drop its classes at two venues (the better order of the two)."""
+        venues = sorted({self.units[i].stop.venue for i in order})
+        if len(venues) <= 1:
+            return self._route(order, venues[0] if venues else 0, None)
+        first, second = self._route(order, venues[0], venues[1]), self._route(order, venues[1], venues[0])
+        limit = self.req.limits.max_ride_minutes
+        return min((first, second), key=lambda r: (r[2] > limit, len(r[3]), round(r[1], 6), r[2]))
+
+    def _route(self, order: tuple[int, ...], v: int, then: int | None):
+        """The route to venue ``v`` (then on to venue ``then``, arriving there on time)."""
         req, lim, metric = self.req, self.req.limits, self.metric
         arrival = req.starts_at - timedelta(minutes=lim.arrival_margin_minutes)
+        at = {v: arrival}
+        km = 0.0
+        if then is not None:
+            leg_km, leg_minutes = metric.between(v, then)
+            at = {then: arrival, v: arrival - timedelta(minutes=leg_minutes + lim.dwell_minutes)}
+            km += leg_km
         stops = [self.units[i].stop for i in order]
         times: list[datetime] = [arrival] * len(stops)
         moved = []
-        t = arrival
-        km = 0.0
+        t = at[v]
         nxt = None
         for pos in range(len(stops) - 1, -1, -1):
             here = stops[pos]
-            t = t - timedelta(minutes=metric.minutes(here, nxt) + lim.dwell_minutes)
-            km += metric.km(here, nxt)
+            if nxt is None:
+                t = t - timedelta(minutes=metric.minutes_to(here, v) + lim.dwell_minutes)
+                km += metric.km_to(here, v)
+            else:
+                t = t - timedelta(minutes=metric.minutes(here, nxt) + lim.dwell_minutes)
+                km += metric.km(here, nxt)
             tolerance = timedelta(minutes=lim.pickup_tolerance_minutes)
             if here.announced_at is not None and req.hold == "hard":
                 if here.announced_at < t:
@@ -371,7 +430,10 @@ class _Session:
                 moved.append(order[pos])  # a change the coordinator accepts, at a cost
             times[pos] = t
             nxt = here
-        ride = int((arrival - times[0]).total_seconds() // 60) if stops else 0
+        # each class rides until the bus is at its own venue
+        ride = max(
+            (int((at.get(s.venue, arrival) - times[n]).total_seconds() // 60) for n, s in enumerate(stops)), default=0
+        )
         return tuple(times), km, ride, tuple(moved)
 
     def best_order(self, subset: tuple[int, ...]):
@@ -429,6 +491,11 @@ class _Session:
                 free.append(i)
 
         def add(subset, key=None, must=False):
+            venues = sorted({self.units[i].stop.venue for i in subset})
+            if not must and (
+                len(venues) > 2 or (len(venues) == 2 and self.metric.between(*venues)[1] > lim.share_detour_minutes)
+            ):
+                return False
             order, times, km, ride, moved = self.best_order(subset)
             seats = sum(self.units[i].seats for i in subset)
             over = ride > lim.max_ride_minutes
@@ -550,7 +617,144 @@ def _split_cheapest(stops, fleet, metric) -> list[_Unit]:
 
 def plan_day(reqs: list[PlanRequest]) -> list[Plan]:
     """Plan the sessions of one day and region together: they share the fleet (the
-    ``available`` of the first request's types). One plan per request, in order."""
+    ``available`` of the first request's types). One plan per request, in order.
+
+    Requests of one trip are one routing problem whose stops are all their classes: the same
+    ``trip`` key (the same start and end) at the same venue, or at venues within
+    ``share_detour_minutes`` of each other (a route then drops its classes at both venues, each
+    class's ride counted to its own venue). A route may pick up classes of several sessions (a
+    shared bus). The model keeps every route of one session as a candidate too, so a bus is
+    shared only where that is cheaper. A shared bus is in the plan of the request whose bus it
+    continues (its ``key``), else of the first request it carries a class of; the other requests
+    list it in ``Plan.shared``. A trip over two venues too large for the exact model is planned
+    per venue."""
+    order: list[list[int]] = []
+    by_trip: dict[object, list[int]] = {}
+    for i, r in enumerate(reqs):
+        if r.trip is None:
+            order.append([i])
+        else:
+            by_trip.setdefault(r.trip, []).append(i)
+    for members in by_trip.values():
+        for group in _near_groups([reqs[i] for i in members]):
+            group = [members[k] for k in group]
+            venues = {(reqs[i].venue_lat, reqs[i].venue_lon) for i in group}
+            if len(venues) > 1 and _Session(0, _merge_trip([reqs[i] for i in group])).enumerate() is None:
+                per_venue: dict[tuple, list[int]] = {}
+                for i in group:
+                    per_venue.setdefault((reqs[i].venue_lat, reqs[i].venue_lon), []).append(i)
+                order += list(per_venue.values())
+            else:
+                order.append(group)
+    order.sort(key=lambda g: g[0])
+    merged = [reqs[g[0]] if len(g) == 1 else _merge_trip([reqs[i] for i in g]) for g in order]
+    results = _plan_requests(merged)
+    out: list[Plan | None] = [None] * len(reqs)
+    for g, result in zip(order, results, strict=True):
+        if len(g) == 1:
+            out[g[0]] = result
+        else:
+            for i, part in zip(g, _split_trip([reqs[i] for i in g], result), strict=True):
+                out[i] = part
+    return out
+
+
+def _near_groups(reqs: list[PlanRequest]) -> list[list[int]]:
+    """Requests of one start and end, grouped: the same venue, or venues linked by drives of at most
+    ``share_detour_minutes`` (connected groups; a route still visits at most two venues this close)."""
+    if not reqs:
+        return []
+    lim = reqs[0].limits
+    venues = sorted({(r.venue_lat, r.venue_lon) for r in reqs})
+    parent = {v: v for v in venues}
+
+    def root(v):
+        while parent[v] != v:
+            v = parent[v]
+        return v
+
+    for a in venues:
+        for b in venues:
+            if a < b:
+                km = reqs[0].distance_km(a[0], a[1], b[0], b[1])
+                if math.ceil(km / lim.speed_kmh * 60) <= lim.share_detour_minutes:
+                    parent[root(b)] = root(a)
+    groups: dict[tuple, list[int]] = {}
+    for k, r in enumerate(reqs):
+        groups.setdefault(root((r.venue_lat, r.venue_lon)), []).append(k)
+    return sorted(groups.values())
+
+
+def _merge_trip(reqs: list[PlanRequest]) -> PlanRequest:
+    """One request for the sessions of a trip: all their classes (each with the index of its venue),
+    all their given buses. The announced pickups of a session planned "free" (it moved) are not
+    held; the trip is held "soft" when the coordinator accepted changes for one of its sessions,
+    else "hard"."""
+    stops, given, seen = [], [], set()
+    places = [(reqs[0].venue_lat, reqs[0].venue_lon)]
+    for r in reqs:
+        if (r.venue_lat, r.venue_lon) not in places:
+            places.append((r.venue_lat, r.venue_lon))
+        v = places.index((r.venue_lat, r.venue_lon))
+        stops += [replace(s, announced_at=None if r.hold == "free" else s.announced_at, venue=v) for s in r.stops]
+        for g in r.given:
+            if g.key not in seen:
+                seen.add(g.key)
+                given.append(g)
+    holds = {r.hold for r in reqs}
+    hold = "soft" if "soft" in holds else "hard" if "hard" in holds else "free"
+    return replace(reqs[0], stops=tuple(stops), given=tuple(given), hold=hold, venues=tuple(places[1:]))
+
+
+def _split_trip(reqs: list[PlanRequest], result: Plan) -> list[Plan]:
+    """The trip's plan as one plan per request: each bus in the plan of its owner (the request
+    whose given bus it continues, else the first it carries a class of), listed as shared in the
+    others it carries classes of; warnings and classes without a bus with their request."""
+    of_booking = {s.booking_id: n for n, r in enumerate(reqs) for s in r.stops}
+    of_key = {}
+    for n, r in enumerate(reqs):
+        for g in r.given:
+            of_key.setdefault(g.key, n)
+    parts = [
+        Plan(
+            [],
+            result.solver,
+            proven_optimal=result.proven_optimal,
+            day_objective=result.day_objective,
+            day_bound=result.day_bound,
+        )
+        for _ in reqs
+    ]
+    for bus in result.buses:
+        served = sorted({of_booking[st.booking_id] for st in bus.stops if st.booking_id in of_booking})
+        owner = of_key.get(bus.key, served[0] if served else 0) if bus.key is not None else (served or [0])[0]
+        parts[owner].buses.append(bus)
+        for n in served:
+            if n != owner:
+                parts[n].shared.append(bus)
+    for w in result.warnings:
+        if w.booking_id is not None and w.booking_id in of_booking:
+            parts[of_booking[w.booking_id]].warnings.append(w)
+        else:
+            for p in parts:
+                p.warnings.append(w)
+    for u in result.unplanned:
+        parts[of_booking.get(u.booking_id, 0)].unplanned.append(u)
+    for n, (r, p) in enumerate(zip(reqs, parts, strict=True)):
+        if not r.stops and not any(g for g in r.given):
+            p.solver = "none"
+        p.shared_cost = round(sum(_share(b, of_booking, n) for b in p.buses + p.shared), 2)
+    return parts
+
+
+def _share(bus: PlannedBus, of_booking: dict, n: int) -> float:
+    """The part of a bus's cost a request carries: by its seats on the bus."""
+    mine = sum(st.seats for st in bus.stops if of_booking.get(st.booking_id) == n)
+    return bus.cost * mine / bus.seats_taken if bus.seats_taken else 0.0
+
+
+def _plan_requests(reqs: list[PlanRequest]) -> list[Plan]:
+    """The day's model: one plan per request (a trip already merged into one request)."""
     from ortools.sat.python import cp_model
 
     sessions = [_Session(i, r) for i, r in enumerate(reqs)]

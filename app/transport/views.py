@@ -19,7 +19,8 @@ from app.extensions import db
 from app.labs.models import Venue
 from app.schools.models import School
 from app.timeutil import to_local
-from app.transport import maps, services, warnings
+from app.transport import edits, maps, orders, riders, roads, shortfall, warnings
+from app.transport.plans import plan_days, plans_on
 from app.transport.forms import (
     ActionForm,
     AskSchoolForm,
@@ -78,7 +79,7 @@ def _plan_day(plan: BusPlan) -> date:
 def plans():
     region = _region()
     day = _day(request.args.get("datum"))
-    day_plans = services.plans_on(region.id if region else None, day)
+    day_plans = plans_on(region.id if region else None, day)
     types = db.session.scalars(
         select(BusType)
         .where(BusType.active.is_(True), *([BusType.region_id == region.id] if region else []))
@@ -112,12 +113,17 @@ def plans():
         carriers=carriers,
         form=ActionForm(),
         move_form=MoveStopForm(),
-        days=services.plan_days(region.id if region else None, to_local(utcnow()).date()),
+        days=plan_days(region.id if region else None, to_local(utcnow()).date()),
         prev_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
         admin_args=_admin_args(),
         replanning=_replanning(day_plans),
-        hires=services.hires_on(region.id if region else None, day),
+        session_titles={
+            p.session_id: f"{to_local(p.session.starts_at):%H:%M} {p.session.offer.title}"
+            + (f" ({p.session.venue.name})" if p.session.venue else "")
+            for p in day_plans
+        },
+        hires=shortfall.hires_on(region.id if region else None, day),
     )
 
 
@@ -137,7 +143,7 @@ def lock_bus(bus_id: int):
         abort(400)
     locked = form.value.data == "1"
     run_and_flash(
-        lambda: services.set_bus_locked(current_user, bus.id, locked),
+        lambda: edits.set_bus_locked(current_user, bus.id, locked),
         _("De bus is vergrendeld: herplannen laat hem zoals hij is.") if locked else _("De bus is ontgrendeld."),
     )
     return redirect(_back(_plan_day(bus.plan)))
@@ -157,7 +163,7 @@ def move_stop(stop_id: int):
     kind, _sep, ident = form.target.data.partition(":")
     target = {"to_bus_id": int(ident)} if kind == "bus" else {"new_type_id": int(ident)}
     run_and_flash(
-        lambda: services.move_stop(current_user, stop.id, **target),
+        lambda: edits.move_stop(current_user, stop.id, **target),
         _("De klas is verplaatst en blijft in die bus; de planning is bijgewerkt."),
     )
     return redirect(_back(day))
@@ -170,7 +176,7 @@ def unpin_stop(stop_id: int):
     day = _plan_day(stop.bus.plan)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: services.unpin_stop(current_user, stop.id), _("De planner mag de klas weer indelen."))
+    run_and_flash(lambda: edits.unpin_stop(current_user, stop.id), _("De planner mag de klas weer indelen."))
     return redirect(_back(day))
 
 
@@ -180,7 +186,7 @@ def replan(plan_id: int):
     plan = load_or_404(BusPlan, plan_id, _can_plan)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: services.replan(current_user, plan.id), _("De bussen zijn opnieuw gepland."))
+    run_and_flash(lambda: edits.replan(current_user, plan.id), _("De bussen zijn opnieuw gepland."))
     return redirect(_back(_plan_day(plan)))
 
 
@@ -190,9 +196,7 @@ def reviewed(plan_id: int):
     plan = load_or_404(BusPlan, plan_id, _can_plan)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(
-        lambda: services.mark_reviewed(current_user, plan.id), _("Gezien: de bestelling blijft zoals hij is.")
-    )
+    run_and_flash(lambda: edits.mark_reviewed(current_user, plan.id), _("Gezien: de bestelling blijft zoals hij is."))
     return redirect(_back(_plan_day(plan)))
 
 
@@ -203,7 +207,7 @@ def warnings_seen(plan_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     run_and_flash(
-        lambda: services.mark_warnings_seen(current_user, plan.id),
+        lambda: edits.mark_warnings_seen(current_user, plan.id),
         _("Gezien: de waarschuwingen staan er nog, maar het plan hoeft niet meer gecontroleerd te worden."),
     )
     return redirect(_back(_plan_day(plan)))
@@ -220,7 +224,7 @@ def hire():
     day = _day(form.datum.data)
     count = form.count.data
     run_and_flash(
-        lambda: services.hire_buses(current_user, region, day, form.bus_type.data, count),
+        lambda: shortfall.hire_buses(current_user, region, day, form.bus_type.data, count),
         _("Gehuurd: de bussen van die dag worden opnieuw gepland.")
         if count
         else _("Niet meer gehuurd: de bussen van die dag worden opnieuw gepland."),
@@ -237,7 +241,7 @@ def ask_school(plan_id: int):
     if not form.validate_on_submit():
         abort(400)
     run_and_flash(
-        lambda: services.ask_school(current_user, plan.id, form.booking.data),
+        lambda: shortfall.ask_school(current_user, plan.id, form.booking.data),
         _("De school krijgt een mail met de vraag of ze zelf vervoer regelt."),
     )
     return redirect(_back(_plan_day(plan)))
@@ -247,14 +251,14 @@ def _order_lines(day_raw: str):
     region = _region()
     day = _day(day_raw)
     carrier = request.args.get("vervoerder") or None
-    return region, day, carrier, services.orders(region.id if region else None, day, carrier)
+    return region, day, carrier, orders.orders(region.id if region else None, day, carrier)
 
 
 @bp.get("/bestelling/<datum>.csv")
 @login_required
 def orders_csv(datum: str):
     _region_, day, carrier, lines = _order_lines(datum)
-    resp = Response(exports_safe.csv_text(services.ORDER_HEADER, services.order_rows(lines)), mimetype="text/csv")
+    resp = Response(exports_safe.csv_text(orders.ORDER_HEADER, orders.order_rows(lines)), mimetype="text/csv")
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"
     name = f"busbestelling-{day.isoformat()}" + (f"-{_slug(carrier)}" if carrier else "")
     resp.headers["Content-Disposition"] = content_disposition(f"{name}.csv")
@@ -300,7 +304,7 @@ def distances():
         if school is None:
             form.school.errors.append(_("Deze school hoort niet bij uw regio."))
         elif run_and_flash(
-            lambda: services.set_road_distance(
+            lambda: roads.set_road_distance(
                 current_user,
                 school.id,
                 form.venue.data,
@@ -317,11 +321,11 @@ def distances():
         except UnicodeDecodeError:
             content = raw.decode("latin-1")
         if run_and_flash(
-            lambda: services.import_road_distances(current_user, region, content),
+            lambda: roads.import_road_distances(current_user, region, content),
             lambda n: _("%(n)s afstanden ingelezen.", n=n),
         ):
             return redirect(url_for("transport.distances"))
-    known = services.known_distances(region.id)
+    known = roads.known_distances(region.id)
     return render_template("transport/distances.html", region=region, form=form, upload=upload, known=known)
 
 
@@ -334,7 +338,7 @@ def decline_bus(booking_id: int):
         abort(400)
     declined = form.value.data == "1"
     run_and_flash(
-        lambda: services.set_bus_declined(current_user, booking.id, declined),
+        lambda: riders.set_bus_declined(current_user, booking.id, declined),
         _("U komt met eigen vervoer; de bus rijdt zonder uw klas.")
         if declined
         else _("Uw klas gaat met de bus; de ophaaltijd volgt."),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from app.booking.models import Booking
 from app.extensions import db
 from app.timeutil import to_local
-from app.transport.services import hire_price
+from app.transport.plans import hire_price
 
 
 def _bookings(plans) -> dict[int, Booking]:

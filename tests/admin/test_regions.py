@@ -42,6 +42,18 @@ def test_admin_creates_a_region(client, app, login):
     ) == ("STO Utrecht", HolidayRegion.MIDDEN, 6.0, 1.3, True)
     listing = client.get("/regiobeheer/regios")
     assert listing.status_code == 200 and "STO Utrecht" in listing.text
+    assert region.bus_share_detour_minutes == 10  # the default: a shared bus may drive 10 minutes between venues
+
+
+def test_the_shared_bus_detour_is_a_region_setting(client, app, login):
+    admin = factories.user(Role.ADMIN)
+    db.session.commit()
+    login(admin)
+    assert client.post("/regiobeheer/regios/nieuw", data={**VALID, "bus_share_detour_minutes": "0"}).status_code == 302
+    region = db.session.scalar(select(Region).where(Region.code == "sto-utrecht"))
+    assert region.bus_share_detour_minutes == 0  # the same venue only
+    page = client.get(f"/regiobeheer/regios/{region.id}")
+    assert 'name="bus_share_detour_minutes"' in page.text and "Gedeelde bus" in page.text
 
 
 @pytest.mark.parametrize(
@@ -54,6 +66,7 @@ def test_admin_creates_a_region(client, app, login):
         ({"code": "Met Spaties"}, "kleine letters"),
         ({"bus_threshold_km": "zes"}, "Not a valid decimal value"),
         ({"holiday_region": "west"}, "keuze"),
+        ({"bus_share_detour_minutes": "61"}, "Van 0 tot en met 60 minuten"),
     ],
 )
 def test_bad_region_settings_are_put_back_on_the_form(client, app, login, change, field_message):

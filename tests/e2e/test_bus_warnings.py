@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.timeutil import to_local
-from app.transport import services
+from app.transport import plans
 from app.transport.models import BusPlan
 from tests.transport.conftest import book, drain, school_at, short_day, transport  # noqa: F401 (fixture)
 
@@ -30,7 +30,7 @@ def test_the_plan_page_shows_every_warning(app, live_server, browser, transport)
     near, far = stops[named["near"].id], stops[named["far"].id]
     far.bus_id, far.pinned, near.pinned = near.bus_id, True, True
     db.session.flush()
-    services.plan_session(transport["session"].id, force=True)
+    plans.plan_session(transport["session"].id, force=True)
     db.session.commit()
     # the greedy fallback only happens on sessions too big to enumerate where routing fails:
     # its warning is added as the planner writes it, to see that the page shows it

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
 
 from app.booking.services import ClassDetails, create_booking
 from app.extensions import db
@@ -18,6 +22,24 @@ KM_PER_DEGREE = 111.19508
 def lat_at(road_km: float, factor: float = 1.3) -> float:
     """A latitude due north of the venue at this road distance (great-circle × factor)."""
     return VENUE[0] + road_km / factor / KM_PER_DEGREE
+
+
+@contextmanager
+def planners_meet_before_writing(parties: int = 2):
+    """The control tests' seam, outside the production code: each thread's first flush that writes
+    waits until every planner got there, so all of them read the plans before any of them writes."""
+    barrier, mine = threading.Barrier(parties), threading.local()
+
+    def meet(_session, _context, _instances):
+        if not getattr(mine, "met", False):
+            mine.met = True
+            barrier.wait(timeout=30)
+
+    event.listen(OrmSession, "before_flush", meet)
+    try:
+        yield
+    finally:
+        event.remove(OrmSession, "before_flush", meet)
 
 
 @pytest.fixture

@@ -192,7 +192,7 @@ def test_warnings_and_the_shortfall_on_the_page_and_in_the_api(transport, client
 def test_a_far_school_hears_its_bus_in_mail_and_calendar_from_pickup_to_return(transport, client, login, mailbox):
     from icalendar import Calendar
 
-    from app.transport import services
+    from app.transport import pickups
 
     region, session = transport["region"], transport["session"]
     school, teacher = school_at(region, 25, name="Basisschool Verre Velden")
@@ -200,7 +200,7 @@ def test_a_far_school_hears_its_bus_in_mail_and_calendar_from_pickup_to_return(t
     b = book(teacher, school, session)
     db.session.expire_all()
     booking = db.session.get(Booking, b.id)
-    pickup, back = services.pickup_time(booking), services.return_times([booking])[booking.id]
+    pickup, back = pickups.pickup_time(booking), pickups.return_times([booking])[booking.id]
     assert pickup < session.starts_at - timedelta(minutes=15) and back > session.ends_at
     # the confirmation waited for the session's re-plan: it carries the bus itself, and no second mail follows
     confirm = next(m for m in mailbox if m["Subject"].startswith("Bevestiging"))

@@ -13,12 +13,12 @@ from app.booking.services import cancel_booking
 from app.db import utcnow
 from app.extensions import db
 from app.labs.models import PartLocation
-from app.transport import planning, services
+from app.transport import edits, jobs, planning, plans, riders, roads
 from app.transport.errors import BusFull, BusLocked, PlanningNotAllowed, PlanNotFound
-from app.transport.models import Bus, BusPlan, BusStop, PlanStatus, RoadDistance
+from app.transport.models import Bus, BusPlan, BusStop, PickupNotice, PlanStatus, RoadDistance
 from tests import factories
 from app.transport.effects import session_changed
-from tests.transport.conftest import book, drain, school_at
+from tests.transport.conftest import book, drain, planners_meet_before_writing, school_at
 
 
 def _plan(session_id) -> BusPlan | None:
@@ -43,19 +43,19 @@ def test_threshold_decides_who_gets_a_bus(transport):
     plan = _plan(session.id)
     assert plan is not None and plan.status == PlanStatus.DRAFT
     assert _riders(plan) == {b_far.id: 22, b_farther.id: 22}
-    assert not services.booking_needs_bus(db.session.get(type(b_near), b_near.id))
+    assert not riders.booking_needs_bus(db.session.get(type(b_near), b_near.id))
     for bus in plan.buses:
         assert sum(s.seats for s in bus.stops) <= bus.bus_type.seats
         assert bus.arrives_at <= session.starts_at - timedelta(minutes=15)
     assert plan.total_cost == pytest.approx(sum(b.cost for b in plan.buses))
-    info = services.transport_info(db.session.get(type(b_far), b_far.id))
+    info = riders.transport_info(db.session.get(type(b_far), b_far.id))
     assert info.provided and info.pickup_at is not None and far.name in info.place
 
 
 def test_a_known_road_distance_overrides_the_estimate(transport):
     region, session, venue = transport["region"], transport["session"], transport["venue"]
     school, teacher = school_at(region, 4.0)
-    services.set_road_distance(transport["coord"], school.id, venue.id, 8.5, 14)
+    roads.set_road_distance(transport["coord"], school.id, venue.id, 8.5, 14)
     db.session.commit()
     b = book(teacher, school, session)
     plan = _plan(session.id)
@@ -82,15 +82,15 @@ def test_declining_the_bus(transport):
     school, teacher = school_at(region, 12)
     b = book(teacher, school, session)
     assert _riders(_plan(session.id)) == {b.id: 22}
-    services.set_bus_declined(teacher, b.id, True)
+    riders.set_bus_declined(teacher, b.id, True)
     drain()
     assert _riders(_plan(session.id)) == {}
-    services.set_bus_declined(teacher, b.id, False)
+    riders.set_bus_declined(teacher, b.id, False)
     drain()
     assert _riders(_plan(session.id)) == {b.id: 22}
     other_school, other = school_at(region, 12, east=0.01)
     with pytest.raises(PlanNotFound):  # another school's booking: as if it did not exist
-        services.set_bus_declined(other, b.id, True)
+        riders.set_bus_declined(other, b.id, True)
 
 
 def test_part_at_school_never_needs_a_bus(app, transport):
@@ -114,8 +114,8 @@ def test_part_at_school_never_needs_a_bus(app, transport):
     )
     db.session.add(b)
     db.session.commit()
-    assert not services.booking_needs_bus(b)
-    assert services.plan_session(s1.id) is None
+    assert not riders.booking_needs_bus(b)
+    assert plans.plan_session(s1.id) is None
 
 
 def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox, drain_outbox):
@@ -127,7 +127,7 @@ def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox, dr
     bookings = [book(t, s, session) for s, t in pairs]
     drain_outbox()
     mailbox.clear()
-    assert services.freeze_due_plans(utcnow()) == 1
+    assert jobs.freeze_due_plans(utcnow()) == 1
     plan = _plan(session.id)
     assert plan.status == PlanStatus.FROZEN and plan.frozen_at is not None
     before = {(bus.id, s.booking_id) for bus in plan.buses for s in bus.stops}
@@ -136,7 +136,7 @@ def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox, dr
     drain_outbox()
     body = next(m for m in mailbox if m["To"] == pairs[0][1].email).get_body(("plain",)).get_content()
     assert "Bus: ophalen om" in body and pairs[0][0].name in body
-    assert services.freeze_due_plans(utcnow()) == 0  # twice changes nothing
+    assert jobs.freeze_due_plans(utcnow()) == 0  # twice changes nothing
 
     cancel_booking(transport["coord"], bookings[0].id, reason="ziek")
     drain_outbox()
@@ -146,7 +146,7 @@ def test_freeze_orders_tells_and_flags_later_changes(app, transport, mailbox, dr
 
     drain_outbox()
     mailbox.clear()
-    services.replan(transport["coord"], plan.id)
+    edits.replan(transport["coord"], plan.id)
     db.session.commit()
     plan = _plan(session.id)
     assert not plan.needs_review and plan.status == PlanStatus.FROZEN
@@ -164,14 +164,14 @@ def test_a_session_moved_after_the_freeze_is_flagged(app, transport):
     db.session.commit()
     school, teacher = school_at(region, 12)
     book(teacher, school, session)
-    assert services.freeze_due_plans(utcnow(), tell=False) == 1
+    assert jobs.freeze_due_plans(utcnow(), tell=False) == 1
     session.starts_at += timedelta(hours=1)
     session.ends_at += timedelta(hours=1)
     session_changed(session.id, moved=True)  # what the service that moves a session does
     drain()
     plan = _plan(session.id)
     assert plan.needs_review and "verzet" in plan.review_note
-    services.replan(transport["coord"], plan.id)
+    edits.replan(transport["coord"], plan.id)
     db.session.commit()
     plan = _plan(session.id)
     assert not plan.needs_review
@@ -185,13 +185,13 @@ def test_move_a_class_and_lock_a_bus(transport):
     plan = _plan(session.id)
     assert len(plan.buses) == 1  # 39 seats: one coach
     stop = next(s for s in plan.buses[0].stops if s.booking_id == bookings[2].id)
-    services.move_stop(coord, stop.id, new_type_id=transport["mini"].id)
+    edits.move_stop(coord, stop.id, new_type_id=transport["mini"].id)
     db.session.commit()
     plan = _plan(session.id)
     assert len(plan.buses) == 2
     alone = next(b for b in plan.buses if [s.booking_id for s in b.stops] == [bookings[2].id])
     assert alone.stops[0].pinned and alone.bus_type_id == transport["mini"].id
-    services.set_bus_locked(coord, alone.id, True)
+    edits.set_bus_locked(coord, alone.id, True)
     db.session.commit()
     # a new class: re-planning keeps the locked bus as it is
     s4, t4 = school_at(region, 11, east=0.002)
@@ -202,16 +202,16 @@ def test_move_a_class_and_lock_a_bus(transport):
     assert set(_riders(plan)) == {b.id for b in bookings} | {b4.id}
     other = next(b for b in plan.buses if b.id != alone.id)
     with pytest.raises(BusLocked):
-        services.move_stop(coord, other.stops[0].id, to_bus_id=alone.id)
+        edits.move_stop(coord, other.stops[0].id, to_bus_id=alone.id)
     db.session.rollback()
-    services.set_bus_locked(coord, alone.id, False)
+    edits.set_bus_locked(coord, alone.id, False)
     big = next(b for b in plan.buses if b.id != alone.id)
     with pytest.raises(BusFull):
-        services.move_stop(coord, big.stops[0].id, to_bus_id=alone.id)  # 13 seats do not fit 19 − 13
+        edits.move_stop(coord, big.stops[0].id, to_bus_id=alone.id)  # 13 seats do not fit 19 − 13
     db.session.rollback()
     teacher = pairs[0][1]
     with pytest.raises(PlanningNotAllowed):
-        services.set_bus_locked(teacher, alone.id, True)
+        edits.set_bus_locked(teacher, alone.id, True)
 
 
 def test_failed_planning_keeps_the_booking_and_the_job_replans(app, transport, monkeypatch):
@@ -262,7 +262,7 @@ def test_two_replans_at_once_leave_one_consistent_plan(app, transport):
         with app.app_context():
             barrier.wait(timeout=30)
             try:
-                services.plan_session(sid)
+                plans.plan_session(sid)
                 db.session.commit()
                 return "ok"
             finally:
@@ -290,21 +290,21 @@ def test_control_without_the_plan_lock_two_replans_double_the_buses(app, backend
     db.session.add(BusPlan(session_id=sid))  # the plan row exists; both planners read it empty
     db.session.commit()
     db.session.remove()
-    app.config.update(BOOKING_LOCKING=False, TRANSPORT_TEST_BARRIER=threading.Barrier(2))
+    app.config.update(BOOKING_LOCKING=False)
 
     def run(_):
         with app.app_context():
             try:
-                services.plan_session(sid)
+                plans.plan_session(sid)
                 db.session.commit()
             finally:
                 db.session.remove()
 
     try:
-        with ThreadPoolExecutor(2) as pool:
+        with planners_meet_before_writing(2), ThreadPoolExecutor(2) as pool:
             list(pool.map(run, range(2)))
     finally:
-        app.config.update(BOOKING_LOCKING=True, TRANSPORT_TEST_BARRIER=None)
+        app.config.update(BOOKING_LOCKING=True)
     stops = db.session.scalar(select(func.count(BusStop.id)).where(BusStop.booking_id.in_(ids)))
     assert stops == 2 * len(ids), "without the lock each class is on two buses"
 
@@ -313,7 +313,7 @@ def test_road_distances_from_csv(transport):
     region, venue, coord = transport["region"], transport["venue"], transport["coord"]
     s1, _ = school_at(region, 3)
     s2, _ = school_at(region, 4)
-    n = services.import_road_distances(
+    n = roads.import_road_distances(
         coord,
         region,
         f"school;venue;km;minutes\n{s1.location_code};{venue.name};7,5;12\n{s2.location_code};{venue.id};3.1;\n",
@@ -325,7 +325,7 @@ def test_road_distances_from_csv(transport):
     from app.transport.errors import TransportError
 
     with pytest.raises(TransportError):
-        services.import_road_distances(coord, region, "school;venue;km\nXXXX99;nowhere;3\n")
+        roads.import_road_distances(coord, region, "school;venue;km\nXXXX99;nowhere;3\n")
 
 
 def test_a_booking_that_changes_no_bus_runs_no_solver(app, transport, monkeypatch):
@@ -394,7 +394,7 @@ def test_a_day_that_needs_more_buses_than_the_fleet_reports_the_shortfall(transp
     assert _riders(plans[2]) == {b3.id: 32}, "the coach is back in time for the afternoon"
     # the coordinator has seen it: no longer to be checked (until the warnings change)
     plan = next(p for p in plans[:2] if p.warnings)
-    services.mark_warnings_seen(transport["coord"], plan.id)
+    edits.mark_warnings_seen(transport["coord"], plan.id)
     db.session.commit()
     assert not _plan(plan.session_id).warnings_unseen
 
@@ -412,7 +412,7 @@ def test_announced_pickups_hold_after_a_cancellation_and_a_new_booking(transport
     region, session = transport["region"], transport["session"]
     pairs = [school_at(region, 9 + 2 * i, east=0.02 * i) for i in range(5)]
     bookings = [book(t, s, session, pupils=10, adults=1) for s, t in pairs]
-    told = {n.booking_id: n.pickup_at for n in db.session.scalars(select(services.PickupNotice))}
+    told = {n.booking_id: n.pickup_at for n in db.session.scalars(select(PickupNotice))}
     assert set(told) == {b.id for b in bookings}
 
     def held():
@@ -443,7 +443,7 @@ def test_a_move_puts_the_class_on_that_bus_or_explains_why_not(transport):
     # X onto Y's bus: it breaks the ride rule, so nothing moves and the coordinator is told why
     stop_x = next(st for st in bus_of[bx.id].stops if st.booking_id == bx.id)
     with pytest.raises(TransportError) as err:
-        services.move_stop(coord, stop_x.id, to_bus_id=bus_of[by.id].id)
+        edits.move_stop(coord, stop_x.id, to_bus_id=bus_of[by.id].id)
     assert err.value.code == "ride_too_long" and "minuten" in err.value.message
     db.session.rollback()
     # a class close to Y: moved onto Y's bus, it rides with Y (Y is not moved off instead)
@@ -454,15 +454,15 @@ def test_a_move_puts_the_class_on_that_bus_or_explains_why_not(transport):
     y_bus = bus_of[by.id].id
     if bus_of[bw.id].id != y_bus:
         stop_w = next(st for st in bus_of[bw.id].stops if st.booking_id == bw.id)
-        services.move_stop(coord, stop_w.id, to_bus_id=y_bus)
+        edits.move_stop(coord, stop_w.id, to_bus_id=y_bus)
         db.session.commit()
     else:  # the planner put them together already: move W to a new minibus and back
         stop_w = next(st for st in bus_of[bw.id].stops if st.booking_id == bw.id)
-        services.move_stop(coord, stop_w.id, new_type_id=transport["mini"].id)
+        edits.move_stop(coord, stop_w.id, new_type_id=transport["mini"].id)
         db.session.commit()
         plan = _plan(session.id)
         stop_w = next(st for bus in plan.buses for st in bus.stops if st.booking_id == bw.id)
-        services.move_stop(coord, stop_w.id, to_bus_id=y_bus)
+        edits.move_stop(coord, stop_w.id, to_bus_id=y_bus)
         db.session.commit()
     plan = _plan(session.id)
     target = next(b for b in plan.buses if b.id == y_bus)
@@ -483,7 +483,7 @@ def test_planning_the_same_day_twice_gives_the_same_plan(transport):
 
     _plan_id, first = shape()
     for _ in range(3):  # the same input again (re-planning the whole day): the same buses, seats and times
-        services.plan_session(session.id, force=True)
+        plans.plan_session(session.id, force=True)
         db.session.commit()
         assert shape()[1] == first
 
@@ -508,7 +508,7 @@ def _two_sessions_one_coach(app, transport):
     def run(sid):
         with app.app_context():
             try:
-                services.plan_session(sid)
+                plans.plan_session(sid)
                 db.session.commit()
             finally:
                 db.session.remove()
@@ -529,12 +529,12 @@ def test_control_without_the_day_lock_two_planners_order_two_coaches(app, backen
     if backend != "postgresql":
         pytest.skip("SQLite serialises writers; the race exists only where writers run in parallel")
     sids, ids, run = _two_sessions_one_coach(app, transport)
-    app.config.update(BOOKING_LOCKING=False, TRANSPORT_TEST_BARRIER=threading.Barrier(2))
+    app.config.update(BOOKING_LOCKING=False)
     try:
-        with ThreadPoolExecutor(2) as pool:
+        with planners_meet_before_writing(2), ThreadPoolExecutor(2) as pool:
             list(pool.map(run, sids))
     finally:
-        app.config.update(BOOKING_LOCKING=True, TRANSPORT_TEST_BARRIER=None)
+        app.config.update(BOOKING_LOCKING=True)
     coaches = db.session.scalar(select(func.count(Bus.id)).join(BusPlan).where(BusPlan.session_id.in_(sids)))
     assert coaches > 1, "without the lock both planners see a free coach and both use it"
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.timeutil import to_local
-from app.transport import services
+from app.transport import shortfall
 from app.transport.errors import TransportError
 from app.transport.models import BusHire, BusPlan
 from tests import factories
@@ -92,19 +92,19 @@ def test_hiring_is_for_types_with_a_price_of_the_own_region(transport):
     region, session, coach, mini, coord = (transport[k] for k in ("region", "session", "coach", "mini", "coord"))
     day = to_local(session.starts_at).date()
     with pytest.raises(TransportError) as err:
-        services.hire_buses(coord, region, day, mini.id, 1)  # no hire price, none for the region
+        shortfall.hire_buses(coord, region, day, mini.id, 1)  # no hire price, none for the region
     assert err.value.code == "not_for_hire"
     db.session.rollback()
     other_region = factories.region()
     foreign = factories.user("coordinator", region=other_region)
     db.session.commit()
     with pytest.raises(PermissionDeniedError):
-        services.hire_buses(foreign, region, day, coach.id, 1)
+        shortfall.hire_buses(foreign, region, day, coach.id, 1)
     db.session.rollback()
     coach.hire_price = 250.0
     db.session.commit()
     with pytest.raises(TransportError):
-        services.hire_buses(coord, region, day, coach.id, 99)
+        shortfall.hire_buses(coord, region, day, coach.id, 99)
     db.session.rollback()
 
 
@@ -114,7 +114,7 @@ def test_asking_the_school_mails_its_contacts_through_the_outbox(transport, mail
     plans = _plans(session, other)
     plan, warn = next((p, w) for p in plans for w in p.warnings if w["code"] == "no_bus")
     mailbox.clear()
-    services.ask_school(coord, plan.id, warn["booking_id"])
+    shortfall.ask_school(coord, plan.id, warn["booking_id"])
     db.session.commit()
     assert not [m for m in mailbox if "zelf vervoer" in m.get_body(("plain",)).get_content()]  # not in the request
     drain()
@@ -125,5 +125,5 @@ def test_asking_the_school_mails_its_contacts_through_the_outbox(transport, mail
     has_bus = b2.id if warn["booking_id"] == b1.id else b1.id
     with_bus_plan = next(p for p in plans if any(st.booking_id == has_bus for bus in p.buses for st in bus.stops))
     with pytest.raises(TransportError):
-        services.ask_school(coord, with_bus_plan.id, has_bus)
+        shortfall.ask_school(coord, with_bus_plan.id, has_bus)
     db.session.rollback()
