@@ -4,8 +4,8 @@ A handler parses, calls the domain service and renders; it does not commit. When
 returns a successful answer (status below 400), ``UnitOfWorkFlask.dispatch_request`` commits
 the session, still inside Flask's error handling: a conflict found at the commit (a unique
 index, a serialization failure, a lock timeout) is answered like a domain error, 409, with the
-transaction rolled back. Any other answer (4xx, an exception) leaves the session to be rolled
-back when the request ends, so nothing half-written stays. This is Indico's ``RH``
+transaction rolled back. A 4xx or 5xx answer is rolled back at once, and an exception leaves the
+session to be rolled back when the request ends, so nothing half-written stays. This is Indico's ``RH``
 discipline (process, then commit once), on Flask's own dispatch.
 """
 
@@ -95,6 +95,8 @@ class UnitOfWorkFlask(Flask):
             request.environ[_COMMITTED] = True
             for fn in request.environ.pop(_AFTER_COMMIT, []):
                 fn()
+        elif _status(rv) >= 400:
+            rollback_request()  # now, not only when the app context ends (tests keep one open)
         return rv
 
     def do_teardown_request(self, *args, **kwargs):

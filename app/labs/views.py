@@ -80,19 +80,9 @@ def venue_edit(venue_id):
     return render_template("labs/venue.html", form=form, venue=venue, closure_form=ClosureForm()), done.status
 
 
-_VENUE_TEXTS = (
-    "name",
-    "organisation",
-    "street",
-    "house_number",
-    "postcode",
-    "city",
-    "rooms",
-    "accessibility",
-    "contact_name",
-    "contact_email",
-    "contact_phone",
-)
+# the venue's text fields on the form (the service's VENUE_FIELDS without the kind, the opening
+# days and the description, which the form does not edit)
+_VENUE_TEXTS = tuple(f for f in services.VENUE_FIELDS if f not in ("kind", "description", "opening_days"))
 
 
 def _venue_data(form) -> dict:
