@@ -22,6 +22,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.unit_of_work import after_commit, after_rollback
 from app.web import attempt, handle_form
+from tests.probe_app import probe_client
 
 bp = Blueprint("form_probe", __name__)
 EVENTS: list[str] = []
@@ -71,21 +72,9 @@ def duplicate(name):
 
 @pytest.fixture
 def probe(app):
-    from app import create_app
-
-    probe = create_app(
-        {
-            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY")},
-            "TESTING": True,
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
-    probe.register_blueprint(bp)
     EVENTS.clear()
-    yield probe.test_client()
-    with probe.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with probe_client(app, bp) as client:
+        yield client
 
 
 def _count(name):

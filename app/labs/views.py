@@ -156,24 +156,10 @@ def offer_edit(offer_id):
     ), done.status
 
 
-_OFFER_FIELDS = (
-    "title",
-    "description",
-    "groep_min",
-    "groep_max",
-    "duration_minutes",
-    "capacity_pupils",
-    "capacity_classes",
-    "adults_per_class",
-    "cancel_deadline_days",
-    "preparation",
-    "bus_provided",
-    "venue_id",
-    "school_year",
-    "booking_horizon_weeks",
-    "min_notice_days",
-    "change_deadline_days",
-    "approval_required",
+# the offer's fields the form gives as they are (the service's OFFER_FIELDS without those
+# converted here: the kind, the world and the booking dates)
+_OFFER_FIELDS = tuple(
+    f for f in services.OFFER_FIELDS if f not in ("world", "kind", "booking_opens_at", "booking_closes_at")
 )
 
 
