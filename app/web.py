@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, TypeVar
 
@@ -356,19 +357,92 @@ def nav_items(user) -> list[dict]:
     return [{"url": url_for(endpoint), "label": label} for endpoint, label in _nav_spec().get(user.role.value, [])]
 
 
-def put_back(form, exc) -> None:
-    """Put a domain error back on its form field (or flash it when it names no field of the form)."""
+def put_back(form, exc, default_field: str | None = None) -> None:
+    """Put a domain error back on its form field, or on ``default_field`` when it names none (or
+    flash it when it names no field of the form, or there is no form)."""
     from flask import flash
 
-    field = getattr(form, exc.field, None) if exc.field else None
+    name = exc.field or default_field
+    field = getattr(form, name, None) if name and form is not None else None
     if field is not None and hasattr(field, "errors"):
         field.errors = list(field.errors) + [exc.message]
     else:
         flash(exc.message, "error")
 
 
+@dataclass
+class Outcome:
+    """What a form or action handler did: ``ok`` (truthy) with the service's ``result``, or not,
+    with the status to answer a re-shown form with (200 not posted, 422 invalid, 409 conflict)."""
+
+    ok: bool
+    result: Any = None
+    status: int = 200
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def attempt(
+    action: Callable[[], Any], success=None, form=None, *, reraise: tuple[int, ...] = (), field: str | None = None
+) -> Outcome:
+    """Call one domain service inside the request's unit of work, without committing.
+
+    The service's changes are flushed here, so the database's own guards (a unique index) answer
+    now. On a DomainError (or such a conflict) the session is rolled back, so whatever the failed
+    service wrote is gone even when the handler then redirects (the unit of work commits a 3xx),
+    and the error goes back on ``form`` (its field, or a flash). On success ``success`` (a text, or
+    a function of the service's result) is flashed. app/unit_of_work.py commits at the end of the
+    request; a conflict found only then (a serialization failure) is its 409. A DomainError whose
+    status is in ``reraise`` (403, 404) is raised after the rollback: the error page answers it;
+    ``field`` names the form field an error that names none goes on (instead of a flash)."""
+    from flask import flash
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from app.errors import ConflictError, DomainError
+    from app.unit_of_work import is_contention, rollback_request
+
+    try:
+        result = action()
+        db.session.flush()
+    except DomainError as exc:
+        rollback_request()
+        if exc.status in reraise:
+            raise
+        put_back(form, exc, field)
+        return Outcome(False, status=409 if exc.status == 409 else 422)
+    except IntegrityError:
+        rollback_request()
+        put_back(form, ConflictError(_("Iemand anders was u net voor. Probeer het opnieuw.")))
+        return Outcome(False, status=409)
+    except DBAPIError as exc:
+        rollback_request()
+        if not is_contention(exc):
+            raise
+        put_back(form, ConflictError(_("Het is even druk. Probeer het opnieuw.")))
+        return Outcome(False, status=409)
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
+    return Outcome(True, result)
+
+
+def handle_form(form, action: Callable[[], Any], success=None, *, field: str | None = None) -> Outcome:
+    """Validate a posted form, then ``attempt`` the service call: the one form skeleton.
+
+    Not posted: not ok, status 200 (show the form). Invalid: not ok, 422, the field errors on
+    the form. Refused by the domain: not ok, 422 (409 for a conflict), the error on the form and
+    nothing written. Done: ok, ``success`` flashed; the handler redirects and the unit of work
+    commits."""
+    if not form.validate_on_submit():
+        return Outcome(False, status=422 if form.errors else 200)
+    return attempt(action, success, form, field=field)
+
+
 def run_and_flash(call, success) -> bool:
-    """Run one service call as the request's unit of work: commit and flash ``success``
+    """Deprecated: use ``attempt`` (no commit). Kept only for app/transport/views.py and the admin
+    region-change handlers until they are converted; then delete it.
+
+    Run one service call as the request's unit of work: commit and flash ``success``
     (a text, or a function of the call's result), or roll back and flash the domain
     error. The database's own guards (a concurrent change) give a message, not a 500."""
     from flask import flash

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.auth.models import HolidayRegion, Region
 from app.db import utcnow
 from app.extensions import db
+from tests import probe_app
 
 bp = Blueprint("uow_probe", __name__)
 
@@ -49,22 +50,8 @@ def duplicate(name):
 
 @pytest.fixture
 def probe_client(app):
-    """An app of its own (routes cannot be added to the shared test app once it has served a
-    request) on the same database, with the probe handlers."""
-    from app import create_app
-
-    probe = create_app(
-        {
-            **{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY")},
-            "TESTING": True,
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
-    probe.register_blueprint(bp)
-    yield probe.test_client()
-    with probe.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with probe_app.probe_client(app, bp) as client:
+        yield client
 
 
 def _count(name):

@@ -27,10 +27,9 @@ from app.admin.forms import (
 from app.auth import permissions
 from app.auth.models import HolidayRegion, Region, Role, User
 from app.db import utcnow
-from app.errors import DomainError
 from app.extensions import db
 from app.timeutil import school_year_label, school_year_of
-from app.web import int_arg, load_or_404, put_back, run_and_flash
+from app.web import Outcome, attempt, handle_form, int_arg, load_or_404
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/regiobeheer")
 
@@ -79,21 +78,16 @@ def regions():
 def region_new():
     _require(permissions.can_manage_regions(current_user))
     form = RegionForm()
-    refused = False
     if request.method == "GET":
         form.bus_threshold_km.data, form.road_factor.data, form.holiday_region.data = 6, 1.3, "midden"
-    if form.validate_on_submit():
-        try:
-            region = services.create_region(current_user, form.code.data, form.name.data, _settings(form))
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-            refused = True
-        else:
-            db.session.commit()
-            flash(_("De regio %(name)s is aangemaakt.", name=region.name), "success")
-            return redirect(url_for("admin.region_edit", region_id=region.id))
-    return render_template("admin/region.html", form=form, region=None), 422 if form.errors or refused else 200
+    done = handle_form(
+        form,
+        lambda: services.create_region(current_user, form.code.data, form.name.data, _settings(form)),
+        lambda region: _("De regio %(name)s is aangemaakt.", name=region.name),
+    )
+    if done:
+        return redirect(url_for("admin.region_edit", region_id=done.result.id))
+    return render_template("admin/region.html", form=form, region=None), done.status
 
 
 @bp.route("/regios/<int:region_id>", methods=["GET", "POST"])
@@ -104,22 +98,17 @@ def region_edit(region_id: int):
     full = permissions.can_manage_regions(current_user)
     form_cls = RegionForm if full else RegionSettingsForm
     form = form_cls(obj=region) if request.method == "GET" else form_cls()
-    refused = False
     if request.method == "GET":
         form.holiday_region.data = region.holiday_region.value
-    if form.validate_on_submit():
-        names = dict(code=form.code.data, name=form.name.data) if full else {}
-        try:
-            services.update_region(current_user, region, _settings(form), **names)
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-            refused = True
-        else:
-            db.session.commit()
-            flash(_("De instellingen van de regio zijn opgeslagen."), "success")
-            return redirect(url_for("admin.region_edit", region_id=region.id))
-    return render_template("admin/region.html", form=form, region=region), 422 if form.errors or refused else 200
+    names = lambda: dict(code=form.code.data, name=form.name.data) if full else {}
+    done = handle_form(
+        form,
+        lambda: services.update_region(current_user, region, _settings(form), **names()),
+        _("De instellingen van de regio zijn opgeslagen."),
+    )
+    if done:
+        return redirect(url_for("admin.region_edit", region_id=region.id))
+    return render_template("admin/region.html", form=form, region=region), done.status
 
 
 # ------------------------------------------------------------------ accounts
@@ -170,23 +159,9 @@ def users():
     _require(permissions.can_manage_users(current_user))
     form = UserFilterForm(request.args)
     admin = permissions.is_admin(current_user)
-    form.region.choices = [("", _("Alle regio's"))] + [(str(r.id), r.name) for r in services.regions_for(current_user)]
-    region_id = int_arg("region") if admin else current_user.region_id
-    region = db.session.get(Region, region_id) if region_id else None
-    form.school.choices = [("", _("Alle scholen"))] + [(str(s.id), s.name) for s in services.region_schools(region)]
-    if not admin:
-        form.role.choices = [c for c in form.role.choices if c[0] != Role.ADMIN.value]
-    filters = services.UserFilters()
-    if form.validate():
-        filters = services.UserFilters(
-            role=Role(form.role.data) if form.role.data else None,
-            region_id=region.id if admin and region is not None else None,
-            school_id=int(form.school.data) if form.school.data else None,
-            active={"1": True, "0": False}.get(form.active.data or ""),
-            email=(form.email.data or "").strip()[:254],
-        )
+    region = _prepare_filter_form(form, admin)
     page = db.paginate(
-        services.users_stmt(current_user, filters),
+        services.users_stmt(current_user, _user_filters(form, region if admin else None)),
         page=int_arg("page", 1, lo=1, hi=100_000),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
@@ -195,31 +170,53 @@ def users():
     return render_template("admin/users.html", form=form, page=page, args=args, show_region=admin)
 
 
+def _prepare_filter_form(form: UserFilterForm, admin: bool) -> Region | None:
+    """Set the filter's region, school and role choices; returns the region filtered on (an
+    administrator's choice, or a programme leader's own)."""
+    form.region.choices = [("", _("Alle regio's"))] + [(str(r.id), r.name) for r in services.regions_for(current_user)]
+    region_id = int_arg("region") if admin else current_user.region_id
+    region = db.session.get(Region, region_id) if region_id else None
+    form.school.choices = [("", _("Alle scholen"))] + [(str(s.id), s.name) for s in services.region_schools(region)]
+    if not admin:
+        form.role.choices = [c for c in form.role.choices if c[0] != Role.ADMIN.value]
+    return region
+
+
+def _user_filters(form: UserFilterForm, region: Region | None) -> services.UserFilters:
+    if not form.validate():
+        return services.UserFilters()
+    return services.UserFilters(
+        role=Role(form.role.data) if form.role.data else None,
+        region_id=region.id if region is not None else None,
+        school_id=int(form.school.data) if form.school.data else None,
+        active={"1": True, "0": False}.get(form.active.data or ""),
+        email=(form.email.data or "").strip()[:254],
+    )
+
+
 @bp.route("/gebruikers/nieuw", methods=["GET", "POST"])
 @login_required
 def user_invite():
     _require(permissions.can_manage_users(current_user))
     form = InviteForm()
-    refused = False
     default_region = int_arg("region") if permissions.is_admin(current_user) else current_user.region_id
     _prepare_user_form(form, default_region)
     if request.method == "GET":
         form.role.data = Role.TEACHER.value
-    if not _picking_region() and form.validate_on_submit():
-        try:
-            user = services.invite_user(current_user, form.email.data, _assignment(form), locale=form.locale.data)
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-            refused = True
-        else:
-            db.session.commit()
-            flash(
-                _("%(email)s is uitgenodigd en krijgt een e-mail om een wachtwoord te kiezen.", email=user.email),
-                "success",
-            )
-            return redirect(url_for("admin.user_edit", user_id=user.id))
-    return render_template("admin/user_invite.html", form=form), 422 if form.errors or refused else 200
+    done = (
+        Outcome(False)
+        if _picking_region()
+        else handle_form(
+            form,
+            lambda: services.invite_user(current_user, form.email.data, _assignment(form), locale=form.locale.data),
+            lambda user: _(
+                "%(email)s is uitgenodigd en krijgt een e-mail om een wachtwoord te kiezen.", email=user.email
+            ),
+        )
+    )
+    if done:
+        return redirect(url_for("admin.user_edit", user_id=done.result.id))
+    return render_template("admin/user_invite.html", form=form), done.status
 
 
 def _load_user(user_id: int) -> User:
@@ -232,24 +229,21 @@ def _load_user(user_id: int) -> User:
 def user_edit(user_id: int):
     target = _load_user(user_id)
     form = UserForm(obj=target) if request.method == "GET" else UserForm()
-    refused = False
     if request.method == "GET":
         form.role.data = target.role.value
         form.school.data = target.school_id or 0
         form.venues.data = [v.id for v in target.venues]
     _prepare_user_form(form, target.region_id or 0)
-    if not _picking_region() and form.validate_on_submit():
-        try:
-            services.update_user(current_user, target, _assignment(form))
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-            refused = True
-        else:
-            db.session.commit()
-            flash(_("Het account is opgeslagen."), "success")
-            return redirect(url_for("admin.user_edit", user_id=target.id))
-    return render_template("admin/user_edit.html", form=form, target=target), 422 if form.errors or refused else 200
+    done = (
+        Outcome(False)
+        if _picking_region()
+        else handle_form(
+            form, lambda: services.update_user(current_user, target, _assignment(form)), _("Het account is opgeslagen.")
+        )
+    )
+    if done:
+        return redirect(url_for("admin.user_edit", user_id=target.id))
+    return render_template("admin/user_edit.html", form=form, target=target), done.status
 
 
 @bp.post("/gebruikers/<int:user_id>/<action>")
@@ -270,7 +264,7 @@ def user_action(user_id: int, action: str):
     if action not in actions:
         abort(404)
     call, message = actions[action]
-    run_and_flash(call, message)
+    attempt(call, message)
     return redirect(url_for("admin.user_edit", user_id=target.id))
 
 
@@ -291,24 +285,19 @@ def _upload_form(form_cls):
 @bp.route("/schoolgegevens/duo", methods=["GET", "POST"])
 @login_required
 def duo_import():
+    """DUO files are imported by the importer the CLI uses, each file in its own transaction."""
     _require(permissions.can_manage_school_data(current_user))
     form, too_large = _upload_form(DuoUploadForm)
-    refused = False
-    report = None
     if too_large:
         form.files.errors = [too_large]
-    elif form.validate_on_submit():
-        uploads = [services.Upload(f.filename or "", f.stream) for f in form.files.data or [] if f and f.filename]
-        try:
-            report = services.import_duo_uploads(current_user, uploads, form.from_year.data)
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-            refused = True
-        else:
-            db.session.commit()
-    status = 413 if too_large else 422 if form.errors or refused or (report is not None and not report.ok) else 200
-    return render_template("admin/duo_import.html", form=form, report=report), status
+        return render_template("admin/duo_import.html", form=form, report=None), 413
+    done = handle_form(form, lambda: services.import_duo_uploads(current_user, _duo_uploads(form), form.from_year.data))
+    status = 422 if done and not done.result.ok else done.status
+    return render_template("admin/duo_import.html", form=form, report=done.result), status
+
+
+def _duo_uploads(form) -> list:
+    return [services.Upload(f.filename or "", f.stream) for f in form.files.data or [] if f and f.filename]
 
 
 @bp.route("/schoolgegevens/regio", methods=["GET", "POST"])
@@ -319,35 +308,30 @@ def assign_region():
     unit of work commits a confirmed change."""
     _require(permissions.can_reassign_areas(current_user))
     form = AssignRegionForm()
-    refused = False
-    preview = None
     form.region.choices = [(r.id, f"{r.name} ({r.code})") for r in services.reassign_targets(current_user)]
-    if form.validate_on_submit():
-        region = db.session.get(Region, form.region.data)
-        codes = services.parse_codes(form.codes.data)
-        try:
-            if request.form.get("confirm") != "1":
-                preview = services.preview_region_change(current_user, region, form.area.data, codes)
-            else:
-                change = services.assign_schools_to_region(current_user, region, form.area.data, codes)
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-            refused = True
-        else:
-            if preview is None:
-                flash(
-                    _("%(n)s scholen zijn toegewezen aan %(region)s.", n=change.schools, region=region.name), "success"
-                )
-                return redirect(url_for("admin.assign_region"))
+    confirm = request.form.get("confirm") == "1"
+    done = handle_form(form, lambda: _region_change(form, confirm))
+    if done and confirm:
+        change, region = done.result
+        flash(_("%(n)s scholen zijn toegewezen aan %(region)s.", n=change.schools, region=region.name), "success")
+        return redirect(url_for("admin.assign_region"))
     return render_template(
         "admin/assign_region.html",
         form=form,
         areas=services.municipality_overview(current_user),
-        preview=preview,
+        preview=done.result if done else None,
         changes=services.recent_region_changes(current_user),
         school_year_label=school_year_label,
-    ), (422 if form.errors or refused else 200)
+    ), done.status
+
+
+def _region_change(form: AssignRegionForm, confirm: bool):
+    """The preview of the change the form asks for, or (confirmed) the change and its region."""
+    region = db.session.get(Region, form.region.data)
+    codes = services.parse_codes(form.codes.data)
+    if not confirm:
+        return services.preview_region_change(current_user, region, form.area.data, codes)
+    return services.assign_schools_to_region(current_user, region, form.area.data, codes), region
 
 
 @bp.post("/schoolgegevens/regio/wijzigingen/<int:change_id>/ongedaan")
@@ -359,17 +343,11 @@ def undo_region_change(change_id: int):
     change = db.session.get(RegionChange, change_id)
     if change is None:
         abort(404)
-    _require(permissions.can_undo_region_change(current_user, change))
-    try:
-        services.undo_region_change(current_user, change)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(
-            _("De wijziging is ongedaan gemaakt: de scholen en hun leerkrachten horen weer bij hun vorige regio."),
-            "success",
-        )
+    _require(permissions.can_undo_region_change(current_user, change))  # both regions see it; one may undo
+    attempt(
+        lambda: services.undo_region_change(current_user, change),
+        _("De wijziging is ongedaan gemaakt: de scholen en hun leerkrachten horen weer bij hun vorige regio."),
+    )
     return redirect(url_for("admin.assign_region"))
 
 
@@ -378,23 +356,21 @@ def undo_region_change(change_id: int):
 def holidays():
     _require(permissions.can_manage_school_data(current_user))
     form, too_large = _upload_form(HolidayUploadForm)
-    refused = False
-    report = None
     if too_large:
         form.file.errors = [too_large]
-    elif form.validate_on_submit():
-        upload = form.file.data
-        try:
-            if upload is None or not upload.filename:
-                raise services.UploadError(_("Kies een bestand."), field="file")
-            report = services.import_holiday_upload(current_user, services.Upload(upload.filename, upload.read()))
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-            refused = True
-        else:
-            db.session.commit()
-    status = 413 if too_large else 422 if form.errors or refused else 200
+        return _holidays_page(form, None), 413
+    done = handle_form(form, lambda: _import_holidays(form))
+    return _holidays_page(form, done.result), done.status
+
+
+def _import_holidays(form):
+    upload = form.file.data
+    if upload is None or not upload.filename:
+        raise services.UploadError(_("Kies een bestand."), field="file")
+    return services.import_holiday_upload(current_user, services.Upload(upload.filename, upload.read()))
+
+
+def _holidays_page(form, report) -> str:
     years = services.holiday_years()
     current = school_year_of(utcnow())
     year = int_arg("school_year", current if current in years or not years else years[-1], lo=2000, hi=2100)
@@ -408,4 +384,4 @@ def holidays():
         periods=services.holidays_by_region(year),
         school_year_label=school_year_label,
         HOLIDAY_REGION_LABELS=HOLIDAY_REGION_LABELS,
-    ), status
+    )

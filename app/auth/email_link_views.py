@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 
 from app.auth.email_link import InvalidLinkError, login_link_user, request_login_link, use_login_link
 from app.auth.views import bp, mailed_link_form, sign_in
-from app.extensions import db
 
 
 @bp.route("/inloglink", methods=["GET", "POST"])
@@ -28,19 +27,22 @@ def login_link_request():
 def login_link(token: str):
     """Opening the link shows a button; pressing it signs in (a mail scanner's GET uses nothing)."""
     user = login_link_user(token)
-    if user is None:
-        return render_template("auth/login_link_invalid.html"), 404
     form = FlaskForm()
-    if form.validate_on_submit():
+    if user is not None and form.validate_on_submit():
         try:
             user = use_login_link(token, request.remote_addr)
-        except InvalidLinkError:
-            db.session.rollback()
-            return render_template("auth/login_link_invalid.html"), 404
-        if current_user.is_authenticated:
-            logout_user()
-        sign_in(user)
-        db.session.commit()
-        flash(_("U bent ingelogd."), "success")
-        return redirect(url_for("main.index"))
+        except InvalidLinkError:  # a 404 commits nothing (app/unit_of_work.py)
+            user = None
+        else:
+            return _signed_in(user)
+    if user is None:
+        return render_template("auth/login_link_invalid.html"), 404
     return render_template("auth/login_link.html", form=form, user=user)
+
+
+def _signed_in(user):
+    if current_user.is_authenticated:
+        logout_user()
+    sign_in(user)
+    flash(_("U bent ingelogd."), "success")
+    return redirect(url_for("main.index"))

@@ -73,40 +73,11 @@ def start(name: str):
 @bp.get("/<name>/terug")
 def callback(name: str):
     """The provider's answer: check it, find or make the account, sign in."""
-    import requests
-    from authlib.integrations.base_client import OAuthError
-
     provider = _provider_or_404(name)
-    c = oidc.client(provider.name)
-    if request.args.get("error"):
-        oidc.audit.info("oidc %s: the provider answered %s", provider.name, request.args.get("error")[:100])
-        return _refused(
-            provider,
-            TokenError(_("Het inloggen via %(provider)s is afgebroken of geweigerd.", provider=provider.label)),
-        )
-    state = request.args.get("state") or ""
-    data = c.framework.get_state_data(session, state) if state else None
-    if state:
-        c.framework.clear_state_data(session, state)
-    if not data or not request.args.get("code"):
-        return _refused(
-            provider, TokenError(_("Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw bij Inloggen."))
-        )
     try:
-        token = c.fetch_access_token(
-            code=request.args["code"], redirect_uri=data.get("redirect_uri"), code_verifier=data.get("code_verifier")
-        )
-    except (OAuthError, requests.RequestException, ValueError) as exc:
-        oidc.audit.warning("oidc %s: code exchange failed (%s)", provider.name, exc.__class__.__name__)
-        return _refused(
-            provider,
-            TokenError(
-                _("Het inloggen via %(provider)s is niet gelukt. Probeer het opnieuw.", provider=provider.label)
-            ),
-        )
-    try:
-        claims = oidc.verify_id_token(provider, token, data.get("nonce") or "")
-        db.session.commit()  # the nonce is spent, whatever follows
+        token, nonce = _exchange_code(provider)
+        claims = oidc.verify_id_token(provider, token, nonce)
+        db.session.commit()  # the nonce is spent, whatever follows (handlers.py ALLOWED_COMMITS)
         person = oidc.person_from_claims(provider, oidc.merge_userinfo(provider, token, claims))
         outcome = oidc.link_account(provider, person)
     except DomainError as exc:  # OidcError, or an account the provider's data cannot make
@@ -118,9 +89,35 @@ def callback(name: str):
             "schools": [s.id for s in outcome.choices],
             "exp": time.time() + PENDING_SECONDS,
         }
-        db.session.commit()
         return redirect(url_for("oidc.choose_school", name=provider.name))
     return _sign_in(provider, outcome.user)
+
+
+def _exchange_code(provider: oidc.Provider) -> tuple[dict, str]:
+    """The provider's answer exchanged for its tokens (and the nonce we sent), or a TokenError."""
+    import requests
+    from authlib.integrations.base_client import OAuthError
+
+    c = oidc.client(provider.name)
+    if request.args.get("error"):
+        oidc.audit.info("oidc %s: the provider answered %s", provider.name, request.args.get("error")[:100])
+        raise TokenError(_("Het inloggen via %(provider)s is afgebroken of geweigerd.", provider=provider.label))
+    state = request.args.get("state") or ""
+    data = c.framework.get_state_data(session, state) if state else None
+    if state:
+        c.framework.clear_state_data(session, state)
+    if not data or not request.args.get("code"):
+        raise TokenError(_("Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw bij Inloggen."))
+    try:
+        token = c.fetch_access_token(
+            code=request.args["code"], redirect_uri=data.get("redirect_uri"), code_verifier=data.get("code_verifier")
+        )
+    except (OAuthError, requests.RequestException, ValueError) as exc:
+        oidc.audit.warning("oidc %s: code exchange failed (%s)", provider.name, exc.__class__.__name__)
+        raise TokenError(
+            _("Het inloggen via %(provider)s is niet gelukt. Probeer het opnieuw.", provider=provider.label)
+        ) from None
+    return token, data.get("nonce") or ""
 
 
 class ChooseSchoolForm(FlaskForm):
@@ -130,35 +127,43 @@ class ChooseSchoolForm(FlaskForm):
 @bp.route("/<name>/school-kiezen", methods=["GET", "POST"])
 def choose_school(name: str):
     """An institution with several locations: the teacher picks theirs, once."""
-    from app.schools.models import School
-
     provider = _provider_or_404(name)
-    pending = session.get(PENDING_KEY)
-    if not pending or pending.get("provider") != provider.name or pending.get("exp", 0) < time.time():
-        session.pop(PENDING_KEY, None)
+    pending, schools = _pending(provider)
+    if pending is None:
         return _refused(
             provider, TokenError(_("Deze inlogpoging is verlopen of al gebruikt. Begin opnieuw bij Inloggen."))
         )
-    schools = [s for s in (db.session.get(School, i) for i in pending["schools"]) if s is not None]
     form = ChooseSchoolForm()
     form.school.choices = [
         (s.id, f"{s.name}, {s.street} {s.house_number}, {s.city} ({s.location_code})") for s in schools
     ]
     if form.validate_on_submit():
-        school = next(s for s in schools if s.id == form.school.data)
-        person = Person(**(pending["person"] | {"affiliations": tuple(pending["person"]["affiliations"])}))
-        try:
-            user = oidc.create_linked_teacher(provider, person, school)
-        except Exception as exc:  # (a DomainError, or the link made meanwhile)
-            db.session.rollback()
-            session.pop(PENDING_KEY, None)
-            message = exc.message if isinstance(exc, DomainError) else _("Dit account is al gekoppeld. Log opnieuw in.")
-            return _refused(provider, OidcError(message))
-        session.pop(PENDING_KEY, None)
-        return _sign_in(provider, user)
+        return _link_teacher(provider, pending, next(s for s in schools if s.id == form.school.data))
     return render_template(
         "auth/oidc_choose_school.html", form=form, provider=provider, institution=pending["person"]["institution"]
     ), 422 if form.errors else 200
+
+
+def _pending(provider: oidc.Provider):
+    """The sign-in waiting for a choice of school (and its schools), or (None, []) when it expired."""
+    from app.schools.models import School
+
+    pending = session.get(PENDING_KEY)
+    if not pending or pending.get("provider") != provider.name or pending.get("exp", 0) < time.time():
+        session.pop(PENDING_KEY, None)
+        return None, []
+    return pending, [s for s in (db.session.get(School, i) for i in pending["schools"]) if s is not None]
+
+
+def _link_teacher(provider: oidc.Provider, pending: dict, school):
+    person = Person(**(pending["person"] | {"affiliations": tuple(pending["person"]["affiliations"])}))
+    session.pop(PENDING_KEY, None)
+    try:
+        user = oidc.create_linked_teacher(provider, person, school)
+    except Exception as exc:  # (a DomainError, or the link made meanwhile)
+        message = exc.message if isinstance(exc, DomainError) else _("Dit account is al gekoppeld. Log opnieuw in.")
+        return _refused(provider, OidcError(message))
+    return _sign_in(provider, user)
 
 
 def _sign_in(provider: oidc.Provider, user):
@@ -171,7 +176,6 @@ def _sign_in(provider: oidc.Provider, user):
     sign_in(user)
     session[oidc.SIGNED_IN_VIA] = provider.name  # signing out here offers the provider's sign-out too
     user.last_login_at = user.last_seen_at = utcnow()
-    db.session.commit()
     oidc.audit.info("login ok through %s (account %s, ip %s)", provider.name, user.id, request.remote_addr)
     flash(_("U bent ingelogd via %(provider)s.", provider=provider.label), "success")
     return redirect(safe_next(session.pop(NEXT_KEY, None), url_for("main.index")))

@@ -10,9 +10,8 @@ from app.auth.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm
 from app.auth.models import User
 from app.auth import services
 from app.auth.services import AuthError, ThrottledError, authenticate, request_password_reset, reset_token_user
-from app.errors import DomainError
-from app.extensions import db, login_manager
-from app.web import safe_next
+from app.extensions import login_manager
+from app.web import handle_form, safe_next
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -49,32 +48,28 @@ def sign_in(user: User) -> None:
 def sign_out() -> None:
     """End this sign-in session on the server (a copied cookie stops working) and in the cookie."""
     if current_user.is_authenticated:
-        services.end_session(current_user._get_current_object())
-        db.session.commit()
+        services.end_session(current_user._get_current_object())  # committed with the answer (unit of work)
     logout_user()
 
 
 @bp.route("/inloggen", methods=["GET", "POST"])
 def login():
+    """Sign in with a password: 401 or 429 on the form's fields (``authenticate`` commits the
+    counted failure itself, since a refused sign-in's answer commits nothing)."""
     form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = authenticate(form.email.data, form.password.data, request.remote_addr)
-        except ThrottledError as exc:
-            form.email.errors.append(exc.message)
-            status = 429
-        except AuthError as exc:
-            form.password.errors.append(exc.message)
-            status = 401
-        else:
-            sign_in(user)
-            db.session.commit()
-            flash(_("U bent ingelogd."), "success")
-            return redirect(safe_next(request.args.get("next"), landing_page(user)))
-    elif form.errors:
-        status = 422
-    return render_template("auth/login.html", form=form), status
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 422 if form.errors else 200
+    try:
+        user = authenticate(form.email.data, form.password.data, request.remote_addr)
+    except ThrottledError as exc:
+        form.email.errors.append(exc.message)
+        return render_template("auth/login.html", form=form), 429
+    except AuthError as exc:
+        form.password.errors.append(exc.message)
+        return render_template("auth/login.html", form=form), 401
+    sign_in(user)
+    flash(_("U bent ingelogd."), "success")
+    return redirect(safe_next(request.args.get("next"), landing_page(user)))
 
 
 def landing_page(user) -> str:
@@ -142,23 +137,13 @@ def reset_password(token: str):
     if reset_token_user(token) is None:
         return render_template("auth/reset_invalid.html"), 404
     form = ResetPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            form.password.errors.append(exc.message)
-            status = 422
-        else:
-            db.session.commit()
-            if current_user.is_authenticated:
-                logout_user()
-            flash(_("Uw nieuwe wachtwoord is ingesteld. U kunt nu inloggen."), "success")
-            return redirect(url_for("auth.login"))
-    elif form.errors:
-        status = 422
-    return render_template("auth/reset_password.html", form=form), status
+    done = handle_form(form, lambda: services.reset_password(token, form.password.data), field="password")
+    if done:
+        if current_user.is_authenticated:
+            logout_user()
+        flash(_("Uw nieuwe wachtwoord is ingesteld. U kunt nu inloggen."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form), done.status
 
 
 @bp.route("/uitnodiging/<token>", methods=["GET", "POST"])
@@ -167,25 +152,24 @@ def accept_invitation(token: str):
     if reset_token_user(token) is None:
         return render_template("auth/reset_invalid.html"), 404
     form = ResetPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = services.reset_password(token, form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            form.password.errors.append(exc.message)
-            status = 422
-        else:
-            if current_user.is_authenticated:
-                logout_user()
-            sign_in(user)
-            user.last_login_at = user.last_seen_at = services.utcnow()
-            db.session.commit()
-            flash(_("Welkom! Uw wachtwoord is ingesteld en u bent ingelogd."), "success")
-            return redirect(url_for("main.index"))
-    elif form.errors:
-        status = 422
-    return render_template("auth/accept_invitation.html", form=form, user=reset_token_user(token)), status
+    done = handle_form(
+        form,
+        lambda: _accept(token, form.password.data),
+        _("Welkom! Uw wachtwoord is ingesteld en u bent ingelogd."),
+        field="password",
+    )
+    if done:
+        return redirect(url_for("main.index"))
+    return render_template("auth/accept_invitation.html", form=form, user=reset_token_user(token)), done.status
+
+
+def _accept(token: str, password: str) -> User:
+    user = services.reset_password(token, password)
+    if current_user.is_authenticated:
+        logout_user()
+    sign_in(user)
+    user.last_login_at = user.last_seen_at = services.utcnow()
+    return user
 
 
 # sign-in by e-mail link: its routes belong to this blueprint

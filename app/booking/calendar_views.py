@@ -89,8 +89,7 @@ def booking_ics(booking_id: int):
 @login_required
 def settings():
     if not current_user.calendar_token:
-        current_user.calendar_token = secrets.token_urlsafe(24)
-        db.session.commit()
+        current_user.calendar_token = secrets.token_urlsafe(24)  # committed with the page (unit of work)
     url = current_app.config["BASE_URL"].rstrip("/") + url_for("calendar.feed", token=current_user.calendar_token)
     return render_template("calendar/settings.html", feed_url=url)
 
@@ -99,6 +98,5 @@ def settings():
 @login_required
 def regenerate():
     current_user.calendar_token = secrets.token_urlsafe(24)
-    db.session.commit()
     flash(_("U heeft een nieuw agenda-adres. Het oude adres werkt niet meer."), "success")
     return redirect(url_for("calendar.settings"))

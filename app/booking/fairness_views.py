@@ -18,14 +18,16 @@ from app.auth.models import Region
 from app.booking import rounds as round_service
 from app.booking.fairness import explain, rules_in_force
 from app.booking.forms import GROEP_CHOICES
-from app.booking.models import Booking, FairnessRule, RequestRound, RuleKind, RuleScope
+from app.booking import queries
+from app.booking.models import FairnessRule, RequestRound, RuleKind, RuleScope
+from app.booking.services import add_rule
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.labels import OFFER_KIND_LABELS, WORLD_LABELS
-from app.labs.models import Offer, OfferKind, Session, World
+from app.labs.models import Offer, OfferKind, World
 from app.timeutil import local_to_utc, school_year_label, school_year_of
-from app.web import int_arg, load_or_404
+from app.web import attempt, handle_form, int_arg, load_or_404
 
 bp = Blueprint("fairness", __name__, template_folder="templates")
 
@@ -109,54 +111,35 @@ def rules():
     year = int_arg("school_year", lo=2000, hi=2100) or school_year_of(utcnow())
     region = db.session.get(Region, region_id) if region_id else None
     can_edit = region is not None and permissions.can_set_rules(current_user, region)
+    if request.method == "POST" and not can_edit:
+        abort(403)
     form = RuleForm()
-    if request.method == "POST":
-        if not can_edit:
-            abort(403)
-        if form.validate_on_submit():
-            rule = FairnessRule(
-                region_id=region_id,
-                school_year=year,
-                kind=RuleKind(form.kind.data),
-                scope=RuleScope(form.scope.data),
-                scope_value=form.scope_value.data or "",
-                max_count=form.max_count.data,
-                max_reach_share=float(form.max_reach_share.data) if form.max_reach_share.data is not None else None,
-                window_start=local_to_utc(form.window_start.data, time(0)) if form.window_start.data else None,
-                window_end=local_to_utc(form.window_end.data, time(0)) if form.window_end.data else None,
-                description=form.description.data or "",
-            )
-            if rule.kind != RuleKind.PRIORITY_WINDOW and rule.max_count is None:
-                form.max_count.errors = [_("Vul een maximum in.")]
-            elif rule.kind == RuleKind.PRIORITY_WINDOW and not rule.window_end:
-                form.window_end.errors = [_("Vul de vrijgavedatum in.")]
-            else:
-                db.session.add(rule)
-                db.session.commit()
-                flash(_("De regel is toegevoegd."), "success")
-                return redirect(url_for("fairness.rules"))
-    rules = rules_in_force(region_id, year) if region_id else []
-    overrides = (
-        db.session.scalars(
-            select(Booking)
-            .join(Session, Booking.session_id == Session.id)
-            .join(Offer, Session.offer_id == Offer.id)
-            .where(Offer.region_id == region_id, Booking.override_reason != "")
-            .order_by(Booking.created_at.desc())
-            .limit(100)
-        ).all()
-        if region_id
-        else []
-    )
+    if handle_form(
+        form, lambda: add_rule(current_user, region, year, **_rule_fields(form)), _("De regel is toegevoegd.")
+    ):
+        return redirect(url_for("fairness.rules"))
     return render_template(
         "fairness/rules.html",
-        rules=rules,
+        rules=rules_in_force(region_id, year) if region_id else [],
         explain=explain,
         form=form,
         can_edit=can_edit,
         year_label=school_year_label(year),
-        overrides=overrides,
+        overrides=queries.region_overrides(region_id) if region_id else [],
     ), (422 if form.errors else 200)
+
+
+def _rule_fields(form: RuleForm) -> dict:
+    return dict(
+        kind=RuleKind(form.kind.data),
+        scope=RuleScope(form.scope.data),
+        scope_value=form.scope_value.data or "",
+        max_count=form.max_count.data,
+        max_reach_share=float(form.max_reach_share.data) if form.max_reach_share.data is not None else None,
+        window_start=local_to_utc(form.window_start.data, time(0)) if form.window_start.data else None,
+        window_end=local_to_utc(form.window_end.data, time(0)) if form.window_end.data else None,
+        description=form.description.data or "",
+    )
 
 
 @bp.post("/spelregels/<int:rule_id>/uit")
@@ -165,8 +148,7 @@ def deactivate_rule(rule_id: int):
     from app.booking.services import switch_rule_off
 
     rule = load_or_404(FairnessRule, rule_id, lambda u, r: permissions.can_set_rules(u, r))
-    switch_rule_off(current_user, rule.id)
-    db.session.commit()
+    switch_rule_off(current_user, rule.id)  # a refusal is the error page's (and nothing is committed)
     flash(_("De regel is uitgezet; klassen die hij op de wachtlijst hield, krijgen nu de vrije plaatsen."), "success")
     return redirect(url_for("fairness.rules"))
 
@@ -175,41 +157,15 @@ def deactivate_rule(rule_id: int):
 @login_required
 def rounds():
     region_id = _region_id()
-    form = RoundForm()
     region = db.session.get(Region, region_id) if region_id else None
     can_create = region is not None and permissions.can_manage_rounds(current_user, region)
-    if request.method == "POST":
-        if not can_create:
-            abort(403)
-        if form.validate_on_submit():
-            try:
-                rnd = round_service.create_round(
-                    current_user,
-                    title=form.title.data,
-                    description=form.description.data or "",
-                    opens_at=local_to_utc(form.opens_on.data, time(0)),
-                    deadline_at=local_to_utc(form.deadline_on.data, time(17)),
-                    school_year=school_year_of(form.period_start.data),
-                    period_start=form.period_start.data,
-                    period_end=form.period_end.data,
-                    weight_distance=float(form.weight_distance.data),
-                    weight_cbs=float(form.weight_cbs.data),
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                getattr(
-                    form, {"deadline_at": "deadline_on"}.get(exc.field, exc.field) or "title", form.title
-                ).errors = [exc.message]
-            else:
-                db.session.commit()
-                return redirect(url_for("fairness.round_detail", round_id=rnd.id))
-    items = (
-        db.session.scalars(
-            select(RequestRound).where(RequestRound.region_id == region_id).order_by(RequestRound.deadline_at.desc())
-        ).all()
-        if region_id
-        else []
-    )
+    if request.method == "POST" and not can_create:
+        abort(403)
+    form = RoundForm()
+    done = handle_form(form, lambda: _create_round(form), field="title")
+    if done:
+        return redirect(url_for("fairness.round_detail", round_id=done.result.id))
+    items = queries.region_rounds(region_id) if region_id else []
     return render_template(
         "fairness/rounds.html",
         rounds=items,
@@ -217,7 +173,26 @@ def rounds():
         can_create=can_create,
         now=utcnow(),
         status_label=round_service.status_label,
-    )
+    ), done.status
+
+
+def _create_round(form: RoundForm) -> RequestRound:
+    try:
+        return round_service.create_round(
+            current_user,
+            title=form.title.data,
+            description=form.description.data or "",
+            opens_at=local_to_utc(form.opens_on.data, time(0)),
+            deadline_at=local_to_utc(form.deadline_on.data, time(17)),
+            school_year=school_year_of(form.period_start.data),
+            period_start=form.period_start.data,
+            period_end=form.period_end.data,
+            weight_distance=float(form.weight_distance.data),
+            weight_cbs=float(form.weight_cbs.data),
+        )
+    except DomainError as exc:  # the form asks for the deadline's day
+        exc.field = {"deadline_at": "deadline_on"}.get(exc.field, exc.field)
+        raise
 
 
 def _offer_choices(rnd: RequestRound):
@@ -231,46 +206,48 @@ def _offer_choices(rnd: RequestRound):
 @login_required
 def round_detail(round_id: int):
     rnd = load_or_404(RequestRound, round_id)
-    form = RequestForm()
-    choices = _offer_choices(rnd)
-    form.wish1.choices = choices
-    form.wish2.choices = form.wish3.choices = [(0, "—")] + choices
-    if request.method == "POST" and permissions.is_teacher(current_user):
-        if form.validate_on_submit():
-            wishes = [(w, None) for w in (form.wish1.data, form.wish2.data, form.wish3.data) if w]
-            try:
-                round_service.submit_request(
-                    current_user,
-                    rnd.id,
-                    groep=form.groep.data,
-                    pupils=form.pupils.data,
-                    adults=form.adults.data,
-                    wishes=wishes,
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                flash(exc.message, "error")
-            else:
-                db.session.commit()
-                flash(_("Uw aanvraag is ontvangen. Na de sluitingsdatum hoort u wat u krijgt."), "success")
-                return redirect(url_for("fairness.round_detail", round_id=rnd.id))
-    mine = (
-        [r for r in rnd.requests if r.school_id == current_user.school_id]
-        if permissions.is_teacher(current_user)
-        else []
-    )
-    manage = permissions.can_manage_rounds(current_user, rnd)
+    form = _request_form(rnd)
+    teacher = permissions.is_teacher(current_user)
+    if (
+        request.method == "POST"
+        and teacher
+        and handle_form(
+            form,
+            lambda: _submit_request(rnd, form),
+            _("Uw aanvraag is ontvangen. Na de sluitingsdatum hoort u wat u krijgt."),
+        )
+    ):
+        return redirect(url_for("fairness.round_detail", round_id=rnd.id))
+    return _round_page(rnd, form, teacher)
+
+
+def _round_page(rnd: RequestRound, form: RequestForm, teacher: bool) -> str:
     return render_template(
         "fairness/round.html",
         rnd=rnd,
         form=form,
-        mine=mine,
-        manage=manage,
+        mine=[r for r in rnd.requests if r.school_id == current_user.school_id] if teacher else [],
+        manage=permissions.can_manage_rounds(current_user, rnd),
         now=utcnow(),
         describe=round_service.describe_outcome,
         status_label=round_service.status_label,
         decimal=format_decimal,
         requests=sorted(rnd.requests, key=lambda r: (r.priority is None, r.priority or 0, r.id)),
+    )
+
+
+def _request_form(rnd: RequestRound) -> RequestForm:
+    form = RequestForm()
+    choices = _offer_choices(rnd)
+    form.wish1.choices = choices
+    form.wish2.choices = form.wish3.choices = [(0, "—")] + choices
+    return form
+
+
+def _submit_request(rnd: RequestRound, form: RequestForm):
+    wishes = [(w, None) for w in (form.wish1.data, form.wish2.data, form.wish3.data) if w]
+    return round_service.submit_request(
+        current_user, rnd.id, groep=form.groep.data, pupils=form.pupils.data, adults=form.adults.data, wishes=wishes
     )
 
 
@@ -280,16 +257,14 @@ def round_action(round_id: int, action: str):
     rnd = load_or_404(RequestRound, round_id)
     if not permissions.can_manage_rounds(current_user, rnd) or action not in ("voorbeeld", "toewijzen"):
         abort(403)
-    try:
-        if action == "voorbeeld":
-            round_service.preview_round(current_user, rnd.id)
-            flash(_("Voorbeeld van de toewijzing berekend (nog niet geboekt)."), "success")
-        else:
-            round_service.commit_round(current_user, rnd.id)
-            flash(_("De toewijzing is vastgelegd; scholen krijgen bericht."), "success")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("fairness.round_detail", round_id=rnd.id))
-    db.session.commit()
+    if action == "voorbeeld":
+        attempt(
+            lambda: round_service.preview_round(current_user, rnd.id),
+            _("Voorbeeld van de toewijzing berekend (nog niet geboekt)."),
+        )
+    else:
+        attempt(
+            lambda: round_service.commit_round(current_user, rnd.id),
+            _("De toewijzing is vastgelegd; scholen krijgen bericht."),
+        )
     return redirect(url_for("fairness.round_detail", round_id=rnd.id))

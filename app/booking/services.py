@@ -604,6 +604,23 @@ def switch_rule_off(actor: User, rule_id: int, *, now: datetime | None = None):
     return rule
 
 
+def add_rule(actor: User, region, school_year: int, **fields):
+    """Add a fairness rule to a region's school year: a maximum needs its N, a priority window its
+    release date (``fields`` are FairnessRule's columns)."""
+    from app.booking.models import FairnessRule, RuleKind
+
+    if region is None or not permissions.can_set_rules(actor, region):
+        raise NotAllowed(_("U mag de spelregels van deze regio niet wijzigen."))
+    rule = FairnessRule(region_id=region.id, school_year=school_year, **fields)
+    if rule.kind != RuleKind.PRIORITY_WINDOW and rule.max_count is None:
+        raise InvalidInput(_("Vul een maximum in."), field="max_count")
+    if rule.kind == RuleKind.PRIORITY_WINDOW and not rule.window_end:
+        raise InvalidInput(_("Vul de vrijgavedatum in."), field="window_end")
+    db.session.add(rule)
+    db.session.flush()
+    return rule
+
+
 # ------------------------------------------------------------------ offered places
 
 

@@ -9,11 +9,9 @@ from flask import session as session_store
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.auth import permissions
-from app.booking import services
+from app.booking import queries, services
 from app.booking.admission import school_outlook, waiting_info
 from app.booking.forms import (
     AttendanceForm,
@@ -32,28 +30,9 @@ from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.labs.models import Offer, Session
-from app.web import form_id, int_arg, load_or_404, run_and_flash
+from app.web import attempt, form_id, handle_form, int_arg, load_or_404
 
 bp = Blueprint("booking", __name__, template_folder="templates", url_prefix="/boekingen")
-
-
-def _apply(form, exc: DomainError) -> None:
-    """Put a domain error back on the form field it belongs to."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [exc.message]
-    else:
-        flash(exc.message, "error")
-
-
-def _commit_or_error(form=None) -> bool:
-    try:
-        db.session.commit()
-        return True
-    except (IntegrityError, DBAPIError):
-        db.session.rollback()
-        flash(_("Iemand anders was u net voor. Probeer het opnieuw."), "error")
-        return False
 
 
 def _details(form) -> services.ClassDetails:
@@ -130,22 +109,17 @@ def new():
     form = BookingForm()
     _limit_groep(form, session.offer)
     picker = _prefill(form)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            booking = services.create_booking(current_user, session.id, _details(form), waitlist=form.waitlist.data)
-        except DomainError as exc:
-            db.session.rollback()
-            _apply(form, exc)
-            status = 409 if exc.status == 409 else 422
-        else:
-            if _commit_or_error():
-                flash(_booked_message(booking), "success")
-                return redirect(url_for("booking.detail", booking_id=booking.id))
-            status = 409
-    elif form.errors:
-        status = 422
-    session = db.session.get(Session, session.id)
+    done = handle_form(
+        form,
+        lambda: services.create_booking(current_user, session.id, _details(form), waitlist=form.waitlist.data),
+        _booked_message,
+    )
+    if done:
+        return redirect(url_for("booking.detail", booking_id=done.result.id))
+    return _new_page(form, db.session.get(Session, session.id), picker), done.status
+
+
+def _new_page(form, session: Session, picker: dict) -> str:
     return render_template(
         "booking/new.html",
         form=form,
@@ -158,7 +132,7 @@ def new():
         collect_gender=session.offer.region.collect_gender_counts,
         pick_args={"session_id": session.id},
         **picker,
-    ), status
+    )
 
 
 def _series_picker(offer, grouped):
@@ -189,14 +163,25 @@ def _series_picker(offer, grouped):
 @bp.route("/reeks", methods=["GET", "POST"])
 @login_required
 def new_series():
-    from app.booking import series_picker as sp
-
     offer = load_or_404(Offer, int_arg("offer_id", 0), lambda u, o: permissions.is_teacher(u) and o.published)
     if len(offer.parts) < 2:
         abort(404)
     form = SeriesForm()
     _limit_groep(form, offer)
     picker = _prefill(form)
+    state = _series_state(offer, form)
+    done = handle_form(form, lambda: _book_series(offer, state["chosen"], form), _series_message)
+    if done:
+        return redirect(url_for("booking.detail", booking_id=done.result.bookings[0].id))
+    return render_template("booking/new_series.html", form=form, offer=offer, **state, **picker), done.status
+
+
+def _series_state(offer, form) -> dict:
+    """What the series page shows: the anchor part's proposals (for the form's class size), the
+    dates a teacher may pick per part (within the chosen proposal's windows unless by hand) and
+    the dates chosen so far."""
+    from app.booking import series_picker as sp
+
     grouped = offer_sessions(offer, utcnow(), limit=1000)
     parts, sessions, candidates, cap, anchor = _series_picker(offer, grouped)
     # "Data voor deze klas tonen" re-shows step 1 for the class size; it chooses no date yet
@@ -225,54 +210,34 @@ def new_series():
     chosen = {p.id: form_id(f"part_{p.position}") for p in offer.parts}
     if request.method == "GET" and proposal is not None:
         chosen = {p.id: c.key for p, c in zip(offer.parts, proposal, strict=True)}
-    status = 200
-    if form.validate_on_submit():
-        missing = [p for p in offer.parts if not chosen.get(p.id)]
-        if missing:
-            flash(_("Kies een datum voor elk deel."), "error")
-            status = 422
-        else:
-            try:
-                series = services.create_series_booking(
-                    current_user, offer.id, [chosen[p.id] for p in offer.parts], _details(form)
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                _apply(form, exc)
-                status = 409 if exc.status == 409 else 422
-            else:
-                if _commit_or_error():
-                    flash(
-                        _booked_message(series.bookings[0])
-                        if series.status == BookingStatus.REQUESTED
-                        else _("Alle delen zijn geboekt. U krijgt een e-mail met de afspraken."),
-                        "success",
-                    )
-                    return redirect(url_for("booking.detail", booking_id=series.bookings[0].id))
-                status = 409
-    elif form.errors:
-        status = 422
-    figure = lambda c: min(c.room, cap)
-    return render_template(
-        "booking/new_series.html",
-        form=form,
-        offer=offer,
-        chosen=chosen,
-        sessions=sessions,
-        anchor=anchor,
-        anchor_id=anchor_id,
-        proposals=proposals,
-        proposal=proposal,
-        choices=choices,
-        by_hand=by_hand,
-        figure=figure,
-        cap=cap,
-        anchor_part=offer.parts[anchor - 1],
-        proposal_room=min(sp.chain_room(proposal), cap) if proposal else 0,
-        collect_gender=offer.region.collect_gender_counts,
-        pick_args={"offer_id": offer.id},
-        **picker,
-    ), status
+    return {
+        "chosen": chosen,
+        "sessions": sessions,
+        "anchor": anchor,
+        "anchor_id": anchor_id,
+        "proposals": proposals,
+        "proposal": proposal,
+        "choices": choices,
+        "by_hand": by_hand,
+        "figure": lambda c: min(c.room, cap),
+        "cap": cap,
+        "anchor_part": offer.parts[anchor - 1],
+        "proposal_room": min(sp.chain_room(proposal), cap) if proposal else 0,
+        "collect_gender": offer.region.collect_gender_counts,
+        "pick_args": {"offer_id": offer.id},
+    }
+
+
+def _book_series(offer, chosen: dict, form):
+    if any(not chosen.get(p.id) for p in offer.parts):
+        raise DomainError(_("Kies een datum voor elk deel."))
+    return services.create_series_booking(current_user, offer.id, [chosen[p.id] for p in offer.parts], _details(form))
+
+
+def _series_message(series) -> str:
+    if series.status == BookingStatus.REQUESTED:
+        return _booked_message(series.bookings[0])
+    return _("Alle delen zijn geboekt. U krijgt een e-mail met de afspraken.")
 
 
 @bp.get("/")
@@ -284,12 +249,7 @@ def my_bookings():
         if can_use_desk(current_user):  # the bookings of a coordinator (or leader) are on the desk
             return redirect(url_for("desk.bookings"))
         abort(403)
-    bookings = db.session.scalars(
-        select(Booking)
-        .join(Session, Booking.session_id == Session.id)
-        .where(Booking.school_id == current_user.school_id)
-        .order_by(Session.starts_at)
-    ).all()
+    bookings = queries.school_bookings(current_user.school_id)
     now = utcnow()
     upcoming = [b for b in bookings if b.session.starts_at > now]
     past = [b for b in bookings if b.session.starts_at <= now][::-1]
@@ -306,38 +266,41 @@ def my_bookings():
 @login_required
 def detail(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_view_booking)
-    bookings = list(booking.series.bookings) if booking.series is not None else [booking]
-    from app.transport.pickups import pickup_times, return_times
+    return render_template("booking/detail.html", **_detail_context(booking, utcnow()))
+
+
+def _detail_context(booking: Booking, now) -> dict:
+    """The booking page: the booking (and the rest of its series), transport, and what the user may do."""
     from app.transport.forms import FlagForm
+    from app.transport.pickups import pickup_times, return_times
     from app.transport.riders import transport_info
 
-    now = utcnow()
-    return render_template(
-        "booking/detail.html",
-        booking=booking,
-        bookings=bookings,
-        pickups=pickup_times(bookings),
-        returns=return_times(bookings),
-        form=ReasonForm(),
-        transport={b.id: transport_info(b) for b in bookings},
-        bus_form=FlagForm(),
-        now=now,
-        teacher_can_cancel=services.can_teacher_cancel(booking, now),
-        deadline=services.cancel_deadline(booking),
-        can_change=_may_change(booking, now),
-        change_deadline=services.change_deadline(booking),
-        contact=services.lab_contact(booking),
-        waiting=waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None,
-        can_undo=services.can_undo_cancel(current_user, booking, now),
-        undo_until=services.undo_deadline(booking),
-    )
+    bookings = list(booking.series.bookings) if booking.series is not None else [booking]
+    return {
+        "booking": booking,
+        "bookings": bookings,
+        "pickups": pickup_times(bookings),
+        "returns": return_times(bookings),
+        "form": ReasonForm(),
+        "transport": {b.id: transport_info(b) for b in bookings},
+        "bus_form": FlagForm(),
+        "now": now,
+        "teacher_can_cancel": services.can_teacher_cancel(booking, now),
+        "deadline": services.cancel_deadline(booking),
+        "can_change": _may_change(booking, now),
+        "change_deadline": services.change_deadline(booking),
+        "contact": services.lab_contact(booking),
+        "waiting": waiting_info(booking, now) if booking.status == BookingStatus.WAITLISTED else None,
+        "can_undo": services.can_undo_cancel(current_user, booking, now),
+        "undo_until": services.undo_deadline(booking),
+    }
 
 
 def _answer_offer(booking_id: int, answer, done: str):
     """Accept or decline an offered place: whoever may cancel the booking answers for the class."""
     booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
     if ReasonForm().validate_on_submit():
-        run_and_flash(lambda: answer(current_user, booking.id), done)
+        attempt(lambda: answer(current_user, booking.id), done)
     return redirect(url_for("booking.detail", booking_id=booking_id))
 
 
@@ -386,32 +349,38 @@ def cancel(booking_id: int):
     cancellation deadline, whom to contact); only its form's POST cancels."""
     booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
     form = ReasonForm()
+    if request.method == "GET":
+        return _cancel_page(booking, form)
+    if not form.validate_on_submit():
+        abort(400)
+    if not attempt(lambda: _cancel(booking, form.reason.data or ""), lambda message: message):
+        return redirect(url_for("booking.detail", booking_id=booking_id))
+    if services.undo_deadline(booking) is not None:
+        session_store["undo_booking"] = booking.id  # the next page offers "Ongedaan maken" (base.html)
+    return redirect(_after_cancel(booking))
+
+
+def _cancel(booking: Booking, reason: str) -> str:
+    """Cancel the booking (or take the class off the waiting list); returns what the user reads."""
+    if booking.status == BookingStatus.WAITLISTED and booking.series is None:
+        services.leave_waitlist(current_user, booking.id)
+        return _("Uw klas staat niet meer op de wachtlijst.")
+    was_request = booking.status == BookingStatus.REQUESTED
+    services.cancel_booking(current_user, booking.id, reason)
+    return _("Uw aanvraag is ingetrokken.") if was_request else _("De boeking is geannuleerd.")
+
+
+def _after_cancel(booking: Booking) -> str:
+    if permissions.is_teacher(current_user):
+        return url_for("booking.my_bookings")
+    if permissions.is_school_coordinator(current_user):
+        return url_for("school.bookings")
+    return url_for("booking.roster", session_id=booking.session_id)
+
+
+def _cancel_page(booking: Booking, form) -> str:
     now = utcnow()
     bookings = list(booking.series.bookings) if booking.series is not None else [booking]
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        try:
-            if booking.status == BookingStatus.WAITLISTED and booking.series is None:
-                services.leave_waitlist(current_user, booking.id)
-                message = _("Uw klas staat niet meer op de wachtlijst.")
-            else:
-                was_request = booking.status == BookingStatus.REQUESTED
-                services.cancel_booking(current_user, booking.id, form.reason.data or "")
-                message = _("Uw aanvraag is ingetrokken.") if was_request else _("De boeking is geannuleerd.")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("booking.detail", booking_id=booking_id))
-        if _commit_or_error():
-            flash(message, "success")
-            if services.undo_deadline(booking) is not None:
-                session_store["undo_booking"] = booking.id  # the next page offers "Ongedaan maken" (base.html)
-        if permissions.is_teacher(current_user):
-            return redirect(url_for("booking.my_bookings"))
-        if permissions.is_school_coordinator(current_user):
-            return redirect(url_for("school.bookings"))
-        return redirect(url_for("booking.roster", session_id=booking.session_id))
     teacher = permissions.is_teacher(current_user) or permissions.is_school_coordinator(current_user)
     cancellable = booking.status in services.CANCELLABLE and (not teacher or services.can_teacher_cancel(booking, now))
     return render_template(
@@ -433,6 +402,26 @@ def change(booking_id: int):
     """Change the class's counts, contact, remarks and the class itself, until the offer's change deadline."""
     booking = load_or_404(Booking, booking_id, permissions.can_change_booking)
     now = utcnow()
+    form = _change_form(booking)
+    done = handle_form(
+        form,
+        lambda: services.change_booking(current_user, booking.id, _changes(form), now=now),
+        _("De boeking is gewijzigd. U krijgt een e-mail met de wijziging."),
+    )
+    if done:
+        return redirect(url_for("booking.detail", booking_id=booking.id))
+    booking = db.session.get(Booking, booking_id)
+    return render_template(
+        "booking/change.html",
+        booking=booking,
+        form=form,
+        may_change=_may_change(booking, now),
+        change_deadline=services.change_deadline(booking),
+        contact=services.lab_contact(booking),
+    ), done.status
+
+
+def _change_form(booking: Booking) -> ChangeForm:
     if request.method == "GET":
         # a class named after its groep shows an empty name, so that it follows a new groep
         form = ChangeForm(
@@ -450,39 +439,19 @@ def change(booking_id: int):
         form = ChangeForm()
     if booking.groep_label not in [c[0] for c in form.groep.choices]:
         form.groep.choices = list(form.groep.choices) + [(booking.groep_label, booking.groep_label)]
-    status = 200
-    if form.validate_on_submit():
-        changes = {
-            "groep": form.groep.data,
-            "class_name": (form.class_name.data or "").strip(),
-            "pupils": form.pupils.data,
-            "adults": form.adults.data,
-            "contact_name": form.contact_name.data.strip(),
-            "contact_email": form.contact_email.data.strip(),
-            "remarks": (form.remarks.data or "").strip(),
-        }
-        try:
-            services.change_booking(current_user, booking.id, changes, now=now)
-        except DomainError as exc:
-            db.session.rollback()
-            _apply(form, exc)
-            status = 409 if exc.status == 409 else 422
-        else:
-            if _commit_or_error():
-                flash(_("De boeking is gewijzigd. U krijgt een e-mail met de wijziging."), "success")
-                return redirect(url_for("booking.detail", booking_id=booking.id))
-            status = 409
-    elif form.errors:
-        status = 422
-    booking = db.session.get(Booking, booking_id)
-    return render_template(
-        "booking/change.html",
-        booking=booking,
-        form=form,
-        may_change=_may_change(booking, now),
-        change_deadline=services.change_deadline(booking),
-        contact=services.lab_contact(booking),
-    ), status
+    return form
+
+
+def _changes(form) -> dict:
+    return {
+        "groep": form.groep.data,
+        "class_name": (form.class_name.data or "").strip(),
+        "pupils": form.pupils.data,
+        "adults": form.adults.data,
+        "contact_name": form.contact_name.data.strip(),
+        "contact_email": form.contact_email.data.strip(),
+        "remarks": (form.remarks.data or "").strip(),
+    }
 
 
 @bp.post("/<int:booking_id>/herstellen")
@@ -492,7 +461,7 @@ def undo_cancel(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_cancel_booking)
     session_store.pop("undo_booking", None)
     if ReasonForm().validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.undo_cancel(current_user, booking.id),
             _("De annulering is ongedaan gemaakt: de boeking is weer bevestigd."),
         )
@@ -506,40 +475,17 @@ def undo_cancel(booking_id: int):
 @login_required
 def roster(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
-    bookings = db.session.scalars(
-        select(Booking).where(Booking.session_id == session.id).order_by(Booking.created_at)
-    ).all()
-    waiting = services.waitlist_order(session)
-    from app.labs.models import SessionStatus
-
-    others = db.session.scalars(
-        select(Session)
-        .where(
-            Session.offer_id == session.offer_id,
-            Session.status != SessionStatus.CANCELLED,
-            Session.part_id.is_(session.part_id) if session.part_id is None else Session.part_id == session.part_id,
-            Session.id != session.id,
-            Session.starts_at > utcnow(),
-        )
-        .order_by(Session.starts_at)
-        .limit(100)
-    ).all()
+    others = queries.other_dates(session, utcnow())
     move_form = MoveForm()
     move_form.session_id.choices = [(s.id, f"{s.starts_at:%Y-%m-%d %H:%M} UTC") for s in others]
-    cap_form = CapacityForm(capacity_pupils=session.capacity_pupils, capacity_classes=session.capacity_classes)
-    from app.schools.models import School
-
-    schools = db.session.scalars(
-        select(School).where(School.region_id == session.offer.region_id).order_by(School.name).limit(2000)
-    ).all()
     return render_template(
         "booking/roster.html",
         session=session,
-        bookings=bookings,
-        waiting=waiting,
-        schools=schools,
+        bookings=queries.session_bookings(session.id),
+        waiting=services.waitlist_order(session),
+        schools=queries.region_schools(session.offer.region_id),
         move_form=move_form,
-        cap_form=cap_form,
+        cap_form=CapacityForm(capacity_pupils=session.capacity_pupils, capacity_classes=session.capacity_classes),
         reason_form=ReasonForm(),
         attendance_form=AttendanceForm(),
         others=others,
@@ -555,7 +501,7 @@ def move(booking_id: int):
     form = MoveForm()
     form.session_id.choices = [(form_id("session_id") or 0, "")]
     if form.validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.move_booking(current_user, booking.id, form.session_id.data, form.reason.data),
             _("De boeking is verplaatst; de school krijgt bericht."),
         )
@@ -570,7 +516,7 @@ def capacity(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
     form = CapacityForm()
     if form.validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.change_capacity(
                 current_user, session.id, form.capacity_pupils.data, form.capacity_classes.data
             ),
@@ -587,7 +533,7 @@ def cancel_session(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
     form = ReasonForm()
     if form.validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.cancel_session(current_user, session.id, form.reason.data or ""),
             lambda cancelled: ngettext(
                 "De les is geannuleerd; %(num)d school krijgt bericht.",
@@ -604,7 +550,7 @@ def attendance(booking_id: int):
     booking = load_or_404(Booking, booking_id, lambda u, b: permissions.can_manage_session(u, b.session))
     form = AttendanceForm()
     if form.validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.record_attendance(current_user, booking.id, form.status.data, form.attended_pupils.data),
             _("Aanwezigheid vastgelegd."),
         )
@@ -621,36 +567,35 @@ def override(session_id: int):
     form = OverrideForm()
     if not form.validate_on_submit():
         flash(_("Vul school, groep, aantallen en een reden in."), "error")
-        return redirect(url_for("booking.roster", session_id=session_id))
+    else:
+        attempt(
+            lambda: _book_override(session, form),
+            lambda b: _("Uitzondering vastgelegd: %(school)s is geboekt.", school=b.school.name),
+        )
+    return redirect(url_for("booking.roster", session_id=session_id))
+
+
+def _book_override(session: Session, form):
+    """Book the one school the form names (a part of its name or its code) outside the rules."""
     from app.schools.lookup import find_school_by_name_or_code
 
     matches = find_school_by_name_or_code(session.offer.region_id, form.school_code.data)
     if len(matches) != 1:
-        flash(
+        raise DomainError(
             _("Kies de school uit de lijst: er zijn meerdere scholen met die naam.")
             if matches
-            else _("Onbekende school: typ een deel van de naam en kies de school uit de lijst."),
-            "error",
+            else _("Onbekende school: typ een deel van de naam en kies de school uit de lijst.")
         )
-        return redirect(url_for("booking.roster", session_id=session_id))
     school = matches[0]
-    run_and_flash(
-        lambda: services.create_booking(
-            current_user,
-            session.id,
-            services.ClassDetails(
-                school.id,
-                form.groep.data,
-                form.pupils.data,
-                form.adults.data,
-                contact_name=school.name,
-                class_name=(form.class_name.data or "").strip(),
-            ),
-            override_reason=form.reason.data.strip(),
-        ),
-        _("Uitzondering vastgelegd: %(school)s is geboekt.", school=school.name),
+    details = services.ClassDetails(
+        school.id,
+        form.groep.data,
+        form.pupils.data,
+        form.adults.data,
+        contact_name=school.name,
+        class_name=(form.class_name.data or "").strip(),
     )
-    return redirect(url_for("booking.roster", session_id=session_id))
+    return services.create_booking(current_user, session.id, details, override_reason=form.reason.data.strip())
 
 
 # ------------------------------------------------------------------ approval of requests
@@ -677,7 +622,7 @@ def requests():
 def approve(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_answer_request)
     if ReasonForm().validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.approve_booking(current_user, booking.id),
             _("De aanvraag is goedgekeurd; de school krijgt een bevestiging."),
         )
@@ -690,7 +635,7 @@ def decline_request(booking_id: int):
     booking = load_or_404(Booking, booking_id, permissions.can_answer_request)
     form = DeclineRequestForm()
     if form.validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.decline_request(current_user, booking.id, form.reason.data),
             _("De aanvraag is afgewezen; de school krijgt bericht en de plaats komt vrij."),
         )

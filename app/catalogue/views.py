@@ -47,15 +47,23 @@ def offers():
     ).all()
     form = OfferFilterForm(request.args)
     form.set_choices(venues)
+    f = _filters(form)
+    page = search_offers(_viewer(), region_id, f, utcnow(), page=int_arg("page", 1, lo=1, hi=10_000))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("catalogue/offers.html", form=form, page=page, args=args, book_url=book_url, groep=f.groep)
+
+
+def _filters(form: OfferFilterForm) -> OfferFilters:
+    """The catalogue's filters from the query string: one bad filter does not drop the others
+    (the bad one is left out, its error shown on its field)."""
     form.validate()
-    # one bad filter does not drop the others: the bad one is left out, its error shown on its field
     ok = {name: not fld.errors for name, fld in form._fields.items()}
 
     def value(name, convert=lambda v: v):
         data = form[name].data
         return convert(data) if ok[name] and data not in (None, "") else None
 
-    f = OfferFilters(
+    return OfferFilters(
         groep=value("groep", int),
         world=value("world", World),
         kind=value("kind", OfferKind),
@@ -68,9 +76,6 @@ def offers():
         q=(value("q") or "").strip()[:100],
         sort=value("sort") or "",
     )
-    page = search_offers(_viewer(), region_id, f, utcnow(), page=int_arg("page", 1, lo=1, hi=10_000))
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("catalogue/offers.html", form=form, page=page, args=args, book_url=book_url, groep=f.groep)
 
 
 def book_url(session_id: int | None = None, offer_id: int | None = None) -> str | None:
@@ -93,18 +98,16 @@ def offer(offer_id: int):
     offer = db.session.get(Offer, offer_id)
     if offer is None or not _can_see_offer(user, offer):
         abort(404)
-    now = utcnow()
-    grouped = offer_sessions(offer, now)
-    distance = None
-    if permissions.is_teacher(user) and offer.venue_id:
-        distance = school_distances(user.school, {offer.venue_id}, user.region.road_factor).get(offer.venue_id)
     from app.labs.materials import materials_of
 
+    teacher_school = permissions.is_teacher(user) and offer.venue_id
     return render_template(
         "catalogue/offer.html",
         offer=offer,
-        grouped=grouped,
-        distance=distance,
+        grouped=offer_sessions(offer, utcnow()),
+        distance=school_distances(user.school, {offer.venue_id}, user.region.road_factor).get(offer.venue_id)
+        if teacher_school
+        else None,
         book_url=book_url,
         can_book=permissions.is_teacher(user),
         materials=materials_of(offer.id),
@@ -118,6 +121,15 @@ def material(offer_id: int, material_id: int):
     as a download (never shown inline by the browser), from the instance folder."""
     from flask import send_file
 
+    m, path = _material_file(offer_id, material_id)
+    resp = send_file(path, mimetype=m.content_type, as_attachment=True, download_name=m.filename, max_age=0)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+def _material_file(offer_id: int, material_id: int):
+    """The material and its stored file, or 404 (an offer the user may not see, a file that is gone)."""
     from app.labs.materials import OfferMaterial, path_of
 
     offer = db.session.get(Offer, offer_id)
@@ -132,10 +144,7 @@ def material(offer_id: int, material_id: int):
         abort(404)
     if not path.is_file():
         abort(404)
-    resp = send_file(path, mimetype=m.content_type, as_attachment=True, download_name=m.filename, max_age=0)
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return m, path
 
 
 @bp.get("/locaties")

@@ -395,6 +395,32 @@ def unassign_staff(actor: User, session: Session, staff_id: int | str | None) ->
     return staff
 
 
+def add_staff(actor: User, name: str, email: str) -> Staff:
+    """Add a person who can be rostered to the coordinator's region."""
+    if actor.region_id is None:  # an administrator has no region of their own
+        raise LabError(_("Medewerkers horen bij een regio; uw account hoort bij geen regio."), field="name")
+    staff = Staff(region_id=actor.region_id, name=name.strip(), email=email or "")
+    db.session.add(staff)
+    db.session.flush()
+    return staff
+
+
+def add_kit(actor: User, title: str, description: str, world, stock: int, loan_days: int) -> Kit:
+    """Add a kit a school can borrow to the coordinator's region."""
+    _require(permissions.is_coordinator(actor) or permissions.is_admin(actor))
+    kit = Kit(
+        region_id=actor.region_id,
+        title=title.strip(),
+        description=description or "",
+        world=world,
+        stock=stock,
+        loan_days=loan_days,
+    )
+    db.session.add(kit)
+    db.session.flush()
+    return kit
+
+
 def update_staff(actor: User, staff: Staff, name: str, email: str, active: bool) -> Staff:
     """Change a person's name, address or whether they can still be rostered."""
     if not (permissions.is_coordinator(actor) or permissions.is_admin(actor)) or not permissions.same_region(

@@ -11,16 +11,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from app.auth import permissions
-from app.booking.models import Booking, BookingStatus
-from app.errors import DomainError
 from app.extensions import db
-from app.labs import services
+from app.labs import queries, services
 from app.labs.forms import ClosureForm, KitForm, KitReserveForm, OfferForm, PartForm, PlanForm, StaffForm, VenueForm
 from app.labs.models import Kit, KitLoan, KitLoanStatus, Offer, OfferKind, PartLocation, Session, Staff, Venue, World
 from app.labs.planning import Pattern
 from app.timeutil import LOCAL_TZ, local_to_utc, school_year_of, to_local
 from app.inputs import in_date_range, parse_date
-from app.web import form_id, form_ids, load_or_404, put_back, run_and_flash
+from app.web import attempt, form_id, form_ids, handle_form, load_or_404
 
 bp = Blueprint("labs", __name__, template_folder="templates", url_prefix="/beheer")
 
@@ -74,41 +72,28 @@ def venue_edit(venue_id):
     form = VenueForm(obj=venue) if request.method == "GET" and venue else VenueForm()
     if request.method == "GET" and venue:
         form.kind.data, form.opening_days.data = venue.kind.value, list(venue.opening_days)
-    if form.validate_on_submit():
-        data = {
-            k: (getattr(form, k).data or "").strip()
-            for k in (
-                "name",
-                "organisation",
-                "street",
-                "house_number",
-                "postcode",
-                "city",
-                "rooms",
-                "accessibility",
-                "contact_name",
-                "contact_email",
-                "contact_phone",
-            )
-        }
-        data.update(
-            kind=form.kind.data,
-            opening_days="".join(sorted(form.opening_days.data)),
-            latitude=float(form.latitude.data) if form.latitude.data is not None else None,
-            longitude=float(form.longitude.data) if form.longitude.data is not None else None,
-        )
-        try:
-            venue = services.save_venue(current_user, venue, data)
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-        else:
-            db.session.commit()
-            flash(_("De locatie is opgeslagen."), "success")
-            return redirect(url_for("labs.venue_edit", venue_id=venue.id))
-    return render_template("labs/venue.html", form=form, venue=venue, closure_form=ClosureForm()), (
-        422 if form.errors else 200
+    done = handle_form(
+        form, lambda: services.save_venue(current_user, venue, _venue_data(form)), _("De locatie is opgeslagen.")
     )
+    if done:
+        return redirect(url_for("labs.venue_edit", venue_id=done.result.id))
+    return render_template("labs/venue.html", form=form, venue=venue, closure_form=ClosureForm()), done.status
+
+
+# the venue's text fields on the form (the service's VENUE_FIELDS without the kind, the opening
+# days and the description, which the form does not edit)
+_VENUE_TEXTS = tuple(f for f in services.VENUE_FIELDS if f not in ("kind", "description", "opening_days"))
+
+
+def _venue_data(form) -> dict:
+    data = {k: (getattr(form, k).data or "").strip() for k in _VENUE_TEXTS}
+    data.update(
+        kind=form.kind.data,
+        opening_days="".join(sorted(form.opening_days.data)),
+        latitude=float(form.latitude.data) if form.latitude.data is not None else None,
+        longitude=float(form.longitude.data) if form.longitude.data is not None else None,
+    )
+    return data
 
 
 @bp.post("/locaties/<int:venue_id>/sluiting")
@@ -117,7 +102,7 @@ def venue_closure(venue_id: int):
     venue = load_or_404(Venue, venue_id, permissions.can_manage_venue)
     form = ClosureForm()
     if form.validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.add_closure(
                 current_user, venue, form.starts_on.data, form.ends_on.data, form.reason.data or ""
             ),
@@ -152,67 +137,44 @@ def offer_edit(offer_id):
     _manager_only()
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer) if offer_id else None
     form = _offer_form(offer)
-    if form.validate_on_submit():
-        data = {
-            k: getattr(form, k).data
-            for k in (
-                "title",
-                "description",
-                "groep_min",
-                "groep_max",
-                "duration_minutes",
-                "capacity_pupils",
-                "capacity_classes",
-                "adults_per_class",
-                "cancel_deadline_days",
-                "preparation",
-                "bus_provided",
-                "venue_id",
-                "school_year",
-                "booking_horizon_weeks",
-                "min_notice_days",
-                "change_deadline_days",
-                "approval_required",
-            )
-        }
-        data.update(
-            min_notice_days=form.min_notice_days.data or 0, change_deadline_days=form.change_deadline_days.data or 0
-        )
-        data.update(
-            kind=OfferKind(form.kind.data),
-            world=World(form.world.data),
-            booking_opens_at=local_to_utc(form.booking_opens_on.data, time(0)) if form.booking_opens_on.data else None,
-            booking_closes_at=local_to_utc(form.booking_closes_on.data, time(0))
-            if form.booking_closes_on.data
-            else None,
-        )
-        try:
-            offer = services.save_offer(current_user, offer, data)
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Het aanbod is opgeslagen."), "success")
-            return redirect(url_for("labs.offer_edit", offer_id=offer.id))
-    part_form = PartForm()
-    part_form.venue_id.choices = [(0, "—")] + [
-        (v.id, v.name)
-        for v in db.session.scalars(
-            select(Venue)
-            .where(Venue.region_id == (offer.region_id if offer else current_user.region_id))
-            .order_by(Venue.name)
-        )
-    ]
+    done = handle_form(
+        form, lambda: services.save_offer(current_user, offer, _offer_data(form)), _("Het aanbod is opgeslagen.")
+    )
+    if done:
+        return redirect(url_for("labs.offer_edit", offer_id=done.result.id))
     from app.labs.materials import materials_of
 
+    part_form = PartForm()
+    venues = queries.region_venues(offer.region_id if offer else current_user.region_id)
+    part_form.venue_id.choices = [(0, "—")] + [(v.id, v.name) for v in venues]
     return render_template(
         "labs/offer.html",
         form=form,
         offer=offer,
         part_form=part_form,
         materials=materials_of(offer.id) if offer else [],
-    ), (422 if form.errors else 200)
+    ), done.status
+
+
+# the offer's fields the form gives as they are (the service's OFFER_FIELDS without those
+# converted here: the kind, the world and the booking dates)
+_OFFER_FIELDS = tuple(
+    f for f in services.OFFER_FIELDS if f not in ("world", "kind", "booking_opens_at", "booking_closes_at")
+)
+
+
+def _offer_data(form) -> dict:
+    data = {k: getattr(form, k).data for k in _OFFER_FIELDS}
+    data.update(
+        min_notice_days=form.min_notice_days.data or 0, change_deadline_days=form.change_deadline_days.data or 0
+    )
+    data.update(
+        kind=OfferKind(form.kind.data),
+        world=World(form.world.data),
+        booking_opens_at=local_to_utc(form.booking_opens_on.data, time(0)) if form.booking_opens_on.data else None,
+        booking_closes_at=local_to_utc(form.booking_closes_on.data, time(0)) if form.booking_closes_on.data else None,
+    )
+    return data
 
 
 @bp.post("/aanbod/<int:offer_id>/deel")
@@ -222,7 +184,7 @@ def offer_part(offer_id: int):
     form = PartForm()
     form.venue_id.choices = [(form_id("venue_id") or 0, "")]  # the service checks the venue (linkable)
     if form.validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.save_part(
                 current_user,
                 offer,
@@ -244,24 +206,15 @@ def offer_part(offer_id: int):
 @login_required
 def offer_action(offer_id: int, action: str):
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
-    try:
-        if action == "publiceren":
-            services.set_published(current_user, offer, True)
-        elif action == "verbergen":
-            services.set_published(current_user, offer, False)
-        elif action == "kopieren":
-            copy = services.copy_offer_to_next_year(current_user, offer)
-            db.session.commit()
-            flash(_("Gekopieerd naar het volgende schooljaar (nog niet gepubliceerd)."), "success")
-            return redirect(url_for("labs.offer_edit", offer_id=copy.id))
-        else:
-            abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("labs.offer_edit", offer_id=offer_id))
-    db.session.commit()
-    flash(_("Opgeslagen."), "success")
+    if action == "kopieren":
+        done = attempt(
+            lambda: services.copy_offer_to_next_year(current_user, offer),
+            _("Gekopieerd naar het volgende schooljaar (nog niet gepubliceerd)."),
+        )
+        return redirect(url_for("labs.offer_edit", offer_id=done.result.id if done else offer_id))
+    if action not in ("publiceren", "verbergen"):
+        abort(404)
+    attempt(lambda: services.set_published(current_user, offer, action == "publiceren"), _("Opgeslagen."))
     return redirect(url_for("labs.offer_edit", offer_id=offer_id))
 
 
@@ -272,28 +225,26 @@ def offer_action(offer_id: int, action: str):
 @login_required
 def material_upload(offer_id: int):
     """A coordinator adds a file of preparation material to the offer (checked and stored by the service)."""
-    from app.labs import materials
-
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Kies een bestand."), "error")
-        return redirect(url_for("labs.offer_edit", offer_id=offer_id) + "#materiaal")
-    material = None
-    try:
-        material = materials.add_material(current_user, offer, upload.filename, upload.stream)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        materials.discard(material)
-        flash(exc.message, "error")
-    except Exception:
-        db.session.rollback()
-        materials.discard(material)
-        raise
     else:
-        flash(_("Het bestand %(name)s is toegevoegd.", name=material.filename), "success")
+        attempt(
+            lambda: _store_material(offer, upload),
+            lambda material: _("Het bestand %(name)s is toegevoegd.", name=material.filename),
+        )
     return redirect(url_for("labs.offer_edit", offer_id=offer_id) + "#materiaal")
+
+
+def _store_material(offer: Offer, upload):
+    """Store the file and its row; the file goes again when the request's transaction does not commit."""
+    from app.labs import materials
+    from app.unit_of_work import after_rollback
+
+    material = materials.add_material(current_user, offer, upload.filename, upload.stream)
+    after_rollback(lambda: materials.discard(material))
+    return material
 
 
 @bp.post("/aanbod/<int:offer_id>/materiaal/<int:material_id>/verwijderen")
@@ -305,16 +256,17 @@ def material_delete(offer_id: int, material_id: int):
     material = db.session.get(materials.OfferMaterial, material_id)
     if material is None or material.offer_id != offer.id:
         abort(404)
-    try:
-        materials.delete_material(current_user, material)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        materials.discard(material)
-        flash(_("Het bestand is verwijderd."), "success")
+    attempt(lambda: _delete_material(material), _("Het bestand is verwijderd."))
     return redirect(url_for("labs.offer_edit", offer_id=offer_id) + "#materiaal")
+
+
+def _delete_material(material) -> None:
+    """Delete the row; its file is removed only once the request's transaction is committed."""
+    from app.labs import materials
+    from app.unit_of_work import after_commit
+
+    materials.delete_material(current_user, material)
+    after_commit(lambda: materials.discard(material))
 
 
 # ------------------------------------------------------------------ sessions
@@ -326,36 +278,32 @@ def plan(offer_id: int):
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
     form = PlanForm()
     form.part_id.choices = [(0, "—")] + [(p.id, f"{p.position}. {p.title}") for p in offer.parts]
-    preview = None
-    if form.validate_on_submit():
-        part = next((p for p in offer.parts if p.id == form.part_id.data), None)
-        pattern = Pattern(
-            frozenset(int(d) for d in form.weekdays.data),
-            form.start.data,
-            offer.duration_minutes,
-            form.first_day.data,
-            form.last_day.data,
-        )
-        create = request.form.get("action") == "create"
-        try:
-            preview = services.plan_sessions(
-                current_user,
-                offer,
-                pattern,
-                part=part,
-                create=create,
-                capacity_pupils=form.capacity_pupils.data,
-                capacity_classes=form.capacity_classes.data,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            put_back(form, exc)
-        else:
-            if create:
-                db.session.commit()
-                flash(_("%(n)s lessen aangemaakt.", n=len(preview.slots)), "success")
-                return redirect(url_for("labs.sessions", offer_id=offer.id))
-    return render_template("labs/plan.html", form=form, offer=offer, preview=preview), (422 if form.errors else 200)
+    create = request.form.get("action") == "create"
+    done = handle_form(form, lambda: _plan(offer, form, create))
+    if done and create:
+        flash(_("%(n)s lessen aangemaakt.", n=len(done.result.slots)), "success")
+        return redirect(url_for("labs.sessions", offer_id=offer.id))
+    return render_template("labs/plan.html", form=form, offer=offer, preview=done.result), done.status
+
+
+def _plan(offer: Offer, form, create: bool):
+    """Preview (or with ``create``, make) the sessions of the form's weekly pattern."""
+    pattern = Pattern(
+        frozenset(int(d) for d in form.weekdays.data),
+        form.start.data,
+        offer.duration_minutes,
+        form.first_day.data,
+        form.last_day.data,
+    )
+    return services.plan_sessions(
+        current_user,
+        offer,
+        pattern,
+        part=next((p for p in offer.parts if p.id == form.part_id.data), None),
+        create=create,
+        capacity_pupils=form.capacity_pupils.data,
+        capacity_classes=form.capacity_classes.data,
+    )
 
 
 @bp.route("/aanbod/<int:offer_id>/lessen", methods=["GET", "POST"])
@@ -363,54 +311,40 @@ def plan(offer_id: int):
 def sessions(offer_id: int):
     offer = load_or_404(Offer, offer_id, permissions.can_manage_offer)
     if request.method == "POST":  # CSRFProtect has checked the token
-        ids = form_ids("session_id")
-        owned = set(db.session.scalars(select(Session.id).where(Session.id.in_(ids), Session.offer_id == offer.id)))
-        try:
-            if not owned:
-                raise services.LabError(_("Kies eerst lessen."))
-            if request.form.get("action") == "cancel":
-                n = services.bulk_cancel(current_user, sorted(owned), request.form.get("reason", "").strip())
-                message = _("%(n)s lessen geannuleerd; de scholen krijgen bericht.", n=n)
-            elif request.form.get("action") == "retime":
-                new_start = datetime.strptime(request.form.get("start", ""), "%H:%M").time()
-                n = services.bulk_retime(current_user, sorted(owned), new_start)
-                message = _("%(n)s lessen verzet; geboekte scholen krijgen bericht.", n=n)
-            else:
-                n = services.bulk_capacity(
-                    current_user,
-                    sorted(owned),
-                    int(request.form.get("capacity_pupils", "")),
-                    int(request.form.get("capacity_classes", "")),
-                )
-                message = _("Capaciteit van %(n)s lessen aangepast.", n=n)
-        except (DomainError, ValueError) as exc:
-            db.session.rollback()
-            flash(getattr(exc, "message", _("Vul geldige aantallen in.")), "error")
-        else:
-            db.session.commit()
-            flash(message, "success")
+        attempt(lambda: _bulk_change(offer), lambda message: message)
         return redirect(url_for("labs.sessions", offer_id=offer.id))
     period = request.args.get("periode", "toekomst")
     period = period if period in ("toekomst", "verleden", "alle") else "toekomst"
-    stmt = select(Session).where(Session.offer_id == offer.id)
-    now = datetime.now(LOCAL_TZ)
-    if period == "toekomst":
-        stmt = stmt.where(Session.starts_at >= now).order_by(Session.starts_at)
-    elif period == "verleden":
-        stmt = stmt.where(Session.starts_at < now).order_by(Session.starts_at.desc())
-    else:
-        stmt = stmt.order_by(Session.starts_at)
-    rows = db.session.scalars(stmt).all()
     return render_template(
         "labs/sessions.html",
         offer=offer,
-        rows=rows,
+        rows=queries.offer_sessions(offer.id, period, datetime.now(LOCAL_TZ)),
         period=period,
         pick_all=request.args.get("alle") == "1",
-        staff=db.session.scalars(
-            select(Staff).where(Staff.region_id == offer.region_id, Staff.active.is_(True)).order_by(Staff.name)
-        ).all(),
+        staff=queries.active_staff(offer.region_id),
     )
+
+
+def _bulk_change(offer: Offer) -> str:
+    """Cancel, move or resize the ticked sessions of the offer; returns what the coordinator reads."""
+    ids = form_ids("session_id")
+    owned = sorted(db.session.scalars(select(Session.id).where(Session.id.in_(ids), Session.offer_id == offer.id)))
+    if not owned:
+        raise services.LabError(_("Kies eerst lessen."))
+    action = request.form.get("action")
+    try:
+        if action == "cancel":
+            n = services.bulk_cancel(current_user, owned, request.form.get("reason", "").strip())
+            return _("%(n)s lessen geannuleerd; de scholen krijgen bericht.", n=n)
+        if action == "retime":
+            new_start = datetime.strptime(request.form.get("start", ""), "%H:%M").time()
+            n = services.bulk_retime(current_user, owned, new_start)
+            return _("%(n)s lessen verzet; geboekte scholen krijgen bericht.", n=n)
+        pupils, classes = int(request.form.get("capacity_pupils", "")), int(request.form.get("capacity_classes", ""))
+    except ValueError:
+        raise services.LabError(_("Vul geldige aantallen in.")) from None
+    n = services.bulk_capacity(current_user, owned, pupils, classes)
+    return _("Capaciteit van %(n)s lessen aangepast.", n=n)
 
 
 @bp.post("/les/<int:session_id>/medewerker")
@@ -418,33 +352,31 @@ def sessions(offer_id: int):
 def assign(session_id: int):
     session_id = form_id("session_id") or session_id
     session = load_or_404(Session, session_id, permissions.can_manage_session)
-    try:
-        clashes = services.assign_staff(current_user, session, form_id("staff_id"))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        staff = db.session.get(Staff, form_id("staff_id"))
-        if clashes:
-            flash(
-                _(
-                    "Let op: %(name)s staat op dat moment ook bij: %(other)s.",
-                    name=staff.name,
-                    other=", ".join(f"{c.offer.title} {to_local(c.starts_at):%d-%m %H:%M}" for c in clashes),
-                ),
-                "error",
-            )
-        else:
-            flash(_("%(name)s is ingeroosterd.", name=staff.name), "success")
+    done = attempt(lambda: services.assign_staff(current_user, session, form_id("staff_id")))
+    if done:
+        _flash_assigned(db.session.get(Staff, form_id("staff_id")), done.result)
     return redirect(url_for("labs.sessions", offer_id=session.offer_id))
+
+
+def _flash_assigned(staff: Staff, clashes: list[Session]) -> None:
+    if clashes:
+        flash(
+            _(
+                "Let op: %(name)s staat op dat moment ook bij: %(other)s.",
+                name=staff.name,
+                other=", ".join(f"{c.offer.title} {to_local(c.starts_at):%d-%m %H:%M}" for c in clashes),
+            ),
+            "error",
+        )
+    else:
+        flash(_("%(name)s is ingeroosterd.", name=staff.name), "success")
 
 
 @bp.post("/les/<int:session_id>/medewerker/verwijderen")
 @login_required
 def unassign(session_id: int):
     session = load_or_404(Session, session_id, permissions.can_manage_session)
-    run_and_flash(
+    attempt(
         lambda: services.unassign_staff(current_user, session, form_id("staff_id")),
         lambda staff: _("%(name)s is niet meer ingeroosterd op deze les.", name=staff.name),
     )
@@ -458,7 +390,7 @@ def staff_edit(staff_id: int):
     person = load_or_404(Staff, staff_id)
     form = StaffForm()
     if form.validate_on_submit():
-        run_and_flash(
+        attempt(
             lambda: services.update_staff(
                 current_user, person, form.name.data, form.email.data or "", request.form.get("active") == "y"
             ),
@@ -474,20 +406,12 @@ def staff_edit(staff_id: int):
 def staff():
     _manager_only()
     form = StaffForm()
-    valid = form.validate_on_submit()
-    if valid and current_user.region_id is None:  # an administrator has no region of their own
-        form.name.errors = [*form.name.errors, _("Medewerkers horen bij een regio; uw account hoort bij geen regio.")]
-    elif valid:
-        db.session.add(
-            Staff(region_id=current_user.region_id, name=form.name.data.strip(), email=form.email.data or "")
-        )
-        db.session.commit()
-        flash(_("Medewerker toegevoegd."), "success")
+    done = handle_form(
+        form, lambda: services.add_staff(current_user, form.name.data, form.email.data), _("Medewerker toegevoegd.")
+    )
+    if done:
         return redirect(url_for("labs.staff"))
-    people = db.session.scalars(
-        select(Staff).where(Staff.region_id == current_user.region_id).order_by(Staff.active.desc(), Staff.name)
-    ).all()
-    return render_template("labs/staff.html", form=form, people=people)
+    return render_template("labs/staff.html", form=form, people=queries.region_staff(current_user.region_id))
 
 
 # ------------------------------------------------------------------ calendar and day sheet
@@ -504,39 +428,18 @@ def calendar():
         anchor = date.today()
     if not in_date_range(anchor):
         abort(400)
-    if view == "week":
-        first = anchor - timedelta(days=anchor.weekday())
-        last = first + timedelta(days=6)
-        prev, nxt = first - timedelta(days=7), first + timedelta(days=7)
-    else:
-        first = anchor.replace(day=1)
-        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        prev, nxt = (first - timedelta(days=1)).replace(day=1), last + timedelta(days=1)
+    first, last, prev, nxt = _calendar_range(view, anchor)
     venues = _my_venues()
-    rows = db.session.scalars(
-        _my_sessions_stmt([v.id for v in venues])
-        .where(
-            Session.starts_at >= local_to_utc(first, time(0)),
-            Session.starts_at < local_to_utc(last + timedelta(days=1), time(0)),
-        )
-        .order_by(Session.starts_at)
-    ).all()
-    schools_at = {}
-    at_school = [s.id for s in rows if s.location == PartLocation.AT_SCHOOL]
-    if at_school:
-        for b in db.session.scalars(
-            select(Booking).where(Booking.session_id.in_(at_school), Booking.status == BookingStatus.CONFIRMED)
-        ):
-            schools_at.setdefault(b.session_id, []).append(b.school)
+    rows = queries.venue_sessions([v.id for v in venues], first, last)
+    schools_at = queries.schools_at_school(rows)
     days = {}
     for s in rows:
         days.setdefault(to_local(s.starts_at).date(), []).append(s)
-    all_days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return render_template(
         "labs/calendar.html",
         view=view,
         days=days,
-        all_days=all_days,
+        all_days=[first + timedelta(days=i) for i in range((last - first).days + 1)],
         first=first,
         last=last,
         prev=prev,
@@ -544,6 +447,17 @@ def calendar():
         venues=venues,
         schools_at=schools_at,
     )
+
+
+def _calendar_range(view: str, anchor: date) -> tuple[date, date, date, date]:
+    """The first and last day the calendar shows (the week or month around ``anchor``) and the
+    first days of the previous and next one."""
+    if view == "week":
+        first = anchor - timedelta(days=anchor.weekday())
+        return first, first + timedelta(days=6), first - timedelta(days=7), first + timedelta(days=7)
+    first = anchor.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return first, last, (first - timedelta(days=1)).replace(day=1), last + timedelta(days=1)
 
 
 @bp.get("/dagoverzicht/<int:venue_id>/<day>")
@@ -556,24 +470,8 @@ def day_sheet(venue_id: int, day: str):
         abort(404)
     from app.transport.pickups import pickup_times
 
-    rows = db.session.scalars(
-        select(Session)
-        .join(Offer, Session.offer_id == Offer.id)
-        .where(
-            or_(Session.venue_id == venue.id, (Offer.venue_id == venue.id) & (Session.venue_id.is_(None))),
-            Session.starts_at >= local_to_utc(d, time(0)),
-            Session.starts_at < local_to_utc(d + timedelta(days=1), time(0)),
-        )
-        .order_by(Session.starts_at)
-    ).all()
-    bookings = {
-        s.id: db.session.scalars(
-            select(Booking)
-            .where(Booking.session_id == s.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.ATTENDED)))
-            .order_by(Booking.id)
-        ).all()
-        for s in rows
-    }
+    rows = queries.day_sessions(venue.id, d)
+    bookings = queries.attending(rows)
     pickups = pickup_times([b for bs in bookings.values() for b in bs])
     return render_template("labs/day_sheet.html", venue=venue, day=d, rows=rows, bookings=bookings, pickups=pickups)
 
@@ -586,52 +484,29 @@ def day_sheet(venue_id: int, day: str):
 def kits():
     form, reserve_form = KitForm(), KitReserveForm()
     manager = permissions.is_coordinator(current_user) or permissions.is_admin(current_user)
-    if request.method == "POST":
-        if not manager:
-            abort(403)
-        if form.validate_on_submit():
-            db.session.add(
-                Kit(
-                    region_id=current_user.region_id,
-                    title=form.title.data.strip(),
-                    description=form.description.data or "",
-                    world=World(form.world.data),
-                    stock=form.stock.data,
-                    loan_days=form.loan_days.data,
-                )
-            )
-            db.session.commit()
-            flash(_("Leskist toegevoegd."), "success")
-            return redirect(url_for("labs.kits"))
-    items = (
-        db.session.scalars(
-            select(Kit).where(Kit.region_id == current_user.region_id, Kit.active.is_(True)).order_by(Kit.title)
-        ).all()
-        if current_user.region_id
-        else []
-    )
-    loans = (
-        db.session.scalars(
-            select(KitLoan)
-            .join(Kit, KitLoan.kit_id == Kit.id)
-            .where(
-                Kit.region_id == current_user.region_id,
-                *([KitLoan.school_id == current_user.school_id] if not manager else []),
-            )
-            .order_by(KitLoan.starts_on.desc())
-            .limit(200)
-        ).all()
-        if current_user.region_id
-        else []
-    )
+    if request.method == "POST" and not manager:
+        abort(403)
+    if handle_form(form, lambda: _add_kit(form), _("Leskist toegevoegd.")):
+        return redirect(url_for("labs.kits"))
     return render_template(
         "labs/kits.html",
         form=form,
         reserve_form=reserve_form,
-        items=items,
-        loans=loans,
+        items=queries.region_kits(current_user.region_id),
+        loans=queries.kit_loans(current_user.region_id, None if manager else current_user.school_id),
         manager=manager,
         statuses=KitLoanStatus,
+    )
+
+
+def _add_kit(form) -> Kit:
+    return services.add_kit(
+        current_user,
+        form.title.data,
+        form.description.data,
+        World(form.world.data),
+        form.stock.data,
+        form.loan_days.data,
     )
 
 
@@ -641,16 +516,11 @@ def kit_reserve(kit_id: int):
     load_or_404(Kit, kit_id, permissions.can_reserve_kit)
     form = KitReserveForm()
     if form.validate_on_submit():
-        try:
-            services.reserve_kit(current_user, kit_id, form.starts_on.data, form.quantity.data)
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 404):
-                abort(exc.status)
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("De leskist is gereserveerd."), "success")
+        attempt(
+            lambda: services.reserve_kit(current_user, kit_id, form.starts_on.data, form.quantity.data),
+            _("De leskist is gereserveerd."),
+            reraise=(403, 404),
+        )
     else:
         flash(_("Kies een datum en een aantal."), "error")
     return redirect(url_for("labs.kits"))
@@ -661,11 +531,9 @@ def kit_reserve(kit_id: int):
 def kit_loan_status(loan_id: int, status: str):
     loan = load_or_404(KitLoan, loan_id, permissions.can_manage_kit_loan)
     try:
-        services.set_loan_status(current_user, loan, KitLoanStatus(status))
+        new_status = KitLoanStatus(status)
     except ValueError:
         abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        abort(exc.status if exc.status in (403, 404) else 400)
-    db.session.commit()
+    if not attempt(lambda: services.set_loan_status(current_user, loan, new_status), reraise=(403, 404)):
+        abort(400)
     return redirect(url_for("labs.kits"))

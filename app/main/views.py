@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, request, session
 from flask_login import current_user
 from app.auth import permissions
-from app.extensions import db
 from app.web import safe_next
 
 bp = Blueprint("main", __name__, template_folder="templates")
@@ -31,8 +30,7 @@ def set_language(lang: str):
     if lang in ("nl", "en"):
         session["lang"] = lang
         if current_user.is_authenticated and current_user.locale != lang:
-            current_user.locale = lang
-            db.session.commit()
+            current_user.locale = lang  # the unit of work commits with the redirect
     return redirect(safe_next(request.form.get("next") or request.args.get("next"), "/"))
 
 

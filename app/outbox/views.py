@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from app.auth import permissions
 from app.outbox import services
 from app.outbox.models import OutboxStatus
-from app.web import run_and_flash
+from app.web import attempt
 
 bp = Blueprint("outbox", __name__, template_folder="templates", url_prefix="/regiobeheer/wachtrij")
 
@@ -44,5 +44,5 @@ def act(entry_id: int, action: str):
     if not form.validate_on_submit():
         abort(400)
     call, message = actions[action]
-    run_and_flash(lambda: call(current_user, entry_id), message)
+    attempt(lambda: call(current_user, entry_id), message)
     return redirect(url_for("outbox.index"))

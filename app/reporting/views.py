@@ -71,7 +71,11 @@ def _contacts(region_id) -> dict[int, str]:
 @bp.get("/")
 @login_required
 def dashboard():
-    f = _filters()
+    return render_template("reporting/dashboard.html", **_dashboard(_filters()))
+
+
+def _dashboard(f) -> dict:
+    """What the reach dashboard shows for these filters: the figures, charts and lists of schools."""
     groepen = _groepen()
     rows = school_rows(f)
     sm = summary(f, rows)
@@ -100,8 +104,7 @@ def dashboard():
         {(r.school.municipality_code, r.school.municipality_name) for r in rows}, key=lambda m: m[1]
     )
     args = {k: v for k, v in request.args.items() if v and k != "notatie"}
-    return render_template(
-        "reporting/dashboard.html",
+    return dict(
         f=f,
         rows=rows,
         sm=sm,
