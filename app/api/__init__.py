@@ -74,4 +74,9 @@ def openapi():
         "version": "1.0.0",
         "description": "Bookings of techlabs, hotspots and masterclasses for primary schools.",
     }
-    return jsonify(openapi_document(current_app, bp.url_prefix, info))
+    # made once per app and page size limit (the routes and models do not change while it runs)
+    cache = current_app.extensions.setdefault("techlab.openapi", {})
+    key = current_app.config["API_PAGE_SIZE_MAX"]
+    if key not in cache:
+        cache[key] = openapi_document(current_app, bp.url_prefix, info)
+    return jsonify(cache[key])

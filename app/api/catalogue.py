@@ -8,6 +8,7 @@ from typing import Annotated
 from flask import abort
 from pydantic import BeforeValidator, Field, WithJsonSchema
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.api import api_user, bp, token_required
 from app.api.schemas import (
@@ -392,6 +393,7 @@ def list_sessions():
         select(labs.Session)
         .join(labs.Offer, labs.Session.offer_id == labs.Offer.id)
         .where(labs.Offer.published.is_(True))
+        .options(selectinload(labs.Session.offer), selectinload(labs.Session.venue), selectinload(labs.Session.part))
     )
     stmt = stmt.where(*_region_filter(q, labs.Offer.region_id), *_session_filters(q))
     now = utcnow()
