@@ -132,3 +132,25 @@ def test_a_refused_request_leaves_nothing_behind(client, app):
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
     assert db.session.get(Booking, ok["id"]).pupils == 20
     assert db.session.get(Session, session_id).booked_pupils == 20
+
+
+def test_a_page_of_sessions_is_read_in_a_fixed_number_of_statements(client, app):
+    """Building the answer models reads nothing lazily: six sessions of six offers at six venues
+    cost no more statements than two."""
+    from app.labs.models import Offer
+    from tests.api.test_booking_path import sql_counter
+
+    header, _, offer_ids = _world()
+    counts = []
+    for extra in (1, 4):
+        region = db.session.get(Offer, offer_ids[0]).region
+        for i in range(extra):
+            offer = factories.offer(region, factories.venue(region, name=f"Hotspot {extra}-{i}"), adults_per_class=1)
+            factories.session(offer, datetime.now(timezone.utc) + timedelta(days=40 + i))
+        db.session.commit()
+        db.session.remove()
+        with sql_counter(app) as seen:
+            page = client.get("/api/v1/sessions", headers=header).get_json()
+        counts.append((len(page["items"]), len(seen["statements"])))
+    (two, first), (six, second) = counts
+    assert (two, six) == (2, 6) and second <= first, counts
