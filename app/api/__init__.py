@@ -65,18 +65,20 @@ def busy(exc: DBAPIError):
 _modules = [import_module(f"app.api.{_name}") for _name in API_MODULES]
 
 
+INFO = {
+    "title": "Techlab booking platform API",
+    "version": "1.0.0",
+    "description": "Bookings of techlabs, hotspots and masterclasses for primary schools.",
+}
+
+
 @bp.get("/openapi.json")
 def openapi():
+    """The OpenAPI document, made from the routes and their models once per app and page size limit."""
     from app.api.schemas import openapi_document
 
-    info = {
-        "title": "Techlab booking platform API",
-        "version": "1.0.0",
-        "description": "Bookings of techlabs, hotspots and masterclasses for primary schools.",
-    }
-    # made once per app and page size limit (the routes and models do not change while it runs)
     cache = current_app.extensions.setdefault("techlab.openapi", {})
     key = current_app.config["API_PAGE_SIZE_MAX"]
     if key not in cache:
-        cache[key] = openapi_document(current_app, bp.url_prefix, info)
+        cache[key] = openapi_document(current_app, bp.url_prefix, INFO)
     return jsonify(cache[key])

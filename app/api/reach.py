@@ -145,6 +145,20 @@ class Reach(Out):
     headline: Headline
     groups: list[SchoolReach | GroepReach | MunicipalityReach | WorldReach]
 
+    @classmethod
+    def of(cls, f: Filters, q: ReachQuery) -> Reach:
+        rows = school_rows(f)
+        sm = summary(f, rows)
+        group = GROUP_MODELS[q.group_by]
+        return cls(
+            school_year=f.school_year,
+            region_id=f.region_id,
+            group_by=q.group_by,
+            summary=ReachSummary.of(sm),
+            headline=headline(rows, q.groepen),
+            groups=[group(**g) for g in grouped(rows, sm, q.group_by)],
+        )
+
 
 @bp.get("/reach")
 @token_required
@@ -159,19 +173,6 @@ def reach():
     if not (permissions.is_programme_leader(user) or permissions.is_coordinator(user) or permissions.is_admin(user)):
         raise PermissionDeniedError("Reach figures are for programme leaders, coordinators and administrators.")
     q = parse_query(ReachQuery)
-    year = q.school_year or school_year_of(utcnow())
     region_id = q.region if permissions.is_admin(user) else user.region_id
-    f = Filters(year, region_id, q.municipality[:4], q.offer, q.world, q.venue)
-    rows = school_rows(f)
-    sm = summary(f, rows)
-    group = GROUP_MODELS[q.group_by]
-    return render(
-        Reach(
-            school_year=year,
-            region_id=region_id,
-            group_by=q.group_by,
-            summary=ReachSummary.of(sm),
-            headline=headline(rows, q.groepen),
-            groups=[group(**g) for g in grouped(rows, sm, q.group_by)],
-        )
-    )
+    year = q.school_year or school_year_of(utcnow())
+    return render(Reach.of(Filters(year, region_id, q.municipality[:4], q.offer, q.world, q.venue), q))

@@ -208,6 +208,25 @@ class BusPlans(Out):
     shortfall: list[Shortfall] = Field(description="classes without a bus (the fleet is used up)")
     plans: list[BusPlan]
 
+    @classmethod
+    def of(cls, day: dt.date, region_id: int | None) -> BusPlans:
+        plans = plans_on(region_id, day)
+        described = warnings.describe(plans)
+        return cls(
+            date=day,
+            region_id=region_id,
+            hired=[
+                Hire(bus_type_id=h.bus_type_id, name=h.bus_type.name, count=h.count) for h in hires_on(region_id, day)
+            ],
+            shortfall=[
+                Shortfall(plan_id=p.id, booking_id=w.get("booking_id"), seats=w.get("seats"))
+                for p in plans
+                for w in (p.warnings or [])
+                if w.get("code") == "no_bus"
+            ],
+            plans=[BusPlan.of(p, described[p.id]) for p in plans],
+        )
+
 
 def _region_id(user, q: PlansQuery) -> int | None:
     """An administrator's ?region= (or all); a coordinator's own region, if they plan its buses."""
@@ -229,23 +248,4 @@ def _region_id(user, q: PlansQuery) -> int | None:
 )
 def transport_plans():
     q = parse_query(PlansQuery)
-    region_id = _region_id(api_user(), q)
-    plans = plans_on(region_id, q.date)
-    described = warnings.describe(plans)
-    return render(
-        BusPlans(
-            date=q.date,
-            region_id=region_id,
-            hired=[
-                Hire(bus_type_id=h.bus_type_id, name=h.bus_type.name, count=h.count)
-                for h in hires_on(region_id, q.date)
-            ],
-            shortfall=[
-                Shortfall(plan_id=p.id, booking_id=w.get("booking_id"), seats=w.get("seats"))
-                for p in plans
-                for w in (p.warnings or [])
-                if w.get("code") == "no_bus"
-            ],
-            plans=[BusPlan.of(p, described[p.id]) for p in plans],
-        )
-    )
+    return render(BusPlans.of(q.date, _region_id(api_user(), q)))
