@@ -2,90 +2,75 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from pydantic import Field
 
-from app.api import ID_SCHEMA, SCHOOL_YEAR_SCHEMA, api_user, bp, int_param, problem_responses, token_required
-from app.api.serializers import iso
+from app.api import api_user, bp, token_required
+from app.api.schemas import IsoDateTime, Number, Out, Query, QueryId, SchoolYear, one_of, operation, parse_query, render
 from app.booking.fairness import explain, rules_in_force
+from app.booking.models import RuleKind, RuleScope
 from app.db import utcnow
 from app.errors import DomainError
 from app.timeutil import school_year_of
 
 
+class RulesQuery(Query):
+    school_year: SchoolYear | None = None
+
+
+class AdminRulesQuery(RulesQuery):
+    """A user without a region of their own (an administrator) names the region."""
+
+    region_id: QueryId | None = Field(None, description="administrators")
+
+
+class Rule(Out):
+    id: int
+    type: one_of(k.value for k in RuleKind)
+    scope: one_of(s.value for s in RuleScope)
+    scope_value: str | None
+    limit: int | None
+    max_reach_share: Number | None
+    window_start: IsoDateTime | None
+    window_end: IsoDateTime | None
+    release_at: IsoDateTime | None
+    description: str
+    explanation: str
+
+    @classmethod
+    def of(cls, r) -> Rule:
+        return cls(
+            id=r.id,
+            type=r.kind.value,
+            scope=r.scope.value,
+            scope_value=r.scope_value or None,
+            limit=r.max_count,
+            max_reach_share=r.max_reach_share,
+            window_start=r.window_start,
+            window_end=r.window_end,
+            release_at=r.window_end if r.kind == RuleKind.PRIORITY_WINDOW else None,
+            description=r.description,
+            explanation=explain(r),
+        )
+
+
+class RuleList(Out):
+    school_year: int
+    items: list[Rule]
+
+
 @bp.get("/rules")
 @token_required
+@operation(
+    "Fairness rules in force for your region (type, scope, limit, window dates)",
+    query=AdminRulesQuery,
+    response=RuleList,
+    problems=(401, 422),
+)
 def list_rules():
-    user = api_user()
-    region_id = user.region_id
+    region_id = api_user().region_id
+    q = parse_query(RulesQuery if region_id is not None else AdminRulesQuery)
+    region_id = region_id or q.region_id
     if region_id is None:
-        region_id = int_param("region_id")
-        if region_id is None:
-            raise DomainError("Administrators pass region_id.", code="invalid_parameter", field="region_id")
-    year = int_param("school_year", 2000, 2100) or school_year_of(utcnow())
-    return jsonify(
-        {
-            "school_year": year,
-            "items": [
-                {
-                    "id": r.id,
-                    "type": r.kind.value,
-                    "scope": r.scope.value,
-                    "scope_value": r.scope_value or None,
-                    "limit": r.max_count,
-                    "max_reach_share": r.max_reach_share,
-                    "window_start": iso(r.window_start),
-                    "window_end": iso(r.window_end),
-                    "release_at": iso(r.window_end) if r.kind.value == "priority_window" else None,
-                    "description": r.description,
-                    "explanation": explain(r),
-                }
-                for r in rules_in_force(region_id, year)
-            ],
-        }
-    )
-
-
-SCHEMAS = {
-    "Rule": {
-        "type": "object",
-        "required": ["id", "type", "scope"],
-        "properties": {
-            "id": {"type": "integer"},
-            "type": {"type": "string", "enum": ["max_per_school", "max_per_class", "priority_window"]},
-            "scope": {"type": "string", "enum": ["year", "term", "offer", "offer_kind", "world"]},
-            "scope_value": {"type": ["string", "null"]},
-            "limit": {"type": ["integer", "null"]},
-            "max_reach_share": {"type": ["number", "null"]},
-            "window_start": {"type": ["string", "null"], "format": "date-time"},
-            "window_end": {"type": ["string", "null"], "format": "date-time"},
-            "release_at": {"type": ["string", "null"], "format": "date-time"},
-            "description": {"type": "string"},
-            "explanation": {"type": "string"},
-        },
-    },
-    "RuleList": {
-        "type": "object",
-        "properties": {
-            "school_year": {"type": "integer"},
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Rule"}},
-        },
-    },
-}
-PATHS = {
-    "/rules": {
-        "get": {
-            "summary": "Fairness rules in force for your region (type, scope, limit, window dates)",
-            "parameters": [
-                {"name": "school_year", "in": "query", "schema": SCHOOL_YEAR_SCHEMA},
-                {"name": "region_id", "in": "query", "schema": ID_SCHEMA, "description": "administrators"},
-            ],
-            "responses": {
-                "200": {
-                    "description": "Rules",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RuleList"}}},
-                },
-                **problem_responses(401, 422),
-            },
-        }
-    }
-}
+        raise DomainError("Administrators pass region_id.", code="invalid_parameter", field="region_id")
+    year = q.school_year or school_year_of(utcnow())
+    return render(RuleList(school_year=year, items=[Rule.of(r) for r in rules_in_force(region_id, year)]))

@@ -462,3 +462,57 @@ def headline(rows: list[SchoolRow], groepen: str = DEFAULT_GROEPEN) -> dict:
         "share_pupils": min(1.0, pupils / enrolled) if enrolled else None,
         "schools_without_enrolment": len(reached) - len(with_data),
     }
+
+
+GROUPINGS = ("school", "groep", "municipality", "world")
+
+
+def grouped(rows: list[SchoolRow], sm: Summary, group_by: str) -> list[dict]:
+    """The reach of a school year grouped by school, groep, municipality or world (the API's groups)."""
+    if group_by == "school":
+        return [
+            {
+                "key": r.school.location_code,
+                "name": r.school.name,
+                "classes": r.classes,
+                "pupils": r.pupils,
+                "enrolled": r.enrolled,
+                "estimated": r.enrolled_estimated,
+                "share": r.share,
+                "worlds": r.worlds,
+                "distance_km": r.distance_km,
+            }
+            for r in rows
+        ]
+    if group_by == "groep":
+        return [
+            {
+                "key": str(g["groep"]),
+                "pupils": g["pupils_reached"],
+                "enrolled": g["pupils_enrolled"],
+                "share": g["share"],
+            }
+            for g in sm.groepen
+        ]
+    if group_by == "municipality":
+        acc: dict = {}
+        for r in rows:
+            a = acc.setdefault(
+                r.school.municipality_code,
+                {
+                    "key": r.school.municipality_code,
+                    "name": r.school.municipality_name,
+                    "schools": 0,
+                    "schools_reached": 0,
+                    "pupils": 0,
+                },
+            )
+            a["schools"] += 1
+            a["schools_reached"] += bool(r.classes)
+            a["pupils"] += r.pupils
+        return sorted(acc.values(), key=lambda a: a["name"])
+    counts: dict[str, int] = {}
+    for r in rows:
+        for w in r.worlds:
+            counts[w] = counts.get(w, 0) + 1
+    return [{"key": w.value, "schools": counts.get(w.value, 0)} for w in World]
