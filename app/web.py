@@ -436,31 +436,3 @@ def handle_form(form, action: Callable[[], Any], success=None, *, field: str | N
     if not form.validate_on_submit():
         return Outcome(False, status=422 if form.errors else 200)
     return attempt(action, success, form, field=field)
-
-
-def run_and_flash(call, success) -> bool:
-    """Deprecated: use ``attempt`` (no commit). Kept only for app/transport/views.py and the admin
-    region-change handlers until they are converted; then delete it.
-
-    Run one service call as the request's unit of work: commit and flash ``success``
-    (a text, or a function of the call's result), or roll back and flash the domain
-    error. The database's own guards (a concurrent change) give a message, not a 500."""
-    from flask import flash
-    from flask_babel import gettext as _
-    from sqlalchemy.exc import DBAPIError, IntegrityError
-
-    from app.errors import DomainError
-
-    try:
-        result = call()
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return False
-    except (IntegrityError, DBAPIError):
-        db.session.rollback()
-        flash(_("Iemand anders was u net voor. Probeer het opnieuw."), "error")
-        return False
-    flash(success(result) if callable(success) else success, "success")
-    return True

@@ -35,6 +35,20 @@ ALLOWED_COMMITS = {
 
 # "path:handler" -> one sentence why the handler is longer than the limit
 LONG_HANDLERS = {
+    "app/admin/views.py:assign_region": (
+        "One form that previews a region change on the first post and makes it on the confirming one, "
+        "next to the municipalities and the latest changes."
+    ),
+    "app/desk/views.py:bookings": (
+        "The desk's bookings page: the filter, one page of results with its count, and the bulk forms' choices."
+    ),
+    "app/desk/views.py:week": "The week grid's template takes the week, its days and places, and the links either side.",
+    "app/transport/views.py:plans": (
+        "The day's plan page: plans, warnings, route map, fleet, hired buses and the days with plans, in one template."
+    ),
+    "app/transport/views.py:distances": (
+        "Two forms on one page (one distance by hand, a CSV of them), each through handle_form."
+    ),
     "app/admin/views.py:region_edit": (
         "Two forms (the administrator's with code and name, the leader's settings only) on one page."
     ),

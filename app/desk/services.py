@@ -27,7 +27,7 @@ from app.extensions import db
 from app.labs.models import Offer, Session, SessionStatus, Venue
 from app.mail import queue_mail
 from app.schools.models import School
-from app.timeutil import local_to_utc
+from app.timeutil import local_to_utc, to_local
 
 PAGE_SIZE = 50
 MAX_BULK = 200
@@ -401,3 +401,24 @@ def week_sessions(user: User, first: date) -> list[Session]:
     elif not permissions.is_admin(user):
         stmt = stmt.where(Offer.region_id == user.region_id)
     return list(db.session.scalars(stmt.order_by(Session.starts_at, Offer.title)))
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def week_grid(sessions: list[Session], first: date) -> tuple[list[date], dict, dict]:
+    """The week grid: its days (Monday to Friday, or to Sunday when a session falls in the
+    weekend), its places (a venue's name, or "at school", with the venue) and per (place, day)
+    the sessions there."""
+    days = [first + timedelta(days=i) for i in range(7)]
+    if not any(to_local(s.starts_at).weekday() >= 5 for s in sessions):
+        days = days[:5]
+    places: dict = {}
+    grid: dict = {}
+    for s in sessions:
+        place = s.venue.name if s.venue else _("Op school")
+        places.setdefault(place, s.venue)
+        grid.setdefault((place, to_local(s.starts_at).date()), []).append(s)
+    return days, places, grid

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth import permissions
 from app.booking.models import BookingStatus
 from app.desk import services
-from app.errors import DomainError
+from app.desk.forms import MessageForm
 from app.exports_safe import csv_stream
-from app.extensions import db
 from app.inputs import content_disposition, parse_date
 from app.labs.models import Session, Venue
 from app.timeutil import to_local
-from app.web import form_id, form_ids, int_arg, load_or_404
+from app.web import attempt, form_id, form_ids, handle_form, int_arg, load_or_404
 
 bp = Blueprint("desk", __name__, template_folder="templates", url_prefix="/bureau")
 
@@ -96,12 +95,8 @@ def _csv_rows(rows):
         ]
 
 
-@bp.get("/boekingen.csv")
-@login_required
-def export():
-    _desk_only()
-    f = _filter()
-    header = [
+def _csv_header() -> list[str]:
+    return [
         _("Datum"),
         _("Tijd"),
         _("Aanbod"),
@@ -118,9 +113,14 @@ def export():
         _("E-mail"),
         _("Opmerkingen"),
     ]
-    resp = Response(
-        stream_with_context(csv_stream(header, _csv_rows(services.all_rows(current_user, f)))), mimetype="text/csv"
-    )
+
+
+@bp.get("/boekingen.csv")
+@login_required
+def export():
+    _desk_only()
+    rows = _csv_rows(services.all_rows(current_user, _filter()))
+    resp = Response(stream_with_context(csv_stream(_csv_header(), rows)), mimetype="text/csv")
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"
     resp.headers["Content-Disposition"] = content_disposition("boekingen.csv")
     return resp
@@ -133,39 +133,29 @@ ACTION_TITLES = {
 }
 
 
+BULK_ACTIONS = {  # the bulk form's action -> the desk service it calls with the chosen bookings
+    "cancel": lambda ids, f: services.bulk_cancel(current_user, ids, f.get("reason", "")),
+    "move": lambda ids, f: services.bulk_move(
+        current_user, ids, form_id("session_id"), f.get("reason", ""), offer_id=form_id("offer_id")
+    ),
+    "message": lambda ids, f: services.bulk_message(current_user, ids, f.get("subject", ""), f.get("text", "")),
+}
+
+
 @bp.post("/bulk")
 @login_required
 def bulk():
     """One bulk action on the chosen bookings; the request's unit of work commits what went
     through (a refusal of the whole request is rolled back before the redirect)."""
     _desk_only()
-    if not services.can_act(current_user):
-        abort(403)
     action = request.form.get("action", "")
-    ids = form_ids("booking_id")
-    back = request.form.get("back", "")
-    try:
-        if action == "cancel":
-            result = services.bulk_cancel(current_user, ids, request.form.get("reason", ""))
-        elif action == "move":
-            result = services.bulk_move(
-                current_user,
-                ids,
-                form_id("session_id"),
-                request.form.get("reason", ""),
-                offer_id=form_id("offer_id"),
-            )
-        elif action == "message":
-            result = services.bulk_message(
-                current_user, ids, request.form.get("subject", ""), request.form.get("text", "")
-            )
-        else:
-            abort(400)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(_back(back))
-    return render_template("desk/result.html", result=result, title=ACTION_TITLES[action](), back=_back(back))
+    if not services.can_act(current_user) or action not in BULK_ACTIONS:
+        abort(403 if not services.can_act(current_user) else 400)
+    back = _back(request.form.get("back", ""))
+    done = attempt(lambda: BULK_ACTIONS[action](form_ids("booking_id"), request.form))
+    if not done:
+        return redirect(back)
+    return render_template("desk/result.html", result=done.result, title=ACTION_TITLES[action](), back=back)
 
 
 def _back(back: str) -> str:
@@ -207,22 +197,16 @@ def message():
     if not services.can_act(current_user):
         abort(403)
     bookings, label, target = _message_target()
-    errors, status, result = {}, 200, None
-    subject, text = request.form.get("subject", ""), request.form.get("text", "")
-    if request.method == "POST":
-        try:
-            result = services.message_schools(current_user, bookings, subject, text)
-        except DomainError as exc:
-            db.session.rollback()
-            errors[exc.field or "text"] = exc.message
-            status = 422
-        else:
-            return render_template(
-                "desk/result.html", result=result, title=_("Bericht sturen"), back=url_for("desk.message", **target)
-            )
-    return render_template(
-        "desk/message.html", bookings=bookings, label=label, target=target, subject=subject, text=text, errors=errors
-    ), status
+    form = MessageForm()
+    done = handle_form(
+        form, lambda: services.message_schools(current_user, bookings, form.subject.data, form.text.data), field="text"
+    )
+    if done:
+        back = url_for("desk.message", **target)
+        return render_template("desk/result.html", result=done.result, title=_("Bericht sturen"), back=back)
+    errors = {name: f.errors[0] for name, f in (("subject", form.subject), ("text", form.text)) if f.errors}
+    page = render_template("desk/message.html", bookings=bookings, label=label, target=target, form=form, errors=errors)
+    return page, done.status
 
 
 # ------------------------------------------------------------------ the week grid
@@ -232,18 +216,8 @@ def message():
 @login_required
 def week():
     _desk_only()
-    anchor = _date_arg("datum") or date.today()
-    first = anchor - timedelta(days=anchor.weekday())
-    sessions = services.week_sessions(current_user, first)
-    days = [first + timedelta(days=i) for i in range(7)]
-    if not any(to_local(s.starts_at).weekday() >= 5 for s in sessions):
-        days = days[:5]
-    places: dict = {}
-    grid: dict = {}
-    for s in sessions:
-        place = s.venue.name if s.venue else _("Op school")
-        places.setdefault(place, s.venue)
-        grid.setdefault((place, to_local(s.starts_at).date()), []).append(s)
+    first = services.week_start(_date_arg("datum") or date.today())
+    days, places, grid = services.week_grid(services.week_sessions(current_user, first), first)
     return render_template(
         "desk/week.html",
         first=first,

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app import exports_safe
 from app.auth import permissions
@@ -16,10 +15,8 @@ from app.auth.models import Region
 from app.booking.models import Booking
 from app.db import utcnow
 from app.extensions import db
-from app.labs.models import Venue
-from app.schools.models import School
 from app.timeutil import to_local
-from app.transport import edits, maps, orders, riders, roads, shortfall, warnings
+from app.transport import edits, maps, orders, queries, riders, roads, shortfall, warnings
 from app.transport.plans import plan_days, plans_on
 from app.transport.forms import (
     ActionForm,
@@ -30,9 +27,10 @@ from app.transport.forms import (
     RoadDistanceForm,
     RoadDistanceImportForm,
 )
-from app.transport.models import Bus, BusPlan, BusStop, BusType
+from app.transport.models import Bus, BusPlan, BusStop
 from app.inputs import content_disposition, parse_date
-from app.web import int_arg, load_or_404, run_and_flash
+from app.errors import DomainError
+from app.web import attempt, handle_form, int_arg, load_or_404
 
 bp = Blueprint("transport", __name__, template_folder="templates", url_prefix="/vervoer")
 
@@ -79,51 +77,53 @@ def _plan_day(plan: BusPlan) -> date:
 def plans():
     region = _region()
     day = _day(request.args.get("datum"))
-    day_plans = plans_on(region.id if region else None, day)
-    types = db.session.scalars(
-        select(BusType)
-        .where(BusType.active.is_(True), *([BusType.region_id == region.id] if region else []))
-        .order_by(BusType.seats.desc())
-    ).all()
-    routes = []
-    for p in day_plans:
-        v = p.session.venue
-        for n, bus in enumerate(p.buses, start=1):
-            routes.append(
-                (
-                    f"{p.session.offer.title} · bus {n}",
-                    [
-                        (st.booking.school.name, st.booking.school.latitude, st.booking.school.longitude)
-                        for st in bus.stops
-                    ],
-                    (v.name, v.latitude, v.longitude) if v else ("", None, None),
-                )
-            )
-    lines, points = maps.route_map(routes)
-    carriers = sorted({bus.bus_type.carrier for p in day_plans for bus in p.buses})
+    rid = region.id if region else None
+    day_plans = plans_on(rid, day)
+    lines, points = maps.route_map(_routes(day_plans))
     return render_template(
         "transport/plans.html",
         region=region,
         day=day,
         plans=day_plans,
-        types=types,
+        types=queries.active_bus_types(rid),
         warnings=warnings.describe(day_plans),
         lines=lines,
         points=points,
-        carriers=carriers,
+        carriers=sorted({bus.bus_type.carrier for p in day_plans for bus in p.buses}),
         form=ActionForm(),
         move_form=MoveStopForm(),
-        days=plan_days(region.id if region else None, to_local(utcnow()).date()),
+        days=plan_days(rid, to_local(utcnow()).date()),
         prev_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
         admin_args=_admin_args(),
         replanning=_replanning(day_plans),
-        session_titles={
-            p.session_id: f"{to_local(p.session.starts_at):%H:%M} {p.session.offer.title}"
-            + (f" ({p.session.venue.name})" if p.session.venue else "")
-            for p in day_plans
-        },
-        hires=shortfall.hires_on(region.id if region else None, day),
+        session_titles={p.session_id: _session_title(p) for p in day_plans},
+        hires=shortfall.hires_on(rid, day),
+    )
+
+
+def _routes(day_plans) -> list:
+    """The day's buses for the route map: a name, the schools' points in route order, the venue."""
+    routes = []
+    for p in day_plans:
+        v = p.session.venue
+        for n, bus in enumerate(p.buses, start=1):
+            stops = [
+                (st.booking.school.name, st.booking.school.latitude, st.booking.school.longitude) for st in bus.stops
+            ]
+            routes.append(
+                (
+                    f"{p.session.offer.title} · bus {n}",
+                    stops,
+                    (v.name, v.latitude, v.longitude) if v else ("", None, None),
+                )
+            )
+    return routes
+
+
+def _session_title(p: BusPlan) -> str:
+    return f"{to_local(p.session.starts_at):%H:%M} {p.session.offer.title}" + (
+        f" ({p.session.venue.name})" if p.session.venue else ""
     )
 
 
@@ -142,7 +142,7 @@ def lock_bus(bus_id: int):
     if not form.validate_on_submit():
         abort(400)
     locked = form.value.data == "1"
-    run_and_flash(
+    attempt(
         lambda: edits.set_bus_locked(current_user, bus.id, locked),
         _("De bus is vergrendeld: herplannen laat hem zoals hij is.") if locked else _("De bus is ontgrendeld."),
     )
@@ -162,7 +162,7 @@ def move_stop(stop_id: int):
         return redirect(_back(day))
     kind, _sep, ident = form.target.data.partition(":")
     target = {"to_bus_id": int(ident)} if kind == "bus" else {"new_type_id": int(ident)}
-    run_and_flash(
+    attempt(
         lambda: edits.move_stop(current_user, stop.id, **target),
         _("De klas is verplaatst en blijft in die bus; de planning is bijgewerkt."),
     )
@@ -176,7 +176,7 @@ def unpin_stop(stop_id: int):
     day = _plan_day(stop.bus.plan)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: edits.unpin_stop(current_user, stop.id), _("De planner mag de klas weer indelen."))
+    attempt(lambda: edits.unpin_stop(current_user, stop.id), _("De planner mag de klas weer indelen."))
     return redirect(_back(day))
 
 
@@ -186,7 +186,7 @@ def replan(plan_id: int):
     plan = load_or_404(BusPlan, plan_id, _can_plan)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: edits.replan(current_user, plan.id), _("De bussen zijn opnieuw gepland."))
+    attempt(lambda: edits.replan(current_user, plan.id), _("De bussen zijn opnieuw gepland."))
     return redirect(_back(_plan_day(plan)))
 
 
@@ -196,7 +196,7 @@ def reviewed(plan_id: int):
     plan = load_or_404(BusPlan, plan_id, _can_plan)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(lambda: edits.mark_reviewed(current_user, plan.id), _("Gezien: de bestelling blijft zoals hij is."))
+    attempt(lambda: edits.mark_reviewed(current_user, plan.id), _("Gezien: de bestelling blijft zoals hij is."))
     return redirect(_back(_plan_day(plan)))
 
 
@@ -206,7 +206,7 @@ def warnings_seen(plan_id: int):
     plan = load_or_404(BusPlan, plan_id, _can_plan)
     if not ActionForm().validate_on_submit():
         abort(400)
-    run_and_flash(
+    attempt(
         lambda: edits.mark_warnings_seen(current_user, plan.id),
         _("Gezien: de waarschuwingen staan er nog, maar het plan hoeft niet meer gecontroleerd te worden."),
     )
@@ -223,7 +223,7 @@ def hire():
         abort(400)
     day = _day(form.datum.data)
     count = form.count.data
-    run_and_flash(
+    attempt(
         lambda: shortfall.hire_buses(current_user, region, day, form.bus_type.data, count),
         _("Gehuurd: de bussen van die dag worden opnieuw gepland.")
         if count
@@ -240,7 +240,7 @@ def ask_school(plan_id: int):
     form = AskSchoolForm()
     if not form.validate_on_submit():
         abort(400)
-    run_and_flash(
+    attempt(
         lambda: shortfall.ask_school(current_user, plan.id, form.booking.data),
         _("De school krijgt een mail met de vraag of ze zelf vervoer regelt."),
     )
@@ -289,44 +289,47 @@ def orders_page(datum: str):
 @bp.route("/afstanden", methods=["GET", "POST"])
 @login_required
 def distances():
+    """Known road distances: one entered by hand (action "one") or a CSV of them (action "csv")."""
     region = _region()
     if region is None:
         abort(404)
     form, upload = RoadDistanceForm(prefix="one"), RoadDistanceImportForm(prefix="csv")
-    venues = db.session.scalars(select(Venue).where(Venue.region_id == region.id).order_by(Venue.name)).all()
-    form.venue.choices = [(v.id, v.name) for v in venues]
-    if request.method == "POST" and request.form.get("action") == "one" and form.validate_on_submit():
-        school = db.session.scalar(
-            select(School).where(
-                School.region_id == region.id, School.location_code == form.school.data.strip().upper()
-            )
-        )
-        if school is None:
-            form.school.errors.append(_("Deze school hoort niet bij uw regio."))
-        elif run_and_flash(
-            lambda: roads.set_road_distance(
-                current_user,
-                school.id,
-                form.venue.data,
-                float(form.km.data),
-                float(form.minutes.data) if form.minutes.data is not None else None,
-            ),
+    form.venue.choices = [(v.id, v.name) for v in queries.region_venues(region.id)]
+    action = request.form.get("action") if request.method == "POST" else None
+    if action == "one":
+        done = handle_form(
+            form,
+            lambda: _save_distance(region, form),
             _("De afstand is opgeslagen; de busplanning gebruikt hem voortaan."),
-        ):
-            return redirect(url_for("transport.distances"))
-    if request.method == "POST" and request.form.get("action") == "csv" and upload.validate_on_submit():
-        raw = upload.file.data.read(2_000_000)
-        try:
-            content = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            content = raw.decode("latin-1")
-        if run_and_flash(
-            lambda: roads.import_road_distances(current_user, region, content),
-            lambda n: _("%(n)s afstanden ingelezen.", n=n),
-        ):
-            return redirect(url_for("transport.distances"))
+        )
+    elif action == "csv":
+        done = handle_form(
+            upload, lambda: _import_distances(region, upload), lambda n: _("%(n)s afstanden ingelezen.", n=n)
+        )
+    else:
+        done = None
+    if done:
+        return redirect(url_for("transport.distances"))
     known = roads.known_distances(region.id)
-    return render_template("transport/distances.html", region=region, form=form, upload=upload, known=known)
+    page = render_template("transport/distances.html", region=region, form=form, upload=upload, known=known)
+    return page, done.status if done is not None else 200
+
+
+def _save_distance(region: Region, form: RoadDistanceForm):
+    school = queries.region_school(region.id, form.school.data)
+    if school is None:
+        raise DomainError(_("Deze school hoort niet bij uw regio."), field="school")
+    minutes = float(form.minutes.data) if form.minutes.data is not None else None
+    return roads.set_road_distance(current_user, school.id, form.venue.data, float(form.km.data), minutes)
+
+
+def _import_distances(region: Region, upload: RoadDistanceImportForm) -> int:
+    raw = upload.file.data.read(2_000_000)
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        content = raw.decode("latin-1")
+    return roads.import_road_distances(current_user, region, content)
 
 
 @bp.post("/boeking/<int:booking_id>/bus")
@@ -337,7 +340,7 @@ def decline_bus(booking_id: int):
     if not form.validate_on_submit():
         abort(400)
     declined = form.value.data == "1"
-    run_and_flash(
+    attempt(
         lambda: riders.set_bus_declined(current_user, booking.id, declined),
         _("U komt met eigen vervoer; de bus rijdt zonder uw klas.")
         if declined

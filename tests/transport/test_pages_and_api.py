@@ -136,7 +136,9 @@ def test_road_distance_page(transport, client, login):
         "/vervoer/afstanden",
         data={"action": "one", "one-school": "ZZZZ99", "one-venue": transport["venue"].id, "one-km": "7"},
     )
-    assert bad.status_code == 200 and "hoort niet bij uw regio" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "hoort niet bij uw regio" in bad.get_data(
+        as_text=True
+    )  # re-shown with the error, as every refused form
 
 
 def test_a_pending_replan_is_shown_to_the_coordinator_and_the_teacher(transport, client, login):
