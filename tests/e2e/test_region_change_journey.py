@@ -48,10 +48,11 @@ def _reach(browser, base, region_id, year) -> tuple[str, str]:
     return (browser.find_element(By.ID, "headline-schools").text, browser.find_element(By.ID, "headline-pupils").text)
 
 
-def test_admin_reassigns_a_municipality_with_a_preview_and_undoes_it(app, live_server, narrow_browser):
-    browser = narrow_browser
-    now = datetime.now(timezone.utc)
-    past = school_year_of(now) - 1
+def _achterhoek_with_a_past_year(role: str) -> tuple[dict, str, str, int]:
+    """Two regions; Achterhoek's past school year reached two of its three schools (two in
+    Oude IJsselstreek, 1509). Returns the ids, the email of a ``role`` account, the code of
+    Liemers and that past year."""
+    past = school_year_of(datetime.now(timezone.utc)) - 1
     old, new = factories.region(name="Achterhoek"), factories.region(name="Liemers")
     lab = factories.venue(old, latitude=52.0, longitude=6.3)
     offer = factories.offer(old, lab, school_year=past, capacity_classes=5, capacity_pupils=200)
@@ -64,17 +65,23 @@ def test_admin_reassigns_a_municipality_with_a_preview_and_undoes_it(app, live_s
     book(factories.session(offer, when), a, BookingStatus.ATTENDED, 7, 7, 25, attended=24)
     book(factories.session(offer, when + timedelta(days=7)), c, BookingStatus.ATTENDED, 6, 6, 22, attended=22)
     teacher = factories.teacher(a)
-    admin = factories.user("admin")
+    actor = factories.user(role, region=old if role != "admin" else None)
     ids = dict(old=old.id, new=new.id, a=a.id, teacher=teacher.id)
-    admin_email, new_code = admin.email, new.code
+    email, new_code = actor.email, new.code
     db.session.commit()
     db.session.remove()
+    return ids, email, new_code, past
 
-    _sign_in(browser, live_server, admin_email)
-    before = _reach(browser, live_server, ids["old"], past)
-    assert before[0].startswith("67%") and "2 van 3" in before[0]
 
-    browser.get(live_server + "/regiobeheer/schoolgegevens/regio")
+def _in_region(ids, school_region: str, teacher_region: str) -> None:
+    db.session.expire_all()
+    assert db.session.get(School, ids["a"]).region_id == ids[school_region]
+    assert db.session.get(User, ids["teacher"]).region_id == ids[teacher_region]
+    db.session.remove()  # end the test's read (SQLite: the server writes next)
+
+
+def _preview_and_confirm(browser, ids, new_code) -> None:
+    """On the region page: Oude IJsselstreek to Liemers, the preview checked, then confirmed."""
     Select(browser.find_element(By.ID, "region")).select_by_visible_text(f"Liemers ({new_code})")
     Select(browser.find_element(By.ID, "area")).select_by_value("municipality")
     browser.find_element(By.ID, "codes").send_keys("1509")
@@ -83,16 +90,22 @@ def test_admin_reassigns_a_municipality_with_a_preview_and_undoes_it(app, live_s
     preview = browser.find_element(By.ID, "preview").text
     assert "2 scholen gaan naar Liemers" in preview and "1 leerkracht gaat mee met de school." in preview
     assert "De Wieken" in preview and "Het Palet" in preview and "De Bongerd" not in preview
-    db.session.expire_all()
-    assert db.session.get(School, ids["a"]).region_id == ids["old"]  # nothing changed yet
-    db.session.remove()  # end the test's read (SQLite: the server writes next)
-
+    _in_region(ids, "old", "old")  # nothing changed yet
     browser.find_element(By.XPATH, "//main//button[normalize-space()='Bevestigen en toewijzen']").click()
     _wait_for(browser, "2 scholen zijn toegewezen aan Liemers")
-    db.session.expire_all()
-    assert db.session.get(School, ids["a"]).region_id == ids["new"]
-    assert db.session.get(User, ids["teacher"]).region_id == ids["new"]
-    db.session.remove()
+    _in_region(ids, "new", "new")
+
+
+def test_admin_reassigns_a_municipality_with_a_preview_and_undoes_it(app, live_server, narrow_browser):
+    browser = narrow_browser
+    ids, admin_email, new_code, past = _achterhoek_with_a_past_year("admin")
+
+    _sign_in(browser, live_server, admin_email)
+    before = _reach(browser, live_server, ids["old"], past)
+    assert before[0].startswith("67%") and "2 van 3" in before[0]
+
+    browser.get(live_server + "/regiobeheer/schoolgegevens/regio")
+    _preview_and_confirm(browser, ids, new_code)
     assert _reach(browser, live_server, ids["old"], past) == before  # the past school year: unchanged
     moved = _reach(browser, live_server, ids["new"], past)
     assert re.match(r"^(0%|—)", moved[0])  # the new region had no schools then
@@ -100,35 +113,13 @@ def test_admin_reassigns_a_municipality_with_a_preview_and_undoes_it(app, live_s
     browser.get(live_server + "/regiobeheer/schoolgegevens/regio")
     browser.find_element(By.XPATH, "//main//button[starts-with(normalize-space(), 'Ongedaan maken')]").click()
     _wait_for(browser, "De wijziging is ongedaan gemaakt")
-    db.session.expire_all()
-    assert db.session.get(School, ids["a"]).region_id == ids["old"]
-    assert db.session.get(User, ids["teacher"]).region_id == ids["old"]
-    db.session.remove()
+    _in_region(ids, "old", "old")
     assert _reach(browser, live_server, ids["old"], past) == before
 
 
 @pytest.mark.parametrize("viewport", [(1280, 900), (375, 812)], ids=["desktop", "phone"])
 def test_programme_leader_gives_a_municipality_away_with_a_preview_and_undoes_it(app, live_server, viewport):
-    now = datetime.now(timezone.utc)
-    past = school_year_of(now) - 1
-    old, new = factories.region(name="Achterhoek"), factories.region(name="Liemers")
-    lab = factories.venue(old, latitude=52.0, longitude=6.3)
-    offer = factories.offer(old, lab, school_year=past, capacity_classes=5, capacity_pupils=200)
-    a = factories.school(old, name="De Wieken", municipality_code="1509", municipality_name="Oude IJsselstreek")
-    b = factories.school(old, name="Het Palet", municipality_code="1509", municipality_name="Oude IJsselstreek")
-    c = factories.school(old, name="De Bongerd", municipality_code="0222", municipality_name="Doetinchem")
-    for s in (a, b, c):
-        factories.enrol(s, past, per_groep=20)
-    when = datetime(past, 10, 6, 8, 0, tzinfo=timezone.utc)
-    book(factories.session(offer, when), a, BookingStatus.ATTENDED, 7, 7, 25, attended=24)
-    book(factories.session(offer, when + timedelta(days=7)), c, BookingStatus.ATTENDED, 6, 6, 22, attended=22)
-    teacher = factories.teacher(a)
-    leader = factories.user("programme_leader", region=old)
-    ids = dict(old=old.id, new=new.id, a=a.id, teacher=teacher.id)
-    leader_email, new_code = leader.email, new.code
-    db.session.commit()
-    db.session.remove()
-
+    ids, leader_email, new_code, past = _achterhoek_with_a_past_year("programme_leader")
     browser = make_browser(*viewport)
     try:
         _sign_in(browser, live_server, leader_email)
@@ -138,34 +129,14 @@ def test_programme_leader_gives_a_municipality_away_with_a_preview_and_undoes_it
         browser.get(live_server + "/regiobeheer/")  # the programme leader's dashboard (Regiobeheer)
         browser.find_element(By.XPATH, "//main//a[normalize-space()='Scholen aan een regio toewijzen']").click()
         _wait_for(browser, "Als programmaleider kunt u gemeenten van uw eigen regio")
-        Select(browser.find_element(By.ID, "region")).select_by_visible_text(f"Liemers ({new_code})")
-        Select(browser.find_element(By.ID, "area")).select_by_value("municipality")
-        browser.find_element(By.ID, "codes").send_keys("1509")
-        browser.find_element(By.XPATH, "//main//button[normalize-space()='Bekijk wat er verandert']").click()
-        _wait_for(browser, "Voorbeeld: wat verandert er?")
-        preview = browser.find_element(By.ID, "preview").text
-        assert "2 scholen gaan naar Liemers" in preview and "1 leerkracht gaat mee met de school." in preview
-        assert "De Wieken" in preview and "Het Palet" in preview and "De Bongerd" not in preview
-        db.session.expire_all()
-        assert db.session.get(School, ids["a"]).region_id == ids["old"]  # nothing changed yet
-        db.session.remove()
-
-        browser.find_element(By.XPATH, "//main//button[normalize-space()='Bevestigen en toewijzen']").click()
-        _wait_for(browser, "2 scholen zijn toegewezen aan Liemers")
-        db.session.expire_all()
-        assert db.session.get(School, ids["a"]).region_id == ids["new"]
-        assert db.session.get(User, ids["teacher"]).region_id == ids["new"]
-        db.session.remove()
+        _preview_and_confirm(browser, ids, new_code)
         assert _reach(browser, live_server, ids["old"], past) == before  # the past school year: unchanged
 
         browser.get(live_server + "/regiobeheer/schoolgegevens/regio")
         undo = browser.find_element(By.XPATH, "//main//button[starts-with(normalize-space(), 'Ongedaan maken')]")
         undo.send_keys(Keys.ENTER)  # by keyboard
         _wait_for(browser, "De wijziging is ongedaan gemaakt")
-        db.session.expire_all()
-        assert db.session.get(School, ids["a"]).region_id == ids["old"]
-        assert db.session.get(User, ids["teacher"]).region_id == ids["old"]
-        db.session.remove()
+        _in_region(ids, "old", "old")
         assert _reach(browser, live_server, ids["old"], past) == before
         assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
     finally:
