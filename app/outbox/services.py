@@ -102,21 +102,17 @@ def batched():
 
 
 def _write_batch(batch: list) -> None:
+    """One statement: executed with several parameter sets, an INSERT … RETURNING is sent by
+    SQLAlchemy as one multi-row INSERT ("insertmanyvalues"), from a statement compiled once."""
     from sqlalchemy.exc import IntegrityError
 
     conn = db.session.connection()
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = (
-        insert(_OUTBOX)
-        .values([row for _, row in batch])
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(_OUTBOX.c.key)
-    )
-    written = set(conn.execute(stmt).scalars())
+    stmt = _STATEMENTS.get(("batch", conn.dialect.name))
+    if stmt is None:
+        stmt = _STATEMENTS[("batch", conn.dialect.name)] = _statement("replan", conn.dialect.name).returning(
+            _OUTBOX.c.key
+        )
+    written = set(conn.execute(stmt, [row for _, row in batch]).scalars())
     taken = [row["key"] for name, row in batch if name == "insert" and row["key"] not in written]
     if taken:
         raise IntegrityError(f"outbox key already taken: {taken[0]}", None, ValueError(taken[0]))
