@@ -14,6 +14,9 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, load_only
 
+from app.auth.models import Region
+from app.booking import fairness
+from app.booking.models import FairnessRule  # noqa: F401  (maps Region.active_fairness_rules)
 from app.extensions import db
 from app.labs.models import Offer, Session, Venue
 from app.locking import (
@@ -51,7 +54,7 @@ def _sessions_stmt(for_update: bool):
         .order_by(Session.id)
         .options(
             joinedload(Session.offer).joinedload(Offer.parts),
-            joinedload(Session.offer).joinedload(Offer.region),
+            joinedload(Session.offer).joinedload(Offer.region).joinedload(Region.active_fairness_rules),
             joinedload(Session.venue).load_only(Venue.id, Venue.name, Venue.region_id),
         )
         .execution_options(populate_existing=True)
@@ -76,15 +79,17 @@ def _school_stmt(for_update: bool):
 
 def lock_sessions(session_ids) -> dict[int, Session]:
     """Lock the sessions (sorted by id) and return them freshly loaded, with their offer (its parts
-    and region) and venue (its name; the rest when first used) read in the same statement (only
-    the session rows are locked)."""
+    and region, the region's active fairness rules) and venue (its name; the rest when first
+    used) read in the same statement (only the session rows are locked)."""
     ids = sorted(set(session_ids))
     stmt = _cached("sessions", _sessions_stmt)
     if not (locking_enabled() and _postgres()):
-        return {s.id: s for s in db.session.scalars(stmt, {"ids": ids}).unique()}
-    # the statement sets the lock timeout itself (app.locking.SETS_LOCK_TIMEOUT)
-    sessions = {s.id: s for s in db.session.scalars(stmt, lock_timeout_params({"ids": ids})).unique()}
-    lock_timeout_was_set(bool(sessions))
+        sessions = {s.id: s for s in db.session.scalars(stmt, {"ids": ids}).unique()}
+    else:
+        # the statement sets the lock timeout itself (app.locking.SETS_LOCK_TIMEOUT)
+        sessions = {s.id: s for s in db.session.scalars(stmt, lock_timeout_params({"ids": ids})).unique()}
+        lock_timeout_was_set(bool(sessions))
+    fairness.remember_rules(s.offer.region for s in sessions.values())
     return sessions
 
 
