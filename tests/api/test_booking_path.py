@@ -65,8 +65,8 @@ def _book(client, ids, header, **kw):
     return client.post("/api/v1/bookings", json=body, headers=header)
 
 
-# A booking with a fresh token: token+user (1), lock school and session with offer and venue
-# (2, + SET LOCAL on PostgreSQL), already booked (1), the rules (1), counters, booking, event
+# A booking with a fresh token: token+user (1), lock school and session with offer, venue and
+# the region's rules (2; they set the lock timeout themselves), already booked (1), counters, booking, event
 # (3), the mail's pickup times (1). Was 22 statements in 2 transactions (+2 pings) before.
 # Writes to the outbox (issue 13 part A: the mail and the re-plan as rows) are counted apart.
 MAX_STATEMENTS = 12
