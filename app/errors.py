@@ -100,9 +100,17 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
-        app.logger.exception("unhandled error")
-        from app.extensions import db
+        from sqlalchemy.exc import DBAPIError
 
+        from app.extensions import db
+        from app.unit_of_work import is_contention
+
+        if isinstance(exc, DBAPIError) and is_contention(exc):
+            # a lock timeout (or deadlock) met by a statement of any handler is the database
+            # being busy, as at the commit (app.unit_of_work): 409, try again; not a 500
+            db.session.rollback()
+            return domain_error(ConflictError(_("Het is even druk. Probeer het opnieuw."), code="busy"))
+        app.logger.exception("unhandled error")
         db.session.rollback()  # the error page must not meet the failed transaction (PendingRollbackError)
         if wants_problem_json():
             return problem(500, "server_error", "An unexpected error occurred.")

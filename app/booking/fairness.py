@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
+from sqlalchemy.orm import Session as OrmSession
 
 from app.booking.errors import Refused
 from app.booking.models import ACTIVE, Booking, FairnessRule, RuleKind, RuleScope
@@ -70,7 +71,28 @@ def _rules_stmt():
     )
 
 
+_FRESH_RULES = "fairness_rules_fresh"
+
+
+def remember_rules(regions) -> None:
+    """The booking lock read these regions' active rules in its own statement (see
+    app.booking.locking.lock_sessions): the rules in force are taken from there until the
+    transaction ends or the session flushes (a flush may have changed a rule)."""
+    db.session.info[_FRESH_RULES] = (
+        db.session().get_transaction(),
+        {r.id: list(r.active_fairness_rules) for r in regions},
+    )
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _forget_rules(session, flush_context):
+    session.info.pop(_FRESH_RULES, None)
+
+
 def rules_in_force(region_id: int, school_year: int) -> list[FairnessRule]:
+    fresh = db.session.info.get(_FRESH_RULES)
+    if fresh is not None and fresh[0] is db.session().get_transaction() and region_id in fresh[1]:
+        return [r for r in fresh[1][region_id] if r.school_year == school_year]
     return list(db.session.scalars(_rules_stmt(), {"region_id": region_id, "school_year": school_year}))
 
 

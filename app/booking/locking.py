@@ -14,9 +14,19 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, load_only
 
+from app.auth.models import Region
+from app.booking import fairness
+from app.booking.models import FairnessRule  # noqa: F401  (maps Region.active_fairness_rules)
 from app.extensions import db
 from app.labs.models import Offer, Session, Venue
-from app.locking import is_postgres, locking_enabled, set_lock_timeout
+from app.locking import (
+    SETS_LOCK_TIMEOUT,
+    is_postgres,
+    lock_timeout_params,
+    lock_timeout_was_set,
+    locking_enabled,
+    set_lock_timeout,
+)
 from app.schools.models import School
 
 
@@ -44,7 +54,7 @@ def _sessions_stmt(for_update: bool):
         .order_by(Session.id)
         .options(
             joinedload(Session.offer).joinedload(Offer.parts),
-            joinedload(Session.offer).joinedload(Offer.region),
+            joinedload(Session.offer).joinedload(Offer.region).joinedload(Region.active_fairness_rules),
             joinedload(Session.venue).load_only(Venue.id, Venue.name, Venue.region_id),
         )
         .execution_options(populate_existing=True)
@@ -53,7 +63,7 @@ def _sessions_stmt(for_update: bool):
         # NO KEY UPDATE: bookings still queue for the session, but a transaction that only
         # references the row (a bus plan or stop's foreign key takes KEY SHARE, held while the
         # outbox worker plans the day) does not make a booking wait
-        stmt = stmt.with_for_update(of=Session, key_share=True)
+        stmt = stmt.with_for_update(of=Session, key_share=True).where(SETS_LOCK_TIMEOUT)
     return stmt
 
 
@@ -64,18 +74,23 @@ def _school_stmt(for_update: bool):
         .options(load_only(School.id, School.region_id))
         .execution_options(populate_existing=True)
     )
-    return stmt.with_for_update(of=School) if for_update else stmt
+    return stmt.with_for_update(of=School).where(SETS_LOCK_TIMEOUT) if for_update else stmt
 
 
 def lock_sessions(session_ids) -> dict[int, Session]:
     """Lock the sessions (sorted by id) and return them freshly loaded, with their offer (its parts
-    and region) and venue (its name; the rest when first used) read in the same statement (only
-    the session rows are locked)."""
+    and region, the region's active fairness rules) and venue (its name; the rest when first
+    used) read in the same statement (only the session rows are locked)."""
     ids = sorted(set(session_ids))
     stmt = _cached("sessions", _sessions_stmt)
-    if locking_enabled():
-        _set_lock_timeout()
-    return {s.id: s for s in db.session.scalars(stmt, {"ids": ids}).unique()}
+    if not (locking_enabled() and _postgres()):
+        sessions = {s.id: s for s in db.session.scalars(stmt, {"ids": ids}).unique()}
+    else:
+        # the statement sets the lock timeout itself (app.locking.SETS_LOCK_TIMEOUT)
+        sessions = {s.id: s for s in db.session.scalars(stmt, lock_timeout_params({"ids": ids})).unique()}
+        lock_timeout_was_set(bool(sessions))
+    fairness.remember_rules(s.offer.region for s in sessions.values())
+    return sessions
 
 
 def lock_school(school_id: int) -> School | None:
@@ -83,9 +98,12 @@ def lock_school(school_id: int) -> School | None:
     Only its id and region are read (what the admission decision asks); any other attribute
     is loaded when first used."""
     stmt = _cached("school", _school_stmt)
-    if locking_enabled():
-        _set_lock_timeout()
-    return db.session.scalar(stmt, {"school_id": school_id})
+    if not (locking_enabled() and _postgres()):
+        return db.session.scalar(stmt, {"school_id": school_id})
+    # the statement sets the lock timeout itself (app.locking.SETS_LOCK_TIMEOUT)
+    school = db.session.scalar(stmt, lock_timeout_params({"school_id": school_id}))
+    lock_timeout_was_set(school is not None)
+    return school
 
 
 def lock_schools(school_ids) -> dict[int, School]:

@@ -210,6 +210,18 @@ class FairnessRule(db.Model):
     region: Mapped[Region] = relationship()
 
 
+# The region's active rules (of every school year), read by the booking lock in its own statement
+# (app.booking.locking.lock_sessions), so the admission decision asks no statement of its own for
+# them (app.booking.fairness.rules_in_force). Read-only; rules are written as FairnessRule rows.
+Region.active_fairness_rules = relationship(
+    FairnessRule,
+    primaryjoin=lambda: (FairnessRule.region_id == Region.id) & FairnessRule.active.is_(True),
+    foreign_keys=lambda: [FairnessRule.region_id],
+    order_by=lambda: FairnessRule.id,
+    viewonly=True,
+)
+
+
 class RoundStatus(str, enum.Enum):
     OPEN = "open"
     ALLOCATED = "allocated"  # previewed, not committed

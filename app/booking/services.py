@@ -29,6 +29,7 @@ from app.extensions import db
 from app.labels import parse_groep
 from app.labs.capacity import fits
 from app.labs.models import Offer, Session, SessionStatus
+from app.outbox.services import batched as outbox_batch
 from app.timeutil import school_year_of, to_local
 from app.transport.effects import session_changed
 
@@ -275,13 +276,14 @@ def create_booking(
     if via_round is not None:
         _event(booking, actor, "allocated", None, None, f"round {via_round}", round_id=via_round)
     db.session.flush()
-    if booking.status == BookingStatus.CONFIRMED:
-        session_changed(session.id)
-        notify.booking_confirmed(booking)
-    elif booking.status == BookingStatus.REQUESTED:
-        notify.booking_requested(booking)
-    else:
-        notify.booking_waitlisted(booking)
+    with outbox_batch():  # the re-plan and the mail: one INSERT
+        if booking.status == BookingStatus.CONFIRMED:
+            session_changed(session.id)
+            notify.booking_confirmed(booking)
+        elif booking.status == BookingStatus.REQUESTED:
+            notify.booking_requested(booking)
+        else:
+            notify.booking_waitlisted(booking)
     return booking
 
 
@@ -453,9 +455,10 @@ def cancel_booking(actor: User, booking_id: int, reason: str = "", *, now: datet
     if booking.series is not None:
         booking.series.status = BookingStatus.CANCELLED
     db.session.flush()
-    for s in freed:
-        session_changed(s.id)
-    notify.booking_cancelled(active[0] if booking.series is None else booking)
+    with outbox_batch():  # the re-plans and the mail: one INSERT
+        for s in freed:
+            session_changed(s.id)
+        notify.booking_cancelled(active[0] if booking.series is None else booking)
     for s in freed:
         promote_waitlist(s, now=now)
     if freed:

@@ -6,6 +6,7 @@ Like every service here these flush or execute but never commit: the entry is co
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 
@@ -48,25 +49,73 @@ def _statement(name: str, dialect: str):
     return stmt
 
 
+_BATCH = "outbox_batch"
+
+
 def _write(name: str, kind: str, key: str, payload: dict, request_id: str | None) -> None:
     """One outbox row, written on the unit of work's connection (a plain INSERT: nothing for
-    the ORM's flush; committed or rolled back with the change it belongs to)."""
+    the ORM's flush; committed or rolled back with the change it belongs to); inside
+    ``batched()`` kept for the one INSERT at the block's end."""
     now = utcnow()
+    row = {
+        "kind": kind,
+        "key": key[:200],
+        "payload": payload,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+        "request_id": request_id or current_request_id() or None,
+    }
+    batch = db.session.info.get(_BATCH)
+    if batch is not None and name in ("insert", "replan"):
+        batch.append((name, row))
+        return
     conn = db.session.connection()
-    conn.execute(
-        _statement(name, conn.dialect.name),
-        {
-            "kind": kind,
-            "key": key[:200],
-            "payload": payload,
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": "",
-            "created_at": now,
-            "request_id": request_id or current_request_id() or None,
-        },
-    )
+    conn.execute(_statement(name, conn.dialect.name), row)
+
+
+@contextlib.contextmanager
+def batched():
+    """The rows queued inside the block (mails, coalesced re-plans) are written at its end in one
+    multi-row INSERT … ON CONFLICT (key) DO NOTHING, in the order they were queued (the booking
+    path's re-plan and mail: one statement, not two). Same transaction, same rows as one INSERT
+    each: a re-plan whose key is pending adds nothing, as ``enqueue_replan`` says, and a mail's
+    key that is already taken is still an IntegrityError (the statement returns the keys it
+    wrote). A re-plan of a moved session (an upsert) is written at once. An exception in the
+    block writes nothing (the transaction is rolled back anyway). Nested blocks are one batch."""
+    if db.session.info.get(_BATCH) is not None:
+        yield
+        return
+    batch: list = []
+    db.session.info[_BATCH] = batch
+    try:
+        yield
+    finally:
+        db.session.info.pop(_BATCH, None)
+    if len(batch) == 1:
+        conn = db.session.connection()
+        conn.execute(_statement(batch[0][0], conn.dialect.name), batch[0][1])
+    elif batch:
+        _write_batch(batch)
+
+
+def _write_batch(batch: list) -> None:
+    """One statement: executed with several parameter sets, an INSERT … RETURNING is sent by
+    SQLAlchemy as one multi-row INSERT ("insertmanyvalues"), from a statement compiled once."""
+    from sqlalchemy.exc import IntegrityError
+
+    conn = db.session.connection()
+    stmt = _STATEMENTS.get(("batch", conn.dialect.name))
+    if stmt is None:
+        stmt = _STATEMENTS[("batch", conn.dialect.name)] = _statement("replan", conn.dialect.name).returning(
+            _OUTBOX.c.key
+        )
+    written = set(conn.execute(stmt, [row for _, row in batch]).scalars())
+    taken = [row["key"] for name, row in batch if name == "insert" and row["key"] not in written]
+    if taken:
+        raise IntegrityError(f"outbox key already taken: {taken[0]}", None, ValueError(taken[0]))
 
 
 def enqueue(kind: str, payload: dict, key: str, *, request_id: str | None = None) -> None:

@@ -322,3 +322,42 @@ def test_rules_and_rounds_pages(client, app, login):
     )
     assert resp.status_code == 302
     assert "Ronde najaar" in client.get(resp.headers["Location"]).text
+
+
+def test_the_rules_read_by_the_booking_lock_are_the_rules_in_force(app):
+    """The session lock reads the region's active rules in its own statement; the decision uses
+    them (no statement of its own), only this school year's, and forgets them at a flush, so a
+    rule changed in the same transaction counts at once."""
+    from sqlalchemy import event
+
+    from app.booking.fairness import rules_in_force
+    from app.booking.locking import lock_sessions
+
+    region, venue, offers, sessions = _region()
+    school = factories.school(region)
+    t = factories.teacher(school)
+    other_year = _rule(region, RuleKind.MAX_PER_SCHOOL, max_count=0)
+    other_year.school_year = YEAR + 1  # another year: not in force
+    db.session.commit()
+    seen: list[str] = []
+
+    def on_exec(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", on_exec)
+    try:
+        lock_sessions([sessions[0].id])
+        assert rules_in_force(region.id, YEAR) == [] and len(rules_in_force(region.id, YEAR + 1)) == 1
+        create_booking(t, sessions[0].id, d(school), now=NOW)
+        assert [s for s in seen if "FROM fairness_rules" in s] == []  # read by the lock statement only
+        rule = _rule(region, RuleKind.MAX_PER_SCHOOL, max_count=1)  # flushed in this transaction
+        assert [r.id for r in rules_in_force(region.id, YEAR)] == [rule.id]
+        with pytest.raises(Refused) as exc:
+            create_booking(t, sessions[1].id, d(school, "8"), now=NOW)
+        assert exc.value.code == "quota_school_year"
+        rule.active = False  # switched off in the same transaction: admitted
+        create_booking(t, sessions[1].id, d(school, "8"), now=NOW)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_exec)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Booking).where(Booking.school_id == school.id)) == 2
