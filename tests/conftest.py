@@ -29,6 +29,7 @@ os.environ.setdefault("APP_ENV", "testing")
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES") == "1"
+TEST_PASSWORD_METHOD = "pbkdf2:sha256:1"
 
 
 def _pg_admin_conn():
@@ -153,6 +154,10 @@ def _make_app(backend: str, tmp_root: Path, smtp_port: int):
                 "MAIL_PORT": smtp_port,
                 "SERVER_NAME": None,
                 "MATERIALS_DIR": str(tmp_root / f"materials-{backend}"),  # offers' preparation files
+                # one round of PBKDF2 instead of scrypt (~0.1 s per hash and per check) for the
+                # suite's accounts and sign-ins; a TESTING app only (auth.services.password_method),
+                # and test_auth checks that an app out of TESTING hashes with scrypt
+                "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD,
             }
         )
 
