@@ -67,57 +67,13 @@ def make_browser(width: int = 1280, height: int = 900):
     return driver
 
 
-@pytest.fixture(scope="session")
-def _shared_browser():
-    """The headless Chromium of this test process: started once (a start costs 1-2 s), quit
-    at the end; ``browser`` hands it to each test in a fresh state, or starts a new one."""
-    holder: dict = {}
-    yield holder
-    if holder.get("driver") is not None:
-        holder["driver"].quit()
-
-
-def _fresh(driver, width: int = 1280, height: int = 900) -> bool:
-    """Put a reused browser back as make_browser leaves a new one: one blank tab, no cookies
-    or site storage, screen media, the default size and implicit wait. False if it is gone."""
-    try:
-        handles = driver.window_handles
-        for handle in handles[1:]:
-            driver.switch_to.window(handle)
-            driver.close()
-        driver.switch_to.window(handles[0])
-        driver.get("about:blank")
-        driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-        driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": "*", "storageTypes": "all"})
-        driver.execute_cdp_cmd("Network.clearBrowserCache", {})
-        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
-        driver.set_window_size(width, height)
-        driver.implicitly_wait(2)
-        return driver.get_cookies() == []
-    except Exception:
-        return False
-
-
 @pytest.fixture
-def browser(_shared_browser):
-    """A headless Chromium in a fresh state (see ``_fresh``), shared by the tests of this process."""
-    driver = _shared_browser.get("driver")
-    if driver is None or not _fresh(driver):
-        if driver is not None:
-            try:
-                driver.quit()
-            except Exception:
-                pass
-        driver = _shared_browser["driver"] = make_browser()
-    yield driver
+def browser():
+    driver = make_browser()
     try:
-        driver.get("about:blank")  # leave the test's server before it stops
-    except Exception:
-        _shared_browser["driver"] = None
-        try:
-            driver.quit()
-        except Exception:
-            pass
+        yield driver
+    finally:
+        driver.quit()
 
 
 def _serve(app):
