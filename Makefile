@@ -30,10 +30,11 @@ run: venv translations
 # postgresql://postgres@127.0.0.1:5432/postgres) is reachable, and are skipped with a
 # clear reason otherwise; REQUIRE_POSTGRES=1 turns that skip into a failure (CI).
 # Two workers (pytest-xdist, one per core; each has its own databases and SMTP server); a test
-# file stays on one worker. PYTEST_WORKERS=0 runs everything in this process.
+# file stays on one worker; the files go out longest first (tests/conftest.py LONGEST_FIRST,
+# hence --no-loadscope-reorder). PYTEST_WORKERS=0 runs everything in this process.
 PYTEST_WORKERS ?= 2
 test: venv translations
-	$(PY) -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 # Lint: ruff's bug-class rules (ruff.toml) and the formatting; CI runs it before the tests.
 lint: venv

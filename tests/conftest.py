@@ -29,6 +29,49 @@ os.environ.setdefault("APP_ENV", "testing")
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES") == "1"
+TEST_PASSWORD_METHOD = "pbkdf2:sha256:1"
+
+
+# The test files that take longest (seconds summed over their tests, `--durations=0` of a whole
+# run on the loaded 2-core machine, 2026-11-30), run first. `make test` keeps a file on one
+# worker (--dist loadfile) and hands out files in collection order (--no-loadscope-reorder):
+# longest first, the many short files last to even out the two workers' ends. xdist's own
+# order (most tests first) left the outbox, demo and fuzz files for the end, one worker busy
+# with them for minutes while the other idled.
+LONGEST_FIRST = (
+    "tests/outbox/test_outbox.py",  # 471 s: two rushes of 100 bookings with the bus solver
+    "tests/test_page_fuzz.py",  # 292
+    "tests/e2e/test_accessibility.py",  # 267
+    "tests/demo/test_demo.py",  # 207
+    "tests/e2e/test_change_cancel_approval.py",  # 179
+    "tests/auth/test_authorization_matrix.py",  # 167
+    "tests/api/test_api_fuzz.py",  # 119
+    "tests/transport/test_pages_and_api.py",  # 108
+    "tests/transport/test_services.py",  # 107
+    "tests/booking/test_admission.py",  # 90
+    "tests/ops/test_processes.py",  # 86
+    "tests/schools/test_school_coordinator.py",  # 81
+    "tests/concurrency/test_booking_rush.py",  # 74
+    "tests/auth/test_linked_ids_matrix.py",  # 67
+    "tests/desk/test_desk.py",  # 66
+    "tests/e2e/test_journeys.py",  # 59
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Files in LONGEST_FIRST order, then the others by their number of tests, most first
+    (a stable sort: the tests of a file keep their order)."""
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    per_file: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        per_file[path] = per_file.get(path, 0) + 1
+
+    def key(item):
+        path = item.nodeid.split("::", 1)[0]
+        return (0, rank[path]) if path in rank else (1, -per_file[path])
+
+    items.sort(key=key)
 
 
 def _pg_admin_conn():
@@ -153,6 +196,10 @@ def _make_app(backend: str, tmp_root: Path, smtp_port: int):
                 "MAIL_PORT": smtp_port,
                 "SERVER_NAME": None,
                 "MATERIALS_DIR": str(tmp_root / f"materials-{backend}"),  # offers' preparation files
+                # one round of PBKDF2 instead of scrypt (~0.1 s per hash and per check) for the
+                # suite's accounts and sign-ins; a TESTING app only (auth.services.password_method),
+                # and test_auth checks that an app out of TESTING hashes with scrypt
+                "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD,
             }
         )
 

@@ -26,8 +26,8 @@ audit = logging.getLogger("app.audit")
 PASSWORD_METHOD = "scrypt"  # memory-hard; werkzeug's default, named here on purpose
 MIN_PASSWORD_LENGTH = 12  # OWASP ASVS 2.1.1
 MAX_PASSWORD_LENGTH = 200
-# a hash to check against when the account does not exist, so timing tells nothing
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
+# hashes to check against when the account does not exist, so timing tells nothing (one per method)
+_DUMMY_HASHES: dict[str, str] = {PASSWORD_METHOD: generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)}
 
 
 class AuthError(DomainError):
@@ -58,8 +58,28 @@ def password_sign_in_off(user: User) -> bool:
     )
 
 
+def password_method() -> str:
+    """The hash method for new passwords: always PASSWORD_METHOD (scrypt), but for an app in
+    TESTING mode that names a cheaper one in PASSWORD_HASH_METHOD (the test suite: its
+    thousands of accounts and sign-ins would spend ~0.1 s of scrypt each). A production app
+    (TESTING off) ignores that key."""
+    from flask import has_app_context
+
+    if has_app_context() and current_app.testing:
+        return current_app.config.get("PASSWORD_HASH_METHOD") or PASSWORD_METHOD
+    return PASSWORD_METHOD
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=PASSWORD_METHOD)
+    return generate_password_hash(password, method=password_method())
+
+
+def _dummy_hash() -> str:
+    """A hash of a password nobody has, made with the method real accounts' hashes use."""
+    method = password_method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def validate_password(password: str, email: str | None = None) -> None:
@@ -197,7 +217,7 @@ def authenticate(email: str, password: str, remote_addr: str | None) -> User:
             user.failed_logins += 1
             db.session.commit()
         raise ThrottledError(_throttled_message())
-    ok = check_password(user.password_hash if user and user.password_hash else _DUMMY_HASH, password or "")
+    ok = check_password(user.password_hash if user and user.password_hash else _dummy_hash(), password or "")
     if not ok or user is None or not user.active or not user.password_hash:
         failures = _recent_failures(account_key, since) + 1  # counting this one
         db.session.add_all([LoginAttempt(key=account_key, at=now), LoginAttempt(key=ip_key, at=now)])

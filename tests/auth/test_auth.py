@@ -85,9 +85,22 @@ def test_production_config_needs_a_secret_and_secure_cookies(monkeypatch, tmp_pa
     assert cfg["SESSION_COOKIE_SECURE"] and cfg["SESSION_COOKIE_HTTPONLY"] and cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
-def test_password_is_hashed_with_scrypt(app):
+def test_password_is_hashed_with_scrypt(app, client, monkeypatch):
+    """Production hashes with scrypt. The suite's app (TESTING) names a one-round PBKDF2 in
+    PASSWORD_HASH_METHOD to save ~0.1 s per account and sign-in; an app out of TESTING
+    ignores that key, and an account hashed with scrypt signs in."""
+    from app.auth import services
+
+    assert app.config["PASSWORD_HASH_METHOD"] != services.PASSWORD_METHOD == "scrypt"
+    assert "PASSWORD_HASH_METHOD" not in load_config(app.instance_path)  # never from the environment
+    monkeypatch.setitem(app.config, "TESTING", False)
+    assert services.password_method() == "scrypt" and services._dummy_hash().startswith("scrypt:")
     user = _teacher()
     assert user.password_hash.startswith("scrypt:") and factories.PASSWORD not in user.password_hash
+    monkeypatch.setitem(app.config, "TESTING", True)
+    assert services.hash_password(factories.PASSWORD).startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
+    resp = client.post("/inloggen", data={"email": user.email, "password": factories.PASSWORD})
+    assert resp.status_code == 302 and "/inloggen" not in resp.headers["Location"]
 
 
 def test_api_token_flow(client, app):

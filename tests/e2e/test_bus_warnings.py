@@ -3,6 +3,7 @@ on the page (with the choices for the class without a bus) until 'Ik heb het gez
 
 from __future__ import annotations
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -15,6 +16,12 @@ from app.transport.models import BusPlan
 from tests.transport.conftest import book, drain, school_at, short_day, transport  # noqa: F401 (fixture)
 
 from .test_series_journey import _sign_in
+
+
+def _until_gone(browser, element) -> None:
+    """Wait until the page the click left is gone (the element is stale). Asked while that
+    page unloads, Chromium may answer "unhandled inspector error" instead: ask again."""
+    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(EC.staleness_of(element))
 
 
 def test_the_plan_page_shows_every_warning(app, live_server, browser, transport):  # noqa: F811
@@ -65,14 +72,14 @@ def test_the_plan_page_shows_every_warning(app, live_server, browser, transport)
     while browser.find_elements(By.XPATH, "//main//button[normalize-space()='Ik heb het gezien']"):
         button = browser.find_element(By.XPATH, "//main//button[normalize-space()='Ik heb het gezien']")
         button.click()
-        WebDriverWait(browser, 10).until(EC.staleness_of(button))  # the next page, not the flash of the last one
+        _until_gone(browser, button)  # the next page, not the flash of the last one
         WebDriverWait(browser, 10).until(lambda d: "Gezien: de waarschuwingen" in d.page_source)
     assert "te controleren" not in browser.find_element(By.TAG_NAME, "main").text
     assert "heeft geen bus" in browser.find_element(By.TAG_NAME, "main").text  # the warnings stay visible
     # the coordinator takes the choice: one extra coach for the day; the worker re-plans; the class rides
     button = browser.find_element(By.XPATH, "//main//button[starts-with(normalize-space(), 'Een extra Touringcar 50')]")
     button.click()
-    WebDriverWait(browser, 10).until(EC.staleness_of(button))
+    _until_gone(browser, button)
     WebDriverWait(browser, 10).until(lambda d: "Gehuurd: de bussen van die dag" in d.page_source)
     assert "1 × Touringcar 50 gehuurd voor deze dag" in browser.find_element(By.TAG_NAME, "main").text
     drain()

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -185,8 +185,10 @@ def _sign_in(browser, base, email):
 
 
 def _wait_text(browser, text, seconds=15):
+    # asked while a page unloads, Chromium answers with a stale element or an "unhandled
+    # inspector error" (both WebDriverExceptions): ask again until the text is there
     try:
-        WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
+        WebDriverWait(browser, seconds, ignored_exceptions=(WebDriverException,)).until(
             lambda d: text in d.find_element(By.TAG_NAME, "main").text
         )
     except Exception:
