@@ -309,3 +309,26 @@ def test_the_trip_is_frozen_together_and_a_class_moves_onto_the_other_sessions_b
     db.session.expire_all()
     statuses = {p.session_id: p.status for p in db.session.scalars(select(BusPlan).where(BusPlan.session_id.in_(sids)))}
     assert statuses == {sid: PlanStatus.FROZEN for sid in sids}
+
+
+def test_when_the_session_owning_a_shared_bus_is_cancelled_the_other_sessions_classes_keep_a_bus(transport):
+    from app.booking.services import cancel_session
+
+    other = _second_session(transport)
+    a, b = _small_classes(transport, other)
+    sids = [transport["session"].id, other.id]
+    [bus] = db.session.scalars(select(Bus).join(BusPlan).where(BusPlan.session_id.in_(sids))).all()
+    owner = db.session.get(BusPlan, bus.plan_id).session_id
+    mate = next(s for s in sids if s != owner)
+    kept = b if mate == other.id else a
+    cancel_session(transport["coord"], owner, "De techlab is gesloten")
+    drain()
+    db.session.expire_all()
+    # the remaining class rides a bus of its own session's plan, with its pickup time
+    carried = db.session.scalars(
+        select(BusStop.booking_id).join(Bus).join(BusPlan).where(BusPlan.session_id == mate)
+    ).all()
+    assert carried == [kept.id]
+    assert pickups.pickup_time(db.session.get(Booking, kept.id)) is not None
+    # and the cancelled session keeps no bus
+    assert _bus_count([owner]) == 0
