@@ -365,7 +365,7 @@ def list_offers():
     if scoped and region_id is None:  # a user without a region sees no offers
         return render_page(Offer, [], q, 0)
     filters = OfferFilters(groep=q.groep, world=q.world, kind=q.kind, venue_id=q.venue, sort="title")
-    found = search_offers(api_user(), region_id, filters, utcnow(), q.page, q.per_page)
+    found = search_offers(api_user(), region_id, filters, utcnow(), q.page, q.per_page, with_sessions=False)
     return render_page(Offer, [Offer.of(r.offer) for r in found.items], q, found.total)
 
 

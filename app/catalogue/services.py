@@ -84,13 +84,22 @@ def school_distances(school, venue_ids: set[int], road_factor: float) -> dict[in
 
 
 def search_offers(
-    user, region_id: int | None, filters: OfferFilters, now: datetime, page: int = 1, per_page: int = 20
+    user,
+    region_id: int | None,
+    filters: OfferFilters,
+    now: datetime,
+    page: int = 1,
+    per_page: int = 20,
+    *,
+    with_sessions: bool = True,
 ) -> Page:
     """Published offers of the region that match the filters, paginated.
 
     A region has at most a few hundred offers, so the SQL query selects by region and
     the plain columns, and distance, availability and bus are filtered in Python
-    before paginating — the page count stays right.
+    before paginating — the page count stays right. ``with_sessions=False`` (the API's
+    list, which shows the offers only) skips the upcoming sessions and their availability
+    unless a filter asks about them.
     """
     stmt = select(Offer).where(Offer.published.is_(True)).options(selectinload(Offer.parts), selectinload(Offer.venue))
     if region_id is not None:
@@ -115,7 +124,7 @@ def search_offers(
     threshold = region.bus_threshold_km if region else None
 
     sessions_by_offer: dict[int, list[Session]] = {}
-    if offers:
+    if offers and (with_sessions or filters.date_from or filters.date_to or filters.only_available):
         s_stmt = select(Session).where(
             Session.offer_id.in_([o.id for o in offers]),
             Session.starts_at > now,
