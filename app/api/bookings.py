@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from flask import abort, url_for
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema, model_validator
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api import api_user, bp, token_required
@@ -36,6 +36,7 @@ from app.booking.models import BookingStatus
 from app.errors import PermissionDeniedError
 from app.extensions import db
 from app.inputs import clean_name, email_problem, header_problem
+from app.scoping import session_scope
 from app.labs.models import Offer, Session
 
 # ------------------------------------------------------------------ shapes
@@ -325,14 +326,7 @@ def _visible_bookings():
     )
     if permissions.is_teacher(user) or permissions.is_school_coordinator(user):
         return stmt.where(models.Booking.school_id == user.school_id)
-    if permissions.is_coordinator(user):
-        venue_ids = [v.id for v in user.venues]
-        return stmt.join(Offer, Session.offer_id == Offer.id).where(
-            or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids))
-        )
-    if permissions.is_admin(user):
-        return stmt
-    return stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == user.region_id)
+    return stmt.join(Offer, Session.offer_id == Offer.id).where(*session_scope(user))
 
 
 @bp.get("/bookings")

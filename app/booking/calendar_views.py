@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.auth import permissions
 from app.auth.models import Role, User
@@ -17,6 +17,7 @@ from app.booking.models import Booking, BookingStatus
 from app.db import utcnow
 from app.extensions import db
 from app.labs.models import Offer, Session
+from app.scoping import session_scope
 from app.web import load_or_404
 
 bp = Blueprint("calendar", __name__, template_folder="templates", url_prefix="/agenda")
@@ -55,14 +56,10 @@ def feed_events(user: User):
             .order_by(Session.starts_at)
         ).all()
         return _booking_events(bookings, base)
-    stmt = select(Session).join(Offer, Session.offer_id == Offer.id).where(Session.starts_at >= since)
-    if user.role == Role.COORDINATOR:
-        venue_ids = [v.id for v in user.venues]
-        stmt = stmt.where(or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids)))
-    elif user.role == Role.PROGRAMME_LEADER:
-        stmt = stmt.where(Offer.region_id == user.region_id)
-    else:
+    if user.role not in (Role.COORDINATOR, Role.PROGRAMME_LEADER):
         return []
+    stmt = select(Session).join(Offer, Session.offer_id == Offer.id).where(Session.starts_at >= since)
+    stmt = stmt.where(*session_scope(user))
     return [session_event(s, base) for s in db.session.scalars(stmt.order_by(Session.starts_at).limit(5000))]
 
 

@@ -31,6 +31,7 @@ from app.labs.capacity import fits
 from app.labs.models import Offer, Session, SessionStatus
 from app.outbox.services import batched as outbox_batch
 from app.timeutil import school_year_of, to_local
+from app.scoping import region_scope
 from app.transport.effects import session_changed
 
 MAX_PUPILS = 40
@@ -1147,8 +1148,9 @@ def pending_requests(actor: User) -> list[Booking]:
         .where(Booking.status == BookingStatus.REQUESTED, Session.starts_at > utcnow())
         .order_by(Session.starts_at, Booking.created_at, Booking.id)
     )
-    if actor.role != Role.ADMIN:
-        stmt = stmt.join(Offer, Session.offer_id == Offer.id).where(Offer.region_id == actor.region_id)
+    # the region in SQL; which of its sessions the coordinator manages (their venues, or an
+    # offer's parts at them) is the gate's, per booking
+    stmt = stmt.join(Offer, Session.offer_id == Offer.id).where(*region_scope(actor, Offer.region_id))
     return [
         b
         for b in db.session.scalars(stmt)

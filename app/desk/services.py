@@ -27,6 +27,7 @@ from app.extensions import db
 from app.labs.models import Offer, Session, SessionStatus, Venue
 from app.mail import queue_mail
 from app.schools.models import School
+from app.scoping import offer_scope, session_scope
 from app.timeutil import local_to_utc, to_local
 
 PAGE_SIZE = 50
@@ -70,16 +71,7 @@ def visible_bookings(user: User):
     """The bookings this user sees on the desk: a coordinator those of their venues, a
     programme leader those of their region, an administrator all."""
     stmt = select(Booking).join(Session, Booking.session_id == Session.id).join(Offer, Session.offer_id == Offer.id)
-    if permissions.is_admin(user):
-        return stmt
-    if permissions.is_coordinator(user):
-        venue_ids = [v.id for v in user.venues]
-        return stmt.where(
-            Offer.region_id == user.region_id, or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids))
-        )
-    if permissions.is_programme_leader(user) and user.region_id is not None:
-        return stmt.where(Offer.region_id == user.region_id)
-    return stmt.where(False)
+    return stmt.where(*session_scope(user))
 
 
 def search_stmt(user: User, f: BookingFilter):
@@ -137,12 +129,7 @@ def all_rows(user: User, f: BookingFilter):
 
 
 def offers_for(user: User) -> list[Offer]:
-    stmt = select(Offer).order_by(Offer.school_year.desc(), Offer.title)
-    if permissions.is_coordinator(user):
-        venue_ids = [v.id for v in user.venues]
-        stmt = stmt.where(Offer.region_id == user.region_id, Offer.venue_id.in_(venue_ids))
-    elif not permissions.is_admin(user):
-        stmt = stmt.where(Offer.region_id == user.region_id)
+    stmt = select(Offer).where(*offer_scope(user)).order_by(Offer.school_year.desc(), Offer.title)
     return list(db.session.scalars(stmt.limit(500)))
 
 
@@ -393,14 +380,7 @@ def week_sessions(user: User, first: date) -> list[Session]:
             Session.starts_at < local_to_utc(first + timedelta(days=7), time(0)),
         )
     )
-    if permissions.is_coordinator(user):
-        venue_ids = [v.id for v in user.venues]
-        stmt = stmt.where(
-            Offer.region_id == user.region_id, or_(Session.venue_id.in_(venue_ids), Offer.venue_id.in_(venue_ids))
-        )
-    elif not permissions.is_admin(user):
-        stmt = stmt.where(Offer.region_id == user.region_id)
-    return list(db.session.scalars(stmt.order_by(Session.starts_at, Offer.title)))
+    return list(db.session.scalars(stmt.where(*session_scope(user)).order_by(Session.starts_at, Offer.title)))
 
 
 def week_start(day: date) -> date:
