@@ -27,6 +27,7 @@ from app.db import utcnow
 from app.errors import DomainError, PermissionDeniedError
 from app.extensions import db
 from app.labs.models import Venue
+from app.scoping import region_scope
 from app.schools.models import HolidayPeriod, RegionChange, School, SchoolRegion
 
 audit = logging.getLogger("app.audit")
@@ -206,7 +207,7 @@ def users_stmt(actor: User, filters: UserFilters):
         .options(selectinload(User.region), selectinload(User.school), selectinload(User.venues))
     )
     if not permissions.is_admin(actor):
-        stmt = stmt.where(User.region_id == actor.region_id, User.role != Role.ADMIN)
+        stmt = stmt.where(*region_scope(actor, User.region_id), User.role != Role.ADMIN)
     if filters.role is not None:
         stmt = stmt.where(User.role == filters.role)
     if filters.region_id is not None:
