@@ -134,12 +134,11 @@ def _sessions_and_bookings(rng, region, offers, school_ids, this_year, years):
                         }
                     )
             day += timedelta(days=1)
-    ids = db.session.execute(insert(Session).returning(Session.id, Session.starts_at), session_rows).all()
     eager = {sid: rng.random() for sid in school_ids}
     weights = [0.0 if eager[s] < 0.3 else eager[s] for s in school_ids]
-    bookings, counters = [], {}
-    for sid, starts in ids:
-        taken = set()
+    bookings, of_row = [], []  # of_row: the index of each booking's session row
+    for i, row in enumerate(session_rows):
+        starts, taken = row["starts_at"], set()
         for _ in range(2):
             if rng.random() > 0.7 or not school_ids:
                 continue
@@ -157,7 +156,6 @@ def _sessions_and_bookings(rng, region, offers, school_ids, this_year, years):
             groep = rng.randint(5, 8)
             bookings.append(
                 {
-                    "session_id": sid,
                     "school_id": school,
                     "status": status.value,
                     "groep_min": groep,
@@ -176,20 +174,18 @@ def _sessions_and_bookings(rng, region, offers, school_ids, this_year, years):
                     "updated_at": starts - timedelta(days=30),
                 }
             )
+            of_row.append(i)
             if status in (BookingStatus.ATTENDED, BookingStatus.CONFIRMED):
-                c = counters.setdefault(sid, [0, 0])
-                c[0] += pupils
-                c[1] += 1
+                # the session's counters go in with the session itself (no update per session after)
+                row["booked_pupils"] += pupils
+                row["booked_classes"] += 1
+    ids = (
+        db.session.execute(insert(Session).returning(Session.id, sort_by_parameter_order=True), session_rows)
+        .scalars()
+        .all()
+    )
+    for booking, i in zip(bookings, of_row, strict=True):
+        booking["session_id"] = ids[i]
     if bookings:
         db.session.execute(insert(Booking), bookings)
-    if counters:
-        from sqlalchemy import bindparam
-
-        table = Session.__table__
-        db.session.execute(
-            table.update()
-            .where(table.c.id == bindparam("sid"))
-            .values(booked_pupils=bindparam("bp"), booked_classes=bindparam("bc")),
-            [{"sid": k, "bp": v[0], "bc": v[1]} for k, v in counters.items()],
-        )
     return session_rows, bookings
