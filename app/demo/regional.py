@@ -745,7 +745,7 @@ def _bookings(region, schools, venues, offers, sessions_by_offer, users, rng, to
             contact_user_id=teacher.id,
             contact_name=teacher.name,
             contact_email=teacher.email,
-            series_id=series.id if series else None,
+            series=series,
             part_position=position,
             created_at=created,
             girls=pupils // 2,
@@ -758,11 +758,10 @@ def _bookings(region, schools, venues, offers, sessions_by_offer, users, rng, to
         if status in (BookingStatus.CONFIRMED, BookingStatus.ATTENDED):
             session.booked_pupils += pupils
             session.booked_classes += 1
-        db.session.add(b)
-        db.session.flush()
+        db.session.add(b)  # inserted in batches at the next flush (the events name it by relationship)
         db.session.add(
             BookingEvent(
-                booking_id=b.id,
+                booking=b,
                 actor_id=teacher.id,
                 at=created,
                 action="create",
@@ -773,7 +772,7 @@ def _bookings(region, schools, venues, offers, sessions_by_offer, users, rng, to
         if status != BookingStatus.CONFIRMED:
             db.session.add(
                 BookingEvent(
-                    booking_id=b.id,
+                    booking=b,
                     actor_id=None,
                     at=session.ends_at,
                     action=status.value,
@@ -847,7 +846,6 @@ def _series_bookings(offer, sessions, school_ids, weights, rng, now, class_of, s
             continue
         series = SeriesBooking(offer_id=offer.id, school_id=school_id, status=BookingStatus.CONFIRMED)
         db.session.add(series)
-        db.session.flush()
         dropped = rng.random() < 0.25  # part 3 is the one that gets dropped
         for pos, s in enumerate(chain, start=1):
             status = status_for(s)
