@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import template_rendered
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.auth.email_link import use_login_link
 from app.auth.models import PasswordResetToken, Role, TokenPurpose
@@ -15,6 +14,7 @@ from app.auth.tokens import hash_token
 from app.db import utcnow
 from app.extensions import db
 from tests import factories
+from tests.auth.test_reset_timing import request_work
 
 
 def _teacher(email="meester@example.org"):
@@ -112,32 +112,10 @@ def test_only_the_school_roles_get_a_link(client, app, mailbox, drain_outbox):
     assert [m["To"] for m in mailbox] == [school_coordinator.email]
 
 
-def _work(app, client, email: str, addr: str) -> dict:
-    rendered: list[str] = []
-    statements: dict[str, int] = {}
-
-    def on_render(sender, template, context, **extra):
-        rendered.append(template.name)
-
-    def on_sql(conn, cursor, statement, parameters, context, executemany):
-        kind = statement.lstrip().split(None, 1)[0].upper()
-        if kind in ("SELECT", "INSERT", "UPDATE", "DELETE"):
-            statements[kind] = statements.get(kind, 0) + 1
-
-    event.listen(db.engine, "before_cursor_execute", on_sql)
-    try:
-        with template_rendered.connected_to(on_render, app):
-            resp = client.post("/inloglink", data={"email": email}, environ_base={"REMOTE_ADDR": addr})
-    finally:
-        event.remove(db.engine, "before_cursor_execute", on_sql)
-    assert resp.status_code == 302
-    return {"mail_templates": [n for n in rendered if "/mail/" in n], "sql": statements}
-
-
 def test_known_and_unknown_addresses_do_the_same_work(client, app):
     user = _teacher()
-    known = _work(app, client, user.email, "10.3.0.1")
-    unknown = _work(app, client, "niemand@example.org", "10.3.0.2")
+    known = request_work(app, client, "/inloglink", user.email, "10.3.0.1")
+    unknown = request_work(app, client, "/inloglink", "niemand@example.org", "10.3.0.2")
     assert known["mail_templates"] == unknown["mail_templates"] == ["auth/mail/login_link.txt"]
     extra = {k: known["sql"].get(k, 0) - unknown["sql"].get(k, 0) for k in set(known["sql"]) | set(unknown["sql"])}
     assert {k: v for k, v in extra.items() if v} in ({}, {"INSERT": 2}), (known["sql"], unknown["sql"])

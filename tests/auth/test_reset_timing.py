@@ -19,8 +19,9 @@ def _teacher():
     return user
 
 
-def _work(app, client, email: str, addr: str) -> dict:
-    """What one reset request does: templates rendered, SQL statements by kind."""
+def request_work(app, client, path: str, email: str, addr: str) -> dict:
+    """What one "mail me a link" request (a reset here, a sign-in link in test_email_link) does:
+    templates rendered, SQL statements by kind."""
     rendered: list[str] = []
     statements: dict[str, int] = {}
 
@@ -35,7 +36,7 @@ def _work(app, client, email: str, addr: str) -> dict:
     event.listen(db.engine, "before_cursor_execute", on_sql)
     try:
         with template_rendered.connected_to(on_render, app):
-            resp = client.post("/wachtwoord-vergeten", data={"email": email}, environ_base={"REMOTE_ADDR": addr})
+            resp = client.post(path, data={"email": email}, environ_base={"REMOTE_ADDR": addr})
     finally:
         event.remove(db.engine, "before_cursor_execute", on_sql)
     assert resp.status_code == 302
@@ -44,8 +45,8 @@ def _work(app, client, email: str, addr: str) -> dict:
 
 def test_known_and_unknown_addresses_do_the_same_work(client, app):
     user = _teacher()
-    known = _work(app, client, user.email, "10.1.0.1")
-    unknown = _work(app, client, "niemand@example.org", "10.1.0.2")
+    known = request_work(app, client, "/wachtwoord-vergeten", user.email, "10.1.0.1")
+    unknown = request_work(app, client, "/wachtwoord-vergeten", "niemand@example.org", "10.1.0.2")
     assert known["mail_templates"] == unknown["mail_templates"] == ["auth/mail/password_reset.txt"]
     # the same statements, but for the row that stores the real link and its mail's outbox row
     extra = {k: known["sql"].get(k, 0) - unknown["sql"].get(k, 0) for k in set(known["sql"]) | set(unknown["sql"])}
