@@ -148,9 +148,11 @@ def bulk():
     """One bulk action on the chosen bookings; the request's unit of work commits what went
     through (a refusal of the whole request is rolled back before the redirect)."""
     _desk_only()
+    if not services.can_act(current_user):
+        abort(403)
     action = request.form.get("action", "")
-    if not services.can_act(current_user) or action not in BULK_ACTIONS:
-        abort(403 if not services.can_act(current_user) else 400)
+    if action not in BULK_ACTIONS:
+        abort(400)
     back = _back(request.form.get("back", ""))
     done = attempt(lambda: BULK_ACTIONS[action](form_ids("booking_id"), request.form))
     if not done:
