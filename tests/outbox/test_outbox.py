@@ -310,7 +310,7 @@ def test_replans_are_coalesced_per_session(app):
 
 
 def test_a_rush_of_100_far_bookings_runs_the_solver_a_handful_of_times(app, backend, monkeypatch):
-    app.config.update(TRANSPORT_SOLVER_SECONDS=1.0, OUTBOX_POLL_SECONDS=0.05)
+    app.config.update(TRANSPORT_SOLVER_SECONDS=0.2, OUTBOX_POLL_SECONDS=0.05)
     region = factories.region(bus_threshold_km=6.0, road_factor=1.3)
     venue = factories.venue(region, latitude=VENUE[0], longitude=VENUE[1])
     offer = factories.offer(
