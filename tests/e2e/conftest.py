@@ -2,6 +2,11 @@
 
 Skipped with a clear reason when chromium/chromedriver are missing, unless
 REQUIRE_BROWSER=1 (CI), which makes that a failure.
+
+The browser is Debian's ``chromium-headless-shell`` where it is installed: the same Blink and
+V8 as ``chromium`` without the desktop browser around them (what Puppeteer and Playwright run
+headless by default); the accessibility module costs about a fifth less CPU with it. Without
+it, ``chromium --headless=new``. ``CHROMIUM=/usr/bin/chromium`` picks the full browser.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ import threading
 
 import pytest
 
-CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMIUM = os.environ.get(
+    "CHROMIUM", shutil.which("chromium-headless-shell") or shutil.which("chromium") or "/usr/bin/chromium"
+)
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 
 
@@ -58,6 +65,22 @@ def make_browser(width: int = 1280, height: int = 900):
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
+        # no background work a test does not need (Puppeteer's defaults): timers and renderers
+        # of hidden pages run at full speed, no extensions, crash reports or field trials
+        "--disable-extensions",
+        "--disable-background-timer-throttling",
+        "--disable-backgrounding-occluded-windows",
+        "--disable-renderer-backgrounding",
+        "--disable-breakpad",
+        "--disable-client-side-phishing-detection",
+        "--disable-component-extensions-with-background-pages",
+        "--disable-default-apps",
+        "--disable-hang-monitor",
+        "--disable-domain-reliability",
+        "--metrics-recording-only",
+        "--mute-audio",
+        "--password-store=basic",
+        "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,PaintHolding",
         f"--window-size={width},{height}",
         "--lang=nl",
     ):
