@@ -32,9 +32,13 @@ run: venv translations
 # Two workers (pytest-xdist, one per core; each has its own databases and SMTP server); a test
 # file stays on one worker; the files go out longest first (tests/conftest.py LONGEST_FIRST,
 # hence --no-loadscope-reorder). PYTEST_WORKERS=0 runs everything in this process.
+# Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE=1, as on
+# the CI machines): the suite starts some twenty Python processes (workers, gunicorn, the
+# scheduler, the CLI) that would otherwise each compile the app, and pytest rewrites every test
+# module's asserts again in each worker.
 PYTEST_WORKERS ?= 2
 test: venv translations
-	$(PY) -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 # Lint: ruff's bug-class rules (ruff.toml) and the formatting; CI runs it before the tests.
 lint: venv
