@@ -32,29 +32,34 @@ REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES") == "1"
 TEST_PASSWORD_METHOD = "pbkdf2:sha256:1"
 
 
-# The test files that take longest (seconds summed over their tests, `--durations=0` of a whole
-# run on the loaded 2-core machine, 2026-11-30), run first. `make test` keeps a file on one
-# worker (--dist loadfile) and hands out files in collection order (--no-loadscope-reorder):
-# longest first, the many short files last to even out the two workers' ends. xdist's own
-# order (most tests first) left the outbox, demo and fuzz files for the end, one worker busy
-# with them for minutes while the other idled.
+# The test files that take longest (seconds summed over their tests, setup and teardown included:
+# the junit report of a whole `make test` on the quiet 2-core machine, 2026-11-30, browser tests in
+# the headless shell), run first. `make test` keeps a file on one worker (--dist loadfile) and
+# hands out files in collection order (--no-loadscope-reorder): longest first, the many short
+# files last to even out the two workers' ends. xdist's own order (most tests first) left the
+# outbox, demo and fuzz files for the end, one worker busy with them while the other idled.
 LONGEST_FIRST = (
-    "tests/outbox/test_outbox.py",  # 471 s: two rushes of 100 bookings with the bus solver
-    "tests/test_page_fuzz.py",  # 292
-    "tests/e2e/test_accessibility.py",  # 267
-    "tests/demo/test_demo.py",  # 207
-    "tests/e2e/test_change_cancel_approval.py",  # 179
-    "tests/auth/test_authorization_matrix.py",  # 167
-    "tests/api/test_api_fuzz.py",  # 119
-    "tests/transport/test_pages_and_api.py",  # 108
-    "tests/transport/test_services.py",  # 107
-    "tests/booking/test_admission.py",  # 90
-    "tests/ops/test_processes.py",  # 86
-    "tests/schools/test_school_coordinator.py",  # 81
-    "tests/concurrency/test_booking_rush.py",  # 74
-    "tests/auth/test_linked_ids_matrix.py",  # 67
-    "tests/desk/test_desk.py",  # 66
-    "tests/e2e/test_journeys.py",  # 59
+    "tests/e2e/test_accessibility.py",  # 133 s
+    "tests/test_page_fuzz.py",  # 79
+    "tests/demo/test_demo.py",  # 64
+    "tests/e2e/test_change_cancel_approval.py",  # 52
+    "tests/outbox/test_outbox.py",  # 40
+    "tests/api/test_api_fuzz.py",  # 35
+    "tests/auth/test_authorization_matrix.py",  # 34
+    "tests/ops/test_processes.py",  # 33
+    "tests/e2e/test_journeys.py",  # 32
+    "tests/e2e/test_desk_journey.py",  # 20
+    "tests/e2e/test_region_change_journey.py",  # 18
+    "tests/e2e/test_coordinator_journey.py",  # 16
+    "tests/e2e/test_teacher_journeys.py",  # 15
+    "tests/e2e/test_keyboard_booking.py",  # 12
+    "tests/e2e/test_bus_warnings.py",  # 12
+    "tests/schools/test_duo_import.py",  # 11
+    "tests/e2e/test_school_coordinator_journey.py",  # 10
+    "tests/transport/test_services.py",  # 10
+    "tests/e2e/test_oidc_journey.py",  # 10
+    "tests/ops/test_backup.py",  # 9
+    "tests/test_migrations.py",  # 9
 )
 
 

@@ -122,6 +122,7 @@ def demo_site(tmp_path_factory, smtp_server):
     from app import create_app
     from app.demo.regional import load_demo
     from app.extensions import db
+    from tests.conftest import TEST_PASSWORD_METHOD
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     application = create_app(
@@ -134,6 +135,9 @@ def demo_site(tmp_path_factory, smtp_server):
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp_server.port,
             "SERVER_NAME": None,
+            # the demo accounts' password hashed with one round of PBKDF2, as the suite's own
+            # accounts (tests/conftest.py): each change of role signs in again
+            "PASSWORD_HASH_METHOD": TEST_PASSWORD_METHOD,
         }
     )
     with application.app_context():
