@@ -232,6 +232,7 @@ def static_fingerprint(static_folder: str, filename: str) -> str | None:
 
 
 _FINGERPRINTS: dict = {}
+STATIC_MAX_AGE = 365 * 24 * 3600  # seconds a fingerprinted static file is kept
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -243,6 +244,18 @@ def register_template_helpers(app: Flask) -> None:
             digest = static_fingerprint(app.static_folder, values["filename"])
             if digest:
                 values["v"] = digest
+
+    default_max_age = app.get_send_file_max_age
+
+    def get_send_file_max_age(filename: str | None) -> int | None:
+        """A static file asked for by its fingerprint is kept a year (the URL changes with the
+        content); any other, by the default (revalidated). The same as nginx in front."""
+        v = request.args.get("v") if filename else None
+        if v and request.endpoint == "static" and v == static_fingerprint(app.static_folder, filename):
+            return STATIC_MAX_AGE
+        return default_max_age(filename)
+
+    app.get_send_file_max_age = get_send_file_max_age
 
     from app import formats
 

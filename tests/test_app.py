@@ -90,5 +90,12 @@ def test_static_urls_carry_the_fingerprint_of_their_content(app, tmp_path):
         digest = hashlib.sha256(fh.read()).hexdigest()[:12]
     assert url.endswith(f"/static/css/app.css?v={digest}")
     client = app.test_client()
-    assert client.get(url).status_code == 200
+    resp = client.get(url)
+    assert resp.status_code == 200
+    # the fingerprinted URL is kept a year; the file under its plain name, or an old
+    # fingerprint, is revalidated each time
+    assert resp.cache_control.max_age == 365 * 24 * 3600 and resp.cache_control.public
+    for other in ("/static/css/app.css", "/static/css/app.css?v=000000000000"):
+        again = client.get(other)
+        assert again.status_code == 200 and again.cache_control.max_age in (None, 0), other
     assert f'href="{url}"' in client.get("/").get_data(as_text=True)
