@@ -17,8 +17,15 @@ import threading
 
 import pytest
 
+# Debian's /usr/bin/chromium-headless-shell is a script that runs the shell as its child (no
+# exec): chromedriver's quit ends the script and leaves the browser running, so the binary itself
+HEADLESS_SHELL = "/usr/lib/chromium/chromium-headless-shell"
 CHROMIUM = os.environ.get(
-    "CHROMIUM", shutil.which("chromium-headless-shell") or shutil.which("chromium") or "/usr/bin/chromium"
+    "CHROMIUM",
+    (HEADLESS_SHELL if os.path.exists(HEADLESS_SHELL) else None)
+    or shutil.which("chromium-headless-shell")
+    or shutil.which("chromium")
+    or "/usr/bin/chromium",
 )
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 
