@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -53,7 +54,8 @@ def tab_to(driver, selector: str, *, max_steps: int = 120, unseen: list | None =
 
 def wait_for(driver, text: str) -> None:
     try:
-        WebDriverWait(driver, 10).until(lambda d: text in d.page_source)
+        # a command mid-navigation may meet an error from the browser: ask again until the time is up
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(lambda d: text in d.page_source)
     except Exception:
         main = driver.execute_script("return document.querySelector('main').innerText")
         raise AssertionError(f"{text!r} not on {driver.current_url}: {main[:2000]}") from None

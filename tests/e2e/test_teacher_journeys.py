@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
@@ -24,8 +24,9 @@ VIEWPORTS = pytest.mark.parametrize("viewport", [(1280, 900), (375, 812)], ids=[
 
 def _wait(driver, text: str) -> None:
     try:
-        # a click that loads the next page leaves the old <main> stale for a moment
-        WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        # a click that loads the next page leaves the old <main> stale for a moment, and the
+        # browser may answer a command mid-navigation with an error (as in test_journeys): ask again
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
             lambda d: text in d.find_element(By.TAG_NAME, "main").text
         )
     except Exception:
