@@ -12,11 +12,35 @@ from sqlalchemy.orm import Session as OrmSession
 
 from app.booking.services import ClassDetails, create_booking
 from app.extensions import db
+from app.transport.distance import road_km
 from app.transport.models import BusType
+from app.transport.planning import Limits, PlanRequest, VehicleType
 from tests import factories
 
 VENUE = (52.0, 6.3)
 KM_PER_DEGREE = 111.19508
+START = datetime(2026, 3, 10, 8, 30, tzinfo=timezone.utc)
+COACH = VehicleType(1, 50, 180.0, 1.9, available=20, name="Touringcar 50")
+MINI = VehicleType(2, 19, 95.0, 1.1, available=20, name="Minibus 19")
+
+
+def road_distance(a, b, c, d):
+    return road_km(a, b, c, d, 1.3)
+
+
+def plan_request(stops, *, start=START, types=(COACH, MINI), venue=VENUE, limits=None, **kw) -> PlanRequest:
+    """The planner's input for a two-hour session at ``venue`` (the planner's own tests)."""
+    return PlanRequest(
+        venue[0],
+        venue[1],
+        start,
+        start + timedelta(hours=2),
+        tuple(stops),
+        tuple(types),
+        road_distance,
+        limits or Limits(time_limit_seconds=0.5),
+        **kw,
+    )
 
 
 def lat_at(road_km: float, factor: float = 1.3) -> float:

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from app.transport import planning
-from app.transport.distance import road_km
 from app.transport.planning import GivenBus, Limits, PlanRequest, StopRequest, VehicleType
-
-VENUE = (52.0, 6.3)
-START = datetime(2026, 3, 10, 8, 30, tzinfo=timezone.utc)
-COACH = VehicleType(1, 50, 180.0, 1.9, available=20, name="Touringcar 50")
-MINI = VehicleType(2, 19, 95.0, 1.1, available=20, name="Minibus 19")
-
-
-def _dist(a, b, c, d):
-    return road_km(a, b, c, d, 1.3)
+from tests.transport.conftest import COACH, MINI, START, VENUE, plan_request
 
 
 def _stops(n, seed=1, radius=(0.06, 0.18), seats=(20, 32)):
@@ -39,9 +30,7 @@ def _stops(n, seed=1, radius=(0.06, 0.18), seats=(20, 32)):
 
 
 def _req(stops, types=(COACH, MINI), given=(), limits=Limits(time_limit_seconds=0.5)):
-    return PlanRequest(
-        VENUE[0], VENUE[1], START, START + timedelta(hours=2), tuple(stops), tuple(types), _dist, limits, tuple(given)
-    )
+    return plan_request(stops, types=types, given=tuple(given), limits=limits)
 
 
 def _check(req, result, *, complete=True):
@@ -196,18 +185,7 @@ def test_greedy_fallback_when_routing_finds_nothing(monkeypatch):
 
 
 def _session(stops, hour, minute=0, types=(COACH, MINI), **kw):
-    start = START.replace(hour=hour, minute=minute)
-    return PlanRequest(
-        VENUE[0],
-        VENUE[1],
-        start,
-        start + timedelta(hours=2),
-        tuple(stops),
-        tuple(types),
-        _dist,
-        Limits(time_limit_seconds=0.5),
-        **kw,
-    )
+    return plan_request(stops, start=START.replace(hour=hour, minute=minute), types=types, **kw)
 
 
 def test_a_day_shares_the_fleet_a_bus_may_do_a_morning_and_an_afternoon_trip():

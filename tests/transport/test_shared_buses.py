@@ -4,7 +4,7 @@ is cheaper (issue 15): the planner, the plans in the database, the page, the API
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -13,33 +13,14 @@ from app.booking.services import cancel_booking
 from app.extensions import db
 from app.timeutil import to_local
 from app.transport import jobs, orders, pickups, planning, plans
-from app.transport.distance import road_km
 from app.transport.models import Bus, BusPlan, BusStop, PickupNotice, PlanStatus
-from app.transport.planning import Limits, PlanRequest, StopRequest, VehicleType
+from app.transport.planning import Limits, StopRequest
 from tests import factories
-from tests.transport.conftest import VENUE, book, drain, lat_at, school_at
-
-START = datetime(2026, 3, 10, 8, 30, tzinfo=timezone.utc)
-COACH = VehicleType(1, 50, 180.0, 1.9, available=20, name="Touringcar 50")
-MINI = VehicleType(2, 19, 95.0, 1.1, available=20, name="Minibus 19")
-
-
-def _dist(a, b, c, d):
-    return road_km(a, b, c, d, 1.3)
+from tests.transport.conftest import COACH, MINI, START, VENUE, book, drain, lat_at, plan_request, school_at
 
 
 def _req(stops, trip="lab", types=(COACH, MINI), venue=VENUE, start=START):
-    return PlanRequest(
-        venue[0],
-        venue[1],
-        start,
-        start + timedelta(hours=2),
-        tuple(stops),
-        tuple(types),
-        _dist,
-        Limits(time_limit_seconds=0.5),
-        trip=trip,
-    )
+    return plan_request(stops, start=start, types=types, venue=venue, trip=trip)
 
 
 def _stop(bid, km, seats, east=0.0):
