@@ -101,6 +101,16 @@ def test_two_changes_and_undo_in_reverse_order(world):
         services.undo_region_change(admin, first)  # once
 
 
+def _confirm_municipality_1509(client, new) -> None:
+    """Confirm on the page that municipality 1509 (two schools) goes to region ``new``."""
+    done = client.post(
+        "/regiobeheer/schoolgegevens/regio",
+        data={"region": new.id, "area": "municipality", "codes": "1509", "confirm": "1"},
+        follow_redirects=True,
+    )
+    assert done.status_code == 200 and "2 scholen zijn toegewezen aan Nieuwe regio" in done.text
+
+
 def test_pages_preview_confirm_and_undo(client, world, login):
     old, new = world["old"], world["new"]
     login(world["admin"])
@@ -111,12 +121,7 @@ def test_pages_preview_confirm_and_undo(client, world, login):
     assert "2 scholen gaan naar Nieuwe regio" in page.text and "1 leerkracht gaat mee met de school." in page.text
     assert "1 boeking die nog komt blijft zoals die is." in page.text
     assert db.session.scalar(select(func.count(RegionChange.id))) == 0
-    done = client.post(
-        "/regiobeheer/schoolgegevens/regio",
-        data={"region": new.id, "area": "municipality", "codes": "1509", "confirm": "1"},
-        follow_redirects=True,
-    )
-    assert done.status_code == 200 and "2 scholen zijn toegewezen aan Nieuwe regio" in done.text
+    _confirm_municipality_1509(client, new)
     change = db.session.scalar(select(RegionChange))
     undone = client.post(f"/regiobeheer/schoolgegevens/regio/wijzigingen/{change.id}/ongedaan", follow_redirects=True)
     assert undone.status_code == 200 and "ongedaan gemaakt" in undone.text
@@ -229,12 +234,7 @@ def test_programme_leader_pages_preview_confirm_undo_and_refusal(client, world, 
         "/regiobeheer/schoolgegevens/regio", data={"region": new.id, "area": "municipality", "codes": "1509"}
     )
     assert preview.status_code == 200 and "2 scholen gaan naar Nieuwe regio" in preview.text
-    done = client.post(
-        "/regiobeheer/schoolgegevens/regio",
-        data={"region": new.id, "area": "municipality", "codes": "1509", "confirm": "1"},
-        follow_redirects=True,
-    )
-    assert done.status_code == 200 and "2 scholen zijn toegewezen aan Nieuwe regio" in done.text
+    _confirm_municipality_1509(client, new)
     change = db.session.scalar(select(RegionChange))
     # the receiving region's leader sees no undo button and is refused
     client.post("/uitloggen")
