@@ -31,7 +31,10 @@ its best order) and CP-SAT picks the cheapest set that carries every class withi
 fleet (set partitioning). A session with too many candidate routes gets its routes from
 OR-Tools routing instead (a greedy plan when that finds nothing); the day's model then
 still enforces the fleet. Both run on deterministic limits: the same input gives the
-same plan. ``Plan.solver`` says which one made the plan.
+same plan. CP-SAT starts from a plan made by a rule of thumb (the cheapest routes per seat
+first, within the fleet); when the limit comes before CP-SAT finds a plan of its own, that
+one is the plan, with a ``greedy`` warning (a ``time_limit_seconds`` of 0 plans by the rule
+alone). A day always gets a plan. ``Plan.solver`` says which one made the plan.
 """
 
 from __future__ import annotations
@@ -786,42 +789,106 @@ def _plan_requests(reqs: list[PlanRequest]) -> list[Plan]:
         for key in sorted({c.key for c in columns if c.session == s.index and c.key is not None}):
             model.Add(sum(v for c, v in zip(columns, x, strict=True) if c.session == s.index and c.key == key) <= 1)
     warnings_fleet: set[int] = set()
+    limits_of: list[list[int]] = [[] for _ in columns]  # per column: the fleet limits it counts in
+    room: list[int] = []  # per fleet limit: the buses free at that moment
     for t_key, available in sorted(fleet.items()):
-        mine = [(c, v) for c, v in zip(columns, x, strict=True) if fleet_key(c.type) == t_key]
+        mine = [(c.busy, n) for n, c in enumerate(columns) if fleet_key(c.type) == t_key]
         held = [c for c in fixed if fleet_key(c.type) == t_key]
         fixed_max = _max_overlap([c.busy for c in held])
         if fixed_max > available:
             warnings_fleet.add(t_key[0])
-        for clique in _cliques([(c.busy, v) for c, v in mine] + [(c.busy, None) for c in held]):
-            here = [v for v in clique if v is not None]
+        for clique in _cliques(mine + [(c.busy, None) for c in held]):
+            here = [n for n in clique if n is not None]
             fixed_here = len(clique) - len(here)
             if here:
-                model.Add(sum(here) <= max(0, available - fixed_here))
+                model.Add(sum(x[n] for n in here) <= max(0, available - fixed_here))
+                for n in here:
+                    limits_of[n].append(len(room))
+                room.append(max(0, available - fixed_here))
     model.Minimize(sum(objective))
+    first = _first_plan(sessions, columns, limits_of, room, set(lost))
+    for n, var in enumerate(x):
+        model.AddHint(var, n in first)
+    carried = {(columns[n].session, u) for n in first for u in columns[n].units}
+    for unit, var in lost.items():
+        model.AddHint(var, unit not in carried)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # one worker and a deterministic limit: the same input, the same plan
     solver.parameters.random_seed = 1
-    solver.parameters.max_deterministic_time = max(
-        1.0, 10.0 * max((r.limits.time_limit_seconds for r in reqs), default=1)
-    )
+    seconds = max((r.limits.time_limit_seconds for r in reqs), default=1.0)
+    solver.parameters.max_deterministic_time = 10.0 * max(0.0, seconds)
     status = solver.Solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError("the day's bus model has no solution")
-    chosen = [c for c, v in zip(columns, x, strict=True) if solver.Value(v)] + fixed
-    objective_value, bound = solver.ObjectiveValue() / 100, solver.BestObjectiveBound() / 100
+    solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    if solved:
+        picked = {n for n, v in enumerate(x) if solver.Value(v)}
+        left = {unit for unit, v in lost.items() if solver.Value(v)}
+        objective_value, bound = solver.ObjectiveValue() / 100, solver.BestObjectiveBound() / 100
+    else:  # the limit came before CP-SAT's first solution: the first plan, which always fits the model
+        picked, left = first, {unit for unit in lost if unit not in carried}
+        objective_value = (
+            sum(columns[n].cost_cents for n in first)
+            + sum(_UNPLANNED_CENTS + _UNPLANNED_SEAT_CENTS * sessions[si].units[u].seats for si, u in left)
+        ) / 100
+        bound = 0.0
+        for s in sessions:
+            if s.units:
+                s.solver = "greedy"
+                s.warnings.append(PlanWarning("greedy"))
+    chosen = [c for n, c in enumerate(columns) if n in picked] + fixed
     plans = []
     for s in sessions:
         plans.append(
             _to_plan(
                 s,
                 [c for c in chosen if c.session == s.index],
-                [u for (si, u), v in lost.items() if si == s.index and solver.Value(v)],
+                sorted(u for si, u in left if si == s.index),
                 status == cp_model.OPTIMAL,
                 warnings_fleet,
             )
         )
         plans[-1].day_objective, plans[-1].day_bound = objective_value, bound
     return plans
+
+
+def _first_plan(sessions, columns: list[_Column], limits_of: list[list[int]], room: list[int], open_units) -> set[int]:
+    """A plan the day's model accepts, made without the solver: the pinned buses first, then the
+    cheapest routes per seat (the fuller first), each taken while its classes are still without a
+    bus, its pin unused and the fleet has a bus free at its hours; whom it cannot carry is left out.
+    CP-SAT starts from it, and it is the plan when the limit comes before CP-SAT's first solution."""
+    room = list(room)
+    taken: set[int] = set()
+    carried: set[tuple[int, int]] = set()
+    pins: set[tuple[int, int]] = set()
+
+    def seats(c: _Column) -> int:
+        return sum(sessions[c.session].units[u].seats for u in set(c.units))
+
+    ranked = sorted(
+        range(len(columns)),
+        key=lambda n: (
+            columns[n].key is None,
+            columns[n].cost_cents / max(1, seats(columns[n])),
+            -len(columns[n].units),
+            n,
+        ),
+    )
+    for n in ranked:
+        c = columns[n]
+        units = {(c.session, u) for u in c.units}
+        if (
+            not units <= open_units
+            or units & carried
+            or (c.key is not None and (c.session, c.key) in pins)
+            or any(room[k] < 1 for k in limits_of[n])
+        ):
+            continue
+        taken.add(n)
+        carried |= units
+        if c.key is not None:
+            pins.add((c.session, c.key))
+        for k in limits_of[n]:
+            room[k] -= 1
+    return taken
 
 
 def _cliques(items):

@@ -6,6 +6,8 @@ import math
 import random
 from datetime import timedelta
 
+import pytest
+
 from app.transport import planning
 from app.transport.planning import GivenBus, Limits, PlanRequest, StopRequest, VehicleType
 from tests.transport.conftest import COACH, MINI, START, VENUE, plan_request
@@ -27,6 +29,14 @@ def _stops(n, seed=1, radius=(0.06, 0.18), seats=(20, 32)):
             )
         )
     return tuple(out)
+
+
+# the day's model solved by CP-SAT, and with no time for it: the rule-of-thumb plan it starts from
+# (the plan when the limit comes before CP-SAT's first solution) keeps the same rules
+BY_SOLVER_AND_BY_RULE = pytest.mark.parametrize(
+    "limits",
+    [pytest.param(Limits(time_limit_seconds=0.5), id="solver"), pytest.param(Limits(time_limit_seconds=0), id="rule")],
+)
 
 
 def _req(stops, types=(COACH, MINI), given=(), limits=Limits(time_limit_seconds=0.5)):
@@ -106,12 +116,13 @@ def test_smaller_bus_when_it_suffices():
     assert bus.km > 2 * 8.9  # there and back, by road
 
 
-def test_locked_bus_is_kept_as_given_and_pinned_stops_stay():
+@BY_SOLVER_AND_BY_RULE
+def test_locked_bus_is_kept_as_given_and_pinned_stops_stay(limits):
     stops = _stops(8, seed=7, seats=(10, 22))
     locked = GivenBus(key=501, type_id=COACH.id, booking_ids=(3, 1), locked=True)
     pinned_bus = GivenBus(key=502, type_id=MINI.id)
     stops = [s if s.booking_id != 5 else StopRequest(**{**s.__dict__, "pinned_bus": 502, "seats": 15}) for s in stops]
-    req = _req(stops, given=(locked, pinned_bus))
+    req = _req(stops, given=(locked, pinned_bus), limits=limits)
     result = planning.plan(req)
     _check(req, result)
     kept = [b for b in result.buses if b.key == 501]
@@ -142,9 +153,10 @@ def test_a_school_beyond_the_ride_limit_gets_its_own_bus():
     assert result.warnings
 
 
-def test_the_fleet_is_a_hard_limit_and_the_shortfall_is_reported():
+@BY_SOLVER_AND_BY_RULE
+def test_the_fleet_is_a_hard_limit_and_the_shortfall_is_reported(limits):
     # one coach for four classes of 22-27 seats: two ride, two are reported without a bus
-    req = _req(_stops(4, seed=9, seats=(20, 25)), types=(VehicleType(1, 50, 180.0, 1.9, available=1),))
+    req = _req(_stops(4, seed=9, seats=(20, 25)), types=(VehicleType(1, 50, 180.0, 1.9, available=1),), limits=limits)
     result = planning.plan(req)
     assert len(result.buses) == 1
     _check(req, result, complete=False)
@@ -184,21 +196,42 @@ def test_greedy_fallback_when_routing_finds_nothing(monkeypatch):
     _check(req, result)
 
 
+def test_without_time_for_the_solver_the_rule_of_thumb_is_the_plan():
+    """A limit that comes before CP-SAT's first solution (here: no time at all) gives the plan
+    CP-SAT would have started from, within seats, ride time and arrival, with a warning: never an
+    error that leaves the session without a plan."""
+    stops = _stops(12)
+    req = _req(stops, limits=Limits(time_limit_seconds=0))
+    quick = planning.plan(req)
+    assert quick.solver == "greedy" and not quick.proven_optimal
+    assert [w.code for w in quick.warnings] == ["greedy"]
+    _check(req, quick)
+    assert any(len(b.stops) > 1 for b in quick.buses), "the rule shares buses too"
+    exact = planning.plan(_req(stops))
+    assert exact.solver == "exact" and not any(w.code == "greedy" for w in exact.warnings)
+    assert exact.total_cost <= quick.total_cost + 0.01 and quick.day_objective >= exact.day_objective
+
+
 def _session(stops, hour, minute=0, types=(COACH, MINI), **kw):
     return plan_request(stops, start=START.replace(hour=hour, minute=minute), types=types, **kw)
 
 
-def test_a_day_shares_the_fleet_a_bus_may_do_a_morning_and_an_afternoon_trip():
+@BY_SOLVER_AND_BY_RULE
+def test_a_day_shares_the_fleet_a_bus_may_do_a_morning_and_an_afternoon_trip(limits):
     one = (VehicleType(1, 50, 180.0, 1.9, available=1),)
     morning = [StopRequest(1, 11, 52.08, 6.3, seats=30)]
     afternoon = [StopRequest(2, 12, 52.09, 6.31, seats=30)]
     also_morning = [StopRequest(3, 13, 52.07, 6.29, seats=30)]
     # 08:30 and 13:00: the coach is back before the afternoon pickup, so both ride
-    plans = planning.plan_day([_session(morning, 8, 30, one), _session(afternoon, 13, 0, one)])
+    plans = planning.plan_day(
+        [_session(morning, 8, 30, one, limits=limits), _session(afternoon, 13, 0, one, limits=limits)]
+    )
     assert [len(p.buses) for p in plans] == [1, 1] and not any(p.unplanned for p in plans)
     assert plans[0].buses[0].busy_until <= plans[1].buses[0].busy_from
     # two sessions at the same time: one coach cannot be in two places
-    plans = planning.plan_day([_session(morning, 8, 30, one), _session(also_morning, 8, 45, one)])
+    plans = planning.plan_day(
+        [_session(morning, 8, 30, one, limits=limits), _session(also_morning, 8, 45, one, limits=limits)]
+    )
     assert sum(len(p.buses) for p in plans) == 1
     assert [u.booking_id for p in plans for u in p.unplanned] in ([1], [3])
 
