@@ -360,6 +360,7 @@ class _Session:
     def __init__(self, index: int, req: PlanRequest):
         self.index, self.req = index, req
         self.metric = _Metric(req)
+        self._legs: dict[tuple[int, int | None, int], tuple[float, int]] = {}
         self.warnings: list[PlanWarning] = []
         self.solver = "exact"
         requested = {s.booking_id: s for s in req.stops}
@@ -443,12 +444,53 @@ class _Session:
         """The cheapest order within the ride limit (else the shortest ride), deterministic."""
         best = None
         limit = self.req.limits.max_ride_minutes
+        stops = [self.units[i].stop for i in subset]
+        venues = {s.venue for s in stops}
+        if (
+            len(subset) > 1
+            and len(venues) == 1
+            and (self.req.hold not in ("hard", "soft") or all(s.announced_at is None for s in stops))
+        ):
+            return self._best_plain_order(subset, venues.pop())
         for order in permutations(subset) if len(subset) > 1 else [subset]:
             times, km, ride, moved = self.route(order)
             rank = (ride > limit, len(moved), round(km, 6) if ride <= limit else ride, order)
             if best is None or rank < best[0]:
                 best = (rank, order, times, km, ride, moved)
         return best[1:]
+
+    def _best_plain_order(self, subset: tuple[int, ...], v: int):
+        """``best_order`` where no announced pickup holds the bus and all go to one venue: a route's
+        ride is then its legs' minutes and dwells, so the orders are ranked on the legs alone (summed
+        as ``_route`` sums them) and only the best one is timed."""
+        limit = self.req.limits.max_ride_minutes
+        best = None
+        for order in permutations(subset):
+            km, ride = self._leg(order[-1], None, v)
+            for pos in range(len(order) - 2, -1, -1):
+                leg_km, leg_minutes = self._leg(order[pos], order[pos + 1], v)
+                km += leg_km
+                ride += leg_minutes
+            rank = (ride > limit, round(km, 6) if ride <= limit else ride, order)
+            if best is None or rank < best:
+                best = rank
+        order = best[-1]
+        return (order, *self.route(order))
+
+    def _leg(self, i: int, j: int | None, v: int) -> tuple[float, int]:
+        """Road km and minutes (with the dwell at unit ``i``) from unit ``i`` to unit ``j``, or to
+        venue ``v`` when ``j`` is None; kept, as the enumeration asks for each leg many times."""
+        key = (i, j, v)
+        leg = self._legs.get(key)
+        if leg is None:
+            here, dwell = self.units[i].stop, self.req.limits.dwell_minutes
+            if j is None:
+                leg = (self.metric.km_to(here, v), self.metric.minutes_to(here, v) + dwell)
+            else:
+                nxt = self.units[j].stop
+                leg = (self.metric.km(here, nxt), self.metric.minutes(here, nxt) + dwell)
+            self._legs[key] = leg
+        return leg
 
     def column(self, order, t: VehicleType, times, km, ride, moved, key=None, locked=False) -> _Column:
         lim = self.req.limits

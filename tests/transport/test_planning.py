@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from datetime import timedelta
+from itertools import combinations, permutations
 
 import pytest
 
@@ -304,3 +305,24 @@ def test_without_bus_types_every_class_is_reported_not_an_error():
     result = planning.plan(req)
     assert result.buses == [] and len(result.unplanned) == 3
     assert {w.code for w in result.warnings} == {"no_bus"}
+
+
+def test_orders_ranked_on_their_legs_are_the_orders_timing_each_route_picks():
+    """Without announced pickups, ``best_order`` ranks a subset's orders on their legs alone; it
+    picks the order (and times) that timing every order with ``route`` picks: the cheapest within
+    the ride limit, else the shortest ride, ties by order."""
+    req = _req(_stops(7, seed=3, radius=(0.04, 0.3), seats=(8, 12)))
+    s = planning._Session(0, req)
+    limit = req.limits.max_ride_minutes
+
+    def rank(order):
+        _times, km, ride, moved = s.route(order)
+        return (ride > limit, len(moved), round(km, 6) if ride <= limit else ride, order)
+
+    over = 0
+    for size in (2, 3, 4, 5):
+        for subset in combinations(range(len(s.units)), size):
+            timed = min(permutations(subset), key=rank)
+            assert s.best_order(subset) == (timed, *s.route(timed))
+            over += s.route(timed)[2] > limit
+    assert over, "some subsets cannot keep the ride limit: both branches of the ranking are compared"
