@@ -29,6 +29,7 @@ cost of holding.
 from __future__ import annotations
 
 import argparse
+import math
 import dataclasses
 import random
 import sys
@@ -238,7 +239,9 @@ def main():
         cost = sum(p.total_cost for p in plans)
         buses = sum(len(p.buses) for p in plans)
         optimal = all(p.proven_optimal for p in plans if p.solver != "none")
-        gap = plans[0].day_objective - plans[0].day_bound if plans else 0.0
+        # no bound when the limit came before CP-SAT's first solution (the rule-of-thumb plan)
+        bound = plans[0].day_bound if plans else 0.0
+        gap = plans[0].day_objective - bound if bound is not None else math.nan
         free = planning.plan_day([_with(r, types=UNLIMITED) for r in reqs])
         ubuses, ucost = sum(len(p.buses) for p in free), sum(p.total_cost for p in free)
         hired_plans = planning.plan_day([_with(r, types=HIRED) for r in reqs])

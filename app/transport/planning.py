@@ -186,7 +186,7 @@ class Plan:
     unplanned: list[Unplanned] = field(default_factory=list)
     proven_optimal: bool = False  # the day's model proved its optimum (over routes of up to 5 stops)
     day_objective: float = 0.0  # the day's model: its objective and the solver's proven lower bound (€)
-    day_bound: float = 0.0
+    day_bound: float | None = 0.0  # None: no bound (the rule-of-thumb plan, CP-SAT found none)
     shared: list[PlannedBus] = field(default_factory=list)  # buses of another request's plan carrying its classes
     shared_cost: float | None = None  # a trip's request: its part of the cost of the buses it rides (by seats)
 
@@ -871,7 +871,7 @@ def _plan_requests(reqs: list[PlanRequest]) -> list[Plan]:
             sum(columns[n].cost_cents for n in first)
             + sum(_UNPLANNED_CENTS + _UNPLANNED_SEAT_CENTS * sessions[si].units[u].seats for si, u in left)
         ) / 100
-        bound = 0.0
+        bound = None
         for s in sessions:
             if s.units:
                 s.solver = "greedy"

@@ -211,6 +211,7 @@ def test_without_time_for_the_solver_the_rule_of_thumb_is_the_plan():
     exact = planning.plan(_req(stops))
     assert exact.solver == "exact" and not any(w.code == "greedy" for w in exact.warnings)
     assert exact.total_cost <= quick.total_cost + 0.01 and quick.day_objective >= exact.day_objective
+    assert quick.day_bound is None and exact.day_bound is not None
 
 
 def _session(stops, hour, minute=0, types=(COACH, MINI), **kw):
