@@ -29,8 +29,8 @@ cost of holding.
 from __future__ import annotations
 
 import argparse
-import math
 import dataclasses
+import math
 import random
 import sys
 import time as clock

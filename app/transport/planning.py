@@ -873,7 +873,7 @@ def _plan_requests(reqs: list[PlanRequest]) -> list[Plan]:
         ) / 100
         bound = None
         for s in sessions:
-            if s.units:
+            if any(si == s.index for si, _u in lost):  # a session with classes in the model (not all locked)
                 s.solver = "greedy"
                 s.warnings.append(PlanWarning("greedy"))
     chosen = [c for n, c in enumerate(columns) if n in picked] + fixed

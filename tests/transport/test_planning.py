@@ -212,6 +212,14 @@ def test_without_time_for_the_solver_the_rule_of_thumb_is_the_plan():
     assert exact.solver == "exact" and not any(w.code == "greedy" for w in exact.warnings)
     assert exact.total_cost <= quick.total_cost + 0.01 and quick.day_objective >= exact.day_objective
     assert quick.day_bound is None and exact.day_bound is not None
+    # a request whose classes are all on locked buses has nothing for the rule to plan: no warning
+    only_locked = _req(
+        stops[:1],
+        given=(GivenBus(key=9, type_id=COACH.id, booking_ids=(1,), locked=True),),
+        limits=Limits(time_limit_seconds=0),
+    )
+    kept = planning.plan(only_locked)
+    assert [(b.key, b.locked) for b in kept.buses] == [(9, True)] and kept.warnings == []
 
 
 def _session(stops, hour, minute=0, types=(COACH, MINI), **kw):
