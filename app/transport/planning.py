@@ -848,10 +848,9 @@ def _plan_requests(reqs: list[PlanRequest]) -> list[Plan]:
                     limits_of[n].append(len(room))
                 room.append(max(0, available - fixed_here))
     model.Minimize(sum(objective))
-    first = _first_plan(sessions, columns, limits_of, room, set(lost))
+    first, carried = _first_plan(sessions, columns, limits_of, room, set(lost))
     for n, var in enumerate(x):
         model.AddHint(var, n in first)
-    carried = {(columns[n].session, u) for n in first for u in columns[n].units}
     for unit, var in lost.items():
         model.AddHint(var, unit not in carried)
     solver = cp_model.CpSolver()
@@ -860,8 +859,7 @@ def _plan_requests(reqs: list[PlanRequest]) -> list[Plan]:
     seconds = max((r.limits.time_limit_seconds for r in reqs), default=1.0)
     solver.parameters.max_deterministic_time = 10.0 * max(0.0, seconds)
     status = solver.Solve(model)
-    solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    if solved:
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         picked = {n for n, v in enumerate(x) if solver.Value(v)}
         left = {unit for unit, v in lost.items() if solver.Value(v)}
         objective_value, bound = solver.ObjectiveValue() / 100, solver.BestObjectiveBound() / 100
@@ -892,11 +890,14 @@ def _plan_requests(reqs: list[PlanRequest]) -> list[Plan]:
     return plans
 
 
-def _first_plan(sessions, columns: list[_Column], limits_of: list[list[int]], room: list[int], open_units) -> set[int]:
+def _first_plan(
+    sessions, columns: list[_Column], limits_of: list[list[int]], room: list[int], open_units
+) -> tuple[set[int], set[tuple[int, int]]]:
     """A plan the day's model accepts, made without the solver: the pinned buses first, then the
     cheapest routes per seat (the fuller first), each taken while its classes are still without a
     bus, its pin unused and the fleet has a bus free at its hours; whom it cannot carry is left out.
-    CP-SAT starts from it, and it is the plan when the limit comes before CP-SAT's first solution."""
+    CP-SAT starts from it, and it is the plan when the limit comes before CP-SAT's first solution.
+    Returns the columns taken and the (session, unit) pairs they carry."""
     room = list(room)
     taken: set[int] = set()
     carried: set[tuple[int, int]] = set()
@@ -930,7 +931,7 @@ def _first_plan(sessions, columns: list[_Column], limits_of: list[list[int]], ro
             pins.add((c.session, c.key))
         for k in limits_of[n]:
             room[k] -= 1
-    return taken
+    return taken, carried
 
 
 def _cliques(items):
